@@ -1,0 +1,71 @@
+/**
+ * `GET /api/events?project_id=` as Server-Sent Events. Each message's `id` is the feed id, so a
+ * browser reconnecting with `Last-Event-ID` (or `?last_event_id=`) gets what it missed, in order,
+ * before live messages. Comment pings every 15 s keep proxies from closing an idle stream.
+ */
+import { Type } from '@sinclair/typebox'
+import type { ServerResponse } from 'node:http'
+import { route, type Route } from '../http/router.ts'
+import type { AppContext } from '../context.ts'
+import type { Feed, FeedRow } from '../services/feed.ts'
+import { Id } from '../types.ts'
+
+const EventsQuery = Type.Object({
+  project_id: Type.Optional(Id),
+  last_event_id: Type.Optional(Type.Integer({ minimum: 0 })),
+})
+const LastEventId = /^\d{1,15}$/
+
+export function eventRoutes(ctx: AppContext, feed: Feed): Route[] {
+  return [
+    route({
+      method: 'GET', path: '/api/events', access: 'people', query: EventsQuery,
+      handle: async ({ req, res, query }) => {
+        const header = String(req.headers['last-event-id'] ?? '')
+        const resumeFrom = LastEventId.test(header) ? Number(header) : query.last_event_id
+        const projectId = query.project_id ?? null
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        })
+        res.write('retry: 2000\n\n')
+        let sent = resumeFrom ?? feed.latestId()
+        let replaying = true
+        const buffered: FeedRow[] = []
+        const deliver = (rows: FeedRow[]) => {
+          for (const row of rows) {
+            if (row.id <= sent) continue
+            if (projectId !== null && row.project_id !== null && row.project_id !== projectId) continue
+            writeEvent(res, row)
+            sent = row.id
+          }
+        }
+        const unsubscribe = feed.subscribe((rows) => (replaying ? buffered.push(...rows) : deliver(rows)))
+        const ping = setInterval(() => res.write(': ping\n\n'), 15000)
+        res.once('close', () => {
+          clearInterval(ping)
+          unsubscribe()
+        })
+        try {
+          if (resumeFrom !== undefined) {
+            for (;;) {
+              const rows = await feed.replay(sent, projectId, 1000)
+              deliver(rows)
+              if (rows.length < 1000) break
+            }
+          }
+        } catch (error) {
+          ctx.log.warn('event replay failed', { error })
+        }
+        replaying = false
+        deliver(buffered.splice(0))
+      },
+    }),
+  ]
+}
+
+function writeEvent(res: ServerResponse, row: FeedRow): void {
+  res.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify({ ...row.payload, project_id: row.project_id, at: row.created_at })}\n\n`)
+}

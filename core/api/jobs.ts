@@ -1,0 +1,126 @@
+/** Routes: jobs for people, and the coordinator's worker API (runbook paths). */
+import { Type } from '@sinclair/typebox'
+import { Reply, route, type Route } from '../http/router.ts'
+import type { AppContext } from '../context.ts'
+import { Id, JobStatus, Usage, type Job } from '../types.ts'
+import { getJob, listJobs } from '../services/jobs.ts'
+import { cancelJob, claimJobWaiting, heartbeatJob, reportJob, retryJob } from '../services/queue.ts'
+import { getProject } from '../services/projects.ts'
+import { getTicket } from '../services/tickets.ts'
+import { JobParams, ProjectParams } from './params.ts'
+
+const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
+const JobsQuery = Type.Object({
+  status: Type.Optional(StatusFilter),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+})
+const CoordinatorId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$' })
+const Claim = Type.Object(
+  {
+    project_id: Type.Optional(Id),
+    project_ids: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+    wait_ms: Type.Integer({ minimum: 0, maximum: 60000, default: 0 }),
+    coordinator_id: Type.Optional(CoordinatorId),
+    executor: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+  },
+  { additionalProperties: false },
+)
+const Heartbeat = Type.Object({ coordinator_id: Type.Optional(CoordinatorId) }, { additionalProperties: false })
+const Tail = Type.String({ maxLength: 65536 })
+const Complete = Type.Object(
+  { coordinator_id: Type.Optional(CoordinatorId), exit_code: Type.Optional(Type.Integer()), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
+  { additionalProperties: false },
+)
+const Fail = Type.Object(
+  {
+    coordinator_id: Type.Optional(CoordinatorId),
+    exit_code: Type.Optional(Type.Integer()),
+    error: Type.String({ minLength: 1, maxLength: 10000 }),
+    output_tail: Type.Optional(Tail),
+    usage: Type.Optional(Usage),
+  },
+  { additionalProperties: false },
+)
+
+export function jobRoutes(ctx: AppContext): Route[] {
+  const status = (value: string | undefined) => (value === 'completed' ? 'succeeded' : value)
+  return [
+    route({ method: 'GET', path: '/api/jobs', access: 'people', query: JobsQuery, handle: ({ query }) =>
+      listJobs(ctx, { status: status(query.status), limit: query.limit }) }),
+    route({
+      method: 'GET', path: '/api/projects/:id/jobs', access: 'people', params: ProjectParams, query: JobsQuery,
+      handle: async ({ params, query }) => {
+        await getProject(ctx.sql, params.id)
+        return listJobs(ctx, { projectId: params.id, status: status(query.status), limit: query.limit })
+      },
+    }),
+    route({ method: 'GET', path: '/api/jobs/:id', access: 'people', params: JobParams, handle: ({ params }) => getJob(ctx.sql, params.id) }),
+    route({ method: 'POST', path: '/api/jobs/:id/cancel', access: 'people', params: JobParams, handle: ({ params }) => cancelJob(ctx, params.id) }),
+    route({ method: 'POST', path: '/api/jobs/:id/retry', access: 'people', params: JobParams, handle: async ({ params }) =>
+      new Reply(201, await retryJob(ctx, params.id)) }),
+
+    route({
+      method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: Claim,
+      handle: async ({ body, res }) => {
+        const ids = body.project_ids ?? (body.project_id !== undefined ? [body.project_id] : null)
+        const gone = new AbortController()
+        res.once('close', () => gone.abort())
+        const job = await claimJobWaiting(
+          ctx,
+          { projectIds: ids, coordinatorId: body.coordinator_id ?? 'anonymous', executor: body.executor ?? null },
+          body.wait_ms,
+          gone.signal,
+        )
+        if (!job) return new Reply(204)
+        return claimPayload(ctx, job)
+      },
+    }),
+    route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Heartbeat,
+      handle: ({ params, body }) => heartbeatJob(ctx, params.id, body.coordinator_id ?? null) }),
+    route({
+      method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: JobParams, body: Complete,
+      handle: ({ params, body }) => reportJob(ctx, params.id, {
+        outcome: 'succeeded', coordinatorId: body.coordinator_id ?? null, exitCode: body.exit_code ?? 0,
+        error: null, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
+      }),
+    }),
+    route({
+      method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: JobParams, body: Fail,
+      handle: ({ params, body }) => reportJob(ctx, params.id, {
+        outcome: 'failed', coordinatorId: body.coordinator_id ?? null, exitCode: body.exit_code ?? null,
+        error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
+      }),
+    }),
+  ]
+}
+
+/** The claim answer (runbook fields) with the job-scoped token the agent will use. */
+async function claimPayload(ctx: AppContext, job: Job) {
+  const project = await getProject(ctx.sql, job.project_id)
+  const ticket = job.ticket_id === null ? null : await getTicket(ctx.sql, job.project_id, job.ticket_id).catch(() => null)
+  const agentToken = ctx.secrets.signJobToken({
+    jobId: job.id,
+    ticketId: job.ticket_id,
+    projectId: job.project_id,
+    exp: Math.floor(Date.now() / 1000) + ctx.config.JOB_TOKEN_TTL_SEC,
+  })
+  return {
+    job_id: job.id,
+    ticket_id: job.ticket_id,
+    project_id: job.project_id,
+    kind: job.kind,
+    repo_url: project.repo_url,
+    default_branch: project.default_branch,
+    execution_mode: project.execution_mode,
+    project_path: project.project_path,
+    worker_mode: project.worker_mode,
+    attempt: job.attempt,
+    max_attempts: job.max_attempts,
+    lease_sec: ctx.config.JOB_LEASE_SEC,
+    ticket_title: ticket?.title ?? null,
+    agent_token: agentToken,
+    pr_number: job.pr_number,
+    comment_body: job.comment_body,
+    github_comment_id: job.github_comment_id,
+  }
+}

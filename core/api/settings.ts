@@ -1,0 +1,27 @@
+/** Routes: health, settings and the settings check. */
+import { Type } from '@sinclair/typebox'
+import { route, type Route } from '../http/router.ts'
+import type { AppContext } from '../context.ts'
+import { checkSettings, listSettings, updateSettings } from '../services/settings.ts'
+import { VERSION } from '../version.ts'
+
+const SettingsPut = Type.Object(
+  {
+    values: Type.Record(
+      Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),
+      Type.Union([Type.String({ maxLength: 10000 }), Type.Integer(), Type.Boolean(), Type.Null()]),
+      { maxProperties: 100 },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export function settingsRoutes(ctx: AppContext): Route[] {
+  return [
+    route({ method: 'GET', path: '/api/health', access: 'public', handle: () => ({ ok: true, db: ctx.db.kind, version: VERSION }) }),
+    route({ method: 'GET', path: '/api/settings', access: 'people', handle: async () => ({ settings: await listSettings(ctx) }) }),
+    route({ method: 'PUT', path: '/api/settings', access: 'people', body: SettingsPut, handle: async ({ body }) =>
+      ({ settings: await updateSettings(ctx, body.values, 'person') }) }),
+    route({ method: 'GET', path: '/api/settings/check', access: 'people', handle: () => checkSettings(ctx) }),
+  ]
+}

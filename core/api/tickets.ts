@@ -1,0 +1,123 @@
+/** Routes: tickets and notes for people; the ticket endpoints agents call with their job token. */
+import { Type } from '@sinclair/typebox'
+import { Reply, route, type Caller, type Route } from '../http/router.ts'
+import type { AppContext } from '../context.ts'
+import { notFound } from '../errors.ts'
+import { Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
+import { cancelTicket, completeTicket, createTicket, deleteTicket, getTicket, listTickets, runTicket, updateTicket } from '../services/tickets.ts'
+import { createNote, deleteNote, listNotes, updateNote } from '../services/notes.ts'
+import { appendJobEvents, listTicketEvents } from '../services/job-events.ts'
+import { workerContext } from '../services/worker-context.ts'
+import { getJob } from '../services/jobs.ts'
+import { getProject } from '../services/projects.ts'
+import { NoteParams, ProjectItemParams, ProjectParams } from './params.ts'
+
+const TICKET = '/api/projects/:pid/tickets/:tid'
+
+const LogsQuery = Type.Object({
+  after: Type.Integer({ minimum: 0, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+  job_id: Type.Optional(Id),
+})
+const LogsPost = Type.Union([
+  JobEventInput,
+  Type.Object({ job_id: Type.Optional(Id), events: Type.Array(JobEventInput, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false }),
+])
+const TicketComplete = Type.Object(
+  {
+    pr_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    pr_number: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    summary: Type.Optional(Type.Union([Type.String({ maxLength: 20000 }), Type.Null()])),
+    usage: Type.Optional(Type.Union([Usage, Type.Null()])),
+    job_id: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+)
+
+export function ticketRoutes(ctx: AppContext): Route[] {
+  /** The job an agent call is about: its token's job, or the one named, or the ticket's latest. */
+  async function jobOf(caller: Caller, projectId: number, ticketId: number, named?: number) {
+    const ticket = await getTicket(ctx.sql, projectId, ticketId)
+    const jobId = caller.job?.jobId ?? named ?? ticket.job?.job_id
+    if (!jobId) throw notFound(`job of ticket ${ticketId}`)
+    const job = await getJob(ctx.sql, jobId)
+    if (job.ticket_id !== ticketId) throw notFound(`job ${jobId} of ticket ${ticketId}`)
+    return job
+  }
+
+  return [
+    route({ method: 'GET', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, handle: async ({ params }) => {
+      await getProject(ctx.sql, params.id)
+      return listTickets(ctx.sql, params.id)
+    } }),
+    route({
+      method: 'POST', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, body: TicketCreate,
+      handle: async ({ params, body }) => new Reply(201, await createTicket(ctx, params.id, body)),
+    }),
+    route({ method: 'GET', path: TICKET, access: 'people', params: ProjectItemParams, handle: ({ params }) => getTicket(ctx.sql, params.pid, params.tid) }),
+    route({
+      method: 'PATCH', path: TICKET, access: 'people', params: ProjectItemParams, body: TicketPatch,
+      handle: ({ params, body }) => updateTicket(ctx, params.pid, params.tid, body),
+    }),
+    route({ method: 'DELETE', path: TICKET, access: 'people', params: ProjectItemParams, handle: async ({ params }) => {
+      await deleteTicket(ctx, params.pid, params.tid)
+      return new Reply(204)
+    } }),
+    route({ method: 'POST', path: `${TICKET}/run`, access: 'people', params: ProjectItemParams, handle: async ({ params }) =>
+      new Reply(201, await runTicket(ctx, params.pid, params.tid)) }),
+    route({ method: 'POST', path: `${TICKET}/cancel`, access: 'people', params: ProjectItemParams, handle: ({ params }) =>
+      cancelTicket(ctx, params.pid, params.tid) }),
+    route({
+      method: 'GET', path: `${TICKET}/logs`, access: 'people', params: ProjectItemParams, query: LogsQuery,
+      handle: async ({ params, query }) => {
+        await getTicket(ctx.sql, params.pid, params.tid)
+        return listTicketEvents(ctx.sql, params.tid, query.after, query.limit, query.job_id)
+      },
+    }),
+
+    // Agent endpoints (job token or worker key).
+    route({ method: 'GET', path: `${TICKET}/worker-context`, access: 'agent', params: ProjectItemParams, handle: ({ params }) =>
+      workerContext(ctx, params.pid, params.tid) }),
+    route({
+      method: 'POST', path: `${TICKET}/logs`, access: 'agent', params: ProjectItemParams, body: LogsPost,
+      handle: async ({ params, body, caller }) => {
+        const batch = 'events' in body ? body : { job_id: undefined, events: [body] }
+        const job = await jobOf(caller, params.pid, params.tid, batch.job_id)
+        const events = await appendJobEvents(ctx, job, batch.events)
+        return new Reply(201, { seqs: events.map((event) => event.seq) })
+      },
+    }),
+    route({
+      method: 'POST', path: `${TICKET}/complete`, access: 'agent', params: ProjectItemParams, body: TicketComplete,
+      handle: async ({ params, body, caller }) => {
+        const job = await jobOf(caller, params.pid, params.tid, body.job_id)
+        return completeTicket(ctx, params.pid, params.tid, { ...body, job_id: job.id })
+      },
+    }),
+    route({
+      method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', params: ProjectItemParams,
+      handle: async ({ params, caller }) => {
+        const job = await jobOf(caller, params.pid, params.tid)
+        return { cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status }
+      },
+    }),
+
+    // Notes.
+    route({ method: 'GET', path: '/api/projects/:id/notes', access: 'people', params: ProjectParams, handle: async ({ params }) => {
+      await getProject(ctx.sql, params.id)
+      return listNotes(ctx.sql, params.id)
+    } }),
+    route({
+      method: 'POST', path: '/api/projects/:id/notes', access: 'people', params: ProjectParams, body: NoteCreate,
+      handle: async ({ params, body }) => new Reply(201, await createNote(ctx, params.id, body)),
+    }),
+    route({
+      method: 'PATCH', path: '/api/projects/:pid/notes/:nid', access: 'people', params: NoteParams, body: NotePatch,
+      handle: ({ params, body }) => updateNote(ctx, params.pid, params.nid, body),
+    }),
+    route({ method: 'DELETE', path: '/api/projects/:pid/notes/:nid', access: 'people', params: NoteParams, handle: async ({ params }) => {
+      await deleteNote(ctx, params.pid, params.nid)
+      return new Reply(204)
+    } }),
+  ]
+}

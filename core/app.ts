@@ -1,0 +1,126 @@
+/**
+ * Composes the app: database, bus, services, routes and the HTTP server. `server.ts` resolves the
+ * config and calls `startApp`; tests call it with their own config on an ephemeral port.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { isLoopback, type AppConfig } from './config.ts'
+import { openDatabase } from './db/index.ts'
+import { createBus } from './bus.ts'
+import { AppError } from './errors.ts'
+import { createLogger, redact, type Logger } from './log.ts'
+import { createSecretBox, loadMasterKey } from './secrets.ts'
+import type { AppContext } from './context.ts'
+import { createRouter, type Route } from './http/router.ts'
+import { createAuthorize } from './http/auth.ts'
+import { createStaticHandler } from './http/static.ts'
+import { createFeed } from './services/feed.ts'
+import { startReaper } from './services/reaper.ts'
+import { projectRoutes } from './api/projects.ts'
+import { ticketRoutes } from './api/tickets.ts'
+import { jobRoutes } from './api/jobs.ts'
+import { settingsRoutes } from './api/settings.ts'
+import { eventRoutes } from './api/events.ts'
+
+export interface AppOptions {
+  config: AppConfig
+  migrationsDir: string
+  /** Built UI; omitted = API only. */
+  staticDir?: string
+  log?: Logger
+  /** Extra routes (plugins, tests). */
+  routes?: (ctx: AppContext) => Route[]
+}
+
+export interface RunningApp {
+  ctx: AppContext
+  server: Server
+  url: string
+  close(): Promise<void>
+}
+
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const { config } = options
+  const log = options.log ?? createLogger(config.LOG_LEVEL, { service: 'app' })
+  const exposed = !isLoopback(config.HOST)
+  if (exposed && (!config.TERARCHITECT_ADMIN_TOKEN || !config.TERARCHITECT_WORKER_API_KEY)) {
+    throw new AppError('insecure_bind', 400,
+      `HOST=${config.HOST} is reachable from other machines: set TERARCHITECT_ADMIN_TOKEN and TERARCHITECT_WORKER_API_KEY, or bind 127.0.0.1`)
+  }
+  for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY]) redact(secret)
+
+  const db = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.TERARCHITECT_DATA_DIR,
+    poolSize: config.DB_POOL_SIZE,
+    migrationsDir: options.migrationsDir,
+  })
+  if (db.kind === 'postgres' && !config.TERARCHITECT_SECRET_KEY) {
+    log.warn('TERARCHITECT_SECRET_KEY is unset: using a key generated in the data dir; app replicas sharing this database need one shared key')
+  }
+  const masterKey = loadMasterKey(config.TERARCHITECT_SECRET_KEY, config.TERARCHITECT_DATA_DIR)
+  redact(masterKey)
+  const bus = await createBus(db, log)
+  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets: createSecretBox(masterKey) }
+  const feed = await createFeed(ctx)
+  const stopReaper = startReaper(ctx)
+
+  const handle = createRouter({
+    routes: [
+      ...settingsRoutes(ctx),
+      ...projectRoutes(ctx),
+      ...ticketRoutes(ctx),
+      ...jobRoutes(ctx),
+      ...eventRoutes(ctx, feed),
+      ...(options.routes?.(ctx) ?? []),
+    ],
+    authorize: createAuthorize({
+      workerKey: config.TERARCHITECT_WORKER_API_KEY,
+      adminToken: config.TERARCHITECT_ADMIN_TOKEN,
+      adminRequired: exposed,
+      secrets: ctx.secrets,
+    }),
+    bodyLimit: config.MAX_BODY_BYTES,
+    log,
+    ...(options.staticDir ? { fallback: createStaticHandler(options.staticDir) } : {}),
+  })
+  const server = createServer((req, res) => void handle(req, res))
+  server.keepAliveTimeout = 65000
+  server.headersTimeout = 66000
+  // Long-poll claims wait up to 60 s; requests otherwise have no reason to take long.
+  server.requestTimeout = 120000
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.PORT, config.HOST, () => resolve())
+    })
+  } catch (error) {
+    await stopReaper()
+    feed.close()
+    await bus.close()
+    await db.close()
+    throw error
+  }
+  const { port } = server.address() as AddressInfo
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST
+  const url = `http://${host}:${port}`
+  log.info('app listening', { url, db: db.kind })
+
+  let closing: Promise<void> | undefined
+  return {
+    ctx,
+    server,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
+        await stopReaper()
+        feed.close()
+        await bus.close()
+        await db.close()
+      })()),
+  }
+}

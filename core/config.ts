@@ -1,0 +1,43 @@
+/**
+ * The app's configuration, resolved once from the environment by `resolveAppConfig`. The schema's
+ * defaults and descriptions are the documentation; nothing else in the app reads `process.env`.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { readEnv } from './env.ts'
+import type { LogLevel } from './log.ts'
+
+export const AppEnv = Type.Object({
+  PORT: Type.Integer({ default: 5010, minimum: 0, maximum: 65535, description: 'HTTP port of the API and UI' }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires TERARCHITECT_ADMIN_TOKEN' }),
+  DATABASE_URL: Type.Optional(Type.String({ description: 'PostgreSQL URL; unset = embedded PGlite in TERARCHITECT_DATA_DIR' })),
+  TERARCHITECT_DATA_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'data'), description: 'Embedded database, its lock and the generated secret key' }),
+  DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Database connections held by the app' }),
+  TERARCHITECT_SECRET_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key for secrets at rest (AES-256-GCM) and job tokens; generated into the data dir (mode 0600) in embedded mode when unset' })),
+  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'Bearer key required on the worker API (coordinators)' })),
+  TERARCHITECT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Bearer token required on the people API when HOST is not loopback' })),
+  JOB_LEASE_SEC: Type.Integer({ default: 60, minimum: 1, description: 'A claimed job is handed back when not heartbeated for this long' }),
+  JOB_MAX_ATTEMPTS: Type.Integer({ default: 3, minimum: 1, description: 'Attempts before a job whose lease keeps expiring is failed' }),
+  REAPER_INTERVAL_SEC: Type.Number({ default: 5, minimum: 0.05, description: 'How often expired leases are looked for' }),
+  JOB_TOKEN_TTL_SEC: Type.Integer({ default: 86400, minimum: 60, description: 'Lifetime of the job-scoped token given to an agent' }),
+  MAX_BODY_BYTES: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest accepted request body (413 above)' }),
+  EVENT_RETENTION_HOURS: Type.Integer({ default: 72, minimum: 1, description: 'Live-update events kept for SSE resume' }),
+  STATIC_DIR: Type.Optional(Type.String({ description: 'Directory of the built UI (default: dist/public next to the server bundle)' })),
+  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
+})
+
+export type AppConfig = Static<typeof AppEnv> & {
+  LOG_LEVEL: LogLevel
+  /** The environment settings fall back to (WORKER_MODEL, GITHUB_TOKEN, …) when unset in the app. */
+  settingsEnv: Record<string, string | undefined>
+}
+
+export function resolveAppConfig(env: Record<string, string | undefined>): AppConfig {
+  return { ...readEnv(AppEnv, env), settingsEnv: env }
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}

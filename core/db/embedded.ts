@@ -1,0 +1,55 @@
+/**
+ * The embedded database: PGlite (PostgreSQL 18 in WebAssembly) with pgvector, served to postgres.js
+ * through pglite-socket on a private unix socket (mode 0600) so the app keeps one SQL code path.
+ * Measured limits: statements are serialized; LISTEN/NOTIFY does not cross socket connections (the
+ * in-process event bus covers it); the socket's maxConnections must be ≥ the pool size.
+ * The client pool is one connection: pglite-socket multiplexes connections onto one backend, and
+ * with several, concurrent extended-protocol exchanges were seen clobbering each other's unnamed
+ * portal ("portal \"\" does not exist"). One connection loses nothing (execution is serialized
+ * anyway) and postgres.js pipelines queries on it.
+ */
+import { PGlite } from '@electric-sql/pglite'
+import { vector } from '@electric-sql/pglite-pgvector'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { mkdirSync, chmodSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { acquireDirLock } from './lock.ts'
+import { createSql, type Sql } from './sql.ts'
+
+export interface EmbeddedDatabase {
+  sql: Sql
+  close(): Promise<void>
+}
+
+export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const release = acquireDirLock(dataDir)
+  // Unix socket paths are limited to ~107 bytes, so the socket lives in the temp dir, not the data dir.
+  const socketPath = join(tmpdir(), `terarchitect-${process.pid}-${randomBytes(4).toString('hex')}.sock`)
+  let pglite: PGlite | undefined
+  let server: PGLiteSocketServer | undefined
+  try {
+    pglite = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } })
+    server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 4 })
+    await server.start()
+    chmodSync(socketPath, 0o600)
+  } catch (error) {
+    await server?.stop().catch(() => {})
+    await pglite?.close().catch(() => {})
+    release()
+    throw error
+  }
+  const sql = createSql({ path: socketPath }, 1)
+  return {
+    sql,
+    async close() {
+      await sql.end({ timeout: 5 })
+      await server!.stop()
+      await pglite!.close()
+      rmSync(socketPath, { force: true })
+      release()
+    },
+  }
+}

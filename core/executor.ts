@@ -1,0 +1,75 @@
+/**
+ * The Executor plugin interface: how a coordinator runs one agent job somewhere (a container, the
+ * host, a custom backend). A plugin implements `name`, `probe` and `run`; everything else is an
+ * optional capability the coordinator probes for.
+ */
+
+/** Everything an executor needs to start the agent for one job. */
+export interface JobSpec {
+  jobId: number
+  ticketId: number | null
+  projectId: number
+  kind: 'ticket' | 'review'
+  executionMode: 'docker' | 'local'
+  /** Host directory the agent works in for execution mode `local`. */
+  projectPath: string | null
+  /**
+   * The agent's environment (DESIGN.md §7.1). It carries secrets: an executor passes it to the
+   * process or container and never logs it, prints it or puts it in argv.
+   */
+  env: Record<string, string>
+  /** Labels an executor attaches to what it creates, so a restarted coordinator can find orphans. */
+  labels: Record<string, string>
+  /** Wall-clock limit; the executor kills the run when it is exceeded. 0 = none. */
+  timeoutMs: number
+}
+
+/** One piece of the agent's output, delivered while the run is going on. */
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr' | 'system'
+  text: string
+}
+
+export type OutputSink = (chunk: OutputChunk) => void
+
+/** A probe's answer: `ok: false` makes the coordinator fall through to the next candidate. */
+export type ProbeResult = { ok: true; detail?: string } | { ok: false; reason: string }
+
+export interface RunResult {
+  exitCode: number
+  /** Set when the run ended because the abort signal fired or the timeout hit. */
+  stoppedBy?: 'abort' | 'timeout'
+}
+
+export interface Executor {
+  /** Literal plugin name, e.g. `docker-dind`, `docker-dood`, `local`. */
+  readonly name: string
+  /** Can this executor run jobs here and now? Never throws: failures are `{ ok: false }`. */
+  probe(): Promise<ProbeResult>
+  /**
+   * Runs the agent for one job to its end. Output is streamed to `output` as it happens. When
+   * `signal` aborts, the run is stopped (container stopped, process group killed) and `run` resolves
+   * with `stoppedBy: 'abort'`. Rejects only when the job could not be started at all.
+   */
+  run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult>
+  /**
+   * Optional: removes what earlier runs left behind (labelled containers) for jobs not in `keep`.
+   * Returns the ids of what was removed.
+   */
+  reconcile?(coordinatorId: string, keep: ReadonlySet<number>): Promise<string[]>
+  /** Optional: releases long-lived resources (sockets, watchers). */
+  close?(): Promise<void>
+}
+
+/** Picks the first executor whose probe says ok, with the reasons of those skipped. */
+export async function selectExecutor(
+  candidates: readonly Executor[],
+): Promise<{ executor: Executor | null; skipped: { name: string; reason: string }[] }> {
+  const skipped: { name: string; reason: string }[] = []
+  for (const candidate of candidates) {
+    const result = await candidate.probe().catch((error: unknown) => ({ ok: false as const, reason: String(error) }))
+    if (result.ok) return { executor: candidate, skipped }
+    skipped.push({ name: candidate.name, reason: result.reason })
+  }
+  return { executor: null, skipped }
+}

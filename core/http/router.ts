@@ -1,0 +1,194 @@
+/**
+ * A small router on node:http. A route declares its method, path pattern (`:name` segments), who
+ * may call it, and TypeBox schemas for params, query and body; the router validates all three
+ * before the handler runs, so handlers only see well-typed input. Handlers return a value (200
+ * JSON), a `Reply`, or `undefined` after writing the response themselves (SSE).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Type, type TSchema, type Static, type TObject } from '@sinclair/typebox'
+import { AppError, isAppError, notFound, type ErrorDetail } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { readJsonBody } from './body.ts'
+import { validate } from './validate.ts'
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** Who may call a route: anyone, people (admin token off loopback), coordinators, or agents. */
+export type Access = 'public' | 'people' | 'worker' | 'agent'
+
+/** The authenticated caller, as established by the app's `authorize` function. */
+export interface Caller {
+  kind: 'anonymous' | 'person' | 'worker' | 'agent'
+  /** For agents: the job their token was issued for. */
+  job?: { jobId: number; ticketId: number | null; projectId: number }
+}
+
+export interface Context<P, Q, B> {
+  req: IncomingMessage
+  res: ServerResponse
+  params: P
+  query: Q
+  body: B
+  caller: Caller
+}
+
+export class Reply {
+  constructor(
+    readonly status: number,
+    readonly body?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+const Empty = Type.Object({})
+type Defaulted<T> = T extends TSchema ? T : typeof Empty
+
+export interface RouteSpec<P extends TObject | undefined, Q extends TObject | undefined, B extends TSchema | undefined> {
+  method: Method
+  path: string
+  access: Access
+  params?: P
+  query?: Q
+  body?: B
+  handle(ctx: Context<Static<Defaulted<P>>, Static<Defaulted<Q>>, Static<Defaulted<B>>>): unknown
+}
+
+export interface Route {
+  method: Method
+  path: string
+  access: Access
+  params?: TObject
+  query?: TObject
+  body?: TSchema
+  handle(ctx: Context<any, any, any>): unknown
+}
+
+/** Declares a route; exists for type inference of the handler's context. */
+export function route<P extends TObject | undefined = undefined, Q extends TObject | undefined = undefined, B extends TSchema | undefined = undefined>(
+  spec: RouteSpec<P, Q, B>,
+): Route {
+  return spec as unknown as Route
+}
+
+export type Authorize = (access: Access, req: IncomingMessage, params: Record<string, unknown>) => Caller
+
+export interface RouterOptions {
+  routes: Route[]
+  authorize: Authorize
+  bodyLimit: number
+  log: Logger
+  /** Called for requests no route matches (static files); returns false when it did not answer. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+}
+
+interface Compiled {
+  route: Route
+  segments: string[]
+}
+
+export function createRouter(options: RouterOptions) {
+  const compiled: Compiled[] = options.routes.map((route) => ({ route, segments: route.path.split('/').slice(1) }))
+
+  function match(pathname: string): { hits: { route: Route; params: Record<string, string> }[] } {
+    const parts = pathname.split('/').slice(1)
+    const hits: { route: Route; params: Record<string, string> }[] = []
+    for (const { route, segments } of compiled) {
+      if (segments.length !== parts.length) continue
+      const params: Record<string, string> = {}
+      let ok = true
+      for (let i = 0; i < segments.length && ok; i++) {
+        const segment = segments[i]!
+        if (segment.startsWith(':')) params[segment.slice(1)] = decodeSegment(parts[i]!)
+        else ok = segment === parts[i]
+      }
+      if (ok) hits.push({ route, params })
+    }
+    return { hits }
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    try {
+      const { hits } = match(url.pathname)
+      const hit = hits.find((candidate) => candidate.route.method === req.method)
+      if (!hit) {
+        if (hits.length) {
+          res.setHeader('allow', [...new Set(hits.map((h) => h.route.method))].join(', '))
+          throw new AppError('method_not_allowed', 405, `${req.method} is not allowed on ${url.pathname}`)
+        }
+        if (options.fallback && (req.method === 'GET' || req.method === 'HEAD') && (await options.fallback(req, res))) return
+        throw notFound(`route ${req.method} ${url.pathname}`)
+      }
+      const { route } = hit
+      const params = route.params ? validate(route.params, hit.params, 'params', { convert: true }) : {}
+      const caller = options.authorize(route.access, req, params)
+      const query = route.query ? validate(route.query, queryObject(url.searchParams), 'query', { convert: true }) : {}
+      let body: unknown
+      if (route.body) {
+        const raw = await readJsonBody(req, options.bodyLimit)
+        body = validate(route.body, raw ?? {}, 'body')
+      } else {
+        req.resume()
+      }
+      const result = await route.handle({ req, res, params, query, body, caller })
+      if (res.headersSent || res.writableEnded) return
+      if (result instanceof Reply) sendJson(res, result.status, result.body, result.headers)
+      else sendJson(res, 200, result ?? null)
+    } catch (error) {
+      sendError(res, error, options.log, req)
+    }
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/** Repeated keys become arrays; single keys stay strings. */
+function queryObject(search: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const key of new Set(search.keys())) {
+    const values = search.getAll(key)
+    out[key] = values.length > 1 ? values : values[0]!
+  }
+  return out
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  if (status === 204 || body === undefined) {
+    res.writeHead(status, headers)
+    res.end()
+    return
+  }
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(text)
+}
+
+export function sendError(res: ServerResponse, error: unknown, log: Logger, req?: IncomingMessage): void {
+  let status = 500
+  let payload: { code: string; message: string; details: ErrorDetail[] }
+  if (isAppError(error)) {
+    status = error.status
+    payload = { code: error.code, message: error.message, details: error.details }
+  } else {
+    log.error('unhandled error', { error, method: req?.method, url: req?.url })
+    payload = { code: 'internal', message: 'internal error', details: [] }
+  }
+  // A client still sending a body we refused: answer and close instead of reading it.
+  const headers: Record<string, string> = status === 413 ? { connection: 'close' } : {}
+  sendJson(res, status, { error: payload }, headers)
+}

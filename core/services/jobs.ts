@@ -1,0 +1,86 @@
+/**
+ * Reading jobs and the rules for starting one: a project must be able to run (422 naming what is
+ * missing) and a ticket has at most one active job (409, backed by a unique index).
+ */
+import type { AppContext, WriteScope } from '../context.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import { conflict, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
+import type { Job, JobKind, Project } from '../types.ts'
+import { checkSettings } from './settings.ts'
+
+export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at,
+  cancel_requested, created_at, started_at, finished_at, exit_code, error, output_tail, executor, usage,
+  pr_number, comment_body, github_comment_id`
+
+export async function getJob(sql: Sql | TransactionSql, id: number): Promise<Job> {
+  const [row] = await sql.unsafe(`select ${JOB_COLUMNS} from agent_jobs where id = $1`, [id])
+  if (!row) throw notFound(`job ${id}`)
+  return row as unknown as Job
+}
+
+export async function listJobs(
+  ctx: AppContext,
+  filter: { projectId?: number; ticketId?: number; status?: string; limit: number },
+): Promise<Job[]> {
+  const rows = await ctx.sql.unsafe(
+    `select ${JOB_COLUMNS} from agent_jobs
+     where ($1::int is null or project_id = $1) and ($2::int is null or ticket_id = $2) and ($3::text is null or status = $3)
+     order by id desc limit $4`,
+    [filter.projectId ?? null, filter.ticketId ?? null, filter.status ?? null, filter.limit],
+  )
+  return rows as unknown as Job[]
+}
+
+/** Refuses with 422 and the missing fields when agents cannot run for this project. */
+export async function assertRunnable(ctx: AppContext, tx: TransactionSql, project: Project): Promise<void> {
+  const details: ErrorDetail[] = []
+  if (project.execution_mode === 'docker' && !project.repo_url) {
+    details.push({ path: '/project/repo_url', message: 'docker execution needs the project\'s repo_url' })
+  }
+  if (project.execution_mode === 'local' && !project.project_path) {
+    details.push({ path: '/project/project_path', message: 'local execution needs the project\'s project_path' })
+  }
+  const check = await checkSettings(ctx, tx)
+  for (const problem of check.problems) {
+    if (problem.severity === 'error') details.push({ path: `/settings/${problem.key}`, message: problem.message })
+  }
+  if (details.length) {
+    throw unprocessable(`project ${project.id} cannot run agents: ${details.map((d) => d.message).join('; ')}`, details)
+  }
+}
+
+/** Inserts a pending job in the caller's transaction; claimers are woken after commit. */
+export async function enqueueJob(
+  ctx: AppContext,
+  scope: WriteScope,
+  input: { projectId: number; ticketId: number; kind: JobKind; prNumber?: number; commentBody?: string; githubCommentId?: number },
+): Promise<Job> {
+  const { tx } = scope
+  const [active] = await tx`
+    select id, status from agent_jobs
+    where ticket_id = ${input.ticketId} and kind = 'ticket' and status in ('pending', 'running')`
+  if (active && input.kind === 'ticket') {
+    throw conflict(`ticket ${input.ticketId} already has an active job (${active.id}, ${active.status})`)
+  }
+  const [row] = await tx.unsafe(
+    `insert into agent_jobs (project_id, ticket_id, kind, max_attempts, pr_number, comment_body, github_comment_id)
+     values ($1, $2, $3, $4, $5, $6, $7) returning ${JOB_COLUMNS}`,
+    [input.projectId, input.ticketId, input.kind, ctx.config.JOB_MAX_ATTEMPTS, input.prNumber ?? null, input.commentBody ?? null, input.githubCommentId ?? null],
+  )
+  const job = row as unknown as Job
+  await scope.emit({ project_id: input.projectId, type: 'job.updated', payload: jobSummary(job) })
+  scope.wakeClaimers(input.projectId)
+  return job
+}
+
+/** The part of a job live views need. */
+export function jobSummary(job: Pick<Job, 'id' | 'ticket_id' | 'status' | 'attempt' | 'error' | 'cancel_requested'>) {
+  return {
+    job_id: job.id,
+    ticket_id: job.ticket_id,
+    status: job.status,
+    attempt: job.attempt,
+    error: job.error,
+    cancel_requested: job.cancel_requested,
+  }
+}

@@ -1,0 +1,96 @@
+/** Projects: create (with their empty graph and default board), read, edit, delete. */
+import type { AppContext } from '../context.ts'
+import { write } from '../context.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import { badRequest, notFound } from '../errors.ts'
+import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
+import { isAbsolute } from 'node:path'
+
+const COLUMNS = 'id, name, description, repo_url, default_branch, execution_mode, project_path, worker_mode, setup_command, test_command, created_at, updated_at'
+
+export async function listProjects(ctx: AppContext): Promise<Project[]> {
+  return (await ctx.sql.unsafe(`select ${COLUMNS} from projects order by id`)) as unknown as Project[]
+}
+
+export async function getProject(sql: Sql | TransactionSql, id: number): Promise<Project> {
+  const [row] = await sql.unsafe(`select ${COLUMNS} from projects where id = $1`, [id])
+  if (!row) throw notFound(`project ${id}`)
+  return row as unknown as Project
+}
+
+export async function createProject(ctx: AppContext, input: ProjectCreate): Promise<Project> {
+  const fields = normalize(input)
+  return write(ctx, async ({ tx, emit }) => {
+    const [row] = await tx`
+      insert into projects ${tx(fields as Record<string, unknown>)}
+      returning id`
+    const id = row!.id as number
+    await tx`insert into graphs (project_id) values (${id})`
+    await tx`insert into boards (project_id, columns) values (${id}, ${tx.json(DEFAULT_COLUMNS as never)})`
+    const project = await getProject(tx, id)
+    await emit({ project_id: id, type: 'project.created', payload: { project } })
+    return project
+  })
+}
+
+export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch): Promise<Project> {
+  const fields = normalize(patch)
+  return write(ctx, async ({ tx, emit }) => {
+    await getProject(tx, id)
+    await tx`update projects set ${tx(fields as Record<string, unknown>)}, updated_at = now() where id = ${id}`
+    const project = await getProject(tx, id)
+    await emit({ project_id: id, type: 'project.updated', payload: { project } })
+    return project
+  })
+}
+
+export async function deleteProject(ctx: AppContext, id: number, confirm: string): Promise<void> {
+  await write(ctx, async ({ tx, emit }) => {
+    const project = await getProject(tx, id)
+    if (confirm !== project.name) {
+      throw badRequest('to delete a project, pass its exact name as `confirm`', [
+        { path: '/query/confirm', message: `must equal the project name "${project.name}"` },
+      ])
+    }
+    await tx`delete from projects where id = ${id}`
+    await emit({ project_id: null, type: 'project.deleted', payload: { project_id: id } })
+  })
+}
+
+/** Folds the `github_url` alias into `repo_url` and checks values the schema cannot. */
+function normalize(input: ProjectCreate | ProjectPatch): Record<string, unknown> {
+  const { github_url, ...rest } = input
+  const fields: Record<string, unknown> = { ...rest }
+  if (github_url !== undefined) {
+    if (rest.repo_url !== undefined && rest.repo_url !== github_url) {
+      throw badRequest('repo_url and its alias github_url disagree', [{ path: '/body/github_url', message: 'differs from repo_url' }])
+    }
+    fields.repo_url = github_url
+  }
+  for (const key of ['repo_url', 'project_path', 'default_branch', 'worker_mode', 'setup_command', 'test_command']) {
+    if (typeof fields[key] === 'string' && (fields[key] as string).trim() === '') fields[key] = null
+  }
+  if (typeof fields.repo_url === 'string') checkRepoUrl(fields.repo_url)
+  if (typeof fields.project_path === 'string' && !isAbsolute(fields.project_path)) {
+    throw badRequest('project_path must be an absolute path', [{ path: '/body/project_path', message: 'not absolute' }])
+  }
+  return fields
+}
+
+function checkRepoUrl(url: string): void {
+  const scp = /^[\w.-]+@[\w.-]+:[\w./~-]+$/.test(url)
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {}
+  if (!scp && (!parsed || !['https:', 'http:', 'ssh:', 'git:', 'file:'].includes(parsed.protocol))) {
+    throw badRequest('repo_url must be an http(s), ssh, git or file URL, or user@host:path', [
+      { path: '/body/repo_url', message: 'not a repository URL' },
+    ])
+  }
+  if (parsed && (parsed.password || (parsed.username && parsed.protocol.startsWith('http')))) {
+    throw badRequest('repo_url must not carry credentials; set GITHUB_TOKEN in settings instead', [
+      { path: '/body/repo_url', message: 'contains credentials' },
+    ])
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The job queue's transitions: claim (atomic, SKIP LOCKED, fair across projects, optional
+ * long-poll), heartbeat (extends the lease, answers cancel_requested), complete/fail (idempotent
+ * for the same outcome, 409 for a conflicting one), cancel and retry.
+ */
+import type { AppContext } from '../context.ts'
+import { write } from '../context.ts'
+import { AppError, conflict } from '../errors.ts'
+import type { Job, Usage } from '../types.ts'
+import { JOB_COLUMNS, enqueueJob, getJob, jobSummary } from './jobs.ts'
+
+export interface ClaimFilter {
+  projectIds: number[] | null
+  coordinatorId: string
+  executor: string | null
+}
+
+const claimedColumns = JOB_COLUMNS.split(',').map((column) => `claimed.${column.trim()}`).join(', ')
+
+/**
+ * One statement: pick the project with the fewest running jobs that has pending work (ties: the
+ * oldest pending job), lock its oldest pending job with SKIP LOCKED, mark it running with a lease,
+ * and record the feed event. When every pending job of the picked project is locked by a racing
+ * claimer, a plain FIFO claim over all allowed projects follows, so work is never left idle.
+ */
+export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Job | null> {
+  const all = filter.projectIds === null
+  const ids = filter.projectIds ?? []
+  const lease = ctx.config.JOB_LEASE_SEC
+  for (const fair of [true, false]) {
+    const pick = fair
+      ? `and project_id = (
+           select p.id from projects p
+           where ($1 or p.id = any($2::int[]))
+             and exists (select 1 from agent_jobs q where q.project_id = p.id and q.status = 'pending')
+           order by (select count(*) from agent_jobs r where r.project_id = p.id and r.status = 'running'),
+                    (select min(q.id) from agent_jobs q where q.project_id = p.id and q.status = 'pending')
+           limit 1)`
+      : `and ($1 or project_id = any($2::int[]))`
+    const rows = await ctx.sql.unsafe(
+      `with next as (
+         select id from agent_jobs where status = 'pending' ${pick}
+         order by id limit 1 for update skip locked
+       ), claimed as (
+         update agent_jobs j set status = 'running', claimed_by = $3, executor = coalesce($4, j.executor),
+           started_at = now(), lease_expires_at = now() + make_interval(secs => $5)
+         from next where j.id = next.id
+         returning j.*
+       ), feed as (
+         insert into app_events (project_id, type, payload)
+         select project_id, 'job.updated', jsonb_build_object('job_id', id, 'ticket_id', ticket_id, 'status', status,
+           'attempt', attempt, 'error', error, 'cancel_requested', cancel_requested)
+         from claimed returning id
+       )
+       select ${claimedColumns}, (select max(id) from feed) as feed_id from claimed`,
+      [all, ids, filter.coordinatorId, filter.executor, lease],
+    )
+    const row = rows[0]
+    if (row) {
+      ctx.bus.publish('feed', row.feed_id as number)
+      delete row.feed_id
+      return row as unknown as Job
+    }
+  }
+  return null
+}
+
+/**
+ * Claims, waiting up to `waitMs` for a job: woken at once by an enqueue on the bus (in-process or
+ * NOTIFY), and re-checking every second as the guarantee against a lost wake-up.
+ */
+export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, waitMs: number, signal: AbortSignal): Promise<Job | null> {
+  const deadline = Date.now() + waitMs
+  let wake: (() => void) | null = null
+  const unsubscribe = ctx.bus.subscribe('jobs', (projectId) => {
+    if (filter.projectIds === null || filter.projectIds.includes(projectId)) wake?.()
+  })
+  const onAbort = () => wake?.()
+  signal.addEventListener('abort', onAbort)
+  try {
+    for (;;) {
+      const job = await claimJob(ctx, filter)
+      if (job || signal.aborted) {
+        if (job && signal.aborted) await releaseClaim(ctx, job)
+        return signal.aborted ? null : job
+      }
+      const left = deadline - Date.now()
+      if (left <= 0) return null
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 1000))
+        function done() {
+          clearTimeout(timer)
+          wake = null
+          resolve()
+        }
+        wake = done
+      })
+    }
+  } finally {
+    unsubscribe()
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Hands a claim back untouched (its claimer went away before receiving it). */
+async function releaseClaim(ctx: AppContext, job: Job): Promise<void> {
+  await write(ctx, async ({ tx, emit, wakeClaimers }) => {
+    const [row] = await tx`
+      update agent_jobs set status = 'pending', claimed_by = null, lease_expires_at = null, started_at = null
+      where id = ${job.id} and status = 'running' returning id`
+    if (!row) return
+    await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary({ ...job, status: 'pending' }) })
+    wakeClaimers(job.project_id)
+  })
+}
+
+/** Extends the lease. A job that is no longer this claimer's answers 409 `lease_lost`: stop it. */
+export async function heartbeatJob(ctx: AppContext, jobId: number, coordinatorId: string | null) {
+  const [row] = await ctx.sql`
+    update agent_jobs set lease_expires_at = now() + make_interval(secs => ${ctx.config.JOB_LEASE_SEC})
+    where id = ${jobId} and status = 'running' and (${coordinatorId}::text is null or claimed_by = ${coordinatorId})
+    returning cancel_requested, status, lease_expires_at`
+  if (row) return { cancel_requested: row.cancel_requested as boolean, status: 'running', lease_expires_at: row.lease_expires_at }
+  const job = await getJob(ctx.sql, jobId)
+  throw new AppError('lease_lost', 409, `job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; stop working on it`, [
+    { path: '/job/status', message: job.status },
+  ])
+}
+
+export interface Outcome {
+  outcome: 'succeeded' | 'failed'
+  coordinatorId: string | null
+  exitCode: number | null
+  error: string | null
+  outputTail: string | null
+  usage: Usage | null
+}
+
+/** Finishes a running job. A requested cancel wins: the job ends `cancelled` whatever the report. */
+export async function reportJob(ctx: AppContext, jobId: number, report: Outcome): Promise<Job> {
+  return write(ctx, async ({ tx, emit }) => {
+    const [row] = await tx.unsafe(
+      `update agent_jobs set status = case when cancel_requested then 'cancelled' else $2 end,
+         finished_at = now(), exit_code = $3, error = $4, output_tail = $5, usage = coalesce($6::jsonb, usage),
+         lease_expires_at = null
+       where id = $1 and status = 'running' and ($7::text is null or claimed_by = $7)
+       returning ${JOB_COLUMNS}`,
+      [jobId, report.outcome, report.exitCode, report.error, report.outputTail, report.usage ? JSON.stringify(report.usage) : null, report.coordinatorId],
+    )
+    if (row) {
+      const job = row as unknown as Job
+      await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
+      return job
+    }
+    const job = await getJob(tx, jobId)
+    if (job.status === report.outcome || job.status === 'cancelled') return job
+    throw conflict(`job ${jobId} is ${job.status}; cannot mark it ${report.outcome}`, [{ path: '/job/status', message: job.status }])
+  })
+}
+
+/** Cancels a pending job at once; asks a running one to stop (the coordinator sees it on heartbeat). */
+export async function cancelJob(ctx: AppContext, jobId: number): Promise<Job> {
+  return write(ctx, async ({ tx, emit }) => {
+    const [row] = await tx.unsafe(
+      `update agent_jobs set cancel_requested = true,
+         status = case when status = 'pending' then 'cancelled' else status end,
+         finished_at = case when status = 'pending' then now() else finished_at end
+       where id = $1 and status in ('pending', 'running') returning ${JOB_COLUMNS}`,
+      [jobId],
+    )
+    if (row) {
+      const job = row as unknown as Job
+      await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
+      return job
+    }
+    const job = await getJob(tx, jobId)
+    if (job.status === 'cancelled') return job
+    throw conflict(`job ${jobId} already ${job.status}`, [{ path: '/job/status', message: job.status }])
+  })
+}
+
+/** Starts a fresh job for a finished (failed or cancelled) job's ticket. */
+export async function retryJob(ctx: AppContext, jobId: number): Promise<Job> {
+  return write(ctx, async (scope) => {
+    const job = await getJob(scope.tx, jobId)
+    if (job.status !== 'failed' && job.status !== 'cancelled') {
+      throw conflict(`job ${jobId} is ${job.status}; only failed or cancelled jobs can be retried`)
+    }
+    if (job.ticket_id === null) throw conflict(`job ${jobId} has no ticket any more`)
+    return enqueueJob(ctx, scope, {
+      projectId: job.project_id,
+      ticketId: job.ticket_id,
+      kind: job.kind,
+      ...(job.pr_number !== null ? { prNumber: job.pr_number } : {}),
+      ...(job.comment_body !== null ? { commentBody: job.comment_body } : {}),
+      ...(job.github_comment_id !== null ? { githubCommentId: job.github_comment_id } : {}),
+    })
+  })
+}

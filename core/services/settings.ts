@@ -1,0 +1,151 @@
+/**
+ * App settings: stored in `app_settings`, secrets AES-256-GCM encrypted. Reads for people never
+ * carry a secret's value (only set/unset); `resolveSettings` with secrets is for the agent's
+ * worker-context and the coordinator, over authenticated endpoints only.
+ */
+import type { AppContext } from '../context.ts'
+import { write } from '../context.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import { badRequest, type ErrorDetail } from '../errors.ts'
+import { redact } from '../log.ts'
+import { SETTINGS, SETTINGS_BY_KEY, type SettingDefinition } from '../settings.ts'
+
+export interface SettingView {
+  key: string
+  type: string
+  secret: boolean
+  description: string
+  choices?: string[]
+  default: string | null
+  /** The value for non-secrets; always null for secrets. */
+  value: string | null
+  set: boolean
+  source: 'app' | 'env' | 'default' | 'unset'
+}
+
+export interface SettingsProblem {
+  key: string
+  severity: 'error' | 'warning'
+  message: string
+}
+
+type Stored = Map<string, { value: string; secret: boolean }>
+
+async function loadStored(sql: Sql | TransactionSql): Promise<Stored> {
+  const rows = await sql`select key, value, secret from app_settings`
+  return new Map(rows.map((row) => [row.key as string, { value: row.value as string, secret: row.secret as boolean }]))
+}
+
+/** Effective values with secrets decrypted. Only for authenticated machine callers. */
+export async function resolveSettings(ctx: AppContext): Promise<Record<string, string>> {
+  const stored = await loadStored(ctx.sql)
+  const out: Record<string, string> = {}
+  for (const definition of SETTINGS) {
+    const value = effective(ctx, definition, stored).value
+    if (value !== null) out[definition.key] = value
+  }
+  return out
+}
+
+function effective(ctx: AppContext, definition: SettingDefinition, stored: Stored): { value: string | null; source: SettingView['source'] } {
+  const row = stored.get(definition.key)
+  if (row) {
+    const value = row.secret ? ctx.secrets.decrypt(row.value) : row.value
+    if (row.secret) redact(value)
+    return { value, source: 'app' }
+  }
+  const fromEnv = ctx.config.settingsEnv[definition.key]
+  if (fromEnv) {
+    if (definition.secret) redact(fromEnv)
+    return { value: fromEnv, source: 'env' }
+  }
+  if (definition.default !== undefined) return { value: definition.default, source: 'default' }
+  return { value: null, source: 'unset' }
+}
+
+export async function listSettings(ctx: AppContext): Promise<SettingView[]> {
+  const stored = await loadStored(ctx.sql)
+  return SETTINGS.map((definition) => {
+    const { value, source } = effective(ctx, definition, stored)
+    return {
+      key: definition.key,
+      type: definition.type,
+      secret: definition.secret,
+      description: definition.description,
+      ...(definition.choices ? { choices: definition.choices } : {}),
+      default: definition.default ?? null,
+      value: definition.secret ? null : value,
+      set: value !== null,
+      source,
+    }
+  })
+}
+
+/** Sets or (with null or '') unsets settings, all or nothing. */
+export async function updateSettings(ctx: AppContext, values: Record<string, string | number | boolean | null>, actor: string): Promise<SettingView[]> {
+  const details: ErrorDetail[] = []
+  const changes: { key: string; value: string | null; secret: boolean }[] = []
+  for (const [key, raw] of Object.entries(values)) {
+    const definition = SETTINGS_BY_KEY.get(key)
+    if (!definition) {
+      details.push({ path: `/body/values/${key}`, message: 'unknown setting' })
+      continue
+    }
+    const value = raw === null || raw === '' ? null : String(raw)
+    const problem = value === null ? null : checkValue(definition, value)
+    if (problem) details.push({ path: `/body/values/${key}`, message: problem })
+    else changes.push({ key, value, secret: definition.secret })
+  }
+  if (details.length) throw badRequest(`invalid settings: ${details[0]!.path} ${details[0]!.message}`, details)
+  await write(ctx, async ({ tx, emit }) => {
+    for (const change of changes) {
+      if (change.value === null) {
+        await tx`delete from app_settings where key = ${change.key}`
+        continue
+      }
+      if (change.secret) redact(change.value)
+      const stored = change.secret ? ctx.secrets.encrypt(change.value) : change.value
+      await tx`
+        insert into app_settings (key, value, secret) values (${change.key}, ${stored}, ${change.secret})
+        on conflict (key) do update set value = excluded.value, secret = excluded.secret, updated_at = now()`
+    }
+    const keys = changes.map((change) => change.key)
+    await tx`insert into audit (actor, action, detail) values (${actor}, 'settings.update', ${tx.json({ keys })})`
+    await emit({ project_id: null, type: 'settings.updated', payload: { keys } })
+  })
+  return listSettings(ctx)
+}
+
+function checkValue(definition: SettingDefinition, value: string): string | null {
+  if (value.length > 10000) return 'longer than 10000 characters'
+  if (definition.choices && !definition.choices.includes(value)) return `must be one of ${definition.choices.join(', ')}`
+  if (definition.type === 'integer' && !/^\d{1,9}$/.test(value)) return 'must be a non-negative integer'
+  if (definition.type === 'boolean' && !/^(true|false)$/.test(value)) return 'must be true or false'
+  if (definition.type === 'url') {
+    try {
+      const url = new URL(value)
+      if (!['http:', 'https:'].includes(url.protocol)) return 'must be an http(s) URL'
+      if (url.username || url.password) return 'must not carry credentials'
+    } catch {
+      return 'must be a URL'
+    }
+  }
+  return null
+}
+
+/** What stops agents from running, or makes them run worse, with the reason. */
+export async function checkSettings(ctx: AppContext, sql: Sql | TransactionSql = ctx.sql): Promise<{ ok: boolean; problems: SettingsProblem[] }> {
+  const stored = await loadStored(sql)
+  const problems: SettingsProblem[] = []
+  for (const definition of SETTINGS) {
+    if (!definition.required) continue
+    if (effective(ctx, definition, stored).value === null) {
+      problems.push({ key: definition.key, severity: definition.required, message: `${definition.key} is not set: ${definition.description}` })
+    }
+  }
+  const director = ['AGENT_LLM_URL', 'AGENT_MODEL'].map((key) => effective(ctx, SETTINGS_BY_KEY.get(key)!, stored).value)
+  if ((director[0] === null) !== (director[1] === null)) {
+    problems.push({ key: director[0] === null ? 'AGENT_LLM_URL' : 'AGENT_MODEL', severity: 'warning', message: 'the Director needs both AGENT_LLM_URL and AGENT_MODEL; agents run single-shot until both are set' })
+  }
+  return { ok: !problems.some((problem) => problem.severity === 'error'), problems }
+}

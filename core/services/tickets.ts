@@ -1,0 +1,191 @@
+/**
+ * Tickets on the board. Moving a ticket into the column whose role is `in_progress` enqueues its
+ * job in the same transaction (422 when the project cannot run, 409 when a job is already active);
+ * moving it back to the backlog asks its running job to stop. Positions stay dense per column.
+ */
+import type { AppContext, WriteScope } from '../context.ts'
+import { write } from '../context.ts'
+import { badRequest, notFound } from '../errors.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import type { Board, Job, Ticket, TicketCreate, TicketPatch } from '../types.ts'
+import { columnWithRole, getBoard } from './board.ts'
+import { getProject } from './projects.ts'
+import { assertRunnable, enqueueJob, jobSummary } from './jobs.ts'
+import { cancelJob } from './queue.ts'
+
+/** A ticket as shown on the board: with a summary of its latest job. */
+export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind: string } | null }
+
+const SELECT = `
+  select t.id, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
+    t.associated_node_ids, t.associated_edge_ids, t.pr_url, t.pr_number, t.summary, t.created_at, t.updated_at,
+    case when j.id is null then null else jsonb_build_object('job_id', j.id, 'ticket_id', j.ticket_id, 'kind', j.kind,
+      'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested) end as job
+  from tickets t
+  left join lateral (select * from agent_jobs where ticket_id = t.id order by id desc limit 1) j on true`
+
+export async function listTickets(sql: Sql | TransactionSql, projectId: number): Promise<TicketView[]> {
+  return (await sql.unsafe(`${SELECT} where t.project_id = $1 order by t.column_id, t.position, t.id`, [projectId])) as unknown as TicketView[]
+}
+
+export async function getTicket(sql: Sql | TransactionSql, projectId: number, ticketId: number): Promise<TicketView> {
+  const [row] = await sql.unsafe(`${SELECT} where t.project_id = $1 and t.id = $2`, [projectId, ticketId])
+  if (!row) throw notFound(`ticket ${ticketId} in project ${projectId}`)
+  return row as unknown as TicketView
+}
+
+export async function createTicket(ctx: AppContext, projectId: number, input: TicketCreate): Promise<TicketView> {
+  return write(ctx, async (scope) => {
+    const { tx } = scope
+    await lockProject(tx, projectId)
+    const board = await getBoard(tx, projectId)
+    const columnId = input.column_id ?? columnWithRole(board, 'backlog')!.id
+    const column = requireColumn(board, columnId)
+    const [{ n }] = (await tx`select count(*)::int as n from tickets where project_id = ${projectId} and column_id = ${columnId}`) as unknown as [{ n: number }]
+    const position = Math.min(input.position ?? n, n)
+    await tx`update tickets set position = position + 1 where project_id = ${projectId} and column_id = ${columnId} and position >= ${position}`
+    const [row] = await tx`
+      insert into tickets (project_id, title, description, column_id, position, priority, associated_node_ids, associated_edge_ids)
+      values (${projectId}, ${input.title}, ${input.description ?? ''}, ${columnId}, ${position}, ${input.priority ?? 'medium'},
+        ${tx.json(input.associated_node_ids ?? [])}, ${tx.json(input.associated_edge_ids ?? [])})
+      returning id`
+    const id = row!.id as number
+    if (column.role === 'in_progress') await startTicketJob(ctx, scope, projectId, id)
+    const ticket = await getTicket(tx, projectId, id)
+    await scope.emit({ project_id: projectId, type: 'ticket.created', payload: { ticket } })
+    return ticket
+  })
+}
+
+export async function updateTicket(ctx: AppContext, projectId: number, ticketId: number, patch: TicketPatch): Promise<TicketView> {
+  return write(ctx, async (scope) => {
+    const { tx } = scope
+    await lockProject(tx, projectId)
+    const current = await getTicket(tx, projectId, ticketId)
+    const { column_id, position, ...fields } = patch
+    if (Object.keys(fields).length) {
+      const values: Record<string, unknown> = { ...fields }
+      if (fields.associated_node_ids) values.associated_node_ids = tx.json(fields.associated_node_ids)
+      if (fields.associated_edge_ids) values.associated_edge_ids = tx.json(fields.associated_edge_ids)
+      await tx`update tickets set ${tx(values)}, updated_at = now() where id = ${ticketId}`
+    }
+    if (column_id !== undefined || position !== undefined) {
+      await moveTicket(ctx, scope, current, column_id ?? current.column_id, position)
+    }
+    const ticket = await getTicket(tx, projectId, ticketId)
+    await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket, from_column_id: current.column_id } })
+    return ticket
+  })
+}
+
+async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView, columnId: string, wanted: number | undefined): Promise<void> {
+  const { tx } = scope
+  const board = await getBoard(tx, ticket.project_id)
+  const target = requireColumn(board, columnId)
+  const source = board.columns.find((column) => column.id === ticket.column_id)
+  // Take the ticket out of its column, then open a gap at the wanted position of the target.
+  await tx`update tickets set position = position - 1
+    where project_id = ${ticket.project_id} and column_id = ${ticket.column_id} and position > ${ticket.position}`
+  const [{ n }] = (await tx`select count(*)::int as n from tickets
+    where project_id = ${ticket.project_id} and column_id = ${columnId} and id <> ${ticket.id}`) as unknown as [{ n: number }]
+  const position = Math.min(wanted ?? n, n)
+  await tx`update tickets set position = position + 1
+    where project_id = ${ticket.project_id} and column_id = ${columnId} and position >= ${position} and id <> ${ticket.id}`
+  await tx`update tickets set column_id = ${columnId}, position = ${position}, updated_at = now() where id = ${ticket.id}`
+  if (target.role === 'in_progress' && source?.role !== 'in_progress') {
+    await startTicketJob(ctx, scope, ticket.project_id, ticket.id)
+  }
+  if (target.role === 'backlog' && ticket.job && ['pending', 'running'].includes(ticket.job.status)) {
+    await requestCancel(scope, ticket.job.job_id)
+  }
+}
+
+async function requestCancel(scope: WriteScope, jobId: number): Promise<void> {
+  const [row] = await scope.tx`
+    update agent_jobs set cancel_requested = true,
+      status = case when status = 'pending' then 'cancelled' else status end,
+      finished_at = case when status = 'pending' then now() else finished_at end
+    where id = ${jobId} and status in ('pending', 'running')
+    returning id, project_id, ticket_id, status, attempt, error, cancel_requested`
+  if (row) await scope.emit({ project_id: row.project_id as number, type: 'job.updated', payload: jobSummary(row as unknown as Job) })
+}
+
+async function startTicketJob(ctx: AppContext, scope: WriteScope, projectId: number, ticketId: number): Promise<Job> {
+  await assertRunnable(ctx, scope.tx, await getProject(scope.tx, projectId))
+  return enqueueJob(ctx, scope, { projectId, ticketId, kind: 'ticket' })
+}
+
+/** `POST …/run`: moves the ticket to the in_progress column (which enqueues) or, if already there, enqueues. */
+export async function runTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<{ ticket: TicketView; job: Job }> {
+  return write(ctx, async (scope) => {
+    const { tx } = scope
+    await lockProject(tx, projectId)
+    const ticket = await getTicket(tx, projectId, ticketId)
+    const board = await getBoard(tx, projectId)
+    const inProgress = columnWithRole(board, 'in_progress')!
+    let job: Job
+    if (ticket.column_id === inProgress.id) {
+      job = await startTicketJob(ctx, scope, projectId, ticketId)
+    } else {
+      await moveTicket(ctx, scope, ticket, inProgress.id, undefined)
+      const [row] = await tx`select id from agent_jobs where ticket_id = ${ticketId} order by id desc limit 1`
+      job = (await tx`select * from agent_jobs where id = ${row!.id}`)[0] as unknown as Job
+    }
+    const updated = await getTicket(tx, projectId, ticketId)
+    await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
+    return { ticket: updated, job }
+  })
+}
+
+/** `POST …/cancel`: cancels the ticket's active job. */
+export async function cancelTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<Job> {
+  const ticket = await getTicket(ctx.sql, projectId, ticketId)
+  if (!ticket.job) throw notFound(`active job of ticket ${ticketId}`)
+  return cancelJob(ctx, ticket.job.job_id)
+}
+
+export async function deleteTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<void> {
+  await write(ctx, async ({ tx, emit }) => {
+    await lockProject(tx, projectId)
+    const ticket = await getTicket(tx, projectId, ticketId)
+    await tx`delete from tickets where id = ${ticketId}`
+    await tx`update tickets set position = position - 1
+      where project_id = ${projectId} and column_id = ${ticket.column_id} and position > ${ticket.position}`
+    await emit({ project_id: projectId, type: 'ticket.deleted', payload: { ticket_id: ticketId, column_id: ticket.column_id } })
+  })
+}
+
+/** The agent's `POST …/complete`: records the PR and summary and moves the ticket to the in_review column. */
+export async function completeTicket(
+  ctx: AppContext,
+  projectId: number,
+  ticketId: number,
+  input: { pr_url?: string | null; pr_number?: number | null; summary?: string | null; usage?: object | null; job_id?: number | null },
+): Promise<TicketView> {
+  return write(ctx, async (scope) => {
+    const { tx } = scope
+    await lockProject(tx, projectId)
+    const ticket = await getTicket(tx, projectId, ticketId)
+    await tx`update tickets set pr_url = coalesce(${input.pr_url ?? null}, pr_url), pr_number = coalesce(${input.pr_number ?? null}, pr_number),
+      summary = coalesce(${input.summary ?? null}, summary), updated_at = now() where id = ${ticketId}`
+    const jobId = input.job_id ?? ticket.job?.job_id
+    if (jobId && input.usage) await tx`update agent_jobs set usage = ${tx.json(input.usage as never)} where id = ${jobId} and ticket_id = ${ticketId}`
+    const inReview = columnWithRole(await getBoard(tx, projectId), 'in_review')!
+    if (ticket.column_id !== inReview.id) await moveTicket(ctx, scope, ticket, inReview.id, undefined)
+    const updated = await getTicket(tx, projectId, ticketId)
+    await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
+    return updated
+  })
+}
+
+function requireColumn(board: Board, columnId: string) {
+  const column = board.columns.find((candidate) => candidate.id === columnId)
+  if (!column) throw badRequest(`no column "${columnId}" on this board`, [{ path: '/body/column_id', message: `unknown column "${columnId}"` }])
+  return column
+}
+
+/** Serializes board edits per project so concurrent moves keep positions dense. */
+async function lockProject(tx: TransactionSql, projectId: number): Promise<void> {
+  const [row] = await tx`select id from projects where id = ${projectId} for update`
+  if (!row) throw notFound(`project ${projectId}`)
+}

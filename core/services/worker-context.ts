@@ -1,0 +1,55 @@
+/**
+ * Everything an agent needs to work a ticket, in one read: the project, its graph, the ticket with
+ * its linked nodes and edges resolved to labels, notes, neighbouring tickets, and the agent settings
+ * (secrets included: this is served only to the job's own token or the worker key).
+ */
+import type { AppContext } from '../context.ts'
+import { getProject } from './projects.ts'
+import { getGraph } from './graph.ts'
+import { getTicket } from './tickets.ts'
+import { listNotes } from './notes.ts'
+import { resolveSettings } from './settings.ts'
+import { getBoard } from './board.ts'
+
+/** Settings an agent may receive. Webhook and embedding secrets stay in the app. */
+const AGENT_SETTING_KEYS = [
+  'GITHUB_TOKEN', 'GITHUB_API_URL', 'WORKER_MODE', 'WORKER_LLM_URL', 'WORKER_MODEL', 'WORKER_API_KEY', 'WORKER_TIMEOUT_SEC',
+  'AGENT_LLM_URL', 'AGENT_MODEL', 'AGENT_API_KEY', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
+]
+
+export async function workerContext(ctx: AppContext, projectId: number, ticketId: number) {
+  const project = await getProject(ctx.sql, projectId)
+  const [graph, ticket, notes, board, settings] = await Promise.all([
+    getGraph(ctx.sql, projectId),
+    getTicket(ctx.sql, projectId, ticketId),
+    listNotes(ctx.sql, projectId),
+    getBoard(ctx.sql, projectId),
+    resolveSettings(ctx),
+  ])
+  const wholeGraph = ticket.associated_node_ids.includes('*')
+  const nodeIds = new Set(wholeGraph ? graph.nodes.map((node) => node.id) : ticket.associated_node_ids)
+  const edgeIds = new Set(wholeGraph ? graph.edges.map((edge) => edge.id) : ticket.associated_edge_ids)
+  const labelOf = new Map(graph.nodes.map((node) => [node.id, node.label]))
+  const neighbours = await ctx.sql`
+    select id, title, column_id, priority from tickets where project_id = ${projectId} and id <> ${ticketId}
+    order by updated_at desc limit 20`
+  const agentSettings: Record<string, string> = {}
+  for (const key of AGENT_SETTING_KEYS) if (settings[key] !== undefined) agentSettings[key] = settings[key]!
+  return {
+    project,
+    repo_url: project.repo_url,
+    graph,
+    ticket: {
+      ...ticket,
+      column: board.columns.find((column) => column.id === ticket.column_id) ?? null,
+      related_nodes: graph.nodes.filter((node) => nodeIds.has(node.id)),
+      related_edges: graph.edges
+        .filter((edge) => edgeIds.has(edge.id))
+        .map((edge) => ({ ...edge, source_label: labelOf.get(edge.source) ?? edge.source, target_label: labelOf.get(edge.target) ?? edge.target })),
+    },
+    notes: notes.filter((note) =>
+      wholeGraph || note.associated_node_ids.length === 0 || note.associated_node_ids.some((id) => id === '*' || nodeIds.has(id))),
+    neighbouring_tickets: neighbours,
+    settings: agentSettings,
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every app setting: its type, whether it is a secret, its default and what it does. This table is
+ * the documentation (README) and drives validation, masking and the settings check. A setting left
+ * unset in the app falls back to the app process's environment variable of the same name.
+ */
+
+export type SettingType = 'string' | 'integer' | 'boolean' | 'url'
+
+export interface SettingDefinition {
+  key: string
+  type: SettingType
+  secret: boolean
+  description: string
+  default?: string
+  /** Allowed values, for enumerations. */
+  choices?: string[]
+  /** `error`: Run is disabled while unset. `warning`: shown, Run still allowed. */
+  required?: 'error' | 'warning'
+}
+
+export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider'] as const
+
+export const SETTINGS: SettingDefinition[] = [
+  { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'Token for clone, push and pull requests (sent through a git credential helper, never in a URL)' },
+  { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3)' },
+  { key: 'GITHUB_WEBHOOK_SECRET', type: 'string', secret: true, description: 'HMAC secret of the GitHub webhook' },
+  { key: 'WORKER_MODE', type: 'string', secret: false, default: 'opencode', choices: [...WORKER_MODES], required: 'error', description: 'Coding-agent CLI the agent drives' },
+  { key: 'WORKER_LLM_URL', type: 'url', secret: false, description: 'Base URL of the LLM the worker CLI talks to' },
+  { key: 'WORKER_MODEL', type: 'string', secret: false, required: 'error', description: 'Model the worker CLI uses' },
+  { key: 'WORKER_API_KEY', type: 'string', secret: true, description: 'API key of the worker LLM' },
+  { key: 'WORKER_TIMEOUT_SEC', type: 'integer', secret: false, default: '1800', description: 'Longest single worker turn' },
+  { key: 'AGENT_LLM_URL', type: 'url', secret: false, description: 'OpenAI-compatible endpoint of the Director; unset = single-shot mode' },
+  { key: 'AGENT_MODEL', type: 'string', secret: false, description: 'Director model' },
+  { key: 'AGENT_API_KEY', type: 'string', secret: true, description: 'Director API key' },
+  { key: 'DIRECTOR_MAX_TURNS', type: 'integer', secret: false, default: '6', description: 'Worker turns per job before the Director gives up' },
+  { key: 'DIRECTOR_MAX_MINUTES', type: 'integer', secret: false, default: '60', description: 'Wall-clock budget of one job' },
+  { key: 'DIRECTOR_MAX_TOKENS', type: 'integer', secret: false, default: '2000000', description: 'Token budget of one job (Director and worker together)' },
+  { key: 'DRAFT_PR_ON_BUDGET', type: 'boolean', secret: false, default: 'false', description: 'Open a draft PR when a budget runs out instead of none' },
+  { key: 'MAX_CONCURRENT_AGENTS', type: 'integer', secret: false, description: 'Agents per coordinator; overrides the coordinator\'s environment and is re-read while running' },
+  { key: 'EMBEDDING_SERVICE_URL', type: 'url', secret: false, description: 'OpenAI-compatible /v1/embeddings endpoint for project memory' },
+  { key: 'EMBEDDING_API_KEY', type: 'string', secret: true, description: 'Embedding service key' },
+  { key: 'MEMORY_EMBEDDING_MODEL', type: 'string', secret: false, description: 'Embedding model' },
+  { key: 'REVIEW_POLL_INTERVAL_SEC', type: 'integer', secret: false, default: '60', description: 'How often open PRs are polled for new comments' },
+  { key: 'REVIEW_ALLOWED_AUTHORS', type: 'string', secret: false, description: 'Comma-separated GitHub logins whose comments trigger review jobs besides writers' },
+]
+
+export const SETTINGS_BY_KEY = new Map(SETTINGS.map((definition) => [definition.key, definition]))

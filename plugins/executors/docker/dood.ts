@@ -1,0 +1,50 @@
+/**
+ * `docker-dood` (Docker-outside-of-Docker): the job's container uses the host's daemon through the
+ * mounted socket, or a sidecar daemon named by `DOCKER_HOST`. Containers a job starts are siblings
+ * on that daemon, so this is safe with one agent at a time only.
+ */
+import type { Executor } from '../../../core/executor.ts'
+import { createLogger } from '../../../core/log.ts'
+import { createDockerEngine } from './engine.ts'
+import { probeDocker } from './probe-docker.ts'
+import { reconcileContainers } from './reconcile-containers.ts'
+import { commandFor, resolveSettings, runContainer, type DockerExecutorOptions } from './run-container.ts'
+
+export const NAME = 'docker-dood'
+
+export interface DockerDoodOptions extends DockerExecutorOptions {
+  /** Mount the daemon's unix socket at /var/run/docker.sock (`AGENT_MOUNT_DOCKER_SOCKET`). Default true. */
+  mountSocket?: boolean
+  /**
+   * `DOCKER_HOST` given to the container when the socket is not mounted (a sidecar daemon, e.g.
+   * `tcp://docker-sidecar:2375`). Default the `dockerHost` option / `DOCKER_HOST` env.
+   */
+  agentDockerHost?: string
+}
+
+/** The `docker-dood` executor: probe = daemon + API 1.41 + image present; reconcile and close supported. */
+export function dockerDood(options: DockerDoodOptions = {}): Executor {
+  const engine = options.engine ?? createDockerEngine({ dockerHost: options.dockerHost })
+  const log = options.log ?? createLogger('info', { executor: NAME })
+  const settings = resolveSettings(options, engine, log)
+  const address = engine.address
+  const mount = (options.mountSocket ?? true) && 'socketPath' in address
+  const agentDockerHost = options.agentDockerHost ?? options.dockerHost ?? process.env.DOCKER_HOST
+    ?? ('socketPath' in address ? `unix://${address.socketPath}` : `tcp://${address.host}:${address.port}`)
+
+  return {
+    name: NAME,
+    probe: () => probeDocker(engine, settings.image),
+    run: (spec, output, signal) =>
+      runContainer(spec, output, signal, {
+        ...settings,
+        command: commandFor(settings.command, spec),
+        variants: [{ name: mount ? 'socket-mounted' : 'docker-host', hostConfig: {} }],
+        ...(mount && 'socketPath' in address
+          ? { extraBinds: [`${address.socketPath}:/var/run/docker.sock`] }
+          : { extraEnv: { DOCKER_HOST: agentDockerHost } }),
+      }),
+    reconcile: (coordinatorId, keep) => reconcileContainers(engine, coordinatorId, keep, log),
+    close: async () => engine.close(),
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * `local`: runs the agent as a host process at the project's path (execution mode `local`, and the
+ * coordinator's fallback when a container cannot start). The agent gets its own process group, so
+ * abort/timeout kill the whole tree (a worker CLI that re-spawns itself, a dev server it started).
+ */
+import { spawn } from 'node:child_process'
+import { constants as fsConstants } from 'node:fs'
+import { access } from 'node:fs/promises'
+import { constants as osConstants, tmpdir } from 'node:os'
+import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
+import { fileURLToPath } from 'node:url'
+import type { Executor, JobSpec, OutputSink, ProbeResult, RunResult } from '../../core/executor.ts'
+import { createLogger, type Logger } from '../../core/log.ts'
+
+export const NAME = 'local'
+
+export interface LocalOptions {
+  /** Agent command; default `[node, <dist/agent.js>, spec.kind]`. */
+  command?: string[] | ((spec: JobSpec) => string[])
+  /** Host env keys passed through under the job env. Default PATH, HOME, LANG, TMPDIR, USER, SHELL, TERM. */
+  baseEnvKeys?: string[]
+  /** Working directory when the spec has no `projectPath` (the docker fallback). Default the OS temp dir. */
+  defaultCwd?: string
+  /** Milliseconds between SIGTERM and SIGKILL to the process group. Default 2000. */
+  killGraceMs?: number
+  log?: Logger
+}
+
+/** dist/agent.js next to the bundle when running from dist/, else from the source tree's root. */
+export function defaultAgentScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  return basename(here) === 'dist' ? join(here, 'agent.js') : resolve(here, '../../dist/agent.js')
+}
+
+/** The `local` executor: probe = the command (and, by default, dist/agent.js) exists. */
+export function local(options: LocalOptions = {}): Executor {
+  const log = options.log ?? createLogger('info', { executor: NAME })
+  const baseKeys = options.baseEnvKeys ?? ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER', 'SHELL', 'TERM']
+  const killGraceMs = options.killGraceMs ?? 2000
+  const commandFor = (spec: JobSpec): string[] => {
+    if (typeof options.command === 'function') return options.command(spec)
+    return options.command ?? [process.execPath, defaultAgentScript(), spec.kind]
+  }
+
+  async function probe(): Promise<ProbeResult> {
+    const command = typeof options.command === 'function' || options.command === undefined
+      ? [process.execPath, defaultAgentScript()]
+      : options.command
+    const executable = await findExecutable(command[0]!)
+    if (!executable) return { ok: false, reason: `${command[0]} is not an executable` }
+    if (options.command === undefined) {
+      const script = command[1]!
+      if (!(await access(script, fsConstants.R_OK).then(() => true, () => false))) {
+        return { ok: false, reason: `agent bundle ${script} not found (run npm run build)` }
+      }
+    }
+    return { ok: true, detail: executable }
+  }
+
+  async function run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult> {
+    if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
+    const [file, ...args] = commandFor(spec)
+    const env: Record<string, string> = {}
+    for (const key of baseKeys) if (process.env[key] !== undefined) env[key] = process.env[key]!
+    Object.assign(env, spec.env)
+    const child = spawn(file!, args, {
+      cwd: spec.projectPath ?? options.defaultCwd ?? tmpdir(),
+      env,
+      detached: true, // own process group: -pid addresses the agent and everything it spawns
+      stdio: ['ignore', 'pipe', 'pipe'], // stdin closed: some worker CLIs wait for EOF otherwise
+    })
+    // A spawn failure (ENOENT, EACCES) means the job could not be started at all: reject.
+    await new Promise<void>((resolveSpawn, rejectSpawn) => {
+      child.once('spawn', resolveSpawn)
+      child.once('error', rejectSpawn)
+    })
+    const pid = child.pid!
+    child.on('error', (error) => log.warn('agent process error', { jobId: spec.jobId, pid, error }))
+    log.info('agent process started', { jobId: spec.jobId, pid })
+
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const decoder = new StringDecoder('utf8')
+      child[stream].on('data', (data: Buffer) => {
+        const text = decoder.write(data)
+        if (text !== '') output({ stream, text })
+      })
+      child[stream].on('end', () => {
+        const rest = decoder.end()
+        if (rest !== '') output({ stream, text: rest })
+      })
+    }
+
+    let stoppedBy: RunResult['stoppedBy']
+    let killTimer: NodeJS.Timeout | undefined
+    const killGroup = (signalName: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signalName)
+      } catch {
+        // ESRCH: the group is already gone
+      }
+    }
+    const stop = (reason: 'abort' | 'timeout') => {
+      if (stoppedBy) return
+      stoppedBy = reason
+      log.info('stopping agent process group', { jobId: spec.jobId, pid, reason })
+      killGroup('SIGTERM')
+      killTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs)
+    }
+    const onAbort = () => stop('abort')
+    signal.addEventListener('abort', onAbort, { once: true })
+    const timeout = spec.timeoutMs > 0 ? setTimeout(() => stop('timeout'), spec.timeoutMs) : undefined
+
+    // 'close' waits for the pipes too, so every byte is delivered before we resolve. A grandchild
+    // that keeps the pipes open would hold 'close' back: after 'exit' the group is killed, so
+    // leftovers of a finished agent never outlive its job.
+    const exitCode = await new Promise<number>((resolveExit) => {
+      let code: number | undefined
+      child.once('exit', (exit, signalName) => {
+        code = exit ?? 128 + (signalName ? osConstants.signals[signalName] : 0)
+        killGroup('SIGKILL')
+      })
+      child.once('close', () => resolveExit(code ?? -1))
+    })
+    clearTimeout(timeout)
+    clearTimeout(killTimer)
+    signal.removeEventListener('abort', onAbort)
+    log.info('agent process exited', { jobId: spec.jobId, pid, exitCode, stoppedBy })
+    return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
+  }
+
+  return { name: NAME, probe, run }
+}
+
+/** An absolute/relative path that is executable, or a bare name found on PATH. */
+async function findExecutable(command: string): Promise<string | undefined> {
+  const isExecutable = (path: string) => access(path, fsConstants.X_OK).then(() => true, () => false)
+  if (isAbsolute(command) || command.includes('/')) return (await isExecutable(command)) ? command : undefined
+  for (const directory of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(directory, command)
+    if (directory && (await isExecutable(candidate))) return candidate
+  }
+  return undefined
+}

@@ -1,0 +1,124 @@
+/**
+ * What every API test stands on: a real database (the shared PostgreSQL 15 cluster or a fresh
+ * embedded PGlite), an app on an ephemeral port, and a small JSON client.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { resolveAppConfig } from '../core/config.ts'
+import { startApp, type RunningApp } from '../core/app.ts'
+import { createLogger } from '../core/log.ts'
+import { createDatabase, startCluster, type Cluster } from './postgres.ts'
+
+export type DbKind = 'postgres' | 'pglite'
+export const DB_KINDS: DbKind[] = ['postgres', 'pglite']
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+let cluster: Promise<Cluster> | undefined
+
+/** The shared cluster's URL (started by the runner) or one started for this process. */
+export async function clusterUrl(): Promise<string> {
+  if (process.env.TEST_PG_URL) return process.env.TEST_PG_URL
+  cluster ??= startCluster()
+  return (await cluster).url
+}
+
+export async function stopOwnCluster(): Promise<void> {
+  if (cluster) await (await cluster).stop()
+  cluster = undefined
+}
+
+export interface Response<T = any> {
+  status: number
+  body: T
+  headers: Headers
+}
+
+export interface TestApp {
+  app: RunningApp
+  url: string
+  kind: DbKind
+  dataDir: string
+  env: Record<string, string>
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response<T>>
+  /** Stops the app; the database stays (for restart tests). */
+  stop(): Promise<void>
+  /** Stops the app and removes its data. */
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  kind: DbKind
+  env?: Record<string, string>
+  /** Reuse the database of an earlier app (restart tests). */
+  reuse?: { dataDir: string; env: Record<string, string> }
+}
+
+export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
+  const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'terarchitect-test-'))
+  const env: Record<string, string> = options.reuse?.env ?? {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TERARCHITECT_DATA_DIR: dataDir,
+    LOG_LEVEL: 'error',
+    WORKER_MODEL: 'test-model',
+    ...(options.kind === 'postgres' ? { DATABASE_URL: await createDatabase(await clusterUrl()) } : {}),
+    ...options.env,
+  }
+  const config = resolveAppConfig(env)
+  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger(config.LOG_LEVEL) })
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
+    }
+    const res = await fetch(app.url + path, init)
+    const text = await res.text()
+    let parsed: unknown = text
+    try {
+      parsed = text ? JSON.parse(text) : null
+    } catch {}
+    return { status: res.status, body: parsed as any, headers: res.headers }
+  }
+  return {
+    app,
+    url: app.url,
+    kind: options.kind,
+    dataDir,
+    env,
+    api,
+    stop: () => app.close(),
+    async close() {
+      await app.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Creates a project that can run agents (a repo URL) and returns it with its ticket helper. */
+export async function createRunnableProject(t: TestApp, fields: Record<string, unknown> = {}) {
+  const res = await t.api('POST', '/api/projects', { name: `p-${Math.random().toString(36).slice(2, 8)}`, repo_url: 'https://git.example/repo.git', ...fields })
+  if (res.status !== 201) throw new Error(`project create failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body as { id: number; name: string }
+}
+
+export async function createTicket(t: TestApp, projectId: number, fields: Record<string, unknown> = {}) {
+  const res = await t.api('POST', `/api/projects/${projectId}/tickets`, { title: 'Add a health endpoint', ...fields })
+  if (res.status !== 201) throw new Error(`ticket create failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body as { id: number; column_id: string; position: number }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it returns a truthy value or `ms` passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, ms = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm test`: provisions what the suites need (scripts/provision.sh), builds, starts one shared
+ * PostgreSQL 15 cluster, runs every `test/**.test.ts` file in its own process with V8 coverage,
+ * prints the c8 coverage summary of core/ and plugins/, and ends with `N passed, N failed`.
+ * Arguments filter test files by substring: `npm test -- queue api`.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { readdirSync, rmSync, mkdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { ROOT } from './helpers.ts'
+import { startCluster } from './postgres.ts'
+
+const FILE_TIMEOUT_MS = 15 * 60 * 1000
+const filters = process.argv.slice(2)
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return entry.name === 'bench' || entry.name === 'fixtures' ? [] : testFiles(path)
+    return entry.name.endsWith('.test.ts') ? [path] : []
+  })
+}
+
+function step(title: string, command: string, args: string[]): void {
+  process.stdout.write(`\n== ${title}\n`)
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit' })
+  if (result.status !== 0) {
+    process.stdout.write(`${title} failed (exit ${result.status})\n0 passed, 1 failed\n`)
+    process.exit(1)
+  }
+}
+
+interface FileResult {
+  file: string
+  passed: number
+  failed: number
+  skipped: number
+  seconds: number
+}
+
+async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
+  const started = Date.now()
+  const child = spawn(process.execPath, ['--import', './scripts/ts-register.mjs', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString()
+    process.stdout.write(chunk)
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
+  const timer = setTimeout(() => {
+    process.stdout.write(`\n${file}: timed out after ${FILE_TIMEOUT_MS / 60000} minutes\n`)
+    child.kill('SIGKILL')
+  }, FILE_TIMEOUT_MS)
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  clearTimeout(timer)
+  // uvu prints one summary per process: Total, Passed, Skipped.
+  const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0)
+  const total = count('Total')
+  const passed = count('Passed')
+  const skipped = count('Skipped')
+  let failed = Math.max(0, total - passed - skipped)
+  if (code !== 0 && failed === 0) failed = 1 // crashed or timed out outside a test
+  return { file: relative(ROOT, file), passed, failed, skipped, seconds: (Date.now() - started) / 1000 }
+}
+
+async function main() {
+  step('provision', 'bash', ['scripts/provision.sh'])
+  step('build', process.execPath, ['scripts/build.mjs'])
+  const files = testFiles(join(ROOT, 'test'))
+    .filter((file) => !filters.length || filters.some((filter) => file.includes(filter)))
+    .sort()
+  const coverageDir = join(ROOT, 'coverage', 'tmp')
+  rmSync(join(ROOT, 'coverage'), { recursive: true, force: true })
+  mkdirSync(coverageDir, { recursive: true })
+  const cluster = await startCluster()
+  const env = { ...process.env, TEST_PG_URL: cluster.url, NODE_V8_COVERAGE: coverageDir, FORCE_COLOR: '0' }
+  const results: FileResult[] = []
+  try {
+    for (const file of files) {
+      process.stdout.write(`\n== ${relative(ROOT, file)}\n`)
+      results.push(await runFile(file, env))
+    }
+  } finally {
+    await cluster.stop()
+  }
+  process.stdout.write('\n== coverage (core/, plugins/)\n')
+  spawnSync(process.execPath, [join(ROOT, 'node_modules/c8/bin/c8.js'), 'report', '--temp-directory', coverageDir,
+    '--include', 'core/**', '--include', 'plugins/**', '--reporter', 'text-summary', '--reporter', 'lcov'], { cwd: ROOT, stdio: 'inherit' })
+  process.stdout.write('\n== results\n')
+  for (const r of results) {
+    process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)\n`)
+  }
+  const sum = (key: 'passed' | 'failed' | 'skipped') => results.reduce((total, r) => total + r[key], 0)
+  const skipped = sum('skipped')
+  let failed = sum('failed')
+  if (process.env.CI === 'true' && skipped) {
+    process.stdout.write(`CI: ${skipped} skipped test(s) count as failures\n`)
+    failed += skipped
+  }
+  process.stdout.write(`\n${sum('passed')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`)
+  process.exit(failed ? 1 : 0)
+}
+
+main().catch((error) => {
+  process.stdout.write(`test runner crashed: ${error?.stack ?? error}\n0 passed, 1 failed\n`)
+  process.exit(1)
+})
