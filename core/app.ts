@@ -15,6 +15,7 @@ import { createRouter, type Route } from './http/router.ts'
 import { createAuthorize } from './http/auth.ts'
 import { createStaticHandler } from './http/static.ts'
 import { createFeed } from './services/feed.ts'
+import { createReadCache } from './read-cache.ts'
 import { startReaper } from './services/reaper.ts'
 import { projectRoutes } from './api/projects.ts'
 import { ticketRoutes } from './api/tickets.ts'
@@ -61,8 +62,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const masterKey = loadMasterKey(config.TERARCHITECT_SECRET_KEY, config.TERARCHITECT_DATA_DIR)
   redact(masterKey)
   const bus = await createBus(db, log)
-  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets: createSecretBox(masterKey) }
+  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets: createSecretBox(masterKey), cache: createReadCache() }
   const feed = await createFeed(ctx)
+  // Changes committed by other replicas reach this one through the feed.
+  feed.subscribe((rows) => rows.forEach((row) => row.type !== 'log' && ctx.cache.invalidate(row.project_id)))
   const stopReaper = startReaper(ctx)
 
   const handle = createRouter({

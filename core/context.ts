@@ -8,6 +8,7 @@ import type { Bus } from './bus.ts'
 import type { AppConfig } from './config.ts'
 import type { Logger } from './log.ts'
 import type { SecretBox } from './secrets.ts'
+import type { ReadCache } from './read-cache.ts'
 
 export interface AppContext {
   db: Database
@@ -16,6 +17,7 @@ export interface AppContext {
   config: AppConfig
   log: Logger
   secrets: SecretBox
+  cache: ReadCache
 }
 
 export interface FeedEvent {
@@ -35,6 +37,7 @@ export interface WriteScope {
 export async function write<T>(ctx: AppContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
   let lastEventId = 0
   const wakes = new Set<number>()
+  const touched = new Set<number | null>()
   const result = await ctx.sql.begin(async (tx) => {
     const scope: WriteScope = {
       tx,
@@ -44,11 +47,13 @@ export async function write<T>(ctx: AppContext, fn: (scope: WriteScope) => Promi
           values (${event.project_id}, ${event.type}, ${tx.json(event.payload as never)})
           returning id`
         lastEventId = Math.max(lastEventId, row!.id as number)
+        if (event.type !== 'log') touched.add(event.project_id)
       },
       wakeClaimers: (projectId) => wakes.add(projectId),
     }
     return fn(scope)
   })
+  for (const projectId of touched) ctx.cache.invalidate(projectId)
   if (lastEventId) ctx.bus.publish('feed', lastEventId)
   for (const projectId of wakes) ctx.bus.publish('jobs', projectId)
   return result as T

@@ -88,7 +88,9 @@ create table agent_jobs (
 );
 -- The claim probes these partial indexes per project (fairness) and then in id order; SKIP LOCKED
 -- lets concurrent claimers pass each other.
+-- Both are partial: a claimed job leaves them, so scans never walk over the queue's history.
 create index agent_jobs_pending on agent_jobs (project_id, id) where status = 'pending';
+create index agent_jobs_pending_fifo on agent_jobs (id) where status = 'pending';
 create index agent_jobs_running on agent_jobs (project_id) where status = 'running';
 create index agent_jobs_leases on agent_jobs (lease_expires_at) where status = 'running';
 create index agent_jobs_ticket on agent_jobs (ticket_id, id);

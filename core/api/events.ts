@@ -9,6 +9,7 @@ import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import type { Feed, FeedRow } from '../services/feed.ts'
 import { Id } from '../types.ts'
+import { getProject } from '../services/projects.ts'
 
 const EventsQuery = Type.Object({
   project_id: Type.Optional(Id),
@@ -24,6 +25,8 @@ export function eventRoutes(ctx: AppContext, feed: Feed): Route[] {
         const header = String(req.headers['last-event-id'] ?? '')
         const resumeFrom = LastEventId.test(header) ? Number(header) : query.last_event_id
         const projectId = query.project_id ?? null
+        // An unknown project is a 404 now, not a stream that stays silent forever.
+        if (projectId !== null) await getProject(ctx.sql, projectId)
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-store',

@@ -2,11 +2,10 @@
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { Id, JobStatus, Usage, type Job } from '../types.ts'
+import { Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
-import { cancelJob, claimJobWaiting, heartbeatJob, reportJob, retryJob } from '../services/queue.ts'
+import { cancelJob, claimJobWaiting, heartbeatJob, reportJob, retryJob, type ClaimedJob } from '../services/queue.ts'
 import { getProject } from '../services/projects.ts'
-import { getTicket } from '../services/tickets.ts'
 import { JobParams, ProjectParams } from './params.ts'
 
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
@@ -95,9 +94,7 @@ export function jobRoutes(ctx: AppContext): Route[] {
 }
 
 /** The claim answer (runbook fields) with the job-scoped token the agent will use. */
-async function claimPayload(ctx: AppContext, job: Job) {
-  const project = await getProject(ctx.sql, job.project_id)
-  const ticket = job.ticket_id === null ? null : await getTicket(ctx.sql, job.project_id, job.ticket_id).catch(() => null)
+function claimPayload(ctx: AppContext, job: ClaimedJob) {
   const agentToken = ctx.secrets.signJobToken({
     jobId: job.id,
     ticketId: job.ticket_id,
@@ -109,15 +106,15 @@ async function claimPayload(ctx: AppContext, job: Job) {
     ticket_id: job.ticket_id,
     project_id: job.project_id,
     kind: job.kind,
-    repo_url: project.repo_url,
-    default_branch: project.default_branch,
-    execution_mode: project.execution_mode,
-    project_path: project.project_path,
-    worker_mode: project.worker_mode,
+    repo_url: job.repo_url,
+    default_branch: job.default_branch,
+    execution_mode: job.execution_mode,
+    project_path: job.project_path,
+    worker_mode: job.worker_mode,
     attempt: job.attempt,
     max_attempts: job.max_attempts,
     lease_sec: ctx.config.JOB_LEASE_SEC,
-    ticket_title: ticket?.title ?? null,
+    ticket_title: job.ticket_title,
     agent_token: agentToken,
     pr_number: job.pr_number,
     comment_body: job.comment_body,

@@ -1,6 +1,6 @@
 /** Routes: tickets and notes for people; the ticket endpoints agents call with their job token. */
 import { Type } from '@sinclair/typebox'
-import { Reply, route, type Caller, type Route } from '../http/router.ts'
+import { Reply, route, sendCached, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { notFound } from '../errors.ts'
 import { Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
@@ -46,9 +46,13 @@ export function ticketRoutes(ctx: AppContext): Route[] {
   }
 
   return [
-    route({ method: 'GET', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, handle: async ({ params }) => {
-      await getProject(ctx.sql, params.id)
-      return listTickets(ctx.sql, params.id)
+    route({ method: 'GET', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, handle: async ({ params, req, res }) => {
+      // The board's hot read: served from the per-project cache that every write invalidates.
+      const entry = await ctx.cache.get(params.id, 'tickets', async () => {
+        await getProject(ctx.sql, params.id)
+        return listTickets(ctx.sql, params.id)
+      })
+      sendCached(req, res, entry)
     } }),
     route({
       method: 'POST', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, body: TicketCreate,

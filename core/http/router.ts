@@ -178,6 +178,22 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text)
 }
 
+/** Sends an already serialized JSON body with its ETag; a matching If-None-Match gets 304. */
+export function sendCached(req: IncomingMessage, res: ServerResponse, entry: { body: Buffer; etag: string }): void {
+  if (req.headers['if-none-match'] === entry.etag) {
+    res.writeHead(304, { etag: entry.etag, 'cache-control': 'no-cache' })
+    res.end()
+    return
+  }
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(entry.body.length),
+    etag: entry.etag,
+    'cache-control': 'no-cache',
+  })
+  res.end(entry.body)
+}
+
 export function sendError(res: ServerResponse, error: unknown, log: Logger, req?: IncomingMessage): void {
   let status = 500
   let payload: { code: string; message: string; details: ErrorDetail[] }

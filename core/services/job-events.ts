@@ -6,6 +6,7 @@
 import type { AppContext, WriteScope } from '../context.ts'
 import { write } from '../context.ts'
 import { redactText } from '../log.ts'
+import { registerSecrets } from './settings.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
 import type { JobEvent, JobEventInput } from '../types.ts'
 
@@ -16,7 +17,10 @@ export async function appendJobEvents(
   job: { id: number; ticket_id: number | null; project_id: number },
   events: JobEventInput[],
 ): Promise<JobEvent[]> {
-  return write(ctx, (scope) => insertJobEvents(scope, job, events))
+  return write(ctx, async (scope) => {
+    await registerSecrets(ctx, scope.tx)
+    return insertJobEvents(scope, job, events)
+  })
 }
 
 export async function insertJobEvents(

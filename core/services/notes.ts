@@ -18,7 +18,7 @@ export async function createNote(ctx: AppContext, projectId: number, input: Note
     const [row] = await tx.unsafe(
       `insert into notes (project_id, title, content, associated_node_ids, associated_edge_ids)
        values ($1, $2, $3, $4, $5) returning ${COLUMNS}`,
-      [projectId, input.title, input.content ?? '', JSON.stringify(input.associated_node_ids ?? []), JSON.stringify(input.associated_edge_ids ?? [])],
+      [projectId, input.title, input.content ?? '', tx.json(input.associated_node_ids ?? []), tx.json(input.associated_edge_ids ?? [])],
     )
     await emit({ project_id: projectId, type: 'note.created', payload: { note: row } })
     return row as unknown as Note

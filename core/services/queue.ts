@@ -7,7 +7,8 @@ import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import { AppError, conflict } from '../errors.ts'
 import type { Job, Usage } from '../types.ts'
-import { JOB_COLUMNS, enqueueJob, getJob, jobSummary } from './jobs.ts'
+import { JOB_COLUMNS, assertRunnable, enqueueJob, getJob, jobSummary } from './jobs.ts'
+import { getProject } from './projects.ts'
 
 export interface ClaimFilter {
   projectIds: number[] | null
@@ -15,15 +16,27 @@ export interface ClaimFilter {
   executor: string | null
 }
 
+/** A claimed job with what the claim answer needs from its project and ticket (one round trip). */
+export type ClaimedJob = Job & {
+  repo_url: string | null
+  default_branch: string | null
+  execution_mode: 'docker' | 'local'
+  project_path: string | null
+  worker_mode: string | null
+  ticket_title: string | null
+}
+
 const claimedColumns = JOB_COLUMNS.split(',').map((column) => `claimed.${column.trim()}`).join(', ')
 
 /**
  * One statement: pick the project with the fewest running jobs that has pending work (ties: the
  * oldest pending job), lock its oldest pending job with SKIP LOCKED, mark it running with a lease,
- * and record the feed event. When every pending job of the picked project is locked by a racing
- * claimer, a plain FIFO claim over all allowed projects follows, so work is never left idle.
+ * and record the feed event. Running jobs are counted up to 32 only: beyond that the order between
+ * two busy projects does not matter, and an uncapped count would make every claim O(running).
+ * When every pending job of the picked project is locked by a racing claimer, a plain FIFO claim
+ * over all allowed projects follows, so work is never left idle.
  */
-export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Job | null> {
+export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<ClaimedJob | null> {
   const all = filter.projectIds === null
   const ids = filter.projectIds ?? []
   const lease = ctx.config.JOB_LEASE_SEC
@@ -33,7 +46,7 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Jo
            select p.id from projects p
            where ($1 or p.id = any($2::int[]))
              and exists (select 1 from agent_jobs q where q.project_id = p.id and q.status = 'pending')
-           order by (select count(*) from agent_jobs r where r.project_id = p.id and r.status = 'running'),
+           order by (select count(*) from (select 1 from agent_jobs r where r.project_id = p.id and r.status = 'running' limit 32) busy),
                     (select min(q.id) from agent_jobs q where q.project_id = p.id and q.status = 'pending')
            limit 1)`
       : `and ($1 or project_id = any($2::int[]))`
@@ -52,14 +65,18 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Jo
            'attempt', attempt, 'error', error, 'cancel_requested', cancel_requested)
          from claimed returning id
        )
-       select ${claimedColumns}, (select max(id) from feed) as feed_id from claimed`,
+       select ${claimedColumns}, p.repo_url, p.default_branch, p.execution_mode, p.project_path, p.worker_mode,
+         t.title as ticket_title, (select max(id) from feed) as feed_id
+       from claimed join projects p on p.id = claimed.project_id left join tickets t on t.id = claimed.ticket_id`,
       [all, ids, filter.coordinatorId, filter.executor, lease],
+      { prepare: true },
     )
     const row = rows[0]
     if (row) {
+      ctx.cache.invalidate(row.project_id as number)
       ctx.bus.publish('feed', row.feed_id as number)
       delete row.feed_id
-      return row as unknown as Job
+      return row as unknown as ClaimedJob
     }
   }
   return null
@@ -69,7 +86,7 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Jo
  * Claims, waiting up to `waitMs` for a job: woken at once by an enqueue on the bus (in-process or
  * NOTIFY), and re-checking every second as the guarantee against a lost wake-up.
  */
-export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, waitMs: number, signal: AbortSignal): Promise<Job | null> {
+export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, waitMs: number, signal: AbortSignal): Promise<ClaimedJob | null> {
   const deadline = Date.now() + waitMs
   let wake: (() => void) | null = null
   const unsubscribe = ctx.bus.subscribe('jobs', (projectId) => {
@@ -145,7 +162,7 @@ export async function reportJob(ctx: AppContext, jobId: number, report: Outcome)
          lease_expires_at = null
        where id = $1 and status = 'running' and ($7::text is null or claimed_by = $7)
        returning ${JOB_COLUMNS}`,
-      [jobId, report.outcome, report.exitCode, report.error, report.outputTail, report.usage ? JSON.stringify(report.usage) : null, report.coordinatorId],
+      [jobId, report.outcome, report.exitCode, report.error, report.outputTail, report.usage ? tx.json(report.usage) : null, report.coordinatorId],
     )
     if (row) {
       const job = row as unknown as Job
@@ -179,7 +196,7 @@ export async function cancelJob(ctx: AppContext, jobId: number): Promise<Job> {
   })
 }
 
-/** Starts a fresh job for a finished (failed or cancelled) job's ticket. */
+/** Starts a fresh job for a finished (failed or cancelled) job's ticket; 422 when the project cannot run. */
 export async function retryJob(ctx: AppContext, jobId: number): Promise<Job> {
   return write(ctx, async (scope) => {
     const job = await getJob(scope.tx, jobId)
@@ -187,6 +204,8 @@ export async function retryJob(ctx: AppContext, jobId: number): Promise<Job> {
       throw conflict(`job ${jobId} is ${job.status}; only failed or cancelled jobs can be retried`)
     }
     if (job.ticket_id === null) throw conflict(`job ${jobId} has no ticket any more`)
+    // Like a move to In Progress: a project that cannot run is a 422, not a job nobody can start.
+    await assertRunnable(ctx, scope.tx, await getProject(scope.tx, job.project_id))
     return enqueueJob(ctx, scope, {
       projectId: job.project_id,
       ticketId: job.ticket_id,

@@ -47,6 +47,16 @@ export async function resolveSettings(ctx: AppContext): Promise<Record<string, s
   return out
 }
 
+/**
+ * Registers the effective value of every secret setting (stored, perhaps by another app replica, or
+ * from the environment) with the log redactor. Called before storing agent output, which may echo
+ * a secret this process has not decrypted yet.
+ */
+export async function registerSecrets(ctx: AppContext, sql: Sql | TransactionSql = ctx.sql): Promise<void> {
+  const stored = await loadStored(sql)
+  for (const definition of SETTINGS) if (definition.secret) effective(ctx, definition, stored)
+}
+
 function effective(ctx: AppContext, definition: SettingDefinition, stored: Stored): { value: string | null; source: SettingView['source'] } {
   const row = stored.get(definition.key)
   if (row) {

@@ -69,7 +69,8 @@ export async function updateTicket(ctx: AppContext, projectId: number, ticketId:
       if (fields.associated_edge_ids) values.associated_edge_ids = tx.json(fields.associated_edge_ids)
       await tx`update tickets set ${tx(values)}, updated_at = now() where id = ${ticketId}`
     }
-    if (column_id !== undefined || position !== undefined) {
+    // Repeating the ticket's own column without a position (a form saving every field) is no move.
+    if (position !== undefined || (column_id !== undefined && column_id !== current.column_id)) {
       await moveTicket(ctx, scope, current, column_id ?? current.column_id, position)
     }
     const ticket = await getTicket(tx, projectId, ticketId)

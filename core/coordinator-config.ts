@@ -1,0 +1,91 @@
+/**
+ * The coordinator's configuration, resolved once from the environment by
+ * `resolveCoordinatorConfig`. The schema's defaults and descriptions are the documentation
+ * (docs/coordinator.md); the runbook's variable names are kept exactly (DESIGN.md §6).
+ */
+import { Type, type Static } from '@sinclair/typebox'
+import { homedir, hostname } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { readEnv } from './env.ts'
+import { badRequest } from './errors.ts'
+import type { LogLevel } from './log.ts'
+
+export const CoordinatorEnv = Type.Object({
+  TERARCHITECT_API_URL: Type.String({ default: 'http://127.0.0.1:5010', pattern: '^https?://', description: 'Base URL of the app; also given to agents (loopback URLs are rewritten to host.docker.internal for containers)' }),
+  PROJECT_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Claim jobs of this project only' })),
+  PROJECT_IDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', description: 'Comma-separated project ids to claim from; unset (and no PROJECT_ID) = all projects' })),
+  GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Given to agents as GITHUB_TOKEN; unset = agents use the app setting' })),
+  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ description: 'Bearer key of the worker API; never given to agents (they get a job-scoped token)' })),
+  AGENT_IMAGE: Type.String({ default: 'terarchitect-agent', minLength: 1, description: 'Agent image; project_images.json in the state dir overrides it per project' }),
+  MAX_CONCURRENT_AGENTS: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Agents run at once; the app setting of the same name wins and is re-read while running' }),
+  POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
+  CLAIM_WAIT_SEC: Type.Number({ default: 25, minimum: 0, maximum: 60, description: 'Long-poll: how long one claim waits at the app for a job (0 = plain polling)' }),
+  AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Named volume mounted at /cache in agent containers; set it empty to disable' }),
+  AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
+  AGENT_MOUNT_DOCKER_SOCKET: Type.Optional(Type.Boolean({ description: 'dood: mount the daemon socket into agent containers (default true); false passes DOCKER_HOST instead (a sidecar daemon)' })),
+  DOCKER_HOST: Type.Optional(Type.String({ description: 'Docker daemon: unix:///path or tcp://host:port (default unix:///var/run/docker.sock)' })),
+  COORDINATOR_STATE_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'coordinator'), description: 'Holds coordinator_id, the lock and project_images.json (no secrets)' }),
+  COORDINATOR_REPO_ROOT: Type.Optional(Type.String({ description: 'Where host-fallback runs get their fresh working directory (default <COORDINATOR_STATE_DIR>/work)' })),
+  COORDINATOR_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,200}$', description: 'Stable id of this coordinator; default: kept in the state dir, first generated as hostname-pid-random' })),
+  AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
+  AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: true, description: 'Run the agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start' }),
+  JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
+  AGENT_MEMORY_MB: Type.Integer({ default: 0, minimum: 0, description: 'Memory limit of an agent container in MiB; 0 = unlimited' }),
+  AGENT_CPUS: Type.Number({ default: 0, minimum: 0, description: 'CPU limit of an agent container (1.5 = one and a half CPUs); 0 = unlimited' }),
+  AGENT_PIDS_LIMIT: Type.Integer({ default: 0, minimum: 0, description: 'Process limit of an agent container; 0 = unlimited' }),
+  AGENT_STOP_TIMEOUT_SEC: Type.Integer({ default: 2, minimum: 0, maximum: 60, description: 'Seconds between SIGTERM and SIGKILL when an agent is stopped (cancel, timeout, shutdown)' }),
+  HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
+  SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app setting MAX_CONCURRENT_AGENTS is re-read' }),
+  DOCKER_CHECK_SEC: Type.Number({ default: 15, minimum: 0.1, description: 'How often Docker availability is checked' }),
+  SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
+  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
+})
+
+type Env = Static<typeof CoordinatorEnv>
+
+export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS' | 'AGENT_DOCKER_MODE' | 'AGENT_HOST_COMMAND' | 'COORDINATOR_REPO_ROOT' | 'AGENT_MOUNT_DOCKER_SOCKET'> {
+  LOG_LEVEL: LogLevel
+  /** PROJECT_ID / PROJECT_IDS merged; null = all projects. */
+  projectIds: number[] | null
+  AGENT_DOCKER_MODE: 'dind' | 'dood'
+  AGENT_MOUNT_DOCKER_SOCKET: boolean
+  COORDINATOR_REPO_ROOT: string
+  /** Parsed AGENT_HOST_COMMAND; undefined = the local executor's default. */
+  hostCommand: string[] | undefined
+}
+
+/** Resolves the coordinator's configuration from `env`; throws a 400-style AppError naming bad variables. */
+export function resolveCoordinatorConfig(env: Record<string, string | undefined>): CoordinatorConfig {
+  const raw = readEnv(CoordinatorEnv, env)
+  const { PROJECT_ID, PROJECT_IDS, AGENT_DOCKER_MODE, AGENT_HOST_COMMAND, COORDINATOR_REPO_ROOT, AGENT_MOUNT_DOCKER_SOCKET, ...rest } = raw
+  const ids = [...(PROJECT_ID !== undefined ? [PROJECT_ID] : []), ...(PROJECT_IDS ?? '').split(',').map((id) => id.trim()).filter(Boolean).map(Number)]
+  let hostCommand: string[] | undefined
+  if (AGENT_HOST_COMMAND !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(AGENT_HOST_COMMAND)
+    } catch {}
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((part) => typeof part === 'string')) {
+      throw badRequest('invalid configuration: AGENT_HOST_COMMAND: expected a JSON array of strings', [{ path: 'AGENT_HOST_COMMAND', message: 'expected a JSON array of strings' }])
+    }
+    hostCommand = parsed as string[]
+  }
+  return {
+    ...rest,
+    TERARCHITECT_API_URL: rest.TERARCHITECT_API_URL.replace(/\/+$/, ''),
+    // readEnv treats an empty value as unset; for the cache volume empty means "disabled".
+    AGENT_CACHE_VOLUME: env.AGENT_CACHE_VOLUME === '' ? '' : rest.AGENT_CACHE_VOLUME,
+    projectIds: ids.length ? [...new Set(ids)] : null,
+    AGENT_DOCKER_MODE: AGENT_DOCKER_MODE ?? (AGENT_MOUNT_DOCKER_SOCKET === true ? 'dood' : 'dind'),
+    AGENT_MOUNT_DOCKER_SOCKET: AGENT_MOUNT_DOCKER_SOCKET ?? true,
+    COORDINATOR_REPO_ROOT: COORDINATOR_REPO_ROOT ?? join(rest.COORDINATOR_STATE_DIR, 'work'),
+    hostCommand,
+  }
+}
+
+/** A fresh coordinator id: `hostname-pid-random`, trimmed to the characters the worker API accepts. */
+export function generateCoordinatorId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100) || 'host'
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`
+}

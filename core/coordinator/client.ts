@@ -1,0 +1,142 @@
+/**
+ * The coordinator's HTTP client of the app (DESIGN.md §5 worker API), on the built-in fetch.
+ * Every failure is a `ClientError`: `status` 0 when the app did not answer (unreachable, timeout),
+ * else the HTTP status with the app's error `code` (e.g. 409 `lease_lost`).
+ */
+import type { JobKind, ExecutionMode } from '../types.ts'
+
+/** The claim answer (runbook fields; more may be present). */
+export interface ClaimedJob {
+  job_id: number
+  ticket_id: number | null
+  project_id: number
+  kind: JobKind
+  repo_url: string | null
+  default_branch?: string | null
+  execution_mode: ExecutionMode
+  project_path: string | null
+  attempt: number
+  max_attempts?: number
+  lease_sec?: number
+  agent_token: string
+  pr_number?: number | null
+  comment_body?: string | null
+  github_comment_id?: number | string | null
+}
+
+export interface OutputEvent {
+  step: string
+  summary: string
+  raw_output?: string
+}
+
+export class ClientError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'ClientError'
+  }
+}
+
+export const isClientError = (error: unknown, status?: number): error is ClientError =>
+  error instanceof ClientError && (status === undefined || error.status === status)
+
+export interface WorkerClientOptions {
+  apiUrl: string
+  workerKey?: string
+  coordinatorId: string
+  /** Per-request timeout for everything but the long-poll claim. Default 15 s. */
+  timeoutMs?: number
+}
+
+export interface ClaimRequest {
+  projectIds: number[] | null
+  waitMs: number
+  executor: string
+  signal?: AbortSignal
+}
+
+export interface WorkerClient {
+  claim(request: ClaimRequest): Promise<ClaimedJob | null>
+  heartbeat(jobId: number): Promise<{ cancel_requested: boolean }>
+  complete(jobId: number, body: { exit_code: number; output_tail: string }): Promise<unknown>
+  fail(jobId: number, body: { exit_code?: number; error: string; output_tail: string }): Promise<unknown>
+  /** Appends events to the job's ticket log with the job's own token. */
+  postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
+  /** The app setting MAX_CONCURRENT_AGENTS: a number, null when unset, or throws (e.g. 401 off loopback). */
+  readMaxConcurrent(): Promise<number | null>
+}
+
+export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
+  const { apiUrl, coordinatorId } = options
+  const timeoutMs = options.timeoutMs ?? 15000
+  const workerAuth: Record<string, string> = options.workerKey ? { authorization: `Bearer ${options.workerKey}` } : {}
+
+  async function request<T>(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ status: number; body: T }> {
+    const timeout = AbortSignal.timeout(init.timeoutMs ?? timeoutMs)
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    let response: Response
+    try {
+      response = await fetch(apiUrl + path, {
+        method,
+        headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal,
+      })
+    } catch (error) {
+      const reason = timeout.aborted ? 'timed out' : init.signal?.aborted ? 'aborted' : ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message
+      throw new ClientError(0, init.signal?.aborted ? 'aborted' : 'unreachable', `${method} ${path}: ${reason}`, error)
+    }
+    const text = await response.text().catch(() => '')
+    let body: unknown = null
+    try {
+      body = text ? JSON.parse(text) : null
+    } catch {
+      body = text
+    }
+    if (response.status >= 400) {
+      const error = (body as { error?: { code?: string; message?: string } } | null)?.error
+      throw new ClientError(response.status, error?.code ?? `http_${response.status}`, `${method} ${path}: ${response.status} ${error?.message ?? String(text).slice(0, 200)}`)
+    }
+    return { status: response.status, body: body as T }
+  }
+
+  return {
+    async claim({ projectIds, waitMs, executor, signal }) {
+      const body: Record<string, unknown> = { coordinator_id: coordinatorId, executor, wait_ms: Math.round(waitMs) }
+      if (projectIds) body.project_ids = projectIds
+      const answer = await request<ClaimedJob>('POST', '/api/worker/jobs/start', {
+        body, headers: workerAuth, timeoutMs: waitMs + timeoutMs, ...(signal ? { signal } : {}),
+      })
+      return answer.status === 200 ? answer.body : null
+    },
+    async heartbeat(jobId) {
+      return (await request<{ cancel_requested: boolean }>('POST', `/api/worker/jobs/${jobId}/heartbeat`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })).body
+    },
+    async complete(jobId, body) {
+      return (await request('POST', `/api/worker/jobs/${jobId}/complete`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })).body
+    },
+    async fail(jobId, body) {
+      return (await request('POST', `/api/worker/jobs/${jobId}/fail`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })).body
+    },
+    async postEvents(job, events) {
+      if (job.ticket_id === null || events.length === 0) return
+      await request('POST', `/api/projects/${job.project_id}/tickets/${job.ticket_id}/logs`, {
+        body: { job_id: job.job_id, events },
+        headers: { authorization: `Bearer ${job.agent_token}` },
+      })
+    },
+    async readMaxConcurrent() {
+      // GET /api/settings is a people route: open when the app binds loopback, 401 otherwise.
+      const { body } = await request<{ settings: { key: string; value: string | null }[] }>('GET', '/api/settings')
+      const value = body.settings.find((setting) => setting.key === 'MAX_CONCURRENT_AGENTS')?.value
+      if (value === null || value === undefined || value === '') return null
+      const parsed = Number(value)
+      return Number.isInteger(parsed) && parsed >= 1 ? parsed : null
+    },
+  }
+}

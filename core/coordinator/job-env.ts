@@ -1,0 +1,39 @@
+/**
+ * The agent's environment for one claimed job (DESIGN.md §7.1). The agent authenticates with the
+ * job-scoped token (`TERARCHITECT_AGENT_TOKEN`), never the coordinator's worker key. Values are
+ * host-side; Docker executors rewrite loopback URLs for containers themselves.
+ */
+import type { ClaimedJob } from './client.ts'
+
+export interface JobEnvOptions {
+  apiUrl: string
+  githubToken?: string
+  /** Set when the agent runs on the host because its container could not start. */
+  dockerRunError?: string
+}
+
+export function jobEnv(job: ClaimedJob, options: JobEnvOptions): Record<string, string> {
+  const values: Record<string, string | number | null | undefined> = {
+    TERARCHITECT_API_URL: options.apiUrl,
+    TERARCHITECT_AGENT_TOKEN: job.agent_token,
+    JOB_ID: job.job_id,
+    JOB_KIND: job.kind,
+    JOB_ATTEMPT: job.attempt,
+    TICKET_ID: job.ticket_id,
+    PROJECT_ID: job.project_id,
+    REPO_URL: job.repo_url,
+    DEFAULT_BRANCH: job.default_branch,
+    EXECUTION_MODE: job.execution_mode,
+    PROJECT_PATH: job.project_path,
+    GITHUB_TOKEN: options.githubToken,
+    PR_NUMBER: job.pr_number,
+    COMMENT_BODY: job.comment_body,
+    GITHUB_COMMENT_ID: job.github_comment_id,
+    TERARCHITECT_DOCKER_RUN_ERROR: options.dockerRunError,
+  }
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== null && value !== undefined && value !== '') env[key] = String(value)
+  }
+  return env
+}

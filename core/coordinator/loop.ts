@@ -1,0 +1,240 @@
+/**
+ * The coordinator's main loop: claim a job whenever a slot is free, run it (run-job.ts), repeat.
+ *
+ * - Claims long-poll (`wait_ms` = CLAIM_WAIT_SEC): the app answers at once when a job is enqueued.
+ *   When the app does not wait (it answered 204 well before `wait_ms`) or refuses `wait_ms`, the
+ *   loop polls every POLL_INTERVAL_SEC instead and tries long-poll again after 5 minutes.
+ * - When the app is unreachable or failing, claims back off with jitter (≈1, 2, 4, 8, 16, then 30 s
+ *   at most; see backoff.ts) and the log says so; when it answers again, the log says that too.
+ * - Concurrency: MAX_CONCURRENT_AGENTS, overridden by the app setting of the same name, re-read
+ *   every SETTINGS_REFRESH_SEC (a lower limit lets running jobs finish; it never stops them).
+ * - Nothing escapes the loop: a job's failure is written to that job, not thrown.
+ */
+import type { CoordinatorConfig } from '../coordinator-config.ts'
+import type { Logger } from '../log.ts'
+import { backoffMs, sleep } from './backoff.ts'
+import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
+import { watchDocker, type DockerWatch } from './docker-watch.ts'
+import { checkContainerReachability } from './reachability.ts'
+import { runJob } from './run-job.ts'
+import type { CoordinatorExecutors } from './types.ts'
+
+const LONG_POLL_RETRY_MS = 5 * 60 * 1000
+
+export interface CoordinatorOptions {
+  config: CoordinatorConfig
+  coordinatorId: string
+  client: WorkerClient
+  executors: CoordinatorExecutors
+  projectImage(projectId: number): string | undefined
+  log: Logger
+}
+
+export interface RunningCoordinator {
+  readonly coordinatorId: string
+  /** Job ids running now. */
+  runningJobs(): number[]
+  /** The concurrency limit in force. */
+  limit(): number
+  /**
+   * Graceful stop: no new claims; running jobs may finish for `graceMs` (default
+   * SHUTDOWN_GRACE_SEC); then their agents are stopped and the jobs handed back (their leases
+   * expire and they are retried). Resolves when everything has ended.
+   */
+  stop(graceMs?: number): Promise<void>
+  /** Ends the grace period now (a second SIGTERM): running agents are stopped and handed back. */
+  abortJobs(): void
+}
+
+export function startCoordinator(options: CoordinatorOptions): RunningCoordinator {
+  const { config, client, executors, coordinatorId } = options
+  const log = options.log
+  const running = new Map<number, Promise<void>>()
+  const stopping = new AbortController()
+  const shutdown = new AbortController()
+  let appLimit: number | null = null
+  let wake: () => void = () => {}
+  const wakeLoop = () => wake()
+  let claimInFlight: AbortController | undefined
+  let reachabilityChecked = false
+  const limit = () => appLimit ?? config.MAX_CONCURRENT_AGENTS
+  const containers = executors.containers
+
+  const docker: DockerWatch | null = containers
+    ? watchDocker({
+        containers, coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
+        runningJobs: () => new Set(running.keys()),
+        onChange(up) {
+          if (up && !reachabilityChecked && containers.hostGateway) {
+            reachabilityChecked = true
+            void containers.hostGateway()
+              .then((gateway) => gateway && checkContainerReachability(config.TERARCHITECT_API_URL, gateway, log))
+              .catch((error: unknown) => log.debug('reachability check failed', { error }))
+          }
+          // Without the fallback a claim made now could only fail its job: drop the one in flight.
+          if (!up && !config.AGENT_FALLBACK_TO_HOST) claimInFlight?.abort()
+          wakeLoop()
+        },
+      })
+    : null
+  if (!containers) log.warn('Docker is not configured: docker-mode jobs run on the host (fallback) or fail')
+  const warnDood = () => {
+    if (containers?.name === 'docker-dood' && limit() > 1) {
+      log.warn(`docker-dood with ${limit()} concurrent agents: agents share the host daemon and can see each other's containers; dood is safe with one agent at a time`)
+    }
+  }
+  warnDood()
+
+  // --- the app setting MAX_CONCURRENT_AGENTS, re-read while running ---------------------------
+  const settingsLoop = (async () => {
+    let refusedLogged = false
+    while (!stopping.signal.aborted) {
+      try {
+        const value = await client.readMaxConcurrent()
+        if (value !== appLimit) {
+          appLimit = value
+          log.info(value === null
+            ? `app setting MAX_CONCURRENT_AGENTS is unset: using ${config.MAX_CONCURRENT_AGENTS} from the environment`
+            : `max concurrent agents is ${value} (app setting)`)
+          warnDood()
+          wakeLoop()
+        }
+      } catch (error) {
+        if (isClientError(error, 401) || isClientError(error, 403)) {
+          if (!refusedLogged) log.warn(`the app does not let this coordinator read settings (${(error as Error).message}); MAX_CONCURRENT_AGENTS=${config.MAX_CONCURRENT_AGENTS} from the environment applies`)
+          refusedLogged = true
+        } else {
+          log.debug('reading app settings failed', { error: (error as Error).message })
+        }
+      }
+      await sleep(config.SETTINGS_REFRESH_SEC * 1000, stopping.signal)
+    }
+  })()
+
+  const launch = (job: ClaimedJob) => {
+    log.info('job claimed', { jobId: job.job_id, projectId: job.project_id, kind: job.kind, mode: job.execution_mode, attempt: job.attempt })
+    const done = runJob(job, {
+      client, executors, log,
+      apiUrl: config.TERARCHITECT_API_URL,
+      ...(config.GITHUB_TOKEN ? { githubToken: config.GITHUB_TOKEN } : {}),
+      defaultImage: config.AGENT_IMAGE,
+      projectImage: options.projectImage,
+      timeoutMs: config.JOB_TIMEOUT_SEC * 1000,
+      repoRoot: config.COORDINATOR_REPO_ROOT,
+      fallbackToHost: config.AGENT_FALLBACK_TO_HOST,
+      heartbeatMaxMs: config.HEARTBEAT_MAX_SEC * 1000,
+      shutdown: shutdown.signal,
+    }).catch((error: unknown) => log.error('job runner crashed', { jobId: job.job_id, error }))
+      .finally(() => {
+        running.delete(job.job_id)
+        wakeLoop()
+      })
+    running.set(job.job_id, done)
+  }
+
+  /** Waits until something may have changed (a job ended, the limit or Docker changed, stop). */
+  const changed = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      stopping.signal.removeEventListener('abort', done)
+      wake = () => {}
+      resolve()
+    }
+    wake = done
+    stopping.signal.addEventListener('abort', done, { once: true })
+  })
+
+  // --- the claim loop -------------------------------------------------------------------------
+  const claimLoop = (async () => {
+    if (docker) await Promise.race([docker.ready, sleep(10000, stopping.signal)]) // reconcile before the first claim
+    let failures = 0
+    let longPoll = config.CLAIM_WAIT_SEC > 0
+    let longPollRetryAt = 0
+    let pausedForDocker = false
+    while (!stopping.signal.aborted) {
+      if (running.size >= limit()) {
+        await changed(60000)
+        continue
+      }
+      // Without the host fallback, a coordinator whose Docker is down would only fail jobs: wait.
+      const dockerDown = docker !== null && docker.up !== true && !config.AGENT_FALLBACK_TO_HOST
+      if (dockerDown) {
+        if (!pausedForDocker) log.warn('not claiming while Docker is unavailable (AGENT_FALLBACK_TO_HOST=false)')
+        pausedForDocker = true
+        await changed(60000)
+        continue
+      }
+      pausedForDocker = false
+      if (!longPoll && config.CLAIM_WAIT_SEC > 0 && Date.now() >= longPollRetryAt) longPoll = true
+      const waitMs = longPoll ? config.CLAIM_WAIT_SEC * 1000 : 0
+      const started = Date.now()
+      claimInFlight = new AbortController()
+      try {
+        const signal = AbortSignal.any([stopping.signal, claimInFlight.signal])
+        const job = await client.claim({ projectIds: config.projectIds, waitMs, executor: containers?.name ?? executors.host.name, signal })
+        if (failures > 0) log.info('the app answers again; claiming', { url: config.TERARCHITECT_API_URL })
+        failures = 0
+        if (job) {
+          launch(job)
+          continue
+        }
+        if (longPoll && Date.now() - started < waitMs / 2) {
+          log.warn(`the app answered a long-poll claim at once: long-poll unavailable; polling every ${config.POLL_INTERVAL_SEC} s`)
+          longPoll = false
+          longPollRetryAt = Date.now() + LONG_POLL_RETRY_MS
+        }
+        if (!longPoll) await sleep(config.POLL_INTERVAL_SEC * 1000, stopping.signal)
+      } catch (error) {
+        if (stopping.signal.aborted) break
+        if (claimInFlight.signal.aborted) continue
+        if (longPoll && isClientError(error, 400)) {
+          log.warn(`the app refused a long-poll claim (${(error as Error).message}); polling every ${config.POLL_INTERVAL_SEC} s`)
+          longPoll = false
+          longPollRetryAt = Date.now() + LONG_POLL_RETRY_MS
+          await sleep(config.POLL_INTERVAL_SEC * 1000, stopping.signal)
+          continue
+        }
+        failures++
+        const delay = Math.max(backoffMs(failures), longPoll ? 0 : config.POLL_INTERVAL_SEC * 1000)
+        const what = isClientError(error, 0) ? `the app at ${config.TERARCHITECT_API_URL} is unreachable` : 'claiming failed'
+        log.warn(`${what}: ${(error as Error).message}; retrying in ${(delay / 1000).toFixed(1)} s`, { failures })
+        await sleep(delay, stopping.signal)
+      }
+    }
+  })().catch((error: unknown) => log.error('claim loop crashed', { error }))
+
+  log.info('coordinator started', {
+    coordinatorId, api: config.TERARCHITECT_API_URL, projects: config.projectIds ?? 'all',
+    executor: containers?.name ?? executors.host.name, maxConcurrent: config.MAX_CONCURRENT_AGENTS,
+  })
+
+  let stopped: Promise<void> | undefined
+  return {
+    coordinatorId,
+    runningJobs: () => [...running.keys()],
+    limit,
+    stop: (graceMs = config.SHUTDOWN_GRACE_SEC * 1000) =>
+      (stopped ??= (async () => {
+        log.info('stopping: no new claims', { running: running.size, graceSec: graceMs / 1000 })
+        stopping.abort()
+        docker?.stop()
+        await Promise.all([claimLoop, settingsLoop])
+        if (running.size) {
+          const finished = Promise.all(running.values()).then(() => true)
+          const graceOver = new AbortController()
+          const inTime = await Promise.race([finished, sleep(graceMs, graceOver.signal).then(() => false)])
+          graceOver.abort()
+          if (!inTime) {
+            log.warn('grace period over: stopping running agents; their jobs are handed back', { jobs: [...running.keys()] })
+            shutdown.abort()
+            await finished
+          }
+        }
+        await containers?.close?.()
+        await executors.host.close?.()
+        log.info('coordinator stopped')
+      })()),
+    abortJobs: () => shutdown.abort(),
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs one claimed job to its end and reports it. Never throws: every failure is written to the job
+ * (fail with the error and the output tail), or logged when the job is no longer ours.
+ *
+ * Choice of executor: execution mode `local` → the host executor at the project's path; `docker` →
+ * the container executor with the project's image (project_images.json) or AGENT_IMAGE. When the
+ * container cannot be started (image missing, daemon down, start error) the agent runs on the host
+ * instead, in a fresh directory under COORDINATOR_REPO_ROOT, with `TERARCHITECT_DOCKER_RUN_ERROR`.
+ *
+ * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
+ * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
+ * coordinator shutdown stops the run and reports nothing either: the job is handed back when its
+ * lease expires and retried (attempt + 1) by whichever coordinator claims it next.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Executor, JobSpec, RunResult } from '../executor.ts'
+import { redact, type Logger } from '../log.ts'
+import { backoffMs, sleep } from './backoff.ts'
+import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
+import { startHeartbeat, type StopReason } from './heartbeat.ts'
+import { jobEnv } from './job-env.ts'
+import { createJobOutput, type JobOutput } from './output.ts'
+import type { CoordinatorExecutors } from './types.ts'
+
+export interface RunJobContext {
+  client: WorkerClient
+  executors: CoordinatorExecutors
+  log: Logger
+  apiUrl: string
+  githubToken?: string
+  defaultImage: string
+  projectImage(projectId: number): string | undefined
+  timeoutMs: number
+  repoRoot: string
+  fallbackToHost: boolean
+  heartbeatMaxMs: number
+  /** Aborts when the coordinator's shutdown grace period is over. */
+  shutdown: AbortSignal
+  flushMs?: number
+}
+
+type Ending = StopReason | 'shutdown'
+
+export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void> {
+  const log = ctx.log.child({ jobId: job.job_id, projectId: job.project_id, ticketId: job.ticket_id })
+  redact(job.agent_token)
+  const output = createJobOutput({ post: (events) => ctx.client.postEvents(job, events), log, ...(ctx.flushMs ? { flushMs: ctx.flushMs } : {}) })
+  const controller = new AbortController()
+  let ending: Ending | undefined
+  const stop = (reason: Ending, detail: string) => {
+    if (ending) return
+    ending = reason
+    log.info('stopping the agent', { reason, detail })
+    if (reason !== 'lease_lost') output.note(reason === 'cancel' ? 'cancel requested: stopping the agent' : `coordinator shutting down: stopping the agent; the job is handed back and retried once its lease expires`)
+    controller.abort()
+  }
+  const leaseMs = (job.lease_sec ?? 60) * 1000
+  const heartbeat = startHeartbeat({
+    client: ctx.client, jobId: job.job_id, log, leaseMs,
+    intervalMs: Math.min(leaseMs / 3, ctx.heartbeatMaxMs),
+    onStop: stop,
+  })
+  const onShutdown = () => stop('shutdown', 'shutdown grace period over')
+  if (ctx.shutdown.aborted) onShutdown()
+  ctx.shutdown.addEventListener('abort', onShutdown, { once: true })
+
+  let workDir: string | undefined
+  let outcome: { result: RunResult } | { error: string }
+  try {
+    const env = jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}) })
+    const spec: JobSpec = {
+      jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: job.kind, executionMode: job.execution_mode,
+      projectPath: job.project_path, env, labels: { 'terarchitect.project_id': String(job.project_id) }, timeoutMs: ctx.timeoutMs,
+    }
+    if (job.execution_mode === 'local') {
+      outcome = job.project_path
+        ? await attempt(ctx.executors.host, spec, output, controller.signal, `agent started on the host (local mode) in ${job.project_path}`)
+        : { error: 'local execution mode without a project_path' }
+    } else {
+      const image = ctx.projectImage(job.project_id) ?? ctx.defaultImage
+      const containers = ctx.executors.containers
+      outcome = containers
+        ? await attempt(containers.forImage(image), spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${image})`)
+        : { error: 'Docker is not configured on this coordinator' }
+      if ('error' in outcome && !controller.signal.aborted && ctx.fallbackToHost) {
+        const dockerRunError = outcome.error
+        mkdirSync(ctx.repoRoot, { recursive: true })
+        workDir = mkdtempSync(join(ctx.repoRoot, `job-${job.job_id}-`))
+        output.note(`the agent container could not be started: ${dockerRunError}; running the agent on the host instead`)
+        log.warn('container could not be started; running the agent on the host', { image, error: dockerRunError })
+        outcome = await attempt(ctx.executors.host, {
+          ...spec, projectPath: workDir,
+          env: jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}), dockerRunError }),
+        }, output, controller.signal, `agent started on the host in ${workDir}`)
+      }
+    }
+  } catch (error) {
+    outcome = { error: `coordinator error: ${(error as Error).message}` }
+    log.error('job run failed unexpectedly', { error })
+  }
+  ctx.shutdown.removeEventListener('abort', onShutdown)
+
+  try {
+    const report = describe(outcome, ending, ctx.timeoutMs)
+    if (report) output.note(report.summary)
+    await output.close()
+    if (ending === 'lease_lost' || ending === 'shutdown') {
+      log.info(ending === 'shutdown' ? 'job handed back (lease will expire)' : 'job is no longer ours; not reporting', { ending })
+    } else if (report) {
+      await reportWithRetry(ctx, job, report, output.tail(), leaseMs, log)
+    }
+  } catch (error) {
+    log.error('reporting the job failed unexpectedly', { error })
+  } finally {
+    heartbeat.stop()
+    if (workDir) rmSync(workDir, { recursive: true, force: true })
+  }
+}
+
+/** Runs `executor`; a rejection (the run could not start) becomes `{ error }`. */
+async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, signal: AbortSignal, startNote: string): Promise<{ result: RunResult } | { error: string }> {
+  output.note(startNote)
+  try {
+    return { result: await executor.run(spec, output.write, signal) }
+  } catch (error) {
+    return { error: `${executor.name}: ${(error as Error).message ?? String(error)}` }
+  }
+}
+
+interface Report {
+  outcome: 'complete' | 'fail'
+  exitCode?: number
+  error?: string
+  summary: string
+}
+
+function describe(outcome: { result: RunResult } | { error: string }, ending: Ending | undefined, timeoutMs: number): Report | null {
+  if (ending === 'lease_lost') return null
+  if ('error' in outcome) {
+    if (ending === 'shutdown') return null
+    return { outcome: 'fail', error: outcome.error, summary: `the agent could not be started: ${outcome.error}` }
+  }
+  const { exitCode, stoppedBy } = outcome.result
+  if (ending === 'shutdown') return { outcome: 'fail', exitCode, summary: `agent stopped for the coordinator's shutdown (exit code ${exitCode})` }
+  if (ending === 'cancel') return { outcome: 'fail', exitCode, error: 'cancelled on request', summary: `agent stopped after a cancel (exit code ${exitCode})` }
+  if (stoppedBy === 'timeout') {
+    const error = `timed out after ${Math.round(timeoutMs / 1000)} s (JOB_TIMEOUT_SEC)`
+    return { outcome: 'fail', exitCode, error, summary: `agent ${error}` }
+  }
+  if (exitCode === 0) return { outcome: 'complete', exitCode, summary: 'agent exited with code 0' }
+  return { outcome: 'fail', exitCode, error: `agent exited with code ${exitCode}`, summary: `agent exited with code ${exitCode}` }
+}
+
+/** Reports complete/fail; retried with backoff while the app is unreachable, for up to two leases. */
+async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Report, tail: string, leaseMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + 2 * leaseMs
+  for (let tries = 1; ; tries++) {
+    try {
+      if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { exit_code: report.exitCode ?? 0, output_tail: tail })
+      else await ctx.client.fail(job.job_id, { ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail })
+      log.info('job reported', { outcome: report.outcome, exitCode: report.exitCode })
+      return
+    } catch (error) {
+      if (isClientError(error) && error.status >= 400 && error.status < 500) {
+        log.warn('the app refused the report', { outcome: report.outcome, error: error.message })
+        return
+      }
+      if (Date.now() > deadline) {
+        log.error('giving up reporting the job; its lease will expire and it will be retried', { error: (error as Error).message })
+        return
+      }
+      const delay = backoffMs(tries)
+      log.warn(`reporting the job failed; retrying in ${(delay / 1000).toFixed(1)} s`, { error: (error as Error).message })
+      await sleep(delay)
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/** What the coordinator core is composed with (coordinator.ts wires the real plugins in). */
+import type { Executor, ProbeResult } from '../executor.ts'
+
+/** The container side: one executor per image, plus what the coordinator needs of the daemon. */
+export interface ContainerExecutors {
+  /** Plugin name, e.g. `docker-dind`. */
+  readonly name: string
+  /** The executor that runs `image` (cached per image). */
+  forImage(image: string): Executor
+  /** Does the daemon answer? Never throws. */
+  ping(): Promise<ProbeResult>
+  /** Removes containers labelled with `coordinatorId` for jobs not in `keep`; returns their ids. */
+  reconcile(coordinatorId: string, keep: ReadonlySet<number>): Promise<string[]>
+  /** Optional: the address `host.docker.internal` maps to in containers (the bridge gateway). */
+  hostGateway?(): Promise<string | undefined>
+  close?(): Promise<void>
+}
+
+export interface CoordinatorExecutors {
+  /** Runs execution-mode `docker` jobs; null when this host has no Docker configured. */
+  containers: ContainerExecutors | null
+  /** Runs the agent as a host process: execution mode `local`, and the fallback when a container cannot start. */
+  host: Executor
+}
