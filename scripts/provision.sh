@@ -22,5 +22,7 @@ if [ "$(id -u)" = 0 ] && command -v pg_lsclusters >/dev/null && pg_lsclusters -h
   pg_ctlcluster 15 main stop 2>/dev/null || true
 fi
 
-if [ -f scripts/provision-docker.sh ]; then bash scripts/provision-docker.sh; fi
+for part in docker chromium clis; do
+  if [ -f "scripts/provision-$part.sh" ]; then bash "scripts/provision-$part.sh"; fi
+done
 echo "provision: ok"
