@@ -79,7 +79,8 @@ export async function updateTicket(ctx: AppContext, projectId: number, ticketId:
   })
 }
 
-async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView, columnId: string, wanted: number | undefined): Promise<void> {
+/** Moves a ticket; returns the job the move started, if it entered the in_progress column. */
+async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView, columnId: string, wanted: number | undefined): Promise<Job | null> {
   const { tx } = scope
   const board = await getBoard(tx, ticket.project_id)
   const target = requireColumn(board, columnId)
@@ -93,12 +94,13 @@ async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView
   await tx`update tickets set position = position + 1
     where project_id = ${ticket.project_id} and column_id = ${columnId} and position >= ${position} and id <> ${ticket.id}`
   await tx`update tickets set column_id = ${columnId}, position = ${position}, updated_at = now() where id = ${ticket.id}`
-  if (target.role === 'in_progress' && source?.role !== 'in_progress') {
-    await startTicketJob(ctx, scope, ticket.project_id, ticket.id)
-  }
   if (target.role === 'backlog' && ticket.job && ['pending', 'running'].includes(ticket.job.status)) {
     await requestCancel(scope, ticket.job.job_id)
   }
+  if (target.role === 'in_progress' && source?.role !== 'in_progress') {
+    return startTicketJob(ctx, scope, ticket.project_id, ticket.id)
+  }
+  return null
 }
 
 async function requestCancel(scope: WriteScope, jobId: number): Promise<void> {
@@ -124,14 +126,10 @@ export async function runTicket(ctx: AppContext, projectId: number, ticketId: nu
     const ticket = await getTicket(tx, projectId, ticketId)
     const board = await getBoard(tx, projectId)
     const inProgress = columnWithRole(board, 'in_progress')!
-    let job: Job
-    if (ticket.column_id === inProgress.id) {
-      job = await startTicketJob(ctx, scope, projectId, ticketId)
-    } else {
-      await moveTicket(ctx, scope, ticket, inProgress.id, undefined)
-      const [row] = await tx`select id from agent_jobs where ticket_id = ${ticketId} order by id desc limit 1`
-      job = (await tx`select * from agent_jobs where id = ${row!.id}`)[0] as unknown as Job
-    }
+    const job =
+      ticket.column_id === inProgress.id
+        ? await startTicketJob(ctx, scope, projectId, ticketId)
+        : (await moveTicket(ctx, scope, ticket, inProgress.id, undefined))!
     const updated = await getTicket(tx, projectId, ticketId)
     await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
     return { ticket: updated, job }
