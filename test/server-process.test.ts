@@ -23,7 +23,7 @@ function startServer(env: Record<string, string>): { child: ChildProcess; output
 async function health(port: number) {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/api/health`)
-    return res.ok ? ((await res.json()) as { ok: boolean; db: string }) : null
+    return res.ok ? ((await res.json()) as { ok: boolean; db: string; version: string }) : null
   } catch {
     return null
   }

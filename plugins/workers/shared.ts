@@ -1,0 +1,84 @@
+/**
+ * Small helpers the worker plugins share: JSON lines that may be garbage, paths relative to the
+ * turn's cwd, base-URL spelling per wire protocol, and the `--version` probe.
+ */
+import { spawn } from 'node:child_process'
+import { isAbsolute, relative } from 'node:path'
+import { AppError } from '../../core/errors.ts'
+import type { Worker } from '../../core/worker.ts'
+
+/** The object on a stdout line, or undefined for anything else (banners, blank lines, garbage). */
+export function parseJsonLine(line: string): Record<string, any> | undefined {
+  const text = line.trim()
+  if (!text.startsWith('{')) return undefined
+  try {
+    const value = JSON.parse(text)
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `path` relative to `cwd` when it lies inside it; otherwise unchanged. */
+export function relativeTo(cwd: string, path: string): string {
+  if (!isAbsolute(path)) return path
+  const rel = relative(cwd, path)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+}
+
+/** Tool output as text: strings as they are, content-block arrays joined, anything else as JSON. */
+export function outputText(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  if (typeof value === 'string') return value
+  if (Array.isArray(value)) return value.map((part) => (typeof part?.text === 'string' ? part.text : outputText(part))).join('\n')
+  return JSON.stringify(value)
+}
+
+export function numberOr(value: unknown, fallback = 0): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '')
+
+/**
+ * Base URL for an OpenAI-compatible client that appends `/chat/completions` or `/responses`:
+ * a bare host gets `/v1`, a URL with a path (`…/v1`, `…/api/v1`, `…/openai`) is kept as given.
+ */
+export function openAiBaseUrl(url: string): string {
+  const base = trimSlash(url)
+  try {
+    return new URL(base).pathname.replace(/\/+$/, '') === '' ? `${base}/v1` : base
+  } catch {
+    return base
+  }
+}
+
+/** Base URL for a client that appends its own version segment (`/v1` Anthropic, `/v1beta` Gemini). */
+export function hostBaseUrl(url: string, versionSegment: string): string {
+  const base = trimSlash(url)
+  return base.endsWith(versionSegment) ? base.slice(0, -versionSegment.length) : base
+}
+
+/** A plugin option that cannot work (e.g. a read-only Codex sandbox): refused when the plugin is built. */
+export const invalidWorkerOption = (message: string) => new AppError('invalid_worker_option', 422, message)
+
+/** A `probe()` that runs `<command> --version` (bounded in time) and reports its first line. */
+export function versionProbe(command: string, timeoutMs = 30_000): NonNullable<Worker['probe']> {
+  return () =>
+    new Promise((resolve) => {
+      let out = ''
+      const child = spawn(command, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+      child.stdout.on('data', (data) => (out += data))
+      child.stderr.on('data', (data) => (out += data))
+      child.once('error', (error) => resolve({ ok: false, reason: `${command}: ${error.message}` }))
+      child.once('close', (code, signal) => {
+        const version = out.trim().split('\n')[0]
+        if (code === 0) resolve({ ok: true, version })
+        else resolve({ ok: false, reason: `${command} --version ${signal ? `killed by ${signal}` : `exited ${code}`}: ${version ?? ''}` })
+      })
+    })
+}
+
+/** Tool names (lower-cased) that run a shell command / write files, across the CLIs. */
+export const SHELL_TOOLS = new Set(['bash', 'run_shell_command', 'shell', 'exec_command', 'shell_command'])
+export const FILE_TOOLS = new Set(['write', 'edit', 'multiedit', 'notebookedit', 'write_file', 'replace', 'patch', 'apply_patch'])
