@@ -4,7 +4,12 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
-export const Id = Type.Integer({ minimum: 1, maximum: 2147483647, description: 'numeric id' })
+/** Largest value of an int4 column: ids, versions, PR numbers and exit codes are bounded by it, so an
+ * oversized number is a 400 here rather than an out-of-range error (500) in the database. */
+export const INT4_MAX = 2147483647
+export const Id = Type.Integer({ minimum: 1, maximum: INT4_MAX, description: 'numeric id' })
+/** A position in a bigint-keyed stream (`?after=`, Last-Event-ID). */
+export const Cursor = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Text = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra })
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -92,7 +97,7 @@ export const GraphPut = Type.Object(
     nodes: Type.Array(GraphNode, { maxItems: 2000 }),
     edges: Type.Array(GraphEdge, { maxItems: 5000 }),
     /** The version this edit was based on; a stale one is refused with 409. */
-    version: Type.Integer({ minimum: 0 }),
+    version: Type.Integer({ minimum: 0, maximum: INT4_MAX }),
   },
   { additionalProperties: false },
 )
@@ -119,7 +124,7 @@ export const Column = Type.Object(
 export const BoardPut = Type.Object(
   {
     columns: Type.Array(Column, { minItems: 1, maxItems: 50 }),
-    version: Type.Optional(Type.Integer({ minimum: 0 })),
+    version: Type.Optional(Type.Integer({ minimum: 0, maximum: INT4_MAX })),
   },
   { additionalProperties: false },
 )

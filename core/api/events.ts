@@ -8,12 +8,12 @@ import type { ServerResponse } from 'node:http'
 import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import type { Feed, FeedRow } from '../services/feed.ts'
-import { Id } from '../types.ts'
+import { Cursor, Id } from '../types.ts'
 import { getProject } from '../services/projects.ts'
 
 const EventsQuery = Type.Object({
   project_id: Type.Optional(Id),
-  last_event_id: Type.Optional(Type.Integer({ minimum: 0 })),
+  last_event_id: Type.Optional(Cursor),
 })
 const LastEventId = /^\d{1,15}$/
 

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { Id, JobStatus, Usage } from '../types.ts'
+import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
 import { cancelJob, claimJobWaiting, heartbeatJob, reportJob, retryJob, type ClaimedJob } from '../services/queue.ts'
 import { getProject } from '../services/projects.ts'
@@ -26,14 +26,15 @@ const Claim = Type.Object(
 )
 const Heartbeat = Type.Object({ coordinator_id: Type.Optional(CoordinatorId) }, { additionalProperties: false })
 const Tail = Type.String({ maxLength: 65536 })
+const ExitCode = Type.Integer({ minimum: -INT4_MAX - 1, maximum: INT4_MAX })
 const Complete = Type.Object(
-  { coordinator_id: Type.Optional(CoordinatorId), exit_code: Type.Optional(Type.Integer()), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
+  { coordinator_id: Type.Optional(CoordinatorId), exit_code: Type.Optional(ExitCode), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
   { additionalProperties: false },
 )
 const Fail = Type.Object(
   {
     coordinator_id: Type.Optional(CoordinatorId),
-    exit_code: Type.Optional(Type.Integer()),
+    exit_code: Type.Optional(ExitCode),
     error: Type.String({ minLength: 1, maxLength: 10000 }),
     output_tail: Type.Optional(Tail),
     usage: Type.Optional(Usage),

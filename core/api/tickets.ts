@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { Reply, route, sendCached, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { notFound } from '../errors.ts'
-import { Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
+import { Cursor, INT4_MAX, Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
 import { cancelTicket, completeTicket, createTicket, deleteTicket, getTicket, listTickets, runTicket, updateTicket } from '../services/tickets.ts'
 import { createNote, deleteNote, listNotes, updateNote } from '../services/notes.ts'
 import { appendJobEvents, listTicketEvents } from '../services/job-events.ts'
@@ -15,7 +15,7 @@ import { NoteParams, ProjectItemParams, ProjectParams } from './params.ts'
 const TICKET = '/api/projects/:pid/tickets/:tid'
 
 const LogsQuery = Type.Object({
-  after: Type.Integer({ minimum: 0, default: 0 }),
+  after: Type.Integer({ ...Cursor, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
   job_id: Type.Optional(Id),
 })
@@ -26,7 +26,7 @@ const LogsPost = Type.Union([
 const TicketComplete = Type.Object(
   {
     pr_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
-    pr_number: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    pr_number: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: INT4_MAX }), Type.Null()])),
     summary: Type.Optional(Type.Union([Type.String({ maxLength: 20000 }), Type.Null()])),
     usage: Type.Optional(Type.Union([Usage, Type.Null()])),
     job_id: Type.Optional(Id),
