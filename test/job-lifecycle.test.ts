@@ -70,6 +70,10 @@ for (const kind of DB_KINDS) {
       authorization: `Bearer ${claim.body.agent_token}`,
     })
     assert.is(asked.body.cancel_requested, true)
+    const late = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_url: 'https://git.example/pr/9' }, {
+      authorization: `Bearer ${claim.body.agent_token}`,
+    })
+    assert.is(late.status, 409, 'a cancelled agent cannot move the ticket to In Review')
     const reported = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 137 })
     assert.is(reported.body.status, 'cancelled')
     assert.is((await t.api('GET', `/api/jobs/${jobId}`)).body.status, 'cancelled')

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import { Reply, route, sendCached, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { notFound } from '../errors.ts'
+import { conflict, notFound } from '../errors.ts'
 import { Cursor, INT4_MAX, Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
 import { cancelTicket, completeTicket, createTicket, deleteTicket, getTicket, listTickets, runTicket, updateTicket } from '../services/tickets.ts'
 import { createNote, deleteNote, listNotes, updateNote } from '../services/notes.ts'
@@ -95,6 +95,8 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       method: 'POST', path: `${TICKET}/complete`, access: 'agent', params: ProjectItemParams, body: TicketComplete,
       handle: async ({ params, body, caller }) => {
         const job = await jobOf(caller, params.pid, params.tid, body.job_id)
+        // A cancelled job's agent must not move the ticket on (its token outlives the job).
+        if (job.cancel_requested || job.status === 'cancelled') throw conflict(`job ${job.id} was cancelled; the ticket stays where it is`)
         return completeTicket(ctx, params.pid, params.tid, { ...body, job_id: job.id })
       },
     }),

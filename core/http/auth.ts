@@ -5,7 +5,8 @@
  *   the app refuses to bind elsewhere without it). A job token is never enough to claim jobs.
  * - agent (ticket endpoints): the worker key, or a job token signed for exactly this project and
  *   ticket; a token for ticket A is refused on ticket B.
- * A credential that is present but wrong is always refused, even where none is required.
+ * On worker and agent routes a credential that is present but wrong is refused even where none is
+ * required; people routes on loopback need none and ignore the header.
  */
 import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from '../errors.ts'
