@@ -29,7 +29,7 @@ async function ready(engine: DockerEngine): Promise<boolean> {
  * either is missing (needs root); fails with a message saying what to do when that is not possible.
  */
 export async function ensureDocker(): Promise<DockerEngine> {
-  const engine = createDockerEngine()
+  const engine = createDockerEngine({ dockerHost: process.env.DOCKER_HOST })
   if (await ready(engine)) return engine
   if (process.getuid?.() !== 0) {
     throw new Error(`Docker tests need a daemon and ${BASE_IMAGE}: run \`sudo bash scripts/provision-docker.sh\` first`)

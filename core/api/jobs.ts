@@ -4,7 +4,8 @@ import { Reply, route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
-import { cancelJob, claimJobWaiting, heartbeatJob, reportJob, retryJob, type ClaimedJob } from '../services/queue.ts'
+import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob } from '../services/queue.ts'
+import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
 import { JobParams, ProjectParams } from './params.ts'
 
@@ -75,6 +76,13 @@ export function jobRoutes(ctx: AppContext): Route[] {
         return claimPayload(ctx, job)
       },
     }),
+    route({ method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: JobParams, body: Heartbeat,
+      handle: ({ params, body }) => releaseJob(ctx, params.id, body.coordinator_id ?? null) }),
+    // What a coordinator reads from the app's settings while running (people's settings API may be closed to it).
+    route({ method: 'GET', path: '/api/worker/settings', access: 'worker', handle: async () => {
+      const value = Number((await resolveSettings(ctx)).MAX_CONCURRENT_AGENTS)
+      return { max_concurrent_agents: Number.isInteger(value) && value >= 1 ? value : null }
+    } }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Heartbeat,
       handle: ({ params, body }) => heartbeatJob(ctx, params.id, body.coordinator_id ?? null) }),
     route({

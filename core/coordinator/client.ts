@@ -67,6 +67,8 @@ export interface WorkerClient {
   fail(jobId: number, body: { exit_code?: number; error: string; output_tail: string }): Promise<unknown>
   /** Appends events to the job's ticket log with the job's own token. */
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
+  /** Hands a running job back to the queue at once (graceful shutdown). */
+  release(jobId: number): Promise<void>
   /** The app setting MAX_CONCURRENT_AGENTS: a number, null when unset, or throws (e.g. 401 off loopback). */
   readMaxConcurrent(): Promise<number | null>
 }
@@ -130,13 +132,12 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
         headers: { authorization: `Bearer ${job.agent_token}` },
       })
     },
+    async release(jobId) {
+      await request('POST', `/api/worker/jobs/${jobId}/release`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })
+    },
     async readMaxConcurrent() {
-      // GET /api/settings is a people route: open when the app binds loopback, 401 otherwise.
-      const { body } = await request<{ settings: { key: string; value: string | null }[] }>('GET', '/api/settings')
-      const value = body.settings.find((setting) => setting.key === 'MAX_CONCURRENT_AGENTS')?.value
-      if (value === null || value === undefined || value === '') return null
-      const parsed = Number(value)
-      return Number.isInteger(parsed) && parsed >= 1 ? parsed : null
+      const { body } = await request<{ max_concurrent_agents: number | null }>('GET', '/api/worker/settings', { headers: workerAuth })
+      return body.max_concurrent_agents
     },
   }
 }

@@ -10,6 +10,8 @@ export interface JobEnvOptions {
   githubToken?: string
   /** Set when the agent runs on the host because its container could not start. */
   dockerRunError?: string
+  /** Where the agent clones (the host fallback's fresh directory); containers use the image's /workspace. */
+  workspace?: string
 }
 
 export function jobEnv(job: ClaimedJob, options: JobEnvOptions): Record<string, string> {
@@ -30,6 +32,7 @@ export function jobEnv(job: ClaimedJob, options: JobEnvOptions): Record<string, 
     COMMENT_BODY: job.comment_body,
     GITHUB_COMMENT_ID: job.github_comment_id,
     TERARCHITECT_DOCKER_RUN_ERROR: options.dockerRunError,
+    AGENT_WORKSPACE: options.workspace,
   }
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(values)) {

@@ -38,8 +38,8 @@ export interface RunningCoordinator {
   limit(): number
   /**
    * Graceful stop: no new claims; running jobs may finish for `graceMs` (default
-   * SHUTDOWN_GRACE_SEC); then their agents are stopped and the jobs handed back (their leases
-   * expire and they are retried). Resolves when everything has ended.
+   * SHUTDOWN_GRACE_SEC); then their agents are stopped and the jobs released back to the queue.
+   * Resolves when everything has ended.
    */
   stop(graceMs?: number): Promise<void>
   /** Ends the grace period now (a second SIGTERM): running agents are stopped and handed back. */
@@ -68,7 +68,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
           if (up && !reachabilityChecked && containers.hostGateway) {
             reachabilityChecked = true
             void containers.hostGateway()
-              .then((gateway) => gateway && checkContainerReachability(config.TERARCHITECT_API_URL, gateway, log))
+              .then((gateway) => (gateway ? checkContainerReachability(config.TERARCHITECT_API_URL, gateway, log) : undefined))
               .catch((error: unknown) => log.debug('reachability check failed', { error }))
           }
           // Without the fallback a claim made now could only fail its job: drop the one in flight.
@@ -97,6 +97,8 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
             ? `app setting MAX_CONCURRENT_AGENTS is unset: using ${config.MAX_CONCURRENT_AGENTS} from the environment`
             : `max concurrent agents is ${value} (app setting)`)
           warnDood()
+          // A lower limit holds back the claim in flight too (the app hands it back untouched).
+          if (running.size >= limit()) claimInFlight?.abort()
           wakeLoop()
         }
       } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Streams one job's output to its ticket log while the agent runs: complete lines are redacted
- * (every secret registered with `redact`), batched, and posted every `flushMs` as `agent_output`
+ * (every secret registered with `redact`, plus the job's own token), batched, and posted every `flushMs` as `agent_output`
  * events. A line still unterminated after `partialAfterMs` is sent as it is. The last `tailBytes`
  * are kept for the complete/fail report. Posting never blocks the agent: when the app is slow or
  * away, batches queue up to `maxPendingBytes`, then the oldest are dropped and a note says so.
@@ -11,6 +11,8 @@ import type { OutputEvent } from './client.ts'
 
 export interface JobOutputOptions {
   post(events: OutputEvent[]): Promise<void>
+  /** Secrets of this job only (its agent token), masked like the registered ones. */
+  secrets?: string[]
   log: Logger
   flushMs?: number
   partialAfterMs?: number
@@ -56,8 +58,15 @@ export function createJobOutput(options: JobOutputOptions): JobOutput {
     }, flushMs)
   }
 
+  const jobSecrets = (options.secrets ?? []).filter((secret) => secret.length >= 4)
+  const mask = (text: string) => {
+    let out = redactText(text)
+    for (const secret of jobSecrets) if (out.includes(secret)) out = out.split(secret).join('***')
+    return out
+  }
+
   const addLine = (stream: string, text: string) => {
-    const clean = redactText(text)
+    const clean = mask(text)
     lines.push({ stream, text: clean })
     tail = (tail + clean).slice(-tailBytes)
   }
@@ -141,7 +150,7 @@ export function createJobOutput(options: JobOutputOptions): JobOutput {
       schedule()
     },
     note(summary, raw) {
-      enqueue({ step: 'coordinator', summary: redactText(summary).slice(0, 4000), ...(raw ? { raw_output: redactText(raw).slice(-RAW_MAX) } : {}) })
+      enqueue({ step: 'coordinator', summary: mask(summary).slice(0, 4000), ...(raw ? { raw_output: mask(raw).slice(-RAW_MAX) } : {}) })
       schedule()
     },
     tail: () => tail,

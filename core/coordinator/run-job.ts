@@ -9,13 +9,13 @@
  *
  * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
  * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
- * coordinator shutdown stops the run and reports nothing either: the job is handed back when its
- * lease expires and retried (attempt + 1) by whichever coordinator claims it next.
+ * coordinator shutdown stops the run and releases the job: pending again at the same attempt, for
+ * whichever coordinator claims it next (if the release cannot reach the app, the lease expiry does it).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Executor, JobSpec, RunResult } from '../executor.ts'
-import { redact, type Logger } from '../log.ts'
+import type { Logger } from '../log.ts'
 import { backoffMs, sleep } from './backoff.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { startHeartbeat, type StopReason } from './heartbeat.ts'
@@ -44,15 +44,19 @@ type Ending = StopReason | 'shutdown'
 
 export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void> {
   const log = ctx.log.child({ jobId: job.job_id, projectId: job.project_id, ticketId: job.ticket_id })
-  redact(job.agent_token)
-  const output = createJobOutput({ post: (events) => ctx.client.postEvents(job, events), log, ...(ctx.flushMs ? { flushMs: ctx.flushMs } : {}) })
+  // The job token is masked in this job's output only: registering every job's token with the
+  // global redactor would grow it (and the cost of every log line) with each job ever run.
+  const output = createJobOutput({
+    post: (events) => ctx.client.postEvents(job, events), log, secrets: [job.agent_token],
+    ...(ctx.flushMs ? { flushMs: ctx.flushMs } : {}),
+  })
   const controller = new AbortController()
   let ending: Ending | undefined
   const stop = (reason: Ending, detail: string) => {
     if (ending) return
     ending = reason
     log.info('stopping the agent', { reason, detail })
-    if (reason !== 'lease_lost') output.note(reason === 'cancel' ? 'cancel requested: stopping the agent' : `coordinator shutting down: stopping the agent; the job is handed back and retried once its lease expires`)
+    if (reason !== 'lease_lost') output.note(reason === 'cancel' ? 'cancel requested: stopping the agent' : 'coordinator shutting down: stopping the agent; the job is handed back to the queue')
     controller.abort()
   }
   const leaseMs = (job.lease_sec ?? 60) * 1000
@@ -91,7 +95,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
         log.warn('container could not be started; running the agent on the host', { image, error: dockerRunError })
         outcome = await attempt(ctx.executors.host, {
           ...spec, projectPath: workDir,
-          env: jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}), dockerRunError }),
+          env: jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}), dockerRunError, workspace: workDir }),
         }, output, controller.signal, `agent started on the host in ${workDir}`)
       }
     }
@@ -100,13 +104,20 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     log.error('job run failed unexpectedly', { error })
   }
   ctx.shutdown.removeEventListener('abort', onShutdown)
+  if (workDir) rmSync(workDir, { recursive: true, force: true })
 
   try {
     const report = describe(outcome, ending, ctx.timeoutMs)
     if (report) output.note(report.summary)
     await output.close()
-    if (ending === 'lease_lost' || ending === 'shutdown') {
-      log.info(ending === 'shutdown' ? 'job handed back (lease will expire)' : 'job is no longer ours; not reporting', { ending })
+    if (ending === 'shutdown') {
+      // Handed back at once; if the app cannot be told, the lease expiry hands it back instead.
+      await ctx.client.release(job.job_id).then(
+        () => log.info('job handed back to the queue'),
+        (error) => log.warn('could not hand the job back; its lease will expire', { error: (error as Error).message }),
+      )
+    } else if (ending === 'lease_lost') {
+      log.info('job is no longer ours; not reporting', { ending })
     } else if (report) {
       await reportWithRetry(ctx, job, report, output.tail(), leaseMs, log)
     }
@@ -114,7 +125,6 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     log.error('reporting the job failed unexpectedly', { error })
   } finally {
     heartbeat.stop()
-    if (workDir) rmSync(workDir, { recursive: true, force: true })
   }
 }
 

@@ -98,7 +98,7 @@ export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, wait
     for (;;) {
       const job = await claimJob(ctx, filter)
       if (job || signal.aborted) {
-        if (job && signal.aborted) await releaseClaim(ctx, job)
+        if (job && signal.aborted) await releaseJob(ctx, job.id, null).catch(() => {})
         return signal.aborted ? null : job
       }
       const left = deadline - Date.now()
@@ -119,15 +119,29 @@ export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, wait
   }
 }
 
-/** Hands a claim back untouched (its claimer went away before receiving it). */
-async function releaseClaim(ctx: AppContext, job: Job): Promise<void> {
-  await write(ctx, async ({ tx, emit, wakeClaimers }) => {
-    const [row] = await tx`
-      update agent_jobs set status = 'pending', claimed_by = null, lease_expires_at = null, started_at = null
-      where id = ${job.id} and status = 'running' returning id`
-    if (!row) return
-    await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary({ ...job, status: 'pending' }) })
-    wakeClaimers(job.project_id)
+/**
+ * Hands a running job back to the queue untouched (same attempt): its claimer is shutting down, or
+ * went away before receiving the claim. A job whose cancel was requested ends `cancelled` instead.
+ */
+export async function releaseJob(ctx: AppContext, jobId: number, coordinatorId: string | null): Promise<Job> {
+  return write(ctx, async ({ tx, emit, wakeClaimers }) => {
+    const [row] = await tx.unsafe(
+      `update agent_jobs set status = case when cancel_requested then 'cancelled' else 'pending' end,
+         finished_at = case when cancel_requested then now() else null end,
+         started_at = case when cancel_requested then started_at else null end,
+         claimed_by = null, lease_expires_at = null
+       where id = $1 and status = 'running' and ($2::text is null or claimed_by = $2)
+       returning ${JOB_COLUMNS}`,
+      [jobId, coordinatorId],
+    )
+    if (!row) {
+      const job = await getJob(tx, jobId)
+      throw conflict(`job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; nothing to release`)
+    }
+    const job = row as unknown as Job
+    await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
+    if (job.status === 'pending') wakeClaimers(job.project_id)
+    return job
   })
 }
 

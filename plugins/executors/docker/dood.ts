@@ -17,7 +17,7 @@ export interface DockerDoodOptions extends DockerExecutorOptions {
   mountSocket?: boolean
   /**
    * `DOCKER_HOST` given to the container when the socket is not mounted (a sidecar daemon, e.g.
-   * `tcp://docker-sidecar:2375`). Default the `dockerHost` option / `DOCKER_HOST` env.
+   * `tcp://docker-sidecar:2375`). Default the `dockerHost` option, else the engine's address.
    */
   agentDockerHost?: string
 }
@@ -29,7 +29,7 @@ export function dockerDood(options: DockerDoodOptions = {}): Executor {
   const settings = resolveSettings(options, engine, log)
   const address = engine.address
   const mount = (options.mountSocket ?? true) && 'socketPath' in address
-  const agentDockerHost = options.agentDockerHost ?? options.dockerHost ?? process.env.DOCKER_HOST
+  const agentDockerHost = options.agentDockerHost ?? options.dockerHost
     ?? ('socketPath' in address ? `unix://${address.socketPath}` : `tcp://${address.host}:${address.port}`)
 
   return {

@@ -8,7 +8,7 @@ import { codeForStatus, DockerError } from './errors.ts'
 import { LogDemuxer, readJsonLines, type JsonMessage, type LogFrame } from './streams.ts'
 import { createTransport, parseDockerHost, readBody, type DockerAddress, type SendOptions } from './transport.ts'
 import type {
-  ContainerCreateBody, ContainerInfo, ContainerSummary, ImageInfo, VersionInfo, VolumeInfo, WaitResult,
+  ContainerCreateBody, ContainerInfo, ContainerSummary, ImageInfo, NetworkInfo, VersionInfo, VolumeInfo, WaitResult,
 } from './types.ts'
 
 export const API_VERSION = '1.41'
@@ -36,6 +36,7 @@ const STATUS = {
   containerRemove: { 204: true, 400: 'bad parameter', 404: 'no such container', 409: 'conflict' },
   containerInspect: { 200: true, 404: 'no such container' },
   containerList: { 200: true, 400: 'bad parameter' },
+  networkInspect: { 200: true, 404: 'no such network' },
   volumeCreate: { 201: true, 500: 'server error' },
   volumeInspect: { 200: true, 404: 'no such volume' },
   volumeRemove: { 204: true, 404: 'no such volume', 409: 'volume is in use' },
@@ -115,6 +116,8 @@ export interface DockerEngine {
   containerInspect(id: string): Promise<ContainerInfo>
   /** Lists containers; `labels` are `key` or `key=value` filters (all must match). */
   containerList(options?: { all?: boolean; labels?: string[] }): Promise<ContainerSummary[]>
+  /** Inspects a network, e.g. `bridge` for the gateway address `host-gateway` resolves to. */
+  networkInspect(name: string): Promise<NetworkInfo>
   volumeCreate(body: { Name?: string; Labels?: Record<string, string> }): Promise<VolumeInfo>
   volumeInspect(name: string): Promise<VolumeInfo>
   volumeRemove(name: string, options?: { force?: boolean }): Promise<void>
@@ -123,13 +126,16 @@ export interface DockerEngine {
 }
 
 export interface DockerEngineOptions {
-  /** A `DOCKER_HOST` value (`unix:///…`, `tcp://…`); default the `DOCKER_HOST` env, else /var/run/docker.sock. */
+  /**
+   * A `DOCKER_HOST` value (`unix:///…`, `tcp://…`); default /var/run/docker.sock. The environment
+   * is not read here: the entrypoint passes its resolved DOCKER_HOST (CONVENTIONS §10).
+   */
   dockerHost?: string
 }
 
 /** Creates a client for the daemon at `dockerHost`. Cheap: nothing is sent until the first call. */
 export function createDockerEngine(options: DockerEngineOptions = {}): DockerEngine {
-  const address = parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST)
+  const address = parseDockerHost(options.dockerHost)
   const transport = createTransport(address, `/v${API_VERSION}`)
 
   async function call(name: CallName, method: string, path: string, sendOptions?: SendOptions): Promise<IncomingMessage> {
@@ -226,6 +232,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): DockerEng
       const filters = labels && labels.length > 0 ? JSON.stringify({ label: labels }) : undefined
       return json<ContainerSummary[]>(await call('containerList', 'GET', '/containers/json', { query: { all, filters } }))
     },
+    networkInspect: async (name) => json<NetworkInfo>(await call('networkInspect', 'GET', `/networks/${name}`)),
     volumeCreate: async (body) => json<VolumeInfo>(await call('volumeCreate', 'POST', '/volumes/create', { body })),
     volumeInspect: async (name) => json<VolumeInfo>(await call('volumeInspect', 'GET', `/volumes/${name}`)),
     volumeRemove: async (name, { force } = {}) =>

@@ -19,7 +19,7 @@ export const COORDINATOR_ID_LABEL = 'terarchitect.coordinator_id'
 export interface DockerExecutorOptions {
   /** The Engine client; default one created from `dockerHost`. */
   engine?: DockerEngine
-  /** `DOCKER_HOST` value for the default engine; default the env's, else /var/run/docker.sock. */
+  /** `DOCKER_HOST` value for the default engine (the caller's resolved config); default /var/run/docker.sock. */
   dockerHost?: string
   /** Agent image (`AGENT_IMAGE`). Default `terarchitect-agent`. */
   image?: string
@@ -173,7 +173,13 @@ export async function runContainer(
       // The wait connection broke (daemon restart?): stop the container and read its exit code.
       log.warn('wait failed; reading exit code from inspect', { ...logFields, error })
       await engine.containerStop(id, { timeoutSec: settings.stopTimeoutSec }).catch(() => {})
-      exitCode = (await engine.containerInspect(id)).State.ExitCode
+      // The run did start, so this must resolve (Executor#run rejects only for a failed start): when
+      // the daemon is gone too, the exit code is unknown (-1) and the output says why.
+      exitCode = await engine.containerInspect(id).then((info) => info.State.ExitCode, (inspectError: unknown) => {
+        log.warn('exit code unknown: the container cannot be inspected', { ...logFields, error: inspectError })
+        output({ stream: 'system', text: `the Docker daemon stopped answering during the run (${(error as Error).message}); exit code unknown\n` })
+        return -1
+      })
     }
     // The log stream ends right after the exit; a bounded wait keeps a stuck stream from hanging us.
     await Promise.race([logsDone, new Promise((resolve) => setTimeout(resolve, 5000).unref())])

@@ -93,6 +93,13 @@ export interface VolumeInfo {
   Labels: Record<string, string> | null
 }
 
+/** GET /networks/{id}: what the coordinator reads (the bridge gateway that host-gateway maps to). */
+export interface NetworkInfo {
+  Name: string
+  Driver: string
+  IPAM: { Config: { Subnet?: string; Gateway?: string }[] | null }
+}
+
 export interface WaitResult {
   /** The container's exit code. */
   statusCode: number

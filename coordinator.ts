@@ -1,0 +1,103 @@
+/**
+ * The coordinator: claims agent jobs from the app over HTTP and runs each through an executor
+ * (`node dist/coordinator.js`). Configuration is the environment (docs/coordinator.md); this file
+ * only wires config, state, executors and the loop together, and handles signals.
+ */
+import { resolveCoordinatorConfig, type CoordinatorConfig } from './core/coordinator-config.ts'
+import { createWorkerClient } from './core/coordinator/client.ts'
+import { startCoordinator } from './core/coordinator/loop.ts'
+import { firstHost } from './core/coordinator/reachability.ts'
+import { openState } from './core/coordinator/state.ts'
+import type { ContainerExecutors, CoordinatorExecutors } from './core/coordinator/types.ts'
+import type { Executor } from './core/executor.ts'
+import { createLogger, redact, type Logger } from './core/log.ts'
+import { dockerDind, NAME as DIND } from './plugins/executors/docker/dind.ts'
+import { dockerDood, NAME as DOOD } from './plugins/executors/docker/dood.ts'
+import { createDockerEngine } from './plugins/executors/docker/engine.ts'
+import { reconcileContainers } from './plugins/executors/docker/reconcile-containers.ts'
+import { local } from './plugins/executors/local.ts'
+
+/** The container executors for AGENT_DOCKER_MODE, one per image, sharing one Engine client. */
+function containerExecutors(config: CoordinatorConfig, coordinatorId: string, log: Logger): ContainerExecutors {
+  const engine = createDockerEngine({ dockerHost: config.DOCKER_HOST })
+  const dood = config.AGENT_DOCKER_MODE === 'dood'
+  const byImage = new Map<string, Executor>()
+  const common = {
+    engine, coordinatorId, log,
+    cacheVolume: config.AGENT_CACHE_VOLUME,
+    memoryBytes: config.AGENT_MEMORY_MB * 1024 * 1024,
+    cpus: config.AGENT_CPUS,
+    pidsLimit: config.AGENT_PIDS_LIMIT,
+    stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
+  }
+  return {
+    name: dood ? DOOD : DIND,
+    forImage(image) {
+      let executor = byImage.get(image)
+      if (!executor) {
+        executor = dood
+          ? dockerDood({ ...common, image, mountSocket: config.AGENT_MOUNT_DOCKER_SOCKET, ...(config.DOCKER_HOST ? { dockerHost: config.DOCKER_HOST } : {}) })
+          : dockerDind({ ...common, image })
+        byImage.set(image, executor)
+      }
+      return executor
+    },
+    async ping() {
+      try {
+        const version = await engine.checkVersion(AbortSignal.timeout(3000))
+        return { ok: true, detail: `docker ${version.Version} (API ${version.ApiVersion})` }
+      } catch (error) {
+        return { ok: false, reason: (error as Error).message }
+      }
+    },
+    reconcile: (id, keep) => reconcileContainers(engine, id, keep, log),
+    async hostGateway() {
+      const config = (await engine.networkInspect('bridge')).IPAM.Config?.[0]
+      return config?.Gateway || (config?.Subnet ? firstHost(config.Subnet) : undefined)
+    },
+    close: async () => engine.close(),
+  }
+}
+
+async function main() {
+  const config = resolveCoordinatorConfig(process.env)
+  for (const secret of [config.TERARCHITECT_WORKER_API_KEY, config.GITHUB_TOKEN]) redact(secret)
+  const log = createLogger(config.LOG_LEVEL, { service: 'coordinator' })
+  process.on('unhandledRejection', (error) => log.error('unhandled rejection (ignored)', { error }))
+
+  const state = openState(config.COORDINATOR_STATE_DIR, log, config.COORDINATOR_ID)
+  const { coordinatorId } = state
+  const hostCommand = config.hostCommand
+  const executors: CoordinatorExecutors = {
+    containers: containerExecutors(config, coordinatorId, log),
+    host: local({ log, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
+  }
+
+  const coordinator = startCoordinator({
+    config, coordinatorId, log, executors,
+    client: createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.TERARCHITECT_WORKER_API_KEY, coordinatorId }),
+    projectImage: state.projectImage,
+  })
+  process.stdout.write(`Terarchitect coordinator ${coordinatorId} claiming from ${config.TERARCHITECT_API_URL}\n`)
+
+  let signals = 0
+  const stop = async (signal: NodeJS.Signals) => {
+    signals++
+    if (signals > 1) {
+      log.warn('second signal: stopping running agents now', { signal })
+      coordinator.abortJobs()
+      return
+    }
+    log.info('signal received: finishing running jobs, then exiting', { signal, graceSec: config.SHUTDOWN_GRACE_SEC })
+    await coordinator.stop()
+    state.release()
+    process.exit(0)
+  }
+  process.on('SIGTERM', (signal) => void stop(signal))
+  process.on('SIGINT', (signal) => void stop(signal))
+}
+
+main().catch((error) => {
+  process.stderr.write(`terarchitect coordinator: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,213 @@
+// The coordinator end to end: the real entrypoint as a process, the real app, real dockerd and a
+// fake agent (test/coordinator-fixtures.ts). Ticket → claim → container → exit → job outcome, with
+// output streamed while it runs; cancel in containers and in local mode; the host fallback; secrets.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
+import { ensureDocker } from './docker-fixtures.ts'
+import {
+  WORKER_KEY, enqueue, ensureFakeAgentImage, eventsOf, hostAgentCommand, jobOf, outputText, project, spawnCoordinator,
+  startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp,
+} from './coordinator-fixtures.ts'
+import { sleep, waitFor } from './helpers.ts'
+
+const RUN = randomUUID().slice(0, 8)
+const COORDINATOR_ID = `test-coordinator-${RUN}`
+const CACHE_VOLUME = `terarchitect-test-cache-${RUN}`
+const GITHUB_TOKEN = `ghp_${randomBytes(16).toString('hex')}`
+const workDir = mkdtempSync(join(tmpdir(), 'terarchitect-coord-'))
+const repoRoot = join(workDir, 'repos')
+let engine: DockerEngine
+let app: CoordinatorTestApp
+let coordinator: CoordinatorProcess
+let image: string
+
+test.before(async () => {
+  engine = await ensureDocker()
+  image = await ensureFakeAgentImage(engine)
+  app = await startCoordinatorApp()
+  coordinator = spawnCoordinator({
+    TERARCHITECT_API_URL: app.apiUrl,
+    TERARCHITECT_WORKER_API_KEY: WORKER_KEY,
+    GITHUB_TOKEN,
+    COORDINATOR_ID,
+    AGENT_IMAGE: image,
+    AGENT_CACHE_VOLUME: CACHE_VOLUME,
+    AGENT_HOST_COMMAND: hostAgentCommand(workDir),
+    COORDINATOR_REPO_ROOT: repoRoot,
+    MAX_CONCURRENT_AGENTS: '2',
+    CLAIM_WAIT_SEC: '5',
+    HEARTBEAT_MAX_SEC: '0.5',
+    DOCKER_CHECK_SEC: '2',
+    SHUTDOWN_GRACE_SEC: '1',
+  })
+  await coordinator.waitForLog(/^coordinator started$/)
+})
+
+test.after(async () => {
+  await coordinator?.stop()
+  await app?.closeAll()
+  if (engine) {
+    for (const c of await engine.containerList({ all: true, labels: [`terarchitect.coordinator_id=${COORDINATOR_ID}`] })) {
+      await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
+    }
+    await engine.volumeRemove(CACHE_VOLUME, { force: true }).catch(() => {})
+    engine.close()
+  }
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+const containersOf = (jobId: number) => engine.containerList({ all: true, labels: [`terarchitect.job_id=${jobId}`, `terarchitect.coordinator_id=${COORDINATOR_ID}`] })
+
+test('ticket → claim → container → exit 0 → succeeded, with output visible while it runs', async () => {
+  const p = await project(app)
+  const { ticketId, jobId } = await enqueue(app, p.id, { lines: 16, interval: 250 })
+  // Output must show up as job events while the job is still running.
+  const seenWhileRunning = await waitFor(async () => {
+    const [events, job] = await Promise.all([eventsOf(app, p.id, ticketId), jobOf(app, jobId)])
+    if (job.status !== 'running') return job.status === 'pending' ? null : 'ended-first'
+    return outputText(events).includes('line 3') ? 'yes' : null
+  }, 60000, 'output while running')
+  assert.is(seenWhileRunning, 'yes', 'the job ended before any output was visible')
+  const [container] = await containersOf(jobId)
+  assert.ok(container, 'no labelled container while the job runs')
+
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])
+  assert.is(job.status, 'succeeded', JSON.stringify(job))
+  assert.is(job.exit_code, 0)
+  assert.is(job.claimed_by, COORDINATOR_ID)
+  const events = await eventsOf(app, p.id, ticketId)
+  const text = outputText(events)
+  assert.match(text, 'worker-context ok', 'the agent reached the app with its job token (loopback URL rewritten)')
+  assert.match(text, /line 1\n[\s\S]*line 16\n/)
+  assert.ok(events.some((event) => event.step === 'coordinator' && /container \(docker-dind, image /.test(event.summary)), 'no note of the container start')
+  assert.ok(events.filter((event) => event.step === 'agent_output').length >= 2, 'output was not sent in batches')
+  await waitFor(async () => (await containersOf(jobId)).length === 0, 10000, 'container removed')
+})
+
+test('exit 3 → failed with the exit code and the output tail', async () => {
+  const p = await project(app)
+  const { jobId } = await enqueue(app, p.id, { lines: 2, exit: 3, stderr: 'something broke' })
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])
+  assert.is(job.status, 'failed')
+  assert.is(job.exit_code, 3)
+  assert.is(job.error, 'agent exited with code 3')
+  assert.match(job.output_tail ?? '', 'something broke')
+  assert.match(job.output_tail ?? '', 'agent-exit 3')
+})
+
+test('cancel → container stopped within 5 s and the job cancelled', async () => {
+  const p = await project(app)
+  const { ticketId, jobId } = await enqueue(app, p.id, { lines: 1000, interval: 200 })
+  await waitFor(async () => outputText(await eventsOf(app, p.id, ticketId)).includes('line 2'), 60000, 'agent running')
+  assert.is((await containersOf(jobId)).length, 1)
+  const asked = Date.now()
+  assert.is((await app.api('POST', `/api/jobs/${jobId}/cancel`)).status, 200)
+  await waitFor(async () => {
+    const containers = await containersOf(jobId)
+    return containers.every((container) => container.State !== 'running')
+  }, 10000, 'container stopped')
+  const took = Date.now() - asked
+  assert.ok(took < 5000, `container stopped ${took} ms after the cancel`)
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'], 15000)
+  assert.is(job.status, 'cancelled')
+  const events = await eventsOf(app, p.id, ticketId)
+  assert.ok(events.some((event) => event.summary.includes('cancel requested')))
+})
+
+/** A pid is gone when it no longer exists or is a zombie waiting for a reaper. */
+function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true
+  } catch {
+    return true
+  }
+}
+
+test('local mode runs at the project path; cancel kills the whole process tree', async () => {
+  const projectPath = mkdtempSync(join(workDir, 'local-project-'))
+  const p = await project(app, { execution_mode: 'local', project_path: projectPath })
+  const { ticketId, jobId } = await enqueue(app, p.id, { cwd: true, child: true, print: ['EXECUTION_MODE', 'PROJECT_PATH'], lines: 1000, interval: 200 })
+  const text = await waitFor(async () => {
+    const output = outputText(await eventsOf(app, p.id, ticketId))
+    return output.includes('line 2') ? output : null
+  }, 30000, 'local agent running')
+  assert.match(text, `cwd=${projectPath}\n`)
+  assert.match(text, 'EXECUTION_MODE=local\n')
+  assert.match(text, `PROJECT_PATH=${projectPath}\n`)
+  const grandchild = Number(/grandchild=(\d+)/.exec(text)?.[1])
+  assert.ok(grandchild > 0 && !isGone(grandchild), 'grandchild not running')
+  assert.is((await containersOf(jobId)).length, 0, 'local mode must not start a container')
+
+  assert.is((await app.api('POST', `/api/jobs/${jobId}/cancel`)).status, 200)
+  await waitFor(async () => isGone(grandchild), 5000, `grandchild ${grandchild} gone`)
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'], 15000)
+  assert.is(job.status, 'cancelled')
+})
+
+test('an image that does not exist → the agent runs on the host with TERARCHITECT_DOCKER_RUN_ERROR', async () => {
+  const p = await project(app)
+  const missing = `terarchitect-missing:${RUN}`
+  // project_images.json gives this project its own (missing) image; the file is re-read on change.
+  writeFileSync(join(coordinator.stateDir, 'project_images.json'), JSON.stringify({ [p.id]: missing }))
+  const { ticketId, jobId } = await enqueue(app, p.id, { cwd: true, print: ['TERARCHITECT_DOCKER_RUN_ERROR', 'EXECUTION_MODE', 'AGENT_WORKSPACE'] })
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])
+  assert.is(job.status, 'succeeded', JSON.stringify(job))
+  const events = await eventsOf(app, p.id, ticketId)
+  const text = outputText(events)
+  const runError = /TERARCHITECT_DOCKER_RUN_ERROR=(.*)\n/.exec(text)?.[1] ?? ''
+  assert.match(runError, missing, text)
+  assert.match(text, `cwd=${repoRoot}/job-${jobId}-`)
+  assert.is(/AGENT_WORKSPACE=(.*)\n/.exec(text)?.[1], /cwd=(.*)\n/.exec(text)?.[1], 'the agent is told to work in its fresh directory')
+  assert.match(text, 'EXECUTION_MODE=docker\n')
+  assert.ok(events.some((event) => event.step === 'coordinator' && event.summary.includes('running the agent on the host')))
+  assert.equal(readdirSync(repoRoot).filter((name) => name.startsWith(`job-${jobId}-`)), [], 'fallback work dir left behind')
+})
+
+test('secrets given to agents are in no job event, log line or state file; the worker key never reaches the agent', async () => {
+  const p = await project(app)
+  const { ticketId, jobId } = await enqueue(app, p.id, {
+    lines: 30, interval: 250, print: ['GITHUB_TOKEN', 'TERARCHITECT_AGENT_TOKEN', 'TERARCHITECT_WORKER_API_KEY'],
+  })
+  const container = await waitFor(async () => (await containersOf(jobId)).find((c) => c.State === 'running'), 60000, 'running container')
+  const env = ((await engine.containerInspect(container.Id)).Config as { Env?: string[] }).Env ?? []
+  const agentToken = env.find((entry) => entry.startsWith('TERARCHITECT_AGENT_TOKEN='))?.split('=')[1]
+  assert.ok(agentToken?.startsWith('tj1.'), 'the agent got no job token')
+  assert.ok(env.includes(`GITHUB_TOKEN=${GITHUB_TOKEN}`), 'GITHUB_TOKEN not passed to the agent')
+  assert.not.ok(env.some((entry) => entry.includes(WORKER_KEY)), 'the worker key reached the container')
+  assert.ok(env.some((entry) => /^TERARCHITECT_API_URL=http:\/\/host\.docker\.internal:\d+$/.test(entry)), env.join(' '))
+
+  const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])
+  assert.is(job.status, 'succeeded')
+  const events = await eventsOf(app, p.id, ticketId)
+  const text = outputText(events)
+  assert.match(text, 'GITHUB_TOKEN=***\n')
+  assert.match(text, 'TERARCHITECT_AGENT_TOKEN=***\n')
+  assert.match(text, 'TERARCHITECT_WORKER_API_KEY=<unset>\n')
+  const secrets = [GITHUB_TOKEN, agentToken!, WORKER_KEY]
+  const haystacks: [string, string][] = [
+    ['job events', JSON.stringify(events)],
+    ['job output tail', job.output_tail ?? ''],
+    ['coordinator log', coordinator.lines.join('\n')],
+  ]
+  for (const name of readdirSync(coordinator.stateDir)) {
+    const path = join(coordinator.stateDir, name)
+    if (statSync(path).isFile()) haystacks.push([`state file ${name}`, readFileSync(path, 'utf8')])
+  }
+  assert.ok(coordinator.lines.length > 20, 'the coordinator logged too little for this check to mean anything')
+  for (const [where, text] of haystacks) {
+    for (const secret of secrets) assert.not.ok(text.includes(secret), `a secret is in the ${where}`)
+  }
+})
+
+test('the coordinator is still up and reports no crash', async () => {
+  await sleep(100)
+  assert.is(coordinator.child.exitCode, null)
+  assert.not.ok(coordinator.logs.some((record) => /crashed|unhandled/.test(String(record.msg))), 'a loop crashed')
+})
+
+test.run()
