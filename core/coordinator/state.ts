@@ -7,9 +7,10 @@
  * - `project_images.json`: `{"<project id>": "<image>"}`, written by the operator, re-read when it
  *   changes, so a project can use its own agent image.
  */
-import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateCoordinatorId } from '../coordinator-config.ts'
+import { acquireLockFile } from '../lock-file.ts'
 import type { Logger } from '../log.ts'
 
 export const ID_FILE = 'coordinator_id'
@@ -29,7 +30,8 @@ export interface CoordinatorState {
 export function openState(dir: string, log: Logger, configuredId?: string): CoordinatorState {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const lockPath = join(dir, LOCK_FILE)
-  takeLock(lockPath)
+  const release = acquireLockFile(lockPath, (pid) =>
+    `another coordinator (pid ${pid}) uses the state dir ${dir}; give each coordinator its own COORDINATOR_STATE_DIR`)
 
   let coordinatorId = configuredId
   const idPath = join(dir, ID_FILE)
@@ -75,38 +77,7 @@ export function openState(dir: string, log: Logger, configuredId?: string): Coor
     dir,
     coordinatorId,
     projectImage: (projectId) => projectImages().get(projectId),
-    release() {
-      if (readText(lockPath)?.trim() === String(process.pid)) unlinkSync(lockPath)
-    },
-  }
-}
-
-function takeLock(lockPath: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 })
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const holder = Number(readText(lockPath)?.trim())
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`another coordinator (pid ${holder}) uses the state dir ${lockPath.replace(/\/[^/]+$/, '')}; give each coordinator its own COORDINATOR_STATE_DIR`)
-    }
-    // A stale lock (its coordinator died, e.g. kill -9): take it over.
-    try {
-      unlinkSync(lockPath)
-    } catch {}
-  }
-  throw new Error(`could not take the lock ${lockPath}`)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    release,
   }
 }
 

@@ -15,7 +15,7 @@ import { mkdirSync, chmodSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { acquireDirLock } from './lock.ts'
+import { acquireLockFile } from '../lock-file.ts'
 import { createSql, type Sql } from './sql.ts'
 
 export interface EmbeddedDatabase {
@@ -25,7 +25,8 @@ export interface EmbeddedDatabase {
 
 export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const release = acquireDirLock(dataDir)
+  const release = acquireLockFile(join(dataDir, 'terarchitect.lock'), (pid) =>
+    `the data directory ${dataDir} is in use by another Terarchitect app (pid ${pid}); stop it or set TERARCHITECT_DATA_DIR to another directory`)
   // Unix socket paths are limited to ~107 bytes, so the socket lives in the temp dir, not the data dir.
   const socketPath = join(tmpdir(), `terarchitect-${process.pid}-${randomBytes(4).toString('hex')}.sock`)
   let pglite: PGlite | undefined
