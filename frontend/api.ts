@@ -1,0 +1,108 @@
+/**
+ * The one HTTP client of the UI. JSON in and out; a non-2xx answer becomes an `ApiError` carrying
+ * the server's `{error:{code,message,details}}`, whose details name the offending field by path
+ * (`/body/repo_url`), so forms can put each message next to its input.
+ */
+
+export interface ErrorDetail {
+  path: string
+  message: string
+}
+
+const TOKEN_KEY = 'terarchitect.adminToken'
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  /** Messages by field: `/body/repo_url` → `repo_url`, `/body/columns/2/title` → `columns.2.title`. */
+  fields(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const detail of this.details) {
+      const key = fieldOf(detail.path)
+      if (key && !(key in out)) out[key] = detail.message
+    }
+    return out
+  }
+
+  /** One line for a banner or toast: the message, then each field path with its reason. */
+  describe(): string {
+    const extra = this.details
+      .filter((detail) => !this.message.includes(detail.message))
+      .map((detail) => `${fieldOf(detail.path) || detail.path}: ${detail.message}`)
+    return extra.length ? `${this.message} (${extra.join('; ')})` : this.message
+  }
+}
+
+/** `/body/a/0/b` → `a.0.b`; the request part (body, query, params) is dropped. */
+export function fieldOf(path: string): string {
+  const parts = path.split('/').filter(Boolean)
+  if (['body', 'query', 'params'].includes(parts[0] ?? '')) parts.shift()
+  return parts.join('.')
+}
+
+/** Any thrown value as text fit to show a person. */
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.describe()
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+export function adminToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY)
+  } catch {
+    return null
+  }
+}
+
+export function setAdminToken(token: string | null): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token)
+  else localStorage.removeItem(TOKEN_KEY)
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const token = adminToken()
+  if (token) headers.authorization = `Bearer ${token}`
+  let res: Response
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal })
+  } catch (error) {
+    if (signal?.aborted) throw error
+    throw new ApiError(0, 'network', 'Cannot reach the Terarchitect server. Check that it is running, then try again.')
+  }
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  let parsed: unknown = null
+  try {
+    parsed = text ? JSON.parse(text) : null
+  } catch {
+    parsed = null
+  }
+  if (res.ok) return parsed as T
+  const error = (parsed as { error?: { code?: string; message?: string; details?: ErrorDetail[] } } | null)?.error
+  if (res.status === 401) window.dispatchEvent(new CustomEvent('ta-auth-required'))
+  throw new ApiError(
+    res.status,
+    error?.code ?? `http_${res.status}`,
+    error?.message ?? `The server answered ${res.status} ${res.statusText}`.trim(),
+    Array.isArray(error?.details) ? error.details : [],
+  )
+}
+
+export const api = {
+  get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, undefined, signal),
+  post: <T>(path: string, body?: unknown) => request<T>('POST', path, body),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  del: (path: string) => request<void>('DELETE', path),
+}

@@ -1,0 +1,100 @@
+/**
+ * `<ta-links-picker>`: which parts of the architecture a ticket or note is about: nodes, edges,
+ * or the whole graph (`"*"`). Fires `change` with `{nodes, edges}`.
+ */
+import { LitElement, css, html } from 'lit'
+import { api, errorText } from './api.ts'
+import { lookOf } from './graph-types.ts'
+import { shared } from './styles.ts'
+import type { Graph } from './types.ts'
+
+export interface Links {
+  nodes: string[]
+  edges: string[]
+}
+
+export class LinksPicker extends LitElement {
+  static override properties = {
+    projectId: { type: Number },
+    value: { attribute: false },
+    graph: { state: true },
+    error: { state: true },
+    query: { state: true },
+  }
+  declare projectId: number
+  declare value: Links
+  declare graph: Graph | null
+  declare error: string
+  declare query: string
+
+  static override styles = [shared, css`
+    :host { display: block; }
+    .box { border: 1px solid var(--border); border-radius: 9px; background: var(--surface); }
+    .top { display: flex; align-items: center; gap: 10px; padding: 8px 10px; border-bottom: 1px solid var(--border); }
+    .top .input { height: 28px; max-width: 200px; margin-left: auto; }
+    .lists { max-height: 220px; overflow: auto; padding: 4px 0; }
+    .lists[aria-disabled='true'] { opacity: .5; pointer-events: none; }
+    h4 { font-size: 11px; text-transform: uppercase; letter-spacing: .05em; color: var(--text-3); padding: 6px 10px 2px; font-weight: 600; }
+    label.item { display: flex; align-items: center; gap: 8px; padding: 4px 10px; cursor: pointer; }
+    label.item:hover { background: var(--surface-2); }
+    .sw { width: 9px; height: 9px; border-radius: 3px; flex: none; }
+    .sub { color: var(--text-3); font-size: 12px; }
+    .none { padding: 10px; color: var(--text-3); }
+    input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
+  `]
+
+  constructor() {
+    super()
+    this.value = { nodes: [], edges: [] }
+    this.graph = null
+    this.error = ''
+    this.query = ''
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    api.get<Graph>(`/api/projects/${this.projectId}/graph`).then((graph) => (this.graph = graph), (error) => (this.error = errorText(error)))
+  }
+
+  private emit(value: Links) {
+    this.value = value
+    this.dispatchEvent(new CustomEvent('change', { detail: value }))
+  }
+
+  private toggle(kind: 'nodes' | 'edges', id: string, on: boolean) {
+    const set = new Set(this.value[kind].filter((item) => item !== '*'))
+    if (on) set.add(id)
+    else set.delete(id)
+    this.emit({ ...this.value, [kind]: [...set] })
+  }
+
+  override render() {
+    if (this.error) return html`<div class="alert error">${this.error}</div>`
+    if (!this.graph) return html`<div class="row faint"><span class="spinner"></span> Loading the graph…</div>`
+    const whole = this.value.nodes.includes('*')
+    const q = this.query.toLowerCase()
+    const labels = new Map(this.graph.nodes.map((node) => [node.id, node.label || node.id]))
+    const nodes = this.graph.nodes.filter((node) => !q || (node.label ?? '').toLowerCase().includes(q))
+    const edges = this.graph.edges.filter((edge) => !q || `${labels.get(edge.source)} ${labels.get(edge.target)} ${edge.label ?? ''}`.toLowerCase().includes(q))
+    return html`<div class="box">
+      <div class="top">
+        <label class="row"><input type="checkbox" .checked=${whole}
+          @change=${(e: Event) => this.emit((e.target as HTMLInputElement).checked ? { nodes: ['*'], edges: ['*'] } : { nodes: [], edges: [] })}> Whole graph</label>
+        ${this.graph.nodes.length > 6 ? html`<input class="input" type="search" placeholder="Find…" aria-label="Find nodes and edges"
+          .value=${this.query} @input=${(e: InputEvent) => (this.query = (e.target as HTMLInputElement).value)}>` : ''}
+      </div>
+      <div class="lists" aria-disabled=${whole ? 'true' : 'false'}>
+        ${!this.graph.nodes.length ? html`<div class="none">The graph is empty. Model the architecture in the Graph tab to link parts of it.</div>` : ''}
+        ${nodes.length ? html`<h4>Nodes</h4>` : ''}
+        ${nodes.map((node) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.nodes.includes(node.id)}
+            @change=${(e: Event) => this.toggle('nodes', node.id, (e.target as HTMLInputElement).checked)}>
+          <span class="sw" style="background:${lookOf(node.type).color}"></span>${node.label || node.id}<span class="sub">${lookOf(node.type).label}</span></label>`)}
+        ${edges.length ? html`<h4>Edges</h4>` : ''}
+        ${edges.map((edge) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.edges.includes(edge.id)}
+            @change=${(e: Event) => this.toggle('edges', edge.id, (e.target as HTMLInputElement).checked)}>
+          ${labels.get(edge.source)} → ${labels.get(edge.target)}${edge.label || edge.protocol ? html`<span class="sub">${[edge.label, edge.protocol].filter(Boolean).join(' · ')}</span>` : ''}</label>`)}
+      </div>
+    </div>`
+  }
+}
+customElements.define('ta-links-picker', LinksPicker)

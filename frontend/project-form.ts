@@ -1,0 +1,202 @@
+/**
+ * `<ta-project-form>`: create or edit a project in a dialog. Server validation errors land next to
+ * the field they name (`/body/repo_url` → the Repository URL input), the message on top.
+ */
+import { LitElement, css, html, type PropertyValues } from 'lit'
+import { api, ApiError, errorText } from './api.ts'
+import { icons } from './icons.ts'
+import { shared } from './styles.ts'
+import type { Project } from './types.ts'
+import './modal-dialog.ts'
+
+const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider']
+
+interface Values {
+  name: string
+  description: string
+  repo_url: string
+  execution_mode: 'docker' | 'local'
+  project_path: string
+  default_branch: string
+  worker_mode: string
+  setup_command: string
+  test_command: string
+}
+
+const EMPTY: Values = {
+  name: '', description: '', repo_url: '', execution_mode: 'docker', project_path: '',
+  default_branch: '', worker_mode: '', setup_command: '', test_command: '',
+}
+
+export class ProjectForm extends LitElement {
+  static override properties = {
+    open: { type: Boolean },
+    project: { attribute: false },
+    values: { state: true },
+    errors: { state: true },
+    formError: { state: true },
+    saving: { state: true },
+  }
+  declare open: boolean
+  declare project: Project | null
+  declare values: Values
+  declare errors: Record<string, string>
+  declare formError: string
+  declare saving: boolean
+
+  static override styles = [shared, css`
+    .modes { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+    .mode {
+      display: grid; gap: 2px; align-content: start; padding: 10px 12px; border: 1px solid var(--border-strong); border-radius: 9px; cursor: pointer;
+      background: var(--surface);
+    }
+    .mode:has(input:checked) { border-color: var(--accent); background: var(--accent-soft); box-shadow: inset 0 0 0 1px var(--accent); }
+    .mode:has(input:focus-visible) { box-shadow: var(--focus); }
+    .mode input { position: absolute; opacity: 0; pointer-events: none; }
+    .mode b { font-weight: 600; font-size: 13px; }
+    .mode span { font-size: 12px; color: var(--text-3); }
+    details { margin: 4px 0 10px; }
+    summary { cursor: pointer; color: var(--text-2); font-weight: 500; margin-bottom: 12px; }
+    .two { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+    .alert { margin-bottom: 14px; }
+    fieldset { border: 0; padding: 0; margin: 0 0 14px; }
+    legend { font-weight: 500; font-size: 13px; margin-bottom: 6px; padding: 0; }
+  `]
+
+  constructor() {
+    super()
+    this.open = false
+    this.project = null
+    this.values = { ...EMPTY }
+    this.errors = {}
+    this.formError = ''
+    this.saving = false
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('open') && this.open) {
+      const p = this.project
+      this.values = p
+        ? {
+            name: p.name, description: p.description, repo_url: p.repo_url ?? '', execution_mode: p.execution_mode,
+            project_path: p.project_path ?? '', default_branch: p.default_branch ?? '', worker_mode: p.worker_mode ?? '',
+            setup_command: p.setup_command ?? '', test_command: p.test_command ?? '',
+          }
+        : { ...EMPTY }
+      this.errors = {}
+      this.formError = ''
+    }
+  }
+
+  private set(key: keyof Values, value: string) {
+    this.values = { ...this.values, [key]: value }
+    if (this.errors[key]) this.errors = { ...this.errors, [key]: '' }
+  }
+
+  /** What the browser can tell before asking the server. */
+  private localErrors(): Record<string, string> {
+    const errors: Record<string, string> = {}
+    const v = this.values
+    if (!v.name.trim()) errors.name = 'Give the project a name.'
+    if (v.execution_mode === 'local' && v.project_path.trim() && !v.project_path.trim().startsWith('/')) {
+      errors.project_path = 'Use an absolute path, like /home/me/shop.'
+    }
+    return errors
+  }
+
+  private async submit(event: Event) {
+    event.preventDefault()
+    const local = this.localErrors()
+    if (Object.keys(local).length) {
+      this.errors = local
+      this.formError = 'Please fix the highlighted fields.'
+      return
+    }
+    const v = this.values
+    const body: Record<string, unknown> = {
+      name: v.name.trim(), description: v.description, repo_url: v.repo_url.trim() || null, execution_mode: v.execution_mode,
+      project_path: v.project_path.trim() || null, default_branch: v.default_branch.trim() || null,
+      worker_mode: v.worker_mode || null, setup_command: v.setup_command.trim() || null, test_command: v.test_command.trim() || null,
+    }
+    this.saving = true
+    this.formError = ''
+    try {
+      const project = this.project
+        ? await api.patch<Project>(`/api/projects/${this.project.id}`, body)
+        : await api.post<Project>('/api/projects', body)
+      this.dispatchEvent(new CustomEvent('saved', { detail: project }))
+      this.open = false
+    } catch (error) {
+      this.errors = error instanceof ApiError ? error.fields() : {}
+      this.formError = error instanceof ApiError ? error.message : errorText(error)
+    } finally {
+      this.saving = false
+    }
+  }
+
+  private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean } = {}) {
+    const error = this.errors[key]
+    const common = {
+      id: `f-${key}`,
+      invalid: error ? 'true' : 'false',
+    }
+    return html`
+      <label class="field">
+        <span>${label}</span>
+        ${options.area
+          ? html`<textarea class="input" id=${common.id} name=${key} aria-invalid=${common.invalid} rows="3" placeholder=${options.placeholder ?? ''}
+              .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLTextAreaElement).value)}></textarea>`
+          : html`<input class="input ${options.mono ? 'mono' : ''}" id=${common.id} name=${key} aria-invalid=${common.invalid} autocomplete="off"
+              spellcheck="false" placeholder=${options.placeholder ?? ''} aria-describedby=${`e-${key}`}
+              .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLInputElement).value)}>`}
+        ${error ? html`<span class="field-error" id=${`e-${key}`} role="alert">${error}</span>` : options.hint ? html`<span class="hint">${options.hint}</span>` : ''}
+      </label>`
+  }
+
+  override render() {
+    const v = this.values
+    return html`
+      <ta-modal heading=${this.project ? `Edit ${this.project.name}` : 'New project'} .open=${this.open}
+        @close=${() => { this.open = false; this.dispatchEvent(new Event('close')) }}>
+        <form id="project" novalidate @submit=${this.submit}>
+          ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
+          ${this.input('name', 'Name', { placeholder: 'Shop API' })}
+          ${this.input('description', 'Description', { area: true, placeholder: 'What the system does, for the agents and for you' })}
+          ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.' })}
+          <fieldset>
+            <legend>Execution</legend>
+            <div class="modes" role="radiogroup">
+              ${(['docker', 'local'] as const).map((mode) => html`
+                <label class="mode">
+                  <input type="radio" name="execution_mode" value=${mode} .checked=${v.execution_mode === mode}
+                    @change=${() => this.set('execution_mode', mode)}>
+                  <b>${mode === 'docker' ? 'Docker' : 'Local'}</b>
+                  <span>${mode === 'docker' ? 'One isolated container per job' : 'Run on the coordinator host, in a folder'}</span>
+                </label>`)}
+            </div>
+          </fieldset>
+          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the working copy on the coordinator host.' }) : ''}
+          <details ?open=${!!(v.default_branch || v.worker_mode || v.setup_command || v.test_command || this.errors.default_branch)}>
+            <summary>Advanced</summary>
+            <div class="two">
+              ${this.input('default_branch', 'Default branch', { mono: true, placeholder: 'detected' })}
+              <label class="field">
+                <span>Worker</span>
+                <select class="input" name="worker_mode" .value=${v.worker_mode} @change=${(e: Event) => this.set('worker_mode', (e.target as HTMLSelectElement).value)}>
+                  <option value="" ?selected=${!v.worker_mode}>From settings</option>
+                  ${WORKER_MODES.map((mode) => html`<option value=${mode} ?selected=${v.worker_mode === mode}>${mode}</option>`)}
+                </select>
+              </label>
+            </div>
+            ${this.input('setup_command', 'Setup command', { mono: true, placeholder: 'npm ci' })}
+            ${this.input('test_command', 'Test command', { mono: true, placeholder: 'npm test', hint: 'The Director runs it to judge each turn.' })}
+          </details>
+        </form>
+        <button slot="footer" class="btn" type="button" @click=${() => (this.open = false)}>Cancel</button>
+        <button slot="footer" class="btn primary" type="submit" form="project" ?disabled=${this.saving}>
+          ${this.saving ? html`<span class="spinner"></span>` : ''}${this.project ? 'Save changes' : 'Create project'}
+        </button>
+      </ta-modal>`
+  }
+}
+customElements.define('ta-project-form', ProjectForm)

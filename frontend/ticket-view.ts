@@ -1,0 +1,247 @@
+/**
+ * `<ta-ticket-view>`: the ticket drawer over the board. Activity (the live log), Details (editable
+ * fields and links) and Jobs (history with errors and usage); Run, Stop, Retry and the PR link.
+ * Esc closes it and focus returns to the ticket's card.
+ */
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
+import { api, errorText } from './api.ts'
+import { confirmDialog } from './confirm-dialog.ts'
+import { icons } from './icons.ts'
+import { subscribe } from './live.ts'
+import { shared, STATUS_LOOK } from './styles.ts'
+import { notify, notifyError } from './toast-host.ts'
+import { isActive, type Column, type Job, type Project, type TicketView } from './types.ts'
+import './job-log.ts'
+import './job-history.ts'
+import './ticket-details.ts'
+
+type Tab = 'activity' | 'details' | 'jobs'
+
+export class TicketViewElement extends LitElement {
+  static override properties = {
+    project: { attribute: false },
+    ticketId: { type: Number },
+    ticket: { attribute: false },
+    columns: { attribute: false },
+    runBlocker: { attribute: false },
+    loaded: { state: true },
+    jobs: { state: true },
+    tab: { state: true },
+    error: { state: true },
+    busy: { state: true },
+  }
+  declare project: Project
+  declare ticketId: number
+  /** The board's copy (kept live by the board); `loaded` covers a direct link before the board has it. */
+  declare ticket: TicketView | null
+  declare columns: Column[]
+  declare runBlocker: string | null
+  declare loaded: TicketView | null
+  declare jobs: Job[] | null
+  declare tab: Tab | null
+  declare error: string
+  declare busy: boolean
+  private feed?: { close(): void }
+  private refreshTimer = 0
+
+  static override styles = [shared, css`
+    :host { position: absolute; inset: 0; z-index: 20; display: flex; justify-content: flex-end; }
+    .scrim { position: absolute; inset: 0; background: rgba(10, 14, 22, .18); animation: fade .15s; }
+    aside {
+      position: relative; width: min(760px, 100%); height: 100%; background: var(--surface); border-left: 1px solid var(--border);
+      box-shadow: var(--shadow-3); display: flex; flex-direction: column; animation: slide .18s ease-out;
+    }
+    header { padding: 16px 20px 0; border-bottom: 1px solid var(--border); }
+    .top { display: flex; align-items: flex-start; gap: 10px; }
+    .top h2 { flex: 1; font-size: 18px; line-height: 1.3; overflow-wrap: anywhere; }
+    .tid { color: var(--text-3); font-weight: 500; margin-right: 4px; }
+    .meta { display: flex; align-items: center; gap: 8px; margin: 8px 0 12px; flex-wrap: wrap; }
+    .tabs { display: flex; gap: 2px; }
+    .tab { background: none; border: 0; padding: 8px 12px 10px; font: 500 13px var(--font); color: var(--text-2); cursor: pointer; border-bottom: 2px solid transparent; margin-bottom: -1px; }
+    .tab[aria-selected='true'] { color: var(--text); border-bottom-color: var(--accent); }
+    .tab .n { color: var(--text-3); margin-left: 3px; }
+    .body { flex: 1; overflow: auto; padding: 16px 20px 24px; }
+    .error-box { margin-bottom: 12px; }
+    .prio { text-transform: capitalize; }
+    @keyframes slide { from { transform: translateX(24px); opacity: 0; } }
+    @keyframes fade { from { opacity: 0; } }
+    @media (prefers-reduced-motion: reduce) { aside, .scrim { animation: none; } }
+  `]
+
+  constructor() {
+    super()
+    this.ticket = null
+    this.columns = []
+    this.runBlocker = null
+    this.loaded = null
+    this.jobs = null
+    this.tab = null
+    this.error = ''
+    this.busy = false
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    window.addEventListener('keydown', this.onKey)
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    window.removeEventListener('keydown', this.onKey)
+    this.feed?.close()
+    this.feed = undefined
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('ticketId')) {
+      this.feed?.close()
+      this.loaded = null
+      this.jobs = null
+      this.tab = null
+      this.error = ''
+      this.feed = subscribe(this.project.id, (type, data) => {
+        if (type === 'job.updated' && data.ticket_id === this.ticketId) this.scheduleJobs()
+        if (type === 'ticket.updated' && data.ticket?.id === this.ticketId) this.loaded = data.ticket
+        if (type === 'ticket.deleted' && data.ticket_id === this.ticketId) {
+          notify('This ticket was deleted', 'info')
+          this.close()
+        }
+      })
+      void this.load()
+    }
+  }
+
+  protected override firstUpdated(): void {
+    this.renderRoot.querySelector<HTMLElement>('aside')?.focus()
+  }
+
+  private get current(): TicketView | null {
+    return this.ticket ?? this.loaded
+  }
+
+  private async load() {
+    try {
+      const [ticket] = await Promise.all([
+        api.get<TicketView>(`/api/projects/${this.project.id}/tickets/${this.ticketId}`),
+        this.loadJobs(),
+      ])
+      this.loaded = ticket
+    } catch (error) {
+      this.error = errorText(error)
+    }
+  }
+
+  /** The ticket's jobs (the API lists a project's jobs; this ticket's are picked out). */
+  private async loadJobs() {
+    const jobs = await api.get<Job[]>(`/api/projects/${this.project.id}/jobs?limit=500`)
+    this.jobs = jobs.filter((job) => job.ticket_id === this.ticketId)
+  }
+
+  private scheduleJobs() {
+    clearTimeout(this.refreshTimer)
+    this.refreshTimer = window.setTimeout(() => void this.loadJobs().catch(() => {}), 150)
+  }
+
+  /** Esc closes the drawer wherever focus is (a click on a button that went away leaves it on the body), but not a dialog above it. */
+  private onKey = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || event.defaultPrevented) return
+    if ((event.composedPath() as HTMLElement[]).some((node) => node.tagName === 'DIALOG' || node.tagName === 'TA-CONFIRM')) return
+    if (document.querySelector('ta-confirm')) return
+    event.preventDefault()
+    this.close()
+  }
+
+  private close() {
+    const details = this.renderRoot.querySelector('ta-ticket-details') as (HTMLElement & { dirty: boolean }) | null
+    if (details?.dirty) {
+      void confirmDialog({ title: 'Discard your edits?', message: 'This ticket has unsaved changes.', confirm: 'Discard', danger: true })
+        .then((ok) => ok && this.dispatchEvent(new Event('close')))
+      return
+    }
+    this.dispatchEvent(new Event('close'))
+  }
+
+  private async act(action: 'run' | 'cancel' | 'retry' | 'delete') {
+    const ticket = this.current!
+    this.busy = true
+    try {
+      if (action === 'run') {
+        const { ticket: saved } = await api.post<{ ticket: TicketView }>(`/api/projects/${this.project.id}/tickets/${ticket.id}/run`)
+        this.loaded = saved
+        notify('Agent queued', 'success')
+        this.tab = 'activity'
+      } else if (action === 'cancel') {
+        const job = await api.post<Job>(`/api/projects/${this.project.id}/tickets/${ticket.id}/cancel`)
+        notify(job.status === 'cancelled' ? 'Job cancelled' : 'Stopping the agent…', 'info')
+      } else if (action === 'retry') {
+        await api.post(`/api/jobs/${ticket.job!.job_id}/retry`)
+        notify('Job queued again', 'success')
+        this.tab = 'activity'
+      } else {
+        const ok = await confirmDialog({ title: `Delete #${ticket.id}?`, message: `“${ticket.title}” and its log are deleted for good.`, confirm: 'Delete ticket', danger: true })
+        if (!ok) return
+        await api.del(`/api/projects/${this.project.id}/tickets/${ticket.id}`)
+        notify(`Deleted #${ticket.id}`, 'success')
+        this.dispatchEvent(new Event('close'))
+        return
+      }
+      this.scheduleJobs()
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private actions(ticket: TicketView) {
+    const job = ticket.job
+    const active = isActive(job)
+    return html`
+      ${active
+        ? html`<button class="btn danger-ghost" ?disabled=${this.busy || job!.cancel_requested} @click=${() => this.act('cancel')}>${icons.stop()} ${job!.cancel_requested ? 'Stopping…' : 'Stop'}</button>`
+        : html`<button class="btn primary" ?disabled=${this.busy || !!this.runBlocker} title=${this.runBlocker ?? 'Start an agent on this ticket'}
+            @click=${() => this.act('run')}>${icons.play()} Run</button>`}
+      ${!active && job && (job.status === 'failed' || job.status === 'cancelled')
+        ? html`<button class="btn" ?disabled=${this.busy || !!this.runBlocker} title=${this.runBlocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
+      ${ticket.pr_url ? html`<a class="btn" href=${ticket.pr_url} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
+      <button class="icon-btn" aria-label="Delete ticket" title="Delete ticket" @click=${() => this.act('delete')}>${icons.trash()}</button>`
+  }
+
+  override render() {
+    const ticket = this.current
+    const tab: Tab = this.tab ?? (ticket?.job ? 'activity' : 'details')
+    const column = ticket && this.columns.find((candidate) => candidate.id === ticket.column_id)
+    const look = ticket?.job ? STATUS_LOOK[ticket.job.status] : undefined
+    return html`
+      <div class="scrim" @click=${() => this.close()}></div>
+      <aside role="dialog" aria-modal="false" aria-label=${ticket ? `Ticket #${ticket.id}: ${ticket.title}` : 'Ticket'} tabindex="-1">
+        <header>
+          <div class="top">
+            <h2>${ticket ? html`<span class="tid">#${ticket.id}</span>${ticket.title}` : this.error ? 'Ticket' : 'Loading…'}</h2>
+            ${ticket ? this.actions(ticket) : nothing}
+            <button class="icon-btn" aria-label="Close" title="Close (Esc)" @click=${() => this.close()}>${icons.x()}</button>
+          </div>
+          ${ticket ? html`<div class="meta">
+            ${column ? html`<span class="badge">${column.title}</span>` : nothing}
+            <span class="badge prio ${ticket.priority === 'high' ? 'danger' : ticket.priority === 'medium' ? 'warning' : ''}">${ticket.priority} priority</span>
+            ${look ? html`<span class="badge ${look.cls}">${ticket.job!.status === 'running' ? html`<span class="spinner" style="width:10px;height:10px"></span>` : html`<span class="dot"></span>`}
+              ${ticket.job!.cancel_requested && isActive(ticket.job) ? 'Stopping…' : look.label} · attempt ${ticket.job!.attempt}</span>` : nothing}
+            ${ticket.job?.status === 'failed' && ticket.job.error ? html`<span class="faint" style="color:var(--danger)">${ticket.job.error}</span>` : nothing}
+          </div>` : nothing}
+          <div class="tabs" role="tablist">
+            ${(['activity', 'details', 'jobs'] as Tab[]).map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}
+              @click=${() => (this.tab = id)}>${id === 'activity' ? 'Activity' : id === 'details' ? 'Details' : 'Jobs'}${id === 'jobs' && this.jobs?.length ? html`<span class="n">${this.jobs.length}</span>` : nothing}</button>`)}
+          </div>
+        </header>
+        <div class="body" data-scroller role="tabpanel">
+          ${this.error ? html`<div class="alert error error-box" role="alert">${icons.alert()}<span>${this.error}</span></div>` : nothing}
+          ${!ticket ? (this.error ? nothing : html`<div class="row faint"><span class="spinner"></span> Loading…</div>`)
+            : tab === 'activity' ? html`<ta-job-log .projectId=${this.project.id} .ticketId=${ticket.id} .job=${ticket.job}></ta-job-log>`
+            : tab === 'details' ? html`<ta-ticket-details .ticket=${ticket} .columns=${this.columns}
+                @saved=${(e: CustomEvent<TicketView>) => (this.loaded = e.detail)}></ta-ticket-details>`
+            : html`<ta-job-history .jobs=${this.jobs} @changed=${() => this.scheduleJobs()}></ta-job-history>`}
+        </div>
+      </aside>`
+  }
+}
+customElements.define('ta-ticket-view', TicketViewElement)

@@ -1,0 +1,114 @@
+/**
+ * What the browser tests stand on: the built UI (built when missing or older than its sources),
+ * the real app serving it on an ephemeral port over a fresh embedded database, and Debian's
+ * Chromium driven by playwright-core.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { resolveAppConfig } from '../../core/config.ts'
+import { startApp, type RunningApp } from '../../core/app.ts'
+import { createLogger } from '../../core/log.ts'
+import { ROOT } from '../helpers.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui')
+const APP_JS = join(ROOT, 'dist', 'public', 'app.js')
+
+/** Builds the UI when dist/public/app.js is missing or older than a file in frontend/. */
+export function ensureBuilt(): void {
+  const built = existsSync(APP_JS) ? statSync(APP_JS).mtimeMs : 0
+  const newest = Math.max(...readdirSync(join(ROOT, 'frontend')).map((name) => statSync(join(ROOT, 'frontend', name)).mtimeMs))
+  if (built && built >= newest) return
+  const result = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' })
+  if (result.status !== 0) throw new Error('node scripts/build.mjs failed')
+}
+
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return
+  const result = spawnSync('bash', ['scripts/provision-chromium.sh'], { cwd: ROOT, stdio: 'inherit' })
+  if (result.status !== 0 || !existsSync(CHROMIUM)) throw new Error('Chromium is missing: run scripts/provision-chromium.sh as root')
+}
+
+export interface UiApp {
+  app: RunningApp
+  url: string
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>
+  close(): Promise<void>
+}
+
+/** The real app with the built UI, on PGlite in a temp dir (the env approach of test/helpers.ts). */
+export async function startUiApp(extraEnv: Record<string, string> = {}): Promise<UiApp> {
+  ensureBuilt()
+  const dataDir = mkdtempSync(join(tmpdir(), 'terarchitect-ui-'))
+  const config = resolveAppConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TERARCHITECT_DATA_DIR: dataDir,
+    LOG_LEVEL: 'error',
+    WORKER_MODEL: 'test-model',
+    ...extraEnv,
+  })
+  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL) })
+  return {
+    app,
+    url: app.url,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(app.url + path, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await res.text()
+      return { status: res.status, body: text ? JSON.parse(text) : null }
+    },
+    async close() {
+      await app.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  ensureChromium()
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+}
+
+/** A page that fails the test on any uncaught error or console error of the UI. */
+export async function openPage(browser: Browser, url: string, options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1360, height: options.height ?? 860 },
+    colorScheme: options.colorScheme ?? 'light',
+    deviceScaleFactor: 1,
+  })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+  page.on('console', (message) => {
+    // A 4xx the test provoked on purpose shows as a failed resource; that is not a UI error.
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(`console: ${message.text()}`)
+  })
+  await page.goto(url)
+  return { page, context, problems }
+}
+
+/** Saves `test-artifacts/ui/<name>.png`; toasts are cleared first unless `keepToasts`. */
+export async function screenshot(page: Page, name: string, options: { keepToasts?: boolean } = {}): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  if (!options.keepToasts) await page.evaluate(() => ((document.querySelector('ta-toasts') as unknown as { toasts: unknown[] } | null)?.toasts.splice(0), document.querySelector('ta-toasts')?.remove()))
+  const path = join(ARTIFACTS, `${name}.png`)
+  await page.screenshot({ path })
+  return path
+}
+
+/** Creates a project through the API; `runnable` gives it a repo URL so docker mode can run. */
+export async function createProject(ui: UiApp, fields: Record<string, unknown> = {}) {
+  const res = await ui.api('POST', '/api/projects', { name: `Shop ${Math.random().toString(36).slice(2, 6)}`, repo_url: 'https://git.example/acme/shop.git', ...fields })
+  if (res.status !== 201) throw new Error(`project create failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body as { id: number; name: string }
+}

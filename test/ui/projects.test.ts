@@ -1,0 +1,110 @@
+/** The projects page in a real browser: create through the form, field errors, edit, typed-name delete. */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Browser, Page } from 'playwright-core'
+import { createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+
+let ui: UiApp
+let browser: Browser
+let page: Page
+let problems: string[]
+
+test.before(async () => {
+  ui = await startUiApp()
+  browser = await launchBrowser()
+  ;({ page, problems } = await openPage(browser, ui.url))
+})
+
+test.after(async () => {
+  await browser?.close()
+  await ui?.close()
+})
+
+const form = () => page.locator('ta-projects-page ta-project-form')
+
+test('an empty list invites creating the first project', async () => {
+  await page.getByRole('heading', { name: 'Start with a project' }).waitFor()
+})
+
+test('a bad repository URL is refused with a message next to the field', async () => {
+  await page.getByRole('button', { name: 'New project' }).click()
+  await form().getByLabel('Name').fill('Storefront')
+  await form().getByLabel('Repository URL').fill('not a url')
+  await form().getByRole('button', { name: 'Create project' }).click()
+  const fieldError = form().locator('label.field:has(input[name="repo_url"]) .field-error')
+  await fieldError.waitFor()
+  assert.match(await fieldError.innerText(), /not a repository URL/)
+  assert.match(await form().locator('.alert.error').innerText(), /repo_url must be an http\(s\), ssh, git or file URL/)
+  assert.is(await form().locator('input[name="repo_url"]').getAttribute('aria-invalid'), 'true')
+  const listed = (await ui.api('GET', '/api/projects')).body as unknown[]
+  assert.is(listed.length, 0)
+})
+
+test('an empty name is caught before the request', async () => {
+  await form().getByLabel('Name').fill('')
+  await form().getByRole('button', { name: 'Create project' }).click()
+  await form().getByText('Give the project a name.').waitFor()
+})
+
+test('a project is created from the form and opens on its board', async () => {
+  await form().getByLabel('Name').fill('Storefront')
+  await form().getByLabel('Description').fill('The customer-facing shop: catalogue, cart and checkout')
+  await form().getByLabel('Repository URL').fill('https://github.com/acme/storefront.git')
+  await form().getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL(/\/projects\/\d+$/)
+  await page.locator('ta-board-column[data-column="backlog"]').waitFor()
+  const [project] = (await ui.api('GET', '/api/projects')).body as { name: string; repo_url: string; execution_mode: string }[]
+  assert.is(project!.name, 'Storefront')
+  assert.is(project!.repo_url, 'https://github.com/acme/storefront.git')
+  assert.is(project!.execution_mode, 'docker')
+})
+
+test('local mode asks for the project path', async () => {
+  await page.goto(ui.url)
+  await page.getByRole('button', { name: 'New project' }).click()
+  await form().getByLabel('Name').fill('Internal tools')
+  await form().locator('label.mode', { hasText: 'Local' }).click()
+  await form().getByLabel('Project path').fill('relative/path')
+  await form().getByRole('button', { name: 'Create project' }).click()
+  await form().getByText('Use an absolute path, like /home/me/shop.').waitFor()
+  await form().getByLabel('Project path').fill('/srv/internal-tools')
+  await form().getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL(/\/projects\/\d+$/)
+  const projects = (await ui.api('GET', '/api/projects')).body as { name: string; execution_mode: string; project_path: string }[]
+  const local = projects.find((project) => project.name === 'Internal tools')!
+  assert.is(local.execution_mode, 'local')
+  assert.is(local.project_path, '/srv/internal-tools')
+})
+
+test('a project is edited in place', async () => {
+  await createProject(ui, { name: 'Payments', description: 'Card payments, refunds and payouts', repo_url: 'git@github.com:acme/payments.git' })
+  await page.goto(ui.url)
+  const card = page.locator('article.project', { hasText: 'Payments' })
+  await card.hover()
+  await card.getByRole('button', { name: 'Edit Payments' }).click()
+  await form().getByLabel('Description').fill('Card payments, refunds, payouts and invoices')
+  await form().getByRole('button', { name: 'Save changes' }).click()
+  await card.getByText('payouts and invoices').waitFor()
+})
+
+test('deleting needs the project name typed', async () => {
+  await createProject(ui, { name: 'Legacy monolith', description: 'Being split into services' })
+  await page.locator('article.project', { hasText: 'Legacy monolith' }).waitFor()
+  await screenshot(page, 'projects')
+  const card = page.locator('article.project', { hasText: 'Legacy monolith' })
+  await card.hover()
+  await card.getByRole('button', { name: 'Delete Legacy monolith' }).click()
+  const confirm = page.locator('ta-confirm')
+  const button = confirm.getByRole('button', { name: 'Delete project' })
+  assert.ok(await button.isDisabled())
+  await confirm.getByRole('textbox').fill('Legacy')
+  assert.ok(await button.isDisabled())
+  await confirm.getByRole('textbox').fill('Legacy monolith')
+  await button.click()
+  await card.waitFor({ state: 'detached' })
+  const names = ((await ui.api('GET', '/api/projects')).body as { name: string }[]).map((project) => project.name)
+  assert.not.ok(names.includes('Legacy monolith'))
+  assert.equal(problems, [])
+})
+
+test.run()
