@@ -330,6 +330,8 @@ for (const kind of DB_KINDS) {
 
     const list = await t.api('GET', `/api/projects/${project.id}/jobs`)
     assert.equal(list.body.map((job: any) => job.id), [jobC.id, jobB.id, jobA.id], 'newest first')
+    const ofB = await t.api('GET', `/api/projects/${project.id}/jobs?ticket_id=${b.id}`)
+    assert.equal(ofB.body.map((job: any) => job.id), [jobB.id], 'filtered by ticket')
     const got = await t.api('GET', `/api/jobs/${jobA.id}`)
     assert.is(got.status, 200)
     assert.is(got.body.ticket_id, a.id)

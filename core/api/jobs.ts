@@ -12,6 +12,7 @@ import { JobParams, ProjectParams } from './params.ts'
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
 const JobsQuery = Type.Object({
   status: Type.Optional(StatusFilter),
+  ticket_id: Type.Optional(Id),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
 })
 const CoordinatorId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$' })
@@ -47,12 +48,12 @@ export function jobRoutes(ctx: AppContext): Route[] {
   const status = (value: string | undefined) => (value === 'completed' ? 'succeeded' : value)
   return [
     route({ method: 'GET', path: '/api/jobs', access: 'people', query: JobsQuery, handle: ({ query }) =>
-      listJobs(ctx, { status: status(query.status), limit: query.limit }) }),
+      listJobs(ctx, { ticketId: query.ticket_id, status: status(query.status), limit: query.limit }) }),
     route({
       method: 'GET', path: '/api/projects/:id/jobs', access: 'people', params: ProjectParams, query: JobsQuery,
       handle: async ({ params, query }) => {
         await getProject(ctx.sql, params.id)
-        return listJobs(ctx, { projectId: params.id, status: status(query.status), limit: query.limit })
+        return listJobs(ctx, { projectId: params.id, ticketId: query.ticket_id, status: status(query.status), limit: query.limit })
       },
     }),
     route({ method: 'GET', path: '/api/jobs/:id', access: 'people', params: JobParams, handle: ({ params }) => getJob(ctx.sql, params.id) }),
