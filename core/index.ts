@@ -6,6 +6,8 @@
 export type { Executor, JobSpec, OutputChunk, OutputSink, ProbeResult, RunResult } from './executor.ts'
 export { selectExecutor } from './executor.ts'
 export type { Worker, WorkerEvent, WorkerSettings, WorkerTurn, Invocation, ParseState } from './worker.ts'
+export { runWorkerTurn } from './agent/run-worker.ts'
+export type { TurnResult } from './agent/run-worker.ts'
 export * from './types.ts'
 export { AppError, isAppError, badRequest, unauthorized, forbidden, notFound, conflict, unprocessable, unavailable } from './errors.ts'
 export type { ErrorDetail } from './errors.ts'

@@ -1,0 +1,38 @@
+/**
+ * The agent: `node dist/agent.js ticket|review` (in the agent image: `node /app/agent.js …`).
+ * One job, driven by the environment the coordinator sets (docs/agent.md). Wiring only: resolve the
+ * configuration once, hand the worker plugins to the flow, map SIGTERM/SIGINT to a cancel, exit with
+ * the flow's code.
+ */
+import { resolveAgentConfig, type AgentConfig } from './core/agent-config.ts'
+import { runAgent } from './core/agent/run-agent.ts'
+import { codex, workerFor } from './plugins/workers/index.ts'
+
+let config: AgentConfig
+try {
+  config = resolveAgentConfig(process.env, process.argv[2])
+} catch (error) {
+  process.stderr.write(`agent: ${(error as Error).message}\n`)
+  process.exit(2)
+}
+
+// Configuration is resolved; nothing reads process.env from here on. Drop the secrets from it so no
+// child process started with the default environment (a CLI's --version probe, say) inherits them.
+for (const key of ['GITHUB_TOKEN', 'GH_TOKEN', 'TERARCHITECT_AGENT_TOKEN', 'TERARCHITECT_WORKER_API_KEY', 'WORKER_API_KEY', 'AGENT_API_KEY']) delete process.env[key]
+
+// The coordinator stops a container (cancel, timeout, shutdown) with SIGTERM: stop the worker turn,
+// push nothing, post why, and exit. A second signal exits at once.
+const stop = new AbortController()
+for (const name of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(name, () => {
+    if (stop.signal.aborted) process.exit(130)
+    stop.abort(new Error(`stopped by ${name}`))
+  })
+}
+
+const code = await runAgent(config, {
+  workerFor: (mode) => (mode === 'codex' && config.CODEX_SANDBOX ? codex({ sandbox: config.CODEX_SANDBOX }) : workerFor(mode)),
+  signal: stop.signal,
+  print: (line) => process.stdout.write(`${line}\n`),
+})
+process.exit(code)

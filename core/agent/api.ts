@@ -1,0 +1,107 @@
+/**
+ * The agent's client of the app: the four ticket endpoints an agent may call with its job token
+ * (DESIGN.md §5). Transient failures (network, 429, 5xx) are retried with backoff; a 4xx answer is
+ * final and raised as an `app` AgentError carrying the app's error message.
+ */
+import type { Graph, GraphEdge, GraphNode, JobEventInput, Note, Project, Ticket, Usage } from '../types.ts'
+import { agentError } from './errors.ts'
+
+/** What GET …/worker-context answers (core/services/worker-context.ts). */
+export interface WorkerContext {
+  project: Project
+  repo_url: string | null
+  graph: Graph
+  ticket: Ticket & {
+    column: { id: string; title: string; role: string } | null
+    related_nodes: GraphNode[]
+    related_edges: (GraphEdge & { source_label: string; target_label: string })[]
+  }
+  notes: Note[]
+  neighbouring_tickets: { id: number; title: string; column_id: string; priority: string }[]
+  settings: Record<string, string>
+}
+
+export interface TicketCompletion {
+  pr_url?: string | null
+  pr_number?: number | null
+  summary?: string | null
+  usage?: Usage | null
+}
+
+export interface AppClient {
+  workerContext(signal?: AbortSignal): Promise<WorkerContext>
+  /** Appends job events in order; one call may carry up to 500. */
+  postEvents(events: JobEventInput[]): Promise<void>
+  complete(body: TicketCompletion): Promise<void>
+  cancelRequested(signal?: AbortSignal): Promise<boolean>
+  /** Review jobs: marks the comment addressed; false when the app does not track it (404). */
+  markAddressed(githubCommentId: number): Promise<boolean>
+}
+
+export interface AppClientOptions {
+  apiUrl: string
+  /** The job token or the worker key, sent as `Authorization: Bearer`. */
+  token: string
+  projectId: number
+  ticketId: number
+  jobId?: number
+  /** Attempts for a transient failure; default 4 (waits 0.5, 1, 2 s between them). */
+  attempts?: number
+  timeoutMs?: number
+}
+
+export function createAppClient(options: AppClientOptions): AppClient {
+  const base = `${options.apiUrl.replace(/\/+$/, '')}/api/projects/${options.projectId}/tickets/${options.ticketId}`
+  const attempts = options.attempts ?? 4
+  const timeoutMs = options.timeoutMs ?? 30000
+  const withJob = <T extends object>(body: T) => (options.jobId ? { ...body, job_id: options.jobId } : body)
+
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let lastError: unknown
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const res = await fetch(base + path, {
+          method,
+          headers: { authorization: `Bearer ${options.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        })
+        const text = await res.text()
+        if (res.ok) return (text ? JSON.parse(text) : null) as T
+        const message = appMessage(text) ?? `HTTP ${res.status}`
+        lastError = Object.assign(agentError('app', `${method} ${path || 'ticket'}: ${res.status} ${message}`), { status: res.status })
+        if (res.status < 500 && res.status !== 429) throw lastError
+      } catch (error) {
+        if (signal?.aborted) throw error
+        if (error === lastError) throw error
+        lastError = agentError('app', `${method} ${path}: ${(error as Error).message}`, error)
+      }
+      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)))
+    }
+    throw lastError
+  }
+
+  return {
+    workerContext: (signal) => call<WorkerContext>('GET', '/worker-context', undefined, signal),
+    postEvents: async (events) => void (await call('POST', '/logs', withJob({ events }))),
+    complete: async (body) => void (await call('POST', '/complete', withJob(body))),
+    async markAddressed(githubCommentId) {
+      try {
+        await call('POST', '/review/addressed', { github_comment_id: githubCommentId })
+        return true
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return false
+        throw error
+      }
+    },
+    cancelRequested: async (signal) => (await call<{ cancel_requested: boolean }>('GET', '/cancel-requested', undefined, signal)).cancel_requested,
+  }
+}
+
+function appMessage(text: string): string | undefined {
+  try {
+    return JSON.parse(text)?.error?.message
+  } catch {
+    return text.slice(0, 200) || undefined
+  }
+}

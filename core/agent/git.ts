@@ -1,0 +1,163 @@
+/**
+ * Git for the agent, through the real `git` binary. The token reaches git only for commands that
+ * talk to the remote, and only through a credential helper given on the command line for that one
+ * command (`git -c credential.helper=… fetch`), which reads it from an environment variable of that
+ * child process. So the token is never in a URL, in argv, or in `.git/config`, and the worker CLI
+ * (which runs git too) never sees it.
+ */
+import { redactText } from '../log.ts'
+import { agentError } from './errors.ts'
+import { runProcess, type RunResult } from './process.ts'
+
+/** The variable the helper reads; set only in the environment of network git commands. */
+const TOKEN_VAR = 'TERARCHITECT_GIT_TOKEN'
+/**
+ * Answers git's `get` with the token as password (GitHub accepts any user name with a token;
+ * `x-access-token` is the documented one). The first, empty `credential.helper=` clears helpers
+ * from the user's or system config so no other store sees or saves the token.
+ */
+const HELPER = `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$${TOKEN_VAR}"; }; f`
+
+const NETWORK_TIMEOUT_MS = 10 * 60 * 1000
+const LOCAL_TIMEOUT_MS = 2 * 60 * 1000
+
+export interface GitOptions {
+  /** The work tree (for every command but clone). */
+  cwd: string
+  /** Base environment without secrets (AgentConfig.baseEnv). */
+  env: Record<string, string>
+  token?: string
+  author: { name: string; email: string }
+  signal?: AbortSignal
+}
+
+export type Git = ReturnType<typeof createGit>
+
+export function createGit(options: GitOptions) {
+  const env = {
+    ...options.env,
+    LANG: 'C',
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0', // fail instead of prompting when the helper's answer is refused
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+  }
+
+  async function git(args: string[], opts: { network?: boolean; allowFailure?: boolean; cwd?: string; maxBytes?: number } = {}): Promise<RunResult> {
+    const argv = opts.network && options.token ? ['-c', 'credential.helper=', '-c', `credential.helper=${HELPER}`, ...args] : args
+    const childEnv = opts.network && options.token ? { ...env, [TOKEN_VAR]: options.token } : env
+    const result = await runProcess('git', argv, {
+      cwd: opts.cwd ?? options.cwd,
+      env: childEnv,
+      timeoutMs: opts.network ? NETWORK_TIMEOUT_MS : LOCAL_TIMEOUT_MS,
+      signal: options.signal,
+      maxBytes: opts.maxBytes,
+    })
+    if (result.code !== 0 && !opts.allowFailure) {
+      const why = result.timedOut ? 'timed out' : result.aborted ? 'aborted' : `exit ${result.code}`
+      const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ')
+      throw agentError('git', redactText(`git ${args[0]} failed (${why}): ${detail}`))
+    }
+    return result
+  }
+  const out = async (args: string[], opts: Parameters<typeof git>[1] = {}) => (await git(args, opts)).stdout.trim()
+  const ok = async (args: string[]) => (await git(args, { allowFailure: true })).code === 0
+
+  return {
+    run: git,
+
+    /** Clones `url` into `dir` (which must not exist or be empty). */
+    async clone(url: string, dir: string): Promise<void> {
+      await git(['clone', '--quiet', '--no-tags', url, dir], { network: true, cwd: '/' })
+    },
+
+    async isWorkTree(): Promise<boolean> {
+      return (await git(['rev-parse', '--is-inside-work-tree'], { allowFailure: true })).stdout.trim() === 'true'
+    },
+
+    /** Uncommitted changes (untracked files included), as `git status --porcelain`; '' when clean. */
+    status: () => out(['status', '--porcelain', '--untracked-files=all']),
+
+    async fetch(remote = 'origin'): Promise<void> {
+      await git(['fetch', '--quiet', '--prune', '--no-tags', remote, `+refs/heads/*:refs/remotes/${remote}/*`], { network: true })
+    },
+
+    /** Fetches one branch of the remote into refs/remotes/origin/<branch>; false when the remote lacks it. */
+    async fetchBranch(branch: string): Promise<boolean> {
+      const result = await git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], { network: true, allowFailure: true })
+      if (result.code === 0) return true
+      if (/couldn't find remote ref|not found/i.test(result.stderr)) return false
+      throw agentError('git', redactText(`git fetch ${branch} failed: ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`))
+    },
+
+    /** The remote's default branch: origin/HEAD after a clone, else asked from the remote. */
+    async defaultBranch(): Promise<string> {
+      const local = await git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], { allowFailure: true })
+      if (local.code === 0 && local.stdout.trim()) return local.stdout.trim().replace(/^origin\//, '')
+      const remote = await out(['ls-remote', '--symref', 'origin', 'HEAD'], { network: true })
+      const match = /^ref:\s+refs\/heads\/(\S+)\s+HEAD/m.exec(remote)
+      if (!match) throw agentError('git', 'cannot detect the default branch: the remote has no HEAD (set the project default branch)')
+      return match[1]!
+    },
+
+    hasRemoteBranch: (branch: string) => ok(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`]),
+
+    /** Creates or resets `branch` at `startPoint` and checks it out. */
+    async checkout(branch: string, startPoint: string): Promise<void> {
+      await git(['checkout', '--quiet', '--no-track', '-B', branch, startPoint])
+    },
+
+    currentBranch: () => out(['rev-parse', '--abbrev-ref', 'HEAD']),
+    head: () => out(['rev-parse', 'HEAD']),
+    revParse: (rev: string) => out(['rev-parse', '--verify', rev]),
+
+    /** Sets the identity in the clone's own config, so commits the worker makes itself work too. */
+    async setIdentity(): Promise<void> {
+      await git(['config', 'user.name', options.author.name])
+      await git(['config', 'user.email', options.author.email])
+    },
+
+    /**
+     * A fingerprint of the work tree: HEAD, the status and the content of every change. Two equal
+     * fingerprints mean the worker changed nothing git can see.
+     */
+    async fingerprint(): Promise<string> {
+      const [head, status, diff] = await Promise.all([
+        git(['rev-parse', 'HEAD'], { allowFailure: true }),
+        git(['status', '--porcelain', '--untracked-files=all']),
+        git(['diff', 'HEAD'], { allowFailure: true, maxBytes: 8 * 1024 * 1024 }),
+      ])
+      const untracked = status.stdout.split('\n').filter((line) => line.startsWith('??')).map((line) => line.slice(3))
+      const hashes = untracked.length ? await out(['hash-object', '--', ...untracked.slice(0, 500)]) : ''
+      return [head.stdout.trim(), status.stdout, diff.stdout, hashes].join('\0')
+    },
+
+    /** Stages everything (respecting .gitignore) and returns the diff of the result against `base`. */
+    async diffAgainst(base: string, maxBytes: number): Promise<{ stat: string; diff: string; truncated: boolean; empty: boolean }> {
+      await git(['add', '--all'])
+      const stat = await out(['diff', '--cached', '--stat', base])
+      const diff = await git(['diff', '--cached', base], { maxBytes })
+      return { stat, diff: diff.stdout, truncated: diff.truncated, empty: stat === '' }
+    },
+
+    /** Commits everything staged or not; returns the new commit or null when there was nothing. */
+    async commitAll(message: string): Promise<string | null> {
+      await git(['add', '--all'])
+      if (await ok(['diff', '--cached', '--quiet'])) return null
+      const identity = ['-c', `user.name=${options.author.name}`, '-c', `user.email=${options.author.email}`]
+      await git([...identity, 'commit', '--quiet', '--no-verify', '-m', message])
+      return out(['rev-parse', 'HEAD'])
+    },
+
+    async commitsAhead(base: string): Promise<number> {
+      return Number(await out(['rev-list', '--count', `${base}..HEAD`]))
+    },
+
+    changedFiles: async (base: string) => (await out(['diff', '--name-status', base, 'HEAD'])).split('\n').filter(Boolean),
+
+    /** Pushes HEAD to `branch` on origin; a rejection (not a fast-forward, no permission) throws. */
+    async push(branch: string): Promise<void> {
+      await git(['push', '--quiet', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`], { network: true })
+    },
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * What both flows do first: read worker-context, resolve settings, pick and probe the worker CLI,
+ * check the GitHub side, open the workspace and check the repository out. Everything that can be
+ * known to fail before a token is spent fails here, with a `config` error naming what is missing.
+ */
+import type { AgentConfig, AgentSettings } from '../agent-config.ts'
+import { resolveAgentSettings } from '../agent-config.ts'
+import { redact, type Logger } from '../log.ts'
+import type { Worker, WorkerSettings } from '../worker.ts'
+import type { AppClient, WorkerContext } from './api.ts'
+import { createBudget, type Budget } from './budget.ts'
+import type { CancelWatch } from './cancel.ts'
+import { runProjectCommand, type CommandOutcome } from './checks.ts'
+import { agentError } from './errors.ts'
+import { createGit, type Git } from './git.ts'
+import { createGithub, parseRepo, type Github } from './github.ts'
+import type { Reporter } from './reporter.ts'
+import { checkoutRepo, displayUrl, openWorkspace, type Workspace } from './workspace.ts'
+
+/** One agent process: its configuration and the services every step uses. */
+export interface AgentRun {
+  config: AgentConfig
+  api: AppClient
+  reporter: Reporter
+  log: Logger
+  cancel: CancelWatch
+  workerFor(mode: string): Worker
+}
+
+export interface OpenJob {
+  context: WorkerContext
+  settings: AgentSettings
+  worker: Worker
+  workerSettings: WorkerSettings
+  github: Github
+  git: Git
+  workspace: Workspace
+  budget: Budget
+  /** Runs a project command (setup/test) in the workspace, reporting it as a job event. */
+  runCommand(kind: 'setup' | 'tests', command: string): Promise<CommandOutcome>
+  close(): Promise<void>
+}
+
+export async function openJob(run: AgentRun): Promise<OpenJob> {
+  const { config, reporter } = run
+  const context = await run.api.workerContext(run.cancel.signal)
+  let settings: AgentSettings
+  try {
+    settings = resolveAgentSettings(config, context.settings, context.project.worker_mode)
+  } catch (error) {
+    throw agentError('config', (error as Error).message, error)
+  }
+  for (const secret of [settings.githubToken, settings.worker.apiKey, settings.director?.apiKey]) redact(secret)
+  const budget = createBudget(settings.budget)
+
+  const repoUrl = config.REPO_URL ?? context.repo_url
+  if (!repoUrl) throw agentError('config', `project ${context.project.id} has no repo_url and REPO_URL is not set`)
+  if (!settings.githubToken) throw agentError('config', 'GITHUB_TOKEN is not set (app setting or agent environment): cannot push or open a pull request')
+  const repo = config.GITHUB_REPOSITORY
+    ? { owner: config.GITHUB_REPOSITORY.split('/')[0]!, repo: config.GITHUB_REPOSITORY.split('/')[1]! }
+    : parseRepo(repoUrl)
+  if (!repo) throw agentError('config', `cannot read owner/name from ${displayUrl(repoUrl)}; set GITHUB_REPOSITORY`)
+  if (!settings.worker.model) throw agentError('config', 'WORKER_MODEL is not set')
+
+  let worker: Worker
+  try {
+    worker = run.workerFor(settings.workerMode)
+  } catch (error) {
+    throw agentError('config', `unknown worker mode ${JSON.stringify(settings.workerMode)}: ${(error as Error).message}`, error)
+  }
+  const mode = settings.director
+    ? `Director ${settings.director.model}, budgets ${settings.budget.maxTurns} turns / ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
+    : `single-shot (no AGENT_LLM_URL/AGENT_MODEL), budgets ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
+  reporter.step('context', `ticket #${context.ticket.id} "${context.ticket.title}" of ${context.project.name}: ${context.ticket.related_nodes.length} linked components, ${context.notes.length} notes; worker ${worker.name} (${settings.worker.model}); ${mode}`)
+
+  // The probe (`<cli> --version`, up to 1.5 s for a node-based CLI) runs while the repo is cloned.
+  const probing = (worker.probe?.() ?? Promise.resolve(undefined)).catch((error: Error) => ({ ok: false as const, reason: error.message }))
+  const workspace = await openWorkspace(config, run.log)
+  const git = createGit({
+    cwd: workspace.dir,
+    env: config.baseEnv,
+    token: settings.githubToken,
+    author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
+    signal: run.cancel.signal,
+  })
+  let restoreBranch: string | undefined
+  try {
+    await checkoutRepo(git, workspace, repoUrl, reporter)
+    if (workspace.inPlace) restoreBranch = await git.currentBranch()
+    const probe = await probing
+    if (probe && !probe.ok) throw agentError('config', `worker ${worker.name} cannot run here: ${probe.reason}`)
+    // A probe's first line is not always the version (Codex may print a warning first).
+    const version = probe?.ok ? /\d+\.\d+[\w.+-]*/.exec(probe.version ?? '')?.[0] : undefined
+    if (probe) reporter.step('probe', `${worker.name}${version ? ` ${version}` : ''} is ready`)
+  } catch (error) {
+    if (restoreBranch) await git.run(['checkout', '--quiet', restoreBranch], { allowFailure: true })
+    await workspace.close()
+    throw error
+  }
+
+  const commandEnv = { ...config.baseEnv, HOME: workspace.home }
+  return {
+    context,
+    settings,
+    worker,
+    workerSettings: settings.worker,
+    github: createGithub({ apiUrl: settings.githubApiUrl, token: settings.githubToken, ...repo }),
+    git,
+    workspace,
+    budget,
+    async runCommand(kind, command) {
+      const outcome = await runProjectCommand(command, {
+        cwd: workspace.dir,
+        env: commandEnv,
+        timeoutMs: Math.min(config.TEST_TIMEOUT_SEC * 1000, Math.max(1000, budget.remainingMs())),
+        maxBytes: config.TEST_OUTPUT_MAX_BYTES,
+        signal: run.cancel.signal,
+      })
+      const result = outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`
+      reporter.step(kind, `${kind === 'setup' ? 'setup command' : 'test command'} \`${command}\`: ${result} in ${outcome.seconds.toFixed(1)} s`, outcome.output,
+        { kind: 'command', cmd: command, exit: outcome.exitCode, output: outcome.output.slice(-2000) })
+      return outcome
+    },
+    async close() {
+      if (restoreBranch && restoreBranch !== 'HEAD') {
+        // A person's checkout: unfinished changes go to a stash, not onto their branch.
+        if (await git.status().catch(() => '')) {
+          await git.run(['stash', 'push', '--include-untracked', '--quiet', '-m', `terarchitect job ${config.JOB_ID ?? ''} ticket ${context.ticket.id} (unfinished)`], { allowFailure: true })
+          reporter.step('workspace', `unfinished changes of this job were stashed in ${workspace.dir} (git stash list)`)
+        }
+        await git.run(['checkout', '--quiet', restoreBranch], { allowFailure: true })
+      }
+      await workspace.close()
+    },
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The review flow (DESIGN.md §7.2): a comment on the ticket's PR is addressed on the PR's own head
+ * branch (not a fresh branch), pushed there, and answered on the PR with a reply carrying
+ * REPLY_MARKER, so review ingestion never takes the agent's own replies for new comments.
+ */
+import type { AgentRun, OpenJob } from './job.ts'
+import { openJob } from './job.ts'
+import { agentError } from './errors.ts'
+import { reviewPrompt } from './prompt.ts'
+import { commitWork, pushBranch } from './publish.ts'
+import { usageOf } from './ticket-flow.ts'
+import { doWork } from './work.ts'
+
+/** Hidden in every reply the agent posts on a PR; review ingestion skips comments containing it. */
+export const REPLY_MARKER = '<!-- terarchitect:reply -->'
+
+export async function runReviewFlow(run: AgentRun): Promise<void> {
+  const job = await openJob(run)
+  try {
+    await reviewWork(run, job)
+  } finally {
+    await job.close()
+  }
+}
+
+async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
+  const { git, github, context } = job
+  const reporter = run.reporter
+  const prNumber = run.config.PR_NUMBER!
+  const comment = run.config.COMMENT_BODY!
+  const commentId = run.config.GITHUB_COMMENT_ID
+
+  const pull = await github.getPull(prNumber)
+  if (pull.state !== 'open') throw agentError('github', `PR #${prNumber} is ${pull.state}; review comments are addressed on open PRs only`)
+  const headRepo = pull.head.repo?.full_name
+  if (headRepo && headRepo.toLowerCase() !== github.repo.toLowerCase()) {
+    throw agentError('github', `PR #${prNumber} comes from the fork ${headRepo}; the agent can push only to ${github.repo}`)
+  }
+  const branch = pull.head.ref
+  if (!(await git.hasRemoteBranch(branch)) && !(await git.fetchBranch(branch))) {
+    throw agentError('git', `the PR's head branch ${branch} is not on the remote`)
+  }
+  await git.checkout(branch, `origin/${branch}`)
+  const start = await git.head()
+  reporter.step('branch', `on ${branch} of PR #${prNumber} at ${start.slice(0, 10)} (base ${pull.base.ref})`, undefined,
+    { kind: 'branch', branch, base: pull.base.ref, continued: true, pr_number: prNumber })
+
+  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
+
+  const facts = { cwd: job.workspace.dir, branch, base: pull.base.ref, testCommand: context.project.test_command }
+  const task = reviewPrompt(context, facts, { prNumber, prTitle: pull.title, comment })
+  // The Director judges the diff of this job only: against where the PR branch stood.
+  const work = await doWork(run, job, { task, facts, base: start })
+  const summary = work.summary || `Addressed the review comment with ${job.worker.name}.`
+
+  const commitMessage = `Address review comment on #${prNumber}${commentId ? ` (${commentId})` : ''}\n\n${summary}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`
+  const sha = await commitWork(run, job, commitMessage, start)
+  await pushBranch(run, job, branch)
+
+  const quoted = comment.trim().split('\n').slice(0, 5).map((line) => `> ${line}`).join('\n')
+  const reply = await github.comment(prNumber, `${REPLY_MARKER}\n${quoted}\n\n${summary}\n\nPushed ${sha.slice(0, 10)} to \`${branch}\`.`)
+    .catch((error: Error) => {
+      throw agentError('github', `the changes were pushed, but replying on PR #${prNumber} failed: ${error.message}`, error)
+    })
+  // The app marks the comment addressed when it tracks it (review ingestion); the event is the record either way.
+  let tracked: boolean | string = false
+  if (commentId) tracked = await run.api.markAddressed(commentId).catch((error: Error) => `not marked: ${error.message}`)
+  const note = tracked === true ? 'marked addressed' : tracked === false ? 'not tracked by the app' : tracked
+  reporter.step('review', `comment ${commentId ?? '(no id)'} addressed in ${sha.slice(0, 10)} (${note}); replied ${reply.html_url}`, undefined, {
+    kind: 'review_comment_addressed', pr_number: prNumber, github_comment_id: commentId ?? null, commit: sha, reply_id: reply.id, reply_url: reply.html_url,
+    marked: tracked === true,
+  })
+  // No summary: the ticket's keeps describing the whole PR; the job records this run's usage.
+  await run.api.complete({ pr_url: pull.html_url, pr_number: prNumber, usage: usageOf(job) })
+  reporter.step('complete', `review of PR #${prNumber} done`, undefined, { kind: 'complete', pr_url: pull.html_url, pr_number: prNumber, usage: usageOf(job) })
+}

@@ -1,0 +1,77 @@
+/**
+ * One agent run from resolved configuration to exit code: wires the app client, the job-event
+ * reporter and the cancel watch, runs the ticket or review flow, and turns its ending into the last
+ * job event and an exit code (0 done, 1 failed, 2 configuration, 3 budget, 130 cancelled).
+ * Never throws.
+ */
+import type { AgentConfig } from '../agent-config.ts'
+import { createLogger, redact, type Logger } from '../log.ts'
+import { VERSION } from '../version.ts'
+import type { Worker } from '../worker.ts'
+import { createAppClient, type AppClient } from './api.ts'
+import { watchCancel } from './cancel.ts'
+import { AgentError, cancelled, isAgentError } from './errors.ts'
+import type { AgentRun } from './job.ts'
+import { createReporter } from './reporter.ts'
+import { runReviewFlow } from './review-flow.ts'
+import { runTicketFlow } from './ticket-flow.ts'
+
+export interface AgentDeps {
+  workerFor(mode: string): Worker
+  /** Aborted by the entrypoint on SIGTERM/SIGINT: handled like a cancel. */
+  signal?: AbortSignal
+  /** One line per step (stdout in the entrypoint); default none. */
+  print?: (line: string) => void
+  log?: Logger
+  /** For tests: a client other than the HTTP one. */
+  api?: AppClient
+}
+
+export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<number> {
+  for (const secret of [config.GITHUB_TOKEN, config.TERARCHITECT_AGENT_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.WORKER_API_KEY, config.AGENT_API_KEY]) redact(secret)
+  const log = deps.log ?? createLogger(config.LOG_LEVEL, { agent: config.kind, jobId: config.JOB_ID, ticketId: config.TICKET_ID })
+  const api = deps.api ?? createAppClient({
+    apiUrl: config.TERARCHITECT_API_URL,
+    token: (config.TERARCHITECT_AGENT_TOKEN ?? config.TERARCHITECT_WORKER_API_KEY)!,
+    projectId: config.PROJECT_ID,
+    ticketId: config.TICKET_ID,
+    jobId: config.JOB_ID,
+  })
+  const reporter = createReporter({ post: (events) => api.postEvents(events), log, print: deps.print })
+  const cancel = watchCancel(api, { intervalMs: config.CANCEL_POLL_SEC * 1000, log, external: deps.signal })
+  const run: AgentRun = { config, api, reporter, log, cancel, workerFor: deps.workerFor }
+
+  const started = Date.now()
+  let code: number
+  try {
+    // The coordinator's reason for running us on the host comes first on the ticket's log.
+    if (config.TERARCHITECT_DOCKER_RUN_ERROR) {
+      reporter.step('docker_run_error', `the agent container could not start; running on the coordinator's host instead: ${config.TERARCHITECT_DOCKER_RUN_ERROR}`)
+    }
+    reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket #${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
+    await (config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run))
+    code = 0
+  } catch (thrown) {
+    // Whatever a cancel interrupted (a git command, a Director call), the job ends as cancelled.
+    const error = cancel.signal.aborted && !isAgentError(thrown, 'cancelled') ? cancelled(cancel.reason()) : thrown
+    if (error instanceof AgentError) {
+      reporter.step(error.step, error.message, causeText(error), { kind: error.code === 'cancelled' ? 'cancelled' : 'failure', code: error.code })
+      code = error.exitCode
+    } else {
+      log.error('unexpected agent failure', { error })
+      reporter.step('error', `unexpected failure: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack, { kind: 'failure', code: 'internal' })
+      code = 1
+    }
+  } finally {
+    cancel.stop()
+  }
+  reporter.step('exit', `agent exits ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  await reporter.flush()
+  return code
+}
+
+function causeText(error: Error): string | undefined {
+  const cause = error.cause
+  if (!cause) return undefined
+  return cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)
+}

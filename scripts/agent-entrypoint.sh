@@ -1,0 +1,51 @@
+#!/bin/sh
+# Entrypoint of the agent image (Dockerfile.agent). Starts a private dockerd when the container is
+# meant for Docker-in-Docker, then runs the agent:
+#
+#   agent-entrypoint.sh ticket|review          → node /app/agent.js ticket|review
+#   agent-entrypoint.sh node /app/agent.js …   → runs the command as given (the executors' default Cmd)
+#
+# AGENT_DIND: `auto` (default) starts dockerd unless the host daemon is reachable already (dood: a
+# mounted /var/run/docker.sock or DOCKER_HOST) and goes on without it if it cannot start (the agent
+# itself does not need Docker; the project's commands might); `required` fails instead; `off` never.
+#
+# cgroup v1 hosts mount the hierarchies read-only in a non-privileged container, and the inner runc
+# must create cgroups: `mount -o remount,rw,bind` on each hierarchy works (measured: a plain
+# `remount,rw` fails with EBUSY). Under --privileged they are rw already and this is a no-op.
+set -eu
+
+mode="${AGENT_DIND:-auto}"
+
+start_dockerd() {
+  if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+    for hierarchy in /sys/fs/cgroup/*/; do
+      mount -o remount,rw,bind "$hierarchy" 2>/dev/null || true
+    done
+  fi
+  dockerd >/var/log/dockerd.log 2>&1 &
+  tries=0
+  # Up to 30 s: the first start on a fresh /var/lib/docker volume takes a few seconds.
+  until docker version >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 150 ] || ! kill -0 "$!" 2>/dev/null; then
+      echo "agent-entrypoint: dockerd did not start; its log:" >&2
+      tail -n 20 /var/log/dockerd.log >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "agent-entrypoint: dockerd ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+}
+
+if [ "$mode" != off ] && [ -z "${DOCKER_HOST:-}" ] && [ ! -S /var/run/docker.sock ] && command -v dockerd >/dev/null 2>&1; then
+  if ! start_dockerd; then
+    if [ "$mode" = required ]; then exit 1; fi
+    echo "agent-entrypoint: continuing without Docker in the container (AGENT_DIND=required makes this fatal)" >&2
+  fi
+fi
+
+case "${1:-}" in
+  ticket|review) exec node --enable-source-maps /app/agent.js "$@" ;;
+  "") echo "usage: agent-entrypoint.sh ticket|review | <command…>" >&2; exit 2 ;;
+  *) exec "$@" ;;
+esac

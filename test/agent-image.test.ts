@@ -1,0 +1,118 @@
+/**
+ * The agent image: it builds here FROM the locally imported base (scripts/build-agent-image.sh →
+ * Engine API), its CLI pins match scripts/provision-clis.sh, and one ticket runs end to end inside
+ * it through the docker-dood executor's `run()` (the container reaches the app, the git remote, the
+ * fake GitHub and the fake LLM on the host through host.docker.internal, so all of them listen on
+ * 0.0.0.0 and the app requires its tokens). The dind entrypoint is checked with docker-dind: a
+ * private dockerd starts inside and answers.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { JobSpec, OutputChunk } from '../core/executor.ts'
+import { jobEnv } from '../core/coordinator/job-env.ts'
+import { createLogger } from '../core/log.ts'
+import { dockerDood } from '../plugins/executors/docker/dood.ts'
+import { dockerDind } from '../plugins/executors/docker/dind.ts'
+import { defaultScript } from './fixtures/fake-llm.ts'
+import { ensureDocker } from './docker-fixtures.ts'
+import { ROOT } from './helpers.ts'
+import { buildAgentImage, createTicket, holdJob, getTicket, remoteGit, runAndClaim, startWorld, ticketEvents, timedScript, type World } from './bench/agent-harness.ts'
+
+const TAG = 'terarchitect-agent:test'
+const log = createLogger('warn', { test: 'agent-image' })
+let world: World
+let built = false
+
+const hostUrl = (url: string) => url.replace('127.0.0.1', 'host.docker.internal')
+
+test.before(async () => {
+  await ensureDocker()
+})
+
+test.after(async () => {
+  await world?.close()
+})
+
+test('Dockerfile.agent pins the same CLI versions as scripts/provision-clis.sh', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile.agent'), 'utf8')
+  const pins = readFileSync(join(ROOT, 'scripts/provision-clis.sh'), 'utf8')
+  const pin = (name: string) => new RegExp(`"${name}\\|[^|]+\\|([^|]+)\\|`).exec(pins)?.[1]
+  const arg = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, 'm').exec(dockerfile)?.[1]
+  assert.is(arg('CLAUDE_CODE_VERSION'), pin('claude'))
+  assert.is(arg('OPENCODE_VERSION'), pin('opencode'))
+  assert.is(arg('CODEX_VERSION'), pin('codex'))
+  assert.is(arg('GEMINI_CLI_VERSION'), pin('gemini'))
+  assert.match(dockerfile, /^ARG BASE_IMAGE=node:20-bookworm-slim$/m)
+})
+
+test('the image builds here from terarchitect-base:bookworm', async () => {
+  const result = await buildAgentImage(TAG)
+  assert.is(result.code, 0, result.output.slice(-4000))
+  assert.match(result.output, 'FROM terarchitect-base:bookworm')
+  assert.match(result.output, `Successfully tagged ${TAG}`)
+  console.log(`agent-image: build ${result.seconds.toFixed(1)} s`)
+  built = true
+})
+
+// Claude Code as the quickest; Codex because inside a container it needs CODEX_SANDBOX (set by the image).
+for (const mode of ['claude-code', 'codex']) {
+  test(`${mode}: a ticket runs end to end inside the image through the docker-dood executor`, async () => {
+    if (!built) assert.unreachable('the image did not build')
+    const timed = timedScript(defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'Added HEALTH.md in a container.' }))
+    world ??= await startWorld({ host: '0.0.0.0' })
+    world.llm.setScript(timed.script)
+    await world.settings({ WORKER_MODE: mode, WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: hostUrl(world.gh.url) })
+    const ticket = await createTicket(world, { title: `Health from a container (${mode})` })
+    const job = await runAndClaim(world, ticket.id)
+    const spec: JobSpec = {
+      jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: 'ticket', executionMode: 'docker', projectPath: null,
+      env: jobEnv(job, { apiUrl: world.t.url }), labels: { 'terarchitect.test': 'agent-image' }, timeoutMs: 10 * 60 * 1000,
+    }
+    const executor = dockerDood({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log })
+    const output: OutputChunk[] = []
+    const started = Date.now()
+    const lease = holdJob(world, job.job_id)
+    try {
+      const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
+      await lease.report(result.exitCode)
+      const text = output.map((chunk) => chunk.text).join('')
+      assert.is(result.exitCode, 0, text.slice(-4000))
+      assert.match(text, '[complete]')
+    } finally {
+      await executor.close?.()
+    }
+    const first = timed.firstWorkerRequestAt()
+    assert.ok(first, 'the worker in the container reached the fake LLM')
+    console.log(`agent-image: ${mode} container run ${((Date.now() - started) / 1000).toFixed(1)} s, start → first worker request ${((first! - started) / 1000).toFixed(1)} s`)
+
+    assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:HEALTH.md`]), 'healthy\n')
+    const pull = world.gh.state.repo('acme/widgets')!.pulls.find((p) => p.head.ref === `ticket-${ticket.id}`)
+    assert.ok(pull, 'PR opened from the container')
+    const updated = await getTicket(world, ticket.id)
+    assert.is(updated.column_id, 'in_review')
+    assert.is(updated.pr_url, pull!.html_url)
+    const events = await ticketEvents(world, ticket.id)
+    assert.ok(events.some((e) => e.step === 'worker' && e.event?.kind === 'tool_call'))
+    assert.ok(events.some((e) => e.step === 'clone' && e.summary.includes('host.docker.internal')), 'cloned through the rewritten URL')
+  })
+}
+
+test('dind: the entrypoint starts a private dockerd before the command', async () => {
+  if (!built) assert.unreachable('the image did not build')
+  const executor = dockerDind({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log, command: ['docker', 'info', '--format', 'inner-daemon {{.ServerVersion}}'] })
+  const output: OutputChunk[] = []
+  try {
+    const spec: JobSpec = { jobId: 999_999, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 5 * 60 * 1000 }
+    const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
+    const text = output.map((chunk) => chunk.text).join('')
+    assert.is(result.exitCode, 0, text.slice(-3000))
+    assert.match(text, 'agent-entrypoint: dockerd ready')
+    assert.match(text, /inner-daemon \d+\.\d+/)
+  } finally {
+    await executor.close?.()
+  }
+})
+
+test.run()
