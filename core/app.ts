@@ -22,6 +22,11 @@ import { ticketRoutes } from './api/tickets.ts'
 import { jobRoutes } from './api/jobs.ts'
 import { settingsRoutes } from './api/settings.ts'
 import { eventRoutes } from './api/events.ts'
+import { reviewRoutes } from './api/review.ts'
+import { memoryRoutes } from './api/memory.ts'
+import { webhookRoutes } from './api/webhooks.ts'
+import { startReviewLoop } from './services/review/loop.ts'
+import { startMemoryIndexer } from './services/memory-sources.ts'
 
 export interface AppOptions {
   config: AppConfig
@@ -67,6 +72,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // Changes committed by other replicas reach this one through the feed.
   feed.subscribe((rows) => rows.forEach((row) => row.type !== 'log' && ctx.cache.invalidate(row.project_id)))
   const stopReaper = startReaper(ctx)
+  const reviewLoop = startReviewLoop(ctx, feed)
+  const memoryIndexer = startMemoryIndexer(ctx, feed)
 
   const handle = createRouter({
     routes: [
@@ -75,6 +82,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       ...ticketRoutes(ctx),
       ...jobRoutes(ctx),
       ...eventRoutes(ctx, feed),
+      ...reviewRoutes(ctx),
+      ...memoryRoutes(ctx),
+      ...webhookRoutes(ctx),
       ...(options.routes?.(ctx) ?? []),
     ],
     authorize: createAuthorize({
@@ -98,6 +108,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       server.listen(config.PORT, config.HOST, () => resolve())
     })
   } catch (error) {
+    await reviewLoop.stop()
+    await memoryIndexer.stop()
     await stopReaper()
     feed.close()
     await bus.close()
@@ -120,6 +132,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
           server.close(() => resolve())
           server.closeAllConnections()
         })
+        await reviewLoop.stop()
+        await memoryIndexer.stop()
         await stopReaper()
         feed.close()
         await bus.close()

@@ -6,9 +6,9 @@
 import type { IncomingMessage } from 'node:http'
 import { badRequest, payloadTooLarge } from '../errors.ts'
 
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) {
+/** The body's bytes, refused with 413 as soon as they pass `limit` (the rest is not buffered). */
+export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
     req.resume()
     throw payloadTooLarge(limit)
   }
@@ -22,7 +22,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     }
     chunks.push(chunk)
   }
-  if (size === 0) return undefined
+  return Buffer.concat(chunks, size)
+}
+
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readRawBody(req, limit)
+  if (raw.length === 0) return undefined
   const contentType = String(req.headers['content-type'] ?? 'application/json')
   if (!/json/i.test(contentType)) {
     throw badRequest(`expected an application/json body, got ${contentType}`, [
@@ -31,7 +36,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   let value: unknown
   try {
-    value = JSON.parse(Buffer.concat(chunks, size).toString('utf8'))
+    value = JSON.parse(raw.toString('utf8'))
   } catch (error) {
     throw badRequest(`request body is not valid JSON: ${(error as Error).message}`, [
       { path: '/body', message: 'invalid JSON' },

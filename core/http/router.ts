@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Type, type TSchema, type Static, type TObject } from '@sinclair/typebox'
 import { AppError, isAppError, notFound, type ErrorDetail } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import { readJsonBody } from './body.ts'
+import { readJsonBody, readRawBody } from './body.ts'
 import { validate } from './validate.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -50,6 +50,11 @@ export interface RouteSpec<P extends TObject | undefined, Q extends TObject | un
   params?: P
   query?: Q
   body?: B
+  /**
+   * Read the body unparsed: the handler gets it as a Buffer (at most the body limit, 413 above) in
+   * `ctx.body`. For signatures over the exact bytes (GitHub webhooks); excludes `body`.
+   */
+  rawBody?: boolean
   handle(ctx: Context<Static<Defaulted<P>>, Static<Defaulted<Q>>, Static<Defaulted<B>>>): unknown
 }
 
@@ -60,6 +65,7 @@ export interface Route {
   params?: TObject
   query?: TObject
   body?: TSchema
+  rawBody?: boolean
   handle(ctx: Context<any, any, any>): unknown
 }
 
@@ -127,6 +133,8 @@ export function createRouter(options: RouterOptions) {
       if (route.body) {
         const raw = await readJsonBody(req, options.bodyLimit)
         body = validate(route.body, raw ?? {}, 'body')
+      } else if (route.rawBody) {
+        body = await readRawBody(req, options.bodyLimit)
       } else {
         req.resume()
       }

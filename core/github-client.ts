@@ -1,0 +1,160 @@
+/**
+ * A small GitHub REST client on `fetch`: token auth, conditional requests (ETag / If-None-Match,
+ * which GitHub does not count against the rate limit), `Link`-header pagination, and GitHub's
+ * failures mapped to the app's errors so an API route answers a clear 4xx/502, never a 500.
+ * Works with GitHub Enterprise through `apiUrl` (`https://host/api/v3`).
+ */
+import { AppError } from './errors.ts'
+
+export interface GithubClientOptions {
+  /** `https://api.github.com` or a GitHub Enterprise `…/api/v3`. */
+  apiUrl: string
+  token: string
+  /** Per request; default 30 s. */
+  timeoutMs?: number
+}
+
+export interface GithubResponse<T> {
+  /** 304 when an `etag` was given and nothing changed (`data` is then null). */
+  status: number
+  data: T | null
+  etag: string | null
+  /** Absolute URL of the next page, from the `Link` header. */
+  next: string | null
+}
+
+export interface RequestOptions {
+  body?: unknown
+  /** Sends `If-None-Match`; a 304 answer is returned, not thrown. */
+  etag?: string | null
+}
+
+/** An error from GitHub, with the app status it maps to and GitHub's own status (null: unreachable). */
+export class GithubError extends AppError {
+  readonly githubStatus: number | null
+  constructor(code: string, status: number, message: string, githubStatus: number | null, cause?: unknown) {
+    super(code, status, message, [], cause)
+    this.name = 'GithubError'
+    this.githubStatus = githubStatus
+  }
+}
+
+/**
+ * GitHub's status → the app's answer. A bad or under-scoped token is the app's configuration, not
+ * the caller's request, so it is a 502 that says so; what GitHub refuses about the request itself
+ * (missing PR, unmergeable, validation) keeps its meaning as a 4xx.
+ */
+const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+  400: { status: 502, code: 'github_bad_request', hint: 'GitHub rejected the request' },
+  401: { status: 502, code: 'github_unauthorized', hint: 'GitHub refused GITHUB_TOKEN' },
+  403: { status: 502, code: 'github_forbidden', hint: 'GitHub refused access (token scope or rate limit)' },
+  404: { status: 404, code: 'not_found', hint: 'not found on GitHub' },
+  405: { status: 409, code: 'github_conflict', hint: 'GitHub refused the operation' },
+  409: { status: 409, code: 'github_conflict', hint: 'GitHub reported a conflict' },
+  422: { status: 422, code: 'github_unprocessable', hint: 'GitHub could not process the request' },
+}
+
+export function createGithubClient(options: GithubClientOptions) {
+  const base = options.apiUrl.replace(/\/+$/, '')
+  const timeoutMs = options.timeoutMs ?? 30000
+
+  async function request<T>(method: string, pathOrUrl: string, what: string, opts: RequestOptions = {}): Promise<GithubResponse<T>> {
+    const url = pathOrUrl.startsWith('http') ? pathOrUrl : base + pathOrUrl
+    const headers: Record<string, string> = {
+      accept: 'application/vnd.github+json',
+      authorization: `Bearer ${options.token}`,
+      'x-github-api-version': '2022-11-28',
+      'user-agent': 'terarchitect',
+    }
+    if (opts.etag) headers['if-none-match'] = opts.etag
+    if (opts.body !== undefined) headers['content-type'] = 'application/json'
+    let res: Response
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+    } catch (error) {
+      throw new GithubError('github_unreachable', 502, `GitHub is unreachable (${what}): ${(error as Error).message}`, null, error)
+    }
+    const etag = res.headers.get('etag')
+    const next = nextLink(res.headers.get('link'))
+    if (res.status === 304) return { status: 304, data: null, etag, next: null }
+    const text = await res.text().catch(() => '')
+    let data: any = null
+    try {
+      data = text ? JSON.parse(text) : null
+    } catch {
+      data = null
+    }
+    if (res.ok) return { status: res.status, data: data as T, etag, next }
+    throw githubError(res.status, what, data)
+  }
+
+  /** Every page of a list, following `Link: rel="next"`, at most `maxPages` (100 items each). */
+  async function list<T>(path: string, what: string, opts: { etag?: string | null; maxPages?: number } = {}): Promise<GithubResponse<T[]>> {
+    const sep = path.includes('?') ? '&' : '?'
+    const first = await request<T[]>('GET', `${path}${sep}per_page=100`, what, { etag: opts.etag ?? null })
+    if (first.status === 304) return first
+    const items = [...(first.data ?? [])]
+    let next = first.next
+    for (let page = 1; next && page < (opts.maxPages ?? 50); page++) {
+      const more = await request<T[]>('GET', next, what)
+      items.push(...(more.data ?? []))
+      next = more.next
+    }
+    return { status: first.status, data: items, etag: first.etag, next }
+  }
+
+  return {
+    request,
+    list,
+    get: <T>(path: string, what: string, etag?: string | null) => request<T>('GET', path, what, { etag: etag ?? null }),
+  }
+}
+
+export type GithubClient = ReturnType<typeof createGithubClient>
+
+function githubError(status: number, what: string, data: any): GithubError {
+  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'github_error', hint: `GitHub answered ${status}` }
+  const detail = typeof data?.message === 'string' ? data.message : ''
+  const errors = Array.isArray(data?.errors)
+    ? data.errors.map((e: any) => e?.message ?? e?.code).filter(Boolean).join('; ')
+    : ''
+  const message = `${mapped.hint}: ${what} (GitHub ${status}${detail ? `: ${detail}` : ''}${errors ? ` — ${errors}` : ''})`
+  return new GithubError(mapped.code, mapped.status, message, status)
+}
+
+/** The `rel="next"` URL of a `Link` header: `<https://…?page=2>; rel="next", <…>; rel="last"`. */
+export function nextLink(header: string | null): string | null {
+  if (!header) return null
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim())
+    if (match && match[2]!.split(/\s+/).includes('next')) return match[1]!
+  }
+  return null
+}
+
+/**
+ * `owner/name` from a PR URL (`…/owner/name/pull/7`) or a repository URL (https, ssh, scp-style
+ * `git@host:owner/name.git`); null when neither names one.
+ */
+export function parseRepo(prUrl: string | null, repoUrl: string | null): string | null {
+  const pull = prUrl ? /\/([^/\s]+)\/([^/\s]+)\/pulls?\/\d+/.exec(prUrl) : null
+  if (pull) return `${pull[1]}/${pull[2]}`
+  if (!repoUrl) return null
+  const scp = /^[\w.-]+@[\w.-]+:(.+)$/.exec(repoUrl)
+  let path = scp?.[1]
+  if (!path) {
+    try {
+      path = new URL(repoUrl).pathname
+    } catch {
+      return null
+    }
+  }
+  const parts = path.replace(/\.git$/, '').split('/').filter(Boolean)
+  if (parts.length < 2) return null
+  return `${parts[parts.length - 2]}/${parts[parts.length - 1]}`
+}
