@@ -48,7 +48,15 @@ test.after(async () => {
 test('two turns: the Director rejects the first result from the real diff and tests, the second fixes it', async () => {
   if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
   directorCalls.length = 0
-  const ticket = await createTicket(world, { title: 'Health with readiness' })
+  // A past outcome in project memory (keyword search: no embedding service is configured here).
+  const indexed = await world.t.api('POST', `/api/projects/${world.projectId}/memory/index`, {
+    documents: [
+      { kind: 'review', ref: 'health-lesson', title: 'Lesson: health endpoints', content: 'Health readiness checks must say ready; reviewers rejected a health file without readiness.' },
+      { kind: 'doc', ref: 'unrelated', title: 'Billing currency', content: 'Invoices are issued in euros.' },
+    ],
+  }, world.people)
+  assert.is(indexed.status, 201, JSON.stringify(indexed.body))
+  const ticket = await createTicket(world, { title: 'Health with readiness', description: 'Add a health file with readiness.' })
   const job = await runAndClaim(world, ticket.id)
   const result = await runAgentProcess(world, job, { path: [claude] })
   assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
@@ -70,6 +78,12 @@ test('two turns: the Director rejects the first result from the real diff and te
   assert.ok(world.llm.keyWasSent(world.secrets.directorKey), 'the Director key was sent')
 
   const events = await ticketEvents(world, ticket.id)
+  // The memories the Director was given are named on the ticket and were in its plan request.
+  const recalled = events.find((e) => e.event?.kind === 'memory')
+  assert.ok(recalled, 'a memory event on the ticket')
+  assert.match(recalled!.summary, 'Lesson: health endpoints')
+  assert.ok((recalled!.event!.used as { title: string }[]).some((m) => m.title === 'Lesson: health endpoints'))
+  assert.match(directorCalls[0]!.lastUserText, 'reviewers rejected a health file without readiness')
   const verdicts = events.filter((e) => e.event?.kind === 'director_verdict').map((e) => e.event!.complete)
   assert.equal(verdicts, [false, true])
   assert.ok(events.some((e) => e.step === 'plan' && e.summary.includes('write HEALTH.md')))

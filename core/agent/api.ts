@@ -19,6 +19,17 @@ export interface WorkerContext {
   notes: Note[]
   neighbouring_tickets: { id: number; title: string; column_id: string; priority: string }[]
   settings: Record<string, string>
+  /** Project memories recalled for this ticket by the agent (not part of the app's answer). */
+  memories?: RecalledMemory[]
+}
+
+/** A memory document the project's memory returned for the ticket (POST …/memory/retrieve). */
+export interface RecalledMemory {
+  id: number
+  kind: string
+  title: string
+  content: string
+  score: number
 }
 
 export interface TicketCompletion {
@@ -34,6 +45,8 @@ export interface AppClient {
   postEvents(events: JobEventInput[]): Promise<void>
   complete(body: TicketCompletion): Promise<void>
   cancelRequested(signal?: AbortSignal): Promise<boolean>
+  /** The project's memories closest to `query`, best first. */
+  recall(query: string, k: number, signal?: AbortSignal): Promise<{ mode: string; results: RecalledMemory[] }>
   /** Review jobs: marks the comment addressed; false when the app does not track it (404). */
   markAddressed(githubCommentId: number): Promise<boolean>
 }
@@ -85,6 +98,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
     workerContext: (signal) => call<WorkerContext>('GET', '/worker-context', undefined, signal),
     postEvents: async (events) => void (await call('POST', '/logs', withJob({ events }))),
     complete: async (body) => void (await call('POST', '/complete', withJob(body))),
+    recall: (query, k, signal) => call('POST', '/memory/retrieve', { query, k }, signal),
     async markAddressed(githubCommentId) {
       try {
         await call('POST', '/review/addressed', { github_comment_id: githubCommentId })

@@ -7,7 +7,7 @@ import type { AgentConfig, AgentSettings } from '../agent-config.ts'
 import { resolveAgentSettings } from '../agent-config.ts'
 import { redact, type Logger } from '../log.ts'
 import type { Worker, WorkerSettings } from '../worker.ts'
-import type { AppClient, WorkerContext } from './api.ts'
+import type { AppClient, RecalledMemory, WorkerContext } from './api.ts'
 import { createBudget, type Budget } from './budget.ts'
 import type { CancelWatch } from './cancel.ts'
 import { runProjectCommand, type CommandOutcome } from './checks.ts'
@@ -27,6 +27,9 @@ export interface AgentRun {
   workerFor(mode: string): Worker
 }
 
+/** How many memories are recalled into a job's prompts. */
+const MEMORY_RECALL = 5
+
 export interface OpenJob {
   context: WorkerContext
   settings: AgentSettings
@@ -44,6 +47,7 @@ export interface OpenJob {
 export async function openJob(run: AgentRun): Promise<OpenJob> {
   const { config, reporter } = run
   const context = await run.api.workerContext(run.cancel.signal)
+  context.memories = await recallMemories(run, context)
   let settings: AgentSettings
   try {
     settings = resolveAgentSettings(config, context.settings, context.project.worker_mode)
@@ -132,5 +136,29 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
       }
       await workspace.close()
     },
+  }
+}
+
+/**
+ * Recalls the project memories closest to the ticket (past tickets' outcomes, review outcomes,
+ * notes, the project description) for the Director's and the worker's prompts, and says on the
+ * ticket which were used. Memory is an aid: when it cannot be reached the job goes on without it.
+ */
+async function recallMemories(run: AgentRun, context: WorkerContext): Promise<RecalledMemory[]> {
+  const query = `${context.ticket.title}\n${context.ticket.description}`.slice(0, 10000)
+  try {
+    const { mode, results } = await run.api.recall(query, MEMORY_RECALL, run.cancel.signal)
+    const used = results.filter((memory) => !(memory.kind === 'ticket' && memory.title.includes(`#${context.ticket.id}`)))
+    const titles = used.map((memory) => `"${memory.title || memory.kind}"`).join(', ')
+    run.reporter.step('memory', used.length ? `using ${used.length} project memories (${mode} search): ${titles}` : 'no project memories match this ticket', undefined, {
+      kind: 'memory',
+      mode,
+      used: used.map(({ id, kind, title, score }) => ({ id, kind, title, score })),
+    })
+    return used
+  } catch (error) {
+    if (run.cancel.signal.aborted) throw error
+    run.reporter.step('memory', `project memory unavailable, going on without it: ${(error as Error).message}`)
+    return []
   }
 }

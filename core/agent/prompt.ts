@@ -35,6 +35,9 @@ export function ticketContext(context: WorkerContext): string {
       lines.push(`- ${edge.source_label} → ${edge.target_label}${what ? `: ${what}` : ''}`)
     }
   }
+  const memories = context.memories ?? []
+  if (memories.length) lines.push('', '## Project memory (related past work; may be outdated)')
+  for (const memory of memories) lines.push('', `### ${memory.title || memory.kind}`, clip(memory.content, 2000))
   let noteBudget = 20000
   const notes = context.notes.filter((note) => note.content.trim() || note.title.trim())
   if (notes.length) lines.push('', '## Notes')
