@@ -1,6 +1,6 @@
 /**
- * The review flow end to end: a review job (inserted as an agent_jobs row of kind `review`, since
- * review ingestion is not built yet) is claimed through the worker API; the agent checks out the
+ * The review flow end to end: from a writer's comment picked up by the review poller, and from
+ * review jobs inserted directly (for the agent's own cases); a job is claimed through the worker API; the agent checks out the
  * PR's own head branch, has the worker address the comment, pushes to that branch and replies on
  * the PR with the hidden marker. Worker: the real Claude Code CLI against the fake LLM.
  */
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
+import { reviewCycle } from '../core/services/review/loop.ts'
 import { claimJob, cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
 
 let world: World
@@ -35,6 +36,37 @@ test.before(async () => {
 
 test.after(async () => {
   await world?.close()
+})
+
+test('ingestion end to end: a writer\'s PR comment becomes a review job, the agent answers it, its own reply starts nothing', async () => {
+  if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+  const ticket = await createTicket(world, { title: 'Health file, reviewed through the poller' })
+  const first = await runAndClaim(world, ticket.id)
+  assert.is((await runAgentProcess(world, first, { path: [claude] })).code, 0)
+  const repo = world.gh.state.repo('acme/widgets')!
+  const branch = `ticket-${ticket.id}`
+  const pull = repo.pulls.find((p) => p.head.ref === branch)!
+  const ctx = world.t.app.ctx
+  await reviewCycle(ctx) // starts tracking the PR the agent reported
+
+  repo.permissions['maintainer'] = 'write'
+  const comment = world.gh.state.addComment(repo, pull.number, 'maintainer', 'Please also add READY.md saying ready.')
+  await reviewCycle(ctx) // the poller's next cycle: no webhook involved
+  const job = await claimJob(world)
+  assert.is(job.kind, 'review')
+  assert.is(job.ticket_id, ticket.id)
+  assert.is(job.github_comment_id, comment.id)
+  const result = await runAgentProcess(world, job, { path: [claude] })
+  assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
+  assert.is(remoteGit(world, ['show', `${branch}:READY.md`]), 'ready\n')
+  const replies = repo.comments.filter((c) => c.issue_number === pull.number && c.body.includes(REPLY_MARKER))
+  assert.is(replies.length, 1, 'the agent replied on the PR with the marker')
+
+  await reviewCycle(ctx) // sees the agent's reply
+  const [{ n }] = await ctx.sql`select count(*)::int as n from agent_jobs where ticket_id = ${ticket.id} and kind = 'review'`
+  assert.is(n, 1, 'the app does not enqueue a job for its own reply')
+  const [stored] = await ctx.sql`select ignored_reason, addressed_at from pr_review_comments where github_id = ${comment.id}`
+  assert.ok(stored?.addressed_at, 'the comment is marked addressed')
 })
 
 /** Inserts a pending review job for the ticket, then claims it as a coordinator would. */
@@ -68,7 +100,7 @@ test('a review comment is addressed on the PR branch and answered with the marke
   assert.is(remoteGit(world, ['show', `${branch}:READY.md`]), 'ready\n')
   assert.is(remoteGit(world, ['show', `${branch}:HEALTH.md`]), 'healthy\n')
   assert.match(remoteGit(world, ['log', '-1', '--format=%s', branch]) ?? '', `Address review comment on #${pull.number} (${comment.id})`)
-  assert.is(repo.pulls.length, 1)
+  assert.is(repo.pulls.filter((p) => p.head.ref === branch).length, 1)
 
   const replies = repo.comments.filter((c) => c.issue_number === pull.number && c.body.includes(REPLY_MARKER))
   assert.is(replies.length, 1)
