@@ -13,7 +13,7 @@ import './board-view.ts'
 import './graph-editor.ts'
 import './notes-panel.ts'
 import './jobs-view.ts'
-import './review-panel.ts'
+import './review-list.ts'
 import './project-form.ts'
 
 const TABS: { id: ProjectTab; label: string; icon: () => unknown }[] = [
@@ -126,7 +126,7 @@ export class ProjectHome extends LitElement {
       case 'jobs':
         return html`<ta-jobs-view .project=${project}></ta-jobs-view>`
       case 'review':
-        return html`<ta-review-panel .project=${project}></ta-review-panel>`
+        return html`<ta-review-list .project=${project}></ta-review-list>`
       default:
         return html`<ta-board .project=${project} .ticketId=${this.ticketId}></ta-board>`
     }

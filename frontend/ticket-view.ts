@@ -1,6 +1,7 @@
 /**
  * `<ta-ticket-view>`: the ticket drawer over the board. Activity (the live log), Details (editable
- * fields and links) and Jobs (history with errors and usage); Run, Stop, Retry and the PR link.
+ * fields and links), Jobs (history with errors and usage) and, once it has a pull request, Review
+ * (the PR, its comments, commenting and merging); Run, Stop, Retry and the PR link.
  * Esc closes it and focus returns to the ticket's card.
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
@@ -14,8 +15,10 @@ import { isActive, type Column, type Job, type Project, type TicketView } from '
 import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
+import './review-panel.ts'
 
-type Tab = 'activity' | 'details' | 'jobs'
+type Tab = 'activity' | 'details' | 'jobs' | 'review'
+const TAB_LABEL: Record<Tab, string> = { activity: 'Activity', details: 'Details', jobs: 'Jobs', review: 'Review' }
 
 export class TicketViewElement extends LitElement {
   static override properties = {
@@ -209,7 +212,9 @@ export class TicketViewElement extends LitElement {
 
   override render() {
     const ticket = this.current
-    const tab: Tab = this.tab ?? (ticket?.job ? 'activity' : 'details')
+    const tabs: Tab[] = ticket?.pr_number ? ['activity', 'details', 'jobs', 'review'] : ['activity', 'details', 'jobs']
+    const chosen = this.tab && tabs.includes(this.tab) ? this.tab : null
+    const tab: Tab = chosen ?? (ticket?.job ? 'activity' : 'details')
     const column = ticket && this.columns.find((candidate) => candidate.id === ticket.column_id)
     const look = ticket?.job ? STATUS_LOOK[ticket.job.status] : undefined
     return html`
@@ -229,8 +234,8 @@ export class TicketViewElement extends LitElement {
             ${ticket.job?.status === 'failed' && ticket.job.error ? html`<span class="faint" style="color:var(--danger)">${ticket.job.error}</span>` : nothing}
           </div>` : nothing}
           <div class="tabs" role="tablist">
-            ${(['activity', 'details', 'jobs'] as Tab[]).map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}
-              @click=${() => (this.tab = id)}>${id === 'activity' ? 'Activity' : id === 'details' ? 'Details' : 'Jobs'}${id === 'jobs' && this.jobs?.length ? html`<span class="n">${this.jobs.length}</span>` : nothing}</button>`)}
+            ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}
+              @click=${() => (this.tab = id)}>${TAB_LABEL[id]}${id === 'jobs' && this.jobs?.length ? html`<span class="n">${this.jobs.length}</span>` : nothing}</button>`)}
           </div>
         </header>
         <div class="body" data-scroller role="tabpanel">
@@ -239,6 +244,7 @@ export class TicketViewElement extends LitElement {
             : tab === 'activity' ? html`<ta-job-log .projectId=${this.project.id} .ticketId=${ticket.id} .job=${ticket.job}></ta-job-log>`
             : tab === 'details' ? html`<ta-ticket-details .ticket=${ticket} .columns=${this.columns}
                 @saved=${(e: CustomEvent<TicketView>) => (this.loaded = e.detail)}></ta-ticket-details>`
+            : tab === 'review' ? html`<ta-review-panel .projectId=${this.project.id} .ticketId=${ticket.id} .prNumber=${ticket.pr_number}></ta-review-panel>`
             : html`<ta-job-history .jobs=${this.jobs} @changed=${() => this.scheduleJobs()}></ta-job-history>`}
         </div>
       </aside>`

@@ -27,3 +27,53 @@ export interface SettingsCheck {
 
 export const ACTIVE: JobStatus[] = ['pending', 'running']
 export const isActive = (job: Pick<Job, 'status'> | JobSummary | null | undefined): boolean => !!job && ACTIVE.includes(job.status)
+
+/** A tracked pull request as `GET /api/projects/:id/review` lists it. */
+export type PrState = 'open' | 'closed' | 'merged'
+export interface ReviewPr {
+  id: number
+  ticket_id: number
+  ticket_title: string
+  column_id: string
+  repo: string | null
+  number: number
+  url: string | null
+  title: string | null
+  state: PrState
+  approved: boolean
+  tracking: boolean
+  last_error: string | null
+  updated_at: string
+  comments: { total: number; queued: number; in_progress: number; addressed: number; ignored: number; failed: number; undecided: number }
+}
+
+/** What the app did, or is doing, about a PR comment. */
+export type ReviewCommentStatus = 'not_stored' | 'ignored' | 'addressed' | 'failed' | 'undecided' | 'in_progress' | 'queued'
+export interface ReviewComment {
+  id: number
+  kind: string
+  author: string | null
+  body: string
+  created_at: string
+  html_url: string | null
+  path: string | null
+  line: number | null
+  review_state: string | null
+  status: ReviewCommentStatus
+  ignored_reason: string | null
+  job_id: number | null
+  error: string | null
+}
+
+/** `GET /api/projects/:pid/tickets/:tid/review`: the ticket's PR read live from GitHub. */
+export interface TicketReview {
+  ticket_id: number
+  pr: Omit<ReviewPr, 'ticket_title' | 'column_id' | 'comments'>
+  github: {
+    number: number; title: string; body: string | null; state: string; merged: boolean; draft: boolean
+    mergeable: boolean | null; mergeable_state: string | null; html_url: string; head: string | null; base: string | null; author: string | null
+  }
+  commits: { sha: string; message: string; author: string | null; date: string | null; html_url: string | null }[]
+  files: { filename: string; status: string; additions: number; deletions: number; changes: number }[]
+  comments: ReviewComment[]
+}

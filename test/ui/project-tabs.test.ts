@@ -1,6 +1,6 @@
 /**
  * The project's other tabs in a real browser: notes (create, link, edit, delete, live), the jobs
- * view (queued, failed with its reason, retry), the global jobs page, the review tab's notice,
+ * view (queued, failed with its reason, retry), the global jobs page, the review tab (no PRs yet),
  * and an unknown URL.
  */
 import { test } from 'uvu'
@@ -84,9 +84,10 @@ test('jobs: a failed job shows its reason and can be retried; queued ones can be
   await page.locator('ta-jobs-view td a', { hasText: 'Shop API' }).first().waitFor()
 })
 
-test('review: the tab says review automation is not enabled', async () => {
+test('review: the tab lists pull requests, and says when there are none yet', async () => {
   await page.goto(`${ui.url}/projects/${project.id}/review`)
-  await page.getByRole('heading', { name: 'Review automation not enabled' }).waitFor()
+  await page.locator('ta-review-list').getByRole('heading', { name: 'No pull requests yet' }).waitFor()
+  assert.is(await page.getByRole('heading', { name: 'Review automation not enabled' }).count(), 0)
 })
 
 test('an unknown URL shows a not-found page with a way back', async () => {
