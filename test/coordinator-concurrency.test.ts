@@ -11,6 +11,7 @@ import { ensureDocker } from './docker-fixtures.ts'
 import {
   WORKER_KEY, enqueue, ensureFakeAgentImage, hostAgentCommand, jobOf, project, spawnCoordinator, startCoordinatorApp,
   watchContainers, type CoordinatorProcess, type CoordinatorTestApp,
+  removeCoordinatorContainers,
 } from './coordinator-fixtures.ts'
 import { waitFor } from './helpers.ts'
 
@@ -43,9 +44,7 @@ test.after(async () => {
   await coordinator?.stop()
   await app?.closeAll()
   if (engine) {
-    for (const c of await engine.containerList({ all: true, labels: [`terarchitect.coordinator_id=${COORDINATOR_ID}`] })) {
-      await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
-    }
+    await removeCoordinatorContainers(engine, [COORDINATOR_ID])
     engine.close()
   }
   rmSync(workDir, { recursive: true, force: true })

@@ -264,3 +264,12 @@ export function watchContainers(engine: DockerEngine, coordinatorId: () => strin
     stop: () => void (stopped = true),
   }
 }
+
+/** Removes every container labelled with one of `coordinatorIds` (suite clean-up). */
+export async function removeCoordinatorContainers(engine: DockerEngine, coordinatorIds: Iterable<string>): Promise<void> {
+  for (const id of coordinatorIds) {
+    for (const c of await engine.containerList({ all: true, labels: [`terarchitect.coordinator_id=${id}`] })) {
+      await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
+    }
+  }
+}

@@ -12,7 +12,7 @@ import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
 import { ensureDocker } from './docker-fixtures.ts'
 import {
   WORKER_KEY, enqueue, ensureFakeAgentImage, eventsOf, hostAgentCommand, outputText, project, spawnCoordinator,
-  startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp,
+  startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp, removeCoordinatorContainers,
 } from './coordinator-fixtures.ts'
 import { sleep, waitFor } from './helpers.ts'
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.ts'
@@ -35,11 +35,7 @@ test.after(async () => {
   for (const coordinator of started) await coordinator.stop('SIGKILL')
   await app?.closeAll()
   if (engine) {
-    for (const id of coordinatorIds) {
-      for (const c of await engine.containerList({ all: true, labels: [`terarchitect.coordinator_id=${id}`] })) {
-        await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
-      }
-    }
+    await removeCoordinatorContainers(engine, coordinatorIds)
     engine.close()
   }
   rmSync(workDir, { recursive: true, force: true })

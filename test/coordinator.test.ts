@@ -11,7 +11,7 @@ import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
 import { ensureDocker } from './docker-fixtures.ts'
 import {
   WORKER_KEY, enqueue, ensureFakeAgentImage, eventsOf, hostAgentCommand, jobOf, outputText, project, spawnCoordinator,
-  startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp,
+  startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp, removeCoordinatorContainers,
 } from './coordinator-fixtures.ts'
 import { sleep, waitFor } from './helpers.ts'
 
@@ -52,9 +52,7 @@ test.after(async () => {
   await coordinator?.stop()
   await app?.closeAll()
   if (engine) {
-    for (const c of await engine.containerList({ all: true, labels: [`terarchitect.coordinator_id=${COORDINATOR_ID}`] })) {
-      await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
-    }
+    await removeCoordinatorContainers(engine, [COORDINATOR_ID])
     await engine.volumeRemove(CACHE_VOLUME, { force: true }).catch(() => {})
     engine.close()
   }
