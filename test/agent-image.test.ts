@@ -3,8 +3,9 @@
  * Engine API), its CLI pins match scripts/provision-clis.sh, and one ticket runs end to end inside
  * it through the docker-dood executor's `run()` (the container reaches the app, the git remote, the
  * fake GitHub and the fake LLM on the host through host.docker.internal, so all of them listen on
- * 0.0.0.0 and the app requires its tokens). The dind entrypoint is checked with docker-dind: a
- * private dockerd starts inside and answers.
+ * 0.0.0.0 and the app requires its tokens); then the whole stack: the real coordinator process claims
+ * a ticket moved to In Progress and runs it in the image. The dind entrypoint is checked with
+ * docker-dind: a private dockerd starts inside and answers.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -17,7 +18,8 @@ import { dockerDood } from '../plugins/executors/docker/dood.ts'
 import { dockerDind } from '../plugins/executors/docker/dind.ts'
 import { defaultScript } from './fixtures/fake-llm.ts'
 import { ensureDocker } from './docker-fixtures.ts'
-import { ROOT } from './helpers.ts'
+import { ROOT, waitFor } from './helpers.ts'
+import { spawnCoordinator } from './coordinator-fixtures.ts'
 import { buildAgentImage, createTicket, holdJob, getTicket, remoteGit, runAndClaim, startWorld, ticketEvents, timedScript, type World } from './bench/agent-harness.ts'
 
 const TAG = 'terarchitect-agent:test'
@@ -98,6 +100,43 @@ for (const mode of ['claude-code', 'codex']) {
     assert.ok(events.some((e) => e.step === 'clone' && e.summary.includes('host.docker.internal')), 'cloned through the rewritten URL')
   })
 }
+
+test('the whole stack: a ticket moved to In Progress is claimed by the real coordinator, which runs the image with Claude Code', async () => {
+  if (!built) assert.unreachable('the image did not build')
+  world ??= await startWorld({ host: '0.0.0.0' })
+  world.llm.setScript(defaultScript({ path: 'STACK.md', content: 'whole stack\n', finalText: 'Added STACK.md.' }))
+  await world.settings({ WORKER_MODE: 'claude-code', WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: hostUrl(world.gh.url) })
+  const coordinator = spawnCoordinator({
+    TERARCHITECT_API_URL: world.t.url,
+    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
+    PROJECT_ID: String(world.projectId),
+    AGENT_IMAGE: TAG,
+    AGENT_DOCKER_MODE: 'dood',
+    AGENT_CACHE_VOLUME: '',
+    AGENT_FALLBACK_TO_HOST: 'false',
+    LOG_LEVEL: 'info',
+  })
+  try {
+    await coordinator.waitForLog(/^coordinator started$/, 60000)
+    const ticket = await createTicket(world, { title: 'Whole stack' })
+    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+    assert.is(run.status, 201, JSON.stringify(run.body))
+    const job = await waitFor(async () => {
+      const row = (await world.t.api('GET', `/api/jobs/${run.body.job.id}`, undefined, world.people)).body
+      return ['succeeded', 'failed', 'cancelled'].includes(row.status) ? row : null
+    }, 5 * 60 * 1000, 'the job to end')
+    assert.is(job.status, 'succeeded', `${job.error}\n${job.output_tail}\n${coordinator.lines.slice(-40).join('\n')}`)
+    assert.is(job.executor, 'docker-dood')
+    assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:STACK.md`]), 'whole stack\n')
+    const updated = await getTicket(world, ticket.id)
+    assert.is(updated.column_id, 'in_review')
+    assert.ok(updated.pr_url, 'PR link on the ticket')
+    const events = await ticketEvents(world, ticket.id)
+    assert.ok(events.some((e) => e.step === 'worker' && e.event?.kind === 'tool_call'), 'the CLI\'s tool calls are job events')
+  } finally {
+    await coordinator.stop()
+  }
+})
 
 test('dind: the entrypoint starts a private dockerd before the command', async () => {
   if (!built) assert.unreachable('the image did not build')
