@@ -102,18 +102,22 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   server.headersTimeout = 66000
   // Long-poll claims wait up to 60 s; requests otherwise have no reason to take long.
   server.requestTimeout = 120000
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.PORT, config.HOST, () => resolve())
-    })
-  } catch (error) {
+  /** Stops the background loops, then the feed, the bus and the database, in that order. */
+  const stopServices = async () => {
     await reviewLoop.stop()
     await memoryIndexer.stop()
     await stopReaper()
     feed.close()
     await bus.close()
     await db.close()
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.PORT, config.HOST, () => resolve())
+    })
+  } catch (error) {
+    await stopServices()
     throw error
   }
   const { port } = server.address() as AddressInfo
@@ -132,12 +136,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
           server.close(() => resolve())
           server.closeAllConnections()
         })
-        await reviewLoop.stop()
-        await memoryIndexer.stop()
-        await stopReaper()
-        feed.close()
-        await bus.close()
-        await db.close()
+        await stopServices()
       })()),
   }
 }
