@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import { Reply, route, sendCached, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { conflict, notFound } from '../errors.ts'
+import { conflict, isAppError, notFound } from '../errors.ts'
 import { Cursor, INT4_MAX, Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
 import { cancelTicket, completeTicket, createTicket, deleteTicket, getTicket, listTickets, runTicket, updateTicket } from '../services/tickets.ts'
 import { createNote, deleteNote, listNotes, updateNote } from '../services/notes.ts'
@@ -36,12 +36,16 @@ const TicketComplete = Type.Object(
 
 export function ticketRoutes(ctx: AppContext): Route[] {
   /** The job an agent call is about: its token's job, or the one named, or the ticket's latest. */
+  // On the agents' hot path (every log batch): one job read when the job is known, the ticket read
+  // (with its latest job) only when it is not.
   async function jobOf(caller: Caller, projectId: number, ticketId: number, named?: number) {
-    const ticket = await getTicket(ctx.sql, projectId, ticketId)
-    const jobId = caller.job?.jobId ?? named ?? ticket.job?.job_id
+    const jobId = caller.job?.jobId ?? named ?? (await getTicket(ctx.sql, projectId, ticketId)).job?.job_id
     if (!jobId) throw notFound(`job of ticket ${ticketId}`)
-    const job = await getJob(ctx.sql, jobId)
-    if (job.ticket_id !== ticketId) throw notFound(`job ${jobId} of ticket ${ticketId}`)
+    const job = await getJob(ctx.sql, jobId).catch((error) => {
+      if (isAppError(error) && error.status === 404) return null
+      throw error
+    })
+    if (!job || job.ticket_id !== ticketId || job.project_id !== projectId) throw notFound(`job ${jobId} of ticket ${ticketId} in project ${projectId}`)
     return job
   }
 
