@@ -90,7 +90,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     authorize: createAuthorize({
       workerKey: config.TERARCHITECT_WORKER_API_KEY,
       adminToken: config.TERARCHITECT_ADMIN_TOKEN,
-      adminRequired: exposed,
+      local: { host: config.HOST, adminToken: config.TERARCHITECT_ADMIN_TOKEN },
       secrets: ctx.secrets,
     }),
     bodyLimit: config.MAX_BODY_BYTES,

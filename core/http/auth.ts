@@ -1,6 +1,7 @@
 /**
  * Who may call what (DESIGN.md §5 Auth):
- * - people: open on loopback; off loopback every people route needs TERARCHITECT_ADMIN_TOKEN.
+ * - people: open to local requests (boundary.ts: loopback bind, no PUBLIC_URL, no admin token, no
+ *   forwarding headers); otherwise every people route needs TERARCHITECT_ADMIN_TOKEN.
  * - worker (coordinators): TERARCHITECT_WORKER_API_KEY when set; open when unset (loopback only,
  *   the app refuses to bind elsewhere without it). A job token is never enough to claim jobs.
  * - agent (ticket endpoints): the worker key, or a job token signed for exactly this project and
@@ -12,11 +13,13 @@ import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from '../errors.ts'
 import { safeEqual, type SecretBox } from '../secrets.ts'
 import type { Access, Authorize, Caller } from './router.ts'
+import { isLocalRequest, type LocalRule } from './boundary.ts'
 
 export interface AuthOptions {
   workerKey: string | undefined
   adminToken: string | undefined
-  adminRequired: boolean
+  /** Who counts as local: the zero-setup admin on this machine. */
+  local: LocalRule
   secrets: SecretBox
 }
 
@@ -25,7 +28,7 @@ export function createAuthorize(options: AuthOptions): Authorize {
     const token = bearer(req)
     if (access === 'public') return { kind: 'anonymous' }
     if (access === 'people') {
-      if (!options.adminRequired) return { kind: 'person' }
+      if (isLocalRequest(options.local, req)) return { kind: 'person' }
       if (token && options.adminToken && safeEqual(token, options.adminToken)) return { kind: 'person' }
       throw unauthorized('this app is reachable off loopback: send Authorization: Bearer <TERARCHITECT_ADMIN_TOKEN>')
     }

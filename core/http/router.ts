@@ -76,7 +76,8 @@ export function route<P extends TObject | undefined = undefined, Q extends TObje
   return spec as unknown as Route
 }
 
-export type Authorize = (access: Access, req: IncomingMessage, params: Record<string, unknown>) => Caller
+/** Establishes the caller or throws 401/403; may look things up (sessions, job leases), hence async. */
+export type Authorize = (access: Access, req: IncomingMessage, params: Record<string, unknown>) => Caller | Promise<Caller>
 
 export interface RouterOptions {
   routes: Route[]
@@ -127,7 +128,7 @@ export function createRouter(options: RouterOptions) {
       }
       const { route } = hit
       const params = route.params ? validate(route.params, hit.params, 'params', { convert: true }) : {}
-      const caller = options.authorize(route.access, req, params)
+      const caller = await options.authorize(route.access, req, params)
       const query = route.query ? validate(route.query, queryObject(url.searchParams), 'query', { convert: true }) : {}
       let body: unknown
       if (route.body) {
