@@ -30,6 +30,10 @@ for (const name of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
+// A host agent whose coordinator died (kill -9) lives on with its stdout and stderr pipes closed:
+// a failed write must not crash it before it has stopped its worker and removed its worktree.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+
 const code = await runAgent(config, {
   workerFor: (mode) => (mode === 'codex' && config.CODEX_SANDBOX ? codex({ sandbox: config.CODEX_SANDBOX }) : workerFor(mode)),
   signal: stop.signal,

@@ -39,12 +39,25 @@ export interface TicketCompletion {
   usage?: Usage | null
 }
 
+/** What GET …/cancel-requested answers. The lease fields are absent from older apps. */
+export interface JobState {
+  cancel_requested: boolean
+  job_id?: number
+  status?: string
+  attempt?: number
+  /** When the lease runs out unless the coordinator heartbeats (ISO time), and the app's clock now. */
+  lease_expires_at?: string | null
+  now?: string
+  lease_sec?: number
+}
+
 export interface AppClient {
   workerContext(signal?: AbortSignal): Promise<WorkerContext>
   /** Appends job events in order; one call may carry up to 500. */
   postEvents(events: JobEventInput[]): Promise<void>
   complete(body: TicketCompletion): Promise<void>
-  cancelRequested(signal?: AbortSignal): Promise<boolean>
+  /** The job as the app sees it now (its cancel, status, attempt and lease); a refused token throws with `status` 401/403. */
+  cancelRequested(signal?: AbortSignal): Promise<JobState>
   /** The project's memories closest to `query`, best first. */
   recall(query: string, k: number, signal?: AbortSignal): Promise<{ mode: string; results: RecalledMemory[] }>
   /** Review jobs: marks the comment addressed; false when the app does not track it (404). */
@@ -108,7 +121,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
         throw error
       }
     },
-    cancelRequested: async (signal) => (await call<{ cancel_requested: boolean }>('GET', '/cancel-requested', undefined, signal)).cancel_requested,
+    cancelRequested: (signal) => call<JobState>('GET', '/cancel-requested', undefined, signal),
   }
 }
 

@@ -1,11 +1,16 @@
 /**
- * Cancellation: `GET …/cancel-requested` polled every CANCEL_POLL_SEC, plus the process signals the
- * caller passes in (the coordinator stops a container with SIGTERM). Either aborts `signal`, which
- * stops the running worker turn (its process group is killed) and every git or test command.
- * A failed poll is logged and retried at the next tick: the app being briefly away is no cancel.
+ * Cancellation and the job's lease: `GET …/cancel-requested` polled every CANCEL_POLL_SEC (and at
+ * start), plus the process signals the caller passes in (the coordinator stops a container with
+ * SIGTERM). A cancel, a job that is no longer this agent's (not running, another attempt, its token
+ * refused) or a lease that could not be confirmed until LEASE_MARGIN_SEC before it runs out aborts
+ * `signal`, which stops the running worker turn (its process group is killed) and every git or test
+ * command, so nothing more is pushed. The app's reaper requeues a job only JOB_LEASE_GRACE_SEC after
+ * its lease ran out, by when this agent has stopped: two attempts never overlap, even when the
+ * coordinator is gone and the agent (a container, an orphaned host process) lives on.
+ * A failed poll is otherwise logged and retried: the app being briefly away is no cancel.
  */
 import type { Logger } from '../log.ts'
-import type { AppClient } from './api.ts'
+import type { AppClient, JobState } from './api.ts'
 import { cancelled } from './errors.ts'
 
 export interface CancelWatch {
@@ -17,7 +22,19 @@ export interface CancelWatch {
   stop(): void
 }
 
-export function watchCancel(api: AppClient, options: { intervalMs: number; log: Logger; external?: AbortSignal }): CancelWatch {
+export interface CancelOptions {
+  intervalMs: number
+  log: Logger
+  external?: AbortSignal
+  /**
+   * Confirm the job is still this agent's (with a job token; a manual run with the worker key has
+   * no lease to confirm): stop when it is no longer running, runs another attempt than `attempt`,
+   * or its token is refused, and when the lease cannot be confirmed up to `marginMs` before it ends.
+   */
+  lease?: { attempt: number | undefined; marginMs: number }
+}
+
+export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch {
   const controller = new AbortController()
   let why: string | undefined
   const abort = (reason: string) => {
@@ -29,13 +46,39 @@ export function watchCancel(api: AppClient, options: { intervalMs: number; log: 
   if (options.external?.aborted) onExternal()
   options.external?.addEventListener('abort', onExternal, { once: true })
 
+  let intervalMs = options.intervalMs
+  let deadline: NodeJS.Timeout | undefined
   let inflight: Promise<void> | undefined
   const ask = async (): Promise<void> => {
+    const sentAt = Date.now()
     try {
-      if (await api.cancelRequested(AbortSignal.timeout(10000))) abort('cancel requested')
+      const state = await api.cancelRequested(AbortSignal.timeout(10000))
+      if (state.cancel_requested) return abort('cancel requested')
+      if (options.lease) confirm(state, sentAt, options.lease)
     } catch (error) {
+      const status = (error as { status?: number }).status
+      if (options.lease && (status === 401 || status === 403 || status === 404)) {
+        return abort(`the app refused this job's token (${status}): the job is no longer this agent's`)
+      }
       options.log.warn('cancel poll failed', { error: (error as Error).message })
     }
+  }
+  const confirm = (state: JobState, sentAt: number, lease: NonNullable<CancelOptions['lease']>) => {
+    if (state.status && state.status !== 'running') return abort(`the job is ${state.status}: it is no longer this agent's`)
+    if (lease.attempt && state.attempt && state.attempt !== lease.attempt) {
+      return abort(`the job was handed to attempt ${state.attempt}; this agent ran attempt ${lease.attempt}`)
+    }
+    if (!state.lease_expires_at || !state.now) return
+    // The app's clock says how long the lease has left; counted from when the question was sent
+    // (the earliest it can have been answered), so clock skew and latency only shorten it.
+    const leaseMs = (state.lease_sec ?? Infinity) * 1000
+    const margin = Math.min(lease.marginMs, leaseMs / 4)
+    const left = sentAt + Date.parse(state.lease_expires_at) - Date.parse(state.now) - margin - Date.now()
+    // Polls come often enough that a live coordinator's heartbeats keep the deadline ahead.
+    intervalMs = Math.min(options.intervalMs, leaseMs / 6)
+    clearTimeout(deadline)
+    deadline = setTimeout(() => abort(`the lease of this job could not be confirmed before it ran out (its coordinator stopped heartbeating, or the app is unreachable); stopping so that a retry never overlaps this attempt`), Math.max(0, left))
+    deadline.unref()
   }
   // One request at a time; `check` waits for the one in flight rather than starting another.
   const poll = (): Promise<void> => {
@@ -43,8 +86,15 @@ export function watchCancel(api: AppClient, options: { intervalMs: number; log: 
     inflight ??= ask().finally(() => (inflight = undefined))
     return inflight
   }
-  const timer = setInterval(() => void poll(), options.intervalMs)
-  timer.unref()
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  const tick = () => {
+    if (stopped || controller.signal.aborted) return
+    timer = setTimeout(() => void poll().finally(tick), intervalMs)
+    timer.unref()
+  }
+  void poll()
+  tick()
 
   return {
     signal: controller.signal,
@@ -54,7 +104,9 @@ export function watchCancel(api: AppClient, options: { intervalMs: number; log: 
       if (controller.signal.aborted) throw cancelled(why)
     },
     stop() {
-      clearInterval(timer)
+      stopped = true
+      clearTimeout(timer)
+      clearTimeout(deadline)
       options.external?.removeEventListener('abort', onExternal)
     },
   }

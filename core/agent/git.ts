@@ -161,3 +161,42 @@ export function createGit(options: GitOptions) {
     },
   }
 }
+
+/**
+ * The commits of `branches` on `remote` (a remote name or URL) and of the branch the remote's HEAD
+ * names (`head`), in one `ls-remote` round trip. Branches the remote lacks are absent from `commits`.
+ */
+export async function lsRemote(git: Git, remote: string, branches: string[], opts: { cwd?: string } = {}): Promise<{ head: string | undefined; commits: Map<string, string> }> {
+  const refs = branches.map((branch) => `refs/heads/${branch}`)
+  const answer = (await git.run(['ls-remote', '--symref', '--', remote, 'HEAD', ...refs], { network: true, ...opts })).stdout
+  const commits = new Map<string, string>()
+  const head = /^ref:\s+refs\/heads\/(\S+)\s+HEAD$/m.exec(answer)?.[1]
+  const headCommit = /^([0-9a-f]{40,64})\tHEAD$/m.exec(answer)?.[1]
+  if (head && headCommit) commits.set(head, headCommit)
+  for (const line of answer.split('\n')) {
+    const match = /^([0-9a-f]{40,64})\trefs\/heads\/(.+)$/.exec(line)
+    if (match && branches.includes(match[2]!)) commits.set(match[2]!, match[1]!)
+  }
+  return { head, commits }
+}
+
+/**
+ * Fetches `branches` from `remote` into refs under `namespace` (`<namespace>/<branch>`), without
+ * touching FETCH_HEAD or any other ref, so jobs sharing one repository never race for a ref lock
+ * and a person's remote-tracking branches stay as they were.
+ */
+export async function fetchInto(git: Git, remote: string, branches: string[], namespace: string, opts: { cwd?: string } = {}): Promise<void> {
+  if (!branches.length) return
+  const refspecs = branches.map((branch) => `+refs/heads/${branch}:${namespace}/${branch}`)
+  await git.run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-gc', '--', remote, ...refspecs], { network: true, ...opts })
+}
+
+/**
+ * Pushes HEAD to `refs/heads/<branch>` on `remote`, only while the remote branch is still at
+ * `expected` (null: only while it does not exist). A newer attempt's push in between makes this
+ * one fail with git's "stale info" rejection instead of overwriting it.
+ */
+export async function pushLeased(git: Git, remote: string, branch: string, expected: string | null): Promise<void> {
+  const ref = `refs/heads/${branch}`
+  await git.run(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, '--', remote, `HEAD:${ref}`], { network: true })
+}

@@ -1,7 +1,8 @@
 /**
  * What both flows do first: read worker-context, resolve settings, pick and probe the worker CLI,
- * check the GitHub side, open the workspace and check the repository out. Everything that can be
- * known to fail before a token is spent fails here, with a `config` error naming what is missing.
+ * check the GitHub side and open the workspace (a clone, or a worktree of the local checkout).
+ * Everything that can be known to fail before a token is spent fails here, with a `config` error
+ * naming what is missing.
  */
 import type { AgentConfig, AgentSettings } from '../agent-config.ts'
 import { resolveAgentSettings } from '../agent-config.ts'
@@ -15,7 +16,7 @@ import { agentError } from './errors.ts'
 import { createGit, type Git } from './git.ts'
 import { createGithub, parseRepo, type Github } from './github.ts'
 import type { Reporter } from './reporter.ts'
-import { checkoutRepo, displayUrl, openWorkspace, type Workspace } from './workspace.ts'
+import { displayUrl, openWorkspace, type Workspace } from './workspace.ts'
 
 /** One agent process: its configuration and the services every step uses. */
 export interface AgentRun {
@@ -79,25 +80,22 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
 
   // The probe (`<cli> --version`, up to 1.5 s for a node-based CLI) runs while the repo is cloned.
   const probing = (worker.probe?.() ?? Promise.resolve(undefined)).catch((error: Error) => ({ ok: false as const, reason: error.message }))
-  const workspace = await openWorkspace(config, run.log)
-  const git = createGit({
-    cwd: workspace.dir,
+  const gitFor = (cwd: string) => createGit({
+    cwd,
     env: config.baseEnv,
     token: settings.githubToken,
     author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
     signal: run.cancel.signal,
   })
-  let restoreBranch: string | undefined
+  const workspace = await openWorkspace({ config, log: run.log, reporter, repoUrl, gitFor })
+  const git = workspace.git
   try {
-    await checkoutRepo(git, workspace, repoUrl, reporter)
-    if (workspace.inPlace) restoreBranch = await git.currentBranch()
     const probe = await probing
     if (probe && !probe.ok) throw agentError('config', `worker ${worker.name} cannot run here: ${probe.reason}`)
     // A probe's first line is not always the version (Codex may print a warning first).
     const version = probe?.ok ? /\d+\.\d+[\w.+-]*/.exec(probe.version ?? '')?.[0] : undefined
     if (probe) reporter.step('probe', `${worker.name}${version ? ` ${version}` : ''} is ready`)
   } catch (error) {
-    if (restoreBranch) await git.run(['checkout', '--quiet', restoreBranch], { allowFailure: true })
     await workspace.close()
     throw error
   }
@@ -125,17 +123,7 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
         { kind: 'command', cmd: command, exit: outcome.exitCode, output: outcome.output.slice(-2000) })
       return outcome
     },
-    async close() {
-      if (restoreBranch && restoreBranch !== 'HEAD') {
-        // A person's checkout: unfinished changes go to a stash, not onto their branch.
-        if (await git.status().catch(() => '')) {
-          await git.run(['stash', 'push', '--include-untracked', '--quiet', '-m', `terarchitect job ${config.JOB_ID ?? ''} ticket ${context.ticket.id} (unfinished)`], { allowFailure: true })
-          reporter.step('workspace', `unfinished changes of this job were stashed in ${workspace.dir} (git stash list)`)
-        }
-        await git.run(['checkout', '--quiet', restoreBranch], { allowFailure: true })
-      }
-      await workspace.close()
-    },
+    close: () => workspace.close(),
   }
 }
 

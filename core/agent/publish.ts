@@ -20,10 +20,11 @@ export async function commitWork(run: AgentRun, job: OpenJob, message: string, b
   return head
 }
 
-export async function pushBranch(run: AgentRun, job: OpenJob, branch: string): Promise<void> {
+/** Pushes HEAD to `branch` while the remote branch is still at `expected` (null: absent), so a newer attempt's work is never overwritten. */
+export async function pushBranch(run: AgentRun, job: OpenJob, branch: string, expected: string | null): Promise<void> {
   await run.cancel.check()
   try {
-    await job.git.push(branch)
+    await job.workspace.push(branch, expected)
   } catch (error) {
     throw agentError('git', `push to ${branch} failed: ${(error as Error).message}`, error)
   }

@@ -24,7 +24,7 @@ export async function runReviewFlow(run: AgentRun): Promise<void> {
 }
 
 async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
-  const { git, github, context } = job
+  const { github, context } = job
   const reporter = run.reporter
   const prNumber = run.config.PR_NUMBER!
   const comment = run.config.COMMENT_BODY!
@@ -37,11 +37,9 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
     throw agentError('github', `PR #${prNumber} comes from the fork ${headRepo}; the agent can push only to ${github.repo}`)
   }
   const branch = pull.head.ref
-  if (!(await git.hasRemoteBranch(branch)) && !(await git.fetchBranch(branch))) {
-    throw agentError('git', `the PR's head branch ${branch} is not on the remote`)
-  }
-  await git.checkout(branch, `origin/${branch}`)
-  const start = await git.head()
+  const start = (await job.workspace.fetch([branch])).commits.get(branch)
+  if (!start) throw agentError('git', `the PR's head branch ${branch} is not on the remote`)
+  await job.workspace.checkout(start)
   reporter.step('branch', `on ${branch} of PR #${prNumber} at ${start.slice(0, 10)} (base ${pull.base.ref})`, undefined,
     { kind: 'branch', branch, base: pull.base.ref, continued: true, pr_number: prNumber })
 
@@ -55,7 +53,7 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
 
   const commitMessage = `Address review comment on #${prNumber}${commentId ? ` (${commentId})` : ''}\n\n${summary}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`
   const sha = await commitWork(run, job, commitMessage, start)
-  await pushBranch(run, job, branch)
+  await pushBranch(run, job, branch, start)
 
   const quoted = comment.trim().split('\n').slice(0, 5).map((line) => `> ${line}`).join('\n')
   const reply = await github.comment(prNumber, `${REPLY_MARKER}\n${quoted}\n\n${summary}\n\nPushed ${sha.slice(0, 10)} to \`${branch}\`.`)

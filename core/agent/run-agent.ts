@@ -38,7 +38,11 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
     jobId: config.JOB_ID,
   })
   const reporter = createReporter({ post: (events) => api.postEvents(events), log, print: deps.print })
-  const cancel = watchCancel(api, { intervalMs: config.CANCEL_POLL_SEC * 1000, log, external: deps.signal })
+  const cancel = watchCancel(api, {
+    intervalMs: config.CANCEL_POLL_SEC * 1000, log, external: deps.signal,
+    // A job token is the mark of a coordinator's claim, with a lease to confirm.
+    ...(config.TERARCHITECT_AGENT_TOKEN ? { lease: { attempt: config.JOB_ATTEMPT, marginMs: config.LEASE_MARGIN_SEC * 1000 } } : {}),
+  })
   const run: AgentRun = { config, api, reporter, log, cancel, workerFor: deps.workerFor }
 
   const started = Date.now()

@@ -1,11 +1,14 @@
 /**
  * Where the agent works: the repository directory and the worker's HOME.
+ * - local mode with PROJECT_PATH: a detached worktree of that checkout of its own
+ *   (core/agent/worktree.ts); the checkout itself (working tree, index, HEAD, branches, stash) is
+ *   never touched. A missing or empty PROJECT_PATH is cloned into first, once.
  * - AGENT_WORKSPACE (the agent image sets /workspace): cloned into, must be empty or missing.
- * - local mode with PROJECT_PATH: an existing checkout is used in place (it must be clean, and its
- *   branch is restored afterwards); an empty or missing directory is cloned into.
- * - otherwise a fresh temp directory, removed at the end.
- * The worker's HOME is always a fresh temp directory outside the repository (CLI sessions, config
- * files and caches must never be committed), removed at the end.
+ * - otherwise a fresh temp directory, cloned into and removed at the end.
+ * Either way the work starts detached at a commit the flow chose, and the result is pushed by
+ * refspec with a lease (`pushLeased`), so no branch is ever checked out and a newer attempt's push
+ * is never overwritten. The worker's HOME is always a fresh temp directory outside the repository
+ * (CLI sessions, config files and caches must never be committed), removed at the end.
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -14,55 +17,82 @@ import { join, resolve } from 'node:path'
 import type { AgentConfig } from '../agent-config.ts'
 import type { Logger } from '../log.ts'
 import { agentError } from './errors.ts'
-import type { Git } from './git.ts'
+import { fetchInto, lsRemote, pushLeased, type Git } from './git.ts'
 import type { Reporter } from './reporter.ts'
+import { openWorktree } from './worktree.ts'
 
 export interface Workspace {
   dir: string
   home: string
-  /** The directory held a checkout already (local mode); it is fetched, not cloned. */
-  inPlace: boolean
+  /** Git in `dir` (the token for network commands, the job's cancel signal). */
+  git: Git
+  /**
+   * Fetches `branches` and the remote's default branch, as they are on the remote now. `commits`
+   * holds each that exists (branch → commit); `head` names the remote's default branch.
+   */
+  fetch(branches: string[]): Promise<{ head: string | undefined; commits: Map<string, string> }>
+  /** Puts the work tree at `commit`, detached, with nothing else in it. */
+  checkout(commit: string): Promise<void>
+  /** Pushes HEAD to `branch` while the remote branch is still at `expected` (null: absent). */
+  push(branch: string, expected: string | null): Promise<void>
   close(): Promise<void>
 }
 
-export async function openWorkspace(config: AgentConfig, log: Logger): Promise<Workspace> {
+export interface WorkspaceOptions {
+  config: AgentConfig
+  log: Logger
+  reporter: Reporter
+  repoUrl: string
+  /** Git for a directory, carrying the job's token and cancel signal. */
+  gitFor(cwd: string): Git
+}
+
+export async function openWorkspace(options: WorkspaceOptions): Promise<Workspace> {
+  const { config, log } = options
   const home = await mkdtemp(join(tmpdir(), 'terarchitect-home-'))
-  const chosen = config.AGENT_WORKSPACE ?? (config.EXECUTION_MODE === 'local' ? config.PROJECT_PATH : undefined)
-  const temp = chosen ? undefined : await mkdtemp(join(tmpdir(), 'terarchitect-ws-'))
-  const dir = chosen ? resolve(chosen) : join(temp!, 'repo')
-  const inPlace = !!chosen && existsSync(join(dir, '.git'))
-  if (chosen && !inPlace && existsSync(dir) && readdirSync(dir).length > 0) {
-    await rm(home, { recursive: true, force: true })
-    throw agentError('config', `workspace ${dir} is neither empty nor a git checkout`)
-  }
-  if (chosen && !inPlace) await mkdir(dir, { recursive: true })
-  return {
-    dir,
-    home,
-    inPlace,
-    async close() {
-      for (const path of [home, temp]) {
-        if (path) await rm(path, { recursive: true, force: true }).catch((error) => log.warn('cleanup failed', { path, error }))
-      }
-    },
+  const dropHome = () => rm(home, { recursive: true, force: true }).catch((error) => log.warn('cleanup failed', { path: home, error }))
+  try {
+    if (config.EXECUTION_MODE === 'local' && config.PROJECT_PATH && !config.AGENT_WORKSPACE) {
+      const worktree = await openWorktree({ ...options, source: resolve(config.PROJECT_PATH), home })
+      return { ...worktree, home, close: async () => (await worktree.close(), await dropHome()) }
+    }
+    const temp = config.AGENT_WORKSPACE ? undefined : await mkdtemp(join(tmpdir(), 'terarchitect-ws-'))
+    const dir = temp ? join(temp, 'repo') : resolve(config.AGENT_WORKSPACE!)
+    if (existsSync(dir) && readdirSync(dir).length > 0) throw agentError('config', `workspace ${dir} is not empty`)
+    await mkdir(dir, { recursive: true })
+    const git = options.gitFor(dir)
+    const started = Date.now()
+    await git.clone(options.repoUrl, dir)
+    await git.setIdentity()
+    options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    return {
+      dir, home, git,
+      fetch: (branches) => fetchBranches(git, 'origin', branches, 'refs/remotes/origin'),
+      checkout: async (commit) => void (await git.run(['checkout', '--quiet', '--detach', commit])),
+      push: (branch, expected) => pushLeased(git, 'origin', branch, expected),
+      async close() {
+        if (temp) await rm(temp, { recursive: true, force: true }).catch((error) => log.warn('cleanup failed', { path: temp, error }))
+        await dropHome()
+      },
+    }
+  } catch (error) {
+    await dropHome()
+    throw error
   }
 }
 
-/** Clones into the workspace, or fetches the checkout that is there (refusing local changes). */
-export async function checkoutRepo(git: Git, workspace: Workspace, repoUrl: string, reporter: Reporter): Promise<void> {
-  if (!workspace.inPlace) {
-    const started = Date.now()
-    await git.clone(repoUrl, workspace.dir)
-    await git.setIdentity()
-    reporter.step('clone', `cloned ${displayUrl(repoUrl)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    return
+/** `Workspace.fetch` for any repository: one ls-remote, then one fetch of what exists. */
+export async function fetchBranches(git: Git, remote: string, branches: string[], namespace: string, opts: { cwd?: string } = {}) {
+  const listed = await lsRemote(git, remote, [...new Set(branches)], opts)
+  const found = [...listed.commits.keys()]
+  await fetchInto(git, remote, found, namespace, opts)
+  // What was fetched, not what ls-remote said: a push in between moves the branch, and the lease
+  // of the later push must name the commit this work really started from.
+  if (found.length) {
+    const fetched = (await git.run(['rev-parse', ...found.map((branch) => `${namespace}/${branch}`)], opts)).stdout.trim().split('\n')
+    found.forEach((branch, i) => listed.commits.set(branch, fetched[i]!))
   }
-  const dirty = await git.status()
-  if (dirty) throw agentError('config', `the checkout at ${workspace.dir} has uncommitted changes; commit or stash them first:\n${dirty.slice(0, 1000)}`)
-  const remotes = (await git.run(['remote'])).stdout.split('\n')
-  if (!remotes.includes('origin')) await git.run(['remote', 'add', 'origin', repoUrl])
-  await git.fetch()
-  reporter.step('clone', `using the checkout at ${workspace.dir} (fetched origin)`)
+  return listed
 }
 
 /** A URL fit for the log: no user info, whatever it held. */

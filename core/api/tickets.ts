@@ -108,7 +108,13 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', params: ProjectItemParams,
       handle: async ({ params, caller }) => {
         const job = await jobOf(caller, params.pid, params.tid)
-        return { cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status }
+        // The agent's confirmation that the job is still its own: the attempt it runs, and how long
+        // the lease has left by the database's clock (the one lease_expires_at is set by).
+        const [{ now }] = await ctx.sql`select now() as now`
+        return {
+          cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
+          lease_expires_at: job.lease_expires_at, now, lease_sec: ctx.config.JOB_LEASE_SEC,
+        }
       },
     }),
 

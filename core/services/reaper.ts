@@ -1,7 +1,10 @@
 /**
  * Background upkeep: jobs whose lease expired (their coordinator died or lost the network) go back
  * to pending with attempt+1, or fail with an explanation after max_attempts; a cancel that was
- * requested ends them cancelled. Also prunes the live-update feed past its retention.
+ * requested ends them cancelled. Only JOB_LEASE_GRACE_SEC after the expiry: an agent whose
+ * coordinator is gone stops itself before its lease runs out (core/agent/cancel.ts), so the next
+ * attempt never starts while the last one still works. Also prunes the live-update feed past its
+ * retention.
  * The loop never throws: errors are logged and the next tick tries again.
  */
 import type { AppContext } from '../context.ts'
@@ -25,7 +28,7 @@ export async function expireLeases(ctx: AppContext): Promise<number> {
         finished_at = case when cancel_requested or attempt >= max_attempts then now() else null end,
         started_at = case when cancel_requested or attempt >= max_attempts then started_at else null end,
         claimed_by = null, lease_expires_at = null
-      where status = 'running' and lease_expires_at < now()
+      where status = 'running' and lease_expires_at < now() - make_interval(secs => ${ctx.config.JOB_LEASE_GRACE_SEC})
       returning id, project_id, ticket_id, status, attempt, error, cancel_requested`) as unknown as Job[]
     for (const job of expired) {
       const summary =

@@ -2,6 +2,8 @@
  * `local`: runs the agent as a host process at the project's path (execution mode `local`, and the
  * coordinator's fallback when a container cannot start). The agent gets its own process group, so
  * abort/timeout kill the whole tree (a worker CLI that re-spawns itself, a dev server it started).
+ * In local mode the agent works in a worktree of its own of that checkout (core/agent/worktree.ts);
+ * once its process group is gone, worktrees whose agent is no longer running are removed.
  */
 import { spawn } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
@@ -12,6 +14,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { fileURLToPath } from 'node:url'
 import type { Executor, JobSpec, OutputSink, ProbeResult, RunResult } from '../../core/executor.ts'
 import { createLogger, type Logger } from '../../core/log.ts'
+import { pruneWorktreesOf } from '../../core/agent/worktree.ts'
 
 export const NAME = 'local'
 
@@ -126,6 +129,14 @@ export function local(options: LocalOptions = {}): Executor {
     clearTimeout(killTimer)
     signal.removeEventListener('abort', onAbort)
     log.info('agent process exited', { jobId: spec.jobId, pid, exitCode, stoppedBy })
+    // An agent killed before it could clean up (SIGKILL after the stop grace) leaves its worktree
+    // behind; its process group is gone now, so the stale clean-up takes it (and any older ones).
+    if (spec.executionMode === 'local' && spec.projectPath) {
+      await pruneWorktreesOf(spec.projectPath, { PATH: env.PATH ?? '/usr/bin:/bin', HOME: env.HOME ?? tmpdir() }).then(
+        (pruned) => pruned.length && log.info('removed stale agent worktrees', { jobId: spec.jobId, pruned }),
+        (error) => log.warn('could not prune agent worktrees', { jobId: spec.jobId, error }),
+      )
+    }
     return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
   }
 

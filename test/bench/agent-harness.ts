@@ -54,6 +54,8 @@ export interface WorldOptions {
   files?: Record<string, string>
   project?: Record<string, unknown>
   settings?: Record<string, string | number | boolean | null>
+  /** Extra app environment (JOB_LEASE_SEC, JOB_LEASE_GRACE_SEC, …). */
+  appEnv?: Record<string, string>
 }
 
 const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`
@@ -73,7 +75,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const repoUrl = await git.createRepo('acme/widgets', options.files ?? { 'README.md': '# widgets\n', 'package.json': '{"name":"widgets"}\n' })
   const t = await startTestApp({
     kind: 'pglite',
-    env: { HOST: host, TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken },
+    env: { HOST: host, TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
   const settings = async (values: Record<string, string | number | boolean | null>) => {
