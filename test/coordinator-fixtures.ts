@@ -118,7 +118,7 @@ export interface CoordinatorTestApp extends TestApp {
 
 /** An app (PGlite, short leases, a worker key) plus the relay. */
 export async function startCoordinatorApp(env: Record<string, string> = {}): Promise<CoordinatorTestApp> {
-  const t = await startTestApp({ kind: 'pglite', env: { JOB_LEASE_SEC: '3', REAPER_INTERVAL_SEC: '0.2', TERARCHITECT_WORKER_API_KEY: WORKER_KEY, ...env } })
+  const t = await startTestApp({ kind: 'pglite', env: { JOB_LEASE_SEC: '3', JOB_LEASE_GRACE_SEC: '1', REAPER_INTERVAL_SEC: '0.2', TERARCHITECT_WORKER_API_KEY: WORKER_KEY, ...env } })
   const relay = await startRelay(Number(new URL(t.url).port))
   return Object.assign(t, {
     apiUrl: `http://127.0.0.1:${relay.port}`,

@@ -1,8 +1,8 @@
 /**
  * The agent's git and GitHub plumbing against real git over smart HTTP: the token travels only
  * through the per-command credential helper, the default branch is detected, change detection and
- * bounded diffs work, owner/name is read from every URL shape, and local mode works in an existing
- * checkout (refusing a dirty one, restoring its branch afterwards).
+ * bounded diffs work, and owner/name is read from every URL shape. Local mode's worktrees:
+ * test/local-worktrees.test.ts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,9 +13,8 @@ import { join } from 'node:path'
 import { createGit } from '../core/agent/git.ts'
 import { createGithub, parseRepo } from '../core/agent/github.ts'
 import { isAgentError } from '../core/agent/errors.ts'
-import { start as startGitHttp, GIT_IDENTITY, type GitHttp } from './fixtures/git-http.ts'
+import { start as startGitHttp, type GitHttp } from './fixtures/git-http.ts'
 import { start as startGithub } from './fixtures/fake-github.ts'
-import { createTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, writeAiderStub } from './bench/agent-harness.ts'
 
 const TOKEN = 'ghp_gittest_0123456789abcdef'
 let server: GitHttp
@@ -140,49 +139,6 @@ test('the GitHub client: PR created once, an existing open PR found, comments po
     assert.ok(gh.requests.every((r) => r.path.startsWith('/repos/acme/api/')))
   } finally {
     await gh.close()
-  }
-})
-
-test('local mode: a dirty checkout is refused; a clean one is worked in place and its branch restored', async () => {
-  const world = await startWorld({ settings: { WORKER_MODE: 'aider' } })
-  const stub = mkdtempSync(join(tmpdir(), 'aider-stub-'))
-  const checkout = join(scratch, 'local-checkout')
-  try {
-    // Cloned from the bare repo on disk (spawnSync would block the in-process HTTP server), then
-    // pointed at the HTTP remote as a person's checkout would be.
-    assert.is(spawnSync('git', ['clone', '-q', world.bare, checkout], { env: { ...process.env, ...GIT_IDENTITY } }).status, 0)
-    spawnSync('git', ['-C', checkout, 'remote', 'set-url', 'origin', world.repoUrl])
-    spawnSync('git', ['-C', checkout, 'checkout', '-q', '-b', 'my-work'])
-    await world.t.api('PATCH', `/api/projects/${world.projectId}`, { execution_mode: 'local', project_path: checkout }, world.people)
-    writeAiderStub(stub, join(stub, 'record.txt'))
-
-    writeFileSync(join(checkout, 'scratch.txt'), 'uncommitted\n')
-    const dirty = await createTicket(world, { title: 'Dirty checkout' })
-    const refused = await runAgentProcess(world, await runAndClaim(world, dirty.id), { path: [stub] })
-    assert.is(refused.code, 2)
-    assert.match((await ticketEvents(world, dirty.id)).find((e) => e.step === 'error')?.summary ?? '', 'uncommitted changes')
-    rmSync(join(checkout, 'scratch.txt'))
-
-    const clean = await createTicket(world, { title: 'Clean checkout' })
-    const result = await runAgentProcess(world, await runAndClaim(world, clean.id), { path: [stub] })
-    assert.is(result.code, 0, result.stdout.slice(-2000))
-    assert.is(spawnSync('git', ['-C', checkout, 'rev-parse', '--abbrev-ref', 'HEAD'], { encoding: 'utf8' }).stdout.trim(), 'my-work')
-    assert.is(spawnSync('git', ['--git-dir', world.bare, 'show', `ticket-${clean.id}:HEALTH.md`], { encoding: 'utf8' }).stdout, 'healthy\n')
-    assert.not.match(readFileSync(join(checkout, '.git', 'config'), 'utf8'), world.secrets.githubToken)
-
-    // A job that ends unfinished (here: its token budget) leaves the person's branch clean and the
-    // worker's changes in a stash.
-    const unfinished = await createTicket(world, { title: 'Unfinished in place' })
-    const stopped = await runAgentProcess(world, await runAndClaim(world, unfinished.id), { path: [stub], env: { DIRECTOR_MAX_TOKENS: '1' } })
-    assert.is(stopped.code, 3)
-    const inCheckout = (...args: string[]) => spawnSync('git', ['-C', checkout, ...args], { encoding: 'utf8' }).stdout.trim()
-    assert.is(inCheckout('rev-parse', '--abbrev-ref', 'HEAD'), 'my-work')
-    assert.is(inCheckout('status', '--porcelain'), '')
-    assert.match(inCheckout('stash', 'list'), `terarchitect job`)
-    assert.match(inCheckout('stash', 'show', '--include-untracked', '--name-only', 'stash@{0}'), 'HEALTH.md')
-  } finally {
-    rmSync(stub, { recursive: true, force: true })
-    await world.close()
   }
 })
 

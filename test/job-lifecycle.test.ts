@@ -7,7 +7,7 @@ import { DB_KINDS, createRunnableProject, createTicket, sleep, startTestApp, sto
 for (const kind of DB_KINDS) {
   const test = suite<{ t: TestApp }>(`job lifecycle (${kind})`)
   test.before(async (context) => {
-    context.t = await startTestApp({ kind, env: { JOB_LEASE_SEC: '1', REAPER_INTERVAL_SEC: '0.2' } })
+    context.t = await startTestApp({ kind, env: { JOB_LEASE_SEC: '1', JOB_LEASE_GRACE_SEC: '0', REAPER_INTERVAL_SEC: '0.2' } })
   })
   test.after(async ({ t }) => t.close())
 
