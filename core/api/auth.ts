@@ -1,0 +1,110 @@
+/**
+ * Routes: who am I, first-admin setup, password sign-in and sign-out (docs/SECURITY.md "Accounts,
+ * sessions, roles"). Sign-in failures are throttled per account and per address (login-throttle.ts)
+ * and answered with one generic message, whether the login exists or not.
+ */
+import { Type } from '@sinclair/typebox'
+import { Reply, route, type Route } from '../http/router.ts'
+import type { AppContext } from '../context.ts'
+import { conflict, forbidden, tooManyRequests, unauthorized } from '../errors.ts'
+import { clientAddress } from '../http/boundary.ts'
+import { actorOf, recordAudit } from '../services/audit.ts'
+import { endSession, startSession } from '../services/sessions.ts'
+import { findUserByLogin, insertUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
+import { deleteSetupCodes, setupCodeValid } from '../services/setup-code.ts'
+import { verifyDummy, verifyPassword } from '../services/passwords.ts'
+import { clearLoginFailures, loginRetryAfter, recordLoginFailure } from '../services/login-throttle.ts'
+
+export const Login = Type.String({ pattern: LOGIN_PATTERN, maxLength: 100, description: 'letters, digits, . _ @ -; unique ignoring case' })
+export const Password = Type.String({ minLength: 8, maxLength: 1000, description: 'at least 8 characters' })
+export const DisplayName = Type.String({ maxLength: 200 })
+
+const Setup = Type.Object(
+  { login: Login, password: Password, display_name: Type.Optional(DisplayName), setup_code: Type.Optional(Type.String({ maxLength: 100 })) },
+  { additionalProperties: false },
+)
+const LoginBody = Type.Object(
+  { login: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+)
+/** Serializes first-admin setup across replicas: exactly one first admin. */
+const SETUP_LOCK = 7_210_004
+
+export function authRoutes(ctx: AppContext): Route[] {
+  const config = ctx.config as typeof ctx.config & { OIDC_ISSUER?: string; GITHUB_OAUTH_CLIENT_ID?: string }
+  const userView = (user: { id: number; login: string; display_name: string; role: string }) =>
+    ({ id: user.id, login: user.login, display_name: user.display_name, role: user.role })
+
+  return [
+    route({
+      method: 'GET', path: '/api/auth/me', access: 'public',
+      handle: async ({ caller }) => {
+        const setupRequired = !(await usersExist(ctx))
+        let user = null
+        if (caller.user) {
+          const [row] = await ctx.sql`select id, login, display_name from users where id = ${caller.user.id}`
+          if (row) user = { id: row.id, login: row.login, display_name: row.display_name, role: caller.role }
+        }
+        return {
+          user,
+          local: caller.via === 'local',
+          role: caller.role ?? null,
+          setup_required: setupRequired,
+          methods: { password: true, oidc: Boolean(config.OIDC_ISSUER), github: Boolean(config.GITHUB_OAUTH_CLIENT_ID) },
+        }
+      },
+    }),
+    route({
+      method: 'POST', path: '/api/auth/setup', access: 'public', body: Setup,
+      handle: async ({ req, res, body, caller }) => {
+        const trusted = caller.via === 'local' || caller.via === 'admin-token'
+        const user = await ctx.sql.begin(async (tx) => {
+          await tx`select pg_advisory_xact_lock(${SETUP_LOCK})`
+          const [any] = await tx`select 1 from users limit 1`
+          if (any) throw conflict('the first admin exists already: sign in instead')
+          if (!trusted) {
+            if (!body.setup_code) throw forbidden('send the setup code the app printed at start as setup_code', [{ path: '/body/setup_code', message: 'required from this address' }])
+            if (!(await setupCodeValid(tx, body.setup_code))) throw forbidden('the setup code is not the one the app printed', [{ path: '/body/setup_code', message: 'wrong code' }])
+          }
+          const actor = { ...actorOf(caller), label: caller.via ?? 'setup' }
+          const created = await insertUser(ctx, tx, { login: body.login, password: body.password, display_name: body.display_name, role: 'admin' }, actor)
+          await deleteSetupCodes(tx)
+          await recordAudit(tx, { ...actor, userId: created.id }, { action: 'auth.setup', target: { type: 'user', id: created.id }, details: { login: created.login, via: trusted ? caller.via : 'setup_code' } })
+          return created
+        })
+        await startSession(ctx, req, res, user, { method: 'setup' })
+        return new Reply(201, { user: userView(user) })
+      },
+    }),
+    route({
+      method: 'POST', path: '/api/auth/login', access: 'public', body: LoginBody,
+      handle: async ({ req, res, body }) => {
+        const address = clientAddress(req)
+        const wait = await loginRetryAfter(ctx.sql, body.login, address)
+        if (wait) {
+          res.setHeader('retry-after', String(wait))
+          throw tooManyRequests(`too many failed sign-ins: try again in ${wait} s (after ${new Date(Date.now() + wait * 1000).toISOString()})`)
+        }
+        const user = await findUserByLogin(ctx.sql, body.login)
+        const ok = user?.password_hash && !user.disabled
+          ? await verifyPassword(body.password, user.password_hash)
+          : await verifyDummy(body.password)
+        if (!ok || !user) {
+          await recordLoginFailure(ctx.sql, body.login, address)
+          await recordAudit(ctx.sql, { userId: user?.id ?? null, label: body.login.slice(0, 100), address }, { action: 'auth.login_failed', ...(user ? { target: { type: 'user', id: user.id } } : {}) })
+          throw unauthorized('wrong login or password')
+        }
+        await clearLoginFailures(ctx.sql, body.login)
+        await startSession(ctx, req, res, user)
+        return { user: userView(user) }
+      },
+    }),
+    route({
+      method: 'POST', path: '/api/auth/logout', access: 'public',
+      handle: async ({ res, caller }) => {
+        await endSession(ctx, res, caller.sessionHash, actorOf(caller))
+        return new Reply(204)
+      },
+    }),
+  ]
+}

@@ -1,0 +1,176 @@
+/**
+ * Accounts: people with a login, a role (viewer < member < admin) and optionally a password or
+ * external identities (OIDC, GitHub). Users are disabled, never deleted, so the audit trail keeps
+ * its actors. Disabling a user revokes their sessions and API tokens in the same transaction; the
+ * last enabled admin can be neither demoted nor disabled.
+ */
+import type { AppContext } from '../context.ts'
+import { write } from '../context.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.ts'
+import type { Role } from '../http/router.ts'
+import { hashPassword } from './passwords.ts'
+import { recordAudit, type Actor } from './audit.ts'
+import { endSessionStreams } from './session-streams.ts'
+
+export interface User {
+  id: number
+  login: string
+  display_name: string
+  email: string | null
+  role: Role
+  disabled: boolean
+  has_password: boolean
+  created_at: string
+}
+
+const COLUMNS = `id, login, display_name, email, role, disabled, password_hash is not null as has_password, created_at`
+/** Serializes changes that could leave no enabled admin (two admins demoting each other at once). */
+const ADMIN_LOCK = 7_210_003
+
+export const LOGIN_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$'
+
+const present = new WeakMap<AppContext, { value: boolean; at: number }>()
+
+/**
+ * Whether any account exists. Once true it stays true (users are never deleted); false is
+ * re-read at most every second, so a first user created on another replica is seen quickly.
+ */
+export async function usersExist(ctx: AppContext): Promise<boolean> {
+  const cached = present.get(ctx)
+  if (cached && (cached.value || Date.now() - cached.at < 1000)) return cached.value
+  const value = await anyUser(ctx.sql)
+  present.set(ctx, { value, at: Date.now() })
+  return value
+}
+
+export async function listUsers(ctx: AppContext): Promise<User[]> {
+  return (await ctx.sql.unsafe(`select ${COLUMNS} from users order by id`)) as unknown as User[]
+}
+
+export async function getUser(sql: Sql | TransactionSql, id: number): Promise<User> {
+  const [row] = await sql.unsafe(`select ${COLUMNS} from users where id = $1`, [id])
+  if (!row) throw notFound(`user ${id}`)
+  return row as unknown as User
+}
+
+/** The account a login names (case-insensitive), with its password hash, or null. */
+export async function findUserByLogin(sql: Sql | TransactionSql, login: string): Promise<(User & { password_hash: string | null }) | null> {
+  const [row] = await sql.unsafe(`select ${COLUMNS}, password_hash from users where lower(login) = lower($1)`, [login])
+  return (row as unknown as User & { password_hash: string | null }) ?? null
+}
+
+export interface UserCreate {
+  login: string
+  password?: string | undefined
+  display_name?: string | undefined
+  email?: string | null | undefined
+  role: Role
+}
+
+/** Inserts a user in the caller's transaction; a taken login (any case) is a 409 naming it. */
+export async function insertUser(ctx: AppContext, tx: TransactionSql, input: UserCreate, actor: Actor): Promise<User> {
+  const [taken] = await tx`select id from users where lower(login) = lower(${input.login})`
+  if (taken) throw conflict(`the login "${input.login}" is taken`, [{ path: '/body/login', message: 'already in use' }])
+  const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
+  const [row] = await tx`
+    insert into users (login, display_name, email, role, password_hash)
+    values (${input.login}, ${input.display_name ?? input.login}, ${input.email ?? null}, ${input.role}, ${passwordHash})
+    returning id`
+  const user = await getUser(tx, row!.id as number)
+  await recordAudit(tx, actor, { action: 'user.create', target: { type: 'user', id: user.id }, details: { login: user.login, role: user.role } })
+  present.set(ctx, { value: true, at: Date.now() })
+  return user
+}
+
+export async function createUser(ctx: AppContext, input: UserCreate, actor: Actor): Promise<User> {
+  return write(ctx, ({ tx }) => insertUser(ctx, tx, input, actor))
+}
+
+export interface UserPatch {
+  display_name?: string | undefined
+  email?: string | null | undefined
+  role?: Role | undefined
+  disabled?: boolean | undefined
+  password?: string | undefined
+}
+
+export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, actor: Actor): Promise<User> {
+  const ended: string[] = []
+  const user = await write(ctx, async ({ tx }) => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_LOCK})`
+    const current = await getUser(tx, id)
+    const losesAdmin = current.role === 'admin' && !current.disabled &&
+      ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true)
+    if (losesAdmin) {
+      const [{ n }] = (await tx`select count(*)::int as n from users where role = 'admin' and not disabled`) as unknown as [{ n: number }]
+      if (n <= 1) {
+        const field = patch.disabled === true ? '/body/disabled' : '/body/role'
+        throw conflict('this is the last enabled admin: make another admin first', [{ path: field, message: 'would leave no enabled admin' }])
+      }
+    }
+    const values: Record<string, unknown> = {}
+    if (patch.display_name !== undefined) values.display_name = patch.display_name
+    if (patch.email !== undefined) values.email = patch.email
+    if (patch.role !== undefined) values.role = patch.role
+    if (patch.disabled !== undefined) values.disabled = patch.disabled
+    if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
+    if (Object.keys(values).length) await tx`update users set ${tx(values)}, updated_at = now() where id = ${id}`
+    if (patch.disabled === true || patch.password !== undefined) {
+      // A disabled user is out at once; a changed password ends the sessions the old one opened.
+      const rows = await tx`update sessions set revoked = true where user_id = ${id} and not revoked returning id_hash`
+      ended.push(...rows.map((row) => row.id_hash as string))
+    }
+    if (patch.disabled === true) await tx`update api_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
+    const changed = Object.keys(values).map((key) => (key === 'password_hash' ? 'password' : key))
+    await recordAudit(tx, actor, { action: 'user.update', target: { type: 'user', id }, details: { login: current.login, changed, ...(patch.role ? { role: patch.role } : {}), ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}) } })
+    return getUser(tx, id)
+  })
+  endSessionStreams(ended)
+  return user
+}
+
+export interface ExternalIdentity {
+  provider: string
+  subject: string
+  login: string
+  displayName?: string | undefined
+  email?: string | null | undefined
+  role: Role
+}
+
+/**
+ * The user an identity provider vouched for: found by (provider, subject), else created with the
+ * given role and the wanted login (suffixed `-2`, `-3`, … when taken). A disabled user is refused
+ * (403); an existing user keeps the role an admin gave them.
+ */
+export async function upsertExternalUser(ctx: AppContext, identity: ExternalIdentity): Promise<User> {
+  if (!identity.provider || !identity.subject) throw badRequest('an external identity needs a provider and a subject')
+  const user = await write(ctx, async ({ tx }) => {
+    const [known] = await tx`select user_id from user_identities where provider = ${identity.provider} and subject = ${identity.subject}`
+    if (known) return getUser(tx, known.user_id as number)
+    const login = await freeLogin(tx, identity.login)
+    const actor: Actor = { userId: null, label: identity.provider, address: null }
+    const created = await insertUser(ctx, tx, { login, display_name: identity.displayName || login, email: identity.email ?? null, role: identity.role }, actor)
+    await tx`insert into user_identities (provider, subject, user_id) values (${identity.provider}, ${identity.subject}, ${created.id})`
+    return created
+  })
+  if (user.disabled) throw forbidden(`the account "${user.login}" is disabled`)
+  return user
+}
+
+async function freeLogin(tx: TransactionSql, wanted: string): Promise<string> {
+  const base = (wanted.replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'user').slice(0, 90)
+  for (let n = 1; n < 1000; n++) {
+    const login = n === 1 ? base : `${base}-${n}`
+    const [taken] = await tx`select 1 from users where lower(login) = lower(${login})`
+    if (!taken) return login
+  }
+  throw new AppError('login_exhausted', 409, `no free login near "${base}"`)
+}
+
+/** Whether any account exists, straight from the database (start-up checks, before a context exists). */
+export async function anyUser(sql: Sql): Promise<boolean> {
+  const [row] = await sql`select exists (select 1 from users) as value`
+  return Boolean(row!.value)
+}
