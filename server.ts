@@ -19,6 +19,7 @@ async function main() {
     staticDir: config.STATIC_DIR ?? here('./public/'),
   })
   process.stdout.write(`Terarchitect app on ${app.url} (database: ${app.ctx.db.kind})\n`)
+  if (app.setupCode) process.stdout.write(`No account yet. First-admin setup code: ${app.setupCode}\n`)
   const stop = async (signal: string) => {
     log.info('stopping', { signal })
     await app.close()

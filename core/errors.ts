@@ -27,7 +27,8 @@ export class AppError extends Error {
 export const badRequest = (message: string, details: ErrorDetail[] = []) =>
   new AppError('bad_request', 400, message, details)
 export const unauthorized = (message = 'missing or invalid credentials') => new AppError('unauthorized', 401, message)
-export const forbidden = (message: string) => new AppError('forbidden', 403, message)
+export const forbidden = (message: string, details: ErrorDetail[] = []) => new AppError('forbidden', 403, message, details)
+export const tooManyRequests = (message: string) => new AppError('too_many_requests', 429, message)
 export const notFound = (what: string) => new AppError('not_found', 404, `${what} not found`)
 export const conflict = (message: string, details: ErrorDetail[] = []) => new AppError('conflict', 409, message, details)
 export const payloadTooLarge = (limit: number) =>

@@ -239,6 +239,9 @@ export interface Job {
   pr_number: number | null
   comment_body: string | null
   github_comment_id: number | null
+  /** Who started the job: a person's login, `local`, `admin-token`, or `app`. */
+  started_by: string | null
+  started_by_user_id: number | null
 }
 
 /** A normalized worker event as stored in `job_events.event` (see core/worker.ts). */

@@ -70,6 +70,7 @@ create table login_failures (
   at     timestamptz not null default now()
 );
 create index login_failures_scope on login_failures (scope, at);
+create index login_failures_at on login_failures (at);
 
 -- The audit trail grows from "actor text" to who (user id and a label), from where, and on what.
 alter table audit rename column actor to actor_label;

@@ -78,15 +78,18 @@ for (const kind of DB_KINDS) {
     }
   })
 
-  test('session ids are stored only hashed, and a Secure cookie when PUBLIC_URL is https', async ({ t }) => {
+  test('session ids are stored only hashed; setup with the admin token; a Secure cookie when PUBLIC_URL is https', async ({ t }) => {
     const admin = await firstAdmin(t)
     const id = admin.cookie!.split('=')[1]!
     const rows = JSON.stringify(await t.app.ctx.sql`select * from sessions`)
     assert.not.ok(rows.includes(id), 'the clear session id is nowhere in the table')
     assert.ok(rows.includes(sha256(id)), 'its SHA-256 is')
-    const secure = await startTestApp({ kind: 'pglite', env: { PUBLIC_URL: 'https://tera.example' } })
+    const secure = await startTestApp({ kind: 'pglite', env: { PUBLIC_URL: 'https://tera.example', TERARCHITECT_ADMIN_TOKEN: 'setup-admin-token-0123' } })
     try {
-      const res = await secure.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD, setup_code: secure.app.setupCode }, { host: 'tera.example', origin: 'https://tera.example' })
+      const site = { host: 'tera.example', origin: 'https://tera.example' }
+      assertError(await secure.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD }, site), 403, '/body/setup_code')
+      // The admin token stands in for the printed code.
+      const res = await secure.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD }, { ...site, authorization: 'Bearer setup-admin-token-0123' })
       assert.is(res.status, 201, JSON.stringify(res.body))
       assert.match(res.headers.get('set-cookie')!, /; Secure/)
     } finally {

@@ -1,5 +1,6 @@
 // The built app as a real process: embedded database with no setup, PostgreSQL through
-// DATABASE_URL, the data-dir lock refusing a second app, clean SIGTERM, and a refused insecure bind.
+// DATABASE_URL, the first-admin setup code on stdout, the data-dir lock refusing a second app, clean
+// SIGTERM, and a refused insecure bind.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -40,6 +41,8 @@ test('no DATABASE_URL: embedded PGlite with no setup; a second app on the same d
   try {
     const answer = await waitFor(() => health(port), 60000, 'health')
     assert.equal(answer, { ok: true, db: 'pglite', version: answer.version })
+    // No account yet: the first-admin code is printed for whoever sets the app up from elsewhere.
+    await waitFor(async () => /First-admin setup code: [0-9a-f]{4}(-[0-9a-f]{4}){3}\n/.test(app.output()), 10000, 'the setup code on stdout')
     assert.is(statSync(join(dataDir, 'secret.key')).mode & 0o777, 0o600)
     const second = startServer({ PORT: String(await freePort()), TERARCHITECT_DATA_DIR: dataDir })
     assert.is(await second.exited, 1)
@@ -67,9 +70,9 @@ test('DATABASE_URL set: PostgreSQL', async () => {
   }
 })
 
-test('a non-loopback bind without tokens refuses to start, naming them', async () => {
+test('a non-loopback bind with no account and no admin token refuses to start, naming it', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'terarchitect-proc-'))
-  const app = startServer({ PORT: String(await freePort()), HOST: '0.0.0.0', TERARCHITECT_DATA_DIR: dataDir })
+  const app = startServer({ PORT: String(await freePort()), HOST: '0.0.0.0', ALLOWED_HOSTS: 'team-box', TERARCHITECT_DATA_DIR: dataDir })
   assert.is(await app.exited, 1)
   assert.match(app.output(), /TERARCHITECT_ADMIN_TOKEN/)
   rmSync(dataDir, { recursive: true, force: true })

@@ -34,18 +34,18 @@ const AddressedPost = Type.Object(
 
 export function reviewRoutes(ctx: AppContext): Route[] {
   return [
-    route({ method: 'GET', path: '/api/projects/:id/review', access: 'people', params: ProjectParams, handle: async ({ params }) => {
+    route({ method: 'GET', path: '/api/projects/:id/review', access: 'viewer', params: ProjectParams, handle: async ({ params }) => {
       await getProject(ctx.sql, params.id)
       return { prs: await listProjectReview(ctx.sql, params.id) }
     } }),
-    route({ method: 'GET', path: REVIEW, access: 'people', params: ProjectItemParams, handle: ({ params }) =>
+    route({ method: 'GET', path: REVIEW, access: 'viewer', params: ProjectItemParams, handle: ({ params }) =>
       getTicketReview(ctx, params.pid, params.tid) }),
     route({
-      method: 'POST', path: `${REVIEW}/comment`, access: 'people', params: ProjectItemParams, body: CommentPost,
+      method: 'POST', path: `${REVIEW}/comment`, access: 'member', params: ProjectItemParams, body: CommentPost,
       handle: async ({ params, body }) => new Reply(201, await postReviewComment(ctx, params.pid, params.tid, body)),
     }),
     route({
-      method: 'POST', path: `${REVIEW}/merge`, access: 'people', params: ProjectItemParams, body: MergePost,
+      method: 'POST', path: `${REVIEW}/merge`, access: 'admin', params: ProjectItemParams, body: MergePost,
       handle: ({ params, body }) => mergeReview(ctx, params.pid, params.tid, body),
     }),
     route({

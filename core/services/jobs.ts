@@ -7,10 +7,11 @@ import type { Sql, TransactionSql } from '../db/index.ts'
 import { conflict, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
 import type { Job, JobKind, Project } from '../types.ts'
 import { checkSettings } from './settings.ts'
+import { APP_ACTOR, type Actor } from './audit.ts'
 
 export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at,
   cancel_requested, created_at, started_at, finished_at, exit_code, error, output_tail, executor, usage,
-  pr_number, comment_body, github_comment_id`
+  pr_number, comment_body, github_comment_id, started_by, started_by_user_id`
 
 export async function getJob(sql: Sql | TransactionSql, id: number): Promise<Job> {
   const [row] = await sql.unsafe(`select ${JOB_COLUMNS} from agent_jobs where id = $1`, [id])
@@ -53,7 +54,7 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
 export async function enqueueJob(
   ctx: AppContext,
   scope: WriteScope,
-  input: { projectId: number; ticketId: number; kind: JobKind; prNumber?: number; commentBody?: string; githubCommentId?: number },
+  input: { projectId: number; ticketId: number; kind: JobKind; prNumber?: number; commentBody?: string; githubCommentId?: number; startedBy?: Actor },
 ): Promise<Job> {
   const { tx } = scope
   const [active] = await tx`
@@ -63,9 +64,10 @@ export async function enqueueJob(
     throw conflict(`ticket ${input.ticketId} already has an active job (${active.id}, ${active.status})`)
   }
   const [row] = await tx.unsafe(
-    `insert into agent_jobs (project_id, ticket_id, kind, max_attempts, pr_number, comment_body, github_comment_id)
-     values ($1, $2, $3, $4, $5, $6, $7) returning ${JOB_COLUMNS}`,
-    [input.projectId, input.ticketId, input.kind, ctx.config.JOB_MAX_ATTEMPTS, input.prNumber ?? null, input.commentBody ?? null, input.githubCommentId ?? null],
+    `insert into agent_jobs (project_id, ticket_id, kind, max_attempts, pr_number, comment_body, github_comment_id, started_by, started_by_user_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${JOB_COLUMNS}`,
+    [input.projectId, input.ticketId, input.kind, ctx.config.JOB_MAX_ATTEMPTS, input.prNumber ?? null, input.commentBody ?? null,
+      input.githubCommentId ?? null, (input.startedBy ?? APP_ACTOR).label, input.startedBy?.userId ?? null],
   )
   const job = row as unknown as Job
   await scope.emit({ project_id: input.projectId, type: 'job.updated', payload: jobSummary(job) })

@@ -9,6 +9,7 @@ import type { Sql, TransactionSql } from '../db/index.ts'
 import { badRequest, type ErrorDetail } from '../errors.ts'
 import { redact } from '../log.ts'
 import { SETTINGS, SETTINGS_BY_KEY, type SettingDefinition } from '../settings.ts'
+import { recordAudit, type Actor } from './audit.ts'
 
 export interface SettingView {
   key: string
@@ -92,7 +93,7 @@ export async function listSettings(ctx: AppContext): Promise<SettingView[]> {
 }
 
 /** Sets or (with null or '') unsets settings, all or nothing. */
-export async function updateSettings(ctx: AppContext, values: Record<string, string | number | boolean | null>, actor: string): Promise<SettingView[]> {
+export async function updateSettings(ctx: AppContext, values: Record<string, string | number | boolean | null>, actor: Actor): Promise<SettingView[]> {
   const details: ErrorDetail[] = []
   const changes: { key: string; value: string | null; secret: boolean }[] = []
   for (const [key, raw] of Object.entries(values)) {
@@ -120,7 +121,7 @@ export async function updateSettings(ctx: AppContext, values: Record<string, str
         on conflict (key) do update set value = excluded.value, secret = excluded.secret, updated_at = now()`
     }
     const keys = changes.map((change) => change.key)
-    await tx`insert into audit (actor, action, detail) values (${actor}, 'settings.update', ${tx.json({ keys })})`
+    await recordAudit(tx, actor, { action: 'settings.update', details: { keys } })
     await emit({ project_id: null, type: 'settings.updated', payload: { keys } })
   })
   return listSettings(ctx)

@@ -12,6 +12,13 @@ import { columnWithRole, getBoard } from './board.ts'
 import { getProject } from './projects.ts'
 import { assertRunnable, enqueueJob, jobSummary } from './jobs.ts'
 import { cancelJob } from './queue.ts'
+import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
+import { insertJobEvents } from './job-events.ts'
+
+/** The agent's completion moves tickets too; the audit trail names it. */
+const AGENT_ACTOR: Actor = { userId: null, label: 'agent', address: null }
+import { redactNullable } from '../log.ts'
+import { registerStoredSecrets } from './coordinator-forge-token.ts'
 
 /** A ticket as shown on the board: with a summary of its latest job. */
 export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind: string } | null }
@@ -34,7 +41,7 @@ export async function getTicket(sql: Sql | TransactionSql, projectId: number, ti
   return row as unknown as TicketView
 }
 
-export async function createTicket(ctx: AppContext, projectId: number, input: TicketCreate): Promise<TicketView> {
+export async function createTicket(ctx: AppContext, projectId: number, input: TicketCreate, actor: Actor = APP_ACTOR): Promise<TicketView> {
   return write(ctx, async (scope) => {
     const { tx } = scope
     await lockProject(tx, projectId)
@@ -50,14 +57,17 @@ export async function createTicket(ctx: AppContext, projectId: number, input: Ti
         ${tx.json(input.associated_node_ids ?? [])}, ${tx.json(input.associated_edge_ids ?? [])})
       returning id`
     const id = row!.id as number
-    if (column.role === 'in_progress') await startTicketJob(ctx, scope, projectId, id)
+    if (column.role === 'in_progress') {
+      await startTicketJob(ctx, scope, projectId, id, actor, `created in ${column.title} by ${actor.label}`)
+      await recordAudit(tx, actor, { action: 'ticket.move', target: { type: 'ticket', id }, projectId, details: { to: columnId, created: true } })
+    }
     const ticket = await getTicket(tx, projectId, id)
     await scope.emit({ project_id: projectId, type: 'ticket.created', payload: { ticket } })
     return ticket
   })
 }
 
-export async function updateTicket(ctx: AppContext, projectId: number, ticketId: number, patch: TicketPatch): Promise<TicketView> {
+export async function updateTicket(ctx: AppContext, projectId: number, ticketId: number, patch: TicketPatch, actor: Actor = APP_ACTOR): Promise<TicketView> {
   return write(ctx, async (scope) => {
     const { tx } = scope
     await lockProject(tx, projectId)
@@ -71,7 +81,7 @@ export async function updateTicket(ctx: AppContext, projectId: number, ticketId:
     }
     // Repeating the ticket's own column without a position (a form saving every field) is no move.
     if (position !== undefined || (column_id !== undefined && column_id !== current.column_id)) {
-      await moveTicket(ctx, scope, current, column_id ?? current.column_id, position)
+      await moveTicket(ctx, scope, current, column_id ?? current.column_id, position, actor)
     }
     const ticket = await getTicket(tx, projectId, ticketId)
     await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket, from_column_id: current.column_id } })
@@ -79,8 +89,11 @@ export async function updateTicket(ctx: AppContext, projectId: number, ticketId:
   })
 }
 
-/** Moves a ticket; returns the job the move started, if it entered the in_progress column. */
-async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView, columnId: string, wanted: number | undefined): Promise<Job | null> {
+/**
+ * Moves a ticket (a change of column is audited); returns the job the move started, if it entered
+ * the in_progress column.
+ */
+async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView, columnId: string, wanted: number | undefined, actor: Actor): Promise<Job | null> {
   const { tx } = scope
   const board = await getBoard(tx, ticket.project_id)
   const target = requireColumn(board, columnId)
@@ -94,11 +107,14 @@ async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView
   await tx`update tickets set position = position + 1
     where project_id = ${ticket.project_id} and column_id = ${columnId} and position >= ${position} and id <> ${ticket.id}`
   await tx`update tickets set column_id = ${columnId}, position = ${position}, updated_at = now() where id = ${ticket.id}`
+  if (columnId !== ticket.column_id) {
+    await recordAudit(tx, actor, { action: 'ticket.move', target: { type: 'ticket', id: ticket.id }, projectId: ticket.project_id, details: { from: ticket.column_id, to: columnId } })
+  }
   if (target.role === 'backlog' && ticket.job && ['pending', 'running'].includes(ticket.job.status)) {
     await requestCancel(scope, ticket.job.job_id)
   }
   if (target.role === 'in_progress' && source?.role !== 'in_progress') {
-    return startTicketJob(ctx, scope, ticket.project_id, ticket.id)
+    return startTicketJob(ctx, scope, ticket.project_id, ticket.id, actor, `moved to ${target.title} by ${actor.label}`)
   }
   return null
 }
@@ -113,13 +129,19 @@ async function requestCancel(scope: WriteScope, jobId: number): Promise<void> {
   if (row) await scope.emit({ project_id: row.project_id as number, type: 'job.updated', payload: jobSummary(row as unknown as Job) })
 }
 
-async function startTicketJob(ctx: AppContext, scope: WriteScope, projectId: number, ticketId: number): Promise<Job> {
+/**
+ * Enqueues the ticket's job, recording who started it; when a signed-in person did, the ticket's
+ * activity says so (`why`, e.g. "moved to In Progress by alice") as the job's first event.
+ */
+async function startTicketJob(ctx: AppContext, scope: WriteScope, projectId: number, ticketId: number, actor: Actor, why: string): Promise<Job> {
   await assertRunnable(ctx, scope.tx, await getProject(scope.tx, projectId))
-  return enqueueJob(ctx, scope, { projectId, ticketId, kind: 'ticket' })
+  const job = await enqueueJob(ctx, scope, { projectId, ticketId, kind: 'ticket', startedBy: actor })
+  if (actor.userId !== null) await insertJobEvents(scope, job, [{ step: 'queued', summary: why }])
+  return job
 }
 
 /** `POST …/run`: moves the ticket to the in_progress column (which enqueues) or, if already there, enqueues. */
-export async function runTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<{ ticket: TicketView; job: Job }> {
+export async function runTicket(ctx: AppContext, projectId: number, ticketId: number, actor: Actor = APP_ACTOR): Promise<{ ticket: TicketView; job: Job }> {
   return write(ctx, async (scope) => {
     const { tx } = scope
     await lockProject(tx, projectId)
@@ -128,8 +150,9 @@ export async function runTicket(ctx: AppContext, projectId: number, ticketId: nu
     const inProgress = columnWithRole(board, 'in_progress')!
     const job =
       ticket.column_id === inProgress.id
-        ? await startTicketJob(ctx, scope, projectId, ticketId)
-        : (await moveTicket(ctx, scope, ticket, inProgress.id, undefined))!
+        ? await startTicketJob(ctx, scope, projectId, ticketId, actor, `run by ${actor.label}`)
+        : (await moveTicket(ctx, scope, ticket, inProgress.id, undefined, actor))!
+    await recordAudit(tx, actor, { action: 'ticket.run', target: { type: 'ticket', id: ticketId }, projectId, details: { job_id: job.id } })
     const updated = await getTicket(tx, projectId, ticketId)
     await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
     return { ticket: updated, job }
@@ -137,10 +160,10 @@ export async function runTicket(ctx: AppContext, projectId: number, ticketId: nu
 }
 
 /** `POST …/cancel`: cancels the ticket's active job. */
-export async function cancelTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<Job> {
+export async function cancelTicket(ctx: AppContext, projectId: number, ticketId: number, actor: Actor = APP_ACTOR): Promise<Job> {
   const ticket = await getTicket(ctx.sql, projectId, ticketId)
   if (!ticket.job) throw notFound(`active job of ticket ${ticketId}`)
-  return cancelJob(ctx, ticket.job.job_id)
+  return cancelJob(ctx, ticket.job.job_id, actor)
 }
 
 export async function deleteTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<void> {
@@ -165,12 +188,14 @@ export async function completeTicket(
     const { tx } = scope
     await lockProject(tx, projectId)
     const ticket = await getTicket(tx, projectId, ticketId)
+    // The summary is agent-produced text: stored masked, like job events.
+    await registerStoredSecrets(ctx, tx)
     await tx`update tickets set pr_url = coalesce(${input.pr_url ?? null}, pr_url), pr_number = coalesce(${input.pr_number ?? null}, pr_number),
-      summary = coalesce(${input.summary ?? null}, summary), updated_at = now() where id = ${ticketId}`
+      summary = coalesce(${redactNullable(input.summary ?? null)}, summary), updated_at = now() where id = ${ticketId}`
     const jobId = input.job_id ?? ticket.job?.job_id
     if (jobId && input.usage) await tx`update agent_jobs set usage = ${tx.json(input.usage as never)} where id = ${jobId} and ticket_id = ${ticketId}`
     const inReview = columnWithRole(await getBoard(tx, projectId), 'in_review')!
-    if (ticket.column_id !== inReview.id) await moveTicket(ctx, scope, ticket, inReview.id, undefined)
+    if (ticket.column_id !== inReview.id) await moveTicket(ctx, scope, ticket, inReview.id, undefined, AGENT_ACTOR)
     const updated = await getTicket(tx, projectId, ticketId)
     await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
     return updated
