@@ -13,6 +13,7 @@ import { createSecretBox, loadMasterKey } from './secrets.ts'
 import type { AppContext } from './context.ts'
 import { createRouter, type Route } from './http/router.ts'
 import { createAuthorize } from './http/auth.ts'
+import { createBoundary } from './http/boundary.ts'
 import { createStaticHandler } from './http/static.ts'
 import { createFeed } from './services/feed.ts'
 import { createReadCache } from './read-cache.ts'
@@ -53,6 +54,18 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw new AppError('insecure_bind', 400,
       `HOST=${config.HOST} is reachable from other machines: set TERARCHITECT_ADMIN_TOKEN and TERARCHITECT_WORKER_API_KEY, or bind 127.0.0.1`)
   }
+  if (exposed && !config.PUBLIC_URL && !config.ALLOWED_HOSTS) {
+    throw new AppError('insecure_bind', 400,
+      `HOST=${config.HOST} is reachable from other machines: set PUBLIC_URL (the URL people open) or ALLOWED_HOSTS (the host names they use), so the app knows which Host headers are its own`)
+  }
+  // Validates PUBLIC_URL, ALLOWED_HOSTS and TRUST_PROXY before anything starts.
+  const admit = createBoundary({
+    host: config.HOST,
+    port: () => (server.address() as AddressInfo).port,
+    publicUrl: config.PUBLIC_URL,
+    allowedHosts: config.ALLOWED_HOSTS,
+    trustProxy: config.TRUST_PROXY,
+  })
   for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY]) redact(secret)
 
   const db = await openDatabase({
@@ -90,9 +103,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     authorize: createAuthorize({
       workerKey: config.TERARCHITECT_WORKER_API_KEY,
       adminToken: config.TERARCHITECT_ADMIN_TOKEN,
-      local: { host: config.HOST, adminToken: config.TERARCHITECT_ADMIN_TOKEN },
+      local: { host: config.HOST, publicUrl: config.PUBLIC_URL, adminToken: config.TERARCHITECT_ADMIN_TOKEN },
       secrets: ctx.secrets,
     }),
+    admit,
     bodyLimit: config.MAX_BODY_BYTES,
     log,
     ...(options.staticDir ? { fallback: createStaticHandler(options.staticDir) } : {}),

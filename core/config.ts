@@ -10,13 +10,16 @@ import type { LogLevel } from './log.ts'
 
 export const AppEnv = Type.Object({
   PORT: Type.Integer({ default: 5010, minimum: 0, maximum: 65535, description: 'HTTP port of the API and UI' }),
-  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires TERARCHITECT_ADMIN_TOKEN and TERARCHITECT_WORKER_API_KEY' }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires TERARCHITECT_ADMIN_TOKEN, TERARCHITECT_WORKER_API_KEY, and PUBLIC_URL or ALLOWED_HOSTS' }),
   DATABASE_URL: Type.Optional(Type.String({ description: 'PostgreSQL URL; unset = embedded PGlite in TERARCHITECT_DATA_DIR' })),
   TERARCHITECT_DATA_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'data'), description: 'Embedded database, its lock and the generated secret key' }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Database connections held by the app' }),
   TERARCHITECT_SECRET_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key for secrets at rest (AES-256-GCM) and job tokens; generated into the data dir (mode 0600) in embedded mode when unset' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'Bearer key required on the worker API (coordinators)' })),
   TERARCHITECT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Bearer token required on the people API when HOST is not loopback' })),
+  PUBLIC_URL: Type.Optional(Type.String({ description: 'The URL people open (e.g. https://terarchitect.example.com): its host is accepted in Host headers, its origin in Origin; https makes cookies Secure. When set, no request counts as local' })),
+  ALLOWED_HOSTS: Type.Optional(Type.String({ description: 'Comma-separated host[:port] names the app answers to besides PUBLIC_URL\'s (no port = any port); a request naming another Host gets 421. Off loopback, PUBLIC_URL or ALLOWED_HOSTS is required' })),
+  TRUST_PROXY: Type.Optional(Type.String({ description: 'Comma-separated proxy addresses or CIDRs (or `loopback`) whose X-Forwarded-For / Forwarded address is believed for throttling and audit; unset = the socket address' })),
   JOB_LEASE_SEC: Type.Integer({ default: 60, minimum: 1, description: 'A claimed job is handed back when not heartbeated for this long' }),
   JOB_LEASE_GRACE_SEC: Type.Number({ default: 20, minimum: 0, description: "An expired lease is requeued only this long after it ran out, by when its agent has stopped itself (agents stop LEASE_MARGIN_SEC before expiry when they cannot confirm the lease): two attempts never overlap" }),
   JOB_MAX_ATTEMPTS: Type.Integer({ default: 3, minimum: 1, description: 'Attempts before a job whose lease keeps expiring is failed' }),

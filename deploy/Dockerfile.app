@@ -24,8 +24,8 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin tera
  && mkdir -p /data && chown terarchitect /data
 USER terarchitect
 
-# Off loopback the app requires TERARCHITECT_ADMIN_TOKEN and TERARCHITECT_WORKER_API_KEY and
-# refuses to start without them. Without DATABASE_URL it runs the embedded database in /data.
+# Off loopback the app requires TERARCHITECT_ADMIN_TOKEN, TERARCHITECT_WORKER_API_KEY and
+# PUBLIC_URL or ALLOWED_HOSTS, and refuses to start without them. Without DATABASE_URL it runs the embedded database in /data.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=5010 TERARCHITECT_DATA_DIR=/data
 VOLUME /data
 EXPOSE 5010

@@ -70,7 +70,9 @@ export function setAdminToken(token: string | null): void {
 
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  // The server refuses a state change that is not JSON (415), with or without a body: that is what
+  // keeps other sites' forms and no-cors fetches out.
+  if (method !== 'GET' && method !== 'HEAD') headers['content-type'] = 'application/json'
   const token = adminToken()
   if (token) headers.authorization = `Bearer ${token}`
   let res: Response

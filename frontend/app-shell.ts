@@ -126,7 +126,7 @@ export class AppShell extends LitElement {
       <ta-shortcuts .open=${this.help} @close=${() => (this.help = false)}></ta-shortcuts>
       <ta-modal size="small" heading="Admin token required" .open=${this.askToken} @close=${() => (this.askToken = false)}>
         <form id="token" @submit=${this.saveToken}>
-          <p class="muted" style="margin-bottom:12px">This server is reachable from other machines, so it asks for the
+          <p class="muted mb-12">This server is reachable from other machines, so it asks for the
             <code>TERARCHITECT_ADMIN_TOKEN</code> it was started with. It is kept in this browser only.</p>
           <label class="field"><span>Admin token</span><input class="input" name="token" type="password" autocomplete="off" required></label>
         </form>

@@ -114,7 +114,7 @@ export class ColumnsEditor extends LitElement {
     return html`
       <ta-modal heading="Board columns" size="large" .open=${this.open} @close=${() => { this.open = false; this.dispatchEvent(new Event('close')) }}>
         ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
-        <p class="muted" style="margin-bottom:14px">Rename and reorder freely. The role decides behaviour: a ticket moved to the
+        <p class="muted mb-14">Rename and reorder freely. The role decides behaviour: a ticket moved to the
           <b>In progress</b> column starts an agent; finished agents move tickets to <b>In review</b>.</p>
         <div class="rows">
           ${repeat(this.draft, (column) => column.id, (column, i) => {

@@ -12,6 +12,7 @@ import { freeSpot, newId, placeMissing } from './graph-model.ts'
 import { icons } from './icons.ts'
 import { subscribe } from './live.ts'
 import { addGuard } from './router.ts'
+import { cssProps } from './css-props.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Graph, GraphEdge, GraphNode, Project } from './types.ts'
@@ -260,7 +261,7 @@ export class GraphEditor extends LitElement {
       <div class="menu-wrap">
         <button class="btn primary" aria-haspopup="menu" aria-expanded=${this.menuOpen ? 'true' : 'false'} @click=${() => (this.menuOpen = !this.menuOpen)}>${icons.plus()} Add node</button>
         ${this.menuOpen ? html`<div class="menu" role="menu" @focusout=${(e: FocusEvent) => !this.renderRoot.querySelector('.menu-wrap')?.contains(e.relatedTarget as Node) && (this.menuOpen = false)}>
-          ${NODE_TYPES.map((type) => html`<button role="menuitem" data-type=${type} @click=${() => this.addNode(type)}><span class="sw" style="background:${lookOf(type).color}"></span>${lookOf(type).label}</button>`)}
+          ${NODE_TYPES.map((type) => html`<button role="menuitem" data-type=${type} @click=${() => this.addNode(type)}><span class="sw" ${cssProps({ background: lookOf(type).color })}></span>${lookOf(type).label}</button>`)}
         </div>` : nothing}
       </div>
       <button class="btn" aria-pressed=${this.mode === 'connect' ? 'true' : 'false'} title="Connect two nodes (C)" ?disabled=${this.nodes.length < 2} @click=${() => this.toggleConnect()}>${icons.connect()} Connect</button>
@@ -278,7 +279,7 @@ export class GraphEditor extends LitElement {
 
   override render() {
     if (this.error && !this.loaded) {
-      return html`<div style="padding:24px"><div class="alert error" role="alert">${icons.alert()}<span class="grow">Could not load the graph: ${this.error}</span>
+      return html`<div class="pad-24"><div class="alert error" role="alert">${icons.alert()}<span class="grow">Could not load the graph: ${this.error}</span>
         <button class="btn small" @click=${() => this.load()}>Retry</button></div></div>`
     }
     const selection = this.selection

@@ -7,6 +7,7 @@ import { LitElement, css, html } from 'lit'
 import { NODE_TYPES, lookOf } from './graph-types.ts'
 import { parsePorts } from './graph-model.ts'
 import { icons } from './icons.ts'
+import { cssProps } from './css-props.ts'
 import { shared } from './styles.ts'
 import type { GraphEdge, GraphNode } from './types.ts'
 
@@ -69,12 +70,12 @@ export class GraphInspector extends LitElement {
   private nodePane(node: GraphNode) {
     const look = lookOf(node.type)
     return html`<div class="pane">
-      <h3><span class="sw" style="background:${look.color}"></span>${look.label}</h3>
+      <h3><span class="sw" ${cssProps({ background: look.color })}></span>${look.label}</h3>
       ${this.text('node', node.id, 'label', 'Label', node.label, { placeholder: 'Orders API' })}
       <div class="field"><span class="label">Type</span>
         <div class="types" role="group" aria-label="Node type">
           ${NODE_TYPES.map((type) => html`<button class="type" aria-pressed=${node.type === type ? 'true' : 'false'} @click=${() => this.patch('node', node.id, { type })}>
-            <span class="sw" style="background:${lookOf(type).color}"></span>${lookOf(type).label}</button>`)}
+            <span class="sw" ${cssProps({ background: lookOf(type).color })}></span>${lookOf(type).label}</button>`)}
         </div>
       </div>
       ${this.text('node', node.id, 'tech', 'Technology', node.tech ?? '', { placeholder: 'Node 20, Fastify' })}

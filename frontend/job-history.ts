@@ -54,7 +54,7 @@ export class JobHistory extends LitElement {
       return html`<li data-job=${job.id}>
         <div class="head">
           <b>Job #${job.id}</b>
-          <span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner" style="width:10px;height:10px"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span>
+          <span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span>
           <span class="faint">${job.kind === 'review' ? 'review' : 'ticket'} · ${timeAgo(job.created_at)}</span>
           <span class="grow"></span>
           ${isActive(job) ? html`<button class="btn small danger-ghost" ?disabled=${this.busy === job.id || job.cancel_requested} @click=${() => this.act(job, 'cancel')}>${icons.stop()} Cancel</button>` : nothing}

@@ -143,7 +143,7 @@ export class JobsView extends LitElement {
       <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? `Ticket #${job.ticket_id}`}</a>` : '—'}
         <span class="faint">#${job.ticket_id ?? '—'}${job.kind === 'review' ? ' · review' : ''}</span>
         ${job.error ? html`<div class="err">${job.error}</div>` : nothing}</td>
-      <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner" style="width:10px;height:10px"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
+      <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
       <td class="num">${job.attempt}/${job.max_attempts}</td>
       <td>${job.claimed_by ?? html`<span class="faint">—</span>`}${job.executor ? html`<div class="faint">${job.executor}</div>` : nothing}</td>
       <td class="num">${timeAgo(job.created_at, this.now)}</td>
@@ -164,7 +164,7 @@ export class JobsView extends LitElement {
     for (const job of jobs ?? []) if (job.status === 'running' && job.claimed_by) coordinators.set(job.claimed_by, (coordinators.get(job.claimed_by) ?? 0) + 1)
     return html`
       ${this.project ? nothing : html`<h1>Jobs</h1><p class="intro">Agent jobs across every project: the queue, what runs where, and what failed and why.</p>`}
-      ${this.error ? html`<div class="alert error" role="alert" style="margin-bottom:12px">${icons.alert()}<span class="grow">Could not load jobs: ${this.error}</span>
+      ${this.error ? html`<div class="alert error mb-12" role="alert">${icons.alert()}<span class="grow">Could not load jobs: ${this.error}</span>
         <button class="btn small" @click=${() => this.load()}>Retry</button></div>` : nothing}
       <div class="stats">
         ${(['pending', 'running', 'failed', 'succeeded'] as JobStatus[]).map((status) => html`<div class="stat ${status}"><b>${jobs ? countOf(status) : '–'}</b><span>${STATUS_LOOK[status]!.label}</span></div>`)}

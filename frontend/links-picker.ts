@@ -5,6 +5,7 @@
 import { LitElement, css, html } from 'lit'
 import { api, errorText } from './api.ts'
 import { lookOf } from './graph-types.ts'
+import { cssProps } from './css-props.ts'
 import { shared } from './styles.ts'
 import type { Graph } from './types.ts'
 
@@ -88,7 +89,7 @@ export class LinksPicker extends LitElement {
         ${nodes.length ? html`<h4>Nodes</h4>` : ''}
         ${nodes.map((node) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.nodes.includes(node.id)}
             @change=${(e: Event) => this.toggle('nodes', node.id, (e.target as HTMLInputElement).checked)}>
-          <span class="sw" style="background:${lookOf(node.type).color}"></span>${node.label || node.id}<span class="sub">${lookOf(node.type).label}</span></label>`)}
+          <span class="sw" ${cssProps({ background: lookOf(node.type).color })}></span>${node.label || node.id}<span class="sub">${lookOf(node.type).label}</span></label>`)}
         ${edges.length ? html`<h4>Edges</h4>` : ''}
         ${edges.map((edge) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.edges.includes(edge.id)}
             @change=${(e: Event) => this.toggle('edges', edge.id, (e.target as HTMLInputElement).checked)}>

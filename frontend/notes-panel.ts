@@ -157,12 +157,12 @@ export class NotesPanel extends LitElement {
   }
 
   override render() {
-    if (this.error && !this.notes) return html`<div style="padding:24px;flex:1"><div class="alert error" role="alert">${icons.alert()}<span>Could not load notes: ${this.error}</span></div></div>`
+    if (this.error && !this.notes) return html`<div class="pad-24 grow"><div class="alert error" role="alert">${icons.alert()}<span>Could not load notes: ${this.error}</span></div></div>`
     return html`
       <div class="list">
         <div class="list-head"><h2>Notes</h2><button class="btn small" @click=${() => this.open(null)}>${icons.plus()} New</button></div>
-        ${!this.notes ? html`<div class="row faint" style="padding:0 14px"><span class="spinner"></span> Loading…</div>`
-          : !this.notes.length && this.selected !== 'new' ? html`<p class="faint" style="padding:0 14px">No notes yet.</p>`
+        ${!this.notes ? html`<div class="row faint px-14"><span class="spinner"></span> Loading…</div>`
+          : !this.notes.length && this.selected !== 'new' ? html`<p class="faint px-14">No notes yet.</p>`
           : html`<ul>${this.notes.map((note) => html`<li><button aria-current=${this.selected === note.id ? 'true' : 'false'} @click=${() => this.open(note)}>
               <b>${note.title}</b><span>${note.content.split('\n')[0] || 'Empty'} · ${timeAgo(note.updated_at)}</span></button></li>`)}</ul>`}
       </div>

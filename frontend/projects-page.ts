@@ -7,6 +7,7 @@ import { shortRepo, timeAgo } from './format.ts'
 import { icons } from './icons.ts'
 import { subscribe } from './live.ts'
 import { navigate } from './router.ts'
+import { cssProps } from './css-props.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Job, Project } from './types.ts'
@@ -148,7 +149,7 @@ export class ProjectsPage extends LitElement {
     return html`
       <article class="project" data-project=${project.id}>
         <div class="title">
-          <div class="logo" style="background: linear-gradient(135deg, hsl(${hue} 70% 58%), hsl(${(hue + 40) % 360} 70% 48%))">${project.name.slice(0, 1).toUpperCase()}</div>
+          <div class="logo" ${cssProps({ background: `linear-gradient(135deg, hsl(${hue} 70% 58%), hsl(${(hue + 40) % 360} 70% 48%))` })}>${project.name.slice(0, 1).toUpperCase()}</div>
           <h2><a href="/projects/${project.id}">${project.name}</a></h2>
         </div>
         <p class="desc">${project.description || html`<span class="faint">No description</span>`}</p>
@@ -160,7 +161,7 @@ export class ProjectsPage extends LitElement {
         </div>
         <div class="meta">
           <span class="badge">${project.execution_mode === 'docker' ? 'Docker' : 'Local'}</span>
-          ${activity?.running ? html`<span class="badge accent"><span class="spinner" style="width:9px;height:9px;border-width:1.5px"></span>${activity.running} running</span>` : ''}
+          ${activity?.running ? html`<span class="badge accent"><span class="spinner xsmall"></span>${activity.running} running</span>` : ''}
           ${activity?.pending ? html`<span class="badge warning">${activity.pending} queued</span>` : ''}
           <span>Updated ${timeAgo(project.updated_at)}</span>
         </div>

@@ -91,6 +91,7 @@ export class ReviewPanel extends LitElement {
     .comment .who strong { color: var(--text); }
     .comment .text { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 6px; font-size: 13px; }
     .comment .why { margin-top: 4px; font-size: 12px; color: var(--text-3); }
+    .comment .why.failed { color: var(--danger); }
     form { display: grid; gap: 8px; }
     .check { display: flex; gap: 6px; align-items: center; font-size: 13px; }
     .actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
@@ -210,7 +211,7 @@ export class ReviewPanel extends LitElement {
         </div>
         ${comment.body ? html`<div class="text">${comment.body}</div>` : nothing}
         ${comment.ignored_reason ? html`<div class="why">Ignored: ${comment.ignored_reason}</div>` : nothing}
-        ${comment.error ? html`<div class="why" style="color:var(--danger)">${comment.error}</div>` : nothing}
+        ${comment.error ? html`<div class="why failed">${comment.error}</div>` : nothing}
       </li>`
     })}</ul>`
   }
@@ -259,7 +260,7 @@ export class ReviewPanel extends LitElement {
 
       ${open ? html`<section aria-label="Comment on the pull request">
         <form @submit=${this.post}>
-          <label class="field" style="margin:0"><span>Comment</span>
+          <label class="field m-0"><span>Comment</span>
             <textarea class="input" .value=${this.body} placeholder="Ask for a change, or leave a note on the pull request"
               aria-invalid=${this.commentError ? 'true' : 'false'} @input=${(e: Event) => (this.body = (e.target as HTMLTextAreaElement).value)}></textarea></label>
           <label class="check"><input type="checkbox" .checked=${this.trigger} @change=${(e: Event) => (this.trigger = (e.target as HTMLInputElement).checked)}>
@@ -275,7 +276,7 @@ export class ReviewPanel extends LitElement {
           </select>
           <button class="btn" ?disabled=${this.merging} @click=${() => void this.merge()}>${this.merging ? html`<span class="spinner"></span>` : icons.pr()} Merge</button>
         </div>
-        ${this.mergeError ? html`<div class="alert error" role="alert" style="margin-top:8px">${icons.alert()}<span>${this.mergeError}</span></div>` : nothing}
+        ${this.mergeError ? html`<div class="alert error mt-8" role="alert">${icons.alert()}<span>${this.mergeError}</span></div>` : nothing}
       </section>` : html`<p class="none">${state === 'merged' ? 'This pull request is merged.' : 'This pull request was closed without merging; its comments are no longer tracked.'}</p>`}`
   }
 }

@@ -89,6 +89,16 @@ export const shared = css`
   .empty h3 { color: var(--text); font-size: 16px; }
   .row { display: flex; align-items: center; gap: 8px; }
   .grow { flex: 1; }
+  /* Small layout helpers: the CSP allows no style="" attributes (computed values go through cssProps). */
+  .spinner.small { width: 10px; height: 10px; }
+  .spinner.xsmall { width: 9px; height: 9px; border-width: 1.5px; }
+  .text-danger { color: var(--danger); }
+  .mt-8 { margin-top: 8px; }
+  .mb-12 { margin-bottom: 12px; }
+  .mb-14 { margin-bottom: 14px; }
+  .m-0 { margin: 0; }
+  .pad-24 { padding: 24px; }
+  .px-14 { padding: 0 14px; }
   @media (prefers-reduced-motion: reduce) { .spinner, .skeleton { animation-duration: 3s; } }
 `
 

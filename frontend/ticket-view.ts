@@ -229,9 +229,9 @@ export class TicketViewElement extends LitElement {
           ${ticket ? html`<div class="meta">
             ${column ? html`<span class="badge">${column.title}</span>` : nothing}
             <span class="badge prio ${ticket.priority === 'high' ? 'danger' : ticket.priority === 'medium' ? 'warning' : ''}">${ticket.priority} priority</span>
-            ${look ? html`<span class="badge ${look.cls}">${ticket.job!.status === 'running' ? html`<span class="spinner" style="width:10px;height:10px"></span>` : html`<span class="dot"></span>`}
+            ${look ? html`<span class="badge ${look.cls}">${ticket.job!.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}
               ${ticket.job!.cancel_requested && isActive(ticket.job) ? 'Stopping…' : look.label} · attempt ${ticket.job!.attempt}</span>` : nothing}
-            ${ticket.job?.status === 'failed' && ticket.job.error ? html`<span class="faint" style="color:var(--danger)">${ticket.job.error}</span>` : nothing}
+            ${ticket.job?.status === 'failed' && ticket.job.error ? html`<span class="text-danger">${ticket.job.error}</span>` : nothing}
           </div>` : nothing}
           <div class="tabs" role="tablist">
             ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}

@@ -181,7 +181,7 @@ exposed.run()
 for (const kind of DB_KINDS) {
   const off = suite<{ t: TestApp }>(`auth on 0.0.0.0 with both tokens (${kind})`)
   off.before(async (context) => {
-    context.t = await startTestApp({ kind, env: { HOST: '0.0.0.0', TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN, TERARCHITECT_WORKER_API_KEY: WORKER_KEY } })
+    context.t = await startTestApp({ kind, env: { HOST: '0.0.0.0', ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN, TERARCHITECT_WORKER_API_KEY: WORKER_KEY } })
     assert.match(context.t.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'tests talk over loopback only')
   })
   off.after(async ({ t }) => t.close())

@@ -69,7 +69,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const config = resolveAppConfig(env)
   const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger(config.LOG_LEVEL) })
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const init: RequestInit = { method, headers: { ...headers } }
+    // Like the UI, every state-changing request says JSON, with or without a body (the boundary's 415).
+    const init: RequestInit = { method, headers: { ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }), ...headers } }
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body)
       ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'

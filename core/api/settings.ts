@@ -18,7 +18,7 @@ const SettingsPut = Type.Object(
 
 export function settingsRoutes(ctx: AppContext): Route[] {
   return [
-    route({ method: 'GET', path: '/api/health', access: 'public', handle: () => ({ ok: true, db: ctx.db.kind, version: VERSION }) }),
+    route({ method: 'GET', path: '/api/health', access: 'public', machine: true, handle: () => ({ ok: true, db: ctx.db.kind, version: VERSION }) }),
     route({ method: 'GET', path: '/api/settings', access: 'people', handle: async () => ({ settings: await listSettings(ctx) }) }),
     route({ method: 'PUT', path: '/api/settings', access: 'people', body: SettingsPut, handle: async ({ body }) =>
       ({ settings: await updateSettings(ctx, body.values, 'person') }) }),

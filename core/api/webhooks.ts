@@ -6,7 +6,7 @@ import { handleWebhook } from '../services/review/webhook.ts'
 export function webhookRoutes(ctx: AppContext): Route[] {
   return [
     route({
-      method: 'POST', path: '/api/webhooks/github', access: 'public', rawBody: true,
+      method: 'POST', path: '/api/webhooks/github', access: 'public', machine: true, rawBody: true,
       handle: ({ req, body }) => {
         const header = (name: string) => {
           const value = req.headers[name]

@@ -10,6 +10,7 @@ import { AppError, isAppError, notFound, type ErrorDetail } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { readJsonBody, readRawBody } from './body.ts'
 import { validate } from './validate.ts'
+import type { Admit } from './boundary.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -55,6 +56,11 @@ export interface RouteSpec<P extends TObject | undefined, Q extends TObject | un
    * `ctx.body`. For signatures over the exact bytes (GitHub webhooks); excludes `body`.
    */
   rawBody?: boolean
+  /**
+   * A public route for machines (signed webhooks, health probes): exempt from the browser boundary
+   * (boundary.ts), like every worker and agent route.
+   */
+  machine?: boolean
   handle(ctx: Context<Static<Defaulted<P>>, Static<Defaulted<Q>>, Static<Defaulted<B>>>): unknown
 }
 
@@ -66,6 +72,7 @@ export interface Route {
   query?: TObject
   body?: TSchema
   rawBody?: boolean
+  machine?: boolean
   handle(ctx: Context<any, any, any>): unknown
 }
 
@@ -84,6 +91,11 @@ export interface RouterOptions {
   authorize: Authorize
   bodyLimit: number
   log: Logger
+  /**
+   * The browser boundary (boundary.ts): sets the security headers and throws 421/415/403 before
+   * authorization; `route` is undefined for static files and unknown paths.
+   */
+  admit?: Admit
   /** Called for requests no route matches (static files); returns false when it did not answer. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
 }
@@ -118,6 +130,7 @@ export function createRouter(options: RouterOptions) {
     try {
       const { hits } = match(url.pathname)
       const hit = hits.find((candidate) => candidate.route.method === req.method)
+      options.admit?.(req, res, hit?.route)
       if (!hit) {
         if (hits.length) {
           res.setHeader('allow', [...new Set(hits.map((h) => h.route.method))].join(', '))

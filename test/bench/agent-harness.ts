@@ -75,7 +75,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const repoUrl = await git.createRepo('acme/widgets', options.files ?? { 'README.md': '# widgets\n', 'package.json': '{"name":"widgets"}\n' })
   const t = await startTestApp({
     kind: 'pglite',
-    env: { HOST: host, TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ...options.appEnv },
+    // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
+    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
   const settings = async (values: Record<string, string | number | boolean | null>) => {

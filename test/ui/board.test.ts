@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Browser, Page } from 'playwright-core'
-import { createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
 import { waitFor } from '../helpers.ts'
 
 let ui: UiApp
@@ -19,6 +19,8 @@ const ids: Record<string, number> = {}
 
 const column = (id: string) => `ta-board-column[data-column="${id}"]`
 const card = (ticketId: number) => `.card[data-id="${ticketId}"]`
+
+test.after.each(assertNoCspViolations)
 
 test.before(async () => {
   ui = await startUiApp()

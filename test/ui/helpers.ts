@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import * as assert from 'uvu/assert'
 import { resolveAppConfig } from '../../core/config.ts'
 import { startApp, type RunningApp } from '../../core/app.ts'
 import { createLogger } from '../../core/log.ts'
@@ -58,7 +59,7 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     async api(method, path, body, headers = {}) {
       const res = await fetch(app.url + path, {
         method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: { ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
       const text = await res.text()
@@ -71,23 +72,49 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
   }
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Debian's Chromium, headless; `extraArgs` e.g. `--host-resolver-rules=MAP attacker.test 127.0.0.1`. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   ensureChromium()
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
   })
 }
 
-/** A page that fails the test on any uncaught error or console error of the UI. */
+const violations: string[] = []
+
+/**
+ * Fails the calling test when any page opened by `openPage` reported a Content-Security-Policy
+ * violation since the last call; UI suites run it after each test (`test.after.each`).
+ */
+export function assertNoCspViolations(): void {
+  const seen = violations.splice(0)
+  assert.equal(seen, [], 'Content-Security-Policy violations')
+}
+
+/**
+ * A page that fails the test on any uncaught error or console error of the UI, and reports every
+ * `securitypolicyviolation` (in the document or any shadow root) to `assertNoCspViolations`.
+ */
 export async function openPage(browser: Browser, url: string, options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}) {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1360, height: options.height ?? 860 },
     colorScheme: options.colorScheme ?? 'light',
     deviceScaleFactor: 1,
   })
-  const page = await context.newPage()
   const problems: string[] = []
+  await context.exposeBinding('__reportCspViolation', (_source, text: string) => {
+    violations.push(text)
+    problems.push(`csp: ${text}`)
+  })
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __reportCspViolation(text: string): void }).__reportCspViolation
+      const where = (event.composedPath()[0] as Element | undefined)?.localName ?? 'document'
+      report(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} on <${where}> (${event.sourceFile || document.location.pathname}) ${event.sample}`.trim())
+    }, true)
+  })
+  const page = await context.newPage()
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
   page.on('console', (message) => {
     // A 4xx the test provoked on purpose shows as a failed resource; that is not a UI error.

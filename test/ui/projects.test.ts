@@ -2,12 +2,14 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Browser, Page } from 'playwright-core'
-import { createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
 
 let ui: UiApp
 let browser: Browser
 let page: Page
 let problems: string[]
+
+test.after.each(assertNoCspViolations)
 
 test.before(async () => {
   ui = await startUiApp()

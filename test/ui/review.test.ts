@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Browser, Page } from 'playwright-core'
-import { createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
 import { waitFor } from '../helpers.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 
@@ -20,6 +20,8 @@ let problems: string[]
 let project: { id: number; name: string }
 let ticket: { id: number; title: string }
 let pullNumber: number
+
+test.after.each(assertNoCspViolations)
 
 test.before(async () => {
   gh = await startGithub()

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
 
 let ui: UiApp
 let browser: Browser
@@ -16,6 +16,8 @@ let page: Page
 let problems: string[]
 let project: { id: number }
 let ticketId: number
+
+test.after.each(assertNoCspViolations)
 
 test.before(async () => {
   // No worker model anywhere: the settings check fails and Run must be disabled.
