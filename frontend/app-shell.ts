@@ -1,28 +1,42 @@
-/** `<ta-app>`: the top bar and the routed page. */
-import { LitElement, css, html } from 'lit'
-import { setAdminToken } from './api.ts'
+/**
+ * `<ta-app>`: asks the server who is here (`/api/auth/me`) before anything else, then shows the
+ * first-admin page (no account yet, not on the local machine), the sign-in page, or the top bar
+ * and the routed page. Any 401 (an API call, or the live stream refused) closes the streams and
+ * shows the sign-in page in place, so the URL (the intended page) is kept for after signing in.
+ */
+import { LitElement, css, html, nothing } from 'lit'
+import { errorText } from './api.ts'
 import { icons, logo } from './icons.ts'
-import { liveState, onLiveState, type LiveState } from './live.ts'
+import { liveState, onLiveState, onStreamRefused, stopLive, type LiveState } from './live.ts'
 import { currentRoute, onRoute, type Route } from './router.ts'
+import { denied, loadSession, onSession, role, signedIn, type Me } from './session.ts'
 import { shared } from './styles.ts'
-import './modal-dialog.ts'
+import { lazy } from './lazy.ts'
 import './projects-page.ts'
 import './project-home.ts'
 import './jobs-view.ts'
 import './settings-page.ts'
 import './shortcuts-dialog.ts'
+import './sign-in-page.ts'
+import './setup-page.ts'
+import './user-menu.ts'
 
 export class AppShell extends LitElement {
   static override properties = {
     route: { state: true },
     live: { state: true },
-    askToken: { state: true },
     help: { state: true },
+    me: { state: true },
+    notice: { state: true },
+    bootError: { state: true },
   }
   declare route: Route
   declare live: LiveState
-  declare askToken: boolean
   declare help: boolean
+  declare me: Me | null
+  /** Said on the sign-in page: why the person is asked to sign in again. */
+  declare notice: string
+  declare bootError: string
   private stops: (() => void)[] = []
 
   static override styles = [shared, css`
@@ -52,22 +66,28 @@ export class AppShell extends LitElement {
     main { flex: 1; min-height: 0; overflow: auto; }
     main.full { overflow: hidden; display: flex; flex-direction: column; }
     .notfound { max-width: 480px; margin: 80px auto; }
+    .boot { display: grid; place-items: center; height: 100%; color: var(--text-3); gap: 12px; align-content: center; }
   `]
 
   constructor() {
     super()
     this.route = currentRoute()
     this.live = liveState()
-    this.askToken = false
     this.help = false
+    this.me = null
+    this.notice = ''
+    this.bootError = ''
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
     this.stops.push(onRoute((route) => (this.route = route)))
     this.stops.push(onLiveState(() => (this.live = liveState())))
-    const onAuth = () => (this.askToken = true)
+    this.stops.push(onSession((me) => (this.me = me)))
+    const onAuth = () => void this.recheck()
     window.addEventListener('ta-auth-required', onAuth)
+    onStreamRefused(onAuth)
+    void this.boot()
     this.stops.push(() => window.removeEventListener('ta-auth-required', onAuth))
     const onKey = (event: KeyboardEvent) => {
       const path = event.composedPath() as HTMLElement[]
@@ -83,6 +103,35 @@ export class AppShell extends LitElement {
     for (const stop of this.stops.splice(0)) stop()
   }
 
+  private async boot() {
+    try {
+      await loadSession()
+      this.bootError = ''
+    } catch (error) {
+      this.bootError = errorText(error)
+    }
+  }
+
+  /** After a 401: is the session over? Then the streams stop and the sign-in page shows. */
+  private async recheck() {
+    if (!this.me || !signedIn(this.me)) return
+    const me = await loadSession().catch(() => null)
+    if (me && !signedIn(me)) {
+      stopLive()
+      this.notice = 'Your session ended. Sign in again to continue.'
+    }
+  }
+
+  private async signedIn() {
+    this.notice = ''
+    await this.boot()
+  }
+
+  private adminOnly(what: string, page: unknown) {
+    const why = denied('admin', what)
+    return why ? html`<div class="empty notfound"><h3>${why}</h3><p>Ask an admin if you need this.</p><a class="btn" href="/">Go to projects</a></div>` : page
+  }
+
   private page() {
     const route = this.route
     switch (route.name) {
@@ -94,44 +143,47 @@ export class AppShell extends LitElement {
         return html`<ta-jobs-view></ta-jobs-view>`
       case 'settings':
         return html`<ta-settings-page></ta-settings-page>`
+      case 'users':
+        return this.adminOnly('manage users', lazy(import('./users-page.ts'), html`<ta-users-page></ta-users-page>`))
+      case 'audit':
+        return this.adminOnly('read the audit log', lazy(import('./audit-page.ts'), html`<ta-audit-page></ta-audit-page>`))
+      case 'tokens':
+        return lazy(import('./tokens-page.ts'), html`<ta-tokens-page></ta-tokens-page>`)
       default:
         return html`<div class="empty notfound"><h3>Page not found</h3><p>Nothing lives at <code>${route.path}</code>.</p><a class="btn" href="/">Go to projects</a></div>`
     }
   }
 
-  private saveToken(event: SubmitEvent) {
-    event.preventDefault()
-    const input = (event.target as HTMLFormElement).elements.namedItem('token') as HTMLInputElement
-    setAdminToken(input.value.trim() || null)
-    location.reload()
-  }
-
   override render() {
+    const me = this.me
+    if (!me) {
+      return this.bootError
+        ? html`<div class="boot"><span>Cannot reach the Terarchitect server: ${this.bootError}</span><button class="btn" @click=${() => this.boot()}>Try again</button></div>`
+        : html`<div class="boot"><span class="spinner"></span></div>`
+    }
+    if (me.setup_required && !me.local) return html`<ta-setup-page @signed-in=${() => this.signedIn()}></ta-setup-page>`
+    if (!signedIn(me)) return html`<ta-sign-in .methods=${me.methods} .notice=${this.notice} @signed-in=${() => this.signedIn()}></ta-sign-in>`
     const section = this.route.name === 'project' ? 'projects' : this.route.name
+    const link = (path: string, name: string, icon: unknown, label: string) =>
+      html`<a href=${path} aria-current=${section === name ? 'page' : 'false'}>${icon} ${label}</a>`
     const liveLabel = { open: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' }[this.live]
     return html`
       <header class="top">
         <a class="brand" href="/">${logo()} Terarchitect</a>
         <nav aria-label="Main">
-          <a href="/" aria-current=${section === 'projects' ? 'page' : 'false'}>${icons.folder()} Projects</a>
-          <a href="/jobs" aria-current=${section === 'jobs' ? 'page' : 'false'}>${icons.jobs()} Jobs</a>
-          <a href="/settings" aria-current=${section === 'settings' ? 'page' : 'false'}>${icons.settings()} Settings</a>
+          ${link('/', 'projects', icons.folder(), 'Projects')}
+          ${link('/jobs', 'jobs', icons.jobs(), 'Jobs')}
+          ${link('/settings', 'settings', icons.settings(), 'Settings')}
+          ${role() === 'admin' ? html`${link('/users', 'users', icons.users(), 'Users')}${link('/audit', 'audit', icons.audit(), 'Audit')}` : nothing}
         </nav>
         <button class="icon-btn help" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" @click=${() => (this.help = true)}><kbd>?</kbd></button>
         <div class="live ${this.live}" title="Live updates from the server">
           <span class="dot"></span>${liveLabel}
         </div>
+        <ta-user-menu></ta-user-menu>
       </header>
       <main class=${this.route.name === 'project' ? 'full' : ''}>${this.page()}</main>
-      <ta-shortcuts .open=${this.help} @close=${() => (this.help = false)}></ta-shortcuts>
-      <ta-modal size="small" heading="Admin token required" .open=${this.askToken} @close=${() => (this.askToken = false)}>
-        <form id="token" @submit=${this.saveToken}>
-          <p class="muted mb-12">This server is reachable from other machines, so it asks for the
-            <code>TERARCHITECT_ADMIN_TOKEN</code> it was started with. It is kept in this browser only.</p>
-          <label class="field"><span>Admin token</span><input class="input" name="token" type="password" autocomplete="off" required></label>
-        </form>
-        <button slot="footer" class="btn primary" type="submit" form="token">Save token</button>
-      </ta-modal>`
+      <ta-shortcuts .open=${this.help} @close=${() => (this.help = false)}></ta-shortcuts>`
   }
 }
 customElements.define('ta-app', AppShell)

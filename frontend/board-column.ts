@@ -26,6 +26,7 @@ export class BoardColumn extends LitElement {
     total: { type: Number },
     latest: { attribute: false },
     runBlocker: { attribute: false },
+    readOnly: { attribute: false },
     draggingId: { attribute: false },
     dropBefore: { state: true },
   }
@@ -34,6 +35,8 @@ export class BoardColumn extends LitElement {
   declare total: number
   declare latest: Map<number, string>
   declare runBlocker: string | null
+  /** Why this person cannot move tickets (a viewer), or null: cards are then not draggable. */
+  declare readOnly: string | null
   declare draggingId: number | null
   /** Where a dragged ticket would land: before this ticket id, 'end', or nowhere. */
   declare dropBefore: number | 'end' | null
@@ -64,6 +67,7 @@ export class BoardColumn extends LitElement {
     this.total = 0
     this.latest = new Map()
     this.runBlocker = null
+    this.readOnly = null
     this.draggingId = null
     this.dropBefore = null
   }
@@ -188,7 +192,7 @@ export class BoardColumn extends LitElement {
         <div class="list" role="list" @click=${this.onClick} @keydown=${this.onKeyDown} @dragstart=${this.onDragStart} @dragend=${this.onDragEnd}>
           ${repeat(tickets, (ticket) => ticket.id, (ticket) => html`
             ${this.dropBefore === ticket.id ? html`<div class="drop-line"></div>` : nothing}
-            ${ticketCard(ticket, { latest: this.latest.get(ticket.id), runBlocker: this.runBlocker, dragging: this.draggingId === ticket.id })}`)}
+            ${ticketCard(ticket, { latest: this.latest.get(ticket.id), runBlocker: this.runBlocker, readOnly: this.readOnly, dragging: this.draggingId === ticket.id })}`)}
           ${this.dropBefore === 'end' && tickets.length ? html`<div class="drop-line"></div>` : nothing}
           ${tickets.length ? nothing : html`<div class="placeholder">${filtered ? 'No matching tickets' : column.role === 'in_progress' ? 'Drop a ticket here to start an agent' : 'No tickets'}</div>`}
         </div>

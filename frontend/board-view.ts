@@ -4,15 +4,16 @@
  * Moves are optimistic (PATCH column_id/position); a refusal (422: the project cannot run, 409:
  * already running) reloads the board and tells the person why.
  */
-import { LitElement, css, html, type PropertyValues } from 'lit'
+import { LitElement, css, html } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { api, errorText } from './api.ts'
 import { applyJob, dropPosition, findTicket, groupTickets, matches, placeTicket, removeTicket, type Filter, type Groups } from './board-model.ts'
 import type { BoardColumn } from './board-column.ts'
 import { eventLine } from './event-text.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
+import { denied } from './session.ts'
 import { SettingsCheckController, runBlocker } from './settings-check.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
@@ -51,7 +52,7 @@ export class BoardView extends LitElement {
   declare columnsOpen: boolean
   declare announcement: string
   private check = new SettingsCheckController(this)
-  private feed?: { ready: Promise<void>; close(): void }
+  private live = new LiveController(this, { project: () => this.project.id, onEvent: (type, data) => this.onEvent(type, data), load: () => this.load() })
   private focusAfterUpdate: number | null = null
   private loadedAt = 0
 
@@ -66,6 +67,7 @@ export class BoardView extends LitElement {
     .columns { flex: 1; min-height: 0; display: flex; gap: 14px; padding: 2px 24px 20px; overflow-x: auto; align-items: flex-start; }
     .loading .col { width: 292px; height: 360px; flex: none; }
     .error { margin: 24px; }
+    .read-only svg { width: 13px; height: 13px; }
   `]
 
   constructor() {
@@ -90,18 +92,7 @@ export class BoardView extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.feed?.close()
-    this.feed = undefined
     this.removeEventListener('keydown', this.onShortcut)
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('project') && (!this.feed || changed.get('project')?.id !== this.project.id)) {
-      this.feed?.close()
-      const feed = subscribe(this.project.id, (type, data) => this.onEvent(type, data))
-      this.feed = feed
-      void feed.ready.then(() => this.load())
-    }
   }
 
   protected override async updated(): Promise<void> {
@@ -201,6 +192,8 @@ export class BoardView extends LitElement {
   private async move(id: number, columnId: string, beforeId: number | null, keyboard = false): Promise<void> {
     const ticket = findTicket(this.groups, id)
     if (!ticket) return
+    const refused = denied('member', 'move tickets')
+    if (refused) return notify(refused, 'error')
     const position = dropPosition(this.groups, id, columnId, beforeId)
     if (ticket.column_id === columnId && ticket.position === position) return
     const target = this.columns!.find((column) => column.id === columnId)!
@@ -277,7 +270,7 @@ export class BoardView extends LitElement {
   private onShortcut = (event: KeyboardEvent) => {
     const target = event.composedPath()[0] as HTMLElement
     if (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || event.ctrlKey || event.metaKey || event.altKey) return
-    if (event.key === 'n' && !this.ticketId) {
+    if (event.key === 'n' && !this.ticketId && !denied('member', 'create tickets')) {
       event.preventDefault()
       this.createOpen = true
     } else if (event.key === '/') {
@@ -295,11 +288,13 @@ export class BoardView extends LitElement {
       return html`<div class="alert error error" role="alert">${icons.alert()}<span class="grow">Could not load the board: ${this.error}</span>
         <button class="btn small" @click=${() => this.load()}>Retry</button></div>`
     }
-    const blocker = runBlocker(this.project, this.check.value)
+    const readOnly = denied('member', 'move tickets')
+    const blocker = denied('member', 'run agents') ?? runBlocker(this.project, this.check.value)
     const ticket = this.ticketId === null ? undefined : findTicket(this.groups, this.ticketId)
     return html`
       <div class="bar">
-        <button class="btn primary" @click=${() => (this.createOpen = true)} title="New ticket (N)">${icons.plus()} New ticket</button>
+        <button class="btn primary" @click=${() => (this.createOpen = true)} ?disabled=${!!readOnly}
+          title=${denied('member', 'create tickets') ?? 'New ticket (N)'}>${icons.plus()} New ticket</button>
         <label class="search">${icons.search()}<input class="input" type="search" placeholder="Filter tickets  /" aria-label="Filter tickets by text"
           .value=${this.filter.text} @input=${(e: InputEvent) => this.setFilter({ text: (e.target as HTMLInputElement).value })}></label>
         <select class="input" aria-label="Filter by priority" .value=${this.filter.priority}
@@ -307,7 +302,9 @@ export class BoardView extends LitElement {
           <option value="">All priorities</option><option value="high">High</option><option value="medium">Medium</option><option value="low">Low</option>
         </select>
         <span class="grow"></span>
-        <button class="btn ghost" @click=${() => (this.columnsOpen = true)} ?disabled=${!this.columns}>${icons.columns()} Columns</button>
+        ${readOnly ? html`<span class="badge read-only" role="note">${icons.info()} ${readOnly}: you can read this board</span>` : ''}
+        <button class="btn ghost" @click=${() => (this.columnsOpen = true)} ?disabled=${!this.columns || !!readOnly}
+          title=${denied('member', 'change the columns') ?? 'Rename, add, reorder and delete columns'}>${icons.columns()} Columns</button>
       </div>
       <ta-settings-banner .project=${this.project}></ta-settings-banner>
       ${this.columns
@@ -317,7 +314,7 @@ export class BoardView extends LitElement {
             @ticket-drag=${(e: CustomEvent) => (this.draggingId = e.detail.id)}>
             ${repeat(this.columns, (column) => column.id, (column) => html`
               <ta-board-column data-column=${column.id} .column=${column} .tickets=${this.visible(column.id)}
-                .total=${this.groups.get(column.id)?.length ?? 0} .latest=${this.latest} .runBlocker=${blocker}
+                .total=${this.groups.get(column.id)?.length ?? 0} .latest=${this.latest} .runBlocker=${blocker} .readOnly=${readOnly}
                 .draggingId=${this.draggingId}></ta-board-column>`)}
           </div>`
         : html`<div class="columns loading" aria-busy="true">${[0, 1, 2, 3].map(() => html`<div class="col skeleton"></div>`)}</div>`}

@@ -10,9 +10,10 @@ import type { GraphCanvas, Selection } from './graph-canvas.ts'
 import { NODE_TYPES, lookOf } from './graph-types.ts'
 import { freeSpot, newId, placeMissing } from './graph-model.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { addGuard } from './router.ts'
 import { cssProps } from './css-props.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Graph, GraphEdge, GraphNode, Project } from './types.ts'
@@ -49,7 +50,7 @@ export class GraphEditor extends LitElement {
   /** The newer version someone else saved, when ours is stale. */
   declare conflict: number | null
   declare loaded: boolean
-  private feed?: { ready: Promise<void>; close(): void }
+  private live = new LiveController(this, { project: () => this.project.id, onEvent: (type, data) => type === 'graph.updated' && this.onRemoteSave(data.version), load: () => this.load() })
   private removeGuard?: () => void
 
   static override styles = [shared, css`
@@ -98,16 +99,12 @@ export class GraphEditor extends LitElement {
     super.connectedCallback()
     this.removeGuard = addGuard(() => (this.dirty ? 'Your changes to the architecture graph are not saved yet.' : null))
     window.addEventListener('keydown', this.onKey)
-    const feed = subscribe(this.project.id, (type, data) => type === 'graph.updated' && this.onRemoteSave(data.version))
-    this.feed = feed
-    void feed.ready.then(() => this.load())
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     this.removeGuard?.()
     window.removeEventListener('keydown', this.onKey)
-    this.feed?.close()
   }
 
   private get canvas(): GraphCanvas | null {
@@ -257,22 +254,24 @@ export class GraphEditor extends LitElement {
   }
 
   private toolbar() {
+    const refused = denied('member', 'edit the graph')
     return html`<div class="bar">
       <div class="menu-wrap">
-        <button class="btn primary" aria-haspopup="menu" aria-expanded=${this.menuOpen ? 'true' : 'false'} @click=${() => (this.menuOpen = !this.menuOpen)}>${icons.plus()} Add node</button>
+        <button class="btn primary" ?disabled=${!!refused} title=${refused ?? 'Add a node'} aria-haspopup="menu" aria-expanded=${this.menuOpen ? 'true' : 'false'} @click=${() => (this.menuOpen = !this.menuOpen)}>${icons.plus()} Add node</button>
         ${this.menuOpen ? html`<div class="menu" role="menu" @focusout=${(e: FocusEvent) => !this.renderRoot.querySelector('.menu-wrap')?.contains(e.relatedTarget as Node) && (this.menuOpen = false)}>
           ${NODE_TYPES.map((type) => html`<button role="menuitem" data-type=${type} @click=${() => this.addNode(type)}><span class="sw" ${cssProps({ background: lookOf(type).color })}></span>${lookOf(type).label}</button>`)}
         </div>` : nothing}
       </div>
-      <button class="btn" aria-pressed=${this.mode === 'connect' ? 'true' : 'false'} title="Connect two nodes (C)" ?disabled=${this.nodes.length < 2} @click=${() => this.toggleConnect()}>${icons.connect()} Connect</button>
-      <button class="btn ghost" title="Delete the selection (Del)" ?disabled=${!this.selection} @click=${() => this.removeSelection()}>${icons.trash()} Delete</button>
+      <button class="btn" aria-pressed=${this.mode === 'connect' ? 'true' : 'false'} title=${refused ?? 'Connect two nodes (C)'} ?disabled=${this.nodes.length < 2 || !!refused} @click=${() => this.toggleConnect()}>${icons.connect()} Connect</button>
+      <button class="btn ghost" title=${refused ?? 'Delete the selection (Del)'} ?disabled=${!this.selection || !!refused} @click=${() => this.removeSelection()}>${icons.trash()} Delete</button>
       <span class="sep"></span>
       <button class="icon-btn" aria-label="Zoom in" title="Zoom in" @click=${() => this.canvas?.zoomBy(1.2)}>${icons.zoomIn()}</button>
       <button class="icon-btn" aria-label="Zoom out" title="Zoom out" @click=${() => this.canvas?.zoomBy(1 / 1.2)}>${icons.zoomOut()}</button>
       <button class="icon-btn" aria-label="Fit to screen" title="Fit to screen" @click=${() => this.canvas?.fit()}>${icons.fit()}</button>
       <span class="grow"></span>
+      ${refused ? html`<span class="state" role="note">${icons.info()} ${refused}</span>` : nothing}
       <span class="state ${this.dirty ? 'dirty' : ''}" role="status">${this.dirty ? html`<span class="dot"></span> Unsaved changes` : this.loaded ? `Saved · version ${this.version}` : ''}</span>
-      <button class="btn primary" ?disabled=${!this.dirty || this.saving} @click=${() => this.save()} title="Save (Ctrl+S)">
+      <button class="btn primary" ?disabled=${!this.dirty || this.saving || !!refused} @click=${() => this.save()} title=${refused ?? 'Save (Ctrl+S)'}>
         ${this.saving ? html`<span class="spinner"></span>` : icons.save()} Save</button>
     </div>`
   }
@@ -301,7 +300,7 @@ export class GraphEditor extends LitElement {
             @connect=${(e: CustomEvent<{ source: string; target: string }>) => this.connect(e.detail.source, e.detail.target)}></ta-graph-canvas>
           ${this.loaded && !this.nodes.length ? html`<div class="empty-canvas"><div>${icons.graph()}<h3>Model your architecture</h3>
             <p>Add the services, databases, queues and frontends of this system, then connect them. Agents read this graph with every ticket.</p>
-            <button class="btn primary" @click=${() => (this.menuOpen = true)}>${icons.plus()} Add the first node</button></div></div>` : nothing}
+            <button class="btn primary" ?disabled=${!!denied('member', 'edit the graph')} @click=${() => (this.menuOpen = true)}>${icons.plus()} Add the first node</button></div></div>` : nothing}
           ${this.mode === 'connect' ? html`<div class="hint">${this.connectFrom ? 'Now click the node it connects to' : 'Click the node the connection starts from'} · Esc to stop</div>` : nothing}
         </div>
         <ta-graph-inspector .node=${node} .edge=${edge} .nodes=${this.nodes} .stats=${{ nodes: this.nodes.length, edges: this.edges.length }}

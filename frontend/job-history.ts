@@ -3,6 +3,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { api } from './api.ts'
 import { duration, timeAgo, usageText } from './format.ts'
 import { icons } from './icons.ts'
+import { denied } from './session.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Job } from './types.ts'
@@ -57,10 +58,11 @@ export class JobHistory extends LitElement {
           <span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span>
           <span class="faint">${job.kind === 'review' ? 'review' : 'ticket'} · ${timeAgo(job.created_at)}</span>
           <span class="grow"></span>
-          ${isActive(job) ? html`<button class="btn small danger-ghost" ?disabled=${this.busy === job.id || job.cancel_requested} @click=${() => this.act(job, 'cancel')}>${icons.stop()} Cancel</button>` : nothing}
-          ${latest && (job.status === 'failed' || job.status === 'cancelled') ? html`<button class="btn small" ?disabled=${this.busy === job.id} @click=${() => this.act(job, 'retry')}>${icons.retry()} Retry</button>` : nothing}
+          ${isActive(job) ? html`<button class="btn small danger-ghost" ?disabled=${this.busy === job.id || job.cancel_requested || !!denied('member', 'stop jobs')} title=${denied('member', 'stop jobs') ?? nothing} @click=${() => this.act(job, 'cancel')}>${icons.stop()} Cancel</button>` : nothing}
+          ${latest && (job.status === 'failed' || job.status === 'cancelled') ? html`<button class="btn small" ?disabled=${this.busy === job.id || !!denied('member', 'retry jobs')} title=${denied('member', 'retry jobs') ?? nothing} @click=${() => this.act(job, 'retry')}>${icons.retry()} Retry</button>` : nothing}
         </div>
         <dl>
+          ${job.started_by ? html`<div><dt>Started by</dt><dd data-started-by>${job.started_by}</dd></div>` : nothing}
           <div><dt>Attempt</dt><dd>${job.attempt} of ${job.max_attempts}</dd></div>
           <div><dt>Duration</dt><dd>${duration(job.started_at, job.finished_at)}</dd></div>
           <div><dt>Coordinator</dt><dd>${job.claimed_by ?? '—'}</dd></div>

@@ -7,7 +7,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { api, errorText } from './api.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { logEntry, logStyles, type LogEvent } from './log-entry.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import type { JobSummary } from './types.ts'
@@ -29,7 +29,13 @@ export class JobLog extends LitElement {
   declare events: LogEvent[]
   declare loading: boolean
   declare error: string
-  private feed?: { ready: Promise<void>; close(): void }
+  private live = new LiveController(this, {
+    project: () => this.projectId,
+    subject: () => `${this.projectId}/${this.ticketId}`,
+    onEvent: (type, data) => type === 'log' && data.ticket_id === this.ticketId && this.addEvents([data]),
+    reset: () => { this.events = []; this.seqs.clear() },
+    load: () => this.load(),
+  })
   private seqs = new Set<number>()
   private follow = true
 
@@ -49,31 +55,6 @@ export class JobLog extends LitElement {
     this.events = []
     this.loading = true
     this.error = ''
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('ticketId') || changed.has('projectId')) {
-      this.feed?.close()
-      this.events = []
-      this.seqs.clear()
-      const feed = subscribe(this.projectId, (type, data) => type === 'log' && data.ticket_id === this.ticketId && this.addEvents([data]))
-      this.feed = feed
-      void feed.ready.then(() => this.load())
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.feed?.close()
-    this.feed = undefined
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    if (this.hasUpdated && !this.feed) {
-      this.feed = subscribe(this.projectId, (type, data) => type === 'log' && data.ticket_id === this.ticketId && this.addEvents([data]))
-      void this.load()
-    }
   }
 
   private async load(): Promise<void> {

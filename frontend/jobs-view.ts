@@ -3,11 +3,12 @@
  * running (with the coordinator holding each), failed with the reason, finished. Cancel and retry
  * in place; live through the feed.
  */
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { duration, timeAgo, usageText } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
+import { denied } from './session.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Job, type JobStatus, type Project } from './types.ts'
@@ -41,7 +42,7 @@ export class JobsView extends LitElement {
   declare filter: Filter
   declare error: string
   declare now: number
-  private feed?: { ready: Promise<void>; close(): void }
+  private live = new LiveController(this, { project: () => this.project?.id ?? null, onEvent: (type) => type === 'job.updated' && this.schedule(), load: () => this.load() })
   private timer = 0
   private ticker = 0
 
@@ -86,19 +87,8 @@ export class JobsView extends LitElement {
     this.ticker = window.setInterval(() => this.jobs?.some(isActive) && (this.now = Date.now()), 1000)
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!this.feed || (changed.has('project') && changed.get('project')?.id !== this.project?.id)) {
-      this.feed?.close()
-      const feed = subscribe(this.project?.id ?? null, (type) => type === 'job.updated' && this.schedule())
-      this.feed = feed
-      void feed.ready.then(() => this.load())
-    }
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.feed?.close()
-    this.feed = undefined
     clearInterval(this.ticker)
   }
 
@@ -150,8 +140,8 @@ export class JobsView extends LitElement {
       <td class="num">${duration(job.started_at, job.finished_at, this.now)}</td>
       <td class="num">${usageText(job.usage) || html`<span class="faint">—</span>`}</td>
       <td class="actions">
-        ${isActive(job) ? html`<button class="btn small danger-ghost" ?disabled=${job.cancel_requested} @click=${() => this.act(job, 'cancel')}>Cancel</button>` : nothing}
-        ${job.status === 'failed' || job.status === 'cancelled' ? html`<button class="btn small" @click=${() => this.act(job, 'retry')}>${icons.retry()} Retry</button>` : nothing}
+        ${isActive(job) ? html`<button class="btn small danger-ghost" ?disabled=${job.cancel_requested || !!denied('member', 'cancel jobs')} title=${denied('member', 'cancel jobs') ?? nothing} @click=${() => this.act(job, 'cancel')}>Cancel</button>` : nothing}
+        ${job.status === 'failed' || job.status === 'cancelled' ? html`<button class="btn small" ?disabled=${!!denied('member', 'retry jobs')} title=${denied('member', 'retry jobs') ?? nothing} @click=${() => this.act(job, 'retry')}>${icons.retry()} Retry</button>` : nothing}
       </td>
     </tr>`
   }

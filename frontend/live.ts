@@ -2,6 +2,10 @@
  * Live updates: one EventSource per feed (a project, or everything), shared by every view that
  * listens to it and closed when the last one leaves. EventSource reconnects by itself and sends
  * `Last-Event-ID`, so the server replays what a dropped connection missed, in order.
+ *
+ * The stream authenticates with the session cookie. A stream the server refuses (401 after a
+ * logout, a revoked session) ends in the CLOSED state without saying why; the shell is then asked
+ * (`onStreamRefused`) and may stop every feed (`stopLive`) and show the sign-in page.
  */
 
 export const EVENT_TYPES = [
@@ -23,6 +27,7 @@ interface Feed {
 
 const feeds = new Map<string, Feed>()
 const stateListeners = new Set<(state: LiveState) => void>()
+let refused: () => void = () => {}
 
 function open(key: string, projectId: number | null): Feed {
   let markOpen!: () => void
@@ -48,7 +53,10 @@ function open(key: string, projectId: number | null): Feed {
     source.addEventListener('error', () => {
       setState('reconnecting')
       // The browser retries by itself unless the answer was not an event stream (CLOSED).
-      if (source.readyState === EventSource.CLOSED && feeds.get(key) === feed) setTimeout(() => feeds.get(key) === feed && connect(), 5000)
+      if (source.readyState === EventSource.CLOSED && feeds.get(key) === feed) {
+        refused()
+        setTimeout(() => feeds.get(key) === feed && connect(), 5000)
+      }
     })
     for (const type of EVENT_TYPES) {
       source.addEventListener(type, (message) => {
@@ -92,6 +100,19 @@ export function subscribe(projectId: number | null, listener: LiveListener): { r
       }, 2000)
     },
   }
+}
+
+/** Called when a stream was refused (not an event stream: often an ended session). */
+export function onStreamRefused(handler: () => void): void {
+  refused = handler
+}
+
+/** Closes every stream at once (signing out); views that subscribe later open fresh ones. */
+export function stopLive(): void {
+  const open = [...feeds.values()]
+  feeds.clear()
+  for (const feed of open) feed.source?.close()
+  for (const listener of stateListeners) listener('connecting')
 }
 
 /** Connection state changes of any feed (for the "live" indicator). */

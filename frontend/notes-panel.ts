@@ -7,7 +7,8 @@ import { api, ApiError, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Note, Project } from './types.ts'
@@ -34,7 +35,7 @@ export class NotesPanel extends LitElement {
   declare error: string
   declare formError: string
   declare saving: boolean
-  private feed?: { ready: Promise<void>; close(): void }
+  private live = new LiveController(this, { project: () => this.project.id, onEvent: (type) => type.startsWith('note.') && void this.load(), load: () => this.load() })
 
   static override styles = [shared, css`
     :host { display: flex; min-height: 0; }
@@ -63,18 +64,6 @@ export class NotesPanel extends LitElement {
     this.error = ''
     this.formError = ''
     this.saving = false
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    const feed = subscribe(this.project.id, (type) => type.startsWith('note.') && void this.load())
-    this.feed = feed
-    void feed.ready.then(() => this.load())
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.feed?.close()
   }
 
   async load() {
@@ -136,7 +125,7 @@ export class NotesPanel extends LitElement {
     if (!draft) {
       return html`<div class="empty">${icons.notes()}<h3>Notes for the agents</h3>
         <p>Conventions, decisions, gotchas: notes are sent to the agent with every ticket of this project.</p>
-        <button class="btn primary" @click=${() => this.open(null)}>${icons.plus()} New note</button></div>`
+        <button class="btn primary" ?disabled=${!!denied('member', 'write notes')} title=${denied('member', 'write notes') ?? nothing} @click=${() => this.open(null)}>${icons.plus()} New note</button></div>`
     }
     return html`<form novalidate @submit=${this.save}>
       ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : nothing}
@@ -150,8 +139,9 @@ export class NotesPanel extends LitElement {
         <ta-links-picker .projectId=${this.project.id} .value=${{ nodes: draft.associated_node_ids, edges: draft.associated_edge_ids }}
           @change=${(e: CustomEvent<Links>) => (this.draft = { ...this.draft!, associated_node_ids: e.detail.nodes, associated_edge_ids: e.detail.edges })}></ta-links-picker></div>
       <div class="actions">
-        <button class="btn primary" type="submit" ?disabled=${this.saving}>${this.saving ? html`<span class="spinner"></span>` : ''}${this.selected === 'new' ? 'Create note' : 'Save note'}</button>
-        ${this.selected !== 'new' ? html`<button type="button" class="btn danger-ghost" @click=${this.removeNote}>${icons.trash()} Delete</button>` : nothing}
+        ${denied('member', 'edit notes') ? html`<span class="faint">${denied('member', 'edit notes')}</span>` : nothing}
+        <button class="btn primary" type="submit" ?disabled=${this.saving || !!denied('member', 'edit notes')}>${this.saving ? html`<span class="spinner"></span>` : ''}${this.selected === 'new' ? 'Create note' : 'Save note'}</button>
+        ${this.selected !== 'new' ? html`<button type="button" class="btn danger-ghost" ?disabled=${!!denied('member', 'delete notes')} @click=${this.removeNote}>${icons.trash()} Delete</button>` : nothing}
       </div>
     </form>`
   }
@@ -160,7 +150,7 @@ export class NotesPanel extends LitElement {
     if (this.error && !this.notes) return html`<div class="pad-24 grow"><div class="alert error" role="alert">${icons.alert()}<span>Could not load notes: ${this.error}</span></div></div>`
     return html`
       <div class="list">
-        <div class="list-head"><h2>Notes</h2><button class="btn small" @click=${() => this.open(null)}>${icons.plus()} New</button></div>
+        <div class="list-head"><h2>Notes</h2><button class="btn small" ?disabled=${!!denied('member', 'write notes')} title=${denied('member', 'write notes') ?? nothing} @click=${() => this.open(null)}>${icons.plus()} New</button></div>
         ${!this.notes ? html`<div class="row faint px-14"><span class="spinner"></span> Loading…</div>`
           : !this.notes.length && this.selected !== 'new' ? html`<p class="faint px-14">No notes yet.</p>`
           : html`<ul>${this.notes.map((note) => html`<li><button aria-current=${this.selected === note.id ? 'true' : 'false'} @click=${() => this.open(note)}>

@@ -5,6 +5,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
 import { icons } from './icons.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import type { Project } from './types.ts'
 import './modal-dialog.ts'
@@ -52,6 +53,7 @@ export class ProjectForm extends LitElement {
     }
     .mode:has(input:checked) { border-color: var(--accent); background: var(--accent-soft); box-shadow: inset 0 0 0 1px var(--accent); }
     .mode:has(input:focus-visible) { box-shadow: var(--focus); }
+    .mode:has(input:disabled) { opacity: .55; cursor: not-allowed; }
     .mode input { position: absolute; opacity: 0; pointer-events: none; }
     .mode b { font-weight: 600; font-size: 13px; }
     .mode span { font-size: 12px; color: var(--text-3); }
@@ -134,8 +136,9 @@ export class ProjectForm extends LitElement {
     }
   }
 
-  private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean } = {}) {
+  private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean; refused?: string | null } = {}) {
     const error = this.errors[key]
+    const hint = options.refused ?? options.hint
     const common = {
       id: `f-${key}`,
       invalid: error ? 'true' : 'false',
@@ -147,14 +150,16 @@ export class ProjectForm extends LitElement {
           ? html`<textarea class="input" id=${common.id} name=${key} aria-invalid=${common.invalid} rows="3" placeholder=${options.placeholder ?? ''}
               .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLTextAreaElement).value)}></textarea>`
           : html`<input class="input ${options.mono ? 'mono' : ''}" id=${common.id} name=${key} aria-invalid=${common.invalid} autocomplete="off"
-              spellcheck="false" placeholder=${options.placeholder ?? ''} aria-describedby=${`e-${key}`}
+              spellcheck="false" placeholder=${options.placeholder ?? ''} aria-describedby=${`e-${key}`} ?disabled=${!!options.refused}
               .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLInputElement).value)}>`}
-        ${error ? html`<span class="field-error" id=${`e-${key}`} role="alert">${error}</span>` : options.hint ? html`<span class="hint">${options.hint}</span>` : ''}
+        ${error ? html`<span class="field-error" id=${`e-${key}`} role="alert">${error}</span>` : hint ? html`<span class="hint">${hint}</span>` : ''}
       </label>`
   }
 
   override render() {
     const v = this.values
+    // What runs on a host (local mode, its path, setup and test commands) is for admins to decide.
+    const hostOnly = denied('admin', 'choose what runs on a host (local mode, path, commands)')
     return html`
       <ta-modal heading=${this.project ? `Edit ${this.project.name}` : 'New project'} .open=${this.open}
         @close=${() => { this.open = false; this.dispatchEvent(new Event('close')) }}>
@@ -167,15 +172,16 @@ export class ProjectForm extends LitElement {
             <legend>Execution</legend>
             <div class="modes" role="radiogroup">
               ${(['docker', 'local'] as const).map((mode) => html`
-                <label class="mode">
-                  <input type="radio" name="execution_mode" value=${mode} .checked=${v.execution_mode === mode}
+                <label class="mode" title=${mode === 'local' && hostOnly ? hostOnly : ''}>
+                  <input type="radio" name="execution_mode" value=${mode} .checked=${v.execution_mode === mode} ?disabled=${mode === 'local' && !!hostOnly}
                     @change=${() => this.set('execution_mode', mode)}>
                   <b>${mode === 'docker' ? 'Docker' : 'Local'}</b>
                   <span>${mode === 'docker' ? 'One isolated container per job' : 'Run on the coordinator host, in a folder'}</span>
                 </label>`)}
             </div>
+            ${hostOnly ? html`<span class="hint">${hostOnly}.</span>` : ''}
           </fieldset>
-          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the working copy on the coordinator host.' }) : ''}
+          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the working copy on the coordinator host.', refused: hostOnly }) : ''}
           <details ?open=${!!(v.default_branch || v.worker_mode || v.setup_command || v.test_command || this.errors.default_branch)}>
             <summary>Advanced</summary>
             <div class="two">
@@ -188,8 +194,8 @@ export class ProjectForm extends LitElement {
                 </select>
               </label>
             </div>
-            ${this.input('setup_command', 'Setup command', { mono: true, placeholder: 'npm ci' })}
-            ${this.input('test_command', 'Test command', { mono: true, placeholder: 'npm test', hint: 'The Director runs it to judge each turn.' })}
+            ${this.input('setup_command', 'Setup command', { mono: true, placeholder: 'npm ci', refused: hostOnly })}
+            ${this.input('test_command', 'Test command', { mono: true, placeholder: 'npm test', hint: 'The Director runs it to judge each turn.', refused: hostOnly })}
           </details>
         </form>
         <button slot="footer" class="btn" type="button" @click=${() => (this.open = false)}>Cancel</button>

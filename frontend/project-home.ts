@@ -1,16 +1,17 @@
 /** `<ta-project-home>`: a project's header and tabs (Board, Graph, Notes, Jobs, Review). */
-import { LitElement, css, html, type PropertyValues } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { shortRepo } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { lazy } from './lazy.ts'
+import { LiveController } from './live-controller.ts'
 import { navigate, type ProjectTab } from './router.ts'
 import { refreshSettingsCheck } from './settings-check.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { Project } from './types.ts'
 import './board-view.ts'
-import './graph-editor.ts'
 import './notes-panel.ts'
 import './jobs-view.ts'
 import './review-list.ts'
@@ -39,7 +40,13 @@ export class ProjectHome extends LitElement {
   declare project: Project | null
   declare error: string
   declare editOpen: boolean
-  private feed?: { close(): void }
+  private live = new LiveController(this, {
+    project: () => this.projectId,
+    onEvent: (type, data) => this.onEvent(type, data),
+    reset: () => { this.project = null; this.error = '' },
+    load: () => this.load(),
+    loadAtOnce: true,
+  })
 
   static override styles = [shared, css`
     :host { display: flex; flex-direction: column; flex: 1; min-height: 0; }
@@ -75,31 +82,6 @@ export class ProjectHome extends LitElement {
     this.editOpen = false
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('projectId')) {
-      this.feed?.close()
-      this.project = null
-      this.error = ''
-      this.feed = subscribe(this.projectId, (type, data) => this.onEvent(type, data))
-      void this.load()
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.feed?.close()
-    this.feed = undefined
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    // Re-attached (not first time): resubscribe.
-    if (this.hasUpdated && !this.feed) {
-      this.feed = subscribe(this.projectId, (type, data) => this.onEvent(type, data))
-      void this.load()
-    }
-  }
-
   private onEvent(type: string, data: any) {
     if (type === 'project.updated' && data.project?.id === this.projectId) this.project = data.project
     if (type === 'project.deleted' && data.project_id === this.projectId) {
@@ -120,7 +102,7 @@ export class ProjectHome extends LitElement {
   private content(project: Project) {
     switch (this.tab) {
       case 'graph':
-        return html`<ta-graph-editor .project=${project}></ta-graph-editor>`
+        return lazy(import('./graph-editor.ts'), html`<ta-graph-editor .project=${project}></ta-graph-editor>`)
       case 'notes':
         return html`<ta-notes-panel .project=${project}></ta-notes-panel>`
       case 'jobs':
@@ -146,7 +128,7 @@ export class ProjectHome extends LitElement {
           <h1>${project.name}</h1>
           <span class="badge">${project.execution_mode === 'docker' ? 'Docker' : 'Local'}</span>
           <span class="grow"></span>
-          <button class="btn small" @click=${() => (this.editOpen = true)}>${icons.edit()} Edit project</button>
+          <button class="btn small" ?disabled=${!!denied('member', 'edit projects')} title=${denied('member', 'edit projects') ?? nothing} @click=${() => (this.editOpen = true)}>${icons.edit()} Edit project</button>
         </div>
         <div class="meta">
           ${project.repo_url ? html`<span class="repo" title=${project.repo_url}>${icons.git()} ${shortRepo(project.repo_url)}</span>` : html`<span class="faint">No repository</span>`}

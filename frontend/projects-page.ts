@@ -1,13 +1,14 @@
 /** `<ta-projects-page>`: every project as a card; create, edit and delete (typed confirmation). */
-import { LitElement, css, html } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { api, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { shortRepo, timeAgo } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { navigate } from './router.ts'
 import { cssProps } from './css-props.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Job, Project } from './types.ts'
@@ -27,7 +28,7 @@ export class ProjectsPage extends LitElement {
   declare formOpen: boolean
   /** Running and queued jobs per project. */
   declare activity: Map<number, { running: number; pending: number }>
-  private feed?: { close(): void }
+  private live = new LiveController(this, { project: () => null, onEvent: (type) => (type.startsWith('project.') || type === 'job.updated') && this.schedule(), load: () => this.load() })
 
   static override styles = [shared, css`
     :host { display: block; max-width: 1180px; margin: 0 auto; padding: 32px 28px 64px; }
@@ -71,18 +72,6 @@ export class ProjectsPage extends LitElement {
     this.editing = null
     this.formOpen = false
     this.activity = new Map()
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    const feed = subscribe(null, (type) => (type.startsWith('project.') || type === 'job.updated') && this.schedule())
-    this.feed = feed
-    void feed.ready.then(() => this.load())
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.feed?.close()
   }
 
   private timer = 0
@@ -166,8 +155,8 @@ export class ProjectsPage extends LitElement {
           <span>Updated ${timeAgo(project.updated_at)}</span>
         </div>
         <div class="actions">
-          <button class="icon-btn" aria-label="Edit ${project.name}" title="Edit" @click=${() => this.openForm(project)}>${icons.edit()}</button>
-          <button class="icon-btn" aria-label="Delete ${project.name}" title="Delete" @click=${() => this.removeProject(project)}>${icons.trash()}</button>
+          <button class="icon-btn" aria-label="Edit ${project.name}" title=${denied('member', 'edit projects') ?? 'Edit'} ?disabled=${!!denied('member', 'edit projects')} @click=${() => this.openForm(project)}>${icons.edit()}</button>
+          <button class="icon-btn" aria-label="Delete ${project.name}" title=${denied('admin', 'delete projects') ?? 'Delete'} ?disabled=${!!denied('admin', 'delete projects')} @click=${() => this.removeProject(project)}>${icons.trash()}</button>
         </div>
       </article>`
   }
@@ -183,7 +172,7 @@ export class ProjectsPage extends LitElement {
         ${icons.graph()}
         <h3>Start with a project</h3>
         <p>A project is one repository: model its architecture, write tickets, and let agents turn them into pull requests.</p>
-        <button class="btn primary" @click=${() => this.openForm(null)}>${icons.plus()} New project</button>
+        <button class="btn primary" ?disabled=${!!denied('member', 'create projects')} title=${denied('member', 'create projects') ?? nothing} @click=${() => this.openForm(null)}>${icons.plus()} New project</button>
       </div>`
     }
     return html`<div class="grid">${repeat(this.projects, (project) => project.id, (project) => this.card(project))}</div>`
@@ -196,7 +185,7 @@ export class ProjectsPage extends LitElement {
           <h1>Projects</h1>
           <p>Each project is a repository, its architecture and its board.</p>
         </div>
-        ${this.projects?.length ? html`<button class="btn primary" @click=${() => this.openForm(null)}>${icons.plus()} New project</button>` : ''}
+        ${this.projects?.length ? html`<button class="btn primary" ?disabled=${!!denied('member', 'create projects')} title=${denied('member', 'create projects') ?? nothing} @click=${() => this.openForm(null)}>${icons.plus()} New project</button>` : ''}
       </div>
       ${this.body()}
       <ta-project-form .open=${this.formOpen} .project=${this.editing} @close=${() => (this.formOpen = false)} @saved=${this.onSaved}></ta-project-form>`

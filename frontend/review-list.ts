@@ -3,11 +3,11 @@
  * (a PR closed without merging is no longer tracked), approval and how many review comments are
  * still pending or were addressed. Reloads when tickets, jobs or PRs change.
  */
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { shared } from './styles.ts'
 import type { PrState, Project, ReviewPr } from './types.ts'
 
@@ -28,7 +28,17 @@ export class ReviewList extends LitElement {
   declare project: Project
   declare prs: ReviewPr[] | null
   declare error: string
-  private feed?: { close(): void }
+  private live = new LiveController(this, {
+    project: () => this.project.id,
+    onEvent: (type) => {
+      if (!RELOAD_ON.has(type)) return
+      clearTimeout(this.timer)
+      this.timer = window.setTimeout(() => void this.load(), 200)
+    },
+    reset: () => { this.prs = null; this.error = '' },
+    load: () => this.load(),
+    loadAtOnce: true,
+  })
   private timer = 0
 
   static override styles = [shared, css`
@@ -59,34 +69,9 @@ export class ReviewList extends LitElement {
     this.error = ''
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('project') && changed.get('project')?.id !== this.project.id) {
-      this.feed?.close()
-      this.prs = null
-      this.error = ''
-      this.listen()
-    }
-  }
-
-  private listen() {
-    this.feed = subscribe(this.project.id, (type) => {
-      if (!RELOAD_ON.has(type)) return
-      clearTimeout(this.timer)
-      this.timer = window.setTimeout(() => void this.load(), 200)
-    })
-    void this.load()
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     clearTimeout(this.timer)
-    this.feed?.close()
-    this.feed = undefined
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    if (this.hasUpdated && !this.feed) this.listen()
   }
 
   async load() {

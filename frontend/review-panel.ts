@@ -9,8 +9,9 @@ import { api, ApiError, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { PR_LOOK } from './review-list.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { ReviewCommentStatus, TicketReview } from './types.ts'
@@ -65,7 +66,17 @@ export class ReviewPanel extends LitElement {
   declare method: Method
   declare posting: boolean
   declare merging: boolean
-  private feed?: { close(): void }
+  private live = new LiveController(this, {
+    project: () => this.projectId,
+    subject: () => `${this.projectId}/${this.ticketId}`,
+    onEvent: (type, data) => {
+      const mine = (type === 'pr.updated' && data.pr?.ticket_id === this.ticketId) || (type === 'job.updated' && data.ticket_id === this.ticketId)
+      if (mine) this.scheduleLoad()
+    },
+    reset: () => { this.review = null; this.loadError = '' },
+    load: () => this.load(),
+    loadAtOnce: true,
+  })
   private timer = 0
 
   static override styles = [shared, css`
@@ -114,16 +125,7 @@ export class ReviewPanel extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('ticketId') || changed.has('projectId')) {
-      this.feed?.close()
-      this.review = null
-      this.loadError = ''
-      this.feed = subscribe(this.projectId, (type, data) => {
-        const mine = (type === 'pr.updated' && data.pr?.ticket_id === this.ticketId) || (type === 'job.updated' && data.ticket_id === this.ticketId)
-        if (mine) this.scheduleLoad()
-      })
-      void this.load()
-    } else if (changed.has('prNumber') && changed.get('prNumber') !== undefined) {
+    if (!changed.has('ticketId') && !changed.has('projectId') && changed.has('prNumber') && changed.get('prNumber') !== undefined) {
       this.scheduleLoad()
     }
   }
@@ -131,8 +133,6 @@ export class ReviewPanel extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     clearTimeout(this.timer)
-    this.feed?.close()
-    this.feed = undefined
   }
 
   private get base() {
@@ -266,7 +266,7 @@ export class ReviewPanel extends LitElement {
           <label class="check"><input type="checkbox" .checked=${this.trigger} @change=${(e: Event) => (this.trigger = (e.target as HTMLInputElement).checked)}>
             Ask the agent to address it</label>
           ${this.commentError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.commentError}</span></div>` : nothing}
-          <div class="actions"><button class="btn primary" type="submit" ?disabled=${this.posting}>${this.posting ? html`<span class="spinner"></span>` : icons.message()} Post comment</button></div>
+          <div class="actions"><button class="btn primary" type="submit" ?disabled=${this.posting || !!denied('member', 'comment on pull requests')} title=${denied('member', 'comment on pull requests') ?? nothing}>${this.posting ? html`<span class="spinner"></span>` : icons.message()} Post comment</button></div>
         </form>
       </section>
       <section class="merge" aria-label="Merge">
@@ -274,7 +274,7 @@ export class ReviewPanel extends LitElement {
           <select class="input" aria-label="Merge method" .value=${this.method} @change=${(e: Event) => (this.method = (e.target as HTMLSelectElement).value as Method)}>
             <option value="merge">Merge commit</option><option value="squash">Squash and merge</option><option value="rebase">Rebase and merge</option>
           </select>
-          <button class="btn" ?disabled=${this.merging} @click=${() => void this.merge()}>${this.merging ? html`<span class="spinner"></span>` : icons.pr()} Merge</button>
+          <button class="btn" ?disabled=${this.merging || !!denied('admin', 'merge pull requests')} title=${denied('admin', 'merge pull requests') ?? nothing} @click=${() => void this.merge()}>${this.merging ? html`<span class="spinner"></span>` : icons.pr()} Merge</button>
         </div>
         ${this.mergeError ? html`<div class="alert error mt-8" role="alert">${icons.alert()}<span>${this.mergeError}</span></div>` : nothing}
       </section>` : html`<p class="none">${state === 'merged' ? 'This pull request is merged.' : 'This pull request was closed without merging; its comments are no longer tracked.'}</p>`}`

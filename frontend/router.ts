@@ -5,7 +5,7 @@
  */
 import { confirmDialog } from './confirm-dialog.ts'
 
-export type RouteName = 'projects' | 'project' | 'jobs' | 'settings' | 'not-found'
+export type RouteName = 'projects' | 'project' | 'jobs' | 'settings' | 'users' | 'tokens' | 'audit' | 'not-found'
 export type ProjectTab = 'board' | 'graph' | 'notes' | 'jobs' | 'review'
 
 export interface Route {
@@ -17,12 +17,13 @@ export interface Route {
 }
 
 const TABS: ProjectTab[] = ['board', 'graph', 'notes', 'jobs', 'review']
+/** Pages with a one-segment path: `/jobs`, `/settings`, … */
+const PAGES: RouteName[] = ['jobs', 'settings', 'users', 'tokens', 'audit']
 
 export function parse(path: string): Route {
   const parts = path.replace(/\/+$/, '').split('/').filter(Boolean)
   if (!parts.length) return { name: 'projects', path }
-  if (parts[0] === 'jobs' && parts.length === 1) return { name: 'jobs', path }
-  if (parts[0] === 'settings' && parts.length === 1) return { name: 'settings', path }
+  if (parts.length === 1 && PAGES.includes(parts[0] as RouteName)) return { name: parts[0] as RouteName, path }
   if (parts[0] === 'projects' && /^\d+$/.test(parts[1] ?? '')) {
     const projectId = Number(parts[1])
     if (parts.length === 2) return { name: 'project', projectId, tab: 'board', path }

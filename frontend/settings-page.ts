@@ -7,11 +7,13 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
 import { SettingsCheckController, refreshSettingsCheck } from './settings-check.ts'
+import { denied, session } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { SettingView } from './types.ts'
+import './first-account.ts'
 
 const GROUPS: { title: string; about: string; test: (key: string) => boolean }[] = [
   { title: 'Worker', about: 'The coding-agent CLI and the model it uses.', test: (key) => key.startsWith('WORKER_') },
@@ -41,7 +43,7 @@ export class SettingsPage extends LitElement {
   declare error: string
   declare saving: boolean
   private check = new SettingsCheckController(this)
-  private feed?: { close(): void }
+  private live = new LiveController(this, { project: () => null, onEvent: (type) => type === 'settings.updated' && this.onRemote(), load: () => this.load() })
 
   static override styles = [shared, css`
     :host { display: block; max-width: 980px; margin: 0 auto; padding: 32px 28px 120px; }
@@ -68,6 +70,8 @@ export class SettingsPage extends LitElement {
     }
     .tools { display: flex; gap: 8px; }
     .formerror { margin-bottom: 16px; }
+    .readonly { margin-bottom: 18px; }
+    fieldset.plain { border: 0; padding: 0; margin: 0; min-width: 0; }
     @media (max-width: 900px) { .setting { grid-template-columns: 1fr; } }
   `]
 
@@ -79,18 +83,6 @@ export class SettingsPage extends LitElement {
     this.formError = ''
     this.error = ''
     this.saving = false
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    const feed = subscribe(null, (type) => type === 'settings.updated' && this.onRemote())
-    this.feed = feed
-    void feed.ready.then(() => this.load())
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.feed?.close()
   }
 
   private onRemote() {
@@ -247,19 +239,23 @@ export class SettingsPage extends LitElement {
     const settings = this.settings
     const grouped = new Set<string>()
     const count = Object.keys(this.edits).length
+    const refused = denied('admin', 'change settings')
+    const me = session()
     return html`
       <div class="head">
         <div class="grow"><h1>Settings</h1><p>Shared by every project and every coordinator. Unset values fall back to the app's environment.</p></div>
         <div class="tools">
           <button class="btn" @click=${this.exportJson} ?disabled=${!settings} title="Download the non-secret settings">${icons.download()} Export</button>
-          <label class="btn" tabindex="0" @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.currentTarget as HTMLElement).querySelector('input')?.click()}>
+          <label class="btn" tabindex="0" ?hidden=${!!refused} @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.currentTarget as HTMLElement).querySelector('input')?.click()}>
             ${icons.upload()} Import<input type="file" accept="application/json,.json" hidden @change=${this.importJson}></label>
         </div>
       </div>
       ${this.checkBanner()}
+      ${refused ? html`<div class="alert info readonly" role="note">${icons.info()}<span>${refused}. You can read them here; no one sees the values of secrets.</span></div>` : nothing}
+      ${me?.local && me.setup_required ? html`<ta-first-account></ta-first-account>` : nothing}
       ${this.formError ? html`<div class="alert error formerror" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : nothing}
       ${this.error ? html`<div class="alert error" role="alert">${icons.alert()}<span class="grow">Could not load settings: ${this.error}</span><button class="btn small" @click=${() => this.load()}>Retry</button></div>` : nothing}
-      ${!settings ? (this.error ? nothing : html`<div class="row faint"><span class="spinner"></span> Loading settings…</div>`) : html`
+      ${!settings ? (this.error ? nothing : html`<div class="row faint"><span class="spinner"></span> Loading settings…</div>`) : html`<fieldset class="plain" ?disabled=${!!refused}>
         ${GROUPS.map((group) => {
           const rows = settings.filter((setting) => !grouped.has(setting.key) && group.test(setting.key))
           rows.forEach((setting) => grouped.add(setting.key))
@@ -268,7 +264,7 @@ export class SettingsPage extends LitElement {
         ${(() => {
           const rest = settings.filter((setting) => !grouped.has(setting.key))
           return rest.length ? html`<section><header><h2>Other</h2></header>${rest.map((setting) => this.row(setting))}</section>` : nothing
-        })()}`}
+        })()}</fieldset>`}
       ${count ? html`<div class="savebar" role="region" aria-label="Unsaved settings">
         <span>${count} unsaved change${count === 1 ? '' : 's'}</span>
         <button class="btn" @click=${() => { this.edits = {}; this.errors = {}; this.formError = '' }}>Discard</button>

@@ -110,3 +110,20 @@ export const STATUS_LOOK: Record<string, { cls: string; label: string }> = {
   failed: { cls: 'danger', label: 'Failed' },
   cancelled: { cls: '', label: 'Cancelled' },
 }
+
+/** A full page of the app (Users, API tokens, Audit): a heading, an intro, and a table. */
+export const pageStyles = css`
+  :host { display: block; max-width: 1080px; margin: 0 auto; padding: 32px 28px 80px; }
+  .head { display: flex; align-items: flex-end; gap: 12px; margin-bottom: 18px; flex-wrap: wrap; }
+  .head h1 { font-size: 24px; }
+  .head p { color: var(--text-2); margin-top: 4px; }
+  .alert { margin-bottom: 14px; }
+  table { width: 100%; border-collapse: separate; border-spacing: 0; background: var(--surface); border: 1px solid var(--border); border-radius: 10px; overflow: hidden; }
+  th, td { text-align: left; padding: 9px 12px; border-bottom: 1px solid var(--border); vertical-align: middle; font-size: 13px; }
+  th { font-size: 11.5px; font-weight: 600; color: var(--text-3); text-transform: uppercase; letter-spacing: .04em; background: var(--surface-2); }
+  tr:last-child td { border-bottom: 0; }
+  td.num, td.when { font-variant-numeric: tabular-nums; white-space: nowrap; }
+  td.actions { white-space: nowrap; text-align: right; }
+  td select.input { width: auto; height: 28px; font-size: 13px; }
+  .empty { background: var(--surface); border: 1px solid var(--border); border-radius: 10px; }
+`

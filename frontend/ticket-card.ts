@@ -11,6 +11,8 @@ import { isActive, type TicketView } from './types.ts'
 export interface CardContext {
   latest: string | undefined
   runBlocker: string | null
+  /** Why this person cannot move or stop tickets (a viewer), or null. */
+  readOnly: string | null
   dragging: boolean
 }
 
@@ -28,14 +30,14 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
   const stopping = active && job!.cancel_requested
   const links = ticket.associated_node_ids.includes('*') ? 'Whole graph' : ticket.associated_node_ids.length + ticket.associated_edge_ids.length
   return html`
-    <article class="card ${active ? `is-${job!.status}` : ''} ${context.dragging ? 'dragging' : ''}" tabindex="0" draggable="true"
+    <article class="card ${active ? `is-${job!.status}` : ''} ${context.dragging ? 'dragging' : ''}" tabindex="0" draggable=${context.readOnly ? 'false' : 'true'} title=${context.readOnly ?? nothing}
       data-id=${ticket.id} role="listitem" aria-roledescription="ticket"
       aria-label="${ticket.title}, ${PRIORITY_LABEL[ticket.priority]} priority${look ? `, ${look.label}` : ''}">
       <div class="card-top">
         <span class="tid ${ticket.priority}" title="${PRIORITY_LABEL[ticket.priority]} priority">#${ticket.id}</span>
         ${look ? html`<span class="badge ${look.cls} status">${active && job!.status === 'running' ? html`<span class="spinner"></span>` : html`<span class="dot"></span>`}${stopping ? 'Stopping…' : look.label}</span>` : nothing}
         ${active
-          ? html`<button class="stop" data-action="stop" title="Stop the agent" aria-label="Stop ${ticket.title}" ?disabled=${stopping}>${icons.stop()}Stop</button>`
+          ? html`<button class="stop" data-action="stop" title=${context.readOnly ?? 'Stop the agent'} aria-label="Stop ${ticket.title}" ?disabled=${stopping || !!context.readOnly}>${icons.stop()}Stop</button>`
           : html`<button class="run" data-action="run" aria-label="Run ${ticket.title}"
               title=${context.runBlocker ?? 'Run an agent on this ticket'} aria-disabled=${context.runBlocker ? 'true' : 'false'}></button>`}
       </div>

@@ -6,6 +6,7 @@ import { LitElement, css, html, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
+import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { Column, Priority, TicketView } from './types.ts'
@@ -145,7 +146,8 @@ export class TicketDetails extends LitElement {
       <div class="actions">
         ${this.dirty ? html`<span class="faint grow">Unsaved changes</span>
           <button type="button" class="btn" @click=${() => (this.draft = draftOf(this.ticket))}>Revert</button>` : ''}
-        <button class="btn primary" type="submit" ?disabled=${!this.dirty || this.saving}>${this.saving ? html`<span class="spinner"></span>` : ''}Save</button>
+        ${denied('member', 'edit tickets') ? html`<span class="faint">${denied('member', 'edit tickets')}</span>` : ''}
+        <button class="btn primary" type="submit" ?disabled=${!this.dirty || this.saving || !!denied('member', 'edit tickets')}>${this.saving ? html`<span class="spinner"></span>` : ''}Save</button>
       </div>
     </form>`
   }

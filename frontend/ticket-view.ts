@@ -4,11 +4,12 @@
  * (the PR, its comments, commenting and merging); Run, Stop, Retry and the PR link.
  * Esc closes it and focus returns to the ticket's card.
  */
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { icons } from './icons.ts'
-import { subscribe } from './live.ts'
+import { LiveController } from './live-controller.ts'
+import { denied } from './session.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Column, type Job, type Project, type TicketView } from './types.ts'
@@ -44,7 +45,26 @@ export class TicketViewElement extends LitElement {
   declare tab: Tab | null
   declare error: string
   declare busy: boolean
-  private feed?: { close(): void }
+  private live = new LiveController(this, {
+    project: () => this.project.id,
+    subject: () => this.ticketId,
+    onEvent: (type, data) => {
+      if (type === 'job.updated' && data.ticket_id === this.ticketId) this.scheduleJobs()
+      if (type === 'ticket.updated' && data.ticket?.id === this.ticketId) this.loaded = data.ticket
+      if (type === 'ticket.deleted' && data.ticket_id === this.ticketId) {
+        notify('This ticket was deleted', 'info')
+        this.close()
+      }
+    },
+    reset: () => {
+      this.loaded = null
+      this.jobs = null
+      this.tab = null
+      this.error = ''
+    },
+    load: () => this.load(),
+    loadAtOnce: true,
+  })
   private refreshTimer = 0
 
   static override styles = [shared, css`
@@ -91,27 +111,6 @@ export class TicketViewElement extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     window.removeEventListener('keydown', this.onKey)
-    this.feed?.close()
-    this.feed = undefined
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('ticketId')) {
-      this.feed?.close()
-      this.loaded = null
-      this.jobs = null
-      this.tab = null
-      this.error = ''
-      this.feed = subscribe(this.project.id, (type, data) => {
-        if (type === 'job.updated' && data.ticket_id === this.ticketId) this.scheduleJobs()
-        if (type === 'ticket.updated' && data.ticket?.id === this.ticketId) this.loaded = data.ticket
-        if (type === 'ticket.deleted' && data.ticket_id === this.ticketId) {
-          notify('This ticket was deleted', 'info')
-          this.close()
-        }
-      })
-      void this.load()
-    }
   }
 
   protected override firstUpdated(): void {
@@ -199,15 +198,17 @@ export class TicketViewElement extends LitElement {
   private actions(ticket: TicketView) {
     const job = ticket.job
     const active = isActive(job)
+    const refused = denied('member', 'run or stop agents')
+    const blocker = refused ?? this.runBlocker
     return html`
       ${active
-        ? html`<button class="btn danger-ghost" ?disabled=${this.busy || job!.cancel_requested} @click=${() => this.act('cancel')}>${icons.stop()} ${job!.cancel_requested ? 'Stopping…' : 'Stop'}</button>`
-        : html`<button class="btn primary" ?disabled=${this.busy || !!this.runBlocker} title=${this.runBlocker ?? 'Start an agent on this ticket'}
+        ? html`<button class="btn danger-ghost" ?disabled=${this.busy || job!.cancel_requested || !!refused} title=${refused ?? 'Stop the agent'} @click=${() => this.act('cancel')}>${icons.stop()} ${job!.cancel_requested ? 'Stopping…' : 'Stop'}</button>`
+        : html`<button class="btn primary" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start an agent on this ticket'}
             @click=${() => this.act('run')}>${icons.play()} Run</button>`}
       ${!active && job && (job.status === 'failed' || job.status === 'cancelled')
-        ? html`<button class="btn" ?disabled=${this.busy || !!this.runBlocker} title=${this.runBlocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
+        ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
       ${ticket.pr_url ? html`<a class="btn" href=${ticket.pr_url} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
-      <button class="icon-btn" aria-label="Delete ticket" title="Delete ticket" @click=${() => this.act('delete')}>${icons.trash()}</button>`
+      <button class="icon-btn" aria-label="Delete ticket" title=${denied('member', 'delete tickets') ?? 'Delete ticket'} ?disabled=${!!denied('member', 'delete tickets')} @click=${() => this.act('delete')}>${icons.trash()}</button>`
   }
 
   override render() {

@@ -35,7 +35,12 @@ cpSync('sql', 'dist/sql', { recursive: true })
 if (existsSync('frontend/main.ts')) {
   await build({
     entryPoints: ['frontend/main.ts'],
-    outfile: 'dist/public/app.js',
+    // app.js is what a page loads first; pages only some people open (admin pages) are split into
+    // chunks/ and loaded when first shown.
+    outdir: 'dist/public',
+    entryNames: 'app',
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     format: 'esm',
     target: 'es2022',

@@ -1,0 +1,259 @@
+/**
+ * People in a real browser, off loopback (bound to 0.0.0.0, reached through PUBLIC_URL, so no
+ * request is local): the first admin is created through the UI with the code the app printed;
+ * the admin adds a member and a viewer on the Users page; the two sign in in two browser contexts;
+ * the member moves a ticket and the viewer sees it move live (the event stream over the session
+ * cookie); the viewer's move is refused in the UI and by the API (403); the ticket says who moved
+ * it; the audit page lists the move with its actor; the token page creates a token that works and
+ * revokes it; signing out closes the stream and the server refuses the old session's stream.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createServer } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { assertNoCspViolations, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+
+const ADMIN_TOKEN = randomBytes(18).toString('hex')
+const PASSWORD = { ada: 'ada-correct-horse', mia: 'mia-battery-staple', vic: 'vic-viewer-pass' }
+
+let ui: UiApp
+let base: string
+let browser: Browser
+let admin: Page
+let member: Page
+let viewer: Page
+let viewerContext: BrowserContext
+let project: { id: number }
+const tickets: Record<string, number> = {}
+const problems: string[][] = []
+
+const column = (id: string) => `ta-board-column[data-column="${id}"]`
+const card = (ticketId: number) => `.card[data-id="${ticketId}"]`
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** A script's call: JSON, with the admin token unless other headers are given. */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` }) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+/** Opens the app in a fresh context whose EventSources are recorded (to see them close). */
+async function open(path: string, colorScheme: 'light' | 'dark' = 'light') {
+  const opened = await openPage(browser, `${base}${path}`, { colorScheme })
+  await opened.context.addInitScript(() => {
+    const Native = window.EventSource
+    const sources: EventSource[] = []
+    ;(window as unknown as { __sources: EventSource[] }).__sources = sources
+    window.EventSource = class extends Native {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init)
+        sources.push(this)
+      }
+    }
+  })
+  await opened.page.reload()
+  problems.push(opened.problems)
+  return opened
+}
+
+async function signIn(page: Page, login: string, password: string) {
+  const form = page.locator('ta-sign-in')
+  await form.getByLabel('Login').fill(login)
+  await form.getByLabel('Password').fill(password)
+  await form.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.locator('ta-user-menu').waitFor()
+}
+
+test.after.each(assertNoCspViolations)
+
+test.before(async () => {
+  const port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  ui = await startUiApp({
+    HOST: '0.0.0.0',
+    PORT: String(port),
+    PUBLIC_URL: base,
+    TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN,
+    TERARCHITECT_WORKER_API_KEY: randomBytes(18).toString('hex'),
+  })
+  browser = await launchBrowser()
+})
+
+test.after(async () => {
+  await browser?.close()
+  await ui?.close()
+})
+
+test('off loopback with no account, the UI asks for the first admin and the printed setup code', async () => {
+  assert.ok(ui.app.setupCode, 'the app printed a setup code')
+  ;({ page: admin } = await open('/'))
+  const setup = admin.locator('ta-setup-page')
+  await setup.getByRole('heading', { name: 'Create the first admin' }).waitFor()
+  await screenshot(admin, 'accounts-setup-light')
+  await setup.getByLabel('Login').fill('ada')
+  await setup.getByLabel('Display name').fill('Ada Admin')
+  await setup.getByLabel('Password').fill(PASSWORD.ada)
+  await setup.getByLabel('Setup code').fill('0000-0000-0000-0000')
+  await setup.getByRole('button', { name: 'Create the admin account' }).click()
+  await setup.getByText('wrong code').waitFor()
+  await setup.getByLabel('Setup code').fill(ui.app.setupCode!)
+  await setup.getByRole('button', { name: 'Create the admin account' }).click()
+  await admin.locator('ta-user-menu').getByText('Ada Admin').waitFor()
+  const me = await admin.evaluate(() => fetch('/api/auth/me').then((res) => res.json()))
+  assert.equal({ login: me.user.login, role: me.user.role, local: me.local, setup: me.setup_required }, { login: 'ada', role: 'admin', local: false, setup: false })
+})
+
+test('the admin adds a member and a viewer on the Users page', async () => {
+  await admin.locator('nav').getByRole('link', { name: 'Users' }).click()
+  const users = admin.locator('ta-users-page')
+  for (const [login, role] of [['mia', 'member'], ['vic', 'viewer']] as const) {
+    await users.getByRole('button', { name: 'Add user' }).click()
+    const form = users.locator('ta-user-form')
+    await form.getByLabel('Login').fill(login)
+    await form.getByLabel('Display name').fill(login === 'mia' ? 'Mia Member' : 'Vic Viewer')
+    await form.getByLabel('Role').selectOption(role)
+    await form.getByLabel('Password').fill(PASSWORD[login])
+    await form.getByRole('button', { name: 'Add user' }).click()
+    await users.locator(`tr[data-login="${login}"]`).waitFor()
+  }
+  await screenshot(admin, 'accounts-users-light')
+  const listed = (await call('GET', '/api/users')).body as { login: string; role: string }[]
+  assert.equal(listed.map((user) => `${user.login}:${user.role}`), ['ada:admin', 'mia:member', 'vic:viewer'])
+  project = (await call('POST', '/api/projects', { name: 'Shop API', repo_url: 'https://git.example/acme/shop.git' })).body
+  for (const title of ['Add rate limiting', 'Cache listings']) {
+    const created = await call('POST', `/api/projects/${project.id}/tickets`, { title, description: `${title}.`, priority: 'medium' })
+    assert.is(created.status, 201)
+    tickets[title.split(' ')[0]!.toLowerCase()] = created.body.id
+  }
+})
+
+test('a member and a viewer sign in from two browsers and land on the page they asked for', async () => {
+  ;({ page: member } = await open(`/projects/${project.id}`))
+  ;({ page: viewer, context: viewerContext } = await open(`/projects/${project.id}`, 'dark'))
+  await viewer.locator('ta-sign-in').getByRole('heading', { name: 'Sign in' }).waitFor()
+  await screenshot(viewer, 'accounts-sign-in-dark')
+  // A wrong password says so, without saying which of the two was wrong.
+  await viewer.locator('ta-sign-in').getByLabel('Login').fill('vic')
+  await viewer.locator('ta-sign-in').getByLabel('Password').fill('not-the-password')
+  await viewer.locator('ta-sign-in').getByRole('button', { name: 'Sign in', exact: true }).click()
+  await viewer.locator('ta-sign-in').getByText('Wrong login or password.').waitFor()
+  await signIn(member, 'mia', PASSWORD.mia)
+  await signIn(viewer, 'vic', PASSWORD.vic)
+  for (const page of [member, viewer]) await page.locator(`${column('backlog')} ${card(tickets.add!)}`).waitFor()
+  assert.is(new URL(viewer.url()).pathname, `/projects/${project.id}`)
+  // Admin pages are not offered to them.
+  assert.is(await member.locator('nav').getByRole('link', { name: 'Users' }).count(), 0)
+})
+
+test('the member moves a ticket; the viewer sees it move live over the session cookie', async () => {
+  await viewer.locator('ta-app .live.open').waitFor({ timeout: 10_000 })
+  await member.locator(card(tickets.add!)).dragTo(member.locator(`${column('in_progress')} .list`))
+  await member.locator(`${column('in_progress')} ${card(tickets.add!)} .status`).filter({ hasText: 'Queued' }).waitFor({ timeout: 10_000 })
+  await viewer.locator(`${column('in_progress')} ${card(tickets.add!)}`).waitFor({ timeout: 10_000 })
+  const ticket = (await call('GET', `/api/projects/${project.id}/tickets/${tickets.add}`)).body
+  assert.is(ticket.column_id, 'in_progress')
+  await screenshot(member, 'accounts-board-member-light')
+})
+
+test('the viewer cannot move a ticket: the UI refuses and says why, and the API answers 403', async () => {
+  const target = viewer.locator(card(tickets.cache!))
+  assert.is(await target.getAttribute('draggable'), 'false')
+  assert.is(await target.getAttribute('title'), 'Viewers cannot move tickets')
+  await viewer.locator('ta-board .read-only').getByText('Viewers cannot move tickets').waitFor()
+  assert.ok(await viewer.getByRole('button', { name: 'New ticket' }).isDisabled())
+  await target.dragTo(viewer.locator(`${column('in_review')} .list`))
+  await target.focus()
+  await viewer.keyboard.press('Alt+ArrowRight')
+  await viewer.locator('ta-toasts').getByText('Viewers cannot move tickets').waitFor()
+  assert.is((await call('GET', `/api/projects/${project.id}/tickets/${tickets.cache}`)).body.column_id, 'backlog')
+  const refused = await viewer.evaluate(async ([projectId, ticketId]) => {
+    const res = await fetch(`/api/projects/${projectId}/tickets/${ticketId}`, {
+      method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ column_id: 'in_review', position: 0 }),
+    })
+    return { status: res.status, body: await res.json() }
+  }, [project.id, tickets.cache!])
+  assert.is(refused.status, 403)
+  assert.match(JSON.stringify(refused.body), /member/)
+  // The refused drag selected text on its way; a screenshot shows the board, not the selection.
+  await viewer.evaluate(() => getSelection()?.removeAllRanges())
+  await screenshot(viewer, 'accounts-board-viewer-dark')
+})
+
+test('the ticket says who moved it and who started its job', async () => {
+  await viewer.locator(card(tickets.add!)).click()
+  const drawer = viewer.locator('ta-ticket-view')
+  await drawer.locator('ta-job-log').getByText('moved to In Progress by mia').waitFor({ timeout: 10_000 })
+  assert.ok(await drawer.getByRole('button', { name: 'Stop' }).isDisabled())
+  await drawer.getByRole('tab', { name: 'Jobs' }).click()
+  assert.is((await drawer.locator('[data-started-by]').first().textContent())?.trim(), 'mia')
+  await screenshot(viewer, 'accounts-ticket-viewer-dark')
+  await viewer.keyboard.press('Escape')
+})
+
+test('the audit page lists the move with its actor', async () => {
+  await admin.locator('nav').getByRole('link', { name: 'Audit' }).click()
+  const audit = admin.locator('ta-audit-page')
+  await audit.getByLabel('Action').selectOption('ticket.move')
+  await audit.getByRole('button', { name: 'Filter' }).click()
+  const row = audit.locator('tr[data-action="ticket.move"]', { hasText: 'mia' })
+  await row.first().waitFor()
+  assert.match((await row.first().textContent()) ?? '', /in_progress/)
+  await audit.getByLabel('Action').selectOption('')
+  await audit.getByRole('button', { name: 'Filter' }).click()
+  await audit.locator('tr[data-action="auth.login_failed"]', { hasText: 'vic' }).waitFor()
+  await screenshot(admin, 'accounts-audit-light')
+})
+
+test('the token page creates a token shown once that works for a script, and revokes it', async () => {
+  await member.locator('ta-user-menu button.who').click()
+  await member.locator('ta-user-menu').getByRole('menuitem', { name: 'API tokens' }).click()
+  const page = member.locator('ta-tokens-page')
+  await page.getByLabel('Name').fill('CI')
+  // A member's token cannot be an admin's.
+  assert.equal(await page.getByLabel('Role').locator('option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value)), ['viewer', 'member'])
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const token = ((await page.locator('code[data-token]').textContent()) ?? '').trim()
+  assert.match(token, /^tpa_/)
+  await screenshot(member, 'accounts-tokens-light')
+  const bearer = { authorization: `Bearer ${token}` }
+  assert.is((await call('GET', `/api/projects/${project.id}/tickets`, undefined, bearer)).status, 200)
+  await page.getByRole('button', { name: 'Revoke' }).click()
+  await page.getByText('Revoked').waitFor()
+  assert.is(await page.locator('code[data-token]').count(), 0, 'the token is not shown again')
+  assert.is((await call('GET', `/api/projects/${project.id}/tickets`, undefined, bearer)).status, 401)
+})
+
+test('signing out closes the live stream, and the old session cannot open one', async () => {
+  const before = await viewerContext.cookies(base)
+  const cookie = before.map((entry) => `${entry.name}=${entry.value}`).join('; ')
+  assert.ok(cookie, 'the session is a cookie')
+  const open = await viewer.evaluate(() => (window as unknown as { __sources: EventSource[] }).__sources.filter((source) => source.readyState !== 2).length)
+  assert.ok(open > 0, 'the board had a live stream')
+  await viewer.locator('ta-user-menu button.who').click()
+  await viewer.locator('ta-user-menu').getByRole('menuitem', { name: 'Sign out' }).click()
+  await viewer.locator('ta-sign-in').waitFor()
+  const states = await viewer.evaluate(() => (window as unknown as { __sources: EventSource[] }).__sources.map((source) => source.readyState))
+  assert.ok(states.every((state) => state === 2), `every EventSource is closed: ${states}`)
+  const res = await fetch(`${base}/api/events?project_id=${project.id}`, { headers: { cookie, accept: 'text/event-stream' } })
+  assert.is(res.status, 401)
+  await res.body?.cancel()
+})
+
+test('no page had an uncaught error', () => {
+  assert.equal(problems.flat(), [])
+})
+
+test.run()
