@@ -26,6 +26,11 @@ import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
 import { memoryRoutes } from './api/memory.ts'
 import { webhookRoutes } from './api/webhooks.ts'
+import { authRoutes } from './api/auth.ts'
+import { userRoutes } from './api/users.ts'
+import { auditRoutes } from './api/audit.ts'
+import { anyUser } from './services/users.ts'
+import { issueSetupCode } from './services/setup-code.ts'
 import { startReviewLoop } from './services/review/loop.ts'
 import { startMemoryIndexer } from './services/memory-sources.ts'
 
@@ -43,6 +48,10 @@ export interface RunningApp {
   ctx: AppContext
   server: Server
   url: string
+  /** Every API route with its access rule (the role-rule test walks it). */
+  routes: Route[]
+  /** The one-time first-admin code printed at start; null once an account exists. */
+  setupCode: string | null
   close(): Promise<void>
 }
 
@@ -50,9 +59,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options
   const log = options.log ?? createLogger(config.LOG_LEVEL, { service: 'app' })
   const exposed = !isLoopback(config.HOST)
-  if (exposed && (!config.TERARCHITECT_ADMIN_TOKEN || !config.TERARCHITECT_WORKER_API_KEY)) {
+  if (exposed && !config.TERARCHITECT_WORKER_API_KEY) {
     throw new AppError('insecure_bind', 400,
-      `HOST=${config.HOST} is reachable from other machines: set TERARCHITECT_ADMIN_TOKEN and TERARCHITECT_WORKER_API_KEY, or bind 127.0.0.1`)
+      `HOST=${config.HOST} is reachable from other machines: set TERARCHITECT_WORKER_API_KEY, or bind 127.0.0.1`)
   }
   if (exposed && !config.PUBLIC_URL && !config.ALLOWED_HOSTS) {
     throw new AppError('insecure_bind', 400,
@@ -74,6 +83,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     poolSize: config.DB_POOL_SIZE,
     migrationsDir: options.migrationsDir,
   })
+  // Off loopback someone must be able to sign in: an account, or the admin token to create one.
+  if (exposed && !config.TERARCHITECT_ADMIN_TOKEN && !(await anyUser(db.sql))) {
+    await db.close()
+    throw new AppError('insecure_bind', 400,
+      `HOST=${config.HOST} is reachable from other machines and no account exists yet: set TERARCHITECT_ADMIN_TOKEN (or create the first admin on 127.0.0.1 first), or bind 127.0.0.1`)
+  }
   if (db.kind === 'postgres' && !config.TERARCHITECT_SECRET_KEY) {
     log.warn('TERARCHITECT_SECRET_KEY is unset: using a key generated in the data dir; app replicas sharing this database need one shared key')
   }
@@ -88,19 +103,24 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const reviewLoop = startReviewLoop(ctx, feed)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
 
+  const routes: Route[] = [
+    ...settingsRoutes(ctx),
+    ...authRoutes(ctx),
+    ...userRoutes(ctx),
+    ...auditRoutes(ctx),
+    ...projectRoutes(ctx),
+    ...ticketRoutes(ctx),
+    ...jobRoutes(ctx),
+    ...eventRoutes(ctx, feed),
+    ...reviewRoutes(ctx),
+    ...memoryRoutes(ctx),
+    ...webhookRoutes(ctx),
+    ...(options.routes?.(ctx) ?? []),
+  ]
   const handle = createRouter({
-    routes: [
-      ...settingsRoutes(ctx),
-      ...projectRoutes(ctx),
-      ...ticketRoutes(ctx),
-      ...jobRoutes(ctx),
-      ...eventRoutes(ctx, feed),
-      ...reviewRoutes(ctx),
-      ...memoryRoutes(ctx),
-      ...webhookRoutes(ctx),
-      ...(options.routes?.(ctx) ?? []),
-    ],
+    routes,
     authorize: createAuthorize({
+      ctx,
       workerKey: config.TERARCHITECT_WORKER_API_KEY,
       adminToken: config.TERARCHITECT_ADMIN_TOKEN,
       local: { host: config.HOST, publicUrl: config.PUBLIC_URL, adminToken: config.TERARCHITECT_ADMIN_TOKEN },
@@ -138,12 +158,20 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST
   const url = `http://${host}:${port}`
   log.info('app listening', { url, db: db.kind })
+  const setupCode = await issueSetupCode(ctx).catch((error) => {
+    log.error('could not issue the first-admin setup code', { error })
+    return null
+  })
+  // Logged once here (server.ts prints it on stdout too): it is worthless once an account exists.
+  if (setupCode) log.info('no account exists yet: create the first admin in the UI with this setup code', { setup_code: setupCode })
 
   let closing: Promise<void> | undefined
   return {
     ctx,
     server,
     url,
+    routes,
+    setupCode,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {

@@ -10,13 +10,15 @@ import type { LogLevel } from './log.ts'
 
 export const AppEnv = Type.Object({
   PORT: Type.Integer({ default: 5010, minimum: 0, maximum: 65535, description: 'HTTP port of the API and UI' }),
-  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires TERARCHITECT_ADMIN_TOKEN, TERARCHITECT_WORKER_API_KEY, and PUBLIC_URL or ALLOWED_HOSTS' }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires PUBLIC_URL or ALLOWED_HOSTS, TERARCHITECT_WORKER_API_KEY, and TERARCHITECT_ADMIN_TOKEN until the first account exists' }),
   DATABASE_URL: Type.Optional(Type.String({ description: 'PostgreSQL URL; unset = embedded PGlite in TERARCHITECT_DATA_DIR' })),
   TERARCHITECT_DATA_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'data'), description: 'Embedded database, its lock and the generated secret key' }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Database connections held by the app' }),
   TERARCHITECT_SECRET_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key for secrets at rest (AES-256-GCM) and job tokens; generated into the data dir (mode 0600) in embedded mode when unset' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'Bearer key required on the worker API (coordinators)' })),
-  TERARCHITECT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Bearer token required on the people API when HOST is not loopback' })),
+  TERARCHITECT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'An admin bearer credential for the people API; when set, no request counts as local' })),
+  SESSION_MAX_AGE_HOURS: Type.Number({ default: 168, minimum: 0.01, description: 'A sign-in session ends this long after it began, however active' }),
+  SESSION_IDLE_HOURS: Type.Number({ default: 24, minimum: 0.01, description: 'A sign-in session ends after this long without a request' }),
   PUBLIC_URL: Type.Optional(Type.String({ description: 'The URL people open (e.g. https://terarchitect.example.com): its host is accepted in Host headers, its origin in Origin; https makes cookies Secure. When set, no request counts as local' })),
   ALLOWED_HOSTS: Type.Optional(Type.String({ description: 'Comma-separated host[:port] names the app answers to besides PUBLIC_URL\'s (no port = any port); a request naming another Host gets 421. Off loopback, PUBLIC_URL or ALLOWED_HOSTS is required' })),
   TRUST_PROXY: Type.Optional(Type.String({ description: 'Comma-separated proxy addresses or CIDRs (or `loopback`) whose X-Forwarded-For / Forwarded address is believed for throttling and audit; unset = the socket address' })),

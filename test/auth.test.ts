@@ -148,31 +148,53 @@ for (const kind of DB_KINDS) {
 
 const exposed = suite('auth off loopback')
 
-exposed('binding 0.0.0.0 without TERARCHITECT_ADMIN_TOKEN refuses to start, saying why', async () => {
+/** The configuration error startApp throws for `env`, or undefined when it started. */
+async function startError(dataDir: string, env: Record<string, string>): Promise<any> {
+  const config = resolveAppConfig({ PORT: '0', TERARCHITECT_DATA_DIR: dataDir, LOG_LEVEL: 'error', ...env })
+  try {
+    const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger('error') })
+    await app.close()
+    return undefined
+  } catch (caught) {
+    return caught
+  }
+}
+
+exposed('binding off loopback with no account and no TERARCHITECT_ADMIN_TOKEN refuses to start, saying why', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'terarchitect-auth-'))
   try {
-    for (const env of [
+    const envs: Record<string, string>[] = [
       { HOST: '0.0.0.0', TERARCHITECT_WORKER_API_KEY: WORKER_KEY },
       { HOST: '0.0.0.0', TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN },
       { HOST: '0.0.0.0' },
       { HOST: '::' },
       { HOST: '192.0.2.10', TERARCHITECT_WORKER_API_KEY: WORKER_KEY },
-    ]) {
-      const config = resolveAppConfig({ PORT: '0', TERARCHITECT_DATA_DIR: dataDir, LOG_LEVEL: 'error', ...env })
-      let error: any
-      try {
-        const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger('error') })
-        await app.close()
-      } catch (caught) {
-        error = caught
-      }
+    ]
+    for (const env of envs) {
+      const error = await startError(dataDir, env)
       assert.ok(error, `${JSON.stringify(env)} must refuse to start`)
       assert.is(error.code, 'insecure_bind', JSON.stringify(env))
-      assert.match(error.message, env.HOST)
-      assert.match(error.message, /TERARCHITECT_ADMIN_TOKEN/)
+      assert.match(error.message, env.HOST!)
     }
+    // With the browser boundary configured, what is missing is someone who can sign in.
+    const error = await startError(dataDir, { HOST: '0.0.0.0', ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: WORKER_KEY })
+    assert.is(error?.code, 'insecure_bind')
+    assert.match(error.message, /TERARCHITECT_ADMIN_TOKEN/)
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+exposed('once an account exists, binding off loopback needs no TERARCHITECT_ADMIN_TOKEN', async () => {
+  const local = await startTestApp({ kind: 'pglite' })
+  const setup = await local.api('POST', '/api/auth/setup', { login: 'root', password: 'correct horse battery' })
+  assert.is(setup.status, 201, JSON.stringify(setup.body))
+  await local.stop()
+  try {
+    const error = await startError(local.dataDir, { HOST: '0.0.0.0', ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: WORKER_KEY })
+    assert.is(error, undefined, String(error?.message))
+  } finally {
+    rmSync(local.dataDir, { recursive: true, force: true })
   }
 })
 

@@ -131,6 +131,17 @@ function endpoints(f: Fixture): Endpoint[] {
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/comment', access: 'people', params: ticket, body: { body: 'please rename', trigger_review: false }, required: ['body'] },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/merge', access: 'people', params: ticket, body: { method: 'squash', commit_title: 't', commit_message: 'm', sha: 'a'.repeat(40) } },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/addressed', access: 'agent', params: agentTicket, body: { github_comment_id: 1 }, required: ['github_comment_id'] },
+    { method: 'GET', path: '/api/auth/me', access: 'public' },
+    { method: 'POST', path: '/api/auth/setup', access: 'public', body: { login: 'root', password: 'correct horse battery', display_name: 'Root', setup_code: 'aaaa-bbbb-cccc-dddd' }, required: ['login', 'password'] },
+    { method: 'POST', path: '/api/auth/login', access: 'public', body: { login: 'root', password: 'correct horse battery' }, required: ['login', 'password'] },
+    { method: 'POST', path: '/api/auth/logout', access: 'public' },
+    { method: 'GET', path: '/api/users', access: 'people' },
+    { method: 'POST', path: '/api/users', access: 'people', body: { login: 'u1', password: 'correct horse battery', display_name: 'U', email: 'u@example.com', role: 'member' }, required: ['login', 'role'] },
+    { method: 'PATCH', path: '/api/users/:id', access: 'people', params: { id: UNKNOWN - 1 }, body: { display_name: 'd', email: 'd@example.com', role: 'viewer', disabled: false, password: 'another long password' } },
+    { method: 'GET', path: '/api/tokens', access: 'people', query: 'all=true' },
+    { method: 'POST', path: '/api/tokens', access: 'people', body: { name: 'ci', role: 'viewer', expires_in_days: 30 }, required: ['name'] },
+    { method: 'DELETE', path: '/api/tokens/:id', access: 'people', params: { id: UNKNOWN - 1 } },
+    { method: 'GET', path: '/api/audit', access: 'people', query: 'limit=10' },
     // Raw body, HMAC-verified: the JSON generators do not apply (see webhookCases).
     { method: 'POST', path: '/api/webhooks/github', access: 'public' },
     { method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: { project_id: f.p, wait_ms: 0, coordinator_id: 'c1', executor: 'local' } },
@@ -289,6 +300,13 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   put(by('POST', '/api/projects/:pid/tickets/:tid/review/comment'), [{ body: '' }, { trigger_review: 'no' }], field)
   put(by('POST', '/api/projects/:pid/tickets/:tid/review/merge'), [{ method: 'fast-forward' }, { sha: 'abc' }, { commit_title: '' }], field)
   put(by('POST', '/api/projects/:pid/tickets/:tid/review/addressed'), [{ github_comment_id: 0 }, { github_comment_id: 1.5 }, { github_comment_id: 2 ** 60 }], field)
+  for (const path of ['/api/auth/setup', '/api/users']) {
+    put(by('POST', path), [{ login: '' }, { login: 'has space' }, { login: '-dash' }, { login: 'x'.repeat(101) }, { password: 'short' }, { password: 'x'.repeat(1001) }], field)
+  }
+  put(by('POST', '/api/users'), [{ role: 'owner' }, { email: 'not-an-email' }, { display_name: 'x'.repeat(201) }], field)
+  put(by('PATCH', '/api/users/:id'), [{ role: 'root' }, { password: 'short' }, { disabled: 'yes' }, { email: 'x' }], field)
+  put(by('POST', '/api/auth/login'), [{ login: '' }, { password: '' }, { login: 'x'.repeat(201) }], field)
+  put(by('POST', '/api/tokens'), [{ name: '' }, { role: 'root' }, { expires_in_days: 0 }, { expires_in_days: 3651 }, { expires_in_days: 1.5 }], field)
   const start = by('POST', '/api/worker/jobs/start')
   put(start, [
     { wait_ms: -1 }, { wait_ms: 60001 }, { wait_ms: 1.5 }, { project_id: 0 }, { project_ids: [0] }, { project_ids: 'all' }, { coordinator_id: 'bad id!' },
@@ -319,6 +337,12 @@ function queryCases(list: Endpoint[]): Case[] {
   const events = by('GET', '/api/events')
   for (const query of ['project_id=abc', 'project_id=0', 'project_id=-1', 'project_id=1.5', 'project_id=99999999999']) table.push([events, query, '/query/project_id'])
   for (const query of ['last_event_id=-1', 'last_event_id=x', 'last_event_id=99999999999999999999']) table.push([events, query, '/query/last_event_id'])
+  const audit = by('GET', '/api/audit')
+  for (const query of ['limit=0', 'limit=501', 'limit=x']) table.push([audit, query, '/query/limit'])
+  for (const query of ['before=0', 'before=x', 'before=1.5']) table.push([audit, query, '/query/before'])
+  for (const query of ['project_id=0', 'project_id=abc']) table.push([audit, query, '/query/project_id'])
+  table.push([audit, 'action=', '/query/action'], [audit, 'actor=', '/query/actor'])
+  table.push([by('GET', '/api/tokens'), 'all=maybe', '/query/all'])
   const del = by('DELETE', '/api/projects/:id')
   for (const query of ['', 'confirm=wrong', 'confirm=', `confirm=${'x'.repeat(201)}`, 'confirm=a&confirm=b', 'Confirm=x']) table.push([del, query, '/query/confirm'])
   return table.map(([endpoint, query, detail]) => call(endpoint, { name: `?${query.slice(0, 60)}`, query, status: 400, detail }))

@@ -8,6 +8,7 @@ import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJ
 import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
 import { JobParams, ProjectParams } from './params.ts'
+import { actorOf } from '../services/audit.ts'
 
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
 const JobsQuery = Type.Object({
@@ -47,19 +48,19 @@ const Fail = Type.Object(
 export function jobRoutes(ctx: AppContext): Route[] {
   const status = (value: string | undefined) => (value === 'completed' ? 'succeeded' : value)
   return [
-    route({ method: 'GET', path: '/api/jobs', access: 'people', query: JobsQuery, handle: ({ query }) =>
+    route({ method: 'GET', path: '/api/jobs', access: 'viewer', query: JobsQuery, handle: ({ query }) =>
       listJobs(ctx, { ticketId: query.ticket_id, status: status(query.status), limit: query.limit }) }),
     route({
-      method: 'GET', path: '/api/projects/:id/jobs', access: 'people', params: ProjectParams, query: JobsQuery,
+      method: 'GET', path: '/api/projects/:id/jobs', access: 'viewer', params: ProjectParams, query: JobsQuery,
       handle: async ({ params, query }) => {
         await getProject(ctx.sql, params.id)
         return listJobs(ctx, { projectId: params.id, ticketId: query.ticket_id, status: status(query.status), limit: query.limit })
       },
     }),
-    route({ method: 'GET', path: '/api/jobs/:id', access: 'people', params: JobParams, handle: ({ params }) => getJob(ctx.sql, params.id) }),
-    route({ method: 'POST', path: '/api/jobs/:id/cancel', access: 'people', params: JobParams, handle: ({ params }) => cancelJob(ctx, params.id) }),
-    route({ method: 'POST', path: '/api/jobs/:id/retry', access: 'people', params: JobParams, handle: async ({ params }) =>
-      new Reply(201, await retryJob(ctx, params.id)) }),
+    route({ method: 'GET', path: '/api/jobs/:id', access: 'viewer', params: JobParams, handle: ({ params }) => getJob(ctx.sql, params.id) }),
+    route({ method: 'POST', path: '/api/jobs/:id/cancel', access: 'member', params: JobParams, handle: ({ params, caller }) => cancelJob(ctx, params.id, actorOf(caller)) }),
+    route({ method: 'POST', path: '/api/jobs/:id/retry', access: 'member', params: JobParams, handle: async ({ params, caller }) =>
+      new Reply(201, await retryJob(ctx, params.id, actorOf(caller))) }),
 
     route({
       method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: Claim,

@@ -45,12 +45,12 @@ export function memoryRoutes(ctx: AppContext): Route[] {
     return pid
   }
   return [
-    route({ method: 'POST', path: '/api/projects/:id/memory/index', access: 'people', params: ProjectParams, body: IndexBody,
+    route({ method: 'POST', path: '/api/projects/:id/memory/index', access: 'member', params: ProjectParams, body: IndexBody,
       handle: async ({ params, body }) => new Reply(201, await indexDocuments(ctx, params.id, body.documents)) }),
-    route({ method: 'POST', path: '/api/projects/:id/memory/retrieve', access: 'people', params: ProjectParams, body: RetrieveBody,
+    route({ method: 'POST', path: '/api/projects/:id/memory/retrieve', access: 'viewer', params: ProjectParams, body: RetrieveBody,
       handle: ({ params, body }) => retrieveMemory(ctx, params.id, body) }),
     route({
-      method: 'POST', path: '/api/projects/:id/memory/delete', access: 'people', params: ProjectParams, body: DeleteBody,
+      method: 'POST', path: '/api/projects/:id/memory/delete', access: 'member', params: ProjectParams, body: DeleteBody,
       handle: ({ params, body }) => {
         if (!body.ids && !body.kind) {
           throw badRequest('say what to delete: `ids`, or `kind` (and `ref`)', [{ path: '/body', message: 'needs ids or kind' }])

@@ -4,6 +4,7 @@ import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { checkSettings, listSettings, updateSettings } from '../services/settings.ts'
 import { VERSION } from '../version.ts'
+import { actorOf } from '../services/audit.ts'
 
 const SettingsPut = Type.Object(
   {
@@ -19,9 +20,9 @@ const SettingsPut = Type.Object(
 export function settingsRoutes(ctx: AppContext): Route[] {
   return [
     route({ method: 'GET', path: '/api/health', access: 'public', machine: true, handle: () => ({ ok: true, db: ctx.db.kind, version: VERSION }) }),
-    route({ method: 'GET', path: '/api/settings', access: 'people', handle: async () => ({ settings: await listSettings(ctx) }) }),
-    route({ method: 'PUT', path: '/api/settings', access: 'people', body: SettingsPut, handle: async ({ body }) =>
-      ({ settings: await updateSettings(ctx, body.values, 'person') }) }),
-    route({ method: 'GET', path: '/api/settings/check', access: 'people', handle: () => checkSettings(ctx) }),
+    route({ method: 'GET', path: '/api/settings', access: 'viewer', handle: async () => ({ settings: await listSettings(ctx) }) }),
+    route({ method: 'PUT', path: '/api/settings', access: 'admin', body: SettingsPut, handle: async ({ body, caller }) =>
+      ({ settings: await updateSettings(ctx, body.values, actorOf(caller)) }) }),
+    route({ method: 'GET', path: '/api/settings/check', access: 'viewer', handle: () => checkSettings(ctx) }),
   ]
 }

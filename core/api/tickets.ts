@@ -11,6 +11,7 @@ import { workerContext } from '../services/worker-context.ts'
 import { getJob } from '../services/jobs.ts'
 import { getProject } from '../services/projects.ts'
 import { NoteParams, ProjectItemParams, ProjectParams } from './params.ts'
+import { actorOf } from '../services/audit.ts'
 
 const TICKET = '/api/projects/:pid/tickets/:tid'
 
@@ -50,7 +51,7 @@ export function ticketRoutes(ctx: AppContext): Route[] {
   }
 
   return [
-    route({ method: 'GET', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, handle: async ({ params, req, res }) => {
+    route({ method: 'GET', path: '/api/projects/:id/tickets', access: 'viewer', params: ProjectParams, handle: async ({ params, req, res }) => {
       // The board's hot read: served from the per-project cache that every write invalidates.
       const entry = await ctx.cache.get(params.id, 'tickets', async () => {
         await getProject(ctx.sql, params.id)
@@ -59,24 +60,24 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       sendCached(req, res, entry)
     } }),
     route({
-      method: 'POST', path: '/api/projects/:id/tickets', access: 'people', params: ProjectParams, body: TicketCreate,
-      handle: async ({ params, body }) => new Reply(201, await createTicket(ctx, params.id, body)),
+      method: 'POST', path: '/api/projects/:id/tickets', access: 'member', params: ProjectParams, body: TicketCreate,
+      handle: async ({ params, body, caller }) => new Reply(201, await createTicket(ctx, params.id, body, actorOf(caller))),
     }),
-    route({ method: 'GET', path: TICKET, access: 'people', params: ProjectItemParams, handle: ({ params }) => getTicket(ctx.sql, params.pid, params.tid) }),
+    route({ method: 'GET', path: TICKET, access: 'viewer', params: ProjectItemParams, handle: ({ params }) => getTicket(ctx.sql, params.pid, params.tid) }),
     route({
-      method: 'PATCH', path: TICKET, access: 'people', params: ProjectItemParams, body: TicketPatch,
-      handle: ({ params, body }) => updateTicket(ctx, params.pid, params.tid, body),
+      method: 'PATCH', path: TICKET, access: 'member', params: ProjectItemParams, body: TicketPatch,
+      handle: ({ params, body, caller }) => updateTicket(ctx, params.pid, params.tid, body, actorOf(caller)),
     }),
-    route({ method: 'DELETE', path: TICKET, access: 'people', params: ProjectItemParams, handle: async ({ params }) => {
+    route({ method: 'DELETE', path: TICKET, access: 'member', params: ProjectItemParams, handle: async ({ params }) => {
       await deleteTicket(ctx, params.pid, params.tid)
       return new Reply(204)
     } }),
-    route({ method: 'POST', path: `${TICKET}/run`, access: 'people', params: ProjectItemParams, handle: async ({ params }) =>
-      new Reply(201, await runTicket(ctx, params.pid, params.tid)) }),
-    route({ method: 'POST', path: `${TICKET}/cancel`, access: 'people', params: ProjectItemParams, handle: ({ params }) =>
-      cancelTicket(ctx, params.pid, params.tid) }),
+    route({ method: 'POST', path: `${TICKET}/run`, access: 'member', params: ProjectItemParams, handle: async ({ params, caller }) =>
+      new Reply(201, await runTicket(ctx, params.pid, params.tid, actorOf(caller))) }),
+    route({ method: 'POST', path: `${TICKET}/cancel`, access: 'member', params: ProjectItemParams, handle: ({ params, caller }) =>
+      cancelTicket(ctx, params.pid, params.tid, actorOf(caller)) }),
     route({
-      method: 'GET', path: `${TICKET}/logs`, access: 'people', params: ProjectItemParams, query: LogsQuery,
+      method: 'GET', path: `${TICKET}/logs`, access: 'viewer', params: ProjectItemParams, query: LogsQuery,
       handle: async ({ params, query }) => {
         await getTicket(ctx.sql, params.pid, params.tid)
         return listTicketEvents(ctx.sql, params.tid, query.after, query.limit, query.job_id)
@@ -119,19 +120,19 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     }),
 
     // Notes.
-    route({ method: 'GET', path: '/api/projects/:id/notes', access: 'people', params: ProjectParams, handle: async ({ params }) => {
+    route({ method: 'GET', path: '/api/projects/:id/notes', access: 'viewer', params: ProjectParams, handle: async ({ params }) => {
       await getProject(ctx.sql, params.id)
       return listNotes(ctx.sql, params.id)
     } }),
     route({
-      method: 'POST', path: '/api/projects/:id/notes', access: 'people', params: ProjectParams, body: NoteCreate,
+      method: 'POST', path: '/api/projects/:id/notes', access: 'member', params: ProjectParams, body: NoteCreate,
       handle: async ({ params, body }) => new Reply(201, await createNote(ctx, params.id, body)),
     }),
     route({
-      method: 'PATCH', path: '/api/projects/:pid/notes/:nid', access: 'people', params: NoteParams, body: NotePatch,
+      method: 'PATCH', path: '/api/projects/:pid/notes/:nid', access: 'member', params: NoteParams, body: NotePatch,
       handle: ({ params, body }) => updateNote(ctx, params.pid, params.nid, body),
     }),
-    route({ method: 'DELETE', path: '/api/projects/:pid/notes/:nid', access: 'people', params: NoteParams, handle: async ({ params }) => {
+    route({ method: 'DELETE', path: '/api/projects/:pid/notes/:nid', access: 'member', params: NoteParams, handle: async ({ params }) => {
       await deleteNote(ctx, params.pid, params.nid)
       return new Reply(204)
     } }),

@@ -1,7 +1,8 @@
 /**
  * Who may call what (DESIGN.md §5 Auth):
- * - people: open to local requests (boundary.ts: loopback bind, no PUBLIC_URL, no admin token, no
- *   forwarding headers); otherwise every people route needs TERARCHITECT_ADMIN_TOKEN.
+ * - people (routes whose access is a role: viewer < member < admin): the admin token, an API token,
+ *   a session cookie, or — while no account exists — a local request (people-auth.ts); a person
+ *   below the route's role → 403. Public routes still learn who calls when someone is signed in.
  * - worker (coordinators): TERARCHITECT_WORKER_API_KEY when set; open when unset (loopback only,
  *   the app refuses to bind elsewhere without it). A job token is never enough to claim jobs.
  * - agent (ticket endpoints): the worker key, or a job token signed for exactly this project and
@@ -13,9 +14,13 @@ import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from '../errors.ts'
 import { safeEqual, type SecretBox } from '../secrets.ts'
 import type { Access, Authorize, Caller } from './router.ts'
-import { isLocalRequest, type LocalRule } from './boundary.ts'
+import type { AppContext } from '../context.ts'
+import type { LocalRule } from './boundary.ts'
+import { createPeopleAuth, isRole } from './people-auth.ts'
 
 export interface AuthOptions {
+  /** People's sessions and API tokens are looked up in the database. */
+  ctx: AppContext
   workerKey: string | undefined
   adminToken: string | undefined
   /** Who counts as local: the zero-setup admin on this machine. */
@@ -24,14 +29,11 @@ export interface AuthOptions {
 }
 
 export function createAuthorize(options: AuthOptions): Authorize {
-  return (access: Access, req: IncomingMessage, params: Record<string, unknown>): Caller => {
+  const people = createPeopleAuth(options.ctx, { adminToken: options.adminToken, local: options.local })
+  return async (access: Access, req: IncomingMessage, params: Record<string, unknown>): Promise<Caller> => {
     const token = bearer(req)
-    if (access === 'public') return { kind: 'anonymous' }
-    if (access === 'people') {
-      if (isLocalRequest(options.local, req)) return { kind: 'person' }
-      if (token && options.adminToken && safeEqual(token, options.adminToken)) return { kind: 'person' }
-      throw unauthorized('this app is reachable off loopback: send Authorization: Bearer <TERARCHITECT_ADMIN_TOKEN>')
-    }
+    if (access === 'public') return people.optional(req, token)
+    if (isRole(access)) return people.require(access, req, token)
     if (token && options.workerKey && safeEqual(token, options.workerKey)) return { kind: 'worker' }
     if (token?.startsWith('tj1.')) {
       const claims = options.secrets.verifyJobToken(token)

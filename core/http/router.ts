@@ -14,12 +14,33 @@ import type { Admit } from './boundary.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
-/** Who may call a route: anyone, people (admin token off loopback), coordinators, or agents. */
-export type Access = 'public' | 'people' | 'worker' | 'agent'
+/** A person's role, lowest first: viewer reads, member works tickets, admin decides what runs where. */
+export type Role = 'viewer' | 'member' | 'admin'
+export const ROLES: readonly Role[] = ['viewer', 'member', 'admin']
+
+/**
+ * Who may call a route: anyone; a person holding at least this role (a session, an API token, the
+ * admin token, or the local zero-setup admin); coordinators; or agents.
+ */
+export type Access = 'public' | Role | 'worker' | 'agent'
+
+/** How a person's request was authenticated. */
+export type PersonVia = 'local' | 'session' | 'token' | 'admin-token'
 
 /** The authenticated caller, as established by the app's `authorize` function. */
 export interface Caller {
   kind: 'anonymous' | 'person' | 'worker' | 'agent'
+  /** For people: the effective role of this request (a token's role is capped by its user's). */
+  role?: Role
+  /** For people with an account (session or API token). */
+  user?: { id: number; login: string }
+  via?: PersonVia
+  /** For session requests: the SHA-256 of the session id (logout, ending its streams). */
+  sessionHash?: string
+  /** For API token requests: the token's id. */
+  tokenId?: number
+  /** The client's address (for audit and throttling). */
+  address?: string
   /** For agents: the job their token was issued for. */
   job?: { jobId: number; ticketId: number | null; projectId: number }
 }

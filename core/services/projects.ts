@@ -1,8 +1,14 @@
-/** Projects: create (with their empty graph and default board), read, edit, delete. */
+/**
+ * Projects: create (with their empty graph and default board), read, edit, delete. What decides
+ * what runs on a host — local execution, project_path, setup and test commands — is an admin's
+ * call: a member creating or changing one of them gets a 403 naming the field.
+ */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
-import { badRequest, notFound } from '../errors.ts'
+import { badRequest, forbidden, notFound, type ErrorDetail } from '../errors.ts'
+import type { Role } from '../http/router.ts'
+import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
 import { isAbsolute } from 'node:path'
 
@@ -18,8 +24,34 @@ export async function getProject(sql: Sql | TransactionSql, id: number): Promise
   return row as unknown as Project
 }
 
-export async function createProject(ctx: AppContext, input: ProjectCreate): Promise<Project> {
+/** Who is changing a project: their role (for the host fields) and the actor (for the audit trail). */
+export interface ProjectEditor {
+  role: Role
+  actor: Actor
+}
+const ADMIN_EDITOR: ProjectEditor = { role: 'admin', actor: APP_ACTOR }
+
+/** The fields that decide what runs on a host (module comment). */
+const HOST_FIELDS = ['project_path', 'setup_command', 'test_command'] as const
+
+/** 403 naming each host field a non-admin would set or change (`current` = the project before a patch). */
+function checkHostFields(editor: ProjectEditor, fields: Record<string, unknown>, current?: Project): void {
+  if (editor.role === 'admin') return
+  const refused: ErrorDetail[] = []
+  const mode = fields.execution_mode
+  if (mode === 'local' && current?.execution_mode !== 'local') refused.push({ path: '/body/execution_mode', message: 'local execution is for admins' })
+  for (const key of HOST_FIELDS) {
+    const value = fields[key] ?? null
+    if (fields[key] !== undefined && value !== (current ? current[key] ?? null : null)) refused.push({ path: `/body/${key}`, message: 'only admins set what runs on a host' })
+  }
+  if (refused.length) {
+    throw forbidden(`only admins decide what runs on a host: ${refused.map((detail) => detail.path.slice('/body/'.length)).join(', ')}`, refused)
+  }
+}
+
+export async function createProject(ctx: AppContext, input: ProjectCreate, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(input)
+  checkHostFields(editor, fields)
   return write(ctx, async ({ tx, emit }) => {
     const [row] = await tx`
       insert into projects ${tx(fields as Record<string, unknown>)}
@@ -28,23 +60,25 @@ export async function createProject(ctx: AppContext, input: ProjectCreate): Prom
     await tx`insert into graphs (project_id) values (${id})`
     await tx`insert into boards (project_id, columns) values (${id}, ${tx.json(DEFAULT_COLUMNS as never)})`
     const project = await getProject(tx, id)
+    await recordAudit(tx, editor.actor, { action: 'project.create', target: { type: 'project', id }, projectId: id, details: { name: project.name } })
     await emit({ project_id: id, type: 'project.created', payload: { project } })
     return project
   })
 }
 
-export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch): Promise<Project> {
+export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(patch)
   return write(ctx, async ({ tx, emit }) => {
-    await getProject(tx, id)
+    checkHostFields(editor, fields, await getProject(tx, id))
     await tx`update projects set ${tx(fields as Record<string, unknown>)}, updated_at = now() where id = ${id}`
     const project = await getProject(tx, id)
+    await recordAudit(tx, editor.actor, { action: 'project.update', target: { type: 'project', id }, projectId: id, details: { changed: Object.keys(fields) } })
     await emit({ project_id: id, type: 'project.updated', payload: { project } })
     return project
   })
 }
 
-export async function deleteProject(ctx: AppContext, id: number, confirm: string): Promise<void> {
+export async function deleteProject(ctx: AppContext, id: number, confirm: string, actor: Actor = APP_ACTOR): Promise<void> {
   await write(ctx, async ({ tx, emit }) => {
     const project = await getProject(tx, id)
     if (confirm !== project.name) {
@@ -53,6 +87,7 @@ export async function deleteProject(ctx: AppContext, id: number, confirm: string
       ])
     }
     await tx`delete from projects where id = ${id}`
+    await recordAudit(tx, actor, { action: 'project.delete', target: { type: 'project', id }, details: { name: project.name } })
     await emit({ project_id: null, type: 'project.deleted', payload: { project_id: id } })
   })
 }

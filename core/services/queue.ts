@@ -9,6 +9,7 @@ import { AppError, conflict } from '../errors.ts'
 import type { Job, Usage } from '../types.ts'
 import { JOB_COLUMNS, assertRunnable, enqueueJob, getJob, jobSummary } from './jobs.ts'
 import { getProject } from './projects.ts'
+import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 
 export interface ClaimFilter {
   projectIds: number[] | null
@@ -190,7 +191,7 @@ export async function reportJob(ctx: AppContext, jobId: number, report: Outcome)
 }
 
 /** Cancels a pending job at once; asks a running one to stop (the coordinator sees it on heartbeat). */
-export async function cancelJob(ctx: AppContext, jobId: number): Promise<Job> {
+export async function cancelJob(ctx: AppContext, jobId: number, actor: Actor = APP_ACTOR): Promise<Job> {
   return write(ctx, async ({ tx, emit }) => {
     const [row] = await tx.unsafe(
       `update agent_jobs set cancel_requested = true,
@@ -201,6 +202,7 @@ export async function cancelJob(ctx: AppContext, jobId: number): Promise<Job> {
     )
     if (row) {
       const job = row as unknown as Job
+      await recordAudit(tx, actor, { action: 'job.cancel', target: { type: 'job', id: job.id }, projectId: job.project_id, details: { ticket_id: job.ticket_id } })
       await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       return job
     }
@@ -211,7 +213,7 @@ export async function cancelJob(ctx: AppContext, jobId: number): Promise<Job> {
 }
 
 /** Starts a fresh job for a finished (failed or cancelled) job's ticket; 422 when the project cannot run. */
-export async function retryJob(ctx: AppContext, jobId: number): Promise<Job> {
+export async function retryJob(ctx: AppContext, jobId: number, actor: Actor = APP_ACTOR): Promise<Job> {
   return write(ctx, async (scope) => {
     const job = await getJob(scope.tx, jobId)
     if (job.status !== 'failed' && job.status !== 'cancelled') {
@@ -220,13 +222,16 @@ export async function retryJob(ctx: AppContext, jobId: number): Promise<Job> {
     if (job.ticket_id === null) throw conflict(`job ${jobId} has no ticket any more`)
     // Like a move to In Progress: a project that cannot run is a 422, not a job nobody can start.
     await assertRunnable(ctx, scope.tx, await getProject(scope.tx, job.project_id))
-    return enqueueJob(ctx, scope, {
+    const retry = await enqueueJob(ctx, scope, {
       projectId: job.project_id,
       ticketId: job.ticket_id,
       kind: job.kind,
+      startedBy: actor,
       ...(job.pr_number !== null ? { prNumber: job.pr_number } : {}),
       ...(job.comment_body !== null ? { commentBody: job.comment_body } : {}),
       ...(job.github_comment_id !== null ? { githubCommentId: job.github_comment_id } : {}),
     })
+    await recordAudit(scope.tx, actor, { action: 'job.retry', target: { type: 'job', id: retry.id }, projectId: job.project_id, details: { retried_job_id: jobId, ticket_id: job.ticket_id } })
+    return retry
   })
 }
