@@ -21,6 +21,8 @@ import { startReaper } from './services/reaper.ts'
 import { projectRoutes } from './api/projects.ts'
 import { ticketRoutes } from './api/tickets.ts'
 import { jobRoutes } from './api/jobs.ts'
+import { coordinatorRoutes } from './api/coordinators.ts'
+import { ensureWorkerKey } from './services/worker-key.ts'
 import { settingsRoutes } from './api/settings.ts'
 import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
@@ -59,10 +61,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options
   const log = options.log ?? createLogger(config.LOG_LEVEL, { service: 'app' })
   const exposed = !isLoopback(config.HOST)
-  if (exposed && !config.TERARCHITECT_WORKER_API_KEY) {
-    throw new AppError('insecure_bind', 400,
-      `HOST=${config.HOST} is reachable from other machines: set TERARCHITECT_WORKER_API_KEY, or bind 127.0.0.1`)
-  }
+  // No worker-key condition: the worker API always has a key (generated when unset, see
+  // services/worker-key.ts) or coordinator tokens, and never opens anonymously.
   if (exposed && !config.PUBLIC_URL && !config.ALLOWED_HOSTS) {
     throw new AppError('insecure_bind', 400,
       `HOST=${config.HOST} is reachable from other machines: set PUBLIC_URL (the URL people open) or ALLOWED_HOSTS (the host names they use), so the app knows which Host headers are its own`)
@@ -97,6 +97,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const bus = await createBus(db, log)
   const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets: createSecretBox(masterKey), cache: createReadCache() }
   const feed = await createFeed(ctx)
+  // The worker API never opens anonymously: generated (hash in the database) when not configured.
+  const workerKey = await ensureWorkerKey(db.sql, config, log)
   // Changes committed by other replicas reach this one through the feed.
   feed.subscribe((rows) => rows.forEach((row) => row.type !== 'log' && ctx.cache.invalidate(row.project_id)))
   const stopReaper = startReaper(ctx)
@@ -114,6 +116,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...eventRoutes(ctx, feed),
     ...reviewRoutes(ctx),
     ...memoryRoutes(ctx),
+    ...coordinatorRoutes(ctx),
     ...webhookRoutes(ctx),
     ...(options.routes?.(ctx) ?? []),
   ]
@@ -121,7 +124,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     routes,
     authorize: createAuthorize({
       ctx,
-      workerKey: config.TERARCHITECT_WORKER_API_KEY,
+      workerKey,
       adminToken: config.TERARCHITECT_ADMIN_TOKEN,
       local: { host: config.HOST, publicUrl: config.PUBLIC_URL, adminToken: config.TERARCHITECT_ADMIN_TOKEN },
       secrets: ctx.secrets,

@@ -82,6 +82,10 @@ export function createGithubClient(options: GithubClientOptions) {
     const etag = res.headers.get('etag')
     const next = nextLink(res.headers.get('link'))
     if (res.status === 304) return { status: 304, data: null, etag, next: null }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {})
+      throw githubError(res.status, what)
+    }
     const text = await res.text().catch(() => '')
     let data: any = null
     try {
@@ -89,8 +93,7 @@ export function createGithubClient(options: GithubClientOptions) {
     } catch {
       data = null
     }
-    if (res.ok) return { status: res.status, data: data as T, etag, next }
-    throw githubError(res.status, what, data)
+    return { status: res.status, data: data as T, etag, next }
   }
 
   /** Every page of a list, following `Link: rel="next"`, at most `maxPages` (100 items each). */
@@ -117,14 +120,13 @@ export function createGithubClient(options: GithubClientOptions) {
 
 export type GithubClient = ReturnType<typeof createGithubClient>
 
-function githubError(status: number, what: string, data: any): GithubError {
+/**
+ * The status, never the body: GITHUB_API_URL is a setting and may point at any service, whose
+ * answer an error message must not carry back to the caller (a read primitive for SSRF).
+ */
+function githubError(status: number, what: string): GithubError {
   const mapped = STATUS_MAP[status] ?? { status: 502, code: 'github_error', hint: `GitHub answered ${status}` }
-  const detail = typeof data?.message === 'string' ? data.message : ''
-  const errors = Array.isArray(data?.errors)
-    ? data.errors.map((e: any) => e?.message ?? e?.code).filter(Boolean).join('; ')
-    : ''
-  const message = `${mapped.hint}: ${what} (GitHub ${status}${detail ? `: ${detail}` : ''}${errors ? ` — ${errors}` : ''})`
-  return new GithubError(mapped.code, mapped.status, message, status)
+  return new GithubError(mapped.code, mapped.status, `${mapped.hint}: ${what} (GitHub ${status})`, status)
 }
 
 /** The `rel="next"` URL of a `Link` header: `<https://…?page=2>; rel="next", <…>; rel="last"`. */

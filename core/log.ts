@@ -22,11 +22,22 @@ export function redact(value: string | undefined | null): void {
   if (value && value.length >= 4) secrets.add(value)
 }
 
-/** Replaces every registered secret in `text` with `***`. */
+/**
+ * Credentials the app issues, recognised by shape: job tokens (`tj1.<payload>.<signature>`) and
+ * the `tco_`/`twk_` prefixed 256-bit coordinator tokens and generated worker keys.
+ */
+const ISSUED_CREDENTIAL = /tj1\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|(?:tco|twk)_[A-Za-z0-9_-]{20,}/g
+
+/** Replaces every registered secret and every issued credential in `text` with `***`. */
 export function redactText(text: string): string {
   let out = text
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***')
-  return out
+  return out.replace(ISSUED_CREDENTIAL, '***')
+}
+
+/** `redactText` for nullable stored fields. */
+export function redactNullable(text: string | null): string | null {
+  return text === null ? null : redactText(text)
 }
 
 export function createLogger(

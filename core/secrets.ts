@@ -3,7 +3,7 @@
  * `<data dir>/secret.key` with mode 0600) derives two sub-keys with HKDF: one for AES-256-GCM
  * encryption of settings, one for HMAC-SHA256 signatures of job tokens.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -11,6 +11,9 @@ export interface JobClaims {
   jobId: number
   ticketId: number | null
   projectId: number
+  /** The job's attempt and claim number when the token was issued: it is valid only while both hold. */
+  attempt: number
+  claim: number
   /** Expiry, seconds since the epoch. */
   exp: number
 }
@@ -68,6 +71,8 @@ export function createSecretBox(masterKey: string): SecretBox {
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
       try {
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JobClaims
+        // Tokens signed before claims carried attempt and claim are refused, not guessed at.
+        if (!Number.isInteger(claims.attempt) || !Number.isInteger(claims.claim)) return null
         return claims.exp > Date.now() / 1000 ? claims : null
       } catch {
         return null
@@ -82,3 +87,14 @@ export function safeEqual(given: string, expected: string): boolean {
   const b = createHmac('sha256', 'compare').update(expected).digest()
   return timingSafeEqual(a, b)
 }
+
+/** A new random bearer credential: `prefix` + 256 bits, base64url. */
+export function generateToken(prefix: string): string {
+  return prefix + randomBytes(32).toString('base64url')
+}
+
+/** How bearer credentials are stored: sha256 hex (they are 256-bit random, so no salt or stretching). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+

@@ -4,10 +4,14 @@
 // once it has exited, so jobs finishing in the coordinator's grace period can still report; a
 // second signal goes to both at once. When either exits on its own, the other is stopped and this
 // script exits with the first one's code. START_COORDINATOR=0 runs the app alone.
-// Both processes get this environment, so TERARCHITECT_WORKER_API_KEY is shared.
+// Both processes get this environment, so TERARCHITECT_WORKER_API_KEY is shared when set; when it
+// is not, the app generates the worker key into <data dir>/worker.key (mode 0600) and the
+// coordinator reads it from there (TERARCHITECT_WORKER_KEY_FILE): the key never goes through argv.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 
 const dist = (file) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url))
 const say = (text) => process.stderr.write(`[start] ${text}\n`)
@@ -88,6 +92,9 @@ if (process.env.START_COORDINATOR === '0') {
 } else if (!exiting) {
   const apiUrl = process.env.TERARCHITECT_API_URL ?? appUrl
   say(`starting a coordinator for ${apiUrl} (it reports whether Docker is available)`)
-  const coordinator = run('coordinator', 'coordinator.js', { ...process.env, TERARCHITECT_API_URL: apiUrl })
+  // The default data dir is core/config.ts's TERARCHITECT_DATA_DIR default.
+  const keyFile = join(process.env.TERARCHITECT_DATA_DIR || join(homedir(), '.terarchitect', 'data'), 'worker.key')
+  const credential = process.env.TERARCHITECT_WORKER_API_KEY || process.env.TERARCHITECT_COORDINATOR_TOKEN ? {} : { TERARCHITECT_WORKER_KEY_FILE: keyFile }
+  const coordinator = run('coordinator', 'coordinator.js', { ...process.env, ...credential, TERARCHITECT_API_URL: apiUrl })
   coordinator.stdout.pipe(process.stdout)
 }

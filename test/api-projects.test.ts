@@ -66,12 +66,14 @@ for (const kind of DB_KINDS) {
       assertError(res, 400, '/body/repo_url', url)
       assert.not.ok(JSON.stringify(res.body).includes('pass'), 'the refused credential is not echoed')
     }
-    for (const url of ['not a url', 'javascript:alert(1)', 'ftp://git.example/r']) {
+    // file: and git: are refused too (test/security/machine-confinement.test.ts has options and transports).
+    for (const url of ['not a url', 'javascript:alert(1)', 'ftp://git.example/r', 'file:///srv/git/r.git', 'git://git.example/r.git']) {
       assertError(await t.api('POST', '/api/projects', { name: 'odd', repo_url: url }), 400, '/body/repo_url', url)
     }
     const project = await createRunnableProject(t)
-    assertError(await t.api('PATCH', `/api/projects/${project.id}`, { github_url: 'https://a:b@github.com/x/y' }), 400, '/body/repo_url')
-    for (const url of ['git@github.com:acme/r.git', 'ssh://git@git.example/r.git', 'file:///srv/git/r.git', 'http://127.0.0.1:9418/r.git']) {
+    // The answer names the field the caller sent.
+    assertError(await t.api('PATCH', `/api/projects/${project.id}`, { github_url: 'https://a:b@github.com/x/y' }), 400, '/body/github_url')
+    for (const url of ['git@github.com:acme/r.git', 'ssh://git@git.example/r.git', 'http://127.0.0.1:9418/r.git']) {
       assert.is((await t.api('POST', '/api/projects', { name: 'ok', repo_url: url })).status, 201, url)
     }
     const names = (await t.api('GET', '/api/projects')).body.map((p: any) => p.name)

@@ -1,5 +1,6 @@
 // Who may call what (DESIGN.md §5 Auth), on real PostgreSQL 15 and on PGlite: the worker key on the
-// coordinator API, job-scoped tokens on their own ticket only, and the admin token off loopback.
+// coordinator API (never anonymous), job-scoped tokens on their own ticket only (never the worker
+// key), and the admin token off loopback.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,6 +16,8 @@ const WORKER_KEY = 'worker-key-0123456789'
 const ADMIN_TOKEN = 'admin-token-0123456789'
 const worker = { authorization: `Bearer ${WORKER_KEY}` }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+/** No credential at all (the test client adds the worker key to worker calls otherwise). */
+const anonymous = { authorization: '' }
 
 /** A ticket with a claimed job, and the agent token the claim handed out. */
 async function claimedTicket(t: TestApp, headers: Record<string, string> = {}) {
@@ -43,14 +46,14 @@ for (const kind of DB_KINDS) {
   test('the worker API needs the worker key', async ({ t }) => {
     const project = await createRunnableProject(t)
     await createTicket(t, project.id, { column_id: 'in_progress' })
-    for (const headers of [{}, bearer('wrong-key-0123456789'), { authorization: WORKER_KEY.slice(0, -1) }, { authorization: `Basic ${Buffer.from(`x:${WORKER_KEY}`).toString('base64')}` }]) {
+    for (const headers of [anonymous, bearer('wrong-key-0123456789'), { authorization: WORKER_KEY.slice(0, -1) }, { authorization: `Basic ${Buffer.from(`x:${WORKER_KEY}`).toString('base64')}` }]) {
       assertError(await t.api('POST', '/api/worker/jobs/start', { project_id: project.id }, headers), 401, undefined, JSON.stringify(headers))
     }
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' }, worker)
     assert.is(claim.status, 200, 'the right key claims')
     const id = claim.body.job_id
-    for (const [path, body] of [[`/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'c1' }], [`/api/worker/jobs/${id}/fail`, { error: 'x' }], [`/api/worker/jobs/${id}/complete`, {}]] as const) {
-      assertError(await t.api('POST', path, body), 401, undefined, path)
+    for (const [path, body] of [[`/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'c1' }], [`/api/worker/jobs/${id}/fail`, { coordinator_id: 'c1', error: 'x' }], [`/api/worker/jobs/${id}/complete`, { coordinator_id: 'c1' }]] as const) {
+      assertError(await t.api('POST', path, body, anonymous), 401, undefined, path)
       assertError(await t.api('POST', path, body, bearer('nope-nope-nope')), 401, undefined, path)
     }
     assert.is((await t.api('GET', `/api/jobs/${id}`)).body.status, 'running', 'refused calls changed nothing')
@@ -61,13 +64,13 @@ for (const kind of DB_KINDS) {
     assert.is((await t.api('POST', '/api/worker/jobs/start', {}, { authorization: `bearer ${WORKER_KEY}` })).status, 204)
   })
 
-  test('agent endpoints take the worker key or the job token, nothing else', async ({ t }) => {
+  test('agent endpoints take the job token only: not the worker key, nothing else', async ({ t }) => {
     const { base, token } = await claimedTicket(t)
     for (const [method, path, body] of [['GET', `${base}/worker-context`], ['POST', `${base}/logs`, { step: 's' }], ['GET', `${base}/cancel-requested`], ['POST', `${base}/complete`, {}]] as const) {
       assertError(await t.api(method, path, body), 401, undefined, `${method} ${path} anonymous`)
       assertError(await t.api(method, path, body, bearer('wrong-key-0123456789')), 401, undefined, `${method} ${path} wrong key`)
+      assertError(await t.api(method, path, body, worker), 403, undefined, `${method} ${path} worker key`)
     }
-    assert.is((await t.api('GET', `${base}/worker-context`, undefined, worker)).status, 200)
     assert.is((await t.api('GET', `${base}/worker-context`, undefined, bearer(token))).status, 200)
     assert.is((await t.api('POST', `${base}/logs`, { step: 'clone' }, bearer(token))).status, 201)
     assert.is((await t.api('GET', `${base}/cancel-requested`, undefined, bearer(token))).body.cancel_requested, false)
@@ -76,9 +79,9 @@ for (const kind of DB_KINDS) {
   test('a job token cannot use the coordinator API', async ({ t }) => {
     const { job, token } = await claimedTicket(t)
     assertError(await t.api('POST', '/api/worker/jobs/start', {}, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, {}, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/complete`, {}, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { error: 'x' }, bearer(token)), 403)
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'c1' }, bearer(token)), 403)
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/complete`, { coordinator_id: 'c1' }, bearer(token)), 403)
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'c1', error: 'x' }, bearer(token)), 403)
     assert.is((await t.api('GET', `/api/jobs/${job.job_id}`)).body.status, 'running')
   })
 
@@ -112,11 +115,12 @@ for (const kind of DB_KINDS) {
 
   test('an expired, tampered or foreign token is 401', async ({ t }) => {
     const { base, job, ticket, project, token } = await claimedTicket(t)
-    const expired = t.app.ctx.secrets.signJobToken({ jobId: job.job_id, ticketId: ticket.id, projectId: project.id, exp: Math.floor(Date.now() / 1000) - 5 })
+    const expired = t.app.ctx.secrets.signJobToken({ jobId: job.job_id, ticketId: ticket.id, projectId: project.id, attempt: 1, claim: 1, exp: Math.floor(Date.now() / 1000) - 5 })
     const forged = [
       expired,
       tamper(token, (claims) => (claims.exp += 3600)),
       tamper(token, (claims) => (claims.ticketId += 1)),
+      tamper(token, (claims) => (claims.attempt += 1)),
       token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'),
       `${token.split('.').slice(0, 2).join('.')}.`,
       'tj1.',
@@ -130,7 +134,7 @@ for (const kind of DB_KINDS) {
     // A token signed with another app's key is worthless here.
     const other = await startTestApp({ kind: 'pglite', env: { TERARCHITECT_SECRET_KEY: 'another-key-entirely-0123456789' } })
     try {
-      const foreign = other.app.ctx.secrets.signJobToken({ jobId: job.job_id, ticketId: ticket.id, projectId: project.id, exp: Math.floor(Date.now() / 1000) + 600 })
+      const foreign = other.app.ctx.secrets.signJobToken({ jobId: job.job_id, ticketId: ticket.id, projectId: project.id, attempt: 1, claim: 1, exp: Math.floor(Date.now() / 1000) + 600 })
       assertError(await t.api('GET', `${base}/worker-context`, undefined, bearer(foreign)), 401)
     } finally {
       await other.close()

@@ -38,6 +38,10 @@ interface Fixture {
   j3: number
   /** The agent token of t3's (finished) job. */
   token3: string
+  /** The agent token of t4's (running) job: agent routes take only a job token. */
+  token4: string
+  /** A coordinator token's id. */
+  coordinatorTokenId: number
   graphVersion: number
   boardVersion: number
 }
@@ -55,6 +59,8 @@ interface Endpoint {
   required?: string[]
   /** The body is a union: extra and wrong fields are still named, but some generators do not apply. */
   union?: boolean
+  /** The credential a valid call carries (default: none for people on loopback, the worker key for the worker API). */
+  auth?: Record<string, string>
 }
 
 interface Case {
@@ -74,6 +80,11 @@ function endpoints(f: Fixture): Endpoint[] {
   const ticket = { pid: f.p, tid: f.t1 }
   // Agent and coordinator calls aim at a running job, so a value the schemas let through would reach the database.
   const agentTicket = { pid: f.p, tid: f.t4 }
+  const agent = { authorization: `Bearer ${f.token4}` }
+  return listEndpoints(f, ticket, agentTicket).map((endpoint) => (endpoint.access === 'agent' ? { ...endpoint, auth: agent } : endpoint))
+}
+
+function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: Record<string, number>): Endpoint[] {
   return [
     { method: 'GET', path: '/api/health', access: 'public' },
     { method: 'GET', path: '/api/settings', access: 'people' },
@@ -124,7 +135,7 @@ function endpoints(f: Fixture): Endpoint[] {
     { method: 'POST', path: '/api/projects/:id/memory/index', access: 'people', params: { id: f.p }, body: { documents: [{ kind: 'doc', ref: 'r1', title: 't', content: 'c' }] }, required: ['documents'] },
     { method: 'POST', path: '/api/projects/:id/memory/retrieve', access: 'people', params: { id: f.p }, body: { query: 'q', k: 3, kinds: ['doc'] }, required: ['query'] },
     { method: 'POST', path: '/api/projects/:id/memory/delete', access: 'people', params: { id: f.p }, body: { kind: 'doc', ref: 'r1' } },
-    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/index', access: 'agent', params: agentTicket, body: { documents: [{ kind: 'doc', content: 'c' }] }, required: ['documents'] },
+    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/index', access: 'agent', params: agentTicket, body: { documents: [{ kind: 'agent', content: 'c' }] }, required: ['documents'] },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/retrieve', access: 'agent', params: agentTicket, body: { query: 'q' }, required: ['query'] },
     { method: 'GET', path: '/api/projects/:id/review', access: 'people', params: { id: f.p } },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/review', access: 'people', params: ticket },
@@ -145,16 +156,21 @@ function endpoints(f: Fixture): Endpoint[] {
     // Raw body, HMAC-verified: the JSON generators do not apply (see webhookCases).
     { method: 'POST', path: '/api/webhooks/github', access: 'public' },
     { method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: { project_id: f.p, wait_ms: 0, coordinator_id: 'c1', executor: 'local' } },
-    { method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' } },
-    { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } } },
-    { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error', 'coordinator_id'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
+    { method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: { coordinator_id: 'c1', token: 'ghp_bad_input', project_ids: [f.p] }, required: ['coordinator_id', 'token'] },
+    { method: 'GET', path: '/api/coordinators/tokens', access: 'people' },
+    { method: 'POST', path: '/api/coordinators/tokens', access: 'people', body: { name: 'builder', project_ids: [f.p] }, required: ['name'] },
+    { method: 'DELETE', path: '/api/coordinators/tokens/:id', access: 'people', params: { id: f.coordinatorTokenId } },
   ]
 }
 
 const fill = (path: string, params: Record<string, number | string> = {}) => path.replace(/:(\w+)/g, (_, name: string) => String(params[name]))
 const json = (value: unknown) => JSON.stringify(value)
 const authFor = (endpoint: Endpoint): Record<string, string> =>
-  endpoint.access === 'worker' || endpoint.access === 'agent' ? { authorization: `Bearer ${WORKER_KEY}` } : {}
+  endpoint.auth ?? (endpoint.access === 'worker' ? { authorization: `Bearer ${WORKER_KEY}` } : {})
 
 /** Calls `endpoint` as valid as possible, with `change` applied: the one broken thing. */
 function call(endpoint: Endpoint, change: Partial<Case> & { params?: Record<string, number | string>; query?: string; status: number; name: string }): Case {
@@ -165,8 +181,7 @@ function call(endpoint: Endpoint, change: Partial<Case> & { params?: Record<stri
     name: `${endpoint.method} ${endpoint.path}: ${change.name}`,
     method: change.method ?? endpoint.method,
     path: query ? `${path}?${query}` : path,
-    // State changes always say JSON, as the UI does (the browser boundary answers 415 otherwise).
-    headers: { ...(body !== undefined || (change.method ?? endpoint.method) !== 'GET' ? { 'content-type': 'application/json' } : {}), ...authFor(endpoint), ...change.headers },
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...authFor(endpoint), ...change.headers },
     ...(body !== undefined ? { body } : {}),
     ...(change.chunked ? { chunked: true } : {}),
     status: change.status,
@@ -192,9 +207,11 @@ function badIdCases(list: Endpoint[]): Case[] {
 function unknownIdCases(list: Endpoint[], f: Fixture): Case[] {
   return list.flatMap((endpoint) => {
     const names = Object.keys(endpoint.params ?? {})
-    const cases = names.map((name) => call(endpoint, { name: `:${name} unknown`, params: { [name]: UNKNOWN }, status: 404 }))
+    // An agent's job token opens its own ticket only: any other (unknown or real) is 403, not 404.
+    const status = endpoint.access === 'agent' ? 403 : 404
+    const cases = names.map((name) => call(endpoint, { name: `:${name} unknown`, params: { [name]: UNKNOWN }, status }))
     // A real ticket or note named through another (real) project.
-    if (names.includes('pid')) cases.push(call(endpoint, { name: ':pid of another project', params: { pid: f.l }, status: 404 }))
+    if (names.includes('pid')) cases.push(call(endpoint, { name: ':pid of another project', params: { pid: f.l }, status }))
     return cases
   })
 }
@@ -207,9 +224,7 @@ function bodyCases(list: Endpoint[]): Case[] {
       cases.push(call(endpoint, { name, body: raw, status, ...(detail ? { detail } : {}), ...(headers ? { headers } : {}), ...(chunked ? { chunked } : {}) }))
     for (const raw of ['{', '{"a":', "{'single': 'quotes'}", '[1,]', 'nul', '{"a":1}}', '\uFEFF{}', '{"a":1,}']) add(`bad JSON ${raw}`, raw, 400, '/body')
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-      // People routes refuse it at the browser boundary (415); machine routes when reading the body (400).
-      const machine = endpoint.access === 'worker' || endpoint.access === 'agent'
-      add(`content-type ${type}`, json(body), machine ? 400 : 415, '/headers/content-type', { 'content-type': type })
+      add(`content-type ${type}`, json(body), 400, '/headers/content-type', { 'content-type': type })
     }
     for (const raw of ['[]', '"a string"', '42', 'true', '[{"a":1}]']) add(`body ${raw}`, raw, 400, '/body')
     add('an extra field', json({ ...body, unexpected_field: 1 }), 400, '/body/unexpected_field')
@@ -312,7 +327,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
     { wait_ms: -1 }, { wait_ms: 60001 }, { wait_ms: 1.5 }, { project_id: 0 }, { project_ids: [0] }, { project_ids: 'all' }, { coordinator_id: 'bad id!' },
     { coordinator_id: '' }, { executor: '' },
   ], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
-  for (const verb of ['heartbeat', 'complete', 'fail']) {
+  for (const verb of ['heartbeat', 'complete', 'fail', 'release']) {
     put(by('POST', `/api/worker/jobs/:id/${verb}`), [{ coordinator_id: 'has space' }], field)
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
@@ -402,6 +417,10 @@ function authCases(list: Endpoint[], f: Fixture): Case[] {
     // A real job token (ticket t3's job) on another ticket's agent endpoints, or on the coordinator API.
     cases.push(call(endpoint, { name: 'a job token of another ticket', headers: { authorization: `Bearer ${f.token3}` }, status: 403 }))
   }
+  // Agent routes take only a job token; the worker key opens no ticket.
+  for (const endpoint of list.filter((e) => e.access === 'agent')) {
+    cases.push(call(endpoint, { name: 'the worker key', headers: { authorization: `Bearer ${WORKER_KEY}` }, status: 403 }))
+  }
   return cases
 }
 
@@ -439,6 +458,7 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: json(body) }),
   })
   const worker = { authorization: `Bearer ${WORKER_KEY}` }
+  const agent = { authorization: `Bearer ${f.token4}` }
   return [
     post('run a ticket that already has an active job', ticketPath(f.p, f.t2, '/run'), 409),
     post('run a ticket of a project that cannot run', ticketPath(f.l, f.lt, '/run'), 422, undefined, '/project/project_path'),
@@ -448,20 +468,21 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     post('retry a succeeded job', `/api/jobs/${f.j3}/retry`, 409),
     post('cancel a succeeded job', `/api/jobs/${f.j3}/cancel`, 409, undefined, '/job/status'),
     post('cancel via a ticket with no job', ticketPath(f.p, f.t1, '/cancel'), 404),
-    post('heartbeat a job that is not running', `/api/worker/jobs/${f.j2}/heartbeat`, 409, {}, '/job/status', worker),
-    post('heartbeat a finished job', `/api/worker/jobs/${f.j3}/heartbeat`, 409, {}, '/job/status', worker),
-    post('complete a job that was never claimed', `/api/worker/jobs/${f.j2}/complete`, 409, {}, '/job/status', worker),
-    post('fail a succeeded job', `/api/worker/jobs/${f.j3}/fail`, 409, { error: 'late' }, '/job/status', worker),
-    post('agent complete on a ticket without a job', ticketPath(f.p, f.t1, '/complete'), 404, {}, undefined, worker),
-    post('agent logs on a ticket without a job', ticketPath(f.p, f.t1, '/logs'), 404, { step: 's' }, undefined, worker),
-    { name: 'cancel-requested on a ticket without a job', method: 'GET', path: ticketPath(f.p, f.t1, '/cancel-requested'), status: 404, headers: worker },
-    post('agent logs naming a job of another ticket', ticketPath(f.p, f.t2, '/logs'), 404, { job_id: f.j3, events: [{ step: 's' }] }, undefined, worker),
-    { name: 'delete a project with the wrong confirmation', method: 'DELETE', path: `/api/projects/${f.p}?confirm=${encodeURIComponent(f.pName.toUpperCase())}`, status: 400, detail: '/query/confirm', headers: { 'content-type': 'application/json' } },
+    post('heartbeat a job that is not running', `/api/worker/jobs/${f.j2}/heartbeat`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
+    post('heartbeat a finished job', `/api/worker/jobs/${f.j3}/heartbeat`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
+    post('heartbeat the running job as another instance', `/api/worker/jobs/${f.j4}/heartbeat`, 409, { coordinator_id: 'c2' }, '/job/status', worker),
+    post('release a job that is not running', `/api/worker/jobs/${f.j2}/release`, 409, { coordinator_id: 'c1' }, undefined, worker),
+    post('complete a job that was never claimed', `/api/worker/jobs/${f.j2}/complete`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
+    post('fail a succeeded job', `/api/worker/jobs/${f.j3}/fail`, 409, { coordinator_id: 'c1', error: 'late' }, '/job/status', worker),
+    post('agent logs with the token of a finished job', ticketPath(f.p, f.t3, '/logs'), 401, { step: 's' }, undefined, { authorization: `Bearer ${f.token3}` }),
+    post('agent memory of a kind the agent does not own', ticketPath(f.p, f.t4, '/memory/index'), 403, { documents: [{ kind: 'ticket', content: 'c' }] }, '/body/documents/0/kind', agent),
+    post('a coordinator token for an unknown project', '/api/coordinators/tokens', 400, { name: 'x', project_ids: [UNKNOWN] }, '/body/project_ids/0'),
+    { name: 'delete a project with the wrong confirmation', method: 'DELETE', path: `/api/projects/${f.p}?confirm=${encodeURIComponent(f.pName.toUpperCase())}`, status: 400, detail: '/query/confirm' },
     call(by('GET', '/api/events'), { name: 'events of an unknown project', query: `project_id=${UNKNOWN}`, status: 404 }),
     { name: 'the review of a ticket without a pull request', method: 'GET', path: ticketPath(f.p, f.t1, '/review'), status: 404 },
     post('comment on a ticket without a pull request', ticketPath(f.p, f.t1, '/review/comment'), 404, { body: 'hello' }),
     post('merge a ticket without a pull request', ticketPath(f.p, f.t1, '/review/merge'), 404, {}),
-    post('mark an unknown review comment addressed', ticketPath(f.p, f.t4, '/review/addressed'), 404, { github_comment_id: 424242 }, undefined, worker),
+    post('mark an unknown review comment addressed', ticketPath(f.p, f.t4, '/review/addressed'), 404, { github_comment_id: 424242 }, undefined, agent),
     post('delete memory without saying what', `/api/projects/${f.p}/memory/delete`, 400, {}, '/body'),
   ]
 }
@@ -545,9 +566,12 @@ async function fixture(t: TestApp): Promise<Fixture> {
   assert.is((await t.api('PUT', '/api/settings', { values: { WORKER_API_KEY: 'sk_bad_input_fixture_key', GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET } })).status, 200)
   const ticket2 = (await t.api('GET', `/api/projects/${project.id}/tickets/${t2.id}`)).body
   const board = (await t.api('GET', `/api/projects/${project.id}/board`)).body
+  const coordinatorToken = await t.api('POST', '/api/coordinators/tokens', { name: 'fixture' })
+  assert.is(coordinatorToken.status, 201)
   return {
     p: project.id, pName: project.name, l: local.id, t1: t1.id, t2: t2.id, t3: t3.id, t4: t4.id, j4: running.body.job_id, lt: lt.id, note: note.id,
-    j2: ticket2.job.job_id, j3: claim.body.job_id, token3: claim.body.agent_token, graphVersion: graph.body.version, boardVersion: board.version,
+    j2: ticket2.job.job_id, j3: claim.body.job_id, token3: claim.body.agent_token, token4: running.body.agent_token, coordinatorTokenId: coordinatorToken.body.id,
+    graphVersion: graph.body.version, boardVersion: board.version,
   }
 }
 

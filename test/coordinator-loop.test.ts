@@ -2,6 +2,9 @@
 // polling at POLL_INTERVAL_SEC; app unreachable or failing → backoff with jitter, logged, and
 // recovery; the output stream's batching, redaction, tail and bounded queue.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
@@ -38,15 +41,17 @@ async function fakeApp(handler: Handler, port = 0): Promise<{ url: string; port:
 
 const noopExecutor: Executor = { name: 'fake', probe: async () => ({ ok: true }), run: async () => ({ exitCode: 0 }) }
 
+/** The worker API is never anonymous: a coordinator needs a credential to start. */
+const KEY = { TERARCHITECT_WORKER_API_KEY: 'loop-test-key' }
+
 function start(apiUrl: string, env: Record<string, string> = {}) {
   const lines: string[] = []
   const log = createLogger('debug', {}, (line) => lines.push(line))
-  const config = resolveCoordinatorConfig({ TERARCHITECT_API_URL: apiUrl, COORDINATOR_STATE_DIR: '/nonexistent', SETTINGS_REFRESH_SEC: '60', ...env })
+  const config = resolveCoordinatorConfig({ TERARCHITECT_API_URL: apiUrl, COORDINATOR_STATE_DIR: '/nonexistent', SETTINGS_REFRESH_SEC: '60', ...KEY, ...env })
   const coordinator = startCoordinator({
     config, coordinatorId: 'loop-test', log,
     client: createWorkerClient({ apiUrl, coordinatorId: 'loop-test', timeoutMs: 2000 }),
     executors: { containers: null, host: noopExecutor },
-    projectImage: () => undefined,
   })
   const messages = () => lines.map((line) => JSON.parse(line) as { msg: string; failures?: number })
   return { coordinator, lines, messages }
@@ -145,8 +150,9 @@ test('job output: batched lines, partial lines, redaction, tail, and a bounded q
 })
 
 test('config: runbook defaults, project ids, empty cache volume, docker mode, bad values named', () => {
-  const config = resolveCoordinatorConfig({})
+  const config = resolveCoordinatorConfig(KEY)
   assert.is(config.TERARCHITECT_API_URL, 'http://127.0.0.1:5010')
+  assert.is(config.workerCredential, 'loop-test-key')
   assert.is(config.AGENT_IMAGE, 'terarchitect-agent')
   assert.is(config.MAX_CONCURRENT_AGENTS, 1)
   assert.is(config.POLL_INTERVAL_SEC, 10)
@@ -158,14 +164,22 @@ test('config: runbook defaults, project ids, empty cache volume, docker mode, ba
 
   const custom = resolveCoordinatorConfig({
     TERARCHITECT_API_URL: 'http://app:5010/', PROJECT_ID: '4', PROJECT_IDS: '2, 3,4', AGENT_CACHE_VOLUME: '',
-    AGENT_MOUNT_DOCKER_SOCKET: 'true', AGENT_HOST_COMMAND: '["node","/opt/agent.js"]',
+    AGENT_MOUNT_DOCKER_SOCKET: 'true', AGENT_HOST_COMMAND: '["node","/opt/agent.js"]', ...KEY,
   })
   assert.is(custom.TERARCHITECT_API_URL, 'http://app:5010')
   assert.equal(custom.projectIds, [4, 2, 3])
   assert.is(custom.AGENT_CACHE_VOLUME, '')
   assert.is(custom.AGENT_DOCKER_MODE, 'dood')
   assert.equal(custom.hostCommand, ['node', '/opt/agent.js'])
-  assert.is(resolveCoordinatorConfig({ AGENT_DOCKER_MODE: 'dind', AGENT_MOUNT_DOCKER_SOCKET: 'true' }).AGENT_DOCKER_MODE, 'dind')
+  assert.is(resolveCoordinatorConfig({ AGENT_DOCKER_MODE: 'dind', AGENT_MOUNT_DOCKER_SOCKET: 'true', ...KEY }).AGENT_DOCKER_MODE, 'dind')
+  // The credential: a coordinator token wins over the worker key, which wins over the key file.
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'coord-key-')), 'worker.key')
+  writeFileSync(keyFile, 'twk_from_the_file\n', { mode: 0o600 })
+  assert.is(resolveCoordinatorConfig({ TERARCHITECT_WORKER_KEY_FILE: keyFile }).workerCredential, 'twk_from_the_file')
+  assert.is(resolveCoordinatorConfig({ TERARCHITECT_WORKER_KEY_FILE: keyFile, ...KEY }).workerCredential, 'loop-test-key')
+  assert.is(resolveCoordinatorConfig({ TERARCHITECT_COORDINATOR_TOKEN: 'tco_abc', ...KEY }).workerCredential, 'tco_abc')
+  assert.throws(() => resolveCoordinatorConfig({}), (error: Error) => /TERARCHITECT_COORDINATOR_TOKEN/.test(error.message), 'no credential')
+  assert.throws(() => resolveCoordinatorConfig({ TERARCHITECT_WORKER_KEY_FILE: `${keyFile}.missing` }), (error: Error) => /TERARCHITECT_WORKER_KEY_FILE/.test(error.message))
 
   for (const [env, name] of [
     [{ MAX_CONCURRENT_AGENTS: 'many' }, 'MAX_CONCURRENT_AGENTS'],

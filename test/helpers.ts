@@ -2,7 +2,7 @@
  * What every API test stands on: a real database (the shared PostgreSQL 15 cluster or a fresh
  * embedded PGlite), an app on an ephemeral port, and a small JSON client.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +41,12 @@ export interface TestApp {
   kind: DbKind
   dataDir: string
   env: Record<string, string>
+  /** The worker key (configured, or the one the app generated into its data dir). */
+  workerKey: string
+  /**
+   * JSON client. Requests to the worker API (`/api/worker/…`) carry the worker key unless `headers`
+   * names `authorization` (an empty value sends none: an anonymous caller).
+   */
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response<T>>
   /** Stops the app; the database stays (for restart tests). */
   stop(): Promise<void>
@@ -68,7 +74,11 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   }
   const config = resolveAppConfig(env)
   const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger(config.LOG_LEVEL) })
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  // A replica started on another replica's database holds no key file: its tests send the first one's.
+  const keyFile = join(env.TERARCHITECT_DATA_DIR ?? dataDir, 'worker.key')
+  const workerKey = env.TERARCHITECT_WORKER_API_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '')
+  const api = async (method: string, path: string, body?: unknown, given: Record<string, string> = {}) => {
+    const headers = path.startsWith('/api/worker/') && !('authorization' in given) ? { authorization: `Bearer ${workerKey}`, ...given } : given
     // Like the UI, every state-changing request says JSON, with or without a body (the boundary's 415).
     const init: RequestInit = { method, headers: { ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }), ...headers } }
     if (body !== undefined) {
@@ -89,6 +99,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     kind: options.kind,
     dataDir,
     env,
+    workerKey,
     api,
     stop: () => app.close(),
     async close() {

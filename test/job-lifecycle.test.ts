@@ -49,8 +49,8 @@ for (const kind of DB_KINDS) {
     const complete = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok' })
     assert.is(complete.status, 200)
     assert.is(complete.body.status, 'succeeded')
-    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { exit_code: 0 })).status, 200, 'complete is idempotent')
-    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/fail`, { error: 'x' })).status, 409, 'conflicting outcome')
+    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0 })).status, 200, 'complete is idempotent')
+    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/fail`, { coordinator_id: 'c1', error: 'x' })).status, 409, 'conflicting outcome')
     const logs = await t.api('GET', `${base}/logs?after=0`)
     assert.equal(logs.body.events.map((event: any) => event.step), ['clone'])
   })
@@ -114,8 +114,10 @@ for (const kind of DB_KINDS) {
       assert.is(read.body.title, 'survives restart')
       const settings = await again.api('GET', '/api/settings')
       assert.is(settings.body.settings.find((s: any) => s.key === 'GITHUB_TOKEN').set, true)
+      // The generated worker key survives the restart (same key file, same hash in the database).
+      assert.is(again.workerKey, t.workerKey)
       const context = await again.api('POST', '/api/worker/jobs/start', {})
-      assert.ok([200, 204].includes(context.status))
+      assert.ok([200, 204].includes(context.status), JSON.stringify(context.body))
     } finally {
       await again.stop()
     }

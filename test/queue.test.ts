@@ -97,7 +97,9 @@ replicas.after(async ({ a, b }) => {
 
 replicas('a claimer waiting on replica B is woken by an enqueue on replica A (NOTIFY)', async ({ a, b }) => {
   const project = await createRunnableProject(a)
-  const waiting = b.api('POST', '/api/worker/jobs/start', { project_id: project.id, wait_ms: 10000 }).then((res) => ({ res, at: performance.now() }))
+  // Replicas agree on the worker key A generated (B has no key file of its own).
+  assert.is(b.workerKey, '')
+  const waiting = b.api('POST', '/api/worker/jobs/start', { project_id: project.id, wait_ms: 10000 }, { authorization: `Bearer ${a.workerKey}` }).then((res) => ({ res, at: performance.now() }))
   await new Promise((resolve) => setTimeout(resolve, 200))
   const enqueuedAt = performance.now()
   await createTicket(a, project.id, { column_id: 'in_progress' })

@@ -1,10 +1,17 @@
-/** Routes: jobs for people, and the coordinator's worker API (runbook paths). */
+/**
+ * Routes: jobs for people, and the coordinator's worker API (runbook paths). Worker routes take
+ * the worker key or a coordinator token (never anonymous); a claim binds the job to that credential
+ * and to `coordinator_id`, which the bound calls (heartbeat, complete, fail, release) must repeat.
+ */
 import { Type } from '@sinclair/typebox'
-import { Reply, route, type Route } from '../http/router.ts'
+import { Reply, route, type Caller, type Route } from '../http/router.ts'
+import { AppError } from '../errors.ts'
 import type { AppContext } from '../context.ts'
 import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
-import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob } from '../services/queue.ts'
+import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type Holder } from '../services/queue.ts'
+import { issueJobToken } from '../services/job-tokens.ts'
+import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.ts'
 import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
 import { JobParams, ProjectParams } from './params.ts'
@@ -27,16 +34,16 @@ const Claim = Type.Object(
   },
   { additionalProperties: false },
 )
-const Heartbeat = Type.Object({ coordinator_id: Type.Optional(CoordinatorId) }, { additionalProperties: false })
+const Bound = Type.Object({ coordinator_id: CoordinatorId }, { additionalProperties: false })
 const Tail = Type.String({ maxLength: 65536 })
 const ExitCode = Type.Integer({ minimum: -INT4_MAX - 1, maximum: INT4_MAX })
 const Complete = Type.Object(
-  { coordinator_id: Type.Optional(CoordinatorId), exit_code: Type.Optional(ExitCode), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
+  { coordinator_id: CoordinatorId, exit_code: Type.Optional(ExitCode), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
   { additionalProperties: false },
 )
 const Fail = Type.Object(
   {
-    coordinator_id: Type.Optional(CoordinatorId),
+    coordinator_id: CoordinatorId,
     exit_code: Type.Optional(ExitCode),
     error: Type.String({ minLength: 1, maxLength: 10000 }),
     output_tail: Type.Optional(Tail),
@@ -44,6 +51,32 @@ const Fail = Type.Object(
   },
   { additionalProperties: false },
 )
+
+const ForgeToken = Type.Object(
+  {
+    coordinator_id: CoordinatorId,
+    token: Type.String({ minLength: 1, maxLength: 1000, pattern: '^\\S+$' }),
+    project_ids: Type.Optional(Type.Union([Type.Array(Id, { minItems: 1, maxItems: 1000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+)
+
+/** The credential and instance making a bound call. */
+const holderOf = (caller: Caller, coordinatorId: string): Holder => ({ coordinatorId, credential: caller.credential! })
+
+/** The projects a claim may take jobs from: what was asked, within what the credential allows. */
+function claimScope(caller: Caller, asked: number[] | null): number[] | null {
+  const allowed = caller.credential!.projectIds
+  if (!allowed) return asked
+  if (!asked) return allowed
+  const outside = asked.findIndex((id) => !allowed.includes(id))
+  if (outside >= 0) {
+    throw new AppError('forbidden', 403, `project ${asked[outside]} is not one this coordinator token may claim`, [
+      { path: `/body/project_ids/${outside}`, message: 'outside the token\'s projects' },
+    ])
+  }
+  return asked
+}
 
 export function jobRoutes(ctx: AppContext): Route[] {
   const status = (value: string | undefined) => (value === 'completed' ? 'succeeded' : value)
@@ -64,13 +97,13 @@ export function jobRoutes(ctx: AppContext): Route[] {
 
     route({
       method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: Claim,
-      handle: async ({ body, res }) => {
-        const ids = body.project_ids ?? (body.project_id !== undefined ? [body.project_id] : null)
+      handle: async ({ body, res, caller }) => {
+        const ids = claimScope(caller, body.project_ids ?? (body.project_id !== undefined ? [body.project_id] : null))
         const gone = new AbortController()
         res.once('close', () => gone.abort())
         const job = await claimJobWaiting(
           ctx,
-          { projectIds: ids, coordinatorId: body.coordinator_id ?? 'anonymous', executor: body.executor ?? null },
+          { projectIds: ids, coordinatorId: body.coordinator_id ?? 'anonymous', credential: caller.credential!.id, executor: body.executor ?? null },
           body.wait_ms,
           gone.signal,
         )
@@ -78,40 +111,41 @@ export function jobRoutes(ctx: AppContext): Route[] {
         return claimPayload(ctx, job)
       },
     }),
-    route({ method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: JobParams, body: Heartbeat,
-      handle: ({ params, body }) => releaseJob(ctx, params.id, body.coordinator_id ?? null) }),
-    // What a coordinator reads from the app's settings while running (people's settings API may be closed to it).
+    route({ method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: JobParams, body: Bound,
+      handle: ({ params, body, caller }) => releaseJob(ctx, params.id, holderOf(caller, body.coordinator_id)) }),
+    // What a coordinator reads from the app's settings while running (people's settings API may be
+    // closed to it). Never a secret value: coordinators hold no secrets.
     route({ method: 'GET', path: '/api/worker/settings', access: 'worker', handle: async () => {
       const value = Number((await resolveSettings(ctx)).MAX_CONCURRENT_AGENTS)
       return { max_concurrent_agents: Number.isInteger(value) && value >= 1 ? value : null }
     } }),
-    route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Heartbeat,
-      handle: ({ params, body }) => heartbeatJob(ctx, params.id, body.coordinator_id ?? null) }),
+    route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Bound,
+      handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body.coordinator_id)) }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: JobParams, body: Complete,
-      handle: ({ params, body }) => reportJob(ctx, params.id, {
-        outcome: 'succeeded', coordinatorId: body.coordinator_id ?? null, exitCode: body.exit_code ?? 0,
+      handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
+        outcome: 'succeeded', holder: holderOf(caller, body.coordinator_id), exitCode: body.exit_code ?? 0,
         error: null, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
       }),
     }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: JobParams, body: Fail,
-      handle: ({ params, body }) => reportJob(ctx, params.id, {
-        outcome: 'failed', coordinatorId: body.coordinator_id ?? null, exitCode: body.exit_code ?? null,
+      handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
+        outcome: 'failed', holder: holderOf(caller, body.coordinator_id), exitCode: body.exit_code ?? null,
         error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
       }),
     }),
+    // A coordinator started with GITHUB_TOKEN hands it over once instead of giving it to agents.
+    route({ method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: ForgeToken, handle: async ({ body, caller }) => {
+      await storeCoordinatorForgeToken(ctx, holderOf(caller, body.coordinator_id), body.token, body.project_ids ?? null)
+      return new Reply(204)
+    } }),
   ]
 }
 
 /** The claim answer (runbook fields) with the job-scoped token the agent will use. */
 function claimPayload(ctx: AppContext, job: ClaimedJob) {
-  const agentToken = ctx.secrets.signJobToken({
-    jobId: job.id,
-    ticketId: job.ticket_id,
-    projectId: job.project_id,
-    exp: Math.floor(Date.now() / 1000) + ctx.config.JOB_TOKEN_TTL_SEC,
-  })
+  const agentToken = issueJobToken(ctx, job)
   return {
     job_id: job.id,
     ticket_id: job.ticket_id,

@@ -1,6 +1,7 @@
 /**
  * Routes: project memory. People use `/api/projects/:id/memory/*`; agents use the twins under
- * their ticket (`/api/projects/:pid/tickets/:tid/memory/*`) so their job token opens them.
+ * their ticket (`/api/projects/:pid/tickets/:tid/memory/*`) so their job token opens them; an
+ * agent reads the project's memory but writes only its own ticket's `agent` entries.
  */
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Route } from '../http/router.ts'
@@ -8,7 +9,7 @@ import type { AppContext } from '../context.ts'
 import { Id } from '../types.ts'
 import { badRequest } from '../errors.ts'
 import { getTicket } from '../services/tickets.ts'
-import { deleteMemory, indexDocuments, retrieveMemory } from '../services/memory-store.ts'
+import { confineToTicket, deleteMemory, indexDocuments, retrieveMemory } from '../services/memory-store.ts'
 import { ProjectItemParams, ProjectParams } from './params.ts'
 
 const Kind = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z][a-z0-9_-]*$', description: 'project | ticket | review | note | doc | …' })
@@ -58,8 +59,10 @@ export function memoryRoutes(ctx: AppContext): Route[] {
         return deleteMemory(ctx, params.id, body)
       },
     }),
+    // An agent writes only its own ticket's entries (services/memory-store.ts confineToTicket).
     route({ method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/index', access: 'agent', params: ProjectItemParams, body: IndexBody,
-      handle: async ({ params, body }) => new Reply(201, await indexDocuments(ctx, await forTicket(params.pid, params.tid), body.documents)) }),
+      handle: async ({ params, body }) =>
+        new Reply(201, await indexDocuments(ctx, await forTicket(params.pid, params.tid), confineToTicket(params.tid, body.documents))) }),
     route({ method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/retrieve', access: 'agent', params: ProjectItemParams, body: RetrieveBody,
       handle: async ({ params, body }) => retrieveMemory(ctx, await forTicket(params.pid, params.tid), body) }),
   ]

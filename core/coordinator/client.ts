@@ -47,6 +47,7 @@ export const isClientError = (error: unknown, status?: number): error is ClientE
 
 export interface WorkerClientOptions {
   apiUrl: string
+  /** The worker key or a coordinator token: the worker API is never anonymous. */
   workerKey?: string
   coordinatorId: string
   /** Per-request timeout for everything but the long-poll claim. Default 15 s. */
@@ -71,6 +72,8 @@ export interface WorkerClient {
   release(jobId: number): Promise<void>
   /** The app setting MAX_CONCURRENT_AGENTS: a number, null when unset, or throws (e.g. 401 off loopback). */
   readMaxConcurrent(): Promise<number | null>
+  /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
+  handForgeToken(token: string, projectIds: number[] | null): Promise<void>
 }
 
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
@@ -138,6 +141,9 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     async readMaxConcurrent() {
       const { body } = await request<{ max_concurrent_agents: number | null }>('GET', '/api/worker/settings', { headers: workerAuth })
       return body.max_concurrent_agents
+    },
+    async handForgeToken(token, projectIds) {
+      await request('POST', '/api/worker/forge-token', { body: { coordinator_id: coordinatorId, token, project_ids: projectIds }, headers: workerAuth })
     },
   }
 }

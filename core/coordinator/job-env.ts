@@ -1,13 +1,13 @@
 /**
- * The agent's environment for one claimed job (DESIGN.md §7.1). The agent authenticates with the
- * job-scoped token (`TERARCHITECT_AGENT_TOKEN`), never the coordinator's worker key. Values are
- * host-side; Docker executors rewrite loopback URLs for containers themselves.
+ * The agent's environment for one claimed job (DESIGN.md §7.1). The agent holds its job token
+ * (`TERARCHITECT_AGENT_TOKEN`) and nothing else secret: never the coordinator's worker key or
+ * coordinator token, never a forge token (a coordinator's GITHUB_TOKEN goes to the app once, see
+ * loop.ts). Values are host-side; Docker executors rewrite loopback URLs for containers themselves.
  */
 import type { ClaimedJob } from './client.ts'
 
 export interface JobEnvOptions {
   apiUrl: string
-  githubToken?: string
   /** Set when the agent runs on the host because its container could not start. */
   dockerRunError?: string
   /** Where the agent clones (the host fallback's fresh directory); containers use the image's /workspace. */
@@ -27,7 +27,6 @@ export function jobEnv(job: ClaimedJob, options: JobEnvOptions): Record<string, 
     DEFAULT_BRANCH: job.default_branch,
     EXECUTION_MODE: job.execution_mode,
     PROJECT_PATH: job.project_path,
-    GITHUB_TOKEN: options.githubToken,
     PR_NUMBER: job.pr_number,
     COMMENT_BODY: job.comment_body,
     GITHUB_COMMENT_ID: job.github_comment_id,

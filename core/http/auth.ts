@@ -3,25 +3,27 @@
  * - people (routes whose access is a role: viewer < member < admin): the admin token, an API token,
  *   a session cookie, or — while no account exists — a local request (people-auth.ts); a person
  *   below the route's role → 403. Public routes still learn who calls when someone is signed in.
- * - worker (coordinators): TERARCHITECT_WORKER_API_KEY when set; open when unset (loopback only,
- *   the app refuses to bind elsewhere without it). A job token is never enough to claim jobs.
- * - agent (ticket endpoints): the worker key, or a job token signed for exactly this project and
- *   ticket; a token for ticket A is refused on ticket B.
- * On worker and agent routes a credential that is present but wrong is refused even where none is
- * required; people routes on loopback need none and ignore the header.
+ * - worker (coordinators): the worker key (configured, or generated at first start: it always
+ *   exists) or a live coordinator token; never anonymous (401), never a job token (403).
+ * - agent (ticket endpoints, relays): only a job token signed for exactly this project and ticket,
+ *   while its job runs at the token's attempt (services/job-tokens.ts). Nothing → 401; the worker
+ *   key or a coordinator token → 403; a token for ticket A on ticket B → 403; an ended job → 401.
  */
 import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from '../errors.ts'
-import { safeEqual, type SecretBox } from '../secrets.ts'
-import type { Access, Authorize, Caller } from './router.ts'
+import type { SecretBox } from '../secrets.ts'
 import type { AppContext } from '../context.ts'
+import type { WorkerKey } from '../services/worker-key.ts'
+import { COORDINATOR_TOKEN_PREFIX, WORKER_KEY_CREDENTIAL, findCoordinatorToken } from '../services/coordinator-tokens.ts'
+import { verifyAgentCaller } from '../services/job-tokens.ts'
+import type { Access, Authorize, Caller } from './router.ts'
 import type { LocalRule } from './boundary.ts'
 import { createPeopleAuth, isRole } from './people-auth.ts'
 
 export interface AuthOptions {
-  /** People's sessions and API tokens are looked up in the database. */
+  /** Machine callers: job tokens and coordinator tokens are checked against the database. */
   ctx: AppContext
-  workerKey: string | undefined
+  workerKey: WorkerKey
   adminToken: string | undefined
   /** Who counts as local: the zero-setup admin on this machine. */
   local: LocalRule
@@ -34,20 +36,9 @@ export function createAuthorize(options: AuthOptions): Authorize {
     const token = bearer(req)
     if (access === 'public') return people.optional(req, token)
     if (isRole(access)) return people.require(access, req, token)
-    if (token && options.workerKey && safeEqual(token, options.workerKey)) return { kind: 'worker' }
-    if (token?.startsWith('tj1.')) {
-      const claims = options.secrets.verifyJobToken(token)
-      if (!claims) throw unauthorized('job token is invalid or expired')
-      if (access === 'worker') throw forbidden('a job token cannot use the coordinator API')
-      const sameProject = params.pid === undefined || params.pid === claims.projectId
-      const sameTicket = params.tid === undefined || params.tid === claims.ticketId
-      // Agent routes name their parameters :pid and :tid; a token opens only its own.
-      if (!sameProject || !sameTicket) throw forbidden('this job token is for another ticket')
-      return { kind: 'agent', job: { jobId: claims.jobId, ticketId: claims.ticketId, projectId: claims.projectId } }
-    }
-    if (token) throw unauthorized('invalid bearer credential')
-    if (options.workerKey) throw unauthorized('send Authorization: Bearer <TERARCHITECT_WORKER_API_KEY> or the job token')
-    return { kind: 'worker' }
+    if (access === 'worker') return machineCaller(options, token)
+    if (access === 'agent') return agentCaller(options, token, params)
+    throw forbidden(`unknown access rule ${access}`)
   }
 }
 
@@ -56,4 +47,35 @@ function bearer(req: IncomingMessage): string | undefined {
   if (!header) return undefined
   const match = /^Bearer\s+(.+)$/i.exec(header)
   return match ? match[1]!.trim() : header.trim()
+}
+
+/** Coordinators: the worker key or a live coordinator token. */
+async function machineCaller(options: AuthOptions, token: string | undefined): Promise<Caller> {
+  if (!token) throw unauthorized('send Authorization: Bearer <worker key or coordinator token>')
+  if (token.startsWith('tj1.')) {
+    if (!options.ctx.secrets.verifyJobToken(token)) throw unauthorized('job token is invalid or expired')
+    throw forbidden('a job token cannot use the coordinator API')
+  }
+  if (options.workerKey.matches(token)) return { kind: 'worker', credential: WORKER_KEY_CREDENTIAL }
+  if (token.startsWith(COORDINATOR_TOKEN_PREFIX)) {
+    const credential = await findCoordinatorToken(options.ctx.sql, token)
+    if (credential) return { kind: 'worker', credential }
+  }
+  throw unauthorized('invalid bearer credential (revoked, or not a worker key or coordinator token)')
+}
+
+/** Agents: only a job token for this route's project and ticket, while its job runs. */
+async function agentCaller(options: AuthOptions, token: string | undefined, params: Record<string, unknown>): Promise<Caller> {
+  if (!token) throw unauthorized('send Authorization: Bearer <job token>')
+  if (!token.startsWith('tj1.')) {
+    const machine = options.workerKey.matches(token) || (token.startsWith(COORDINATOR_TOKEN_PREFIX) && (await findCoordinatorToken(options.ctx.sql, token)))
+    if (machine) throw forbidden('agent routes accept only a job token; coordinator credentials open no ticket')
+    throw unauthorized('invalid bearer credential')
+  }
+  // Agent routes name their parameters :pid and :tid; a token opens only its own.
+  const scope = {
+    ...(typeof params.pid === 'number' ? { projectId: params.pid } : {}),
+    ...(typeof params.tid === 'number' ? { ticketId: params.tid } : {}),
+  }
+  return { kind: 'agent', job: await verifyAgentCaller(options.ctx, token, scope) }
 }

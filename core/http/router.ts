@@ -41,8 +41,10 @@ export interface Caller {
   tokenId?: number
   /** The client's address (for audit and throttling). */
   address?: string
-  /** For agents: the job their token was issued for. */
-  job?: { jobId: number; ticketId: number | null; projectId: number }
+  /** For agents: the job their token was issued for (valid only while it runs at this attempt). */
+  job?: { jobId: number; ticketId: number | null; projectId: number; attempt: number }
+  /** For coordinators: their credential (`worker-key` or `coordinator-token:<id>`) and the projects it may claim (null = all). */
+  credential?: { id: string; projectIds: number[] | null }
 }
 
 export interface Context<P, Q, B> {

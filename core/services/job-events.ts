@@ -1,12 +1,13 @@
 /**
  * Job events (the execution log): appended by agents and coordinators, read by people with
  * `?after=<seq>` pagination, pushed live over SSE. Text is passed through the log redactor first,
- * so a known secret that slipped into output is stored as `***`.
+ * so a known secret or an issued credential (job token, coordinator token) that slipped into
+ * output is stored as `***`.
  */
 import type { AppContext, WriteScope } from '../context.ts'
 import { write } from '../context.ts'
 import { redactText } from '../log.ts'
-import { registerSecrets } from './settings.ts'
+import { registerStoredSecrets } from './coordinator-forge-token.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
 import type { JobEvent, JobEventInput } from '../types.ts'
 
@@ -18,7 +19,7 @@ export async function appendJobEvents(
   events: JobEventInput[],
 ): Promise<JobEvent[]> {
   return write(ctx, async (scope) => {
-    await registerSecrets(ctx, scope.tx)
+    await registerStoredSecrets(ctx, scope.tx)
     return insertJobEvents(scope, job, events)
   })
 }

@@ -62,13 +62,18 @@ async function embedBatch(config: EmbeddingConfig, input: string[], timeoutMs: n
   } catch (error) {
     throw embeddingError(`unreachable: ${(error as Error).message}`, error)
   }
+  // The status only, never the body: EMBEDDING_SERVICE_URL may point anywhere (an internal
+  // service, a cloud metadata endpoint), and echoing its answer would make this a read primitive.
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {})
+    throw embeddingError(`HTTP ${res.status}`)
+  }
   const text = await res.text().catch(() => '')
-  if (!res.ok) throw embeddingError(`HTTP ${res.status}: ${text.slice(0, 300)}`)
   let data: { data?: { index?: number; embedding?: unknown }[] }
   try {
     data = JSON.parse(text)
   } catch {
-    throw embeddingError('answer is not JSON')
+    throw embeddingError(`answer is not JSON (HTTP ${res.status})`)
   }
   const rows = Array.isArray(data.data) ? data.data.slice() : []
   if (rows.length !== input.length) throw embeddingError(`asked for ${input.length} embeddings, got ${rows.length}`)

@@ -17,7 +17,7 @@
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import type { Database, Sql } from '../db/index.ts'
-import { isAppError } from '../errors.ts'
+import { AppError, isAppError } from '../errors.ts'
 import { embedTexts, embeddingConfig, type EmbeddingConfig } from './memory-embeddings.ts'
 import { getProject } from './projects.ts'
 import { bumpMemoryVersion, scanNearest } from './memory-scan.ts'
@@ -61,6 +61,28 @@ export interface IndexResult {
   documents: { id: number; kind: string; ref: string | null; embedded: boolean }[]
   embedding: { model: string; dimensions: number } | null
   warning?: string
+}
+
+/** The kind of memory an agent writes; the app's own kinds (project, ticket, note, review) and people's documents are not its to change. */
+export const AGENT_MEMORY_KIND = 'agent'
+
+/**
+ * An agent's documents, confined to its own ticket: kind `agent` only (403 naming the field for any
+ * other), and every `ref` namespaced `ticket:<id>/…`, so a job token can neither overwrite nor
+ * replace another ticket's entries, the app's indexed sources or people's documents.
+ */
+export function confineToTicket(ticketId: number, docs: MemoryDocInput[]): MemoryDocInput[] {
+  const prefix = `ticket:${ticketId}/`
+  return docs.map((doc, i) => {
+    const kind = doc.kind ?? AGENT_MEMORY_KIND
+    if (kind !== AGENT_MEMORY_KIND) {
+      throw new AppError('forbidden', 403, `an agent writes memory of kind "${AGENT_MEMORY_KIND}" only, not "${kind}"`, [
+        { path: `/body/documents/${i}/kind`, message: `must be "${AGENT_MEMORY_KIND}"` },
+      ])
+    }
+    const ref = doc.ref == null ? null : doc.ref.startsWith(prefix) ? doc.ref : prefix + doc.ref
+    return { ...doc, kind, ref }
+  })
 }
 
 const docText = (doc: { title?: string; content: string }) => (doc.title ? `${doc.title}\n\n${doc.content}` : doc.content)

@@ -105,27 +105,39 @@ function normalize(input: ProjectCreate | ProjectPatch): Record<string, unknown>
   for (const key of ['repo_url', 'project_path', 'default_branch', 'worker_mode', 'setup_command', 'test_command']) {
     if (typeof fields[key] === 'string' && (fields[key] as string).trim() === '') fields[key] = null
   }
-  if (typeof fields.repo_url === 'string') checkRepoUrl(fields.repo_url)
+  if (typeof fields.repo_url === 'string') checkRepoUrl(fields.repo_url, github_url !== undefined && rest.repo_url === undefined ? 'github_url' : 'repo_url')
   if (typeof fields.project_path === 'string' && !isAbsolute(fields.project_path)) {
     throw badRequest('project_path must be an absolute path', [{ path: '/body/project_path', message: 'not absolute' }])
   }
   return fields
 }
 
-function checkRepoUrl(url: string): void {
-  const scp = /^[\w.-]+@[\w.-]+:[\w./~-]+$/.test(url)
+/** `user@host:path` (scp-like ssh); neither part may start with `-` (it would reach ssh as an option). */
+const SCP_LIKE = /^[A-Za-z0-9_][\w.-]*@[A-Za-z0-9][\w.-]*:(?!-)[\w./~-]+$/
+
+/**
+ * A repository URL git may be handed: https, http, ssh, or scp-like `git@host:path`. Refused with
+ * 400 naming the field: anything starting with `-` (git would read it as an option, e.g. `-u…` as
+ * `--upload-pack`), git's `<transport>::<address>` forms (`ext::` runs a command, `fd::`, `file::`),
+ * other schemes (`file:`, `git:`, …), a host or user starting with `-`, and embedded credentials.
+ */
+function checkRepoUrl(url: string, field: 'repo_url' | 'github_url'): void {
+  const refuse = (message: string, detail: string) => {
+    throw badRequest(`${field} ${message}`, [{ path: `/body/${field}`, message: detail }])
+  }
+  if (url.startsWith('-')) refuse('must not start with "-"', 'starts with "-"')
+  if (/^[A-Za-z0-9+.-]*::/.test(url)) refuse('must not use a git transport (`<transport>::…`)', 'git transport syntax')
+  if (/[\s\x00-\x1f\x7f]/.test(url)) refuse('must not contain spaces or control characters', 'contains spaces or control characters')
+  if (SCP_LIKE.test(url)) return
   let parsed: URL | undefined
   try {
     parsed = new URL(url)
   } catch {}
-  if (!scp && (!parsed || !['https:', 'http:', 'ssh:', 'git:', 'file:'].includes(parsed.protocol))) {
-    throw badRequest('repo_url must be an http(s), ssh, git or file URL, or user@host:path', [
-      { path: '/body/repo_url', message: 'not a repository URL' },
-    ])
+  if (!parsed || !['https:', 'http:', 'ssh:'].includes(parsed.protocol)) {
+    refuse('must be an https, http or ssh URL, or git@host:path', 'not a repository URL')
   }
-  if (parsed && (parsed.password || (parsed.username && parsed.protocol.startsWith('http')))) {
-    throw badRequest('repo_url must not carry credentials; set GITHUB_TOKEN in settings instead', [
-      { path: '/body/repo_url', message: 'contains credentials' },
-    ])
+  if (parsed!.hostname === '' || parsed!.hostname.startsWith('-') || parsed!.username.startsWith('-')) refuse('names no usable host', 'bad host')
+  if (parsed!.password || (parsed!.username && parsed!.protocol.startsWith('http'))) {
+    refuse('must not carry credentials; set GITHUB_TOKEN in settings instead', 'contains credentials')
   }
 }

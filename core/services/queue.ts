@@ -2,11 +2,20 @@
  * The job queue's transitions: claim (atomic, SKIP LOCKED, fair across projects, optional
  * long-poll), heartbeat (extends the lease, answers cancel_requested), complete/fail (idempotent
  * for the same outcome, 409 for a conflicting one), cancel and retry.
+ *
+ * A claim binds the job to the claiming credential (worker key or coordinator token) and the
+ * coordinator instance (coordinator_id). Heartbeat, complete, fail and release by another
+ * credential are 403 (it is not that coordinator's job); by another instance under the same
+ * credential 409 as before (`lease_lost` for heartbeats: the job was handed to someone else).
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
-import { AppError, conflict } from '../errors.ts'
+import { AppError, conflict, forbidden, notFound } from '../errors.ts'
 import type { Job, Usage } from '../types.ts'
+import type { TransactionSql, Sql } from '../db/index.ts'
+import { redactNullable } from '../log.ts'
+import type { MachineCredential } from './coordinator-tokens.ts'
+import { registerStoredSecrets } from './coordinator-forge-token.ts'
 import { JOB_COLUMNS, assertRunnable, enqueueJob, getJob, jobSummary } from './jobs.ts'
 import { getProject } from './projects.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
@@ -14,11 +23,20 @@ import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 export interface ClaimFilter {
   projectIds: number[] | null
   coordinatorId: string
+  /** The claiming credential's id (`worker-key`, `coordinator-token:<id>`). */
+  credential: string
   executor: string | null
+}
+
+/** Who holds a job: the coordinator instance and its credential. */
+export interface Holder {
+  coordinatorId: string
+  credential: MachineCredential
 }
 
 /** A claimed job with what the claim answer needs from its project and ticket (one round trip). */
 export type ClaimedJob = Job & {
+  claim_seq: number
   repo_url: string | null
   default_branch: string | null
   execution_mode: 'docker' | 'local'
@@ -57,7 +75,8 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
          order by id limit 1 for update skip locked
        ), claimed as (
          update agent_jobs j set status = 'running', claimed_by = $3, executor = coalesce($4, j.executor),
-           started_at = now(), lease_expires_at = now() + make_interval(secs => $5)
+           started_at = now(), lease_expires_at = now() + make_interval(secs => $5),
+           claimed_credential = $6, claim_seq = j.claim_seq + 1
          from next where j.id = next.id
          returning j.*
        ), feed as (
@@ -66,10 +85,10 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
            'attempt', attempt, 'error', error, 'cancel_requested', cancel_requested)
          from claimed returning id
        )
-       select ${claimedColumns}, p.repo_url, p.default_branch, p.execution_mode, p.project_path, p.worker_mode,
+       select ${claimedColumns}, claimed.claim_seq, p.repo_url, p.default_branch, p.execution_mode, p.project_path, p.worker_mode,
          t.title as ticket_title, (select max(id) from feed) as feed_id
        from claimed join projects p on p.id = claimed.project_id left join tickets t on t.id = claimed.ticket_id`,
-      [all, ids, filter.coordinatorId, filter.executor, lease],
+      [all, ids, filter.coordinatorId, filter.executor, lease, filter.credential],
       { prepare: true },
     )
     const row = rows[0]
@@ -123,20 +142,21 @@ export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, wait
 /**
  * Hands a running job back to the queue untouched (same attempt): its claimer is shutting down, or
  * went away before receiving the claim. A job whose cancel was requested ends `cancelled` instead.
+ * `holder` null = the app itself (a claim whose caller went away).
  */
-export async function releaseJob(ctx: AppContext, jobId: number, coordinatorId: string | null): Promise<Job> {
+export async function releaseJob(ctx: AppContext, jobId: number, holder: Holder | null): Promise<Job> {
   return write(ctx, async ({ tx, emit, wakeClaimers }) => {
     const [row] = await tx.unsafe(
       `update agent_jobs set status = case when cancel_requested then 'cancelled' else 'pending' end,
          finished_at = case when cancel_requested then now() else null end,
          started_at = case when cancel_requested then started_at else null end,
-         claimed_by = null, lease_expires_at = null
-       where id = $1 and status = 'running' and ($2::text is null or claimed_by = $2)
+         claimed_by = null, claimed_credential = null, lease_expires_at = null
+       where id = $1 and status = 'running' and ($2::text is null or (claimed_by = $2 and claimed_credential = $3))
        returning ${JOB_COLUMNS}`,
-      [jobId, coordinatorId],
+      [jobId, holder?.coordinatorId ?? null, holder?.credential.id ?? null],
     )
     if (!row) {
-      const job = await getJob(tx, jobId)
+      const job = await heldJob(tx, jobId, holder)
       throw conflict(`job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; nothing to release`)
     }
     const job = row as unknown as Job
@@ -147,13 +167,13 @@ export async function releaseJob(ctx: AppContext, jobId: number, coordinatorId: 
 }
 
 /** Extends the lease. A job that is no longer this claimer's answers 409 `lease_lost`: stop it. */
-export async function heartbeatJob(ctx: AppContext, jobId: number, coordinatorId: string | null) {
+export async function heartbeatJob(ctx: AppContext, jobId: number, holder: Holder) {
   const [row] = await ctx.sql`
     update agent_jobs set lease_expires_at = now() + make_interval(secs => ${ctx.config.JOB_LEASE_SEC})
-    where id = ${jobId} and status = 'running' and (${coordinatorId}::text is null or claimed_by = ${coordinatorId})
+    where id = ${jobId} and status = 'running' and claimed_by = ${holder.coordinatorId} and claimed_credential = ${holder.credential.id}
     returning cancel_requested, status, lease_expires_at`
   if (row) return { cancel_requested: row.cancel_requested as boolean, status: 'running', lease_expires_at: row.lease_expires_at }
-  const job = await getJob(ctx.sql, jobId)
+  const job = await heldJob(ctx.sql, jobId, holder)
   throw new AppError('lease_lost', 409, `job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; stop working on it`, [
     { path: '/job/status', message: job.status },
   ])
@@ -161,30 +181,35 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, coordinatorId
 
 export interface Outcome {
   outcome: 'succeeded' | 'failed'
-  coordinatorId: string | null
+  holder: Holder
   exitCode: number | null
   error: string | null
   outputTail: string | null
   usage: Usage | null
 }
 
-/** Finishes a running job. A requested cancel wins: the job ends `cancelled` whatever the report. */
+/**
+ * Finishes a running job. A requested cancel wins: the job ends `cancelled` whatever the report.
+ * `error` and `output_tail` are agent-produced text: stored masked (log.ts redactText).
+ */
 export async function reportJob(ctx: AppContext, jobId: number, report: Outcome): Promise<Job> {
   return write(ctx, async ({ tx, emit }) => {
+    await registerStoredSecrets(ctx, tx)
     const [row] = await tx.unsafe(
       `update agent_jobs set status = case when cancel_requested then 'cancelled' else $2 end,
          finished_at = now(), exit_code = $3, error = $4, output_tail = $5, usage = coalesce($6::jsonb, usage),
          lease_expires_at = null
-       where id = $1 and status = 'running' and ($7::text is null or claimed_by = $7)
+       where id = $1 and status = 'running' and claimed_by = $7 and claimed_credential = $8
        returning ${JOB_COLUMNS}`,
-      [jobId, report.outcome, report.exitCode, report.error, report.outputTail, report.usage ? tx.json(report.usage) : null, report.coordinatorId],
+      [jobId, report.outcome, report.exitCode, redactNullable(report.error), redactNullable(report.outputTail),
+        report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id],
     )
     if (row) {
       const job = row as unknown as Job
       await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       return job
     }
-    const job = await getJob(tx, jobId)
+    const job = await heldJob(tx, jobId, report.holder)
     if (job.status === report.outcome || job.status === 'cancelled') return job
     throw conflict(`job ${jobId} is ${job.status}; cannot mark it ${report.outcome}`, [{ path: '/job/status', message: job.status }])
   })
@@ -234,4 +259,21 @@ export async function retryJob(ctx: AppContext, jobId: number, actor: Actor = AP
     await recordAudit(scope.tx, actor, { action: 'job.retry', target: { type: 'job', id: retry.id }, projectId: job.project_id, details: { retried_job_id: jobId, ticket_id: job.ticket_id } })
     return retry
   })
+}
+
+/**
+ * The job a bound call (heartbeat, complete, fail, release) could not update, read to say why.
+ * 403 when the job is outside the credential's projects or was claimed by another credential;
+ * otherwise the caller answers from its status (409).
+ */
+async function heldJob(sql: Sql | TransactionSql, jobId: number, holder: Holder | null): Promise<Job> {
+  const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, claimed_credential from agent_jobs where id = $1`, [jobId])
+  if (!row) throw notFound(`job ${jobId}`)
+  if (holder) {
+    const { projectIds, id } = holder.credential
+    if (projectIds && !projectIds.includes(row.project_id as number)) throw forbidden(`job ${jobId} is not in a project this coordinator token may claim`)
+    if (row.claimed_credential !== null && row.claimed_credential !== id) throw forbidden(`job ${jobId} is held by another coordinator`)
+  }
+  delete row.claimed_credential
+  return row as unknown as Job
 }

@@ -216,11 +216,11 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
  */
 export function holdJob(world: World, jobId: number): { report(exitCode: number | null): Promise<void> } {
   const worker = { authorization: `Bearer ${world.secrets.workerApiKey}` }
-  const heartbeat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, {}, worker).catch(() => {}), 10_000)
+  const heartbeat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'agent-tests' }, worker).catch(() => {}), 10_000)
   return {
     async report(exitCode) {
       clearInterval(heartbeat)
-      const [path, body] = exitCode === 0 ? ['complete', { exit_code: 0 }] : ['fail', { exit_code: exitCode ?? -1, error: `agent exited ${exitCode}` }]
+      const [path, body] = exitCode === 0 ? ['complete', { coordinator_id: 'agent-tests', exit_code: 0 }] : ['fail', { coordinator_id: 'agent-tests', exit_code: exitCode ?? -1, error: `agent exited ${exitCode}` }]
       await world.t.api('POST', `/api/worker/jobs/${jobId}/${path}`, body, worker).catch(() => {})
     },
   }

@@ -31,14 +31,14 @@ async function wakeLatency(t: TestApp, rounds: number): Promise<number[]> {
   const ticket = await t.api('POST', `/api/projects/${project.id}/tickets`, { title: 'bench' })
   const delays: number[] = []
   for (let i = 0; i < rounds; i++) {
-    const waiting = t.api('POST', '/api/worker/jobs/start', { project_id: project.id, wait_ms: 10000 }).then(() => performance.now())
+    const waiting = t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'bench-wake', wait_ms: 10000 }).then(() => performance.now())
     await new Promise((resolve) => setTimeout(resolve, 20))
     const enqueuedAt = performance.now()
     await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.body.id}/run`)
     delays.push((await waiting) - enqueuedAt)
     // Finish the job so the ticket can run again.
     const [job] = await t.app.ctx.sql`select id from agent_jobs where ticket_id = ${ticket.body.id} and status = 'running'`
-    await t.api('POST', `/api/worker/jobs/${job!.id}/complete`, { exit_code: 0 })
+    await t.api('POST', `/api/worker/jobs/${job!.id}/complete`, { coordinator_id: 'bench-wake', exit_code: 0 })
     await t.api('PATCH', `/api/projects/${project.id}/tickets/${ticket.body.id}`, { column_id: 'backlog' })
   }
   return delays.sort((a, b) => a - b)

@@ -4,7 +4,7 @@
  * Chromium driven by playwright-core.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -57,9 +57,11 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     app,
     url: app.url,
     async api(method, path, body, headers = {}) {
+      // The worker API is never anonymous: calls to it carry the key the app generated.
+      const worker = path.startsWith('/api/worker/') ? { authorization: `Bearer ${readFileSync(join(dataDir, 'worker.key'), 'utf8').trim()}` } : {}
       const res = await fetch(app.url + path, {
         method,
-        headers: { ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: { ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...worker, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
       const text = await res.text()

@@ -1,0 +1,54 @@
+/**
+ * A forge token a coordinator hands to the app (GITHUB_TOKEN in the coordinator's environment, the
+ * runbook's way). Stored AES-256-GCM encrypted, one per coordinator credential (handing it again
+ * replaces it), with the projects that coordinator serves. The app uses it for those projects when
+ * its settings hold no GITHUB_TOKEN; it never reaches an agent.
+ */
+import type { AppContext } from '../context.ts'
+import { AppError } from '../errors.ts'
+import { redact } from '../log.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
+import type { Holder } from './queue.ts'
+import { registerSecrets } from './settings.ts'
+
+/** Stores the token a coordinator hands over; `projectIds` null = every project its credential may claim. */
+export async function storeCoordinatorForgeToken(ctx: AppContext, holder: Holder, token: string, projectIds: number[] | null): Promise<void> {
+  const allowed = holder.credential.projectIds
+  const outside = projectIds && allowed ? projectIds.findIndex((id) => !allowed.includes(id)) : -1
+  if (outside >= 0) {
+    throw new AppError('forbidden', 403, `project ${projectIds![outside]} is not one this coordinator token may claim`, [
+      { path: `/body/project_ids/${outside}`, message: 'outside the token\'s projects' },
+    ])
+  }
+  redact(token)
+  const served = projectIds ? [...new Set(projectIds)] : allowed
+  await ctx.sql`
+    insert into forge_tokens (credential, coordinator_id, token, project_ids, source)
+    values (${holder.credential.id}, ${holder.coordinatorId}, ${ctx.secrets.encrypt(token)}, ${served}::int[], 'coordinator')
+    on conflict (credential) do update set coordinator_id = excluded.coordinator_id, token = excluded.token,
+      project_ids = excluded.project_ids, updated_at = now()`
+}
+
+/**
+ * The newest coordinator-handed forge token serving `projectId`, or null. Callers prefer the app
+ * setting GITHUB_TOKEN and fall back to this.
+ */
+export async function coordinatorForgeToken(ctx: AppContext, projectId: number): Promise<string | null> {
+  const [row] = await ctx.sql`
+    select token from forge_tokens where project_ids is null or ${projectId} = any(project_ids)
+    order by updated_at desc limit 1`
+  if (!row) return null
+  const token = ctx.secrets.decrypt(row.token as string)
+  redact(token)
+  return token
+}
+
+/**
+ * Registers every secret the app holds with the masking function (log.ts): secret settings and
+ * coordinator-handed forge tokens, including those another replica stored. Called before storing
+ * agent-produced text.
+ */
+export async function registerStoredSecrets(ctx: AppContext, sql: Sql | TransactionSql = ctx.sql): Promise<void> {
+  await registerSecrets(ctx, sql)
+  for (const row of await sql`select token from forge_tokens`) redact(ctx.secrets.decrypt(row.token as string))
+}
