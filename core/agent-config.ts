@@ -1,9 +1,10 @@
 /**
  * The agent's configuration, resolved once from the environment by `resolveAgentConfig`
  * (DESIGN.md §7.1). The schema's defaults and descriptions are the documentation (docs/agent.md).
- * The coordinator sets the job variables; the app settings (WORKER_*, AGENT_*, DIRECTOR_*,
- * GITHUB_*) arrive with worker-context, and an environment variable of the same name wins over them
- * (the coordinator's own GITHUB_TOKEN, or an operator's override on a host run).
+ * The coordinator sets the job variables; the app settings (WORKER_*, AGENT_*, DIRECTOR_*) arrive
+ * with worker-context, and an environment variable of the same name wins over them (an operator's
+ * override on a host run). The forge token is not among them: the app clones, pushes and opens pull
+ * requests for the agent (the git relay and the forge actions), so the agent never holds it.
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { readEnv } from './env.ts'
@@ -22,11 +23,7 @@ export const AgentEnv = Type.Object({
   JOB_ATTEMPT: Type.Optional(Type.Integer({ minimum: 1, description: 'Attempt number, shown in the first job event' })),
   TERARCHITECT_AGENT_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Job-scoped token for the ticket endpoints (sent as Authorization: Bearer)' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'The worker key, accepted instead of a job token (manual runs)' })),
-  REPO_URL: Type.Optional(Type.String({ minLength: 1, description: "Repository to clone; default the project's repo_url" })),
   DEFAULT_BRANCH: Type.Optional(Type.String({ minLength: 1, description: "Base branch; default the project's, else detected from the remote's HEAD" })),
-  GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Token for clone, push and the REST API; wins over the app setting. Reaches git only through a credential helper' })),
-  GITHUB_API_URL: Url('GitHub REST API base; wins over the app setting (default https://api.github.com; Enterprise: https://host/api/v3)'),
-  GITHUB_REPOSITORY: Type.Optional(Type.String({ pattern: '^[^/\\s]+/[^/\\s]+$', description: 'owner/name for the REST API when it cannot be read from REPO_URL' })),
   PR_NUMBER: Type.Optional(Type.Integer({ minimum: 1, description: 'Review jobs: the pull request' })),
   COMMENT_BODY: Type.Optional(Type.String({ description: 'Review jobs: the comment to address' })),
   GITHUB_COMMENT_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Review jobs: id of the comment' })),
@@ -101,8 +98,6 @@ export function resolveAgentConfig(env: Record<string, string | undefined>, argv
 
 /** What the agent runs with once the app settings are known: env overrides, then settings, then defaults. */
 export interface AgentSettings {
-  githubToken: string | undefined
-  githubApiUrl: string
   workerMode: string
   worker: { llmUrl: string; model: string; apiKey: string; timeoutSec: number }
   /** Undefined = single-shot mode. */
@@ -128,8 +123,6 @@ export function resolveAgentSettings(config: AgentConfig, settings: Record<strin
   const directorUrl = text('AGENT_LLM_URL')
   const directorModel = text('AGENT_MODEL')
   return {
-    githubToken: text('GITHUB_TOKEN') || undefined,
-    githubApiUrl: (text('GITHUB_API_URL') ?? 'https://api.github.com').replace(/\/+$/, ''),
     // The project's own worker mode wins over the app-wide setting, an env override over both.
     workerMode: config.WORKER_MODE || projectWorkerMode || settings.WORKER_MODE || defaultOf('WORKER_MODE') || 'opencode',
     worker: {

@@ -28,6 +28,8 @@ import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
 import { memoryRoutes } from './api/memory.ts'
 import { webhookRoutes } from './api/webhooks.ts'
+import { gitRelayRoutes } from './api/relay-git.ts'
+import { agentForgeRoutes } from './api/agent-forge.ts'
 import { authRoutes } from './api/auth.ts'
 import { userRoutes } from './api/users.ts'
 import { auditRoutes } from './api/audit.ts'
@@ -118,6 +120,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...memoryRoutes(ctx),
     ...coordinatorRoutes(ctx),
     ...webhookRoutes(ctx),
+    ...gitRelayRoutes(ctx),
+    ...agentForgeRoutes(ctx),
     ...(options.routes?.(ctx) ?? []),
   ]
   const handle = createRouter({

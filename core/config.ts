@@ -29,6 +29,7 @@ export const AppEnv = Type.Object({
   JOB_TOKEN_TTL_SEC: Type.Integer({ default: 86400, minimum: 60, description: 'Lifetime of the job-scoped token given to an agent' }),
   MAX_BODY_BYTES: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest accepted request body (413 above)' }),
   EVENT_RETENTION_HOURS: Type.Integer({ default: 72, minimum: 1, description: 'Live-update events kept for SSE resume' }),
+  ALLOW_INSECURE_GIT_HOSTS: Type.String({ default: '', description: "Comma-separated git hosts (`host` or `host:port`) the git relay may reach over plain http; every other project repository must be https" }),
   STATIC_DIR: Type.Optional(Type.String({ description: 'Directory of the built UI (default: dist/public next to the server bundle)' })),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
 })

@@ -21,7 +21,7 @@ export interface SettingDefinition {
 export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider'] as const
 
 export const SETTINGS: SettingDefinition[] = [
-  { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'Token for clone, push and pull requests (sent through a git credential helper, never in a URL)' },
+  { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'Token for clone, push and pull requests, used by the app only (the git relay and forge actions); agents never receive it' },
   { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3)' },
   { key: 'GITHUB_WEBHOOK_SECRET', type: 'string', secret: true, description: 'HMAC secret of the GitHub webhook' },
   { key: 'WORKER_MODE', type: 'string', secret: false, default: 'opencode', choices: [...WORKER_MODES], required: 'error', description: 'Coding-agent CLI the agent drives' },

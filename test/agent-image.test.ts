@@ -1,9 +1,9 @@
 /**
  * The agent image: it builds here FROM the locally imported base (scripts/build-agent-image.sh →
  * Engine API), its CLI pins match scripts/provision-clis.sh, and one ticket runs end to end inside
- * it through the docker-dood executor's `run()` (the container reaches the app, the git remote, the
- * fake GitHub and the fake LLM on the host through host.docker.internal, so all of them listen on
- * 0.0.0.0 and the app requires its tokens); then the whole stack: the real coordinator process claims
+ * it through the docker-dood executor's `run()` (the container reaches the app on the host through
+ * host.docker.internal, so it listens on 0.0.0.0 and requires its tokens; the app relays git, the
+ * forge and the LLM to the fixtures on the host); then the whole stack: the real coordinator process claims
  * a ticket moved to In Progress and runs it in the image. The dind entrypoint is checked with
  * docker-dind: a private dockerd starts inside and answers.
  */
@@ -65,7 +65,7 @@ for (const mode of ['claude-code', 'codex']) {
     const timed = timedScript(defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'Added HEALTH.md in a container.' }))
     world ??= await startWorld({ host: '0.0.0.0' })
     world.llm.setScript(timed.script)
-    await world.settings({ WORKER_MODE: mode, WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: hostUrl(world.gh.url) })
+    await world.settings({ WORKER_MODE: mode, WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: world.gh.url })
     const ticket = await createTicket(world, { title: `Health from a container (${mode})` })
     const job = await runAndClaim(world, ticket.id)
     const spec: JobSpec = {
@@ -105,7 +105,7 @@ test('the whole stack: a ticket moved to In Progress is claimed by the real coor
   if (!built) assert.unreachable('the image did not build')
   world ??= await startWorld({ host: '0.0.0.0' })
   world.llm.setScript(defaultScript({ path: 'STACK.md', content: 'whole stack\n', finalText: 'Added STACK.md.' }))
-  await world.settings({ WORKER_MODE: 'claude-code', WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: hostUrl(world.gh.url) })
+  await world.settings({ WORKER_MODE: 'claude-code', WORKER_LLM_URL: hostUrl(world.llm.url), GITHUB_API_URL: world.gh.url })
   const coordinator = spawnCoordinator({
     TERARCHITECT_API_URL: world.t.url,
     TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,

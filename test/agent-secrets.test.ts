@@ -1,14 +1,16 @@
 /**
- * No secret leaks out of an agent run: the GitHub token, the worker and Director LLM keys, the worker
- * API key, the admin token and the job token are looked for in the job events, the pushed history,
- * the workspace's .git/config, the PR, the agent's output, git's argv and every request body the
- * fake LLM recorded. The run is made to try: the ticket description holds the GitHub token, the
- * worker's final message holds its key, the Director's summary holds the token, and the worker
- * dumps its environment through its shell tool.
+ * No secret leaks out of an agent run, and the agent never holds the forge token (it clones, pushes
+ * and opens its PR through the app's git relay and forge actions): the GitHub token, the worker and
+ * Director LLM keys, the worker API key, the admin token and the job token are looked for in the job
+ * events, the pushed history, the workspace's files and .git/config, the agent's own process
+ * environment, the PR, the agent's output, git's argv and every request body the fake LLM recorded.
+ * The run is made to try: the ticket description holds the GitHub token (the app masks it in
+ * worker-context, so it never reaches the agent), the worker's final message holds its key, the
+ * Director's summary holds the job token, and the worker dumps its environment through its shell tool.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { shellCall, writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
@@ -16,13 +18,15 @@ import { DIRECTOR_MODEL, cliDirs, createTicket, remoteGit, runAgentProcess, runA
 
 let world: World
 let scratch: string
+/** The running job's token: the Director's summary leaks it (the one secret the agent holds). */
+let jobToken = ''
 
 const ENV_PROBE = 'printenv GITHUB_TOKEN GH_TOKEN TERARCHITECT_AGENT_TOKEN TERARCHITECT_GIT_TOKEN AGENT_API_KEY TERARCHITECT_WORKER_API_KEY; echo ENV-NAMES: $(env | cut -d= -f1 | sort)'
 
 function script(request: LlmRequest): Reply {
   if (request.model === DIRECTOR_MODEL) {
     if (request.lastUserText.includes('Plan the work')) return { text: '{"plan": "write HEALTH.md", "prompt": "Create HEALTH.md."}' }
-    return { text: JSON.stringify({ complete: true, next_prompt: '', summary: `HEALTH.md added (leaked token: ${world.secrets.githubToken})` }) }
+    return { text: JSON.stringify({ complete: true, next_prompt: '', summary: `HEALTH.md added (leaked token: ${jobToken})` }) }
   }
   if (request.tools.length === 0) return { text: 'title' }
   if (request.toolResultCount === 0) return { toolCalls: [shellCall(request, ENV_PROBE)!] }
@@ -55,10 +59,19 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
   const workspace = join(scratch, 'workspace')
   const ticket = await createTicket(world, { title: 'Secrets stay secret', description: `Use the token ${world.secrets.githubToken} if needed.` })
   const job = await runAndClaim(world, ticket.id)
+  jobToken = job.agent_token
+  // The agent's own process environment, read from /proc while it runs (what code it starts could read).
+  let agentPid = 0
+  const environs: string[] = []
   const result = await runAgentProcess(world, job, {
     path: [shimDir, claude!],
-    githubToken: world.secrets.githubToken, // as a coordinator with its own GITHUB_TOKEN passes it
     env: { AGENT_WORKSPACE: workspace },
+    onSpawn: (child) => (agentPid = child.pid ?? 0),
+    onLine: () => {
+      try {
+        environs.push(readFileSync(`/proc/${agentPid}/environ`, 'utf8'))
+      } catch {}
+    },
   })
   assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
 
@@ -75,7 +88,16 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
   const gitConfig = readFileSync(join(workspace, '.git', 'config'), 'utf8')
   clean('.git/config', gitConfig)
   assert.not.match(gitConfig, 'credential', 'no credential helper stored in .git/config')
-  assert.match(gitConfig, `url = ${world.repoUrl}\n`, 'the remote URL as given, without user info')
+  assert.match(gitConfig, `url = ${world.t.url}/api/relay/git/${world.projectId}/${ticket.id}/repo.git\n`, 'the remote is the app\'s git relay, without user info')
+  // The agent never held the forge token: not in its environment, not in any file of its workspace.
+  assert.ok(environs.length > 0, 'the agent\'s environment was read while it ran')
+  for (const environ of environs) {
+    assert.not.ok(environ.includes(world.secrets.githubToken), 'forge token in the agent\'s process environment')
+    assert.not.ok(/(^|\0)(GITHUB_TOKEN|GH_TOKEN)=/.test(environ), 'a forge token variable in the agent\'s environment')
+  }
+  for (const file of filesUnder(workspace)) assert.not.ok(readFileSync(file).includes(world.secrets.githubToken), `forge token in ${file}`)
+  // The forge token went to the git host (as the relay's Basic password) and to the forge API, from the app.
+  assert.ok(world.git.requests.some((r) => r.user === 'x-access-token' && r.path.endsWith('git-receive-pack') && r.status === 200))
 
   const repo = world.gh.state.repo('acme/widgets')!
   const pull = repo.pulls.find((p) => p.head.ref === `ticket-${ticket.id}`)!
@@ -105,5 +127,10 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
   }
   assert.ok(argv.some((line) => line.startsWith('token-set|') && line.includes('credential.helper=') && / push /.test(line)))
 })
+
+/** Every regular file under `dir`, `.git` included. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+}
 
 test.run()

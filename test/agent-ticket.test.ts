@@ -64,7 +64,7 @@ for (const [mode, cli] of CLIS) {
       const branch = `ticket-${ticket.id}`
       assert.is(remoteGit(world, ['show', `${branch}:HEALTH.md`]), 'healthy\n', 'the edit is on the pushed branch')
       assert.match(remoteGit(world, ['log', '-1', '--format=%an <%ae>%n%s', branch]) ?? '', `Terarchitect <terarchitect@users.noreply.github.com>\nTicket #${ticket.id}:`)
-      // The token reached git through the credential helper (Basic auth as x-access-token), never the URL.
+      // The app relayed the push with the forge token (Basic x-access-token); the agent held only its job token.
       assert.ok(world.git.requests.some((r) => r.user === 'x-access-token' && r.path.includes('git-receive-pack')))
 
       const pulls = world.gh.state.repo('acme/widgets')!.pulls.filter((p) => p.head.ref === branch)
@@ -185,7 +185,7 @@ test('a PR the GitHub API refuses is a failure with the reason posted (after the
     assert.is(result.code, 1)
     const error = (await ticketEvents(world, ticket.id)).find((e) => e.step === 'error')
     assert.match(error?.summary ?? '', 'opening the pull request failed')
-    assert.match(error?.summary ?? '', '401 Bad credentials')
+    assert.match(error?.summary ?? '', 'GitHub 401: Bad credentials')
     assert.is((await getTicket(world, ticket.id)).column_id, 'in_progress')
   } finally {
     await world.settings({ GITHUB_API_URL: world.gh.url })

@@ -39,13 +39,13 @@ test('config: kind from argv or JOB_KIND; a token is required; review needs PR_N
 })
 
 test('settings: env override > app setting > default; project worker mode over the app-wide one', () => {
-  const config = resolveAgentConfig({ ...BASE_ENV, GITHUB_TOKEN: 'from-env', DIRECTOR_MAX_TURNS: '9' }, 'ticket')
-  const settings = resolveAgentSettings(config, { GITHUB_TOKEN: 'from-app', WORKER_MODE: 'codex', WORKER_MODEL: 'm', DIRECTOR_MAX_MINUTES: '5' }, 'gemini')
-  assert.is(settings.githubToken, 'from-env')
+  const config = resolveAgentConfig({ ...BASE_ENV, DIRECTOR_MAX_TURNS: '9', WORKER_MODEL: 'from-env' }, 'ticket')
+  const settings = resolveAgentSettings(config, { WORKER_MODE: 'codex', WORKER_MODEL: 'm', DIRECTOR_MAX_MINUTES: '5' }, 'gemini')
+  assert.is(settings.worker.model, 'from-env')
   assert.is(settings.workerMode, 'gemini')
   assert.equal(settings.budget, { maxTurns: 9, maxMinutes: 5, maxTokens: 2000000 })
   assert.is(settings.director, undefined, 'single-shot without AGENT_LLM_URL/AGENT_MODEL')
-  assert.is(settings.githubApiUrl, 'https://api.github.com')
+  assert.not.ok('githubToken' in settings || 'GITHUB_TOKEN' in config, 'the agent has no forge token setting')
   const directed = resolveAgentSettings(config, { AGENT_LLM_URL: 'http://llm/v1', AGENT_MODEL: 'd', DRAFT_PR_ON_BUDGET: 'true' }, null)
   assert.equal(directed.director, { url: 'http://llm/v1', model: 'd', apiKey: '' })
   assert.ok(directed.draftPrOnBudget)

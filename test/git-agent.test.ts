@@ -1,8 +1,9 @@
 /**
- * The agent's git and GitHub plumbing against real git over smart HTTP: the token travels only
- * through the per-command credential helper, the default branch is detected, change detection and
- * bounded diffs work, and owner/name is read from every URL shape. Local mode's worktrees:
- * test/local-worktrees.test.ts.
+ * The agent's git plumbing against real git over smart HTTP (the fixture stands in for the app's
+ * git relay): the job token travels only through the per-command credential helper and only to the
+ * relay's origin, `--` keeps URLs from being read as options, the default branch is detected, and
+ * change detection and bounded diffs work. Local mode's worktrees: test/local-worktrees.test.ts;
+ * the relay itself: test/security/git-relay.test.ts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -10,11 +11,9 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createGit } from '../core/agent/git.ts'
-import { createGithub, parseRepo } from '../core/agent/github.ts'
+import { createGit, credentialOrigin } from '../core/agent/git.ts'
 import { isAgentError } from '../core/agent/errors.ts'
 import { start as startGitHttp, type GitHttp } from './fixtures/git-http.ts'
-import { start as startGithub } from './fixtures/fake-github.ts'
 
 const TOKEN = 'ghp_gittest_0123456789abcdef'
 let server: GitHttp
@@ -35,7 +34,7 @@ test.after(async () => {
 test('clone and push authenticate through the credential helper; nothing lands in .git/config', async () => {
   const url = await server.createRepo('o/helper', { 'a.txt': 'a\n' })
   const dir = join(scratch, 'helper')
-  const git = createGit({ cwd: dir, env, token: TOKEN, author })
+  const git = createGit({ cwd: dir, env, credential: { token: TOKEN, url }, author })
   await git.clone(url, dir)
   assert.is(await git.defaultBranch(), 'main')
   await git.checkout('ticket-1', 'origin/main')
@@ -46,7 +45,7 @@ test('clone and push authenticate through the credential helper; nothing lands i
   const config = readFileSync(join(dir, '.git', 'config'), 'utf8')
   assert.not.match(config, TOKEN)
   assert.not.match(config, 'credential')
-  assert.ok(server.requests.some((r) => r.user === 'x-access-token' && r.path.endsWith('git-receive-pack') && r.status === 200))
+  assert.ok(server.requests.some((r) => r.user === 'job' && r.path.endsWith('git-receive-pack') && r.status === 200))
   assert.is(spawnSync('git', ['--git-dir', join(server.root, 'o/helper.git'), 'show', 'ticket-1:b.txt'], { encoding: 'utf8' }).stdout, 'b\n')
 })
 
@@ -71,7 +70,7 @@ test('the default branch is detected from the remote HEAD', async () => {
   spawnSync('git', ['--git-dir', bare, 'branch', '-m', 'main', 'trunk'])
   spawnSync('git', ['--git-dir', bare, 'symbolic-ref', 'HEAD', 'refs/heads/trunk'])
   const dir = join(scratch, 'trunk')
-  const git = createGit({ cwd: dir, env, token: TOKEN, author })
+  const git = createGit({ cwd: dir, env, credential: { token: TOKEN, url }, author })
   await git.clone(url, dir)
   assert.is(await git.defaultBranch(), 'trunk')
   assert.ok(await git.hasRemoteBranch('trunk'))
@@ -81,7 +80,7 @@ test('the default branch is detected from the remote HEAD', async () => {
 test('fingerprint sees edits, new files and commits; diffAgainst is bounded', async () => {
   const url = await server.createRepo('o/changes', { 'a.txt': 'a\n' })
   const dir = join(scratch, 'changes')
-  const git = createGit({ cwd: dir, env, token: TOKEN, author })
+  const git = createGit({ cwd: dir, env, credential: { token: TOKEN, url }, author })
   await git.clone(url, dir)
   const base = await git.head()
   const first = await git.fingerprint()
@@ -103,43 +102,26 @@ test('fingerprint sees edits, new files and commits; diffAgainst is bounded', as
   assert.is(await git.commitsAhead(base), 1)
 })
 
-test('parseRepo reads owner/name from every URL shape', () => {
-  assert.equal(parseRepo('https://github.com/acme/widgets.git'), { owner: 'acme', repo: 'widgets' })
-  assert.equal(parseRepo('https://github.com/acme/widgets'), { owner: 'acme', repo: 'widgets' })
-  assert.equal(parseRepo('git@github.com:acme/widgets.git'), { owner: 'acme', repo: 'widgets' })
-  assert.equal(parseRepo('ssh://git@ghe.example.com/acme/widgets.git'), { owner: 'acme', repo: 'widgets' })
-  assert.equal(parseRepo('https://ghe.example.com/scm/acme/widgets.git/'), { owner: 'acme', repo: 'widgets' })
-  assert.is(parseRepo('https://github.com/widgets'), undefined)
-  assert.is(parseRepo('not a url'), undefined)
-})
-
-test('the GitHub client: PR created once, an existing open PR found, comments posted, errors carry GitHub\'s message', async () => {
-  const gh = await startGithub({ tokens: { [TOKEN]: 'bot' } })
+test('the helper offers the token to the relay\'s origin only; a URL that looks like an option stays a URL', async () => {
+  const url = await server.createRepo('o/elsewhere', { 'a.txt': 'a\n' })
+  const before = server.requests.length
+  // The token is for another origin (the relay); the fixture at `url` must never be offered it.
+  const git = createGit({ cwd: scratch, env, credential: { token: TOKEN, url: 'http://127.0.0.2:9/api/relay/git/1/1/repo.git' }, author })
   try {
-    const client = createGithub({ apiUrl: gh.url, token: TOKEN, owner: 'acme', repo: 'api' })
-    const pull = await client.createPull({ title: 'T', head: 'ticket-9', base: 'main', body: 'B' })
-    assert.is(pull.number, 1)
-    assert.is((await client.findOpenPull('ticket-9', 'main'))?.number, 1)
-    assert.is(await client.findOpenPull('ticket-10', 'main'), undefined)
-    try {
-      await client.createPull({ title: 'T', head: 'ticket-9', base: 'main', body: 'B' })
-      assert.unreachable('a second PR for the same head')
-    } catch (error) {
-      assert.match((error as Error).message, 'A pull request already exists')
-    }
-    const comment = await client.comment(1, 'hello')
-    assert.ok(comment.id > 0)
-    const bad = createGithub({ apiUrl: gh.url, token: 'wrong', owner: 'acme', repo: 'api' })
-    try {
-      await bad.getPull(1)
-      assert.unreachable('bad token accepted')
-    } catch (error) {
-      assert.match((error as Error).message, '401 Bad credentials')
-    }
-    assert.ok(gh.requests.every((r) => r.path.startsWith('/repos/acme/api/')))
-  } finally {
-    await gh.close()
+    await git.clone(url, join(scratch, 'elsewhere'))
+    assert.unreachable('cloned with a token offered to another origin')
+  } catch (error) {
+    assert.match((error as Error).message, 'git clone failed')
   }
+  const asked = server.requests.slice(before)
+  assert.ok(asked.length > 0 && asked.every((r) => r.user === undefined), 'no credentials were sent')
+  try {
+    await git.clone('--upload-pack=touch /tmp/pwned', join(scratch, 'option'))
+    assert.unreachable('an option-like URL was cloned')
+  } catch (error) {
+    assert.match((error as Error).message, 'git clone failed')
+  }
+  assert.is(credentialOrigin('HTTP://User@Host.Example:8080/a/b.git'), 'http://host.example:8080')
 })
 
 test.run()

@@ -1,7 +1,8 @@
 /**
- * The agent's client of the app: the four ticket endpoints an agent may call with its job token
- * (DESIGN.md §5). Transient failures (network, 429, 5xx) are retried with backoff; a 4xx answer is
- * final and raised as an `app` AgentError carrying the app's error message.
+ * The agent's client of the app: the ticket endpoints and forge actions an agent may call with its
+ * job token (DESIGN.md §5), and the URL of its repository on the app's git relay. Transient
+ * failures (network, 429, 5xx) are retried with backoff; a 4xx answer is final and raised as an
+ * `app` AgentError carrying the app's error message.
  */
 import type { Graph, GraphEdge, GraphNode, JobEventInput, Note, Project, Ticket, Usage } from '../types.ts'
 import { agentError } from './errors.ts'
@@ -19,6 +20,11 @@ export interface WorkerContext {
   notes: Note[]
   neighbouring_tickets: { id: number; title: string; column_id: string; priority: string }[]
   settings: Record<string, string>
+  /** Review jobs: the PR as the forge has it now, and the comment to address; null for ticket jobs. */
+  review: {
+    pr: { number: number; url: string; title: string; state: string; head_branch: string; head_sha: string; base_branch: string; same_repo: boolean }
+    comment: { body: string; github_comment_id: number | null }
+  } | null
   /** Project memories recalled for this ticket by the agent (not part of the app's answer). */
   memories?: RecalledMemory[]
 }
@@ -37,6 +43,14 @@ export interface TicketCompletion {
   pr_number?: number | null
   summary?: string | null
   usage?: Usage | null
+}
+
+/** The pull request of the job's branch, as the app opened or found it (POST …/forge/pull). */
+export interface OpenedPull {
+  number: number
+  url: string
+  /** False: the branch's open PR already existed (a continued branch). */
+  created: boolean
 }
 
 /** What GET …/cancel-requested answers. The lease fields are absent from older apps. */
@@ -60,6 +74,10 @@ export interface AppClient {
   cancelRequested(signal?: AbortSignal): Promise<JobState>
   /** The project's memories closest to `query`, best first. */
   recall(query: string, k: number, signal?: AbortSignal): Promise<{ mode: string; results: RecalledMemory[] }>
+  /** Ticket jobs: the app opens (or finds) the PR of `ticket-<id>` into `base`; the agent holds no forge token. */
+  openPullRequest(fields: { title: string; body: string; base: string; draft?: boolean }): Promise<OpenedPull>
+  /** Review jobs: the app replies on the job's PR (with the reply marker). */
+  replyOnPull(body: string): Promise<{ id: number; url: string }>
   /** Review jobs: marks the comment addressed; false when the app does not track it (404). */
   markAddressed(githubCommentId: number): Promise<boolean>
 }
@@ -82,9 +100,9 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const timeoutMs = options.timeoutMs ?? 30000
   const withJob = <T extends object>(body: T) => (options.jobId ? { ...body, job_id: options.jobId } : body)
 
-  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, tries = attempts): Promise<T> {
     let lastError: unknown
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = 1; attempt <= tries; attempt++) {
       try {
         const res = await fetch(base + path, {
           method,
@@ -102,7 +120,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
         if (error === lastError) throw error
         lastError = agentError('app', `${method} ${path}: ${(error as Error).message}`, error)
       }
-      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)))
+      if (attempt < tries) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)))
     }
     throw lastError
   }
@@ -121,6 +139,9 @@ export function createAppClient(options: AppClientOptions): AppClient {
         throw error
       }
     },
+    // Opening is safe to retry (the app finds the branch's open PR first); a reply is not.
+    openPullRequest: (fields) => call<OpenedPull>('POST', '/forge/pull', fields),
+    replyOnPull: (body) => call<{ id: number; url: string }>('POST', '/forge/reply', { body }, undefined, 1),
     cancelRequested: (signal) => call<JobState>('GET', '/cancel-requested', undefined, signal),
   }
 }
@@ -131,4 +152,12 @@ function appMessage(text: string): string | undefined {
   } catch {
     return text.slice(0, 200) || undefined
   }
+}
+
+/**
+ * The job's repository on the app's git relay (core/api/relay-git.ts), from TERARCHITECT_API_URL
+ * (so the executors' URL rewriting for containers applies to it too).
+ */
+export function gitRelayUrl(apiUrl: string, projectId: number, ticketId: number): string {
+  return `${apiUrl.replace(/\/+$/, '')}/api/relay/git/${projectId}/${ticketId}/repo.git`
 }

@@ -1,32 +1,45 @@
 /**
- * Git for the agent, through the real `git` binary. The token reaches git only for commands that
- * talk to the remote, and only through a credential helper given on the command line for that one
- * command (`git -c credential.helper=… fetch`), which reads it from an environment variable of that
- * child process. So the token is never in a URL, in argv, or in `.git/config`, and the worker CLI
- * (which runs git too) never sees it.
+ * Git for the agent, through the real `git` binary. The agent's remote is the app's git relay
+ * (core/services/git-relay.ts), and its only credential is its job token: the app adds the forge
+ * token on its side. The job token reaches git only for commands that talk to the remote, and only
+ * through a credential helper given on the command line for that one command
+ * (`git -c credential.helper=… fetch`), which reads it from an environment variable of that child
+ * process and answers only for the relay's origin. So the token is never in a URL, in argv or in
+ * `.git/config`, no other host is ever offered it, and the worker CLI (which runs git too) never
+ * sees it. `--` precedes every URL and path handed to git, so none is read as an option.
  */
 import { redactText } from '../log.ts'
 import { agentError } from './errors.ts'
 import { runProcess, type RunResult } from './process.ts'
 
-/** The variable the helper reads; set only in the environment of network git commands. */
+/** The variables the helper reads; set only in the environment of network git commands. */
 const TOKEN_VAR = 'TERARCHITECT_GIT_TOKEN'
+const ORIGIN_VAR = 'TERARCHITECT_GIT_ORIGIN'
 /**
- * Answers git's `get` with the token as password (GitHub accepts any user name with a token;
- * `x-access-token` is the documented one). The first, empty `credential.helper=` clears helpers
- * from the user's or system config so no other store sees or saves the token.
+ * Answers git's `get` with the token as password (the relay ignores the user name), and only when
+ * the request's `protocol://host` is the relay's. The first, empty `credential.helper=` clears
+ * helpers from the user's or system config so no other store sees or saves the token.
  */
-const HELPER = `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$${TOKEN_VAR}"; }; f`
+const HELPER = `!f() { test "$1" = get || exit 0; p=; h=; while IFS= read -r l; do case "$l" in protocol=*) p=\${l#protocol=};; host=*) h=\${l#host=};; esac; done; ` +
+  `test "$p://$h" = "$${ORIGIN_VAR}" || exit 0; echo username=job; echo "password=$${TOKEN_VAR}"; }; f`
 
 const NETWORK_TIMEOUT_MS = 10 * 60 * 1000
 const LOCAL_TIMEOUT_MS = 2 * 60 * 1000
+
+/** `protocol://host[:port]` of a URL as git's credential protocol names it (the port as written). */
+export function credentialOrigin(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/]*@)?([^/?#]+)/i.exec(url)
+  if (!match) throw agentError('config', 'the git relay URL is not a URL')
+  return `${match[1]!.toLowerCase()}://${match[2]!.toLowerCase()}`
+}
 
 export interface GitOptions {
   /** The work tree (for every command but clone). */
   cwd: string
   /** Base environment without secrets (AgentConfig.baseEnv). */
   env: Record<string, string>
-  token?: string
+  /** The job token and the relay URL it is for; offered to no other origin. */
+  credential?: { token: string; url: string }
   author: { name: string; email: string }
   signal?: AbortSignal
 }
@@ -43,9 +56,11 @@ export function createGit(options: GitOptions) {
     SSH_ASKPASS: '',
   }
 
+  const credential = options.credential && { [TOKEN_VAR]: options.credential.token, [ORIGIN_VAR]: credentialOrigin(options.credential.url) }
+
   async function git(args: string[], opts: { network?: boolean; allowFailure?: boolean; cwd?: string; maxBytes?: number } = {}): Promise<RunResult> {
-    const argv = opts.network && options.token ? ['-c', 'credential.helper=', '-c', `credential.helper=${HELPER}`, ...args] : args
-    const childEnv = opts.network && options.token ? { ...env, [TOKEN_VAR]: options.token } : env
+    const argv = opts.network && credential ? ['-c', 'credential.helper=', '-c', `credential.helper=${HELPER}`, ...args] : args
+    const childEnv = opts.network && credential ? { ...env, ...credential } : env
     const result = await runProcess('git', argv, {
       cwd: opts.cwd ?? options.cwd,
       env: childEnv,
@@ -68,7 +83,7 @@ export function createGit(options: GitOptions) {
 
     /** Clones `url` into `dir` (which must not exist or be empty). */
     async clone(url: string, dir: string): Promise<void> {
-      await git(['clone', '--quiet', '--no-tags', url, dir], { network: true, cwd: '/' })
+      await git(['clone', '--quiet', '--no-tags', '--', url, dir], { network: true, cwd: '/' })
     },
 
     async isWorkTree(): Promise<boolean> {
@@ -79,12 +94,12 @@ export function createGit(options: GitOptions) {
     status: () => out(['status', '--porcelain', '--untracked-files=all']),
 
     async fetch(remote = 'origin'): Promise<void> {
-      await git(['fetch', '--quiet', '--prune', '--no-tags', remote, `+refs/heads/*:refs/remotes/${remote}/*`], { network: true })
+      await git(['fetch', '--quiet', '--prune', '--no-tags', '--', remote, `+refs/heads/*:refs/remotes/origin/*`], { network: true })
     },
 
     /** Fetches one branch of the remote into refs/remotes/origin/<branch>; false when the remote lacks it. */
     async fetchBranch(branch: string): Promise<boolean> {
-      const result = await git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], { network: true, allowFailure: true })
+      const result = await git(['fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], { network: true, allowFailure: true })
       if (result.code === 0) return true
       if (/couldn't find remote ref|not found/i.test(result.stderr)) return false
       throw agentError('git', redactText(`git fetch ${branch} failed: ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`))
@@ -94,7 +109,7 @@ export function createGit(options: GitOptions) {
     async defaultBranch(): Promise<string> {
       const local = await git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], { allowFailure: true })
       if (local.code === 0 && local.stdout.trim()) return local.stdout.trim().replace(/^origin\//, '')
-      const remote = await out(['ls-remote', '--symref', 'origin', 'HEAD'], { network: true })
+      const remote = await out(['ls-remote', '--symref', '--', 'origin', 'HEAD'], { network: true })
       const match = /^ref:\s+refs\/heads\/(\S+)\s+HEAD/m.exec(remote)
       if (!match) throw agentError('git', 'cannot detect the default branch: the remote has no HEAD (set the project default branch)')
       return match[1]!
@@ -157,7 +172,7 @@ export function createGit(options: GitOptions) {
 
     /** Pushes HEAD to `branch` on origin; a rejection (not a fast-forward, no permission) throws. */
     async push(branch: string): Promise<void> {
-      await git(['push', '--quiet', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`], { network: true })
+      await git(['push', '--quiet', '--porcelain', '--', 'origin', `HEAD:refs/heads/${branch}`], { network: true })
     },
   }
 }
@@ -198,5 +213,12 @@ export async function fetchInto(git: Git, remote: string, branches: string[], na
  */
 export async function pushLeased(git: Git, remote: string, branch: string, expected: string | null): Promise<void> {
   const ref = `refs/heads/${branch}`
-  await git.run(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, '--', remote, `HEAD:${ref}`], { network: true })
+  const result = await git.run(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, '--', remote, `HEAD:${ref}`], { network: true, allowFailure: true })
+  if (result.code === 0) return
+  // --porcelain reports a refused lease on stdout as `!<tab>HEAD:<ref><tab>[rejected] (stale info)`.
+  if (/\[rejected\] \(stale info\)/.test(result.stdout)) {
+    throw agentError('git', `${branch} moved on the remote since this attempt started from ${expected ? expected.slice(0, 10) : 'nothing'} (a newer attempt pushed): not overwriting it`)
+  }
+  const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ')
+  throw agentError('git', redactText(`git push failed (${result.timedOut ? 'timed out' : result.aborted ? 'aborted' : `exit ${result.code}`}): ${detail}`))
 }

@@ -8,15 +8,14 @@ import type { AgentConfig, AgentSettings } from '../agent-config.ts'
 import { resolveAgentSettings } from '../agent-config.ts'
 import { redact, type Logger } from '../log.ts'
 import type { Worker, WorkerSettings } from '../worker.ts'
-import type { AppClient, RecalledMemory, WorkerContext } from './api.ts'
+import { gitRelayUrl, type AppClient, type RecalledMemory, type WorkerContext } from './api.ts'
 import { createBudget, type Budget } from './budget.ts'
 import type { CancelWatch } from './cancel.ts'
 import { runProjectCommand, type CommandOutcome } from './checks.ts'
 import { agentError } from './errors.ts'
 import { createGit, type Git } from './git.ts'
-import { createGithub, parseRepo, type Github } from './github.ts'
 import type { Reporter } from './reporter.ts'
-import { displayUrl, openWorkspace, type Workspace } from './workspace.ts'
+import { openWorkspace, type Workspace } from './workspace.ts'
 
 /** One agent process: its configuration and the services every step uses. */
 export interface AgentRun {
@@ -36,7 +35,6 @@ export interface OpenJob {
   settings: AgentSettings
   worker: Worker
   workerSettings: WorkerSettings
-  github: Github
   git: Git
   workspace: Workspace
   budget: Budget
@@ -55,16 +53,14 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
   } catch (error) {
     throw agentError('config', (error as Error).message, error)
   }
-  for (const secret of [settings.githubToken, settings.worker.apiKey, settings.director?.apiKey]) redact(secret)
+  for (const secret of [settings.worker.apiKey, settings.director?.apiKey]) redact(secret)
   const budget = createBudget(settings.budget)
 
-  const repoUrl = config.REPO_URL ?? context.repo_url
-  if (!repoUrl) throw agentError('config', `project ${context.project.id} has no repo_url and REPO_URL is not set`)
-  if (!settings.githubToken) throw agentError('config', 'GITHUB_TOKEN is not set (app setting or agent environment): cannot push or open a pull request')
-  const repo = config.GITHUB_REPOSITORY
-    ? { owner: config.GITHUB_REPOSITORY.split('/')[0]!, repo: config.GITHUB_REPOSITORY.split('/')[1]! }
-    : parseRepo(repoUrl)
-  if (!repo) throw agentError('config', `cannot read owner/name from ${displayUrl(repoUrl)}; set GITHUB_REPOSITORY`)
+  // The repository is reached through the app's git relay with the job token; the app holds the
+  // forge token and forwards to the project's repo_url.
+  if (!context.repo_url) throw agentError('config', `project ${context.project.id} has no repo_url`)
+  const repoUrl = gitRelayUrl(config.TERARCHITECT_API_URL, config.PROJECT_ID, config.TICKET_ID)
+  const jobToken = (config.TERARCHITECT_AGENT_TOKEN ?? config.TERARCHITECT_WORKER_API_KEY)!
   if (!settings.worker.model) throw agentError('config', 'WORKER_MODEL is not set')
 
   let worker: Worker
@@ -83,7 +79,7 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
   const gitFor = (cwd: string) => createGit({
     cwd,
     env: config.baseEnv,
-    token: settings.githubToken,
+    credential: { token: jobToken, url: repoUrl },
     author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
     signal: run.cancel.signal,
   })
@@ -106,7 +102,6 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
     settings,
     worker,
     workerSettings: settings.worker,
-    github: createGithub({ apiUrl: settings.githubApiUrl, token: settings.githubToken, ...repo }),
     git,
     workspace,
     budget,

@@ -1,12 +1,13 @@
 /**
- * Proposing the work: commit whatever the worker left, push the branch, and open (or find) the PR.
+ * Proposing the work: commit whatever the worker left, push the branch, and have the app open (or
+ * find) the PR.
  * Every step is a job event; a push or PR failure is an error, never a quiet success. The last
  * cancel check happens right before the push, so a cancelled job never pushes.
  */
 import { redactText } from '../log.ts'
 import { agentError } from './errors.ts'
 import type { AgentRun, OpenJob } from './job.ts'
-import type { PullRequest } from './github.ts'
+import type { OpenedPull } from './api.ts'
 
 /** Commits the remaining changes; throws `nothing_to_push` when the branch has nothing new over `base`. */
 export async function commitWork(run: AgentRun, job: OpenJob, message: string, base: string): Promise<string> {
@@ -31,17 +32,18 @@ export async function pushBranch(run: AgentRun, job: OpenJob, branch: string, ex
   run.reporter.step('push', `pushed ${branch}`)
 }
 
-/** Opens the PR, or reuses the open one of a continued branch. */
-export async function openPullRequest(run: AgentRun, job: OpenJob, fields: { title: string; head: string; base: string; body: string; draft?: boolean }): Promise<PullRequest> {
-  let existing: PullRequest | undefined
-  let pull: PullRequest
+/**
+ * Asks the app to open the PR of the pushed branch (the app holds the forge token and opens it only
+ * from this job's `ticket-<id>`), or to reuse the open one of a continued branch.
+ */
+export async function openPullRequest(run: AgentRun, _job: OpenJob, fields: { title: string; head: string; base: string; body: string; draft?: boolean }): Promise<{ number: number; html_url: string }> {
+  let pull: OpenedPull
   try {
-    existing = await job.github.findOpenPull(fields.head, fields.base)
-    pull = existing ?? (await job.github.createPull({ ...fields, title: fields.title.slice(0, 250), body: redactText(fields.body) }))
+    pull = await run.api.openPullRequest({ title: fields.title.slice(0, 250), body: redactText(fields.body), base: fields.base, draft: !!fields.draft })
   } catch (error) {
     throw agentError('github', `opening the pull request failed (the branch ${fields.head} is pushed): ${(error as Error).message}`, error)
   }
-  const summary = existing ? `updated the open PR #${pull.number}: ${pull.html_url}` : `opened ${fields.draft ? 'draft ' : ''}PR #${pull.number}: ${pull.html_url}`
-  run.reporter.step('pr', summary, undefined, { kind: 'pull_request', number: pull.number, url: pull.html_url, created: !existing, draft: !!fields.draft })
-  return pull
+  const summary = pull.created ? `opened ${fields.draft ? 'draft ' : ''}PR #${pull.number}: ${pull.url}` : `updated the open PR #${pull.number}: ${pull.url}`
+  run.reporter.step('pr', summary, undefined, { kind: 'pull_request', number: pull.number, url: pull.url, created: pull.created, draft: !!fields.draft })
+  return { number: pull.number, html_url: pull.url }
 }

@@ -24,28 +24,27 @@ export async function runReviewFlow(run: AgentRun): Promise<void> {
 }
 
 async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
-  const { github, context } = job
+  const { context } = job
   const reporter = run.reporter
   const prNumber = run.config.PR_NUMBER!
   const comment = run.config.COMMENT_BODY!
   const commentId = run.config.GITHUB_COMMENT_ID
 
-  const pull = await github.getPull(prNumber)
+  // The app read the PR from the forge for this job (worker-context); the agent holds no forge token.
+  const pull = context.review?.pr
+  if (!pull) throw agentError('app', `worker-context carries no review context for PR #${prNumber}`)
   if (pull.state !== 'open') throw agentError('github', `PR #${prNumber} is ${pull.state}; review comments are addressed on open PRs only`)
-  const headRepo = pull.head.repo?.full_name
-  if (headRepo && headRepo.toLowerCase() !== github.repo.toLowerCase()) {
-    throw agentError('github', `PR #${prNumber} comes from the fork ${headRepo}; the agent can push only to ${github.repo}`)
-  }
-  const branch = pull.head.ref
+  if (!pull.same_repo) throw agentError('github', `PR #${prNumber} comes from a fork; the agent can push only to the project's repository`)
+  const branch = pull.head_branch
   const start = (await job.workspace.fetch([branch])).commits.get(branch)
   if (!start) throw agentError('git', `the PR's head branch ${branch} is not on the remote`)
   await job.workspace.checkout(start)
-  reporter.step('branch', `on ${branch} of PR #${prNumber} at ${start.slice(0, 10)} (base ${pull.base.ref})`, undefined,
-    { kind: 'branch', branch, base: pull.base.ref, continued: true, pr_number: prNumber })
+  reporter.step('branch', `on ${branch} of PR #${prNumber} at ${start.slice(0, 10)} (base ${pull.base_branch})`, undefined,
+    { kind: 'branch', branch, base: pull.base_branch, continued: true, pr_number: prNumber })
 
   if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
 
-  const facts = { cwd: job.workspace.dir, branch, base: pull.base.ref, testCommand: context.project.test_command }
+  const facts = { cwd: job.workspace.dir, branch, base: pull.base_branch, testCommand: context.project.test_command }
   const task = reviewPrompt(context, facts, { prNumber, prTitle: pull.title, comment })
   // The Director judges the diff of this job only: against where the PR branch stood.
   const work = await doWork(run, job, { task, facts, base: start })
@@ -56,7 +55,7 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
   await pushBranch(run, job, branch, start)
 
   const quoted = comment.trim().split('\n').slice(0, 5).map((line) => `> ${line}`).join('\n')
-  const reply = await github.comment(prNumber, `${REPLY_MARKER}\n${quoted}\n\n${summary}\n\nPushed ${sha.slice(0, 10)} to \`${branch}\`.`)
+  const reply = await run.api.replyOnPull(`${REPLY_MARKER}\n${quoted}\n\n${summary}\n\nPushed ${sha.slice(0, 10)} to \`${branch}\`.`)
     .catch((error: Error) => {
       throw agentError('github', `the changes were pushed, but replying on PR #${prNumber} failed: ${error.message}`, error)
     })
@@ -64,11 +63,11 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
   let tracked: boolean | string = false
   if (commentId) tracked = await run.api.markAddressed(commentId).catch((error: Error) => `not marked: ${error.message}`)
   const note = tracked === true ? 'marked addressed' : tracked === false ? 'not tracked by the app' : tracked
-  reporter.step('review', `comment ${commentId ?? '(no id)'} addressed in ${sha.slice(0, 10)} (${note}); replied ${reply.html_url}`, undefined, {
-    kind: 'review_comment_addressed', pr_number: prNumber, github_comment_id: commentId ?? null, commit: sha, reply_id: reply.id, reply_url: reply.html_url,
+  reporter.step('review', `comment ${commentId ?? '(no id)'} addressed in ${sha.slice(0, 10)} (${note}); replied ${reply.url}`, undefined, {
+    kind: 'review_comment_addressed', pr_number: prNumber, github_comment_id: commentId ?? null, commit: sha, reply_id: reply.id, reply_url: reply.url,
     marked: tracked === true,
   })
   // No summary: the ticket's keeps describing the whole PR; the job records this run's usage.
-  await run.api.complete({ pr_url: pull.html_url, pr_number: prNumber, usage: usageOf(job) })
-  reporter.step('complete', `review of PR #${prNumber} done`, undefined, { kind: 'complete', pr_url: pull.html_url, pr_number: prNumber, usage: usageOf(job) })
+  await run.api.complete({ pr_url: pull.url, pr_number: prNumber, usage: usageOf(job) })
+  reporter.step('complete', `review of PR #${prNumber} done`, undefined, { kind: 'complete', pr_url: pull.url, pr_number: prNumber, usage: usageOf(job) })
 }

@@ -85,8 +85,8 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     }),
 
     // Agent endpoints (job token or worker key).
-    route({ method: 'GET', path: `${TICKET}/worker-context`, access: 'agent', params: ProjectItemParams, handle: ({ params }) =>
-      workerContext(ctx, params.pid, params.tid) }),
+    route({ method: 'GET', path: `${TICKET}/worker-context`, access: 'agent', params: ProjectItemParams, handle: async ({ params, caller }) =>
+      workerContext(ctx, params.pid, params.tid, caller.job ? await getJob(ctx.sql, caller.job.jobId) : undefined) }),
     route({
       method: 'POST', path: `${TICKET}/logs`, access: 'agent', params: ProjectItemParams, body: LogsPost,
       handle: async ({ params, body, caller }) => {

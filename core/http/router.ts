@@ -80,6 +80,11 @@ export interface RouteSpec<P extends TObject | undefined, Q extends TObject | un
    */
   rawBody?: boolean
   /**
+   * Leave the body unread: the handler streams `ctx.req` itself (no body limit) and writes the
+   * response itself (the git relay's packs). Excludes `body` and `rawBody`.
+   */
+  stream?: boolean
+  /**
    * A public route for machines (signed webhooks, health probes): exempt from the browser boundary
    * (boundary.ts), like every worker and agent route.
    */
@@ -95,6 +100,7 @@ export interface Route {
   query?: TObject
   body?: TSchema
   rawBody?: boolean
+  stream?: boolean
   machine?: boolean
   handle(ctx: Context<any, any, any>): unknown
 }
@@ -172,7 +178,7 @@ export function createRouter(options: RouterOptions) {
         body = validate(route.body, raw ?? {}, 'body')
       } else if (route.rawBody) {
         body = await readRawBody(req, options.bodyLimit)
-      } else {
+      } else if (!route.stream) {
         req.resume()
       }
       const result = await route.handle({ req, res, params, query, body, caller })

@@ -10,14 +10,18 @@ import { getTicket } from './tickets.ts'
 import { listNotes } from './notes.ts'
 import { resolveSettings } from './settings.ts'
 import { getBoard } from './board.ts'
+import { reviewContext } from './forge-actions.ts'
+import type { Job } from '../types.ts'
+import { redactText } from '../log.ts'
 
-/** Settings an agent may receive. Webhook and embedding secrets stay in the app. */
+/** Settings an agent may receive. The forge token and API, webhook and embedding secrets stay in the app. */
 const AGENT_SETTING_KEYS = [
-  'GITHUB_TOKEN', 'GITHUB_API_URL', 'WORKER_MODE', 'WORKER_LLM_URL', 'WORKER_MODEL', 'WORKER_API_KEY', 'WORKER_TIMEOUT_SEC',
+  'WORKER_MODE', 'WORKER_LLM_URL', 'WORKER_MODEL', 'WORKER_API_KEY', 'WORKER_TIMEOUT_SEC',
   'AGENT_LLM_URL', 'AGENT_MODEL', 'AGENT_API_KEY', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
 ]
 
-export async function workerContext(ctx: AppContext, projectId: number, ticketId: number) {
+/** The context of `job` (its ticket's); a review job's also carries its PR and comment as the forge has them. */
+export async function workerContext(ctx: AppContext, projectId: number, ticketId: number, job?: Job) {
   const project = await getProject(ctx.sql, projectId)
   const [graph, ticket, notes, board, settings] = await Promise.all([
     getGraph(ctx.sql, projectId),
@@ -35,7 +39,7 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     order by updated_at desc limit 20`
   const agentSettings: Record<string, string> = {}
   for (const key of AGENT_SETTING_KEYS) if (settings[key] !== undefined) agentSettings[key] = settings[key]!
-  return {
+  const context = {
     project,
     repo_url: project.repo_url,
     graph,
@@ -50,6 +54,9 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     notes: notes.filter((note) =>
       wholeGraph || note.associated_node_ids.length === 0 || note.associated_node_ids.some((id) => id === '*' || nodeIds.has(id))),
     neighbouring_tickets: neighbours,
-    settings: agentSettings,
+    review: job?.kind === 'review' ? await reviewContext(ctx, job) : null,
   }
+  // A secret the app holds (the forge token, say) pasted into a ticket, a note or a PR title never
+  // reaches the agent, which could not mask it in what it commits: the app masks it here.
+  return { ...(JSON.parse(redactText(JSON.stringify(context))) as typeof context), settings: agentSettings }
 }

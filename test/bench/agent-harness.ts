@@ -76,7 +76,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const t = await startTestApp({
     kind: 'pglite',
     // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
-    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ...options.appEnv },
+    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(git.url).host, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
   const settings = async (values: Record<string, string | number | boolean | null>) => {
@@ -169,7 +169,6 @@ export interface AgentProcessOptions {
   onLine?: (line: string) => void
   /** The agent's process, e.g. to signal it. */
   onSpawn?: (child: ChildProcess) => void
-  githubToken?: string
 }
 
 /** Runs the agent from source as a child process with the coordinator's job environment. */
@@ -180,7 +179,7 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
     HOME: home,
     LANG: 'C.UTF-8',
     LOG_LEVEL: 'warn',
-    ...jobEnv(job, { apiUrl: world.t.url, githubToken: options.githubToken }),
+    ...jobEnv(job, { apiUrl: world.t.url }),
     ...options.env,
   }
   const started = Date.now()
