@@ -185,7 +185,9 @@ test('a PR the GitHub API refuses is a failure with the reason posted (after the
     assert.is(result.code, 1)
     const error = (await ticketEvents(world, ticket.id)).find((e) => e.step === 'error')
     assert.match(error?.summary ?? '', 'opening the pull request failed')
-    assert.match(error?.summary ?? '', 'GitHub 401: Bad credentials')
+    // The app called GitHub with its token; the agent hears the status, not GitHub's body.
+    assert.match(error?.summary ?? '', 'GitHub refused GITHUB_TOKEN')
+    assert.match(error?.summary ?? '', '(GitHub 401)')
     assert.is((await getTicket(world, ticket.id)).column_id, 'in_progress')
   } finally {
     await world.settings({ GITHUB_API_URL: world.gh.url })
