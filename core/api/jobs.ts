@@ -5,13 +5,13 @@
  */
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Caller, type Route } from '../http/router.ts'
-import { AppError } from '../errors.ts'
 import type { AppContext } from '../context.ts'
 import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
 import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type Holder } from '../services/queue.ts'
 import { issueJobToken } from '../services/job-tokens.ts'
 import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.ts'
+import { assertWithinProjects } from '../services/coordinator-tokens.ts'
 import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
 import { JobParams, ProjectParams } from './params.ts'
@@ -66,16 +66,8 @@ const holderOf = (caller: Caller, coordinatorId: string): Holder => ({ coordinat
 
 /** The projects a claim may take jobs from: what was asked, within what the credential allows. */
 function claimScope(caller: Caller, asked: number[] | null): number[] | null {
-  const allowed = caller.credential!.projectIds
-  if (!allowed) return asked
-  if (!asked) return allowed
-  const outside = asked.findIndex((id) => !allowed.includes(id))
-  if (outside >= 0) {
-    throw new AppError('forbidden', 403, `project ${asked[outside]} is not one this coordinator token may claim`, [
-      { path: `/body/project_ids/${outside}`, message: 'outside the token\'s projects' },
-    ])
-  }
-  return asked
+  assertWithinProjects(caller.credential!, asked)
+  return asked ?? caller.credential!.projectIds
 }
 
 export function jobRoutes(ctx: AppContext): Route[] {

@@ -5,23 +5,17 @@
  * its settings hold no GITHUB_TOKEN; it never reaches an agent.
  */
 import type { AppContext } from '../context.ts'
-import { AppError } from '../errors.ts'
 import { redact } from '../log.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
 import type { Holder } from './queue.ts'
+import { assertWithinProjects } from './coordinator-tokens.ts'
 import { registerSecrets } from './settings.ts'
 
 /** Stores the token a coordinator hands over; `projectIds` null = every project its credential may claim. */
 export async function storeCoordinatorForgeToken(ctx: AppContext, holder: Holder, token: string, projectIds: number[] | null): Promise<void> {
-  const allowed = holder.credential.projectIds
-  const outside = projectIds && allowed ? projectIds.findIndex((id) => !allowed.includes(id)) : -1
-  if (outside >= 0) {
-    throw new AppError('forbidden', 403, `project ${projectIds![outside]} is not one this coordinator token may claim`, [
-      { path: `/body/project_ids/${outside}`, message: 'outside the token\'s projects' },
-    ])
-  }
+  assertWithinProjects(holder.credential, projectIds)
   redact(token)
-  const served = projectIds ? [...new Set(projectIds)] : allowed
+  const served = projectIds ? [...new Set(projectIds)] : holder.credential.projectIds
   await ctx.sql`
     insert into forge_tokens (credential, coordinator_id, token, project_ids, source)
     values (${holder.credential.id}, ${holder.coordinatorId}, ${ctx.secrets.encrypt(token)}, ${served}::int[], 'coordinator')

@@ -7,7 +7,7 @@
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import type { Sql } from '../db/index.ts'
-import { badRequest, notFound } from '../errors.ts'
+import { AppError, badRequest, notFound } from '../errors.ts'
 import { generateToken, hashToken } from '../secrets.ts'
 
 /** Who is calling the worker API: `worker-key` or `coordinator-token:<id>`, and what it may claim. */
@@ -18,6 +18,17 @@ export interface MachineCredential {
 }
 
 export const WORKER_KEY_CREDENTIAL: MachineCredential = { id: 'worker-key', projectIds: null }
+
+/** 403 naming `/body/project_ids/<i>` when `asked` names a project the credential may not claim. */
+export function assertWithinProjects(credential: MachineCredential, asked: number[] | null): void {
+  const allowed = credential.projectIds
+  const outside = allowed && asked ? asked.findIndex((id) => !allowed.includes(id)) : -1
+  if (outside >= 0) {
+    throw new AppError('forbidden', 403, `project ${asked![outside]} is not one this coordinator token may claim`, [
+      { path: `/body/project_ids/${outside}`, message: 'outside the token\'s projects' },
+    ])
+  }
+}
 export const COORDINATOR_TOKEN_PREFIX = 'tco_'
 
 export interface CoordinatorToken {
