@@ -2,11 +2,13 @@
  * The coordinator: claims agent jobs from the app over HTTP and runs each through an executor
  * (`node dist/coordinator.js`). Configuration is the environment (docs/coordinator.md); this file
  * only wires config, state, executors and the loop together, and handles signals.
+ * `node dist/coordinator.js reset-image <project id>…|--all` runs that command instead (reset-image.ts).
  */
-import { resolveCoordinatorConfig, type CoordinatorConfig } from './core/coordinator-config.ts'
+import { resolveCoordinatorConfig, resolveResetImageConfig, type CoordinatorConfig } from './core/coordinator-config.ts'
 import { createWorkerClient } from './core/coordinator/client.ts'
 import { startCoordinator } from './core/coordinator/loop.ts'
 import { firstHost } from './core/coordinator/reachability.ts'
+import { resetImage } from './core/coordinator/reset-image.ts'
 import { openState } from './core/coordinator/state.ts'
 import type { ContainerExecutors, CoordinatorExecutors } from './core/coordinator/types.ts'
 import type { Executor } from './core/executor.ts'
@@ -14,6 +16,7 @@ import { createLogger, redact, type Logger } from './core/log.ts'
 import { dockerDind, NAME as DIND } from './plugins/executors/docker/dind.ts'
 import { dockerDood, NAME as DOOD } from './plugins/executors/docker/dood.ts'
 import { createDockerEngine } from './plugins/executors/docker/engine.ts'
+import { dropProjectImageTag, imageIdOf, keepProjectImage } from './plugins/executors/docker/project-image.ts'
 import { reconcileContainers } from './plugins/executors/docker/reconcile-containers.ts'
 import { local } from './plugins/executors/local.ts'
 
@@ -22,12 +25,14 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
   const engine = createDockerEngine({ dockerHost: config.DOCKER_HOST })
   const dood = config.AGENT_DOCKER_MODE === 'dood'
   const byImage = new Map<string, Executor>()
+  const dindLearned = {}
   const common = {
     engine, coordinatorId, log,
     cacheVolume: config.AGENT_CACHE_VOLUME,
-    memoryBytes: config.AGENT_MEMORY_MB * 1024 * 1024,
+    memoryBytes: config.agentMemoryBytes,
     cpus: config.AGENT_CPUS,
     pidsLimit: config.AGENT_PIDS_LIMIT,
+    ...(config.AGENT_RUNTIME ? { runtime: config.AGENT_RUNTIME } : {}),
     stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
   }
   return {
@@ -37,7 +42,7 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
       if (!executor) {
         executor = dood
           ? dockerDood({ ...common, image, mountSocket: config.AGENT_MOUNT_DOCKER_SOCKET, ...(config.DOCKER_HOST ? { dockerHost: config.DOCKER_HOST } : {}) })
-          : dockerDind({ ...common, image })
+          : dockerDind({ ...common, image, learned: dindLearned })
         byImage.set(image, executor)
       }
       return executor
@@ -51,6 +56,8 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
       }
     },
     reconcile: (id, keep) => reconcileContainers(engine, id, keep, log),
+    imageId: (image) => imageIdOf(engine, image),
+    keepImage: (imageId, projectId) => keepProjectImage(engine, imageId, projectId),
     async hostGateway() {
       const config = (await engine.networkInspect('bridge')).IPAM.Config?.[0]
       return config?.Gateway || (config?.Subnet ? firstHost(config.Subnet) : undefined)
@@ -60,6 +67,16 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
 }
 
 async function main() {
+  if (process.argv[2] === 'reset-image') {
+    const config = resolveResetImageConfig(process.env)
+    const engine = createDockerEngine({ dockerHost: config.DOCKER_HOST })
+    process.exitCode = await resetImage(process.argv.slice(3), {
+      stateDir: config.COORDINATOR_STATE_DIR, agentImage: config.AGENT_IMAGE,
+      untag: (tag) => dropProjectImageTag(engine, tag), out: (line) => process.stdout.write(line + '\n'),
+    })
+    engine.close()
+    return
+  }
   const config = resolveCoordinatorConfig(process.env)
   for (const secret of [config.TERARCHITECT_WORKER_API_KEY, config.GITHUB_TOKEN]) redact(secret)
   const log = createLogger(config.LOG_LEVEL, { service: 'coordinator' })
@@ -76,7 +93,7 @@ async function main() {
   const coordinator = startCoordinator({
     config, coordinatorId, log, executors,
     client: createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.TERARCHITECT_WORKER_API_KEY, coordinatorId }),
-    projectImage: state.projectImage,
+    images: state.images,
   })
   process.stdout.write(`Terarchitect coordinator ${coordinatorId} claiming from ${config.TERARCHITECT_API_URL}\n`)
 

@@ -17,11 +17,11 @@ export const CoordinatorEnv = Type.Object({
   PROJECT_IDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', description: 'Comma-separated project ids to claim from; unset (and no PROJECT_ID) = all projects' })),
   GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Given to agents as GITHUB_TOKEN; unset = agents use the app setting' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ description: 'Bearer key of the worker API; never given to agents (they get a job-scoped token)' })),
-  AGENT_IMAGE: Type.String({ default: 'terarchitect-agent', minLength: 1, description: 'Agent image; project_images.json in the state dir overrides it per project' }),
+  AGENT_IMAGE: Type.String({ default: 'terarchitect-agent', minLength: 1, description: 'Agent image (a reference or an image id); project_images.json in the state dir overrides it per project, and records the image a project last succeeded with' }),
   MAX_CONCURRENT_AGENTS: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Agents run at once; the app setting of the same name wins and is re-read while running' }),
   POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
   CLAIM_WAIT_SEC: Type.Number({ default: 25, minimum: 0, maximum: 60, description: 'Long-poll: how long one claim waits at the app for a job (0 = plain polling)' }),
-  AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Named volume mounted at /cache in agent containers; set it empty to disable' }),
+  AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Prefix of the cache volumes mounted at /cache in agent containers, one per project (<prefix>-p<project id>); set it empty to disable' }),
   AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
   AGENT_MOUNT_DOCKER_SOCKET: Type.Optional(Type.Boolean({ description: 'dood: mount the daemon socket into agent containers (default true); false passes DOCKER_HOST instead (a sidecar daemon)' })),
   DOCKER_HOST: Type.Optional(Type.String({ description: 'Docker daemon: unix:///path or tcp://host:port (default unix:///var/run/docker.sock)' })),
@@ -31,9 +31,10 @@ export const CoordinatorEnv = Type.Object({
   AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
   AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: true, description: 'Run the agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start' }),
   JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
-  AGENT_MEMORY_MB: Type.Integer({ default: 0, minimum: 0, description: 'Memory limit of an agent container in MiB; 0 = unlimited' }),
-  AGENT_CPUS: Type.Number({ default: 0, minimum: 0, description: 'CPU limit of an agent container (1.5 = one and a half CPUs); 0 = unlimited' }),
-  AGENT_PIDS_LIMIT: Type.Integer({ default: 0, minimum: 0, description: 'Process limit of an agent container; 0 = unlimited' }),
+  AGENT_MEMORY: Type.String({ default: '4g', description: 'Memory limit of an agent container (inner Docker included): a number with b, k, m or g (512m, 4g); 0 = unlimited' }),
+  AGENT_CPUS: Type.Number({ default: 2, minimum: 0, description: "CPU limit of an agent container (1.5 = one and a half CPUs; at most the daemon's CPU count); 0 = unlimited" }),
+  AGENT_PIDS_LIMIT: Type.Integer({ default: 4096, minimum: 0, description: 'Process (thread) limit of an agent container; 0 = unlimited' }),
+  AGENT_RUNTIME: Type.Optional(Type.String({ description: 'Container runtime of agent containers (HostConfig.Runtime), e.g. sysbox-runc: dind containers then run without privileges; unset = the daemon default' })),
   AGENT_STOP_TIMEOUT_SEC: Type.Integer({ default: 2, minimum: 0, maximum: 60, description: 'Seconds between SIGTERM and SIGKILL when an agent is stopped (cancel, timeout, shutdown)' }),
   HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
   SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app setting MAX_CONCURRENT_AGENTS is re-read' }),
@@ -45,6 +46,8 @@ export const CoordinatorEnv = Type.Object({
 type Env = Static<typeof CoordinatorEnv>
 
 export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS' | 'AGENT_DOCKER_MODE' | 'AGENT_HOST_COMMAND' | 'COORDINATOR_REPO_ROOT' | 'AGENT_MOUNT_DOCKER_SOCKET'> {
+  /** AGENT_MEMORY in bytes; 0 = unlimited. */
+  agentMemoryBytes: number
   LOG_LEVEL: LogLevel
   /** PROJECT_ID / PROJECT_IDS merged; null = all projects. */
   projectIds: number[] | null
@@ -71,6 +74,7 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     }
     hostCommand = parsed as string[]
   }
+  const agentMemoryBytes = checkContainerSettings(env, rest)
   return {
     ...rest,
     TERARCHITECT_API_URL: rest.TERARCHITECT_API_URL.replace(/\/+$/, ''),
@@ -81,7 +85,49 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     AGENT_MOUNT_DOCKER_SOCKET: AGENT_MOUNT_DOCKER_SOCKET ?? true,
     COORDINATOR_REPO_ROOT: COORDINATOR_REPO_ROOT ?? join(rest.COORDINATOR_STATE_DIR, 'work'),
     hostCommand,
+    agentMemoryBytes,
   }
+}
+
+/** What `coordinator reset-image` reads: the state dir, AGENT_IMAGE and the daemon; no worker credential. */
+export function resolveResetImageConfig(env: Record<string, string | undefined>) {
+  const values = readEnv(Type.Pick(CoordinatorEnv, ['COORDINATOR_STATE_DIR', 'AGENT_IMAGE', 'DOCKER_HOST']), env)
+  if (!IMAGE_REFERENCE.test(values.AGENT_IMAGE)) throw badRequest(`invalid configuration: AGENT_IMAGE: not an image reference or id: ${JSON.stringify(values.AGENT_IMAGE)}`, [{ path: 'AGENT_IMAGE', message: 'not an image reference or id' }])
+  return values
+}
+
+/**
+ * A Docker image reference (`name[:tag][@digest]`, lowercase path components, an optional
+ * registry host) or an image id. Anything else, e.g. a value with a trailing `# comment` or a
+ * space, is refused at start rather than at the first container create.
+ */
+const IMAGE_REFERENCE = /^(?:(?:sha256:)?[a-f0-9]{64}|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)$/
+/** Docker's volume name rule; `-p<project id>` is appended per project. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+const MEMORY = /^(\d+(?:\.\d+)?)([bkmg]?)$/i
+const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** Validates the container variables that TypeBox cannot express; returns AGENT_MEMORY in bytes. */
+function checkContainerSettings(env: Record<string, string | undefined>, values: Env): number {
+  const details: { path: string; message: string }[] = []
+  if (!IMAGE_REFERENCE.test(values.AGENT_IMAGE)) {
+    details.push({ path: 'AGENT_IMAGE', message: `not an image reference or id (e.g. terarchitect-agent, registry.example/team/agent:3): ${JSON.stringify(values.AGENT_IMAGE)}` })
+  }
+  if (env.AGENT_CACHE_VOLUME && !VOLUME_NAME.test(values.AGENT_CACHE_VOLUME)) {
+    details.push({ path: 'AGENT_CACHE_VOLUME', message: `not a volume name (letters, digits, _ . -; empty disables): ${JSON.stringify(values.AGENT_CACHE_VOLUME)}` })
+  }
+  if (values.AGENT_RUNTIME !== undefined && !VOLUME_NAME.test(values.AGENT_RUNTIME)) {
+    details.push({ path: 'AGENT_RUNTIME', message: `not a runtime name (e.g. sysbox-runc): ${JSON.stringify(values.AGENT_RUNTIME)}` })
+  }
+  if (env.AGENT_MEMORY_MB !== undefined) details.push({ path: 'AGENT_MEMORY_MB', message: 'replaced by AGENT_MEMORY (e.g. 4g or 4096m)' })
+  const memory = MEMORY.exec(values.AGENT_MEMORY)
+  const bytes = memory ? Math.floor(Number(memory[1]) * MEMORY_UNITS[memory[2]!.toLowerCase()]!) : NaN
+  // The daemon refuses limits under 6 MiB; a bare number is bytes, as for `docker run --memory`.
+  if (!memory || (bytes !== 0 && bytes < 6 * 1024 ** 2)) {
+    details.push({ path: 'AGENT_MEMORY', message: `expected 0 or at least 6m, as a number with b, k, m or g (a bare number is bytes): ${JSON.stringify(values.AGENT_MEMORY)}` })
+  }
+  if (details.length) throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
+  return bytes
 }
 
 /** A fresh coordinator id: `hostname-pid-random`, trimmed to the characters the worker API accepts. */

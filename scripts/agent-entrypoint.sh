@@ -1,9 +1,15 @@
 #!/bin/sh
 # Entrypoint of the agent image (Dockerfile.agent). Starts a private dockerd when the container is
-# meant for Docker-in-Docker, then runs the agent:
+# meant for Docker-in-Docker, then runs the agent as AGENT_USER (the image's `agent`, uid 1000):
 #
 #   agent-entrypoint.sh ticket|review          → node /app/agent.js ticket|review
 #   agent-entrypoint.sh node /app/agent.js …   → runs the command as given (the executors' default Cmd)
+#
+# dockerd stays root; the agent, and so the worker CLI and the project's commands, run unprivileged
+# with the user's groups plus the group owning /var/run/docker.sock (the inner daemon's `docker`, or
+# in dood the mounted host socket's, whose gid differs from host to host). Docker access is still
+# root-equivalent inside the container: no uid can keep a secret that is in it, which is why none is.
+# Started as non-root, or with AGENT_USER empty or unknown, the command runs as it is.
 #
 # AGENT_DIND: `auto` (default) starts dockerd unless the host daemon is reachable already (dood: a
 # mounted /var/run/docker.sock or DOCKER_HOST) and goes on without it if it cannot start (the agent
@@ -44,8 +50,22 @@ if [ "$mode" != off ] && [ -z "${DOCKER_HOST:-}" ] && [ ! -S /var/run/docker.soc
   fi
 fi
 
+run_as_agent() {
+  user="${AGENT_USER:-}"
+  if [ "$(id -u)" != 0 ] || [ -z "$user" ] || ! id "$user" >/dev/null 2>&1; then exec "$@"; fi
+  groups="$(id -G "$user" | tr ' ' ',')"
+  if [ -S /var/run/docker.sock ]; then groups="$groups,$(stat -c %g /var/run/docker.sock)"; fi
+  # A fresh named volume's root is root-owned: hand the cache and the workspace to the user once.
+  for dir in /cache "${AGENT_WORKSPACE:-/workspace}"; do
+    if [ -d "$dir" ] && [ "$(stat -c %u "$dir")" = 0 ]; then chown "$user:" "$dir" 2>/dev/null || true; fi
+  done
+  HOME="$(getent passwd "$user" | cut -d: -f6)" USER="$user" LOGNAME="$user"
+  export HOME USER LOGNAME
+  exec setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --groups="$groups" -- "$@"
+}
+
 case "${1:-}" in
-  ticket|review) exec node --enable-source-maps /app/agent.js "$@" ;;
+  ticket|review) run_as_agent node --enable-source-maps /app/agent.js "$@" ;;
   "") echo "usage: agent-entrypoint.sh ticket|review | <command…>" >&2; exit 2 ;;
-  *) exec "$@" ;;
+  *) run_as_agent "$@" ;;
 esac

@@ -10,6 +10,11 @@
 # so the build's npm traffic passes a TLS-inspecting proxy this host trusts; '' = none),
 # INSTALL_AIDER (auto|always|never), DOCKER_HOST.
 #
+# Package sources: the image's npm uses this host's npm registry (`npm config get registry`, passed as
+# the NPM_REGISTRY build arg, credentials in the URL dropped), and pip this host's index when one is
+# configured (PIP_INDEX_URL or `pip config get global.index-url`). Aider is installed when
+# INSTALL_AIDER=always, or with auto when this host's pip can see aider-chat's pinned version.
+#
 # The CLI versions come from the PINS in scripts/provision-clis.sh, so the image runs exactly what
 # the tests ran. The agent bundle is dist/agent.js; `npm run build` runs first when it is missing or
 # older than the sources.
@@ -58,16 +63,29 @@ extra_ca=""
 if [ -n "$ca_dir" ] && [ -d "$ca_dir" ]; then
   extra_ca="$(find "$ca_dir" -maxdepth 1 -name '*.crt' -type f -exec cat {} + 2>/dev/null || true)"
 fi
+# A URL without its user:password part (build args are readable in the image's history).
+strip_credentials() { printf '%s' "$1" | sed -E 's#^([a-z]+://)[^/@]*@#\1#'; }
+npm_registry="$(strip_credentials "$(npm config get registry 2>/dev/null || true)")"
+pip_index="${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}"
+pip_index="$(strip_credentials "$pip_index")"
+aider_version="$(sed -nE 's/^ARG AIDER_VERSION=(.+)$/\1/p' Dockerfile.agent)"
+case "${INSTALL_AIDER:-auto}" in
+  always) aider=yes ;;
+  never) aider=no ;;
+  *) if timeout 30 python3 -m pip index versions aider-chat 2>/dev/null | grep -qE "(^|[ ,])${aider_version//./\\.}(,|$)"; then aider=yes; else aider=no; fi ;;
+esac
+
 export BUILD_TAG="$tag" BUILD_CONTEXT="$context" BUILD_ARGS_JSON
 BUILD_ARGS_JSON="$(BASE="$base" CLAUDE="$(pin claude)" OPENCODE="$(pin opencode)" CODEX="$(pin codex)" GEMINI="$(pin gemini)" \
-  EXTRA_CA="$extra_ca" AIDER="${INSTALL_AIDER:-auto}" node -e '
+  EXTRA_CA="$extra_ca" AIDER="$aider" NPM_REGISTRY="$npm_registry" PIP_INDEX="$pip_index" node -e '
     const e = process.env
     const args = { BASE_IMAGE: e.BASE, CLAUDE_CODE_VERSION: e.CLAUDE, OPENCODE_VERSION: e.OPENCODE, CODEX_VERSION: e.CODEX,
-      GEMINI_CLI_VERSION: e.GEMINI, INSTALL_AIDER: e.AIDER, EXTRA_CA_PEM: e.EXTRA_CA }
-    for (const [key, value] of Object.entries(args)) if (!value && key !== "EXTRA_CA_PEM") throw new Error("no value for " + key)
+      GEMINI_CLI_VERSION: e.GEMINI, INSTALL_AIDER: e.AIDER, EXTRA_CA_PEM: e.EXTRA_CA, NPM_REGISTRY: e.NPM_REGISTRY, PIP_INDEX_URL: e.PIP_INDEX }
+    const optional = ["EXTRA_CA_PEM", "NPM_REGISTRY", "PIP_INDEX_URL"]
+    for (const [key, value] of Object.entries(args)) if (!value && !optional.includes(key)) throw new Error("no value for " + key)
     process.stdout.write(JSON.stringify(args))')"
 
-log "building $tag FROM $base (claude $(pin claude), opencode $(pin opencode), codex $(pin codex), gemini $(pin gemini))"
+log "building $tag FROM $base (claude $(pin claude), opencode $(pin opencode), codex $(pin codex), gemini $(pin gemini); aider: $aider)"
 started=$(date +%s)
 node --import ./scripts/ts-register.mjs --input-type=module -e '
   import { createDockerEngine } from "./plugins/executors/docker/engine.ts"

@@ -5,15 +5,19 @@
 #   2. builds the app image from the same base (deploy/Dockerfile.app, after `npm run build`);
 #   3. `docker-compose up`, checks /api/health on :5010 and the UI on :3000, that the people API
 #      wants the admin token, and that the app uses PostgreSQL; then `docker-compose down -v`.
-# Needs root, dockerd, docker-compose (apt: docker-compose) and scripts/provision-docker.sh's base.
-# Ports: APP_PORT (default 15010) and UI_PORT (default 13000) so a running app is not disturbed.
+# Needs root, dockerd, docker-compose and the base image (scripts/provision-docker.sh provides all
+# three). Ports: APP_PORT (default 15010) and UI_PORT (default 13000) so a running app is not
+# disturbed; SMOKE_PROJECT names the compose project (default terarchitect-smoke-<pid>).
+# test/deploy-compose.test.ts runs this in the suite and checks each `[compose-smoke]` line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE_IMAGE="${BASE_IMAGE:-terarchitect-base:bookworm}"
 PG_IMAGE=terarchitect-test-postgres:15
 export APP_PORT="${APP_PORT:-15010}" UI_PORT="${UI_PORT:-13000}"
-project="terarchitect-smoke-$$"
+project="${SMOKE_PROJECT:-terarchitect-smoke-$$}"
 log() { printf '[compose-smoke] %s\n' "$*"; }
+fail() { log "FAILED: $*"; exit 1; }
+command -v docker-compose >/dev/null 2>&1 || fail "docker-compose is missing (scripts/provision-docker.sh installs it)"
 
 if ! docker image inspect "$PG_IMAGE" >/dev/null 2>&1; then
   log "building $PG_IMAGE from $BASE_IMAGE (apt-get inside the build, ≈30 s)"
@@ -44,7 +48,7 @@ COPY entrypoint.sh /usr/local/bin/entrypoint.sh
 RUN chmod +x /usr/local/bin/entrypoint.sh
 ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
 DOCKERFILE
-  docker build -q -t "$PG_IMAGE" "$ctx" >/dev/null
+  docker build -q -t "$PG_IMAGE" "$ctx" >/dev/null || fail "building $PG_IMAGE"
   rm -rf "$ctx"
 fi
 
@@ -63,18 +67,23 @@ cleanup() { compose down -v >/dev/null 2>&1 || true; rm -f "$env_file"; }
 trap cleanup EXIT
 
 log "docker-compose config"
-compose config -q
+compose config -q || fail "docker-compose.yml does not validate"
 log "docker-compose up --build"
-compose up -d --build >/dev/null 2>&1 || { compose logs --tail 40; exit 1; }
+started=$(date +%s)
+compose up -d --build >/dev/null 2>&1 || { compose logs --tail 40; fail "docker-compose up"; }
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$APP_PORT/api/health" >/dev/null 2>&1 && break
   sleep 0.5
 done
-health="$(curl -fsS "http://127.0.0.1:$APP_PORT/api/health")" || { compose logs --tail 40; log "app never answered"; exit 1; }
-log "health on :$APP_PORT: $health"
-echo "$health" | grep -q '"db":"postgres"' || { log "the app is not on PostgreSQL"; exit 1; }
+health="$(curl -fsS "http://127.0.0.1:$APP_PORT/api/health")" || { compose logs --tail 40; fail "the app never answered on :$APP_PORT"; }
+log "health on :$APP_PORT after $(( $(date +%s) - started )) s: $health"
+echo "$health" | grep -q '"db":"postgres"' || fail "the app is not on PostgreSQL"
 ui="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$UI_PORT/")"
 people="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APP_PORT/api/projects")"
 log "UI on :$UI_PORT: HTTP $ui; people API without the admin token: HTTP $people"
-[ "$ui" = 200 ] && [ "$people" = 401 ] || exit 1
+[ "$ui" = 200 ] || fail "the UI answered HTTP $ui"
+[ "$people" = 401 ] || fail "the people API answered HTTP $people without the admin token"
+user="$(compose exec -T app id -u 2>/dev/null | tr -d '\r')"
+log "app runs as uid $user"
+[ -n "$user" ] && [ "$user" != 0 ] || fail "the app container runs as root"
 log "ok"

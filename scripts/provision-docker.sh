@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provisions what the Docker tests and the coordinator need on a Debian host, as root:
-#   1. the Docker engine (Debian's docker.io) and debootstrap, installed when missing;
+#   1. the Docker engine (Debian's docker.io), docker-compose and debootstrap, installed when missing;
 #   2. a running dockerd (started detached, logging to /var/log/dockerd.log) answering on its socket;
 #   3. the base image terarchitect-base:bookworm, built without any registry:
 #      debootstrap minbase + git + ca-certificates from this machine's Debian mirror, plus the host's
@@ -25,6 +25,7 @@ fi
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   # `apt-get update` only when needed: the first install attempt fails on missing/stale lists.
@@ -62,7 +63,7 @@ if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
 fi
 
 # The mirror this machine's apt already uses (deb822 `URIs:` or one-line `deb URL suite`), so the
-# build reaches the same Debian archive apt does; deb.debian.org when nothing better is found.
+# build reaches the same Debian archive apt does. No mirror is assumed: without one this stops.
 mirror=""
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
   [ -f "$f" ] || continue
@@ -74,7 +75,10 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/source
   ' "$f")
   if [ -n "$candidate" ]; then mirror="$candidate"; break; fi
 done
-mirror="${mirror:-http://deb.debian.org/debian}"
+if [ -z "$mirror" ]; then
+  log "no apt source for $SUITE found in /etc/apt/sources.list or /etc/apt/sources.list.d/; add one (the Debian mirror this machine uses) and run again"
+  exit 1
+fi
 
 node_bin="$(command -v node)"
 workdir="$(mktemp -d /tmp/terarchitect-base.XXXXXX)"

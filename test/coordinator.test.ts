@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
+import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
 import { ensureDocker } from './docker-fixtures.ts'
 import {
   WORKER_KEY, enqueue, ensureFakeAgentImage, eventsOf, hostAgentCommand, jobOf, outputText, project, spawnCoordinator,
@@ -50,12 +51,14 @@ test.before(async () => {
 
 test.after(async () => {
   await coordinator?.stop()
-  await app?.closeAll()
   if (engine) {
     await removeCoordinatorContainers(engine, [COORDINATOR_ID])
-    await engine.volumeRemove(CACHE_VOLUME, { force: true }).catch(() => {})
+    // One cache volume per project: <AGENT_CACHE_VOLUME>-p<project id>.
+    const projects = ((await app?.api('GET', '/api/projects'))?.body ?? []) as { id: number }[]
+    for (const { id } of Array.isArray(projects) ? projects : []) await engine.volumeRemove(`${CACHE_VOLUME}-p${id}`, { force: true }).catch(() => {})
     engine.close()
   }
+  await app?.closeAll()
   rmSync(workDir, { recursive: true, force: true })
 })
 
@@ -199,6 +202,42 @@ test('secrets given to agents are in no job event, log line or state file; the w
   assert.ok(coordinator.lines.length > 20, 'the coordinator logged too little for this check to mean anything')
   for (const [where, text] of haystacks) {
     for (const secret of secrets) assert.not.ok(text.includes(secret), `a secret is in the ${where}`)
+  }
+})
+
+test('agent containers get the default limits (4g, 2 CPUs at most, 4096 pids) and the project\'s own cache volume', async () => {
+  const p = await project(app)
+  const { jobId } = await enqueue(app, p.id, { lines: 20, interval: 250 })
+  const container = await waitFor(async () => (await containersOf(jobId)).find((c) => c.State === 'running'), 60000, 'running container')
+  const host = (await engine.containerInspect(container.Id)).HostConfig
+  const cpus = Math.min(2, (await engine.info()).NCPU as number)
+  assert.equal([host.Memory, host.NanoCpus, host.PidsLimit], [4 * 1024 ** 3, cpus * 1e9, 4096])
+  assert.ok(host.Binds?.includes(`${CACHE_VOLUME}-p${p.id}:/cache`), String(host.Binds))
+  assert.is((await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])).status, 'succeeded')
+})
+
+test('container settings: defaults, sizes, runtime; refused values name their variable', () => {
+  const base = { TERARCHITECT_WORKER_API_KEY: WORKER_KEY }
+  const defaults = resolveCoordinatorConfig(base)
+  assert.equal([defaults.agentMemoryBytes, defaults.AGENT_CPUS, defaults.AGENT_PIDS_LIMIT, defaults.AGENT_RUNTIME], [4 * 1024 ** 3, 2, 4096, undefined])
+  const custom = resolveCoordinatorConfig({ ...base, AGENT_MEMORY: '512m', AGENT_CPUS: '1.5', AGENT_PIDS_LIMIT: '0', AGENT_RUNTIME: 'sysbox-runc', AGENT_IMAGE: `registry.example:5000/team/agent:3@sha256:${'a'.repeat(64)}` })
+  assert.equal([custom.agentMemoryBytes, custom.AGENT_CPUS, custom.AGENT_PIDS_LIMIT, custom.AGENT_RUNTIME], [512 * 1024 ** 2, 1.5, 0, 'sysbox-runc'])
+  assert.is(resolveCoordinatorConfig({ ...base, AGENT_MEMORY: '0' }).agentMemoryBytes, 0)
+  assert.is(resolveCoordinatorConfig({ ...base, AGENT_IMAGE: `sha256:${'b'.repeat(64)}` }).AGENT_IMAGE, `sha256:${'b'.repeat(64)}`)
+  for (const [name, value] of [
+    ['AGENT_MEMORY', '4096'], ['AGENT_MEMORY', '4 g'], ['AGENT_MEMORY_MB', '4096'], ['AGENT_RUNTIME', 'sysbox runc'],
+    ['AGENT_IMAGE', 'Team/Agent'], ['AGENT_IMAGE', 'agent:3 # pinned'], ['AGENT_CACHE_VOLUME', '-cache'],
+  ]) {
+    assert.throws(() => resolveCoordinatorConfig({ ...base, [name!]: value! }), (error: Error) => error.message.includes(`${name}: `), `${name}=${value}`)
+  }
+})
+
+test('a bad AGENT_IMAGE, AGENT_CACHE_VOLUME or AGENT_MEMORY stops the start with the variable named', async () => {
+  for (const [name, value] of [['AGENT_IMAGE', 'terarchitect-agent # the agent'], ['AGENT_IMAGE', 'terarchitect-agent '], ['AGENT_CACHE_VOLUME', 'cache # per project'], ['AGENT_MEMORY', '4 GB']]) {
+    const bad = spawnCoordinator({ TERARCHITECT_API_URL: app.apiUrl, TERARCHITECT_WORKER_API_KEY: WORKER_KEY, [name!]: value! })
+    assert.is(await bad.exited, 1, `${name}=${JSON.stringify(value)} was accepted`)
+    assert.match(bad.lines.join('\n'), `invalid configuration: ${name}: `)
+    rmSync(bad.stateDir, { recursive: true, force: true })
   }
 })
 

@@ -7,11 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { Executor } from '../core/executor.ts'
 import { createLogger } from '../core/log.ts'
 import { dockerDind } from '../plugins/executors/docker/dind.ts'
 import { dockerDood } from '../plugins/executors/docker/dood.ts'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
 import { DockerError } from '../plugins/executors/docker/errors.ts'
+import { cacheVolumeName } from '../plugins/executors/docker/run-container.ts'
+import type { ContainerInfo } from '../plugins/executors/docker/types.ts'
 import { local } from '../plugins/executors/local.ts'
 import { BASE_IMAGE, ensureDindTestImage, ensureDocker, NESTED_DOCKER_RUN } from './docker-fixtures.ts'
 import { executorConformance, makeSpec, record } from './executor-conformance.ts'
@@ -52,7 +55,7 @@ test.after(async () => {
   for (const c of await engine.containerList({ all: true, labels: [`terarchitect.test-run=${RUN}`] })) {
     await engine.containerRemove(c.Id, { force: true, volumes: true }).catch(() => {})
   }
-  await engine.volumeRemove(CACHE_VOLUME, { force: true }).catch(() => {})
+  for (const projectId of [1, 2, 3]) await engine.volumeRemove(cacheVolumeName(CACHE_VOLUME, projectId), { force: true }).catch(() => {})
   engine.close()
 })
 
@@ -130,6 +133,72 @@ test('docker: a loopback URL in the env reaches a host server through host.docke
   } finally {
     server.close()
   }
+})
+
+/**
+ * What the kernel enforces inside a container: the cgroup memory and pids limits (v1 or v2 paths),
+ * the CPU quota, NoNewPrivs, and what the project's /cache holds (then it leaves a file there).
+ */
+const LIMITS_PROBE = ['sh', '-c', [
+  'echo "memory=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"',
+  'echo "pids=$(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"',
+  'echo "cpu=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us))"',
+  'grep NoNewPrivs /proc/self/status', 'echo "cache=$(ls /cache | tr "\\n" " ")"', 'touch "/cache/from-project-$PROJECT"', 'sleep 1',
+].join('; ')]
+
+/** Runs LIMITS_PROBE for `projectId`, inspecting the container while it runs. */
+async function runAndInspect(executor: Executor, projectId: number) {
+  const engine = await docker()
+  const spec = makeSpec({ projectId, env: { PROJECT: String(projectId) }, labels: { 'terarchitect.test-run': RUN } })
+  let inspected: Promise<ContainerInfo> | undefined
+  const run = await record(executor, spec, undefined, () => {
+    inspected ??= engine.containerList({ labels: [`terarchitect.job_id=${spec.jobId}`] }).then(([c]) => engine.containerInspect(c!.Id))
+  })
+  assert.equal(run.result, { exitCode: 0 }, run.text())
+  const out = run.text('stdout')
+  const value = (key: string) => new RegExp(`${key}[=:]\\s*(.*)\\n`).exec(out)?.[1]?.trim()
+  return { out, value, host: (await inspected!).HostConfig }
+}
+
+test('docker-dood: memory, CPU and pids limits, no-new-privileges, the runtime and a cache volume per project', async () => {
+  const engine = await docker()
+  const cpus = (await engine.info()).NCPU as number
+  const limited = dockerDood({ ...common, engine, log, memoryBytes: 256 * 1024 ** 2, cpus: cpus + 8, pidsLimit: 300, runtime: 'runc', command: LIMITS_PROBE })
+  const first = await runAndInspect(limited, 2)
+  assert.is(first.host.Memory, 256 * 1024 ** 2)
+  assert.is(first.host.NanoCpus, cpus * 1e9, 'a CPU limit above the daemon\'s count is capped (the daemon refuses it otherwise)')
+  assert.is(first.host.PidsLimit, 300)
+  assert.is(first.host.Runtime, 'runc')
+  assert.ok(first.host.SecurityOpt?.includes('no-new-privileges:true'), String(first.host.SecurityOpt))
+  assert.not.ok(first.host.Privileged)
+  assert.ok(first.host.Binds?.includes(`${CACHE_VOLUME}-p2:/cache`), String(first.host.Binds))
+  assert.ok(first.host.Binds?.includes('/var/run/docker.sock:/var/run/docker.sock'), String(first.host.Binds))
+  assert.is(first.value('memory'), String(256 * 1024 ** 2))
+  assert.is(first.value('pids'), '300')
+  assert.match(first.value('cpu') ?? '', /^\d+ \d+$/)
+  assert.is(first.value('NoNewPrivs'), '1')
+  assert.is(first.value('cache'), '')
+
+  // The same project finds its cache again; another project gets its own, empty one.
+  const plain = dockerDood({ ...common, engine, log, command: LIMITS_PROBE })
+  assert.is((await runAndInspect(plain, 2)).value('cache'), 'from-project-2')
+  const other = await runAndInspect(plain, 3)
+  assert.is(other.value('cache'), '')
+  assert.ok(other.host.Binds?.includes(`${CACHE_VOLUME}-p3:/cache`), String(other.host.Binds))
+  assert.is(other.host.Memory ?? 0, 0, 'no limit given: none set')
+})
+
+test('docker-dind: with a runtime the container gets no extra privileges; limits apply; no no-new-privileges', async () => {
+  const { host, value } = await runAndInspect(dockerDind({
+    ...common, engine: await docker(), log, memoryBytes: 512 * 1024 ** 2, cpus: 1, pidsLimit: 500, runtime: 'runc', command: LIMITS_PROBE,
+  }), 2)
+  assert.is(host.Runtime, 'runc')
+  assert.not.ok(host.Privileged)
+  assert.is(host.CapAdd ?? null, null)
+  assert.not.ok((host.SecurityOpt ?? []).some((option) => option.startsWith('no-new-privileges')))
+  assert.equal([host.Memory, host.NanoCpus, host.PidsLimit], [512 * 1024 ** 2, 1e9, 500])
+  assert.is(value('pids'), '500')
+  assert.is(value('NoNewPrivs'), '0')
 })
 
 /** A pid is gone when it no longer exists or is a zombie waiting for a reaper. */

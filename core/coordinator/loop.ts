@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts'
 import { backoffMs, sleep } from './backoff.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { watchDocker, type DockerWatch } from './docker-watch.ts'
+import type { ProjectImages } from './images.ts'
 import { checkContainerReachability } from './reachability.ts'
 import { runJob } from './run-job.ts'
 import type { CoordinatorExecutors } from './types.ts'
@@ -26,7 +27,8 @@ export interface CoordinatorOptions {
   coordinatorId: string
   client: WorkerClient
   executors: CoordinatorExecutors
-  projectImage(projectId: number): string | undefined
+  /** project_images.json (state.ts); omitted: every project runs AGENT_IMAGE. */
+  images?: ProjectImages
   log: Logger
 }
 
@@ -120,7 +122,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
       apiUrl: config.TERARCHITECT_API_URL,
       ...(config.GITHUB_TOKEN ? { githubToken: config.GITHUB_TOKEN } : {}),
       defaultImage: config.AGENT_IMAGE,
-      projectImage: options.projectImage,
+      ...(options.images ? { images: options.images } : {}),
       timeoutMs: config.JOB_TIMEOUT_SEC * 1000,
       repoRoot: config.COORDINATOR_REPO_ROOT,
       fallbackToHost: config.AGENT_FALLBACK_TO_HOST,

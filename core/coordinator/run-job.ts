@@ -3,9 +3,11 @@
  * (fail with the error and the output tail), or logged when the job is no longer ours.
  *
  * Choice of executor: execution mode `local` → the host executor at the project's path; `docker` →
- * the container executor with the project's image (project_images.json) or AGENT_IMAGE. When the
+ * the container executor with the project's image (project_images.json) or AGENT_IMAGE
+ * (choose-image.ts; a container that exits 0 gets its image recorded for the project). When the
  * container cannot be started (image missing, daemon down, start error) the agent runs on the host
  * instead, in a fresh directory under COORDINATOR_REPO_ROOT, with `TERARCHITECT_DOCKER_RUN_ERROR`.
+ * An agent that starts and exits non-zero is a failed job, never a host fallback.
  *
  * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
  * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
@@ -17,8 +19,10 @@ import { join } from 'node:path'
 import type { Executor, JobSpec, RunResult } from '../executor.ts'
 import type { Logger } from '../log.ts'
 import { backoffMs, sleep } from './backoff.ts'
+import { chooseImage, recordImage, type ImageChoice } from './choose-image.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { startHeartbeat, type StopReason } from './heartbeat.ts'
+import type { ProjectImages } from './images.ts'
 import { jobEnv } from './job-env.ts'
 import { createJobOutput, type JobOutput } from './output.ts'
 import type { CoordinatorExecutors } from './types.ts'
@@ -30,7 +34,8 @@ export interface RunJobContext {
   apiUrl: string
   githubToken?: string
   defaultImage: string
-  projectImage(projectId: number): string | undefined
+  /** project_images.json; without it every project runs `defaultImage` and nothing is recorded. */
+  images?: ProjectImages
   timeoutMs: number
   repoRoot: string
   fallbackToHost: boolean
@@ -70,6 +75,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
   ctx.shutdown.addEventListener('abort', onShutdown, { once: true })
 
   let workDir: string | undefined
+  let choice: ImageChoice | undefined
   let outcome: { result: RunResult } | { error: string }
   try {
     const env = jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}) })
@@ -82,17 +88,25 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
         ? await attempt(ctx.executors.host, spec, output, controller.signal, `agent started on the host (local mode) in ${job.project_path}`)
         : { error: 'local execution mode without a project_path' }
     } else {
-      const image = ctx.projectImage(job.project_id) ?? ctx.defaultImage
       const containers = ctx.executors.containers
-      outcome = containers
-        ? await attempt(containers.forImage(image), spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${image})`)
-        : { error: 'Docker is not configured on this coordinator' }
+      if (!containers) outcome = { error: 'Docker is not configured on this coordinator' }
+      else {
+        try {
+          choice = await chooseImage(job.project_id, ctx.images, ctx.defaultImage, containers, output.note, log)
+          outcome = await attempt(containers.forImage(choice.run), spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${choice.label})`)
+        } catch (error) {
+          outcome = { error: `${containers.name}: ${(error as Error).message}` }
+        }
+        if (choice && !ending && 'result' in outcome && outcome.result.exitCode === 0 && !outcome.result.stoppedBy) {
+          await recordImage(job.project_id, choice, ctx.images, containers, log)
+        }
+      }
       if ('error' in outcome && !controller.signal.aborted && ctx.fallbackToHost) {
         const dockerRunError = outcome.error
         mkdirSync(ctx.repoRoot, { recursive: true })
         workDir = mkdtempSync(join(ctx.repoRoot, `job-${job.job_id}-`))
         output.note(`the agent container could not be started: ${dockerRunError}; running the agent on the host instead`)
-        log.warn('container could not be started; running the agent on the host', { image, error: dockerRunError })
+        log.warn('container could not be started; running the agent on the host', { image: choice?.run ?? ctx.defaultImage, error: dockerRunError })
         outcome = await attempt(ctx.executors.host, {
           ...spec, projectPath: workDir,
           env: jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}), dockerRunError, workspace: workDir }),

@@ -11,6 +11,10 @@ export interface ContainerExecutors {
   ping(): Promise<ProbeResult>
   /** Removes containers labelled with `coordinatorId` for jobs not in `keep`; returns their ids. */
   reconcile(coordinatorId: string, keep: ReadonlySet<number>): Promise<string[]>
+  /** Optional: the id of `image` (a tag or an id); undefined when the daemon does not have it. Throws when the daemon cannot be asked. */
+  imageId?(image: string): Promise<string | undefined>
+  /** Optional: tags `imageId` for `projectId` so `docker image prune` keeps it; returns the tag. */
+  keepImage?(imageId: string, projectId: number): Promise<string>
   /** Optional: the address `host.docker.internal` maps to in containers (the bridge gateway). */
   hostGateway?(): Promise<string | undefined>
   close?(): Promise<void>

@@ -14,9 +14,14 @@ export const NAME = 'docker-dind'
 export interface DockerDindOptions extends DockerExecutorOptions {
   /**
    * `auto` (default): try `Privileged`, and when the host refuses it fall back to the recipe below
-   * and remember that for later runs. `always` / `never`: only that one.
+   * and remember that for later runs. `always` / `never`: only that one. Ignored with `runtime`.
    */
   privileged?: 'auto' | 'always' | 'never'
+  /**
+   * Shares what was learned between executors of one coordinator (one executor per image), so a
+   * host that refuses `Privileged` costs one refused create, not one per image.
+   */
+  learned?: { variant?: ContainerVariant }
 }
 
 const PRIVILEGED: ContainerVariant = { name: 'privileged', hostConfig: { Privileged: true } }
@@ -42,14 +47,20 @@ export const UNPRIVILEGED_RECIPE: ContainerVariant = {
   },
 }
 
-/** The `docker-dind` executor: probe = daemon + API 1.41 + image present; reconcile and close supported. */
+/**
+ * The `docker-dind` executor: probe = daemon + API 1.41 + image present; reconcile and close
+ * supported. With `runtime` (e.g. sysbox-runc, which gives a container what a nested dockerd needs
+ * without host privileges) the container gets no extra privileges at all.
+ */
 export function dockerDind(options: DockerDindOptions = {}): Executor {
   const engine = options.engine ?? createDockerEngine({ dockerHost: options.dockerHost })
   const log = options.log ?? createLogger('info', { executor: NAME })
   const settings = resolveSettings(options, engine, log)
   const mode = options.privileged ?? 'auto'
   // What worked last on this host; `auto` starts unknown and learns from the first run.
-  let learned: ContainerVariant | undefined = mode === 'never' ? UNPRIVILEGED_RECIPE : mode === 'always' ? PRIVILEGED : undefined
+  const memory = options.learned ?? {}
+  if (options.runtime) memory.variant = { name: `runtime ${options.runtime}`, hostConfig: {} }
+  else if (mode !== 'auto') memory.variant = mode === 'never' ? UNPRIVILEGED_RECIPE : PRIVILEGED
 
   return {
     name: NAME,
@@ -58,11 +69,11 @@ export function dockerDind(options: DockerDindOptions = {}): Executor {
       runContainer(spec, output, signal, {
         ...settings,
         command: commandFor(settings.command, spec),
-        variants: learned ? [learned] : [PRIVILEGED, UNPRIVILEGED_RECIPE],
+        variants: memory.variant ? [memory.variant] : [PRIVILEGED, UNPRIVILEGED_RECIPE],
         anonymousVolumes: ['/var/lib/docker'],
         onVariantStarted(variant) {
-          if (learned?.name === variant.name) return
-          learned = variant
+          if (memory.variant?.name === variant.name) return
+          memory.variant = variant
           log.info(
             variant === PRIVILEGED
               ? 'dind: using privileged containers'

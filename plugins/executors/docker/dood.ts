@@ -39,7 +39,9 @@ export function dockerDood(options: DockerDoodOptions = {}): Executor {
       runContainer(spec, output, signal, {
         ...settings,
         command: commandFor(settings.command, spec),
-        variants: [{ name: mount ? 'socket-mounted' : 'docker-host', hostConfig: {} }],
+        // no-new-privileges: nothing in the container can gain privileges through a setuid binary
+        // (dind cannot use it: its inner runc and containers need those transitions).
+        variants: [{ name: mount ? 'socket-mounted' : 'docker-host', hostConfig: { SecurityOpt: ['no-new-privileges:true'] } }],
         ...(mount && 'socketPath' in address
           ? { extraBinds: [`${address.socketPath}:/var/run/docker.sock`] }
           : { extraEnv: { DOCKER_HOST: agentDockerHost } }),

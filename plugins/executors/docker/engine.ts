@@ -27,6 +27,7 @@ const STATUS = {
   imageImport: { 200: true, 404: 'repository does not exist', 500: 'server error' },
   imageBuild: { 200: true, 400: 'bad parameter', 500: 'server error' },
   imageRemove: { 200: true, 404: 'no such image', 409: 'image in use' },
+  imageTag: { 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict' },
   containerCreate: { 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'name in use' },
   containerStart: { 204: true, 304: true /* already started */, 404: 'no such container' },
   containerWait: { 200: true, 400: 'bad parameter', 404: 'no such container' },
@@ -99,6 +100,8 @@ export interface DockerEngine {
   /** Builds from a context directory (packed with tar-fs) or a ready tar stream. */
   imageBuild(context: string | TarSource, options: BuildOptions): Promise<{ id: string; messages: JsonMessage[] }>
   imageRemove(name: string, options?: { force?: boolean }): Promise<void>
+  /** Tags `name` (a tag or an id) as `repo:tag`, moving the tag when it exists. */
+  imageTag(name: string, repo: string, tag: string): Promise<void>
   containerCreate(body: ContainerCreateBody, options?: { name?: string }): Promise<{ Id: string; Warnings: string[] }>
   /**
    * Registers a wait. Resolves once the daemon has answered the headers (the wait is in place), so
@@ -188,6 +191,8 @@ export function createDockerEngine(options: DockerEngineOptions = {}): DockerEng
     },
     imageRemove: async (name, { force } = {}) =>
       drain(await call('imageRemove', 'DELETE', `/images/${name}`, { query: { force } })),
+    imageTag: async (name, repo, tag) =>
+      drain(await call('imageTag', 'POST', `/images/${name}/tag`, { query: { repo, tag } })),
     containerCreate: async (body, { name } = {}) =>
       json(await call('containerCreate', 'POST', '/containers/create', { query: { name }, body })),
     async containerWait(id, { condition = 'next-exit' } = {}) {

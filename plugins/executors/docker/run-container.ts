@@ -27,14 +27,20 @@ export interface DockerExecutorOptions {
   command?: string[] | ((spec: JobSpec) => string[])
   /** Value of the `terarchitect.coordinator_id` label; default the host name. */
   coordinatorId?: string
-  /** Named volume mounted at /cache (`AGENT_CACHE_VOLUME`). Default `terarchitect-agent-cache`; '' disables. */
+  /**
+   * Prefix of the volume mounted at /cache (`AGENT_CACHE_VOLUME`): each project gets its own,
+   * `<prefix>-p<project id>`, so one project's job cannot read or poison another's caches.
+   * Default `terarchitect-agent-cache`; '' disables.
+   */
   cacheVolume?: string
   /** Memory limit in bytes; 0 = unlimited (default). */
   memoryBytes?: number
-  /** CPU limit in CPUs (1.5 = one and a half); 0 = unlimited (default). */
+  /** CPU limit in CPUs (1.5 = one and a half), capped at the daemon's CPU count; 0 = unlimited (default). */
   cpus?: number
-  /** Max processes in the container; 0 = unlimited (default). */
+  /** Max processes (threads) in the container; 0 = unlimited (default). */
   pidsLimit?: number
+  /** Container runtime (`AGENT_RUNTIME`, HostConfig.Runtime), e.g. `sysbox-runc`; default the daemon's. */
+  runtime?: string
   /** Seconds between SIGTERM and SIGKILL when a run is aborted or times out. Default 3. */
   stopTimeoutSec?: number
   /** Rewrite loopback URLs in the env to host.docker.internal. Default true. */
@@ -57,6 +63,7 @@ export interface RunContainerSettings {
   memoryBytes: number
   cpus: number
   pidsLimit: number
+  runtime?: string
   stopTimeoutSec: number
   rewriteLoopbackUrls: boolean
   log: Logger
@@ -86,6 +93,7 @@ export function resolveSettings(
     memoryBytes: options.memoryBytes ?? 0,
     cpus: options.cpus ?? 0,
     pidsLimit: options.pidsLimit ?? 0,
+    ...(options.runtime ? { runtime: options.runtime } : {}),
     stopTimeoutSec: options.stopTimeoutSec ?? 3,
     rewriteLoopbackUrls: options.rewriteLoopbackUrls ?? true,
     log,
@@ -97,12 +105,33 @@ export function commandFor(command: DockerExecutorOptions['command'], spec: JobS
   return command ?? ['node', '/app/agent.js', spec.kind]
 }
 
+/** The project's cache volume: `<prefix>-p<project id>`. */
+export const cacheVolumeName = (prefix: string, projectId: number) => `${prefix}-p${projectId}`
+
+/** The daemon's CPU count, asked once per engine: NanoCpus above it makes the daemon refuse the create. */
+const daemonCpus = new WeakMap<DockerEngine, Promise<number | undefined>>()
+
+/** `cpus` capped at the daemon's CPU count (logged once when capped). */
+async function cpuLimit(settings: RunContainerSettings): Promise<number> {
+  if (settings.cpus <= 0) return 0
+  let known = daemonCpus.get(settings.engine)
+  if (!known) {
+    known = settings.engine.info().then((info) => (typeof info.NCPU === 'number' ? info.NCPU : undefined), () => undefined)
+    daemonCpus.set(settings.engine, known)
+    void known.then((count) => {
+      if (count !== undefined && settings.cpus > count) settings.log.warn(`CPU limit ${settings.cpus} is more than the daemon's ${count} CPUs: using ${count}`)
+    })
+  }
+  const count = await known
+  return count !== undefined ? Math.min(settings.cpus, count) : settings.cpus
+}
+
 /** The create body for one variant. Exported for tests; the env in it is secret. */
 export function containerBody(spec: JobSpec, settings: RunContainerSettings, variant: ContainerVariant): ContainerCreateBody {
   const baseEnv = { ...spec.env, ...settings.extraEnv }
   const env = settings.rewriteLoopbackUrls ? rewriteEnvForContainer(baseEnv) : baseEnv
   const binds = [...(settings.extraBinds ?? [])]
-  if (settings.cacheVolume !== '') binds.push(`${settings.cacheVolume}:/cache`)
+  if (settings.cacheVolume !== '') binds.push(`${cacheVolumeName(settings.cacheVolume, spec.projectId)}:/cache`)
   const hostConfig: HostConfig = {
     Binds: binds,
     Init: true, // tini as PID 1: SIGTERM from stop/abort reaches the agent instead of being ignored
@@ -111,6 +140,7 @@ export function containerBody(spec: JobSpec, settings: RunContainerSettings, var
     ...(settings.memoryBytes > 0 ? { Memory: settings.memoryBytes } : {}),
     ...(settings.cpus > 0 ? { NanoCpus: Math.round(settings.cpus * 1e9) } : {}),
     ...(settings.pidsLimit > 0 ? { PidsLimit: settings.pidsLimit } : {}),
+    ...(settings.runtime ? { Runtime: settings.runtime } : {}),
     ...variant.hostConfig,
   }
   return {
@@ -139,6 +169,7 @@ export async function runContainer(
 ): Promise<RunResult> {
   const { engine, log } = settings
   if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
+  settings = { ...settings, cpus: await cpuLimit(settings) }
   const started = await createAndStart(spec, settings)
   const { id, waiter } = started
   const logFields = { jobId: spec.jobId, container: id.slice(0, 12) }

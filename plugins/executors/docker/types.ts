@@ -52,6 +52,8 @@ export interface HostConfig {
   /** Runs docker-init (tini) as PID 1 so SIGTERM from `stop` reaches the command. */
   Init?: boolean
   NetworkMode?: string
+  /** A runtime the daemon knows (`docker info` Runtimes), e.g. `sysbox-runc`; absent = the default. */
+  Runtime?: string
 }
 
 export interface ContainerCreateBody {
