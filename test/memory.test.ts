@@ -155,8 +155,11 @@ for (const kind of DB_KINDS) {
     const asAgent = await t.api('POST', `${base}/retrieve`, { query: 'deploy tuesday', k: 2 }, auth)
     assert.is(asAgent.status, 200, JSON.stringify(asAgent.body))
     assert.ok(asAgent.body.results.length > 0)
-    const written = await t.api('POST', `${base}/index`, { documents: [{ kind: 'doc', content: 'Learned: the escrow table needs an index on buyer_id' }] }, auth)
+    // It writes its own `agent` entries only, under its ticket (test/security/machine-confinement.test.ts).
+    assertError(await t.api('POST', `${base}/index`, { documents: [{ kind: 'doc', content: 'x' }] }, auth), 403, '/body/documents/0/kind')
+    const written = await t.api('POST', `${base}/index`, { documents: [{ ref: 'escrow', content: 'Learned: the escrow table needs an index on buyer_id' }] }, auth)
     assert.is(written.status, 201)
+    assert.equal(written.body.documents.map((d: any) => [d.kind, d.ref]), [['agent', `ticket:${ticket.id}/escrow`]])
     const other = await createTicket(t, project.id)
     assertError(await t.api('POST', `/api/projects/${project.id}/tickets/${other.id}/memory/retrieve`, { query: 'x' }, auth), 403)
   })
