@@ -180,7 +180,7 @@ export class AppShell extends LitElement {
         <div class="live ${this.live}" title="Live updates from the server">
           <span class="dot"></span>${liveLabel}
         </div>
-        <ta-user-menu></ta-user-menu>
+        <ta-user-menu .me=${me}></ta-user-menu>
       </header>
       <main class=${this.route.name === 'project' ? 'full' : ''}>${this.page()}</main>
       <ta-shortcuts .open=${this.help} @close=${() => (this.help = false)}></ta-shortcuts>`

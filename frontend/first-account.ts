@@ -3,7 +3,7 @@
  * create the first one. It says what that changes: from then on everyone, this machine included
  * once its session ends, signs in, and the first account is an admin who invites the others.
  */
-import { LitElement, css, html } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { icons } from './icons.ts'
 import { loadSession } from './session.ts'
 import { shared } from './styles.ts'
@@ -12,8 +12,9 @@ import './modal-dialog.ts'
 import './setup-form.ts'
 
 export class FirstAccount extends LitElement {
-  static override properties = { open: { state: true } }
+  static override properties = { open: { state: true }, done: { state: true } }
   declare open: boolean
+  declare done: boolean
 
   static override styles = [shared, css`
     :host { display: block; }
@@ -27,15 +28,18 @@ export class FirstAccount extends LitElement {
   constructor() {
     super()
     this.open = false
+    this.done = false
   }
 
   private async created() {
     this.open = false
+    this.done = true
     notify('Account created: you are signed in as its admin', 'success')
     await loadSession()
   }
 
   override render() {
+    if (this.done) return nothing
     return html`
       <section id="accounts">
         ${icons.users()}

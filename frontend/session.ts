@@ -5,8 +5,9 @@
  */
 import { api } from './api.ts'
 import { stopLive } from './live.ts'
+import type { Role } from '../core/http/router.ts'
 
-export type Role = 'viewer' | 'member' | 'admin'
+export type { Role }
 
 export interface SessionUser {
   id: number

@@ -4,6 +4,8 @@ import { css } from 'lit'
 export const shared = css`
   :host { box-sizing: border-box; }
   *, *::before, *::after { box-sizing: inherit; }
+  /* Inside <details> the inherited value is the UA's content-box (its content slot); fields fill their column regardless. */
+  details * { box-sizing: border-box; }
   [hidden] { display: none !important; }
   h1, h2, h3, h4 { margin: 0; font-weight: 600; letter-spacing: -0.01em; }
   p { margin: 0; }

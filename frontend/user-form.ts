@@ -7,19 +7,11 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
 import { icons } from './icons.ts'
 import { shared } from './styles.ts'
-import type { Role } from './session.ts'
+import type { User } from '../core/services/users.ts'
 import './modal-dialog.ts'
 
-export interface UserRow {
-  id: number
-  login: string
-  display_name: string
-  email: string | null
-  role: Role
-  disabled: boolean
-  has_password: boolean
-  created_at: string
-}
+/** An account as `GET /api/users` lists it. */
+export type UserRow = User
 
 export class UserForm extends LitElement {
   static override properties = {

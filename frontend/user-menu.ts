@@ -4,14 +4,16 @@
  */
 import { LitElement, css, html, nothing } from 'lit'
 import { icons } from './icons.ts'
-import { role, session, signOut } from './session.ts'
+import { role, signOut, type Me } from './session.ts'
 import { shared } from './styles.ts'
 import { notifyError } from './toast-host.ts'
 
 const ROLE_LABEL = { admin: 'Admin', member: 'Member', viewer: 'Viewer' }
 
 export class UserMenu extends LitElement {
-  static override properties = { open: { state: true } }
+  static override properties = { me: { attribute: false }, open: { state: true } }
+  /** The session to show (the shell passes it, so the menu follows sign-in changes). */
+  declare me: Me | null
   declare open: boolean
 
   static override styles = [shared, css`
@@ -34,6 +36,7 @@ export class UserMenu extends LitElement {
 
   constructor() {
     super()
+    this.me = null
     this.open = false
   }
 
@@ -67,7 +70,7 @@ export class UserMenu extends LitElement {
   }
 
   override render() {
-    const me = session()
+    const me = this.me
     const current = role()
     if (!me || !current) return nothing
     const name = me.user ? me.user.display_name || me.user.login : 'Local admin'

@@ -117,7 +117,7 @@ test('off loopback with no account, the UI asks for the first admin and the prin
 })
 
 test('the admin adds a member and a viewer on the Users page', async () => {
-  await admin.locator('nav').getByRole('link', { name: 'Users' }).click()
+  await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click()
   const users = admin.locator('ta-users-page')
   for (const [login, role] of [['mia', 'member'], ['vic', 'viewer']] as const) {
     await users.getByRole('button', { name: 'Add user' }).click()
@@ -155,7 +155,7 @@ test('a member and a viewer sign in from two browsers and land on the page they 
   for (const page of [member, viewer]) await page.locator(`${column('backlog')} ${card(tickets.add!)}`).waitFor()
   assert.is(new URL(viewer.url()).pathname, `/projects/${project.id}`)
   // Admin pages are not offered to them.
-  assert.is(await member.locator('nav').getByRole('link', { name: 'Users' }).count(), 0)
+  assert.is(await member.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).count(), 0)
 })
 
 test('the member moves a ticket; the viewer sees it move live over the session cookie', async () => {
@@ -204,7 +204,7 @@ test('the ticket says who moved it and who started its job', async () => {
 })
 
 test('the audit page lists the move with its actor', async () => {
-  await admin.locator('nav').getByRole('link', { name: 'Audit' }).click()
+  await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click()
   const audit = admin.locator('ta-audit-page')
   await audit.getByLabel('Action').selectOption('ticket.move')
   await audit.getByRole('button', { name: 'Filter' }).click()
@@ -236,6 +236,24 @@ test('the token page creates a token shown once that works for a script, and rev
   assert.is((await call('GET', `/api/projects/${project.id}/tickets`, undefined, bearer)).status, 401)
 })
 
+test('a member cannot choose what runs on a host; a viewer reads settings but cannot change them', async () => {
+  await member.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click()
+  await member.locator('ta-projects-page').getByRole('button', { name: 'New project' }).first().click()
+  const form = member.locator('ta-projects-page ta-project-form')
+  assert.ok(await form.locator('input[name="execution_mode"][value="local"]').isDisabled())
+  await form.getByText('Only admins can choose what runs on a host (local mode, path, commands).').waitFor()
+  await form.locator('summary').click()
+  assert.ok(await form.getByLabel('Setup command').isDisabled())
+  await screenshot(member, 'accounts-project-form-member-light')
+  await member.keyboard.press('Escape')
+  await viewer.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click()
+  const settings = viewer.locator('ta-settings-page')
+  await settings.getByText('Only admins can change settings.').waitFor()
+  assert.ok(await settings.locator('input[name="WORKER_MODEL"], select[name="WORKER_MODEL"]').first().isDisabled())
+  assert.is(await settings.getByText('Import').isVisible(), false)
+  await screenshot(viewer, 'accounts-settings-viewer-dark')
+})
+
 test('signing out closes the live stream, and the old session cannot open one', async () => {
   const before = await viewerContext.cookies(base)
   const cookie = before.map((entry) => `${entry.name}=${entry.value}`).join('; ')
@@ -250,6 +268,34 @@ test('signing out closes the live stream, and the old session cannot open one', 
   const res = await fetch(`${base}/api/events?project_id=${project.id}`, { headers: { cookie, accept: 'text/event-stream' } })
   assert.is(res.status, 401)
   await res.body?.cancel()
+})
+
+test('on the local machine the board needs no account; settings offers the first one, which switches the app to sign-in', async () => {
+  const local = await startUiApp()
+  try {
+    const first = await openPage(browser, `${local.url}/settings`)
+    problems.push(first.problems)
+    const entry = first.page.locator('ta-first-account')
+    await entry.getByText('No account needed on this machine').waitFor()
+    await first.page.locator('ta-user-menu').getByText('Local admin').waitFor()
+    await screenshot(first.page, 'accounts-local-settings-light')
+    await entry.getByRole('button', { name: 'Create the first account' }).click()
+    const form = entry.locator('ta-setup-form')
+    assert.is(await form.getByLabel('Setup code').count(), 0, 'no setup code on the local machine')
+    await form.getByLabel('Login').fill('lou')
+    await form.getByLabel('Password').fill('lou-local-password')
+    await form.getByRole('button', { name: 'Create the admin account' }).click()
+    await first.page.locator('ta-user-menu').getByText('lou').waitFor()
+    assert.is(await entry.locator('section').count(), 0, 'the offer is gone once the account exists')
+    // Another browser on the same machine is now asked to sign in.
+    const second = await openPage(browser, `${local.url}/`)
+    problems.push(second.problems)
+    await second.page.locator('ta-sign-in').getByRole('heading', { name: 'Sign in' }).waitFor()
+    await second.context.close()
+    await first.context.close()
+  } finally {
+    await local.close()
+  }
 })
 
 test('no page had an uncaught error', () => {
