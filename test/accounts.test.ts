@@ -7,6 +7,7 @@ import { DB_KINDS, startTestApp, stopOwnCluster, type TestApp } from './helpers.
 import { assertError, openEvents } from './api-helpers.ts'
 import { PASSWORD, PROXIED, cookieOf, firstAdmin, openStream, signIn, userWithRole, within } from './people-helpers.ts'
 import { sha256 } from '../core/services/sessions.ts'
+import { upsertExternalUser } from '../core/services/users.ts'
 
 for (const kind of DB_KINDS) {
   const test = suite<{ t: TestApp }>(`accounts (${kind})`)
@@ -127,6 +128,24 @@ for (const kind of DB_KINDS) {
     assertError(await t.api('PATCH', `/api/users/${root!.id}`, { disabled: true }, admin), 409, '/body/disabled')
     assert.ok(await within(stream.ended, 5000), 'the stream of the disabled user ended')
     stream.close()
+  })
+
+  test('external identities: found by provider and subject, logins de-duplicated, a disabled user refused', async ({ t }) => {
+    const admin = await firstAdmin(t, 'dana')
+    const ctx = t.app.ctx
+    const first = await upsertExternalUser(ctx, { provider: 'oidc:https://id.example', subject: 's-1', login: 'Dana', displayName: 'Dana D', email: 'dana@example.com', role: 'member' })
+    assert.equal([first.login, first.role, first.display_name, first.email], ['Dana-2', 'member', 'Dana D', 'dana@example.com'], 'the taken login (any case) gets a suffix')
+    const again = await upsertExternalUser(ctx, { provider: 'oidc:https://id.example', subject: 's-1', login: 'renamed', role: 'admin' })
+    assert.equal([again.id, again.role], [first.id, 'member'], 'the same subject is the same user, and keeps its role')
+    const other = await upsertExternalUser(ctx, { provider: 'github', subject: 's-1', login: 'dana', role: 'viewer' })
+    assert.is.not(other.id, first.id, 'another provider is another identity')
+    await t.api('PATCH', `/api/users/${first.id}`, { disabled: true }, admin)
+    try {
+      await upsertExternalUser(ctx, { provider: 'oidc:https://id.example', subject: 's-1', login: 'x', role: 'member' })
+      assert.unreachable('a disabled user must be refused')
+    } catch (error: any) {
+      assert.is(error.status, 403)
+    }
   })
 
   test.run()

@@ -31,6 +31,7 @@ const LoginBody = Type.Object(
 const SETUP_LOCK = 7_210_004
 
 export function authRoutes(ctx: AppContext): Route[] {
+  // Single sign-on methods are on when their variables are set (read loosely: a build without them has them off).
   const config = ctx.config as typeof ctx.config & { OIDC_ISSUER?: string; GITHUB_OAUTH_CLIENT_ID?: string }
   const userView = (user: { id: number; login: string; display_name: string; role: string }) =>
     ({ id: user.id, login: user.login, display_name: user.display_name, role: user.role })

@@ -23,10 +23,7 @@ export interface SessionPerson {
   user: { id: number; login: string; display_name: string; role: Role }
 }
 
-function secure(ctx: AppContext): boolean {
-  const publicUrl = (ctx.config as { PUBLIC_URL?: string | undefined }).PUBLIC_URL
-  return typeof publicUrl === 'string' && publicUrl.startsWith('https:')
-}
+const secure = (ctx: AppContext) => Boolean(ctx.config.PUBLIC_URL?.startsWith('https:'))
 
 function setCookie(ctx: AppContext, res: ServerResponse, value: string, maxAgeSec: number): void {
   const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', `Max-Age=${maxAgeSec}`, 'HttpOnly', 'SameSite=Lax']
