@@ -3,22 +3,13 @@
 // people API wants a credential and that the app is not root, then takes everything down. The
 // script's `[compose-smoke]` lines are the checks asserted here; nothing of the project may remain.
 import { spawn, spawnSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ensureDocker } from './docker-fixtures.ts'
 import { ROOT } from './helpers.ts'
+import { freePort } from './postgres.ts'
 
 const PROJECT = `terarchitect-smoke-t${process.pid}`
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 test('compose-smoke.sh: PostgreSQL + app come up, answer on both ports, want a credential, run unprivileged, and go away', async () => {
   const engine = await ensureDocker()
