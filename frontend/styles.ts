@@ -54,6 +54,7 @@ export const shared = css`
     background: var(--surface) url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='12' height='12' viewBox='0 0 24 24' fill='none' stroke='%237a8394' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'%3E%3Cpath d='m6 9 6 6 6-6'/%3E%3C/svg%3E") no-repeat right 10px center;
   }
   .input[aria-invalid='true'] { border-color: var(--danger); }
+  .input:disabled { background: var(--surface-2); color: var(--text-3); cursor: not-allowed; }
   .field-error { color: var(--danger); font-size: 12.5px; display: flex; gap: 4px; align-items: flex-start; }
 
   .alert { display: flex; gap: 10px; align-items: flex-start; padding: 10px 12px; border-radius: var(--radius); font-size: 13px; border: 1px solid transparent; }

@@ -270,6 +270,18 @@ test('signing out closes the live stream, and the old session cannot open one', 
   await res.body?.cancel()
 })
 
+test('disabling a user ends their session: the stream stops and their page asks them to sign in again', async () => {
+  await member.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click()
+  await member.locator('ta-app .live.open').waitFor({ timeout: 10_000 })
+  const users = (await call('GET', '/api/users')).body as { id: number; login: string }[]
+  const mia = users.find((user) => user.login === 'mia')!
+  assert.is((await call('PATCH', `/api/users/${mia.id}`, { disabled: true })).status, 200)
+  await member.locator('ta-sign-in').getByText('Your session ended. Sign in again to continue.').waitFor({ timeout: 15_000 })
+  const states = await member.evaluate(() => (window as unknown as { __sources: EventSource[] }).__sources.map((source) => source.readyState))
+  assert.ok(states.every((state) => state === 2), `every EventSource is closed: ${states}`)
+  assert.is(new URL(member.url()).pathname, '/jobs', 'the page asked for is kept')
+})
+
 test('on the local machine the board needs no account; settings offers the first one, which switches the app to sign-in', async () => {
   const local = await startUiApp()
   try {
