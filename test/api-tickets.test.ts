@@ -277,13 +277,17 @@ for (const kind of DB_KINDS) {
     const project = await createRunnableProject(t)
     const ticket = await createTicket(t, project.id)
     const { job } = (await t.api('POST', `${path(project.id, ticket.id)}/run`)).body
+    // Agents write logs with the job token of their running job.
+    const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
+    assert.is(claim.body.job_id, job.id)
+    const agent = { authorization: `Bearer ${claim.body.agent_token}` }
     const logs = `${path(project.id, ticket.id)}/logs`
-    const posted = await t.api('POST', logs, { job_id: job.id, events: [1, 2, 3, 4, 5].map((n) => ({ step: `s${n}`, summary: `step ${n}` })) })
+    const posted = await t.api('POST', logs, { job_id: job.id, events: [1, 2, 3, 4, 5].map((n) => ({ step: `s${n}`, summary: `step ${n}` })) }, agent)
     assert.is(posted.status, 201, JSON.stringify(posted.body))
     const seqs: number[] = posted.body.seqs
     assert.is(seqs.length, 5)
     assert.equal(seqs, seqs.slice().sort((x, y) => x - y), 'seqs increase')
-    const single = await t.api('POST', logs, { step: 's6', summary: 'step 6', event: { kind: 'message', text: 'hi' } })
+    const single = await t.api('POST', logs, { step: 's6', summary: 'step 6', event: { kind: 'message', text: 'hi' } }, agent)
     assert.is(single.status, 201)
     seqs.push(single.body.seqs[0])
 
@@ -386,13 +390,14 @@ for (const kind of DB_KINDS) {
 
   test('an app setting overrides the environment', async ({ t }) => {
     const project = await createRunnableProject(t)
-    const ticket = await createTicket(t, project.id)
+    const ticket = await createTicket(t, project.id, { column_id: 'in_progress' })
+    const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
     const put = await t.api('PUT', '/api/settings', { values: { WORKER_MODEL: 'from-app' } })
     assert.is(put.status, 200)
     const model = put.body.settings.find((setting: any) => setting.key === 'WORKER_MODEL')
     assert.is(model.value, 'from-app')
     assert.is(model.source, 'app')
-    const context = await t.api('GET', `${path(project.id, ticket.id)}/worker-context`)
+    const context = await t.api('GET', `${path(project.id, ticket.id)}/worker-context`, undefined, { authorization: `Bearer ${claim.body.agent_token}` })
     assert.is(context.body.settings.WORKER_MODEL, 'from-app')
     const unset = await t.api('PUT', '/api/settings', { values: { WORKER_MODEL: null } })
     const back = unset.body.settings.find((setting: any) => setting.key === 'WORKER_MODEL')
