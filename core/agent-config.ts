@@ -11,6 +11,7 @@ import { readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
 import type { LogLevel } from './log.ts'
 import { SETTINGS_BY_KEY } from './settings.ts'
+import { relayBaseUrl } from './services/llm-relay-urls.ts'
 
 const Url = (description: string) => Type.Optional(Type.String({ pattern: '^https?://', description }))
 
@@ -44,13 +45,9 @@ export const AgentEnv = Type.Object({
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error (stderr)' }),
   // App settings an environment variable may override (defaults: core/settings.ts).
   WORKER_MODE: Type.Optional(Type.String({ description: 'Override: the worker CLI (project worker_mode, then the app setting, otherwise)' })),
-  WORKER_LLM_URL: Url('Override: the worker LLM base URL'),
   WORKER_MODEL: Type.Optional(Type.String({ description: 'Override: the worker model' })),
-  WORKER_API_KEY: Type.Optional(Type.String({ description: 'Override: the worker LLM key' })),
   WORKER_TIMEOUT_SEC: Type.Optional(Type.Integer({ minimum: 1, description: 'Override: longest worker turn' })),
-  AGENT_LLM_URL: Url('Override: the Director endpoint (OpenAI-compatible)'),
   AGENT_MODEL: Type.Optional(Type.String({ description: 'Override: the Director model' })),
-  AGENT_API_KEY: Type.Optional(Type.String({ description: 'Override: the Director key' })),
   DIRECTOR_MAX_TURNS: Type.Optional(Type.Integer({ minimum: 1, description: 'Override: worker turns per job' })),
   DIRECTOR_MAX_MINUTES: Type.Optional(Type.Number({ minimum: 0.01, description: 'Override: wall-clock minutes per job' })),
   DIRECTOR_MAX_TOKENS: Type.Optional(Type.Integer({ minimum: 1, description: 'Override: tokens per job (Director + worker)' })),
@@ -99,8 +96,12 @@ export function resolveAgentConfig(env: Record<string, string | undefined>, argv
 /** What the agent runs with once the app settings are known: env overrides, then settings, then defaults. */
 export interface AgentSettings {
   workerMode: string
+  /**
+   * `llmUrl` is the app's LLM relay (`<TERARCHITECT_API_URL>/api/relay/llm/worker`) and `apiKey` the
+   * job token: the relay swaps it for WORKER_API_KEY and calls WORKER_LLM_URL from the app's host.
+   */
   worker: { llmUrl: string; model: string; apiKey: string; timeoutSec: number }
-  /** Undefined = single-shot mode. */
+  /** Undefined = single-shot mode. Otherwise the relay's `director` base and the job token, as for the worker. */
   director: { url: string; model: string; apiKey: string } | undefined
   budget: { maxTurns: number; maxMinutes: number; maxTokens: number }
   draftPrOnBudget: boolean
@@ -120,18 +121,19 @@ export function resolveAgentSettings(config: AgentConfig, settings: Record<strin
     if (!Number.isFinite(value) || value <= 0) throw badRequest(`setting ${key} is not a positive number: ${JSON.stringify(text(key))}`)
     return value
   }
-  const directorUrl = text('AGENT_LLM_URL')
-  const directorModel = text('AGENT_MODEL')
+  // The agent holds no LLM key and no LLM URL: both LLMs are reached through the app's relay.
+  const jobToken = config.TERARCHITECT_AGENT_TOKEN ?? ''
+  const directorModel = settings.DIRECTOR_ENABLED === 'true' ? text('AGENT_MODEL') : undefined
   return {
     // The project's own worker mode wins over the app-wide setting, an env override over both.
     workerMode: config.WORKER_MODE || projectWorkerMode || settings.WORKER_MODE || defaultOf('WORKER_MODE') || 'opencode',
     worker: {
-      llmUrl: text('WORKER_LLM_URL') ?? '',
+      llmUrl: relayBaseUrl(config.TERARCHITECT_API_URL, 'worker'),
       model: text('WORKER_MODEL') ?? '',
-      apiKey: text('WORKER_API_KEY') ?? '',
+      apiKey: jobToken,
       timeoutSec: number('WORKER_TIMEOUT_SEC'),
     },
-    director: directorUrl && directorModel ? { url: directorUrl, model: directorModel, apiKey: text('AGENT_API_KEY') ?? '' } : undefined,
+    director: directorModel ? { url: relayBaseUrl(config.TERARCHITECT_API_URL, 'director'), model: directorModel, apiKey: jobToken } : undefined,
     budget: { maxTurns: number('DIRECTOR_MAX_TURNS'), maxMinutes: number('DIRECTOR_MAX_MINUTES'), maxTokens: number('DIRECTOR_MAX_TOKENS') },
     draftPrOnBudget: /^(1|true|yes)$/i.test(text('DRAFT_PR_ON_BUDGET') ?? 'false'),
   }

@@ -30,6 +30,7 @@ import { memoryRoutes } from './api/memory.ts'
 import { webhookRoutes } from './api/webhooks.ts'
 import { gitRelayRoutes } from './api/relay-git.ts'
 import { agentForgeRoutes } from './api/agent-forge.ts'
+import { isRelayRequest, relayLlmHandler } from './api/relay-llm.ts'
 import { authRoutes } from './api/auth.ts'
 import { userRoutes } from './api/users.ts'
 import { auditRoutes } from './api/audit.ts'
@@ -138,7 +139,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     log,
     ...(options.staticDir ? { fallback: createStaticHandler(options.staticDir) } : {}),
   })
-  const server = createServer((req, res) => void handle(req, res))
+  const relayLlm = relayLlmHandler(ctx)
+  const server = createServer((req, res) => void (isRelayRequest(req) ? relayLlm(req, res) : handle(req, res)))
   server.keepAliveTimeout = 65000
   server.headersTimeout = 66000
   // Long-poll claims wait up to 60 s; requests otherwise have no reason to take long.

@@ -15,8 +15,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runWorkerTurn, type RunWorkerOptions, type TurnResult } from '../core/agent/run-worker.ts'
 import type { ParseState, Worker, WorkerEvent, WorkerSettings, WorkerTurn } from '../core/worker.ts'
-import { shellCall, start, writeFileCall, type FakeLlm } from './fixtures/fake-llm.ts'
+import { fingerprint, shellCall, start, writeFileCall, type FakeLlm } from './fixtures/fake-llm.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
+import { startRelayedLlm } from './fixtures/llm-relay.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -267,6 +268,29 @@ export function workerConformance(target: WorkerTarget) {
     assert.ok(llm.keyWasSent(KEY), 'the key reached the LLM')
     assert.not.ok(JSON.stringify(result).includes(KEY), 'the key is not in the result')
     assert.not.ok(calls.some((r) => JSON.stringify(r.body).includes(KEY)), 'the key never enters a prompt')
+  })
+
+  test('a real turn through the app\'s LLM relay: the CLI holds the job token, the LLM sees the real key', async () => {
+    const relay = await startRelayedLlm(llm.url, KEY)
+    try {
+      const worker = target.create(command)
+      const before = llm.requests.length
+      const cwd = join(ws.root, 'relayed')
+      await mkdir(cwd, { recursive: true })
+      spawnSync('git', ['init', '-q', cwd])
+      const { result, seconds } = await recordTurn(worker, { prompt: TURN1, cwd }, { ...settings(relay.url), apiKey: relay.token }, { home: join(ws.root, 'relayed-home') })
+      timings.push(`relayed turn ${seconds.toFixed(1)} s`)
+      assert.is(result.exitCode, 0, `exit ${result.exitCode}\n${result.stderrTail}`)
+      assert.is(await readFile(join(cwd, 'notes.txt'), 'utf8'), 'written by the file tool\n')
+      const calls = llm.requests.slice(before)
+      assert.ok(calls.length > 0 && calls.every((r) => r.keyFingerprint === fingerprint(KEY)), 'every call reached the LLM with the real key')
+      assert.not.ok(llm.keyWasSent(relay.token), 'the job token never reached the LLM')
+      const usage = await relay.usage()
+      assert.is(usage.calls, calls.filter((r) => r.request).length, 'each call was counted')
+      assert.ok(usage.input > 0 && usage.output > 0, `relayed usage ${JSON.stringify(usage)}`)
+    } finally {
+      await relay.close()
+    }
   })
 
   test('a second turn resumes the session', async () => {

@@ -44,8 +44,10 @@ export async function runSingleShot(work: WorkContext): Promise<WorkOutcome> {
   const turn = await runTurn(work.turn, { turn: 1, prompt: work.task, expectChanges: true })
   const tests = await work.runTests()
   const summary = turn.message
-  if (turn.failure) return { status: 'failed', reason: `worker turn 1 failed: ${turn.failure}`, summary }
   const after = work.budget.exhausted()
+  // A turn the relay cut short for tokens ends as that budget, not as a worker failure.
+  if (after && work.budget.refusedByRelay) return { status: 'budget', exhausted: after, summary }
+  if (turn.failure) return { status: 'failed', reason: `worker turn 1 failed: ${turn.failure}`, summary }
   if (after) return { status: 'budget', exhausted: after, summary }
   return { status: 'done', summary, ...(tests ? { tests } : {}) }
 }
@@ -69,6 +71,7 @@ export async function runDirected(work: WorkContext, model: DirectorModel): Prom
         answer = await llm.chat(messages, { signal: callSignal })
       } catch (error) {
         if (signal.aborted) throw cancelled(`${abortReason(signal)} while the Director was thinking`)
+        work.budget.noteRelayRefusal((error as Error)?.message)
         const over = work.budget.exhausted()
         if (over) throw new BudgetStop(over)
         throw error

@@ -1,9 +1,12 @@
 /**
- * A minimal OpenAI-compatible Chat Completions client for the Director (non-streaming). The base URL
- * may be given with or without `/v1` (`http://host:8000`, `http://host:8000/v1`) or as the full
- * `…/chat/completions` endpoint. Every message is redacted before it leaves the process.
+ * A minimal OpenAI-compatible Chat Completions client for the Director (non-streaming). The agent
+ * points it at the app's LLM relay (`…/api/relay/llm/director`, the job token as the key), which
+ * forwards to AGENT_LLM_URL with AGENT_API_KEY. The base URL may be given with or without `/v1`
+ * (`http://host:8000`, `http://host:8000/v1`) or as the full `…/chat/completions` endpoint. Every
+ * message is redacted before it leaves the process.
  */
 import { redactText } from '../log.ts'
+import { versionedEndpoint } from '../services/llm-relay-urls.ts'
 import { agentError } from './errors.ts'
 
 export interface ChatMessage {
@@ -30,10 +33,7 @@ export interface ChatClientOptions {
 }
 
 export function chatEndpoint(url: string): string {
-  const trimmed = url.replace(/\/+$/, '')
-  if (trimmed.endsWith('/chat/completions')) return trimmed
-  if (/\/v\d+[a-z]*$/.test(trimmed)) return `${trimmed}/chat/completions`
-  return `${trimmed}/v1/chat/completions`
+  return versionedEndpoint(url, 'chat/completions')
 }
 
 export function createChatClient(options: ChatClientOptions): ChatClient {

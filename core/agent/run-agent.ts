@@ -28,7 +28,7 @@ export interface AgentDeps {
 }
 
 export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<number> {
-  for (const secret of [config.TERARCHITECT_AGENT_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.WORKER_API_KEY, config.AGENT_API_KEY]) redact(secret)
+  for (const secret of [config.TERARCHITECT_AGENT_TOKEN, config.TERARCHITECT_WORKER_API_KEY]) redact(secret)
   const log = deps.log ?? createLogger(config.LOG_LEVEL, { agent: config.kind, jobId: config.JOB_ID, ticketId: config.TICKET_ID })
   const api = deps.api ?? createAppClient({
     apiUrl: config.TERARCHITECT_API_URL,

@@ -49,9 +49,10 @@ export async function runTurn(ctx: TurnContext, input: { turn: number; prompt: s
     { onEvent: (event) => reporter.worker(event, turn), signal: AbortSignal.any([ctx.signal, deadline]), home: ctx.home },
   )
   budget.add(result.usage)
+  budget.noteRelayRefusal(result.stderrTail, ...result.events.map((event) => (event.kind === 'error' ? event.message : undefined)))
   if (ctx.signal.aborted) throw cancelled(`${abortReason(ctx.signal)} during worker turn ${turn}`)
   const changed = (await ctx.git.fingerprint()) !== before
-  const failure = judge(result, changed, input.expectChanges, deadline.aborted)
+  const failure = judge(result, changed, input.expectChanges, deadline.aborted, budget.refusedByRelay)
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
   const tokens = result.usage.input_tokens + result.usage.output_tokens
   const summary = failure
@@ -64,8 +65,9 @@ export async function runTurn(ctx: TurnContext, input: { turn: number; prompt: s
   return { result, changed, failure, message: lastMessage(result.events), sessionId: result.sessionId ?? input.sessionId }
 }
 
-function judge(result: TurnResult, changed: boolean, expectChanges: boolean, outOfTime: boolean): string | undefined {
+function judge(result: TurnResult, changed: boolean, expectChanges: boolean, outOfTime: boolean, refusedByRelay: boolean): string | undefined {
   if (outOfTime) return 'stopped: the job ran out of wall-clock budget'
+  if (refusedByRelay) return 'stopped: the LLM relay refused further calls (token budget exhausted)'
   if (result.timedOut) return 'the worker timed out (WORKER_TIMEOUT_SEC)'
   if (result.exitCode !== 0) {
     const lastLine = result.stderrTail.trim().split('\n').at(-1) ?? ''

@@ -1,7 +1,7 @@
 /**
  * Everything an agent needs to work a ticket, in one read: the project, its graph, the ticket with
  * its linked nodes and edges resolved to labels, notes, neighbouring tickets, and the agent settings
- * (secrets included: this is served only to the job's own token or the worker key).
+ * (no secret among them: the agent reaches the forge and the LLMs through the app's relays).
  */
 import type { AppContext } from '../context.ts'
 import { getProject } from './projects.ts'
@@ -14,10 +14,14 @@ import { reviewContext } from './forge-actions.ts'
 import type { Job } from '../types.ts'
 import { redactText } from '../log.ts'
 
-/** Settings an agent may receive. The forge token and API, webhook and embedding secrets stay in the app. */
+/**
+ * Settings an agent may receive. The forge token and API stay in the app (the git relay and the
+ * forge actions use them for the agent); so do the LLM URLs and keys (the LLM relay uses them),
+ * webhook and embedding secrets.
+ */
 const AGENT_SETTING_KEYS = [
-  'WORKER_MODE', 'WORKER_LLM_URL', 'WORKER_MODEL', 'WORKER_API_KEY', 'WORKER_TIMEOUT_SEC',
-  'AGENT_LLM_URL', 'AGENT_MODEL', 'AGENT_API_KEY', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
+  'WORKER_MODE', 'WORKER_MODEL', 'WORKER_TIMEOUT_SEC',
+  'AGENT_MODEL', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
 ]
 
 /** The context of `job` (its ticket's); a review job's also carries its PR and comment as the forge has them. */
@@ -39,6 +43,8 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     order by updated_at desc limit 20`
   const agentSettings: Record<string, string> = {}
   for (const key of AGENT_SETTING_KEYS) if (settings[key] !== undefined) agentSettings[key] = settings[key]!
+  // LLM URLs and keys stay in the app (the LLM relay uses them); the agent learns only whether a Director is configured.
+  agentSettings.DIRECTOR_ENABLED = String(Boolean(settings.AGENT_LLM_URL && settings.AGENT_MODEL))
   const context = {
     project,
     repo_url: project.repo_url,

@@ -1,6 +1,7 @@
 /**
  * Small helpers the worker plugins share: JSON lines that may be garbage, paths relative to the
- * turn's cwd, base-URL spelling per wire protocol, and the `--version` probe.
+ * turn's cwd, base-URL spelling per wire protocol (core/services/llm-relay-urls.ts), and the
+ * `--version` probe.
  */
 import { spawn } from 'node:child_process'
 import { isAbsolute, relative } from 'node:path'
@@ -38,26 +39,7 @@ export function numberOr(value: unknown, fallback = 0): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback
 }
 
-const trimSlash = (url: string) => url.replace(/\/+$/, '')
-
-/**
- * Base URL for an OpenAI-compatible client that appends `/chat/completions` or `/responses`:
- * a bare host gets `/v1`, a URL with a path (`…/v1`, `…/api/v1`, `…/openai`) is kept as given.
- */
-export function openAiBaseUrl(url: string): string {
-  const base = trimSlash(url)
-  try {
-    return new URL(base).pathname.replace(/\/+$/, '') === '' ? `${base}/v1` : base
-  } catch {
-    return base
-  }
-}
-
-/** Base URL for a client that appends its own version segment (`/v1` Anthropic, `/v1beta` Gemini). */
-export function hostBaseUrl(url: string, versionSegment: string): string {
-  const base = trimSlash(url)
-  return base.endsWith(versionSegment) ? base.slice(0, -versionSegment.length) : base
-}
+export { hostBaseUrl, openAiBaseUrl } from '../../core/services/llm-relay-urls.ts'
 
 /** A plugin option that cannot work (e.g. a read-only Codex sandbox): refused when the plugin is built. */
 export const invalidWorkerOption = (message: string) => new AppError('invalid_worker_option', 422, message)

@@ -90,7 +90,7 @@ async function containerRuns() {
   const timed = timedScript(defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'done' }))
   const world = await startWorld({ host: '0.0.0.0', script: timed.script })
   const host = (url: string) => url.replace('127.0.0.1', 'host.docker.internal')
-  await world.settings({ WORKER_LLM_URL: host(world.llm.url), GITHUB_API_URL: host(world.gh.url) })
+  await world.settings({ WORKER_LLM_URL: world.llm.url, GITHUB_API_URL: host(world.gh.url) })
   const executor = dockerDood({ image: IMAGE, cacheVolume: '', coordinatorId: 'agent-bench', log: createLogger('warn') })
   console.log(`\ncontainer (${IMAGE}, docker-dood): one ticket end to end per CLI (${RUNS} run(s) each, median)`)
   console.log('cli          total     container start → first worker LLM request')
