@@ -5,11 +5,13 @@
  * host.docker.internal, so it listens on 0.0.0.0 and requires its tokens; the app relays git, the
  * forge and the LLM to the fixtures on the host); then the whole stack: the real coordinator process claims
  * a ticket moved to In Progress and runs it in the image. The dind entrypoint is checked with
- * docker-dind: a private dockerd starts inside and answers.
+ * docker-dind: a private dockerd starts inside and answers. In both modes the command runs as the
+ * image's unprivileged user `agent` (uid 1000), and dockerd alone stays root.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { JobSpec, OutputChunk } from '../core/executor.ts'
 import { jobEnv } from '../core/coordinator/job-env.ts'
@@ -45,6 +47,17 @@ test('Dockerfile.agent pins the same CLI versions as scripts/provision-clis.sh',
   assert.is(arg('CODEX_VERSION'), pin('codex'))
   assert.is(arg('GEMINI_CLI_VERSION'), pin('gemini'))
   assert.match(dockerfile, /^ARG BASE_IMAGE=node:20-bookworm-slim$/m)
+})
+
+// The pattern is assembled so that this file does not match it itself.
+const HOST_NAMED = new RegExp(['(deb|registry|pypi)\\.[a-z]+\\.(org|com)', 'npm' + 'js'].join('|'))
+
+test('no package registry or mirror host is named in the repository (the build takes them from this host\'s npm, pip and apt)', () => {
+  const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n')
+  const named = files.filter((file) => file && file !== 'package-lock.json' && existsSync(join(ROOT, file)))
+    .filter((file) => HOST_NAMED.test(readFileSync(join(ROOT, file), 'utf8')))
+  assert.ok(files.length > 100, 'git listed too few files for this check to mean anything')
+  assert.equal(named, [])
 })
 
 test('the image builds here from terarchitect-base:bookworm', async () => {
@@ -136,9 +149,41 @@ test('the whole stack: a ticket moved to In Progress is claimed by the real coor
   }
 })
 
-test('dind: the entrypoint starts a private dockerd before the command', async () => {
+/** Prints the uid and user the command runs as, its HOME, the owners of /workspace and /cache, dockerd's uid, and the daemon it reaches. */
+const WHO_AM_I = ['sh', '-c', [
+  'echo "uid=$(id -u) user=$(id -un) home=$HOME"',
+  'echo "owners=$(stat -c %U /workspace /cache | tr "\\n" " ")"',
+  'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dockerd ] && echo "dockerd-uid=$(stat -c %u $p)"; done',
+  'grep NoNewPrivs /proc/self/status',
+  'docker info --format "daemon {{.ServerVersion}}"',
+].join('; ')]
+
+test('dood: the command runs as `agent` (uid 1000) with no-new-privileges, owns /workspace and its fresh cache volume, and reaches the mounted daemon', async () => {
   if (!built) assert.unreachable('the image did not build')
-  const executor = dockerDind({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log, command: ['docker', 'info', '--format', 'inner-daemon {{.ServerVersion}}'] })
+  const volume = `terarchitect-test-cache-${process.pid}`
+  const executor = dockerDood({ image: TAG, cacheVolume: volume, coordinatorId: 'agent-image-test', log, command: WHO_AM_I })
+  const output: OutputChunk[] = []
+  const spec: JobSpec = { jobId: 999_998, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 60_000 }
+  try {
+    const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
+    const text = output.map((chunk) => chunk.text).join('')
+    assert.is(result.exitCode, 0, text)
+    assert.match(text, 'uid=1000 user=agent home=/home/agent\n')
+    assert.match(text, 'owners=agent agent \n')
+    assert.match(text, /NoNewPrivs:\s+1\n/)
+    assert.match(text, /daemon \d+\.\d+/)
+    assert.not.match(text, 'dockerd-uid=', 'dood started a dockerd of its own')
+  } finally {
+    await executor.close?.()
+    const engine = await ensureDocker()
+    await engine.volumeRemove(`${volume}-p1`, { force: true }).catch(() => {})
+    engine.close()
+  }
+})
+
+test('dind: the entrypoint starts a private dockerd (root) before the command, which runs as `agent` and reaches it', async () => {
+  if (!built) assert.unreachable('the image did not build')
+  const executor = dockerDind({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log, command: WHO_AM_I })
   const output: OutputChunk[] = []
   try {
     const spec: JobSpec = { jobId: 999_999, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 5 * 60 * 1000 }
@@ -146,7 +191,9 @@ test('dind: the entrypoint starts a private dockerd before the command', async (
     const text = output.map((chunk) => chunk.text).join('')
     assert.is(result.exitCode, 0, text.slice(-3000))
     assert.match(text, 'agent-entrypoint: dockerd ready')
-    assert.match(text, /inner-daemon \d+\.\d+/)
+    assert.match(text, 'uid=1000 user=agent home=/home/agent\n')
+    assert.match(text, 'dockerd-uid=0\n')
+    assert.match(text, /daemon \d+\.\d+/)
   } finally {
     await executor.close?.()
   }
