@@ -52,6 +52,7 @@ export class GraphEditor extends LitElement {
   declare loaded: boolean
   private live = new LiveController(this, { project: () => this.project.id, onEvent: (type, data) => type === 'graph.updated' && this.onRemoteSave(data.version), load: () => this.load() })
   private removeGuard?: () => void
+  private refusalShown = false
 
   static override styles = [shared, css`
     :host { display: flex; flex-direction: column; min-height: 0; position: relative; }
@@ -139,6 +140,14 @@ export class GraphEditor extends LitElement {
   }
 
   private change(nodes: GraphNode[], edges: GraphEdge[] = this.edges) {
+    const refused = denied('member', 'edit the graph')
+    if (refused) {
+      // A viewer's drag or keystroke changes nothing; say why once, not on every pointer move.
+      if (!this.refusalShown) notify(refused, 'info')
+      this.refusalShown = true
+      this.requestUpdate()
+      return
+    }
     this.nodes = nodes
     this.edges = edges
     this.dirty = true

@@ -236,7 +236,7 @@ test('the token page creates a token shown once that works for a script, and rev
   assert.is((await call('GET', `/api/projects/${project.id}/tickets`, undefined, bearer)).status, 401)
 })
 
-test('a member cannot choose what runs on a host; a viewer reads settings but cannot change them', async () => {
+test('a member cannot choose what runs on a host; a viewer reads the graph and settings but cannot change them', async () => {
   await member.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click()
   await member.locator('ta-projects-page').getByRole('button', { name: 'New project' }).first().click()
   const form = member.locator('ta-projects-page ta-project-form')
@@ -246,6 +246,11 @@ test('a member cannot choose what runs on a host; a viewer reads settings but ca
   assert.ok(await form.getByLabel('Setup command').isDisabled())
   await screenshot(member, 'accounts-project-form-member-light')
   await member.keyboard.press('Escape')
+  // The graph editor (loaded on first visit) is read-only for the viewer, and says so.
+  await viewer.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Graph' }).click()
+  const graph = viewer.locator('ta-graph-editor')
+  await graph.getByText('Viewers cannot edit the graph').waitFor()
+  assert.ok(await graph.getByRole('button', { name: 'Add node' }).isDisabled())
   await viewer.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click()
   const settings = viewer.locator('ta-settings-page')
   await settings.getByText('Only admins can change settings.').waitFor()
