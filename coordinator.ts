@@ -78,7 +78,7 @@ async function main() {
     return
   }
   const config = resolveCoordinatorConfig(process.env)
-  for (const secret of [config.TERARCHITECT_WORKER_API_KEY, config.GITHUB_TOKEN]) redact(secret)
+  for (const secret of [config.workerCredential, config.GITHUB_TOKEN]) redact(secret)
   const log = createLogger(config.LOG_LEVEL, { service: 'coordinator' })
   process.on('unhandledRejection', (error) => log.error('unhandled rejection (ignored)', { error }))
 
@@ -92,7 +92,7 @@ async function main() {
 
   const coordinator = startCoordinator({
     config, coordinatorId, log, executors,
-    client: createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.TERARCHITECT_WORKER_API_KEY, coordinatorId }),
+    client: createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.workerCredential, coordinatorId }),
     images: state.images,
   })
   process.stdout.write(`Terarchitect coordinator ${coordinatorId} claiming from ${config.TERARCHITECT_API_URL}\n`)

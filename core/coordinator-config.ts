@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { homedir, hostname } from 'node:os'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
@@ -15,8 +16,10 @@ export const CoordinatorEnv = Type.Object({
   TERARCHITECT_API_URL: Type.String({ default: 'http://127.0.0.1:5010', pattern: '^https?://', description: 'Base URL of the app; also given to agents (loopback URLs are rewritten to host.docker.internal for containers)' }),
   PROJECT_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Claim jobs of this project only' })),
   PROJECT_IDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', description: 'Comma-separated project ids to claim from; unset (and no PROJECT_ID) = all projects' })),
-  GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Given to agents as GITHUB_TOKEN; unset = agents use the app setting' })),
-  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ description: 'Bearer key of the worker API; never given to agents (they get a job-scoped token)' })),
+  GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Handed to the app once at start (stored encrypted, used for this coordinator\'s projects when the app has no GITHUB_TOKEN setting); never given to agents' })),
+  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ description: 'The app\'s worker key (its TERARCHITECT_WORKER_API_KEY, or the generated <data dir>/worker.key); never given to agents (they get a job token)' })),
+  TERARCHITECT_COORDINATOR_TOKEN: Type.Optional(Type.String({ pattern: '^tco_', description: 'A coordinator token an admin created (POST /api/coordinators/tokens); wins over the worker key; never given to agents' })),
+  TERARCHITECT_WORKER_KEY_FILE: Type.Optional(Type.String({ description: 'A file holding the worker key (npm start points it at the app\'s generated <data dir>/worker.key); read once at start' })),
   AGENT_IMAGE: Type.String({ default: 'terarchitect-agent', minLength: 1, description: 'Agent image (a reference or an image id); project_images.json in the state dir overrides it per project, and records the image a project last succeeded with' }),
   MAX_CONCURRENT_AGENTS: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Agents run at once; the app setting of the same name wins and is re-read while running' }),
   POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
@@ -46,6 +49,8 @@ export const CoordinatorEnv = Type.Object({
 type Env = Static<typeof CoordinatorEnv>
 
 export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS' | 'AGENT_DOCKER_MODE' | 'AGENT_HOST_COMMAND' | 'COORDINATOR_REPO_ROOT' | 'AGENT_MOUNT_DOCKER_SOCKET'> {
+  /** The worker API credential: TERARCHITECT_COORDINATOR_TOKEN, TERARCHITECT_WORKER_API_KEY or the key file's content. */
+  workerCredential: string
   /** AGENT_MEMORY in bytes; 0 = unlimited. */
   agentMemoryBytes: number
   LOG_LEVEL: LogLevel
@@ -86,7 +91,25 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     COORDINATOR_REPO_ROOT: COORDINATOR_REPO_ROOT ?? join(rest.COORDINATOR_STATE_DIR, 'work'),
     hostCommand,
     agentMemoryBytes,
+    workerCredential: workerCredential(rest),
   }
+}
+
+/** The worker API is never anonymous: a coordinator without a credential refuses to start. */
+function workerCredential(values: Env): string {
+  if (values.TERARCHITECT_COORDINATOR_TOKEN) return values.TERARCHITECT_COORDINATOR_TOKEN
+  if (values.TERARCHITECT_WORKER_API_KEY) return values.TERARCHITECT_WORKER_API_KEY
+  const file = values.TERARCHITECT_WORKER_KEY_FILE
+  let key = ''
+  try {
+    key = file ? readFileSync(file, 'utf8').trim() : ''
+  } catch (error) {
+    throw badRequest(`invalid configuration: TERARCHITECT_WORKER_KEY_FILE: cannot read ${file}: ${(error as Error).message}`, [{ path: 'TERARCHITECT_WORKER_KEY_FILE', message: 'unreadable' }])
+  }
+  if (key) return key
+  throw badRequest('invalid configuration: the worker API needs a credential: set TERARCHITECT_COORDINATOR_TOKEN, TERARCHITECT_WORKER_API_KEY or TERARCHITECT_WORKER_KEY_FILE', [
+    { path: 'TERARCHITECT_COORDINATOR_TOKEN', message: 'none of the worker API credentials is set' },
+  ])
 }
 
 /** What `coordinator reset-image` reads: the state dir, AGENT_IMAGE and the daemon; no worker credential. */

@@ -15,6 +15,7 @@ import {
   startCoordinatorApp, waitForJob, type CoordinatorProcess, type CoordinatorTestApp, removeCoordinatorContainers,
 } from './coordinator-fixtures.ts'
 import { sleep, waitFor } from './helpers.ts'
+import { coordinatorForgeToken } from '../core/services/coordinator-forge-token.ts'
 
 const RUN = randomUUID().slice(0, 8)
 const COORDINATOR_ID = `test-coordinator-${RUN}`
@@ -169,7 +170,7 @@ test('an image that does not exist → the agent runs on the host with TERARCHIT
   assert.equal(readdirSync(repoRoot).filter((name) => name.startsWith(`job-${jobId}-`)), [], 'fallback work dir left behind')
 })
 
-test('secrets given to agents are in no job event, log line or state file; the worker key never reaches the agent', async () => {
+test('the coordinator\'s GITHUB_TOKEN goes to the app, not the agent; no secret is in a job event, log line or state file', async () => {
   const p = await project(app)
   const { ticketId, jobId } = await enqueue(app, p.id, {
     lines: 30, interval: 250, print: ['GITHUB_TOKEN', 'TERARCHITECT_AGENT_TOKEN', 'TERARCHITECT_WORKER_API_KEY'],
@@ -178,15 +179,17 @@ test('secrets given to agents are in no job event, log line or state file; the w
   const env = ((await engine.containerInspect(container.Id)).Config as { Env?: string[] }).Env ?? []
   const agentToken = env.find((entry) => entry.startsWith('TERARCHITECT_AGENT_TOKEN='))?.split('=')[1]
   assert.ok(agentToken?.startsWith('tj1.'), 'the agent got no job token')
-  assert.ok(env.includes(`GITHUB_TOKEN=${GITHUB_TOKEN}`), 'GITHUB_TOKEN not passed to the agent')
+  assert.not.ok(env.some((entry) => entry.includes(GITHUB_TOKEN)), 'GITHUB_TOKEN reached the container')
   assert.not.ok(env.some((entry) => entry.includes(WORKER_KEY)), 'the worker key reached the container')
+  // Handed to the app once instead (stored encrypted, for this coordinator's projects).
+  assert.is(await coordinatorForgeToken(app.app.ctx, p.id), GITHUB_TOKEN)
   assert.ok(env.some((entry) => /^TERARCHITECT_API_URL=http:\/\/host\.docker\.internal:\d+$/.test(entry)), env.join(' '))
 
   const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])
   assert.is(job.status, 'succeeded')
   const events = await eventsOf(app, p.id, ticketId)
   const text = outputText(events)
-  assert.match(text, 'GITHUB_TOKEN=***\n')
+  assert.match(text, 'GITHUB_TOKEN=<unset>\n')
   assert.match(text, 'TERARCHITECT_AGENT_TOKEN=***\n')
   assert.match(text, 'TERARCHITECT_WORKER_API_KEY=<unset>\n')
   const secrets = [GITHUB_TOKEN, agentToken!, WORKER_KEY]

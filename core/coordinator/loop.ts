@@ -16,8 +16,9 @@ import { backoffMs, sleep } from './backoff.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { watchDocker, type DockerWatch } from './docker-watch.ts'
 import type { ProjectImages } from './images.ts'
-import { checkContainerReachability } from './reachability.ts'
+import { openContainerReach, withAgentApiUrl, type ContainerReach } from './reachability.ts'
 import { runJob } from './run-job.ts'
+import { handForgeToken } from './forge-token.ts'
 import type { CoordinatorExecutors } from './types.ts'
 
 const LONG_POLL_RETRY_MS = 5 * 60 * 1000
@@ -58,20 +59,28 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   let wake: () => void = () => {}
   const wakeLoop = () => wake()
   let claimInFlight: AbortController | undefined
-  let reachabilityChecked = false
+  // How containers reach the app (reachability.ts): decided once Docker first answers.
+  let reach: Promise<ContainerReach> | undefined
+  let reached: ContainerReach = {}
   const limit = () => appLimit ?? config.MAX_CONCURRENT_AGENTS
   const containers = executors.containers
+  const jobExecutors: CoordinatorExecutors = containers
+    ? { ...executors, containers: withAgentApiUrl(containers, () => reached.agentApiUrl) }
+    : executors
 
   const docker: DockerWatch | null = containers
     ? watchDocker({
         containers, coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
         runningJobs: () => new Set(running.keys()),
         onChange(up) {
-          if (up && !reachabilityChecked && containers.hostGateway) {
-            reachabilityChecked = true
-            void containers.hostGateway()
-              .then((gateway) => (gateway ? checkContainerReachability(config.TERARCHITECT_API_URL, gateway, log) : undefined))
-              .catch((error: unknown) => log.debug('reachability check failed', { error }))
+          if (up && !reach && containers.hostGateway && !stopping.signal.aborted) {
+            reach = containers.hostGateway()
+              .then((gateway) => openContainerReach(config.TERARCHITECT_API_URL, gateway, log))
+              .catch((error: unknown) => {
+                log.warn('could not decide how agent containers reach the app', { error: (error as Error).message })
+                return {}
+              })
+              .then((result) => (reached = result))
           }
           // Without the fallback a claim made now could only fail its job: drop the one in flight.
           if (!up && !config.AGENT_FALLBACK_TO_HOST) claimInFlight?.abort()
@@ -118,9 +127,8 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   const launch = (job: ClaimedJob) => {
     log.info('job claimed', { jobId: job.job_id, projectId: job.project_id, kind: job.kind, mode: job.execution_mode, attempt: job.attempt })
     const done = runJob(job, {
-      client, executors, log,
+      client, executors: jobExecutors, log,
       apiUrl: config.TERARCHITECT_API_URL,
-      ...(config.GITHUB_TOKEN ? { githubToken: config.GITHUB_TOKEN } : {}),
       defaultImage: config.AGENT_IMAGE,
       ...(options.images ? { images: options.images } : {}),
       timeoutMs: config.JOB_TIMEOUT_SEC * 1000,
@@ -150,8 +158,14 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   })
 
   // --- the claim loop -------------------------------------------------------------------------
+  // GITHUB_TOKEN goes to the app before the first claim, so the first job's git relay has it.
+  const forgeHandoff = config.GITHUB_TOKEN
+    ? handForgeToken({ client, token: config.GITHUB_TOKEN, projectIds: config.projectIds, log, signal: stopping.signal })
+    : Promise.resolve()
   const claimLoop = (async () => {
+    await forgeHandoff
     if (docker) await Promise.race([docker.ready, sleep(10000, stopping.signal)]) // reconcile before the first claim
+    if (reach) await reach // the forwarder listens before the first container starts
     let failures = 0
     let longPoll = config.CLAIM_WAIT_SEC > 0
     let longPollRetryAt = 0
@@ -235,6 +249,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
             await finished
           }
         }
+        await (await reach)?.forwarder?.close()
         await containers?.close?.()
         await executors.host.close?.()
         log.info('coordinator stopped')

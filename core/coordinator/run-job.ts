@@ -32,7 +32,6 @@ export interface RunJobContext {
   executors: CoordinatorExecutors
   log: Logger
   apiUrl: string
-  githubToken?: string
   defaultImage: string
   /** project_images.json; without it every project runs `defaultImage` and nothing is recorded. */
   images?: ProjectImages
@@ -78,7 +77,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
   let choice: ImageChoice | undefined
   let outcome: { result: RunResult } | { error: string }
   try {
-    const env = jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}) })
+    const env = jobEnv(job, { apiUrl: ctx.apiUrl })
     const spec: JobSpec = {
       jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: job.kind, executionMode: job.execution_mode,
       projectPath: job.project_path, env, labels: { 'terarchitect.project_id': String(job.project_id) }, timeoutMs: ctx.timeoutMs,
@@ -109,7 +108,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
         log.warn('container could not be started; running the agent on the host', { image: choice?.run ?? ctx.defaultImage, error: dockerRunError })
         outcome = await attempt(ctx.executors.host, {
           ...spec, projectPath: workDir,
-          env: jobEnv(job, { apiUrl: ctx.apiUrl, ...(ctx.githubToken ? { githubToken: ctx.githubToken } : {}), dockerRunError, workspace: workDir }),
+          env: jobEnv(job, { apiUrl: ctx.apiUrl, dockerRunError, workspace: workDir }),
         }, output, controller.signal, `agent started on the host in ${workDir}`)
       }
     }
