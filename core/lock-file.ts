@@ -35,7 +35,8 @@ export function acquireLockFile(file: string, inUse: (pid: number) => string): (
   throw new AppError('lock_held', 409, `could not take the lock ${file}`)
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid runs (EPERM: it runs, as another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -86,15 +86,15 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
     inflight ??= ask().finally(() => (inflight = undefined))
     return inflight
   }
+  // One chain of polls, each scheduled when the last has answered, at the interval that answer set.
   let timer: NodeJS.Timeout | undefined
   let stopped = false
-  const tick = () => {
+  const next = () => {
     if (stopped || controller.signal.aborted) return
-    timer = setTimeout(() => void poll().finally(tick), intervalMs)
+    timer = setTimeout(() => void poll().finally(next), intervalMs)
     timer.unref()
   }
-  void poll()
-  tick()
+  void poll().finally(next)
 
   return {
     signal: controller.signal,

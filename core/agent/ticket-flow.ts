@@ -43,7 +43,7 @@ async function ticketWork(run: AgentRun, job: OpenJob): Promise<void> {
 
   const title = ticket.title
   const prBody = (summary: string, tests?: CommandOutcome) => pullBody(run, job, summary, tests)
-  const finished = startedFrom ? await finishedEarlier(run, job, mergeBase) : undefined
+  const finished = startedFrom ? await finishedEarlier(run, job, [`${mergeBase}..HEAD`]) : undefined
   if (finished) {
     // An earlier attempt of this job pushed its whole change and stopped before the PR or the
     // report (its coordinator was lost): what is left is the PR and the completion.
@@ -80,13 +80,13 @@ const UNFINISHED = '(unfinished: a budget ran out)'
 
 /**
  * The finished change an earlier attempt of this same job left on the branch, if any: a commit
- * over the base whose message is this job's (`commitMessage`) and not a draft's. A rerun of the
- * ticket is a new job, so it works on top instead.
+ * among `range` (git log arguments) whose message is this job's (`Terarchitect job <id> (…)`) and
+ * not a draft's. A rerun of the ticket is a new job, so it works on top instead.
  */
-async function finishedEarlier(run: AgentRun, job: OpenJob, mergeBase: string): Promise<{ commit: string; summary: string } | undefined> {
+export async function finishedEarlier(run: AgentRun, job: OpenJob, range: string[]): Promise<{ commit: string; summary: string } | undefined> {
   if (!run.config.JOB_ID) return undefined
   const marker = `Terarchitect job ${run.config.JOB_ID} (`
-  const log = (await job.git.run(['log', '--format=%H%x00%B%x01', `${mergeBase}..HEAD`])).stdout
+  const log = (await job.git.run(['log', '--format=%H%x00%B%x01', ...range])).stdout
   for (const entry of log.split('\x01')) {
     const [commit, message] = entry.trim().split('\x00') as [string, string | undefined]
     if (!message || message.includes(UNFINISHED)) continue

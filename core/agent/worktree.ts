@@ -15,6 +15,7 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { AgentConfig } from '../agent-config.ts'
+import { isAlive } from '../lock-file.ts'
 import type { Logger } from '../log.ts'
 import { agentError } from './errors.ts'
 import { createGit, pushLeased, type Git } from './git.ts'
@@ -43,8 +44,7 @@ export async function openWorktree(options: WorktreeOptions): Promise<Omit<Works
   // Local commands on the checkout run without the cancel signal: clean-up must survive a cancel.
   const admin = createGit({ cwd: options.source, env: config.baseEnv, author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL } })
   if (!(await admin.isWorkTree().catch(() => false))) await cloneInto(options)
-  const common = resolve(options.source, await admin.run(['rev-parse', '--git-common-dir']).then((r) => r.stdout.trim()))
-  const root = join(common, WORKTREES_DIR)
+  const root = await worktreesRoot(admin, options.source)
   const name = config.JOB_ID ? `job-${config.JOB_ID}-${config.JOB_ATTEMPT ?? 1}` : `run-${process.pid}-${Date.now().toString(36)}`
   const dir = join(root, name)
   const namespace = `${REF_ROOT}/${name}`
@@ -128,18 +128,14 @@ export async function pruneStaleWorktrees(admin: Git, root: string): Promise<str
 export async function pruneWorktreesOf(source: string, env: Record<string, string>): Promise<string[]> {
   const admin = createGit({ cwd: source, env, author: { name: 'Terarchitect', email: 'terarchitect@users.noreply.github.com' } })
   if (!existsSync(source) || !(await admin.isWorkTree().catch(() => false))) return []
-  const common = resolve(source, (await admin.run(['rev-parse', '--git-common-dir'])).stdout.trim())
-  return pruneStaleWorktrees(admin, join(common, WORKTREES_DIR))
+  return pruneStaleWorktrees(admin, await worktreesRoot(admin, source))
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/** `<git common dir>/terarchitect-worktrees`: the same for the checkout and any worktree of it. */
+async function worktreesRoot(admin: Git, source: string): Promise<string> {
+  return join(resolve(source, (await admin.run(['rev-parse', '--git-common-dir'])).stdout.trim()), WORKTREES_DIR)
 }
+
 
 /**
  * PROJECT_PATH is missing or empty: clone it there once, as the checkout later jobs work from.
