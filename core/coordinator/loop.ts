@@ -9,6 +9,9 @@
  * - Concurrency: MAX_CONCURRENT_AGENTS, overridden by the app setting of the same name, re-read
  *   every SETTINGS_REFRESH_SEC (a lower limit lets running jobs finish; it never stops them).
  * - Nothing escapes the loop: a job's failure is written to that job, not thrown.
+ * - When Docker first answers, how containers reach the app is decided (reachability.ts): with a
+ *   loopback TERARCHITECT_API_URL the forwarder listens on the bridge before the first claim, and
+ *   container jobs get its URL; it closes after the last job has ended.
  */
 import type { CoordinatorConfig } from '../coordinator-config.ts'
 import type { Logger } from '../log.ts'
@@ -16,7 +19,7 @@ import { backoffMs, sleep } from './backoff.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { watchDocker, type DockerWatch } from './docker-watch.ts'
 import type { ProjectImages } from './images.ts'
-import { checkContainerReachability } from './reachability.ts'
+import { openContainerReach, withAgentApiUrl, type ContainerReach } from './reachability.ts'
 import { runJob } from './run-job.ts'
 import { handForgeToken } from './forge-token.ts'
 import type { CoordinatorExecutors } from './types.ts'
@@ -59,20 +62,28 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   let wake: () => void = () => {}
   const wakeLoop = () => wake()
   let claimInFlight: AbortController | undefined
-  let reachabilityChecked = false
+  // How containers reach the app (reachability.ts): decided once Docker first answers.
+  let reach: Promise<ContainerReach> | undefined
+  let reached: ContainerReach = {}
   const limit = () => appLimit ?? config.MAX_CONCURRENT_AGENTS
   const containers = executors.containers
+  const jobExecutors: CoordinatorExecutors = containers
+    ? { ...executors, containers: withAgentApiUrl(containers, () => reached.agentApiUrl) }
+    : executors
 
   const docker: DockerWatch | null = containers
     ? watchDocker({
         containers, coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
         runningJobs: () => new Set(running.keys()),
         onChange(up) {
-          if (up && !reachabilityChecked && containers.hostGateway) {
-            reachabilityChecked = true
-            void containers.hostGateway()
-              .then((gateway) => (gateway ? checkContainerReachability(config.TERARCHITECT_API_URL, gateway, log) : undefined))
-              .catch((error: unknown) => log.debug('reachability check failed', { error }))
+          if (up && !reach && containers.hostGateway && !stopping.signal.aborted) {
+            reach = containers.hostGateway()
+              .then((gateway) => openContainerReach(config.TERARCHITECT_API_URL, gateway, log))
+              .catch((error: unknown) => {
+                log.warn('could not decide how agent containers reach the app', { error: (error as Error).message })
+                return {}
+              })
+              .then((result) => (reached = result))
           }
           // Without the fallback a claim made now could only fail its job: drop the one in flight.
           if (!up && !config.AGENT_FALLBACK_TO_HOST) claimInFlight?.abort()
@@ -119,7 +130,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   const launch = (job: ClaimedJob) => {
     log.info('job claimed', { jobId: job.job_id, projectId: job.project_id, kind: job.kind, mode: job.execution_mode, attempt: job.attempt })
     const done = runJob(job, {
-      client, executors, log,
+      client, executors: jobExecutors, log,
       apiUrl: config.TERARCHITECT_API_URL,
       defaultImage: config.AGENT_IMAGE,
       ...(options.images ? { images: options.images } : {}),
@@ -157,6 +168,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   const claimLoop = (async () => {
     await forgeHandoff
     if (docker) await Promise.race([docker.ready, sleep(10000, stopping.signal)]) // reconcile before the first claim
+    if (reach) await reach // the forwarder listens before the first container starts
     let failures = 0
     let longPoll = config.CLAIM_WAIT_SEC > 0
     let longPollRetryAt = 0
@@ -240,6 +252,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
             await finished
           }
         }
+        await (await reach)?.forwarder?.close()
         await containers?.close?.()
         await executors.host.close?.()
         log.info('coordinator stopped')
