@@ -1,14 +1,15 @@
 /**
  * The git relay and the forge actions (docs/SECURITY.md "The git relay and forge actions"), with
  * real git against the app: a job token clones, fetches and pushes its own `ticket-<id>` (a review
- * job: its PR's head branch) and nothing else; the forge token reaches only the project's git host
- * (a repository on another host, a redirect, plain http not listed in ALLOW_INSECURE_GIT_HOSTS:
- * the decoys record nothing); no token, a token of another ticket or project, the worker key or an
+ * job: its PR's head branch) and nothing else, large packs streaming both ways; the forge token
+ * reaches only the project's git host (a repository on another host, a redirect, plain http not
+ * listed in ALLOW_INSECURE_GIT_HOSTS: the decoys record nothing); no token, a token of another ticket or project, the worker key or an
  * ended job's token are refused; the forge actions open the job's PR and reply on its PR only.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -134,6 +135,21 @@ test('the job token clones, fetches and pushes ticket-<id>; the forge token reac
   const config = readFileSync(join(dir, '.git', 'config'), 'utf8')
   assert.not.match(config, FORGE_TOKEN)
   assert.not.match(config, job.agent_token)
+})
+
+test('a large push and clone stream through the relay (chunked request, pack beyond the command section)', async () => {
+  const job = await claimTicket(project)
+  const dir = await cloneWithCommit(job, 'large')
+  // Incompressible, and larger than git's 1 MB post buffer: git sends the pack chunked.
+  writeFileSync(join(dir, 'blob.bin'), randomBytes(24 * 1024 * 1024))
+  assert.ok((await git(undefined, ['-C', dir, 'add', '--', 'blob.bin'])).ok)
+  assert.ok((await git(undefined, ['-C', dir, 'commit', '--quiet', '-m', 'large'])).ok)
+  const pushed = await git(job.agent_token, ['-C', dir, 'push', '--porcelain', '--', 'origin', `HEAD:refs/heads/ticket-${job.ticket_id}`])
+  assert.ok(pushed.ok, pushed.output)
+  const again = join(scratch, 'large-again')
+  const cloned = await git(job.agent_token, ['clone', '--quiet', '--branch', `ticket-${job.ticket_id}`, '--', relayUrl(job), again])
+  assert.ok(cloned.ok, cloned.output)
+  assert.is(readFileSync(join(again, 'blob.bin')).length, 24 * 1024 * 1024)
 })
 
 test('another branch, a tag, main, a delete and a mixed push are refused in git\'s words; the remote is unchanged', async () => {
