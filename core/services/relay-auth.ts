@@ -1,7 +1,7 @@
 /**
- * How a request to a relay or a forge action proves its job: by the job token alone, sent as
+ * How a request to the git relay proves its job: by the job token alone, sent as
  * `Authorization: Bearer <token>` or as the password of HTTP Basic (what git's credential helper
- * answers; the user name is ignored). The token must be signed for this project and ticket, and its
+ * answers; the user name is ignored). The forge actions are ordinary agent routes (auth.ts). The token must be signed for this project and ticket, and its
  * job must still be running at the token's attempt and claim: a token of a job that ended (complete,
  * fail, cancel, release, lease expiry) opens nothing. The worker key and people's credentials open
  * nothing here either.
