@@ -9,6 +9,7 @@ import { write } from '../context.ts'
 import type { Sql } from '../db/index.ts'
 import { AppError, badRequest, notFound } from '../errors.ts'
 import { generateToken, hashToken } from '../secrets.ts'
+import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 
 /** Who is calling the worker API: `worker-key` or `coordinator-token:<id>`, and what it may claim. */
 export interface MachineCredential {
@@ -43,10 +44,11 @@ export interface CoordinatorToken {
 
 const COLUMNS = 'id, name, prefix, project_ids, created_at, last_used_at, revoked_at'
 
-/** Creates a token; the clear value is in the answer only (`token`), never stored. */
+/** Creates a token (audited); the clear value is in the answer only (`token`), never stored. */
 export async function createCoordinatorToken(
   ctx: AppContext,
   input: { name: string; project_ids?: number[] | null },
+  actor: Actor = APP_ACTOR,
 ): Promise<CoordinatorToken & { token: string }> {
   const token = generateToken(COORDINATOR_TOKEN_PREFIX)
   const projectIds = input.project_ids ? [...new Set(input.project_ids)] : null
@@ -60,6 +62,7 @@ export async function createCoordinatorToken(
       `insert into coordinator_tokens (name, token_hash, prefix, project_ids) values ($1, $2, $3, $4::int[]) returning ${COLUMNS}`,
       [input.name, hashToken(token), token.slice(0, COORDINATOR_TOKEN_PREFIX.length + 6), projectIds] as never[],
     )
+    await recordAudit(tx, actor, { action: 'coordinator_token.create', target: { type: 'coordinator_token', id: row!.id as number }, details: { name: input.name, project_ids: projectIds } })
     return { ...(row as unknown as CoordinatorToken), token }
   })
 }
@@ -68,12 +71,15 @@ export async function listCoordinatorTokens(sql: Sql): Promise<CoordinatorToken[
   return (await sql.unsafe(`select ${COLUMNS} from coordinator_tokens order by id`)) as unknown as CoordinatorToken[]
 }
 
-/** Revokes a token at once (idempotent); 404 when it never existed. */
-export async function revokeCoordinatorToken(ctx: AppContext, id: number): Promise<CoordinatorToken> {
-  const [row] = await ctx.sql.unsafe(
-    `update coordinator_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 returning ${COLUMNS}`, [id])
-  if (!row) throw notFound(`coordinator token ${id}`)
-  return row as unknown as CoordinatorToken
+/** Revokes a token at once (idempotent, audited); 404 when it never existed. */
+export async function revokeCoordinatorToken(ctx: AppContext, id: number, actor: Actor = APP_ACTOR): Promise<CoordinatorToken> {
+  return write(ctx, async ({ tx }) => {
+    const [row] = await tx.unsafe(
+      `update coordinator_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 returning ${COLUMNS}`, [id])
+    if (!row) throw notFound(`coordinator token ${id}`)
+    await recordAudit(tx, actor, { action: 'coordinator_token.revoke', target: { type: 'coordinator_token', id } })
+    return row as unknown as CoordinatorToken
+  })
 }
 
 /** The credential a live coordinator token stands for, or null (unknown or revoked). */

@@ -41,6 +41,13 @@ test('tokens are shown once, stored hashed, listed without the secret, revocable
   assert.is((await t.api('DELETE', `/api/coordinators/tokens/${created.id}`)).status, 204)
   assertError(await t.api('POST', '/api/worker/jobs/start', { coordinator_id: 'h1' }, bearer(created.token)), 401, undefined, 'revoked')
   assert.ok((await t.api('GET', '/api/coordinators/tokens')).body.find((row: any) => row.id === created.id).revoked_at)
+  // Both are in the audit trail, without the token.
+  for (const action of ['coordinator_token.create', 'coordinator_token.revoke']) {
+    const audit = await t.api('GET', `/api/audit?action=${action}`)
+    assert.is(audit.status, 200)
+    assert.ok(audit.body.entries.some((entry: any) => entry.target_id === String(created.id)), action)
+    assert.not.ok(JSON.stringify(audit.body).includes(created.token))
+  }
   assertError(await t.api('DELETE', '/api/coordinators/tokens/999999'), 404)
   // Bad input names the field.
   assertError(await t.api('POST', '/api/coordinators/tokens', { name: '' }), 400, '/body/name')
