@@ -8,7 +8,7 @@ import { openJob } from './job.ts'
 import { agentError } from './errors.ts'
 import { reviewPrompt } from './prompt.ts'
 import { commitWork, pushBranch } from './publish.ts'
-import { usageOf } from './ticket-flow.ts'
+import { finishedEarlier, usageOf } from './ticket-flow.ts'
 import { doWork } from './work.ts'
 
 /** Hidden in every reply the agent posts on a PR; review ingestion skips comments containing it. */
@@ -42,17 +42,10 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
   reporter.step('branch', `on ${branch} of PR #${prNumber} at ${start.slice(0, 10)} (base ${pull.base_branch})`, undefined,
     { kind: 'branch', branch, base: pull.base_branch, continued: true, pr_number: prNumber })
 
-  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
-
-  const facts = { cwd: job.workspace.dir, branch, base: pull.base_branch, testCommand: context.project.test_command }
-  const task = reviewPrompt(context, facts, { prNumber, prTitle: pull.title, comment })
-  // The Director judges the diff of this job only: against where the PR branch stood.
-  const work = await doWork(run, job, { task, facts, base: start })
-  const summary = work.summary || `Addressed the review comment with ${job.worker.name}.`
-
-  const commitMessage = `Address review comment on #${prNumber}${commentId ? ` (${commentId})` : ''}\n\n${summary}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`
-  const sha = await commitWork(run, job, commitMessage, start)
-  await pushBranch(run, job, branch, start)
+  // An earlier attempt of this job that pushed its commit and then lost its coordinator: reply and finish.
+  const earlier = await finishedEarlier(run, job, ['-n', '20', 'HEAD'])
+  if (earlier) reporter.step('retry', `an earlier attempt of job ${run.config.JOB_ID} already pushed its change to ${branch} (${earlier.commit.slice(0, 10)}); going on to the reply`)
+  const { sha, summary } = earlier ? { sha: earlier.commit, summary: earlier.summary } : await addressComment(run, job, { branch, start, prNumber, prTitle: pull.title, base: pull.base_branch, comment, commentId })
 
   const quoted = comment.trim().split('\n').slice(0, 5).map((line) => `> ${line}`).join('\n')
   const reply = await run.api.replyOnPull(`${REPLY_MARKER}\n${quoted}\n\n${summary}\n\nPushed ${sha.slice(0, 10)} to \`${branch}\`.`)
@@ -70,4 +63,19 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
   // No summary: the ticket's keeps describing the whole PR; the job records this run's usage.
   await run.api.complete({ pr_url: pull.url, pr_number: prNumber, usage: usageOf(job) })
   reporter.step('complete', `review of PR #${prNumber} done`, undefined, { kind: 'complete', pr_url: pull.url, pr_number: prNumber, usage: usageOf(job) })
+}
+
+/** The work on the comment: setup, Director/Worker, commit, push (leased on where the PR branch stood). */
+async function addressComment(run: AgentRun, job: OpenJob, review: { branch: string; start: string; prNumber: number; prTitle: string; base: string; comment: string; commentId?: number }) {
+  const { context } = job
+  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
+  const facts = { cwd: job.workspace.dir, branch: review.branch, base: review.base, testCommand: context.project.test_command }
+  const task = reviewPrompt(context, facts, { prNumber: review.prNumber, prTitle: review.prTitle, comment: review.comment })
+  // The Director judges the diff of this job only: against where the PR branch stood.
+  const work = await doWork(run, job, { task, facts, base: review.start })
+  const summary = work.summary || `Addressed the review comment with ${job.worker.name}.`
+  const commitMessage = `Address review comment on #${review.prNumber}${review.commentId ? ` (${review.commentId})` : ''}\n\n${summary}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`
+  const sha = await commitWork(run, job, commitMessage, review.start)
+  await pushBranch(run, job, review.branch, review.start)
+  return { sha, summary }
 }
