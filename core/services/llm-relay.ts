@@ -134,6 +134,11 @@ export async function relayLlmRequest(ctx: AppContext, req: IncomingMessage, res
     for (const [name, value] of search) if (name !== 'key') upstream.searchParams.append(name, value)
     await forward(ctx, { req, res, endpoint, upstream, body: body && withUsageRequested(endpoint, req, body), credential: credential.header, apiKey: settings[names.key], job, purpose })
   } catch (error) {
+    // A refused request's unread body is not waited for: the answer closes the connection.
+    if (!req.readableEnded && !res.headersSent) {
+      res.setHeader('connection', 'close')
+      req.resume()
+    }
     const known = error instanceof AppError
     if (!known) ctx.log.error('LLM relay failed', { error, purpose, path: rest })
     sendRelayError(res, wire, known ? error.status : 500, known ? error.code : 'internal', known ? error.message : 'internal error (Terarchitect relay)')
