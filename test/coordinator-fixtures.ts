@@ -9,12 +9,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
+import { PROJECT_IMAGES_FILE } from '../core/coordinator/images.ts'
+import { createDockerEngine, type DockerEngine } from '../plugins/executors/docker/engine.ts'
 import { isDockerError } from '../plugins/executors/docker/errors.ts'
+import { dropProjectImageTag } from '../plugins/executors/docker/project-image.ts'
 import { BASE_IMAGE, contextDir } from './docker-fixtures.ts'
 import { ROOT, createRunnableProject, sleep, startTestApp, waitFor, type TestApp } from './helpers.ts'
 
@@ -231,9 +233,29 @@ export function spawnCoordinator(env: Record<string, string>, stateDir = mkdtemp
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
+      const code = await exited
+      await dropRecordedImageTags(stateDir)
+      return code
     },
   }
+}
+
+/**
+ * Removes the tags a coordinator gave the images it recorded in its project_images.json (they keep
+ * images alive: a test that moves or removes its own tag must not leave the image behind).
+ */
+export async function dropRecordedImageTags(stateDir: string): Promise<void> {
+  let entries: unknown[]
+  try {
+    entries = Object.values(JSON.parse(readFileSync(join(stateDir, PROJECT_IMAGES_FILE), 'utf8')) as Record<string, unknown>)
+  } catch {
+    return
+  }
+  const tags = entries.map((entry) => (entry as { recorded?: boolean; tag?: string } | null)).filter((entry) => entry?.recorded && entry.tag).map((entry) => entry!.tag!)
+  if (tags.length === 0) return
+  const engine = createDockerEngine({ dockerHost: process.env.DOCKER_HOST })
+  for (const tag of new Set(tags)) await dropProjectImageTag(engine, tag).catch(() => {})
+  engine.close()
 }
 
 /** Counts this coordinator's running job containers every `everyMs`; `peak()` since the last `reset()`. */
