@@ -36,6 +36,7 @@ const ACTIONS: Record<string, string> = {
   'auth.login': 'Signed in',
   'auth.login_failed': 'Failed sign-in',
   'auth.logout': 'Signed out',
+  'auth.sso_refused': 'Refused single sign-on',
 }
 const PAGE = 50
 

@@ -99,10 +99,10 @@ test.after(async () => {
 
 test('off loopback with no account, the UI asks for the first admin and the printed setup code', async () => {
   assert.ok(ui.app.setupCode, 'the app printed a setup code')
-  ;({ page: admin } = await open('/'))
+  ;({ page: admin } = await open('/', 'dark'))
   const setup = admin.locator('ta-setup-page')
   await setup.getByRole('heading', { name: 'Create the first admin' }).waitFor()
-  await screenshot(admin, 'accounts-setup-light')
+  await screenshot(admin, 'accounts-setup-dark')
   await setup.getByLabel('Login').fill('ada')
   await setup.getByLabel('Display name').fill('Ada Admin')
   await setup.getByLabel('Password').fill(PASSWORD.ada)
@@ -129,7 +129,7 @@ test('the admin adds a member and a viewer on the Users page', async () => {
     await form.getByRole('button', { name: 'Add user' }).click()
     await users.locator(`tr[data-login="${login}"]`).waitFor()
   }
-  await screenshot(admin, 'accounts-users-light')
+  await screenshot(admin, 'accounts-users-dark')
   const listed = (await call('GET', '/api/users')).body as { login: string; role: string }[]
   assert.equal(listed.map((user) => `${user.login}:${user.role}`), ['ada:admin', 'mia:member', 'vic:viewer'])
   project = (await call('POST', '/api/projects', { name: 'Shop API', repo_url: 'https://git.example/acme/shop.git' })).body
@@ -214,7 +214,7 @@ test('the audit page lists the move with its actor', async () => {
   await audit.getByLabel('Action').selectOption('')
   await audit.getByRole('button', { name: 'Filter' }).click()
   await audit.locator('tr[data-action="auth.login_failed"]', { hasText: 'vic' }).waitFor()
-  await screenshot(admin, 'accounts-audit-light')
+  await screenshot(admin, 'accounts-audit-dark')
 })
 
 test('the token page creates a token shown once that works for a script, and revokes it', async () => {
