@@ -11,8 +11,17 @@ import { RELAY_PURPOSES, relayLlmRequest } from '../services/llm-relay.ts'
 import { sendRelayError, wireOfPath } from '../services/llm-relay-protocols.ts'
 import { RELAY_PREFIX, type RelayPurpose } from '../services/llm-relay-urls.ts'
 
+/** Decided on the normalised path (dot segments resolved), as the router and the coordinator's forwarder see it. */
 export function isRelayRequest(req: IncomingMessage): boolean {
-  return (req.url ?? '').startsWith(RELAY_PREFIX)
+  return (req.url ?? '').includes('/relay/llm/') && pathOf(req).startsWith(RELAY_PREFIX)
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://relay').pathname
+  } catch {
+    return ''
+  }
 }
 
 /** Handles a request `isRelayRequest` accepted. Never throws. */
