@@ -5,8 +5,9 @@
  * events, the pushed history, the workspace's files and .git/config, the agent's own process
  * environment, the PR, the agent's output, git's argv and every request body the fake LLM recorded.
  * The run is made to try: the ticket description holds the GitHub token (the app masks it in
- * worker-context, so it never reaches the agent), the worker's final message holds its key, the
- * Director's summary holds the job token, and the worker dumps its environment through its shell tool.
+ * worker-context, so it never reaches the agent), the worker's final message and the Director's
+ * summary hold the job token (the one secret the agent has: no LLM reply can hold a key the agent
+ * never sent), and the worker dumps its environment through its shell tool.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -31,7 +32,7 @@ function script(request: LlmRequest): Reply {
   if (request.tools.length === 0) return { text: 'title' }
   if (request.toolResultCount === 0) return { toolCalls: [shellCall(request, ENV_PROBE)!] }
   if (request.toolResultCount === 1 && request.lastIsToolResult) return { toolCalls: [writeFileCall(request, 'HEALTH.md', 'healthy\n')!] }
-  return { text: `Done. My key is ${world.secrets.workerKey}.` }
+  return { text: `Done. My token is ${jobToken}.` }
 }
 
 test.before(async () => {
@@ -89,13 +90,17 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
   clean('.git/config', gitConfig)
   assert.not.match(gitConfig, 'credential', 'no credential helper stored in .git/config')
   assert.match(gitConfig, `url = ${world.t.url}/api/relay/git/${world.projectId}/${ticket.id}/repo.git\n`, 'the remote is the app\'s git relay, without user info')
-  // The agent never held the forge token: not in its environment, not in any file of its workspace.
+  // The agent never held the forge token or an LLM key: not in its environment, not in any file of its workspace.
   assert.ok(environs.length > 0, 'the agent\'s environment was read while it ran')
+  const appSecrets = { githubToken: world.secrets.githubToken, workerKey: world.secrets.workerKey, directorKey: world.secrets.directorKey, workerApiKey: world.secrets.workerApiKey }
   for (const environ of environs) {
-    assert.not.ok(environ.includes(world.secrets.githubToken), 'forge token in the agent\'s process environment')
+    for (const [name, value] of Object.entries(appSecrets)) assert.not.ok(environ.includes(value), `${name} in the agent's process environment`)
     assert.not.ok(/(^|\0)(GITHUB_TOKEN|GH_TOKEN)=/.test(environ), 'a forge token variable in the agent\'s environment')
   }
-  for (const file of filesUnder(workspace)) assert.not.ok(readFileSync(file).includes(world.secrets.githubToken), `forge token in ${file}`)
+  for (const file of filesUnder(workspace)) {
+    const content = readFileSync(file)
+    for (const [name, value] of Object.entries(appSecrets)) assert.not.ok(content.includes(value), `${name} in ${file}`)
+  }
   // The forge token went to the git host (as the relay's Basic password) and to the forge API, from the app.
   assert.ok(world.git.requests.some((r) => r.user === 'x-access-token' && r.path.endsWith('git-receive-pack') && r.status === 200))
 
