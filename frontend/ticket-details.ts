@@ -78,6 +78,8 @@ export class TicketDetails extends LitElement {
   }
 
   private set(patch: Partial<Draft>) {
+    // A viewer's pickers change nothing (the inputs are read-only; the Save note says why).
+    if (denied('member', 'edit tickets')) return this.requestUpdate()
     this.draft = { ...this.draft!, ...patch }
     this.errors = {}
   }
@@ -117,7 +119,7 @@ export class TicketDetails extends LitElement {
     return html`<form novalidate @submit=${this.save}>
       ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
       <label class="field"><span>Title</span>
-        <input class="input" name="title" .value=${draft.title} aria-invalid=${this.errors.title ? 'true' : 'false'}
+        <input class="input" name="title" .value=${draft.title} ?readonly=${!!denied('member', 'edit tickets')} aria-invalid=${this.errors.title ? 'true' : 'false'}
           @input=${(e: InputEvent) => this.set({ title: (e.target as HTMLInputElement).value })}>
         ${this.errors.title ? html`<span class="field-error" role="alert">${this.errors.title}</span>` : ''}
       </label>
@@ -125,14 +127,14 @@ export class TicketDetails extends LitElement {
         <div class="field"><span class="label">Priority</span>
           <ta-priority-picker .value=${draft.priority} @change=${(e: CustomEvent<Priority>) => this.set({ priority: e.detail })}></ta-priority-picker></div>
         <label class="field"><span>Column</span>
-          <select class="input" name="column" .value=${draft.column_id} @change=${(e: Event) => this.set({ column_id: (e.target as HTMLSelectElement).value })}>
+          <select class="input" name="column" .value=${draft.column_id} ?disabled=${!!denied('member', 'edit tickets')} @change=${(e: Event) => this.set({ column_id: (e.target as HTMLSelectElement).value })}>
             ${this.columns.map((column) => html`<option value=${column.id} ?selected=${column.id === draft.column_id}>${column.title}</option>`)}
           </select>
           ${this.errors.column_id ? html`<span class="field-error">${this.errors.column_id}</span>` : ''}
         </label>
       </div>
       <label class="field"><span>Description</span>
-        <textarea class="input" name="description" .value=${draft.description}
+        <textarea class="input" name="description" .value=${draft.description} ?readonly=${!!denied('member', 'edit tickets')}
           @input=${(e: InputEvent) => this.set({ description: (e.target as HTMLTextAreaElement).value })}></textarea>
         ${this.errors.description ? html`<span class="field-error">${this.errors.description}</span>` : ''}
       </label>
