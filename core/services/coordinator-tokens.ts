@@ -71,12 +71,14 @@ export async function listCoordinatorTokens(sql: Sql): Promise<CoordinatorToken[
   return (await sql.unsafe(`select ${COLUMNS} from coordinator_tokens order by id`)) as unknown as CoordinatorToken[]
 }
 
-/** Revokes a token at once (idempotent, audited); 404 when it never existed. */
+/** Revokes a token at once (idempotent, audited) with the forge token it handed over; 404 when it never existed. */
 export async function revokeCoordinatorToken(ctx: AppContext, id: number, actor: Actor = APP_ACTOR): Promise<CoordinatorToken> {
   return write(ctx, async ({ tx }) => {
     const [row] = await tx.unsafe(
       `update coordinator_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 returning ${COLUMNS}`, [id])
     if (!row) throw notFound(`coordinator token ${id}`)
+    // A revoked coordinator serves no project any more: its GITHUB_TOKEN is no longer used.
+    await tx`delete from forge_tokens where credential = ${`coordinator-token:${id}`}`
     await recordAudit(tx, actor, { action: 'coordinator_token.revoke', target: { type: 'coordinator_token', id } })
     return row as unknown as CoordinatorToken
   })

@@ -123,6 +123,9 @@ test('a coordinator\'s GITHUB_TOKEN is handed once, stored encrypted, used only 
   assert.is(await coordinatorForgeToken(t.app.ctx, unserved.id), null)
   const rows = await t.app.ctx.sql`select source, coordinator_id, project_ids from forge_tokens`
   assert.equal(rows.map((row) => ({ ...row })), [{ source: 'coordinator', coordinator_id: 'f-1', project_ids: [served.id] }])
+  // Revoking the coordinator's token drops what it handed over.
+  assert.is((await t.api('DELETE', `/api/coordinators/tokens/${limited.id}`)).status, 204)
+  assert.is(await coordinatorForgeToken(t.app.ctx, served.id), null)
 })
 
 test('coordinator token routes are for admins: refused to an anonymous non-local caller', async ({ t }) => {
