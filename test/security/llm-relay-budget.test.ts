@@ -7,8 +7,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { defaultScript } from '../fixtures/fake-llm.ts'
-import { cliDirs, createTicket, getTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from '../bench/agent-harness.ts'
+import { defaultScript, type LlmRequest } from '../fixtures/fake-llm.ts'
+import { DIRECTOR_MODEL, cliDirs, createTicket, getTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from '../bench/agent-harness.ts'
 
 let world: World
 let dirs: Map<string, string>
@@ -54,5 +54,32 @@ for (const [mode, cli] of CLIS) {
     console.log(`llm-relay-budget: ${mode} stopped in ${result.seconds.toFixed(1)} s`)
   })
 }
+
+test('Director mode: the relay refuses the Director\'s assessment past the budget and the job stops with it named', async () => {
+  const claude = dirs.get('claude')
+  if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+  // Plan (120) and the worker's two calls (240) pass under 300; the assessment after the turn is refused.
+  const worker = defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'Added HEALTH.md.' })
+  world.llm.setScript((request: LlmRequest) => (request.model === DIRECTOR_MODEL
+    ? { text: '{"plan": "write HEALTH.md", "prompt": "Create HEALTH.md saying the service is healthy."}' }
+    : worker(request)))
+  await world.settings({ WORKER_MODE: 'claude-code', AGENT_LLM_URL: world.llm.url, AGENT_MODEL: DIRECTOR_MODEL, AGENT_API_KEY: world.secrets.directorKey, DIRECTOR_MAX_TOKENS: 300 })
+  try {
+    const ticket = await createTicket(world, { title: 'Budget (Director)' })
+    const job = await runAndClaim(world, ticket.id)
+    // The agent's own count would stop it first: its override puts the whole decision on the relay.
+    const result = await runAgentProcess(world, job, { path: [claude!], env: { DIRECTOR_MAX_TOKENS: '1000000' } })
+    assert.is(result.code, 3, `agent exit ${result.code}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
+    const rows = await world.t.app.ctx.sql`select purpose, input_tokens, output_tokens, calls from llm_usage where job_id = ${job.job_id} order by purpose`
+    assert.equal(rows.map((row: any) => [row.purpose, Number(row.input_tokens) + Number(row.output_tokens), row.calls]), [['director', 120, 1], ['worker', 240, 2]])
+    const budget = (await ticketEvents(world, ticket.id)).find((e) => e.step === 'budget')
+    assert.ok(budget, 'a budget event')
+    assert.match(budget!.summary, 'DIRECTOR_MAX_TOKENS')
+    assert.match(budget!.summary, `token budget of job ${job.job_id} exhausted (360 of 300 tokens)`)
+    assert.ok(world.llm.keyWasSent(world.secrets.directorKey), 'the Director\'s calls went out with AGENT_API_KEY')
+  } finally {
+    await world.settings({ AGENT_LLM_URL: null, AGENT_MODEL: null, AGENT_API_KEY: null, DIRECTOR_MAX_TOKENS: 100 })
+  }
+})
 
 test.run()
