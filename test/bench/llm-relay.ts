@@ -6,7 +6,7 @@
 // Client, app, database (PGlite) and fake LLM share this process: on a loaded machine the
 // wall-clock figures grow with the CPU each call needs, so the CPU per call is printed too.
 //   node --import ./scripts/ts-register.mjs test/bench/llm-relay.ts [iterations=300] [pglite|postgres]
-// Goal (issue 10): < 5 ms added at p50.
+// Goal (issue 10): < 5 ms added at p50. Measured figures: docs/workers.md "The LLM relay's cost".
 import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { start as startLlm } from '../fixtures/fake-llm.ts'
