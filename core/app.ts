@@ -32,6 +32,8 @@ import { gitRelayRoutes } from './api/relay-git.ts'
 import { agentForgeRoutes } from './api/agent-forge.ts'
 import { isRelayRequest, relayLlmHandler } from './api/relay-llm.ts'
 import { authRoutes } from './api/auth.ts'
+import { ssoRoutes } from './api/sso.ts'
+import { resolveSsoConfig } from './services/sso/config.ts'
 import { userRoutes } from './api/users.ts'
 import { auditRoutes } from './api/audit.ts'
 import { anyUser } from './services/users.ts'
@@ -79,6 +81,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     trustProxy: config.TRUST_PROXY,
   })
   for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY]) redact(secret)
+  // Validates the single sign-on variables (and redacts their secrets) before anything starts.
+  const sso = resolveSsoConfig(config)
 
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
@@ -111,6 +115,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const routes: Route[] = [
     ...settingsRoutes(ctx),
     ...authRoutes(ctx),
+    ...ssoRoutes(ctx, sso),
     ...userRoutes(ctx),
     ...auditRoutes(ctx),
     ...projectRoutes(ctx),

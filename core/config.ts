@@ -32,6 +32,24 @@ export const AppEnv = Type.Object({
   ALLOW_INSECURE_GIT_HOSTS: Type.String({ default: '', description: "Comma-separated git hosts (`host` or `host:port`) the git relay may reach over plain http; every other project repository must be https" }),
   STATIC_DIR: Type.Optional(Type.String({ description: 'Directory of the built UI (default: dist/public next to the server bundle)' })),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
+  // Single sign-on (docs/RUNBOOK.md "Single sign-on"); validated at start by services/sso/config.ts.
+  OIDC_ISSUER: Type.Optional(Type.String({ description: 'OpenID Connect issuer URL (https, or http on a loopback address); set with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to offer "Sign in with OpenID Connect"' })),
+  OIDC_CLIENT_ID: Type.Optional(Type.String({ description: 'Client id registered at the issuer; its redirect URI is <PUBLIC_URL>/api/auth/oidc/callback' })),
+  OIDC_CLIENT_SECRET: Type.Optional(Type.String({ description: 'Client secret registered at the issuer (never logged)' })),
+  OIDC_SCOPES: Type.String({ default: 'openid email profile', description: 'Scopes requested (space-separated; must include openid)' }),
+  OIDC_ALLOWED_EMAILS: Type.Optional(Type.String({ description: 'Comma-separated email addresses admitted; with the domain and group lists, a person matching any list enters. No list set = everyone the issuer signs in' })),
+  OIDC_ALLOWED_DOMAINS: Type.Optional(Type.String({ description: 'Comma-separated email domains admitted (example.com admits alice@example.com)' })),
+  OIDC_GROUPS_CLAIM: Type.String({ default: 'groups', description: 'Claim (ID token or userinfo) that lists the person\'s groups' }),
+  OIDC_ALLOWED_GROUPS: Type.Optional(Type.String({ description: 'Comma-separated groups admitted' })),
+  OIDC_ADMIN_GROUPS: Type.Optional(Type.String({ description: 'Comma-separated groups whose members get the admin role on their first sign-in' })),
+  OIDC_MEMBER_GROUPS: Type.Optional(Type.String({ description: 'Comma-separated groups whose members get the member role on their first sign-in' })),
+  OIDC_DEFAULT_ROLE: Type.Union([Type.Literal('viewer'), Type.Literal('member'), Type.Literal('admin')], { default: 'viewer', description: 'Role of a new OIDC user in none of the admin or member groups' }),
+  GITHUB_OAUTH_CLIENT_ID: Type.Optional(Type.String({ description: 'Client id of a GitHub OAuth app; set with GITHUB_OAUTH_CLIENT_SECRET to offer "Sign in with GitHub" (callback URL <PUBLIC_URL>/api/auth/github/callback)' })),
+  GITHUB_OAUTH_CLIENT_SECRET: Type.Optional(Type.String({ description: 'Client secret of the GitHub OAuth app (never logged)' })),
+  GITHUB_OAUTH_ALLOWED_ORGS: Type.Optional(Type.String({ description: 'Comma-separated GitHub organizations whose members may sign in; this or GITHUB_OAUTH_ALLOWED_USERS is required' })),
+  GITHUB_OAUTH_ALLOWED_USERS: Type.Optional(Type.String({ description: 'Comma-separated GitHub logins that may sign in' })),
+  GITHUB_OAUTH_DEFAULT_ROLE: Type.Union([Type.Literal('viewer'), Type.Literal('member'), Type.Literal('admin')], { default: 'viewer', description: 'Role of a new GitHub user' }),
+  GITHUB_OAUTH_URL: Type.Optional(Type.String({ description: 'GitHub web base for the OAuth pages; unset = derived from the GITHUB_API_URL setting (https://api.github.com → https://github.com, https://host/api/v3 → https://host)' })),
 })
 
 export type AppConfig = Static<typeof AppEnv> & {
