@@ -334,4 +334,23 @@ test('usage is read from each protocol\'s frames however the stream is cut into 
   assert.equal(json.end(), { input: 2, output: 5 })
 })
 
+test('worker-context carries no LLM URL or key: only the models, the budgets and whether a Director is configured', async () => {
+  const job = await claimJob()
+  const context = await t.api('GET', `/api/projects/${job.project_id}/tickets/${job.ticket_id}/worker-context`, undefined, { authorization: `Bearer ${job.agent_token}` })
+  assert.is(context.status, 200, JSON.stringify(context.body))
+  const given = context.body.settings as Record<string, string>
+  for (const key of ['WORKER_LLM_URL', 'WORKER_API_KEY', 'AGENT_LLM_URL', 'AGENT_API_KEY', 'EMBEDDING_SERVICE_URL', 'EMBEDDING_API_KEY']) {
+    assert.not.ok(key in given, `${key} reached the agent`)
+  }
+  const text = JSON.stringify(context.body)
+  for (const secret of [LLM_KEY, DIRECTOR_KEY, EMBEDDING_KEY, llm.url, `localhost:${new URL(llm.url).port}`]) assert.not.ok(text.includes(secret), secret)
+  assert.is(given.DIRECTOR_ENABLED, 'false', 'AGENT_MODEL is unset: no Director')
+  await settings({ AGENT_MODEL: 'director-model' })
+  const directed = await t.api('GET', `/api/projects/${job.project_id}/tickets/${job.ticket_id}/worker-context`, undefined, { authorization: `Bearer ${job.agent_token}` })
+  assert.is(directed.body.settings.DIRECTOR_ENABLED, 'true')
+  assert.is(directed.body.settings.AGENT_MODEL, 'director-model')
+  await settings({ AGENT_MODEL: null })
+  await endJob(job)
+})
+
 test.run()
