@@ -253,6 +253,21 @@ oidc('the routes sit behind the browser boundary\'s Host check; bad callback inp
   assert.is(long.status, 400)
   assert.match(await long.text(), /state/)
   assert.is((await t.api('POST', '/api/auth/oidc/callback', {})).status, 405)
+  const twice = await fetch(`${t.url}/api/auth/oidc/callback?state=a&state=b`, { redirect: 'manual' })
+  assert.is(twice.status, 400, 'a repeated parameter names the field')
+  assert.match(await twice.text(), /\/query\/state/)
+})
+
+oidc('a provider that answers with an error (the person cancelled) is a refusal naming it', async (context) => {
+  const { t } = context
+  context.as.id = 'bob'
+  const b = browser()
+  const answer = await b.visit(`${t.url}/api/auth/oidc/start`, isCallback)
+  const cancelled = new URL(answer.url)
+  cancelled.search = new URLSearchParams({ error: 'access_denied', error_description: 'the person cancelled', state: answer.url.searchParams.get('state')!, iss: answer.url.searchParams.get('iss') ?? '' }).toString()
+  const res = (await b.visit(cancelled)).res!
+  assert.is(res.status, 403)
+  assert.match(await res.text(), /did not sign you in \(access_denied: the person cancelled\)/)
 })
 
 // ---------------------------------------------------------------------------------------------
