@@ -1,5 +1,6 @@
 /**
- * The coordinator's machine-route forwarder (core/coordinator/forwarder.ts): agent routes and
+ * The coordinator's machine-route forwarder (core/coordinator/forwarder.ts) and how the coordinator
+ * uses it (core/coordinator/reachability.ts): agent routes and
  * relays pass to the app, everything else is 404 before the app sees it; what passes is streamed
  * both ways and reaches the app with its headers (the job token among them) unchanged.
  * Against a recording upstream (what exactly arrives) and against the real app (its route table
@@ -10,6 +11,9 @@ import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
 import { AGENT_PATH_PREFIXES, AGENT_ROUTES, startForwarder, type Forwarder } from '../core/coordinator/forwarder.ts'
+import { openContainerReach, withAgentApiUrl } from '../core/coordinator/reachability.ts'
+import type { ContainerExecutors } from '../core/coordinator/types.ts'
+import type { Executor, JobSpec } from '../core/executor.ts'
 import { createLogger } from '../core/log.ts'
 import { RELAY_PREFIX } from '../core/services/llm-relay-urls.ts'
 import { createRunnableProject, createTicket, startTestApp, type TestApp } from './helpers.ts'
@@ -179,6 +183,30 @@ test('a streamed answer is passed on as it comes (SSE: the first event arrives b
   assert.is(text, 'data: first\n\ndata: second\n\n')
 })
 
+test('the hop costs little: time to the first byte of an answer, direct and through the forwarder (p50 printed; ceiling 5 ms added)', async () => {
+  const firstByte = (port: number) => new Promise<number>((resolve, reject) => {
+    const started = process.hrtime.bigint()
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/projects/1/tickets/2/logs', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.once('data', () => resolve(Number(process.hrtime.bigint() - started) / 1e6))
+      res.resume()
+    })
+    req.on('error', reject)
+    req.end('{}')
+  })
+  const port = Number(new URL(recorder.url).port)
+  const direct: number[] = []
+  const forwarded: number[] = []
+  for (let i = 0; i < 300; i++) {
+    direct.push(await firstByte(port))
+    forwarded.push(await firstByte(toRecorder.port))
+  }
+  const p50 = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  const added = p50(forwarded) - p50(direct)
+  console.log(`forwarder: time to first byte p50 direct ${p50(direct).toFixed(2)} ms, forwarded ${p50(forwarded).toFixed(2)} ms (+${added.toFixed(2)} ms)`)
+  recorder.seen.length = 0
+  assert.ok(added < 5, `the forwarder adds ${added.toFixed(2)} ms at p50`)
+})
+
 test('against the app: a running job\'s token reads its worker-context through the forwarder; people and worker routes do not pass', async () => {
   const project = await createRunnableProject(t)
   const ticket = await createTicket(t, project.id, { column_id: 'in_progress' })
@@ -202,13 +230,39 @@ test('against the app: a running job\'s token reads its worker-context through t
   }
 })
 
-test('an address that is not this host\'s cannot be listened on: startForwarder rejects (the coordinator falls back)', async () => {
+test('how containers reach the app: loopback URL → the forwarder\'s URL; not loopback → as it is; an address not of this host → the fallback, said in the log', async () => {
+  const lines: string[] = []
+  const logged = createLogger('info', {}, (line) => lines.push(line))
+  const opened = await openContainerReach(t.url, '127.0.0.1', logged)
   try {
-    await startForwarder({ appUrl: t.url, host: '192.0.2.1', log })
-    assert.unreachable('listened on a documentation address')
-  } catch (error) {
-    assert.match((error as Error).message, /EADDRNOTAVAIL|address/i)
+    assert.ok(opened.forwarder)
+    assert.is(opened.agentApiUrl, `http://host.docker.internal:${opened.forwarder!.port}`)
+    assert.ok(lines.some((line) => line.includes('agent containers reach the app through')))
+    const context = await raw(opened.forwarder!.port, 'GET', '/api/settings')
+    assert.is(context.status, 404)
+  } finally {
+    await opened.forwarder?.close()
   }
+  assert.equal(await openContainerReach('http://app.internal:5010', '127.0.0.1', logged), {})
+  lines.length = 0
+  // 192.0.2.1 (a documentation address) is no address of this host: listening there fails.
+  assert.equal(await openContainerReach(t.url, '192.0.2.1', logged), {})
+  assert.ok(lines.some((line) => line.includes('could not listen on the Docker bridge address 192.0.2.1')), lines.join('\n'))
+  assert.ok(lines.some((line) => line.includes('agent containers will not reach the app')), lines.join('\n'))
+})
+
+test('container jobs get the forwarder\'s URL once it runs; until then, the job env\'s own', async () => {
+  const seen: string[] = []
+  const executor: Executor = { name: 'fake', probe: async () => ({ ok: true }), run: async (spec) => (seen.push(spec.env.TERARCHITECT_API_URL!), { exitCode: 0 }) }
+  const containers: ContainerExecutors = { name: 'fake', forImage: () => executor, ping: async () => ({ ok: true }), reconcile: async () => [] }
+  let url: string | undefined
+  const wrapped = withAgentApiUrl(containers, () => url)
+  const spec = { jobId: 1, ticketId: 1, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: { TERARCHITECT_API_URL: 'http://127.0.0.1:5010', JOB_ID: '1' }, labels: {}, timeoutMs: 1000 } as JobSpec
+  await wrapped.forImage('x').run(spec, () => {}, new AbortController().signal)
+  url = 'http://host.docker.internal:40123'
+  await wrapped.forImage('x').run(spec, () => {}, new AbortController().signal)
+  assert.equal(seen, ['http://127.0.0.1:5010', 'http://host.docker.internal:40123'])
+  assert.is(spec.env.TERARCHITECT_API_URL, 'http://127.0.0.1:5010', 'the spec itself is left as it was')
 })
 
 test.run()

@@ -20,6 +20,8 @@
  */
 import { createServer, request, Agent, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { AppError, badRequest } from '../errors.ts'
+import { sendError } from '../http/router.ts'
 import type { Logger } from '../log.ts'
 import { RELAY_PREFIX } from '../services/llm-relay-urls.ts'
 
@@ -96,15 +98,21 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     socket.once('close', () => sockets.delete(socket))
   })
 
+  /** Answers in the app's error shape, so an agent reports a refusal here as it would the app's. */
+  function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): void {
+    req.resume()
+    sendError(res, error, log)
+  }
+
   function forward(req: IncomingMessage, res: ServerResponse): void {
     let target: URL
     try {
       target = new URL(req.url ?? '/', 'http://forwarder')
     } catch {
-      return refuse(req, res, 400, 'bad_request', 'unparseable request target')
+      return refuse(req, res, badRequest('unparseable request target'))
     }
     if (!isAgentPath(req.method ?? '', target.pathname)) {
-      return refuse(req, res, 404, 'not_found', `${req.method} ${target.pathname} is not an agent route: this address serves agent routes and relays only`)
+      return refuse(req, res, new AppError('not_found', 404, `${req.method} ${target.pathname} is not an agent route: this address serves agent routes and relays only`))
     }
     const upstream = request({
       host: app.hostname.replace(/^\[|\]$/g, ''), port: app.port || 80, method: req.method,
@@ -117,7 +125,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     })
     upstream.once('error', (error) => {
       log.warn('the app did not answer a forwarded request', { method: req.method, path: target.pathname, error: error.message })
-      if (!res.headersSent) sendError(res, 502, 'bad_gateway', 'the app did not answer')
+      if (!res.headersSent) sendError(res, new AppError('bad_gateway', 502, 'the app did not answer'), log)
       else res.destroy()
     })
     // The agent went away (cancelled stream, dead container): stop the app's side too.
@@ -155,16 +163,4 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
     if (value !== undefined && !HOP_BY_HOP.has(name) && !ANSWERED_HERE.has(name) && !named.has(name)) out[name] = value
   }
   return out
-}
-
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
-  req.resume()
-  sendError(res, status, code, message)
-}
-
-/** The app's error shape, so agents report a refusal here as they would one of the app's. */
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message, details: [] } })
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' })
-  res.end(body)
 }
