@@ -214,6 +214,20 @@ oidc('a refused domain or an unverified email is refused with the reason, and no
   assert.ok(refused.some((r) => r.actor_label === 'oidc' && /mallory@evil\.test/.test((r.details as { reason: string }).reason)), 'the refusal is audited')
 })
 
+oidc('a disabled account stays out, whichever way it signs in', async (context) => {
+  const { t } = context
+  const alice = await oidcSignIn(context, 'alice')
+  assert.is(alice.res.status, 302, alice.text)
+  const [bob] = await t.app.ctx.sql`select id from users where login = 'bob'`
+  const disabled = await t.api('PATCH', `/api/users/${bob!.id}`, { disabled: true }, { ...sessionOf(alice.b, t), ...PROXIED })
+  assert.is(disabled.status, 200, JSON.stringify(disabled.body))
+  const refused = await oidcSignIn(context, 'bob')
+  assert.is(refused.res.status, 403)
+  assert.match(refused.text, /disabled/)
+  assert.not.ok(sessionOf(refused.b, t).cookie, 'no session')
+  assert.is((await t.api('PATCH', `/api/users/${bob!.id}`, { disabled: false }, { ...sessionOf(alice.b, t), ...PROXIED })).status, 200)
+})
+
 oidc('a state mismatch, a callback in another browser and a replayed callback are refused', async (context) => {
   const { t } = context
   context.as.id = 'bob'
