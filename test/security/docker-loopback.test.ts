@@ -14,7 +14,8 @@
  * (read here from the host: no redaction or output cap in between). The forge token, the LLM keys,
  * the worker key and the admin token must be absent; the job token must be found in the container
  * spec (the search really ran). They also probe the network: people routes through the forwarder
- * are 404, and the app's own port on the bridge answers nothing.
+ * are 404, and the app's own port on the bridge answers nothing. Then a docker-dind coordinator
+ * runs one more ticket through a forwarder of its own, and everything the runs stored is searched.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -38,6 +39,8 @@ const CLIS = ['claude-code', 'codex', 'opencode', 'gemini']
 let engine: DockerEngine
 let world: World
 let coordinator: CoordinatorProcess
+/** The log lines of every coordinator this file ran (searched for secrets at the end). */
+const coordinatorLines: string[][] = []
 let forwarderUrl = ''
 /** Where the forwarder listens on this host: the bridge's gateway address and its port. */
 let bridgeAddress = ''
@@ -103,6 +106,7 @@ test.before(async () => {
     AGENT_FALLBACK_TO_HOST: 'false',
     LOG_LEVEL: 'info',
   })
+  coordinatorLines.push(coordinator.lines)
   const reach = await coordinator.waitForLog(/^agent containers reach the app through /, 60000)
   forwarderUrl = /through (http:\/\/host\.docker\.internal:\d+)/.exec(reach.msg)![1]!
   bridgeAddress = /\((\d+\.\d+\.\d+\.\d+):\d+\)/.exec(reach.msg)![1]!
@@ -210,8 +214,49 @@ test('the searches from inside each container found the job token and none of th
   }
 })
 
+test('dind: a coordinator in docker-dind mode runs a ticket through its own forwarder (the dind agent is a container of the host\'s daemon too)', async () => {
+  await coordinator.stop()
+  // The search needs the host's socket (dood); the dind agent's inner daemon shows only its own containers.
+  const patched = await world.t.api('PATCH', `/api/projects/${world.projectId}`, { setup_command: null, test_command: null }, world.people)
+  assert.is(patched.status, 200, JSON.stringify(patched.body))
+  const dind = spawnCoordinator({
+    TERARCHITECT_API_URL: world.t.url,
+    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
+    COORDINATOR_ID: `${COORDINATOR_ID}-dind`,
+    PROJECT_ID: String(world.projectId),
+    AGENT_IMAGE: TAG,
+    AGENT_DOCKER_MODE: 'dind',
+    AGENT_CACHE_VOLUME: '',
+    AGENT_FALLBACK_TO_HOST: 'false',
+    LOG_LEVEL: 'info',
+  })
+  coordinatorLines.push(dind.lines)
+  try {
+    const reach = await dind.waitForLog(/^agent containers reach the app through /, 60000)
+    const url = /through (http:\/\/host\.docker\.internal:\d+)/.exec(reach.msg)![1]!
+    await dind.waitForLog(/^coordinator started$/, 60000)
+    world.llm.setScript(withDirector(defaultScript({ path: 'HEALTH-dind.md', content: 'healthy (dind)\n', finalText: 'Added HEALTH-dind.md.' })))
+    await world.settings({ WORKER_MODE: 'claude-code' })
+    const ticket = await createTicket(world, { title: 'Health from dind on loopback' })
+    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+    assert.is(run.status, 201, JSON.stringify(run.body))
+    const job = await waitFor(async () => {
+      const row = (await world.t.api('GET', `/api/jobs/${run.body.job.id}`, undefined, world.people)).body
+      return ['succeeded', 'failed', 'cancelled'].includes(row.status) ? row : null
+    }, 4 * 60 * 1000, 'the dind job to end')
+    assert.is(job.status, 'succeeded', `${job.error}\n${job.output_tail}\n${dind.lines.slice(-30).join('\n')}`)
+    assert.is(job.executor, 'docker-dind')
+    assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:HEALTH-dind.md`]), 'healthy (dind)\n')
+    const events = await ticketEvents(world, ticket.id)
+    assert.ok(events.some((e) => e.step === 'clone' && e.summary.includes(url)), 'cloned through the dind coordinator\'s forwarder')
+  } finally {
+    await dind.stop()
+    await removeCoordinatorContainers(engine, [`${COORDINATOR_ID}-dind`])
+  }
+})
+
 test('nothing the run stored holds a secret: jobs, events, PR bodies, the coordinator\'s log', async () => {
-  const stored: string[] = [coordinator.lines.join('\n')]
+  const stored: string[] = coordinatorLines.map((lines) => lines.join('\n'))
   const jobs = (await world.t.api('GET', `/api/projects/${world.projectId}/jobs?limit=100`, undefined, world.people)).body as { ticket_id: number | null }[]
   assert.ok(jobs.length >= CLIS.length, `${jobs.length} jobs`)
   stored.push(JSON.stringify(jobs))
