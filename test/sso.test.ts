@@ -5,12 +5,11 @@
 // database only through the accounts services, which the accounts suites run on both databases.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { generateKeyPairSync } from 'node:crypto'
+import { request } from 'node:http'
 import { startTestApp, type TestApp } from './helpers.ts'
 import { PROXIED, firstAdmin } from './people-helpers.ts'
 import { start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
+import { startOidcProvider, type FakeIdp } from './fixtures/oidc-provider.ts'
 import { resolveAppConfig } from '../core/config.ts'
 import { githubWebBase, resolveSsoConfig } from '../core/services/sso/config.ts'
 import { redactText } from '../core/log.ts'
@@ -67,37 +66,19 @@ const me = async (t: TestApp, b: ReturnType<typeof browser>) => (await t.api('GE
 const userCount = async (t: TestApp) => (await t.app.ctx.sql`select count(*)::int as n from users`)[0]!.n as number
 const isCallback = (url: URL) => url.pathname.endsWith('/callback')
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-/** The part of oidc-provider (plain JavaScript, no types) this suite uses. */
-interface OidcProvider {
-  callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>
-  interactionFinished(req: IncomingMessage, res: ServerResponse, result: object, options: { mergeWithLastSubmission: boolean }): Promise<void>
-}
-type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => OidcProvider
-// oidc-provider's own request context, as it hands it to configuration hooks (untyped).
-type ProviderContext = any
-const loadProvider = async () => ((await import('oidc-provider' as string)) as { default: ProviderClass }).default
-
-interface Person { email?: string; email_verified?: boolean; groups?: string[]; preferred_username?: string; name?: string }
-
 // ---------------------------------------------------------------------------------------------
-const oidc = suite<{ t: TestApp; idp: Server; people: Record<string, Person>; as: { id: string }; issuer: string }>('sso: OpenID Connect')
+const oidc = suite<{ t: TestApp; idp: FakeIdp; as: { id: string }; issuer: string }>('sso: OpenID Connect')
 
 oidc.before(async (context) => {
-  context.people = {
+  context.idp = await startOidcProvider({
     alice: { email: 'alice@example.com', email_verified: true, groups: ['eng', 'TT-Admins'], preferred_username: 'alice', name: 'Alice A' },
     bob: { email: 'bob@example.com', email_verified: true, groups: ['eng'], preferred_username: 'bob' },
     carol: { email: 'carol@contractor.test', email_verified: true, groups: ['contractors'] },
     dave: { email: 'dave@example.com', email_verified: false, preferred_username: 'dave' },
     mallory: { email: 'mallory@evil.test', email_verified: true, groups: ['eng-ish'], preferred_username: 'mallory' },
-  }
-  context.as = { id: 'alice' }
-  context.idp = createServer()
-  context.issuer = await listen(context.idp)
+  })
+  context.as = context.idp.as
+  context.issuer = context.idp.issuer
   context.t = await startTestApp({
     kind: 'pglite',
     env: {
@@ -109,46 +90,11 @@ oidc.before(async (context) => {
       OIDC_ADMIN_GROUPS: 'tt-admins',
     },
   })
-  const Provider = await loadProvider()
-  const provider = new Provider(context.issuer, {
-    clients: [{
-      client_id: 'terarchitect',
-      client_secret: 'oidc-client-secret-for-tests',
-      redirect_uris: [`${context.t.url}/api/auth/oidc/callback`],
-      response_types: ['code'],
-      grant_types: ['authorization_code'],
-    }],
-    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' } as never] },
-    cookies: { keys: ['oidc-test-cookie-key'] },
-    pkce: { required: () => true },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
-    features: { devInteractions: { enabled: false } },
-    findAccount: (_ctx: ProviderContext, sub: string) => (context.people[sub] ? { accountId: sub, claims: () => ({ sub, ...context.people[sub] }) } : undefined) as never,
-    interactions: { url: (_ctx: ProviderContext, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    // A first-party client: the signed-in person is not asked to consent.
-    loadExistingGrant: async (ctx: ProviderContext) => {
-      const existing = ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId)
-      if (existing) return ctx.oidc.provider.Grant.find(existing)
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! })
-      grant.addOIDCScope('openid email profile')
-      await grant.save()
-      return grant
-    },
-  })
-  const callback = provider.callback()
-  // The login page: whoever the test says is at the keyboard signs in at once.
-  context.idp.on('request', (req, res) => {
-    if (req.url?.startsWith('/interaction/')) {
-      void provider.interactionFinished(req, res, { login: { accountId: context.as.id } }, { mergeWithLastSubmission: false })
-    } else {
-      void callback(req, res)
-    }
-  })
+  await context.idp.register({ clientId: 'terarchitect', clientSecret: 'oidc-client-secret-for-tests', redirectUri: `${context.t.url}/api/auth/oidc/callback` })
 })
 oidc.after(async ({ t, idp }) => {
   await t.close()
-  idp.closeAllConnections()
-  await new Promise((resolve) => idp.close(resolve))
+  await idp.close()
 })
 
 /** Signs `who` in with a fresh browser; the app's last answer (302 to / when signed in). */

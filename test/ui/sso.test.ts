@@ -6,67 +6,33 @@
 // routes, the cookies and the boundary, not the pages.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { generateKeyPairSync } from 'node:crypto'
 import type { Browser } from 'playwright-core'
 import { startTestApp, type TestApp } from '../helpers.ts'
+import { startOidcProvider, type FakeIdp, type OidcPerson } from '../fixtures/oidc-provider.ts'
 import { launchBrowser } from './helpers.ts'
 
-interface OidcProvider {
-  callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>
-  interactionFinished(req: IncomingMessage, res: ServerResponse, result: object, options: { mergeWithLastSubmission: boolean }): Promise<void>
-}
-// oidc-provider is plain JavaScript; its hooks get its own request context.
-type ProviderContext = any
-const loadProvider = async () => ((await import('oidc-provider' as string)) as { default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider }).default
-
-const PEOPLE: Record<string, Record<string, unknown>> = {
+const PEOPLE: Record<string, OidcPerson> = {
   root: { email: 'root@example.com', email_verified: true, groups: ['admins'], preferred_username: 'root' },
   eve: { email: 'eve@elsewhere.test', email_verified: true, preferred_username: 'eve' },
 }
 
-const test = suite<{ t: TestApp; browser: Browser; as: { id: string }; idp: ReturnType<typeof createServer>; crossSite: string[] }>('sso in Chromium')
+const test = suite<{ t: TestApp; browser: Browser; idp: FakeIdp; as: { id: string }; crossSite: string[] }>('sso in Chromium')
 
 test.before(async (context) => {
-  context.as = { id: 'root' }
   context.crossSite = []
-  context.idp = createServer()
-  // Both address families: Chromium and Node may resolve localhost to ::1 or 127.0.0.1.
-  await new Promise<void>((resolve) => context.idp.listen(0, '::', resolve))
-  const issuer = `http://localhost:${(context.idp.address() as AddressInfo).port}`
+  context.idp = await startOidcProvider(PEOPLE, 'localhost')
+  context.as = context.idp.as
   context.t = await startTestApp({
     kind: 'pglite',
-    env: { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'terarchitect', OIDC_CLIENT_SECRET: 'oidc-ui-secret', OIDC_ALLOWED_DOMAINS: 'example.com', OIDC_ADMIN_GROUPS: 'admins' },
+    env: { OIDC_ISSUER: context.idp.issuer, OIDC_CLIENT_ID: 'terarchitect', OIDC_CLIENT_SECRET: 'oidc-ui-secret', OIDC_ALLOWED_DOMAINS: 'example.com', OIDC_ADMIN_GROUPS: 'admins' },
   })
-  const Provider = await loadProvider()
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: 'terarchitect', client_secret: 'oidc-ui-secret', redirect_uris: [`${context.t.url}/api/auth/oidc/callback`], response_types: ['code'], grant_types: ['authorization_code'] }],
-    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'ui', use: 'sig', alg: 'RS256' }] },
-    cookies: { keys: ['oidc-ui-cookie-key'] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'groups'] },
-    features: { devInteractions: { enabled: false } },
-    findAccount: (_ctx: ProviderContext, sub: string) => (PEOPLE[sub] ? { accountId: sub, claims: () => ({ sub, ...PEOPLE[sub] }) } : undefined),
-    interactions: { url: (_ctx: ProviderContext, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    loadExistingGrant: async (ctx: ProviderContext) => {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
-      grant.addOIDCScope('openid email profile')
-      await grant.save()
-      return grant
-    },
-  })
-  const callback = provider.callback()
-  context.idp.on('request', (req, res) => {
-    if (req.url?.startsWith('/interaction/')) void provider.interactionFinished(req, res, { login: { accountId: context.as.id } }, { mergeWithLastSubmission: false })
-    else void callback(req, res)
-  })
+  await context.idp.register({ clientId: 'terarchitect', clientSecret: 'oidc-ui-secret', redirectUri: `${context.t.url}/api/auth/oidc/callback` })
   context.browser = await launchBrowser()
 })
 test.after(async ({ t, browser, idp }) => {
   await browser.close()
   await t.close()
-  idp.closeAllConnections()
-  await new Promise((resolve) => idp.close(resolve))
+  await idp.close()
 })
 
 async function signIn(context: { t: TestApp; browser: Browser; as: { id: string }; crossSite: string[] }, who: string) {
