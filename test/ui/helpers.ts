@@ -58,7 +58,7 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     url: app.url,
     async api(method, path, body, headers = {}) {
       // The worker API is never anonymous: calls to it carry the key the app generated.
-      const worker = path.startsWith('/api/worker/') ? { authorization: `Bearer ${readFileSync(join(dataDir, 'worker.key'), 'utf8').trim()}` } : {}
+      const worker: Record<string, string> = path.startsWith('/api/worker/') ? { authorization: `Bearer ${readFileSync(join(dataDir, 'worker.key'), 'utf8').trim()}` } : {}
       const res = await fetch(app.url + path, {
         method,
         headers: { ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...worker, ...headers },
