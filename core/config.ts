@@ -10,7 +10,7 @@ import type { LogLevel } from './log.ts'
 
 export const AppEnv = Type.Object({
   PORT: Type.Integer({ default: 5010, minimum: 0, maximum: 65535, description: 'HTTP port of the API and UI' }),
-  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires PUBLIC_URL or ALLOWED_HOSTS, TERARCHITECT_WORKER_API_KEY, and TERARCHITECT_ADMIN_TOKEN until the first account exists' }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Bind address; a non-loopback address requires PUBLIC_URL or ALLOWED_HOSTS, and TERARCHITECT_ADMIN_TOKEN until the first account exists' }),
   DATABASE_URL: Type.Optional(Type.String({ description: 'PostgreSQL URL; unset = embedded PGlite in TERARCHITECT_DATA_DIR' })),
   TERARCHITECT_DATA_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'data'), description: 'Embedded database, its lock and the generated secret key' }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Database connections held by the app' }),
