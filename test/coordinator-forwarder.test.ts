@@ -261,7 +261,10 @@ test('container jobs get the forwarder\'s URL once it runs; until then, the job 
   await wrapped.forImage('x').run(spec, () => {}, new AbortController().signal)
   url = 'http://host.docker.internal:40123'
   await wrapped.forImage('x').run(spec, () => {}, new AbortController().signal)
-  assert.equal(seen, ['http://127.0.0.1:5010', 'http://host.docker.internal:40123'])
+  // While the forwarder is being started, a run waits for the decision.
+  const deciding = withAgentApiUrl(containers, () => new Promise((resolve) => setTimeout(() => resolve('http://host.docker.internal:40124'), 50)))
+  await deciding.forImage('x').run(spec, () => {}, new AbortController().signal)
+  assert.equal(seen, ['http://127.0.0.1:5010', 'http://host.docker.internal:40123', 'http://host.docker.internal:40124'])
   assert.is(spec.env.TERARCHITECT_API_URL, 'http://127.0.0.1:5010', 'the spec itself is left as it was')
 })
 

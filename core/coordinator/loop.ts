@@ -64,11 +64,10 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   let claimInFlight: AbortController | undefined
   // How containers reach the app (reachability.ts): decided once Docker first answers.
   let reach: Promise<ContainerReach> | undefined
-  let reached: ContainerReach = {}
   const limit = () => appLimit ?? config.MAX_CONCURRENT_AGENTS
   const containers = executors.containers
   const jobExecutors: CoordinatorExecutors = containers
-    ? { ...executors, containers: withAgentApiUrl(containers, () => reached.agentApiUrl) }
+    ? { ...executors, containers: withAgentApiUrl(containers, async () => (await reach)?.agentApiUrl) }
     : executors
 
   const docker: DockerWatch | null = containers
@@ -79,11 +78,10 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
           if (up && !reach && containers.hostGateway && !stopping.signal.aborted) {
             reach = containers.hostGateway()
               .then((gateway) => openContainerReach(config.TERARCHITECT_API_URL, gateway, log))
-              .catch((error: unknown) => {
+              .catch((error: unknown): ContainerReach => {
                 log.warn('could not decide how agent containers reach the app', { error: (error as Error).message })
                 return {}
               })
-              .then((result) => (reached = result))
           }
           // Without the fallback a claim made now could only fail its job: drop the one in flight.
           if (!up && !config.AGENT_FALLBACK_TO_HOST) claimInFlight?.abort()

@@ -56,15 +56,15 @@ export async function openContainerReach(apiUrl: string, gateway: string | undef
 }
 
 /**
- * `containers` whose agents get `agentApiUrl()` as TERARCHITECT_API_URL when it is set (the
- * forwarder runs), and the job env's own otherwise. Host runs (local mode, the fallback) keep the
- * app's URL: they reach loopback directly.
+ * `containers` whose agents get `agentApiUrl()` as TERARCHITECT_API_URL when it gives one (the
+ * forwarder runs; a promise while that is being decided), and the job env's own otherwise. Host
+ * runs (local mode, the fallback) keep the app's URL: they reach loopback directly.
  */
-export function withAgentApiUrl(containers: ContainerExecutors, agentApiUrl: () => string | undefined): ContainerExecutors {
+export function withAgentApiUrl(containers: ContainerExecutors, agentApiUrl: () => string | undefined | Promise<string | undefined>): ContainerExecutors {
   const wrap = (executor: Executor): Executor => ({
     ...executor,
-    run(spec, output, signal) {
-      const url = agentApiUrl()
+    async run(spec, output, signal) {
+      const url = await agentApiUrl()
       return executor.run(url ? { ...spec, env: { ...spec.env, TERARCHITECT_API_URL: url } } : spec, output, signal)
     },
   })
