@@ -15,7 +15,8 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { AgentConfig } from '../agent-config.ts'
-import { isAlive } from '../lock-file.ts'
+import { isAppError } from '../errors.ts'
+import { acquireLockFile, isAlive } from '../lock-file.ts'
 import type { Logger } from '../log.ts'
 import { agentError } from './errors.ts'
 import { createGit, pushLeased, type Git } from './git.ts'
@@ -28,6 +29,8 @@ const REF_ROOT = 'refs/terarchitect'
 const LOCK_REASON = /^terarchitect job \S+ attempt \S+ pid (\d+) on (\S+)$/
 /** A directory in the worktrees dir that git does not know is left alone this long (an add in flight). */
 const YOUNG_MS = 60_000
+/** How long a job waits for another's worktree add/remove on the same checkout. */
+const LOCK_WAIT_MS = 120_000
 
 export interface WorktreeOptions {
   config: AgentConfig
@@ -49,15 +52,18 @@ export async function openWorktree(options: WorktreeOptions): Promise<Omit<Works
   const dir = join(root, name)
   const namespace = `${REF_ROOT}/${name}`
 
-  const pruned = await pruneStaleWorktrees(admin, root)
-  if (pruned.length) reporter.step('workspace', `removed ${pruned.length} worktrees left by earlier jobs that are no longer running: ${pruned.join(', ')}`)
-  await mkdir(root, { recursive: true })
-  // Added before anything is fetched, so the lock (the liveness marker) exists as long as the refs.
-  // --no-checkout: the files come with `checkout`, at the commit the flow chooses.
   const reason = `terarchitect job ${config.JOB_ID ?? '-'} attempt ${config.JOB_ATTEMPT ?? 1} pid ${process.pid} on ${hostname()}`
-  await admin.run(['worktree', 'add', '--quiet', '--no-checkout', '--detach', '--lock', '--reason', reason, '--', dir, 'HEAD']).catch((error: Error) => {
-    throw agentError('git', `cannot add a worktree of ${options.source} (the checkout needs at least one commit): ${error.message}`, error)
+  const pruned = await withWorktreeLock(root, async () => {
+    const stale = await pruneStaleWorktrees(admin, root)
+    await mkdir(root, { recursive: true })
+    // Added before anything is fetched, so the lock (the liveness marker) exists as long as the refs.
+    // --no-checkout: the files come with `checkout`, at the commit the flow chooses.
+    await admin.run(['worktree', 'add', '--quiet', '--no-checkout', '--detach', '--lock', '--reason', reason, '--', dir, 'HEAD']).catch((error: Error) => {
+      throw agentError('git', `cannot add a worktree of ${options.source} (the checkout needs at least one commit): ${error.message}`, error)
+    })
+    return stale
   })
+  if (pruned.length) reporter.step('workspace', `removed ${pruned.length} worktrees left by earlier jobs that are no longer running: ${pruned.join(', ')}`)
   const git = options.gitFor(dir)
   reporter.step('clone', `working in the worktree ${dir} of the checkout at ${options.source} (the checkout itself is not touched; fetching ${displayUrl(repoUrl)})`)
 
@@ -71,7 +77,8 @@ export async function openWorktree(options: WorktreeOptions): Promise<Omit<Works
     async close() {
       if (closed) return
       closed = true
-      await removeWorktree(admin, dir, name).catch((error) => log.warn('worktree clean-up failed; the next job on this checkout prunes it', { dir, error }))
+      await withWorktreeLock(root, () => removeWorktree(admin, dir, name))
+        .catch((error) => log.warn('worktree clean-up failed; the next job on this checkout prunes it', { dir, error }))
     },
   }
 }
@@ -128,7 +135,32 @@ export async function pruneStaleWorktrees(admin: Git, root: string): Promise<str
 export async function pruneWorktreesOf(source: string, env: Record<string, string>): Promise<string[]> {
   const admin = createGit({ cwd: source, env, author: { name: 'Terarchitect', email: 'terarchitect@users.noreply.github.com' } })
   if (!existsSync(source) || !(await admin.isWorkTree().catch(() => false))) return []
-  return pruneStaleWorktrees(admin, await worktreesRoot(admin, source))
+  const root = await worktreesRoot(admin, source)
+  return withWorktreeLock(root, () => pruneStaleWorktrees(admin, root))
+}
+
+/**
+ * Runs `fn` holding `<root>.lock`: git's worktree commands are not safe against each other (an
+ * add reads every other worktree's admin files, which a concurrent add is still writing: "failed
+ * to read .git/worktrees/…/commondir"), so jobs of one checkout take turns for add and remove.
+ * A lock whose holder died is taken over.
+ */
+async function withWorktreeLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  let release: (() => void) | undefined
+  while (!release) {
+    try {
+      release = acquireLockFile(`${root}.lock`, (pid) => `held by ${pid}`)
+    } catch (error) {
+      if (!isAppError(error) || Date.now() > deadline) throw agentError('git', `the worktree lock ${root}.lock stayed taken: ${(error as Error).message}`, error)
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200))
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    release()
+  }
 }
 
 /** `<git common dir>/terarchitect-worktrees`: the same for the checkout and any worktree of it. */
