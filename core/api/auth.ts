@@ -13,7 +13,7 @@ import { endSession, startSession } from '../services/sessions.ts'
 import { findUserByLogin, insertUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
 import { deleteSetupCodes, setupCodeValid } from '../services/setup-code.ts'
 import { verifyDummy, verifyPassword } from '../services/passwords.ts'
-import { clearLoginFailures, loginRetryAfter, recordLoginFailure } from '../services/login-throttle.ts'
+import { clearLoginFailures, recordLoginFailure, reserveLoginAttempt } from '../services/login-throttle.ts'
 
 export const Login = Type.String({ pattern: LOGIN_PATTERN, maxLength: 100, description: 'letters, digits, . _ @ -; unique ignoring case' })
 export const Password = Type.String({ minLength: 8, maxLength: 1000, description: 'at least 8 characters' })
@@ -81,21 +81,22 @@ export function authRoutes(ctx: AppContext): Route[] {
       method: 'POST', path: '/api/auth/login', access: 'public', body: LoginBody,
       handle: async ({ req, res, body }) => {
         const address = clientAddress(req)
-        const wait = await loginRetryAfter(ctx.sql, body.login, address)
-        if (wait) {
+        const user = await findUserByLogin(ctx.sql, body.login)
+        // Counted before the password is looked at, atomically (login-throttle.ts).
+        const { attempt, wait } = await reserveLoginAttempt(ctx.sql, user, body.login, address)
+        if (!attempt) {
           res.setHeader('retry-after', String(wait))
           throw tooManyRequests(`too many failed sign-ins: try again in ${wait} s (after ${new Date(Date.now() + wait * 1000).toISOString()})`)
         }
-        const user = await findUserByLogin(ctx.sql, body.login)
         const ok = user?.password_hash && !user.disabled
           ? await verifyPassword(body.password, user.password_hash)
           : await verifyDummy(body.password)
         if (!ok || !user) {
-          await recordLoginFailure(ctx.sql, body.login, address)
+          await recordLoginFailure(ctx.sql, attempt)
           await recordAudit(ctx.sql, { userId: user?.id ?? null, label: body.login.slice(0, 100), address }, { action: 'auth.login_failed', ...(user ? { target: { type: 'user', id: user.id } } : {}) })
           throw unauthorized('wrong login or password')
         }
-        await clearLoginFailures(ctx.sql, body.login)
+        await clearLoginFailures(ctx.sql, attempt)
         await startSession(ctx, req, res, user)
         return { user: userView(user) }
       },
