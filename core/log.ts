@@ -24,9 +24,12 @@ export function redact(value: string | undefined | null): void {
 
 /**
  * Credentials the app issues, recognised by shape: job tokens (`tj1.<payload>.<signature>`) and
- * the `tco_`/`twk_` prefixed 256-bit coordinator tokens and generated worker keys.
+ * the `tco_`/`twk_`/`tpa_` prefixed 256-bit coordinator tokens, generated worker keys and personal
+ * API tokens. Session ids travel only in cookies, never in text. The first-admin setup code is left
+ * out on purpose: it is shown to the operator on stdout and in the log at start, no route returns
+ * it, and it dies with the first account.
  */
-const ISSUED_CREDENTIAL = /tj1\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|(?:tco|twk)_[A-Za-z0-9_-]{20,}/g
+const ISSUED_CREDENTIAL = /tj1\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|(?:tco|twk|tpa)_[A-Za-z0-9_-]{20,}/g
 
 /** Replaces every registered secret and every issued credential in `text` with `***`. */
 export function redactText(text: string): string {

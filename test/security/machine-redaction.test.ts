@@ -3,11 +3,14 @@
 // errors (embeddings, GitHub) report the status, never the body.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRunnableProject, createTicket, startTestApp, type TestApp } from '../helpers.ts'
 import { snapshotTables } from '../api-helpers.ts'
 import { createGithubClient } from '../../core/github-client.ts'
+import { createLogger } from '../../core/log.ts'
+import { API_TOKEN_PREFIX } from '../../core/services/api-tokens.ts'
 
 const SETTINGS_SECRET = 'ghp_settings_secret_for_masking_0123'
 const LEAKED_BODY = 'internal-answer-that-must-not-leak'
@@ -48,7 +51,7 @@ test('job error, output tail, summary and events are stored masked', async ({ t,
 
   // The agent's own writes: events and the ticket summary.
   assert.is((await t.api('POST', `${first.base}/logs`, { step: 'worker', summary: leak('summary'), raw_output: leak('raw') }, bearer(first.token))).status, 201)
-  assert.is((await t.api('POST', `${first.base}/complete`, { pr_number: 3, summary: leak('ticket summary') }, bearer(first.token))).status, 200)
+  assert.is((await t.api('POST', `${first.base}/complete`, { summary: leak('ticket summary') }, bearer(first.token))).status, 200)
   // The coordinator's reports: output tail and error.
   assert.is((await t.api('POST', `/api/worker/jobs/${first.jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: leak('tail') })).status, 200)
   const failed = await t.api('POST', `/api/worker/jobs/${second.jobId}/fail`, { coordinator_id: 'c1', error: leak('error'), output_tail: leak('tail') })
@@ -68,6 +71,19 @@ test('a job token is masked by its shape, whichever app signed it', async ({ t }
   const foreign = 'tj1.eyJqb2JJZCI6OTk5fQ.c2lnbmF0dXJlLW9mLWFub3RoZXItYXBw'
   const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', error: `curl -H "Authorization: Bearer ${foreign}"` })
   assert.is(fail.body.error, 'curl -H "Authorization: Bearer ***"')
+})
+
+test('a personal API token is masked by its shape, in stored text and in the log', async ({ t }) => {
+  // Shaped as createApiToken issues them (API tokens need an account; this app has none).
+  const token = API_TOKEN_PREFIX + randomBytes(32).toString('base64url')
+  const c = await claimed(t)
+  assert.is((await t.api('POST', `${c.base}/logs`, { step: 'worker', summary: `found ${token} in .env` }, bearer(c.token))).status, 201)
+  const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', error: `export TERARCHITECT_TOKEN=${token}` })
+  assert.is(fail.body.error, 'export TERARCHITECT_TOKEN=***')
+  assert.not.ok(JSON.stringify(await snapshotTables(t)).includes(token), 'the API token is stored nowhere in clear')
+  const lines: string[] = []
+  createLogger('info', {}, (line) => lines.push(line)).info('request', { authorization: `Bearer ${token}` })
+  assert.is(JSON.parse(lines[0]!).authorization, 'Bearer ***')
 })
 
 test('embedding service errors name the status, never the body', async ({ t }) => {
