@@ -32,7 +32,7 @@ export const CoordinatorEnv = Type.Object({
   COORDINATOR_REPO_ROOT: Type.Optional(Type.String({ description: 'Where host-fallback runs get their fresh working directory (default <COORDINATOR_STATE_DIR>/work)' })),
   COORDINATOR_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,200}$', description: 'Stable id of this coordinator; default: kept in the state dir, first generated as hostname-pid-random' })),
   AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
-  AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: true, description: 'Run the agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start' }),
+  AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: false, description: 'Opt-in: run a docker-mode agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start. Off by default: the host has none of the container\'s confinement, so the job fails with the container error instead' }),
   JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
   AGENT_MEMORY: Type.String({ default: '4g', description: 'Memory limit of an agent container (inner Docker included): a number with b, k, m or g (512m, 4g); 0 = unlimited' }),
   AGENT_CPUS: Type.Number({ default: 2, minimum: 0, description: "CPU limit of an agent container (1.5 = one and a half CPUs; at most the daemon's CPU count); 0 = unlimited" }),

@@ -41,6 +41,8 @@ test.before(async () => {
     AGENT_CACHE_VOLUME: CACHE_VOLUME,
     AGENT_HOST_COMMAND: hostAgentCommand(workDir),
     COORDINATOR_REPO_ROOT: repoRoot,
+    // The host fallback is opt-in; this coordinator turns it on for the fallback test.
+    AGENT_FALLBACK_TO_HOST: 'true',
     MAX_CONCURRENT_AGENTS: '2',
     CLAIM_WAIT_SEC: '5',
     HEARTBEAT_MAX_SEC: '0.5',

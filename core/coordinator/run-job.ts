@@ -5,8 +5,10 @@
  * Choice of executor: execution mode `local` → the host executor at the project's path; `docker` →
  * the container executor with the project's image (project_images.json) or AGENT_IMAGE
  * (choose-image.ts; a container that exits 0 gets its image recorded for the project). When the
- * container cannot be started (image missing, daemon down, start error) the agent runs on the host
- * instead, in a fresh directory under COORDINATOR_REPO_ROOT, with `TERARCHITECT_DOCKER_RUN_ERROR`.
+ * container cannot be started (image missing, daemon down, start error) the job fails with that
+ * error, unless AGENT_FALLBACK_TO_HOST is on: then the agent runs on the host instead (none of the
+ * container's confinement), in a fresh directory under COORDINATOR_REPO_ROOT, with
+ * `TERARCHITECT_DOCKER_RUN_ERROR`.
  * An agent that starts and exits non-zero is a failed job, never a host fallback.
  *
  * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
@@ -110,6 +112,8 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
           ...spec, projectPath: workDir,
           env: jobEnv(job, { apiUrl: ctx.apiUrl, dockerRunError, workspace: workDir }),
         }, output, controller.signal, `agent started on the host in ${workDir}`)
+      } else if ('error' in outcome && !controller.signal.aborted) {
+        outcome = { error: `${outcome.error} (the host fallback is off: AGENT_FALLBACK_TO_HOST=true on the coordinator runs such jobs on its host, unconfined)` }
       }
     }
   } catch (error) {
