@@ -17,6 +17,11 @@ const PUBLIC = new Set([
   'POST /api/auth/login',
   'POST /api/auth/logout',
   'POST /api/webhooks/github',
+  // Single sign-on: browser navigations to and back from the provider (state cookie, PKCE).
+  'GET /api/auth/oidc/start',
+  'GET /api/auth/oidc/callback',
+  'GET /api/auth/github/start',
+  'GET /api/auth/github/callback',
 ])
 /** Other rules the router knows: machine credentials (tested in the coordinator and agent suites). */
 const MACHINE = new Set(['worker', 'agent'])
@@ -103,6 +108,38 @@ test('only admins decide what runs on a host: a member gets 403 naming the field
   assert.is(same.status, 200, JSON.stringify(same.body))
   assert.is((await t.api('PATCH', path, { test_command: 'npm test' }, as.admin)).status, 200)
   assertError(await t.api('DELETE', `${path}?confirm=host`, undefined, as.member), 403)
+})
+
+test('a local project runs on the app\'s host: a member\'s run, move or retry is 403 and starts no job; an admin\'s works', async ({ t, as }) => {
+  const created = await t.api('POST', '/api/projects', { name: 'on-host', execution_mode: 'local', project_path: '/srv/on-host' }, as.admin)
+  assert.is(created.status, 201, JSON.stringify(created.body))
+  const pid = created.body.id
+  const jobs = async () => (await t.api('GET', `/api/projects/${pid}/jobs`, undefined, as.admin)).body as any[]
+  const ticket = (await t.api('POST', `/api/projects/${pid}/tickets`, { title: 'edit' }, as.member)).body
+  const path = `/api/projects/${pid}/tickets/${ticket.id}`
+  const runRefused = await t.api('POST', `${path}/run`, undefined, as.member)
+  assertError(runRefused, 403, '/project/execution_mode')
+  assert.match(runRefused.body.error.message, /only an admin/)
+  assertError(await t.api('PATCH', path, { column_id: 'in_progress' }, as.member), 403, '/project/execution_mode')
+  assertError(await t.api('POST', `/api/projects/${pid}/tickets`, { title: 'straight in', column_id: 'in_progress' }, as.member), 403, '/project/execution_mode')
+  assert.is((await t.api('GET', path, undefined, as.member)).body.column_id, 'backlog', 'the refused move changed nothing')
+  assert.equal(await jobs(), [], 'no job was started')
+  // The member may still edit and move the ticket between other columns.
+  assert.is((await t.api('PATCH', path, { title: 'edited', column_id: 'in_review' }, as.member)).status, 200)
+
+  const run = await t.api('POST', `${path}/run`, undefined, as.admin)
+  assert.is(run.status, 201, JSON.stringify(run.body))
+  const jobId = run.body.job.id
+  assert.is((await t.api('POST', `/api/jobs/${jobId}/cancel`, undefined, as.admin)).status, 200)
+  assertError(await t.api('POST', `/api/jobs/${jobId}/retry`, undefined, as.member), 403, '/project/execution_mode')
+  assert.is((await jobs()).length, 1, 'the refused retry started no job')
+  assert.is((await t.api('POST', `/api/jobs/${jobId}/retry`, undefined, as.admin)).status, 201)
+  assert.is((await jobs()).length, 2)
+
+  // A docker project is the member's to run.
+  const docker = (await t.api('POST', '/api/projects', { name: 'in-docker', repo_url: 'https://git.example/d.git' }, as.member)).body
+  const other = (await t.api('POST', `/api/projects/${docker.id}/tickets`, { title: 't' }, as.member)).body
+  assert.is((await t.api('POST', `/api/projects/${docker.id}/tickets/${other.id}/run`, undefined, as.member)).status, 201)
 })
 
 test.run()

@@ -4,13 +4,15 @@
  */
 import type { AppContext } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
-import type { Caller } from '../http/router.ts'
+import type { Caller, Role } from '../http/router.ts'
 
 /** Who acted: a person with an account, or a label for the local admin, the admin token or the app. */
 export interface Actor {
   userId: number | null
   label: string
   address: string | null
+  /** A person's role in this request; absent for the app, coordinators and agents. */
+  role?: Role
 }
 
 /** The app itself (background loops, agents' completions). */
@@ -19,7 +21,7 @@ export const APP_ACTOR: Actor = { userId: null, label: 'app', address: null }
 /** The actor behind an authenticated request. */
 export function actorOf(caller: Caller): Actor {
   const label = caller.user?.login ?? caller.via ?? caller.kind
-  return { userId: caller.user?.id ?? null, label, address: caller.address ?? null }
+  return { userId: caller.user?.id ?? null, label, address: caller.address ?? null, ...(caller.role ? { role: caller.role } : {}) }
 }
 
 export interface AuditEntry {

@@ -4,7 +4,7 @@
  */
 import type { AppContext, WriteScope } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
-import { conflict, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
+import { conflict, forbidden, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
 import type { Job, JobKind, Project } from '../types.ts'
 import { checkSettings } from './settings.ts'
 import { APP_ACTOR, type Actor } from './audit.ts'
@@ -50,6 +50,19 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
   }
 }
 
+/**
+ * A local project's agents run on the app's host as the app's user: only an admin may start one
+ * (move, run, retry). Jobs the app starts itself (review replies) carry no role and pass.
+ */
+async function assertMayStart(tx: TransactionSql, projectId: number, startedBy: Actor | undefined): Promise<void> {
+  if (!startedBy?.role || startedBy.role === 'admin') return
+  const [project] = await tx`select execution_mode from projects where id = ${projectId}`
+  if (project?.execution_mode === 'local') {
+    throw forbidden(`project ${projectId} runs agents on the app's host (execution_mode local): only an admin may start its jobs`,
+      [{ path: '/project/execution_mode', message: 'local execution is admin-run' }])
+  }
+}
+
 /** Inserts a pending job in the caller's transaction; claimers are woken after commit. */
 export async function enqueueJob(
   ctx: AppContext,
@@ -57,6 +70,7 @@ export async function enqueueJob(
   input: { projectId: number; ticketId: number; kind: JobKind; prNumber?: number; commentBody?: string; githubCommentId?: number; startedBy?: Actor },
 ): Promise<Job> {
   const { tx } = scope
+  await assertMayStart(tx, input.projectId, input.startedBy)
   const [active] = await tx`
     select id, status from agent_jobs
     where ticket_id = ${input.ticketId} and kind = 'ticket' and status in ('pending', 'running')`
