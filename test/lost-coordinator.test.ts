@@ -1,0 +1,241 @@
+/**
+ * A lost coordinator loses nothing and never runs a ticket twice at once (local mode, real
+ * coordinators, real agents, Claude Code against a slow scripted model):
+ * - two coordinators, one killed with kill -9 while its agents work: those agents stop themselves
+ *   before their lease runs out, the reaper requeues after the grace period, the other coordinator
+ *   finishes every ticket (continuing what an earlier attempt pushed), exactly one PR per ticket,
+ *   and a sampler every 200 ms never sees two live agents for one ticket;
+ * - a coordinator and its agents all killed (a crash), then restarted: the stale worktrees are
+ *   pruned by the next job start and every job completes.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readdirSync, readFileSync, mkdtempSync, rmSync, readlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
+import { cliDirs, createTicket, getTicket, remoteGit, startWorld, type World } from './bench/agent-harness.ts'
+import { WORKTREES, dirtyCheckout, gitIn, leftoverWorktrees, snapshot } from './checkout-fixtures.ts'
+import { spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
+import { ROOT, waitFor } from './helpers.ts'
+
+const scratch = mkdtempSync(join(tmpdir(), 'lost-coordinator-'))
+const coordinators: CoordinatorProcess[] = []
+// Leases short enough for a test yet long enough for a loaded machine; the grace above the
+// agents' margin (a quarter of the lease, 3.75 s).
+const APP_ENV = { JOB_LEASE_SEC: '15', JOB_LEASE_GRACE_SEC: '8', REAPER_INTERVAL_SEC: '0.2' }
+
+test.after(async () => {
+  for (const coordinator of coordinators) await coordinator.stop('SIGKILL')
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+/** A model that takes 4 s per answer; each ticket's worker writes `ticket-<id>.txt`. */
+function slowScript(request: LlmRequest): Reply {
+  if (request.tools.length === 0) return { text: 'ok' }
+  if (request.lastIsToolResult) return { text: 'Done: wrote the file.', delayMs: 4000 }
+  const id = /Ticket #(\d+):/.exec(request.allText)?.[1] ?? 'unknown'
+  return { toolCalls: [writeFileCall(request, `ticket-${id}.txt`, `change for ticket ${id}\n`)!], delayMs: 4000 }
+}
+
+interface AgentProcess { pid: number; ppid: number; ticketId: number; jobId: number; attempt: number }
+
+/** Live agent processes of this world's app (from /proc: argv names agent.ts, env names the job). */
+function liveAgents(world: World): AgentProcess[] {
+  const found: AgentProcess[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('/agent.ts'))) continue
+      const stat = /^\d+ \(.*\) (\S) (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))
+      if (!stat || stat[1] === 'Z') continue
+      const env = Object.fromEntries(readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+      if (env.TERARCHITECT_API_URL !== world.t.url || env.PROJECT_ID !== String(world.projectId)) continue
+      found.push({ pid: Number(entry), ppid: Number(stat[2]), ticketId: Number(env.TICKET_ID), jobId: Number(env.JOB_ID), attempt: Number(env.JOB_ATTEMPT) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  // A child the agent is starting shows the agent's argv and environment between fork and exec:
+  // that is the same agent, not a second one.
+  const pids = new Set(found.map((agent) => agent.pid))
+  return found.filter((agent) => !pids.has(agent.ppid))
+}
+
+/** Samples every 200 ms; remembers every moment a ticket had two live agents. */
+function sampleAgents(world: World) {
+  const overlaps: string[] = []
+  let samples = 0
+  const timer = setInterval(() => {
+    samples++
+    const perTicket = new Map<number, AgentProcess[]>()
+    for (const agent of liveAgents(world)) perTicket.set(agent.ticketId, [...(perTicket.get(agent.ticketId) ?? []), agent])
+    for (const [ticketId, agents] of perTicket) if (agents.length > 1) overlaps.push(`ticket ${ticketId}: ${JSON.stringify(agents)}`)
+  }, 200)
+  return { overlaps, samples: () => samples, stop: () => clearInterval(timer) }
+}
+
+function coordinator(world: World, claude: string, stateDir = mkdtempSync(join(scratch, 'state-'))): CoordinatorProcess {
+  const started = spawnCoordinator({
+    TERARCHITECT_API_URL: world.t.url,
+    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
+    PROJECT_ID: String(world.projectId),
+    MAX_CONCURRENT_AGENTS: '3',
+    AGENT_HOST_COMMAND: JSON.stringify([process.execPath, '--import', pathToFileURL(join(ROOT, 'scripts/ts-register.mjs')).href, join(ROOT, 'agent.ts')]),
+    PATH: [claude, process.env.PATH].join(':'),
+    CLAIM_WAIT_SEC: '5',
+    HEARTBEAT_MAX_SEC: '1',
+    LOG_LEVEL: 'info',
+  }, stateDir)
+  coordinators.push(started)
+  return started
+}
+
+const lastEvents = async (world: World, ticketId: number) =>
+  (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${ticketId}/logs?limit=1000`, undefined, world.people)).body.events
+    .filter((e: { step: string }) => e.step !== 'agent_output').slice(-6).map((e: { step: string; summary: string }) => `${e.step}: ${e.summary}`)
+
+const coordinatorId = async (c: CoordinatorProcess) => (await c.waitForLog(/^coordinator started$/)).coordinatorId as string
+const jobOf = async (world: World, jobId: number) => (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
+
+async function localWorld(name: string): Promise<{ world: World; checkout: string; claude: string }> {
+  const claude = cliDirs().get('claude')
+  if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+  const world = await startWorld({ script: slowScript, settings: { WORKER_MODE: 'claude-code' }, appEnv: APP_ENV })
+  const checkout = join(scratch, name)
+  dirtyCheckout(world.bare, checkout, world.repoUrl)
+  await world.t.api('PATCH', `/api/projects/${world.projectId}`, { execution_mode: 'local', project_path: checkout }, world.people)
+  return { world, checkout, claude: claude! }
+}
+
+async function runTickets(world: World, count: number): Promise<number[]> {
+  const ids: number[] = []
+  for (let i = 1; i <= count; i++) ids.push((await createTicket(world, { title: `Change ${i}` })).id)
+  for (const id of ids) {
+    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${id}/run`, undefined, world.people)
+    assert.is(run.status, 201, JSON.stringify(run.body))
+  }
+  return ids
+}
+
+async function allEnded(world: World, ids: number[], ms: number) {
+  return waitFor(async () => {
+    const all = await Promise.all(ids.map((id) => getTicket(world, id)))
+    return all.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.job?.status)) ? all : null
+  }, ms, 'every job to end')
+}
+
+async function assertEveryTicketDone(world: World, tickets: { id: number; job: { status: string; error: string | null } }[]) {
+  const pulls = world.gh.state.repo('acme/widgets')?.pulls ?? []
+  for (const t of tickets) {
+    if (t.job.status !== 'succeeded') {
+      const events = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${t.id}/logs?limit=1000`, undefined, world.people)).body.events
+      const story = events.filter((e: { step: string }) => e.step !== 'agent_output').map((e: { job_id: number; step: string; summary: string }) => `${e.step}: ${e.summary.slice(0, 200)}`)
+      assert.unreachable(`ticket ${t.id}: ${t.job.status} ${t.job.error}\n${story.join('\n')}`)
+    }
+    assert.equal((remoteGit(world, ['diff', '--name-only', 'main', `ticket-${t.id}`]) ?? '').split('\n').filter(Boolean), [`ticket-${t.id}.txt`], `ticket-${t.id} holds exactly its change`)
+    assert.is(pulls.filter((pull: { head: { ref: string } }) => pull.head.ref === `ticket-${t.id}`).length, 1, `exactly one PR for ticket ${t.id}`)
+  }
+}
+
+test('two coordinators, one killed with its agents alive: every ticket succeeds once, never two live agents for one ticket', async () => {
+  const { world, checkout, claude } = await localWorld('two-coordinators')
+  try {
+    const before = snapshot(checkout)
+    const doomed = coordinator(world, claude)
+    const survivor = coordinator(world, claude)
+    const doomedId = await coordinatorId(doomed)
+    await coordinatorId(survivor)
+    const sampler = sampleAgents(world)
+    const ids = await runTickets(world, 6)
+
+    // Kill it once one of its agents is mid-turn (its model call in flight).
+    const jobs: Record<string, unknown>[] = []
+    const victim = await waitFor(async () => {
+      jobs.length = 0
+      for (const id of ids) {
+        const ticket = await getTicket(world, id)
+        const job = ticket.job && (await jobOf(world, ticket.job.job_id))
+        jobs.push({ ticket: id, status: job?.status, claimed_by: job?.claimed_by, attempt: job?.attempt, error: job?.error })
+        if (job?.status === 'running' && job.claimed_by === doomedId && world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${id}:`))) return { id, jobId: job.id as number }
+      }
+      return null
+    }, 120_000, 'an agent of the first coordinator mid-turn').catch(async (error) => {
+      throw new Error(`${error.message}; first coordinator ${doomedId}; jobs: ${JSON.stringify(jobs)}; LLM requests: ${world.llm.requests.length}; ` +
+        `last events of ticket ${ids[0]}: ${JSON.stringify(await lastEvents(world, ids[0]!))}`)
+    })
+    doomed.child.kill('SIGKILL')
+    await doomed.exited
+    const orphans = liveAgents(world).filter((agent) => agent.jobId === victim.jobId)
+    assert.is(orphans.length, 1, 'the killed coordinator\'s agent lives on')
+
+    const ended = await allEnded(world, ids, 300_000)
+    sampler.stop()
+    await assertEveryTicketDone(world, ended)
+    assert.ok(sampler.samples() > 20, `${sampler.samples()} samples`)
+    assert.equal(sampler.overlaps, [], 'two live agents for one ticket')
+    const retried = await jobOf(world, victim.jobId)
+    assert.ok(retried.attempt >= 2, `the orphaned job was run again: ${JSON.stringify(retried)}`)
+    assert.not.equal(retried.claimed_by, doomedId)
+    const orphanEvents = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${victim.id}/logs?limit=1000`, undefined, world.people)).body.events
+    // The orphan either stopped itself for its lease, or had pushed its change before it had to,
+    // which the next attempt then took to the PR.
+    assert.ok(orphanEvents.some((e: { step: string; summary: string }) => /lease of this job could not be confirmed|no longer this agent's/.test(e.summary) || e.step === 'retry'),
+      'the orphaned agent said why it stopped, or the retry went on from its push')
+    await waitFor(async () => leftoverWorktrees(checkout).length === 0, 15_000, 'every worktree to be removed')
+    assert.equal(snapshot(checkout), before)
+  } finally {
+    for (const c of coordinators.splice(0)) await c.stop('SIGKILL')
+    await world.close()
+  }
+})
+
+test('kill -9 of a coordinator and its agents, then a restart: the stale worktrees are pruned and the jobs complete', async () => {
+  const { world, checkout, claude } = await localWorld('crash-restart')
+  try {
+    const before = snapshot(checkout)
+    const stateDir = mkdtempSync(join(scratch, 'state-'))
+    const first = coordinator(world, claude, stateDir)
+    await coordinatorId(first)
+    const ids = await runTickets(world, 3)
+    await waitFor(async () => ids.every((id) => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${id}:`))), 120_000, 'every worker mid-turn')
+      .catch(async (error) => {
+        throw new Error(`${error.message}; last events of ticket ${ids[0]}: ${JSON.stringify(await lastEvents(world, ids[0]!))}`)
+      })
+    assert.is(leftoverWorktrees(checkout).length, 3)
+
+    // A crash of the whole tree: the coordinator, its agents and their worker CLIs (by cwd).
+    first.child.kill('SIGKILL')
+    await first.exited
+    const root = join(checkout, WORKTREES)
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      let cwd = ''
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`)
+      } catch {}
+      const agent = liveAgents(world).some((a) => String(a.pid) === pid)
+      if (agent || cwd.startsWith(root)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {}
+      }
+    }
+    await waitFor(async () => liveAgents(world).length === 0, 10_000, 'the agents to be gone')
+    assert.is(leftoverWorktrees(checkout).length, 3, 'the crash left its worktrees')
+
+    const restarted = coordinator(world, claude, stateDir)
+    await coordinatorId(restarted)
+    const ended = await allEnded(world, ids, 300_000)
+    await assertEveryTicketDone(world, ended)
+    for (const t of ended) assert.ok(t.job.attempt >= 2, `ticket ${t.id} ran again after the crash`)
+    await waitFor(async () => leftoverWorktrees(checkout).length === 0, 15_000, 'no stale worktree to remain')
+    assert.is(gitIn(checkout, 'for-each-ref', 'refs/terarchitect/'), '')
+    assert.equal(snapshot(checkout), before)
+  } finally {
+    for (const c of coordinators.splice(0)) await c.stop('SIGKILL')
+    await world.close()
+  }
+})
+
+test.run()
