@@ -9,10 +9,11 @@ import { conflict, unprocessable } from '../errors.ts'
 import { createGithubClient, parseRepo, type GithubClient } from '../github-client.ts'
 import { redactText } from '../log.ts'
 import type { Job, Project } from '../types.ts'
-import { coordinatorForgeToken } from './coordinator-forge-token.ts'
+import { forgeToken } from './forge-token.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
-import { resolveSettings } from './settings.ts'
+
+export { forgeToken }
 
 export interface Forge {
   /** `owner/name` of the project's repository. */
@@ -23,15 +24,6 @@ export interface Forge {
   client: GithubClient
 }
 
-/**
- * The forge token for a project, the one place it is chosen: the app setting GITHUB_TOKEN, else the
- * token a coordinator serving the project handed over.
- */
-export async function forgeToken(ctx: AppContext, projectId: number): Promise<{ token: string | null; apiUrl: string }> {
-  const settings = await resolveSettings(ctx)
-  const token = settings.GITHUB_TOKEN || (await coordinatorForgeToken(ctx, projectId))
-  return { token: token || null, apiUrl: (settings.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '') }
-}
 
 /** The forge of a project, or a 422 naming what is missing. */
 export async function projectForge(ctx: AppContext, project: Project): Promise<Forge> {

@@ -6,6 +6,7 @@
 import type { AppContext } from '../../context.ts'
 import { unprocessable } from '../../errors.ts'
 import { createGithubClient, type GithubClient } from '../../github-client.ts'
+import { forgeToken } from '../forge-token.ts'
 import { resolveSettings } from '../settings.ts'
 
 export interface ReviewSettings {
@@ -17,12 +18,18 @@ export interface ReviewSettings {
   allowedAuthors: Set<string>
 }
 
-export async function reviewSettings(ctx: AppContext): Promise<ReviewSettings> {
+/**
+ * The review settings; with `projectId`, the forge token and API URL for that project as the forge
+ * actions choose them (forge-token.ts: GITHUB_TOKEN, else the token a coordinator serving the project
+ * handed over). Without it, no token: only project-free reads (secret, interval, authors).
+ */
+export async function reviewSettings(ctx: AppContext, projectId?: number): Promise<ReviewSettings> {
   const settings = await resolveSettings(ctx)
   const interval = Number(settings.REVIEW_POLL_INTERVAL_SEC)
+  const forge = projectId === undefined ? { token: null, apiUrl: settings.GITHUB_API_URL ?? 'https://api.github.com' } : await forgeToken(ctx, projectId)
   return {
-    token: settings.GITHUB_TOKEN ?? null,
-    apiUrl: settings.GITHUB_API_URL ?? 'https://api.github.com',
+    token: forge.token,
+    apiUrl: forge.apiUrl,
     webhookSecret: settings.GITHUB_WEBHOOK_SECRET ?? null,
     pollIntervalSec: Number.isFinite(interval) && interval >= 1 ? interval : 60,
     allowedAuthors: new Set((settings.REVIEW_ALLOWED_AUTHORS ?? '').split(',').map((login) => login.trim().toLowerCase()).filter(Boolean)),

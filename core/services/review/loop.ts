@@ -12,7 +12,8 @@ import type { AppContext } from '../../context.ts'
 import type { Feed, FeedRow } from '../feed.ts'
 import { redecideComments } from './comments.ts'
 import { dispatchForTicket, dispatchReview } from './dispatch.ts'
-import { githubClient, reviewSettings } from './github.ts'
+import type { GithubClient } from '../../github-client.ts'
+import { githubClient, reviewSettings, type ReviewSettings } from './github.ts'
 import { pollPr } from './poll.ts'
 import { listTrackingPrs, trackNewPrs } from './prs.ts'
 
@@ -22,11 +23,18 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 /** One full cycle; exported for tests and scripts. Per-PR failures are recorded on the PR. */
 export async function reviewCycle(ctx: AppContext): Promise<{ polled: number; failed: number }> {
   await trackNewPrs(ctx)
-  const settings = await reviewSettings(ctx)
-  const gh = settings.token ? githubClient(settings) : null
+  // Each project's forge token (forge-token.ts), read once per cycle.
+  const access = new Map<number, Promise<{ settings: ReviewSettings; gh: GithubClient | null }>>()
+  const accessOf = (projectId: number) => {
+    if (!access.has(projectId)) {
+      access.set(projectId, reviewSettings(ctx, projectId).then((settings) => ({ settings, gh: settings.token ? githubClient(settings) : null })))
+    }
+    return access.get(projectId)!
+  }
   let polled = 0
   let failed = 0
   for (const pr of await listTrackingPrs(ctx.sql)) {
+    const { settings, gh } = await accessOf(pr.project_id)
     if (gh && pr.repo) {
       try {
         await pollPr(ctx, pr, { settings, gh })

@@ -37,7 +37,7 @@ function status(row: Record<string, any> | undefined): string {
 
 export async function getTicketReview(ctx: AppContext, projectId: number, ticketId: number) {
   const pr = await requirePr(ctx, projectId, ticketId)
-  const gh = githubClient(await reviewSettings(ctx))
+  const gh = githubClient(await reviewSettings(ctx, projectId))
   const at = `/repos/${pr.repo}/pulls/${pr.number}`
   const what = `pull request #${pr.number} of ${pr.repo}`
   const [pull, commits, files, issueComments, reviewComments, reviews] = await Promise.all([
@@ -98,7 +98,7 @@ export async function getTicketReview(ctx: AppContext, projectId: number, ticket
 export async function postReviewComment(ctx: AppContext, projectId: number, ticketId: number, input: { body: string; trigger_review?: boolean }) {
   const pr = await requirePr(ctx, projectId, ticketId)
   if (pr.state !== 'open') throw conflict(`pull request #${pr.number} is ${pr.state}`)
-  const settings = await reviewSettings(ctx)
+  const settings = await reviewSettings(ctx, projectId)
   const gh = githubClient(settings)
   const body = input.trigger_review === false ? `${input.body}\n\n${REPLY_MARKER}` : input.body
   const res = await gh.request<any>('POST', `/repos/${pr.repo}/issues/${pr.number}/comments`, `comment on #${pr.number} of ${pr.repo}`, { body: { body } })
@@ -124,7 +124,7 @@ export async function mergeReview(
   const pr = await requirePr(ctx, projectId, ticketId)
   if (pr.state === 'merged') throw conflict(`pull request #${pr.number} is already merged`)
   if (pr.state === 'closed') throw conflict(`pull request #${pr.number} is closed`)
-  const gh = githubClient(await reviewSettings(ctx))
+  const gh = githubClient(await reviewSettings(ctx, projectId))
   const body: Record<string, string> = { merge_method: input.method ?? 'merge' }
   if (input.commit_title) body.commit_title = input.commit_title
   if (input.commit_message) body.commit_message = input.commit_message

@@ -60,11 +60,12 @@ export async function handleWebhook(ctx: AppContext, delivery: Delivery): Promis
   }
   if (payload.action !== spec.action) return { ignored: `${delivery.event} ${payload.action}` }
   if (!pr.tracking) return { ignored: `${repo}#${number} is ${pr.state}; no longer tracked` }
+  const forge = await reviewSettings(ctx, pr.project_id)
   let gh = null
   try {
-    gh = githubClient(settings)
+    gh = githubClient(forge)
   } catch {}
-  const stored = await ingestComment(ctx, pr, spec.comment(payload), { settings, gh })
+  const stored = await ingestComment(ctx, pr, spec.comment(payload), { settings: forge, gh })
   const job = stored.created ? await dispatchReview(ctx, pr.id) : null
   return { comment_id: stored.id, created: stored.created, authorized: stored.authorized, ignored_reason: stored.ignored_reason, job_id: job?.id ?? null }
 }

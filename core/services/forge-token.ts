@@ -1,0 +1,14 @@
+/**
+ * The forge token for a project, the one place it is chosen: the app setting GITHUB_TOKEN, else the
+ * token a coordinator serving the project handed over (coordinator-forge-token.ts). The forge
+ * actions, the git relay and the review side (polling, webhooks, the review page) all ask here.
+ */
+import type { AppContext } from '../context.ts'
+import { coordinatorForgeToken } from './coordinator-forge-token.ts'
+import { resolveSettings } from './settings.ts'
+
+export async function forgeToken(ctx: AppContext, projectId: number): Promise<{ token: string | null; apiUrl: string }> {
+  const settings = await resolveSettings(ctx)
+  const token = settings.GITHUB_TOKEN || (await coordinatorForgeToken(ctx, projectId))
+  return { token: token || null, apiUrl: (settings.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '') }
+}
