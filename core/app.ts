@@ -79,6 +79,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     publicUrl: config.PUBLIC_URL,
     allowedHosts: config.ALLOWED_HOSTS,
     trustProxy: config.TRUST_PROXY,
+    trustProxyHeader: config.TRUST_PROXY_HEADER,
   })
   for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY]) redact(secret)
   // Validates the single sign-on variables (and redacts their secrets) before anything starts.

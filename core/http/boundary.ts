@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AppError, badRequest, forbidden } from '../errors.ts'
 import { isLoopback } from '../config.ts'
-import { parseTrustProxy, rememberClientAddress } from './client-address.ts'
+import { parseTrustProxy, rememberClientAddress, type ProxyHeader } from './client-address.ts'
 import type { Route } from './router.ts'
 
 export { clientAddress } from './client-address.ts'
@@ -50,6 +50,8 @@ export interface BoundaryOptions {
   allowedHosts?: string | undefined
   /** TRUST_PROXY (client-address.ts). */
   trustProxy?: string | undefined
+  /** TRUST_PROXY_HEADER: the one header those proxies set. */
+  trustProxyHeader?: ProxyHeader | undefined
 }
 
 /** One allowed name; `ports` undefined = any port, `''` = the Host header named no port. */
@@ -141,7 +143,7 @@ export type Admit = (req: IncomingMessage, res: ServerResponse, route: Route | u
  */
 export function createBoundary(options: BoundaryOptions): Admit {
   const publicUrl = parsePublicUrl(options.publicUrl)
-  const trusted = parseTrustProxy(options.trustProxy)
+  const trusted = parseTrustProxy(options.trustProxy, options.trustProxyHeader)
   const named: HostRule[] = allowedHostRules(options.allowedHosts)
   if (publicUrl) {
     const defaultPort = publicUrl.protocol === 'https:' ? '443' : '80'

@@ -1,22 +1,28 @@
 /**
  * The address a request came from, for throttling and audit. The socket's peer is the answer
- * unless it is one of the proxies named in TRUST_PROXY; then the `Forwarded` (RFC 7239) or
- * `X-Forwarded-For` chain is read from the right, skipping trusted proxies, and the first address
- * not trusted is the client. An entry that is not an IP address ends the walk at the hop to its
- * right: a client can write anything to the left of what the trusted proxy appended.
+ * unless it is one of the proxies named in TRUST_PROXY; then the one header TRUST_PROXY_HEADER
+ * names (`X-Forwarded-For` by default, `Forwarded` (RFC 7239) or `X-Real-IP`) is read from the
+ * right, skipping trusted proxies, and the first address not trusted is the client. An entry that
+ * is not an IP address ends the walk at the hop to its right: a client can write anything to the
+ * left of what the trusted proxy appended. The other headers are never read: a proxy that sets
+ * one does not strip the others, so a client could otherwise choose its address by sending one.
  */
 import type { IncomingMessage } from 'node:http'
 import { BlockList, isIP } from 'node:net'
 import { badRequest } from '../errors.ts'
 
-/** The proxies whose forwarded address is believed; `undefined` = none. */
-export type TrustedProxies = BlockList | undefined
+/** The headers a proxy may carry the client's address in (TRUST_PROXY_HEADER). */
+export const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const
+export type ProxyHeader = (typeof PROXY_HEADERS)[number]
+
+/** The proxies whose forwarded address is believed, and the one header read; `undefined` = none. */
+export type TrustedProxies = { list: BlockList; header: ProxyHeader } | undefined
 
 /**
  * Parses TRUST_PROXY: comma-separated addresses, CIDRs (`10.0.0.0/8`, `fd00::/8`) or `loopback`.
  * A bad entry is a configuration error naming the variable.
  */
-export function parseTrustProxy(text: string | undefined): TrustedProxies {
+export function parseTrustProxy(text: string | undefined, header: ProxyHeader = 'x-forwarded-for'): TrustedProxies {
   if (!text?.trim()) return undefined
   const list = new BlockList()
   for (const raw of text.split(',').map((entry) => entry.trim()).filter(Boolean)) {
@@ -37,7 +43,7 @@ export function parseTrustProxy(text: string | undefined): TrustedProxies {
     if (prefix === undefined) list.addAddress(address, type)
     else list.addSubnet(address, prefix, type)
   }
-  return list
+  return { list, header }
 }
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`; brackets and ports of `Forwarded` values removed. */
@@ -55,31 +61,31 @@ function isTrusted(trusted: BlockList, address: string): boolean {
   return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4')
 }
 
-/** The `for=` addresses of `Forwarded`, else the `X-Forwarded-For` list, leftmost first. */
-function forwardedChain(req: IncomingMessage): string[] {
-  const forwarded = req.headers.forwarded
-  if (forwarded) {
-    return forwarded.split(',').map((element) => {
+/** The addresses of the one header believed, leftmost first (`for=` of each `Forwarded` element). */
+function forwardedChain(req: IncomingMessage, name: ProxyHeader): string[] {
+  const header = req.headers[name]
+  const text = Array.isArray(header) ? header.join(',') : header
+  if (!text) return []
+  if (name === 'forwarded') {
+    return text.split(',').map((element) => {
       const pair = element.split(';').map((part) => part.trim()).find((part) => /^for=/i.test(part))
       return pair ? normalizeAddress(pair.slice(4)) : ''
     })
   }
-  const header = req.headers['x-forwarded-for']
-  const text = Array.isArray(header) ? header.join(',') : header
-  return text ? text.split(',').map(normalizeAddress) : []
+  return text.split(',').map(normalizeAddress)
 }
 
 /** The client's address as TRUST_PROXY says to believe it (module comment). */
 export function resolveClientAddress(req: IncomingMessage, trusted: TrustedProxies): string {
   const peer = normalizeAddress(req.socket.remoteAddress ?? '')
-  if (!trusted || !isTrusted(trusted, peer)) return peer
+  if (!trusted || !isTrusted(trusted.list, peer)) return peer
   let client = peer
-  const chain = forwardedChain(req)
+  const chain = forwardedChain(req, trusted.header)
   for (let i = chain.length - 1; i >= 0; i--) {
     const hop = chain[i]!
     if (!isIP(hop)) break
     client = hop
-    if (!isTrusted(trusted, hop)) break
+    if (!isTrusted(trusted.list, hop)) break
   }
   return client
 }

@@ -16,7 +16,7 @@ import { startApp, type RunningApp } from '../../core/app.ts'
 import { createLogger } from '../../core/log.ts'
 import { route } from '../../core/http/router.ts'
 import { clientAddress } from '../../core/http/boundary.ts'
-import { parseTrustProxy, resolveClientAddress } from '../../core/http/client-address.ts'
+import { parseTrustProxy, resolveClientAddress, type ProxyHeader } from '../../core/http/client-address.ts'
 
 interface Running {
   app: RunningApp
@@ -104,6 +104,26 @@ proxied('TRUST_PROXY: the proxy\'s forwarded address is the client; without it, 
   assert.is(await address(viaTrusting.url, { 'x-forwarded-for': '203.0.113.9' }), '127.0.0.5', 'spoofed left of the proxy\'s entry')
   assert.is(await address(trusting.app.url, { 'x-forwarded-for': '203.0.113.9' }), '127.0.0.5', 'direct from an address that is not a trusted proxy')
   assert.is(await address(plain.app.url), '127.0.0.5', 'direct, no proxy')
+  // The proxy sets X-Forwarded-For and passes other headers on: a client's own Forwarded or
+  // X-Real-IP next to it is not believed.
+  assert.is(await address(viaTrusting.url, { forwarded: 'for=203.0.113.9' }), '127.0.0.5', 'a Forwarded header the client added')
+  assert.is(await address(viaTrusting.url, { 'x-real-ip': '203.0.113.9' }), '127.0.0.5', 'an X-Real-IP header the client added')
+})
+
+proxied('TRUST_PROXY_HEADER=forwarded: only Forwarded is read; a bad value is a configuration error naming it', async ({ proxies }) => {
+  const running = await startWithAddressRoute({ TRUST_PROXY: '127.0.0.1', TRUST_PROXY_HEADER: 'forwarded' })
+  try {
+    const viaProxy = await startProxy(running.app.url)
+    proxies.push(viaProxy.server)
+    const address = async (headers: Record<string, string>) => (await get(viaProxy.url, '/api/test/client-address', headers)).body.address
+    // This proxy appends X-Forwarded-For only: with Forwarded believed, that header is ignored.
+    assert.is(await address({}), '127.0.0.1', 'no Forwarded from the proxy: its own address')
+    assert.is(await address({ forwarded: 'for=203.0.113.9' }), '203.0.113.9', 'Forwarded passed through is what the proxy vouches for here')
+  } finally {
+    await running.app.close()
+    rmSync(running.dataDir, { recursive: true, force: true })
+  }
+  assert.throws(() => resolveAppConfig({ TRUST_PROXY_HEADER: 'x-client-ip' }), /TRUST_PROXY_HEADER/)
 })
 
 proxied.run()
@@ -112,7 +132,7 @@ const chains = suite('clientAddress over Forwarded / X-Forwarded-For chains')
 
 chains('the rightmost address not trusted is the client; anything unreadable stops the walk', () => {
   const fake = (peer: string, headers: Record<string, string>) => ({ headers, socket: { remoteAddress: peer } }) as unknown as IncomingMessage
-  const table: [string, string | undefined, string, Record<string, string>, string][] = [
+  const table: [string, string | undefined, string, Record<string, string>, string, ProxyHeader?][] = [
     ['no TRUST_PROXY', undefined, '127.0.0.1', { 'x-forwarded-for': '198.51.100.7' }, '127.0.0.1'],
     ['trusted loopback proxy', 'loopback', '127.0.0.1', { 'x-forwarded-for': '198.51.100.7' }, '198.51.100.7'],
     ['spoofed entries left of the real one', 'loopback', '127.0.0.1', { 'x-forwarded-for': '6.6.6.6, 198.51.100.7' }, '198.51.100.7'],
@@ -122,13 +142,17 @@ chains('the rightmost address not trusted is the client; anything unreadable sto
     ['garbage left of a real entry', 'loopback', '127.0.0.1', { 'x-forwarded-for': 'x, 198.51.100.7' }, '198.51.100.7'],
     ['peer not a trusted proxy', '10.0.0.0/8', '192.0.2.1', { 'x-forwarded-for': '198.51.100.7' }, '192.0.2.1'],
     ['IPv4-mapped peer', undefined, '::ffff:127.0.0.1', {}, '127.0.0.1'],
-    ['Forwarded, IPv6 with port', 'loopback', '::1', { forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"' }, '2001:db8::1'],
-    ['Forwarded wins over X-Forwarded-For', 'loopback', '127.0.0.1', { forwarded: 'for=192.0.2.60', 'x-forwarded-for': '198.51.100.7' }, '192.0.2.60'],
-    ['Forwarded with an obfuscated node', 'loopback', '127.0.0.1', { forwarded: 'for=_hidden' }, '127.0.0.1'],
+    ['Forwarded, IPv6 with port', 'loopback', '::1', { forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"' }, '2001:db8::1', 'forwarded'],
+    ['X-Forwarded-For believed: Forwarded ignored', 'loopback', '127.0.0.1', { forwarded: 'for=192.0.2.60', 'x-forwarded-for': '198.51.100.7' }, '198.51.100.7'],
+    ['Forwarded believed: X-Forwarded-For ignored', 'loopback', '127.0.0.1', { forwarded: 'for=192.0.2.60', 'x-forwarded-for': '198.51.100.7' }, '192.0.2.60', 'forwarded'],
+    ['X-Forwarded-For believed, none sent: a Forwarded one is not read', 'loopback', '127.0.0.1', { forwarded: 'for=192.0.2.60' }, '127.0.0.1'],
+    ['Forwarded with an obfuscated node', 'loopback', '127.0.0.1', { forwarded: 'for=_hidden' }, '127.0.0.1', 'forwarded'],
+    ['X-Real-IP believed', 'loopback', '127.0.0.1', { 'x-real-ip': '198.51.100.8', 'x-forwarded-for': '6.6.6.6' }, '198.51.100.8', 'x-real-ip'],
+    ['X-Real-IP believed, garbage', 'loopback', '127.0.0.1', { 'x-real-ip': 'unknown' }, '127.0.0.1', 'x-real-ip'],
     ['IPv6 CIDR', 'fd00::/8', 'fd00::5', { 'x-forwarded-for': '2001:db8::7' }, '2001:db8::7'],
   ]
-  for (const [name, trust, peer, headers, expected] of table) {
-    assert.is(resolveClientAddress(fake(peer, headers), parseTrustProxy(trust)), expected, name)
+  for (const [name, trust, peer, headers, expected, header] of table) {
+    assert.is(resolveClientAddress(fake(peer, headers), parseTrustProxy(trust, header)), expected, name)
   }
 })
 
