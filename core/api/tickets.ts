@@ -88,7 +88,8 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     route({ method: 'GET', path: `${TICKET}/worker-context`, access: 'agent', params: ProjectItemParams, handle: async ({ params, caller }) =>
       workerContext(ctx, params.pid, params.tid, caller.job ? await getJob(ctx.sql, caller.job.jobId) : undefined) }),
     route({
-      method: 'POST', path: `${TICKET}/logs`, access: 'agent', params: ProjectItemParams, body: LogsPost,
+      // afterCancel: the agent of a cancelled job still says that it stopped.
+      method: 'POST', path: `${TICKET}/logs`, access: 'agent', afterCancel: true, params: ProjectItemParams, body: LogsPost,
       handle: async ({ params, body, caller }) => {
         const batch = 'events' in body ? body : { job_id: undefined, events: [body] }
         const job = await jobOf(caller, params.pid, params.tid, batch.job_id)
@@ -106,7 +107,7 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       },
     }),
     route({
-      method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', params: ProjectItemParams,
+      method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', afterCancel: true, params: ProjectItemParams,
       handle: async ({ params, caller }) => {
         const job = await jobOf(caller, params.pid, params.tid)
         // The agent's confirmation that the job is still its own: the attempt it runs, and how long

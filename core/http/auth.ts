@@ -7,7 +7,8 @@
  *   exists) or a live coordinator token; never anonymous (401), never a job token (403).
  * - agent (ticket endpoints, relays): only a job token signed for exactly this project and ticket,
  *   while its job runs at the token's attempt (services/job-tokens.ts). Nothing → 401; the worker
- *   key or a coordinator token → 403; a token for ticket A on ticket B → 403; an ended job → 401.
+ *   key or a coordinator token → 403; a token for ticket A on ticket B → 403; an ended job → 401;
+ *   a job being cancelled → 401, except on the routes marked `afterCancel` (logs, cancel-requested).
  */
 import type { IncomingMessage } from 'node:http'
 import { forbidden, unauthorized } from '../errors.ts'
@@ -32,12 +33,12 @@ export interface AuthOptions {
 
 export function createAuthorize(options: AuthOptions): Authorize {
   const people = createPeopleAuth(options.ctx, { adminToken: options.adminToken, local: options.local })
-  return async (access: Access, req: IncomingMessage, params: Record<string, unknown>): Promise<Caller> => {
+  return async (access: Access, req: IncomingMessage, params: Record<string, unknown>, route?: { afterCancel?: boolean }): Promise<Caller> => {
     const token = bearer(req)
     if (access === 'public') return people.optional(req, token)
     if (isRole(access)) return people.require(access, req, token)
     if (access === 'worker') return machineCaller(options, token)
-    if (access === 'agent') return agentCaller(options, token, params)
+    if (access === 'agent') return agentCaller(options, token, params, route?.afterCancel === true)
     throw forbidden(`unknown access rule ${access}`)
   }
 }
@@ -65,7 +66,7 @@ async function machineCaller(options: AuthOptions, token: string | undefined): P
 }
 
 /** Agents: only a job token for this route's project and ticket, while its job runs. */
-async function agentCaller(options: AuthOptions, token: string | undefined, params: Record<string, unknown>): Promise<Caller> {
+async function agentCaller(options: AuthOptions, token: string | undefined, params: Record<string, unknown>, afterCancel: boolean): Promise<Caller> {
   if (!token) throw unauthorized('send Authorization: Bearer <job token>')
   if (!token.startsWith('tj1.')) {
     const machine = options.workerKey.matches(token) || (token.startsWith(COORDINATOR_TOKEN_PREFIX) && (await findCoordinatorToken(options.ctx.sql, token)))
@@ -77,5 +78,5 @@ async function agentCaller(options: AuthOptions, token: string | undefined, para
     ...(typeof params.pid === 'number' ? { projectId: params.pid } : {}),
     ...(typeof params.tid === 'number' ? { ticketId: params.tid } : {}),
   }
-  return { kind: 'agent', job: await verifyAgentCaller(options.ctx, token, scope) }
+  return { kind: 'agent', job: await verifyAgentCaller(options.ctx, token, scope, { afterCancel }) }
 }

@@ -89,6 +89,11 @@ export interface RouteSpec<P extends TObject | undefined, Q extends TObject | un
    * (boundary.ts), like every worker and agent route.
    */
   machine?: boolean
+  /**
+   * An agent route the agent of a job being cancelled still reaches (to learn it must stop and to
+   * say it stopped); every other agent route refuses that job's token (services/job-tokens.ts).
+   */
+  afterCancel?: boolean
   handle(ctx: Context<Static<Defaulted<P>>, Static<Defaulted<Q>>, Static<Defaulted<B>>>): unknown
 }
 
@@ -102,6 +107,7 @@ export interface Route {
   rawBody?: boolean
   stream?: boolean
   machine?: boolean
+  afterCancel?: boolean
   handle(ctx: Context<any, any, any>): unknown
 }
 
@@ -113,7 +119,7 @@ export function route<P extends TObject | undefined = undefined, Q extends TObje
 }
 
 /** Establishes the caller or throws 401/403; may look things up (sessions, job leases), hence async. */
-export type Authorize = (access: Access, req: IncomingMessage, params: Record<string, unknown>) => Caller | Promise<Caller>
+export type Authorize = (access: Access, req: IncomingMessage, params: Record<string, unknown>, route?: Pick<Route, 'afterCancel'>) => Caller | Promise<Caller>
 
 export interface RouterOptions {
   routes: Route[]
@@ -170,7 +176,7 @@ export function createRouter(options: RouterOptions) {
       }
       const { route } = hit
       const params = route.params ? validate(route.params, hit.params, 'params', { convert: true }) : {}
-      const caller = await options.authorize(route.access, req, params)
+      const caller = await options.authorize(route.access, req, params, route)
       const query = route.query ? validate(route.query, queryObject(url.searchParams), 'query', { convert: true }) : {}
       let body: unknown
       if (route.body) {

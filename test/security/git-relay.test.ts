@@ -217,6 +217,46 @@ test('no token, a bad one, another ticket\'s or project\'s, the worker key and a
   assert.is(forgeGit.requests.length - before, 2)
 })
 
+test('a cancel stops the job token at once: push, forge/pull, the LLM relay and complete are refused; logs and cancel-requested answer', async () => {
+  const job = await claimTicket(project)
+  const dir = await cloneWithCommit(job, 'cancelled')
+  const base = `${t.url}/api/projects/${job.project_id}/tickets/${job.ticket_id}`
+  const as = (method: string, url: string, body?: unknown) => fetch(url, {
+    method, headers: { authorization: `Bearer ${job.agent_token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const llm = () => as('POST', `${t.url}/api/relay/llm/worker/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+  assert.is((await llm()).status, 503, 'before the cancel the token passes the relay\'s check (no LLM is configured here)')
+
+  const cancelled = await t.api('POST', `/api/projects/${job.project_id}/tickets/${job.ticket_id}/cancel`, undefined, ADMIN)
+  assert.is(cancelled.status, 200, JSON.stringify(cancelled.body))
+  assert.is(cancelled.body.status, 'running', 'the coordinator has not reported the stop yet: only cancel_requested is set')
+  const reason = /job \d+ was cancelled/
+
+  const before = await remoteRefs()
+  const pushed = await git(job.agent_token, ['-C', dir, 'push', '--porcelain', '--', 'origin', `HEAD:refs/heads/ticket-${job.ticket_id}`])
+  assert.not.ok(pushed.ok, pushed.output)
+  assert.match(pushed.output, /Authentication failed|401/)
+  assert.is(await remoteRefs(), before, 'nothing was pushed')
+  const refs = await fetch(`${relayUrl(job)}/info/refs?service=git-receive-pack`, { headers: { authorization: `Bearer ${job.agent_token}` } })
+  assert.is(refs.status, 401)
+  assert.match(await refs.text(), reason)
+  for (const [what, res] of [
+    ['forge/pull', await as('POST', `${base}/forge/pull`, { title: 'x', body: 'y', base: 'main' })],
+    ['LLM relay', await llm()],
+    ['complete', await as('POST', `${base}/complete`, { summary: 'done anyway' })],
+    ['worker-context', await as('GET', `${base}/worker-context`)],
+  ] as const) {
+    assert.is(res.status, 401, what)
+    assert.match(await res.text(), reason, what)
+  }
+  const logged = await as('POST', `${base}/logs`, { step: 'cancelled', summary: 'stopped on request' })
+  assert.is(logged.status, 201, 'the agent still says it stopped')
+  const asked = await as('GET', `${base}/cancel-requested`)
+  assert.is(asked.status, 200)
+  assert.is((await asked.json()).cancel_requested, true)
+  assert.is((await t.api('GET', `/api/projects/${job.project_id}/tickets/${job.ticket_id}`, undefined, ADMIN)).body.column_id, 'in_progress', 'the ticket did not move on')
+})
+
 test('the forge token goes to the project\'s git host only: another host, a redirect and unlisted plain http see nothing', async () => {
   const redirectUrl = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/acme/redirect/repo.git`
   const cases: [string, string, RegExp][] = [
