@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { World } from './bench/agent-harness.ts'
+import { spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
+import { ROOT } from './helpers.ts'
 
 export const WORKTREES = join('.git', 'terarchitect-worktrees')
 
@@ -66,6 +70,30 @@ export function snapshot(dir: string): CheckoutSnapshot {
     config: readFileSync(join(dir, '.git', 'config'), 'utf8'),
     worktrees: gitIn(dir, 'worktree', 'list', '--porcelain'),
   }
+}
+
+/**
+ * A real coordinator process for the world's project that runs the agent from source on the host
+ * (local mode), with `cliDir` (the worker CLI) first on PATH; `agents` at once.
+ */
+export function hostCoordinator(world: World, cliDir: string, agents: number, stateDir?: string): CoordinatorProcess {
+  return spawnCoordinator({
+    TERARCHITECT_API_URL: world.t.url,
+    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
+    PROJECT_ID: String(world.projectId),
+    MAX_CONCURRENT_AGENTS: String(agents),
+    AGENT_HOST_COMMAND: JSON.stringify([process.execPath, '--import', pathToFileURL(join(ROOT, 'scripts/ts-register.mjs')).href, join(ROOT, 'agent.ts')]),
+    PATH: [cliDir, process.env.PATH].join(':'),
+    CLAIM_WAIT_SEC: '5',
+    HEARTBEAT_MAX_SEC: '1',
+    LOG_LEVEL: 'info',
+  }, stateDir)
+}
+
+/** A ticket's job events but the raw output, one line each: what to show when a job did not succeed. */
+export async function ticketStory(world: World, ticketId: number): Promise<string> {
+  const events = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${ticketId}/logs?limit=1000`, undefined, world.people)).body.events
+  return events.filter((e: { step: string }) => e.step !== 'agent_output').map((e: { step: string; summary: string }) => `${e.step}: ${e.summary.slice(0, 300)}`).join('\n')
 }
 
 /** What is left in the checkout's worktrees directory (none once every job has ended). */

@@ -12,12 +12,11 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, writeAiderStub, type World } from './bench/agent-harness.ts'
-import { WORKTREES, dirtyCheckout, gitIn, leftoverWorktrees, snapshot } from './checkout-fixtures.ts'
-import { spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
-import { ROOT, waitFor } from './helpers.ts'
+import { WORKTREES, dirtyCheckout, gitIn, hostCoordinator, leftoverWorktrees, snapshot, ticketStory } from './checkout-fixtures.ts'
+import type { CoordinatorProcess } from './coordinator-fixtures.ts'
+import { waitFor } from './helpers.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'local-worktrees-'))
 
@@ -98,17 +97,7 @@ test('8 tickets, 4 agents at once on one dirty checkout: each branch holds its o
     dirtyCheckout(world.bare, checkout, world.repoUrl)
     await world.t.api('PATCH', `/api/projects/${world.projectId}`, { execution_mode: 'local', project_path: checkout }, world.people)
     const before = snapshot(checkout)
-    coordinator = spawnCoordinator({
-      TERARCHITECT_API_URL: world.t.url,
-      TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
-      PROJECT_ID: String(world.projectId),
-      MAX_CONCURRENT_AGENTS: '4',
-      AGENT_HOST_COMMAND: JSON.stringify([process.execPath, '--import', pathToFileURL(join(ROOT, 'scripts/ts-register.mjs')).href, join(ROOT, 'agent.ts')]),
-      PATH: [claude, process.env.PATH].join(':'),
-      CLAIM_WAIT_SEC: '5',
-      HEARTBEAT_MAX_SEC: '1',
-      LOG_LEVEL: 'info',
-    })
+    coordinator = hostCoordinator(world, claude!, 4)
     // The peak of agents running at once on the checkout, from the worktrees present.
     let peak = 0
     const sampler = setInterval(() => (peak = Math.max(peak, leftoverWorktrees(checkout).length)), 200)
@@ -124,7 +113,7 @@ test('8 tickets, 4 agents at once on one dirty checkout: each branch holds its o
       return all.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.job?.status)) ? all : null
     }, 300_000, 'every job to end')
     clearInterval(sampler)
-    for (const t of ended) assert.is(t.job.status, 'succeeded', `ticket ${t.id}: ${t.job.error}`)
+    for (const t of ended) if (t.job.status !== 'succeeded') assert.unreachable(`ticket ${t.id}: ${t.job.error}\n${await ticketStory(world, t.id)}`)
     assert.ok(peak >= 2 && peak <= 4, `agents at once: ${peak}`)
     const pulls = world.gh.state.repo('acme/widgets')?.pulls ?? []
     for (const id of tickets) {

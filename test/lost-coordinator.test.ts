@@ -13,12 +13,11 @@ import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, mkdtempSync, rmSync, readlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { cliDirs, createTicket, getTicket, remoteGit, startWorld, type World } from './bench/agent-harness.ts'
-import { WORKTREES, dirtyCheckout, gitIn, leftoverWorktrees, snapshot } from './checkout-fixtures.ts'
-import { spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
-import { ROOT, waitFor } from './helpers.ts'
+import { WORKTREES, dirtyCheckout, gitIn, hostCoordinator, leftoverWorktrees, snapshot, ticketStory } from './checkout-fixtures.ts'
+import type { CoordinatorProcess } from './coordinator-fixtures.ts'
+import { waitFor } from './helpers.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'lost-coordinator-'))
 const coordinators: CoordinatorProcess[] = []
@@ -77,17 +76,7 @@ function sampleAgents(world: World) {
 }
 
 function coordinator(world: World, claude: string, stateDir = mkdtempSync(join(scratch, 'state-'))): CoordinatorProcess {
-  const started = spawnCoordinator({
-    TERARCHITECT_API_URL: world.t.url,
-    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
-    PROJECT_ID: String(world.projectId),
-    MAX_CONCURRENT_AGENTS: '3',
-    AGENT_HOST_COMMAND: JSON.stringify([process.execPath, '--import', pathToFileURL(join(ROOT, 'scripts/ts-register.mjs')).href, join(ROOT, 'agent.ts')]),
-    PATH: [claude, process.env.PATH].join(':'),
-    CLAIM_WAIT_SEC: '5',
-    HEARTBEAT_MAX_SEC: '1',
-    LOG_LEVEL: 'info',
-  }, stateDir)
+  const started = hostCoordinator(world, claude, 3, stateDir)
   coordinators.push(started)
   return started
 }
@@ -129,11 +118,7 @@ async function allEnded(world: World, ids: number[], ms: number) {
 async function assertEveryTicketDone(world: World, tickets: { id: number; job: { status: string; error: string | null } }[]) {
   const pulls = world.gh.state.repo('acme/widgets')?.pulls ?? []
   for (const t of tickets) {
-    if (t.job.status !== 'succeeded') {
-      const events = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${t.id}/logs?limit=1000`, undefined, world.people)).body.events
-      const story = events.filter((e: { step: string }) => e.step !== 'agent_output').map((e: { job_id: number; step: string; summary: string }) => `${e.step}: ${e.summary.slice(0, 200)}`)
-      assert.unreachable(`ticket ${t.id}: ${t.job.status} ${t.job.error}\n${story.join('\n')}`)
-    }
+    if (t.job.status !== 'succeeded') assert.unreachable(`ticket ${t.id}: ${t.job.status} ${t.job.error}\n${await ticketStory(world, t.id)}`)
     assert.equal((remoteGit(world, ['diff', '--name-only', 'main', `ticket-${t.id}`]) ?? '').split('\n').filter(Boolean), [`ticket-${t.id}.txt`], `ticket-${t.id} holds exactly its change`)
     assert.is(pulls.filter((pull: { head: { ref: string } }) => pull.head.ref === `ticket-${t.id}`).length, 1, `exactly one PR for ticket ${t.id}`)
   }
