@@ -7,7 +7,7 @@ import { DB_KINDS, startTestApp, stopOwnCluster, type TestApp } from './helpers.
 import { assertError, openEvents } from './api-helpers.ts'
 import { PASSWORD, PROXIED, cookieOf, firstAdmin, openStream, signIn, userWithRole, within } from './people-helpers.ts'
 import { sha256 } from '../core/services/sessions.ts'
-import { upsertExternalUser } from '../core/services/users.ts'
+import { lockFirstUser, upsertExternalUser } from '../core/services/users.ts'
 
 for (const kind of DB_KINDS) {
   const test = suite<{ t: TestApp }>(`accounts (${kind})`)
@@ -92,7 +92,16 @@ for (const kind of DB_KINDS) {
       // The admin token stands in for the printed code.
       const res = await secure.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD }, { ...site, authorization: 'Bearer setup-admin-token-0123' })
       assert.is(res.status, 201, JSON.stringify(res.body))
-      assert.match(res.headers.get('set-cookie')!, /; Secure/)
+      const flags = res.headers.get('set-cookie')!
+      assert.match(flags, /^__Host-terarchitect_session=[A-Za-z0-9_-]{43};/, 'the __Host- prefix when Secure')
+      for (const flag of ['; Secure', '; Path=/;', 'HttpOnly']) assert.ok(flags.includes(flag), `${flag} in ${flags}`)
+      assert.not.ok(/Domain=/i.test(flags), 'no Domain on a __Host- cookie')
+      const cookie = cookieOf(res)
+      assert.is((await secure.api('GET', '/api/auth/me', undefined, { ...site, cookie })).body.user.login, 'root', 'the prefixed cookie signs in')
+      const plain = cookie.replace(/^__Host-/, '')
+      assert.is((await secure.api('GET', '/api/auth/me', undefined, { ...site, cookie: plain })).body.user, null, 'the unprefixed name is not read over https')
+      const out = await secure.api('POST', '/api/auth/logout', undefined, { ...site, cookie })
+      assert.match(out.headers.get('set-cookie') ?? '', /^__Host-terarchitect_session=; Path=\/; Max-Age=0/, 'logout clears the prefixed cookie')
     } finally {
       await secure.close()
     }
@@ -146,6 +155,40 @@ for (const kind of DB_KINDS) {
     } catch (error: any) {
       assert.is(error.status, 403)
     }
+  })
+
+  test('the first account: a first single sign-on waits for a setup in progress, then is not the first', async ({ t }) => {
+    const ctx = t.app.ctx
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+    // A setup in progress: holds the first-account lock, has seen no account, creates the admin.
+    const setup = ctx.sql.begin(async (tx) => {
+      assert.is((await lockFirstUser(tx)).usersExist, false)
+      locked()
+      await held
+      await tx`insert into users (login, display_name, role) values ('root', 'root', 'admin')`
+    })
+    await lockTaken
+    const sso = upsertExternalUser(ctx, { provider: 'github', subject: 'first-1', login: 'octo', role: 'member' })
+    assert.not.ok(await within(sso, 400), 'the sign-on waits for the setup holding the lock')
+    release()
+    await setup
+    const user = await sso
+    assert.equal([user.login, user.role], ['octo', 'member'], 'after the setup it is an ordinary sign-on')
+    assert.equal((await ctx.sql`select login from users order by id`).map((row) => row.login), ['root', 'octo'])
+  })
+
+  test('a first single sign-on that would not be an admin is refused, inside the lock', async ({ t }) => {
+    try {
+      await upsertExternalUser(t.app.ctx, { provider: 'github', subject: 'm-1', login: 'member1', role: 'member' })
+      assert.unreachable('the first account must be an admin')
+    } catch (error: any) {
+      assert.is(error.status, 403)
+      assert.match(error.message, /no admin exists yet/)
+    }
+    assert.is((await t.app.ctx.sql`select count(*)::int as n from users`)[0]!.n, 0)
   })
 
   test.run()

@@ -5,7 +5,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DB_KINDS, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
-import { PROXIED, bearer, firstAdmin, userWithRole } from './people-helpers.ts'
+import { PROXIED, bearer, firstAdmin, signIn, userWithRole } from './people-helpers.ts'
 
 for (const kind of DB_KINDS) {
   const test = suite<{ t: TestApp; admin: Record<string, string> }>(`API tokens (${kind})`)
@@ -75,6 +75,32 @@ for (const kind of DB_KINDS) {
     assert.is((await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...bearer(made.body.token) })).status, 200)
     assert.is((await t.api('DELETE', `/api/tokens/${made.body.id}`, undefined, admin)).status, 204)
     assertError(await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...bearer(made.body.token) }), 401)
+  })
+
+  test('a token cannot create tokens: 403 naming why; a session can', async ({ t, admin }) => {
+    const hal = await userWithRole(t, admin, 'hal', 'member')
+    const made = await t.api('POST', '/api/tokens', { name: 'parent' }, { ...PROXIED, ...hal.headers })
+    assert.is(made.status, 201)
+    const minted = await t.api('POST', '/api/tokens', { name: 'child' }, { ...PROXIED, ...bearer(made.body.token) })
+    assertError(minted, 403)
+    assert.match(minted.body.error.message, /API token cannot create API tokens/)
+    assert.equal((await t.api('GET', '/api/tokens', undefined, { ...PROXIED, ...hal.headers })).body.map((row: any) => row.name), ['parent'], 'nothing was minted')
+  })
+
+  test('a password change revokes the user\'s tokens and sessions; an admin changing their own keeps only the session it came from', async ({ t, admin }) => {
+    const ian = await userWithRole(t, admin, 'ian', 'member')
+    const token = (await t.api('POST', '/api/tokens', { name: 'ian ci' }, { ...PROXIED, ...ian.headers })).body.token
+    assert.is((await t.api('PATCH', `/api/users/${ian.id}`, { password: 'a brand new secret' }, admin)).status, 200)
+    assertError(await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...bearer(token) }), 401, undefined, 'the token died with the old password')
+    assertError(await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...ian.headers }), 401, undefined, 'and the session')
+
+    const jo = await userWithRole(t, admin, 'jo', 'admin')
+    const other = await signIn(t, 'jo')
+    const joToken = (await t.api('POST', '/api/tokens', { name: 'jo ci' }, { ...PROXIED, ...jo.headers })).body.token
+    assert.is((await t.api('PATCH', `/api/users/${jo.id}`, { password: 'jo has a new secret' }, { ...PROXIED, ...jo.headers })).status, 200)
+    assert.is((await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...jo.headers })).status, 200, 'the session that changed it stays')
+    assertError(await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...other }), 401, undefined, 'another session of the same user ends')
+    assertError(await t.api('GET', '/api/projects', undefined, { ...PROXIED, ...bearer(joToken) }), 401, undefined, 'the token ends')
   })
 
   test.run()

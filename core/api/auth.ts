@@ -10,7 +10,7 @@ import { conflict, forbidden, tooManyRequests, unauthorized } from '../errors.ts
 import { clientAddress } from '../http/boundary.ts'
 import { actorOf, recordAudit } from '../services/audit.ts'
 import { endSession, startSession } from '../services/sessions.ts'
-import { findUserByLogin, insertUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
+import { findUserByLogin, insertUser, lockFirstUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
 import { deleteSetupCodes, setupCodeValid } from '../services/setup-code.ts'
 import { verifyDummy, verifyPassword } from '../services/passwords.ts'
 import { clearLoginFailures, recordLoginFailure, reserveLoginAttempt } from '../services/login-throttle.ts'
@@ -27,8 +27,6 @@ const LoginBody = Type.Object(
   { login: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ minLength: 1, maxLength: 1000 }) },
   { additionalProperties: false },
 )
-/** Serializes first-admin setup across replicas: exactly one first admin. */
-const SETUP_LOCK = 7_210_004
 
 export function authRoutes(ctx: AppContext): Route[] {
   // Single sign-on methods are on when their variables are set (read loosely: a build without them has them off).
@@ -60,9 +58,8 @@ export function authRoutes(ctx: AppContext): Route[] {
       handle: async ({ req, res, body, caller }) => {
         const trusted = caller.via === 'local' || caller.via === 'admin-token'
         const user = await ctx.sql.begin(async (tx) => {
-          await tx`select pg_advisory_xact_lock(${SETUP_LOCK})`
-          const [any] = await tx`select 1 from users limit 1`
-          if (any) throw conflict('the first admin exists already: sign in instead')
+          // The lock a first single sign-on takes too (users.ts): exactly one first admin.
+          if ((await lockFirstUser(tx)).usersExist) throw conflict('the first admin exists already: sign in instead')
           if (!trusted) {
             if (!body.setup_code) throw forbidden('send the setup code the app printed at start as setup_code', [{ path: '/body/setup_code', message: 'required from this address' }])
             if (!(await setupCodeValid(tx, body.setup_code))) throw forbidden('the setup code is not the one the app printed', [{ path: '/body/setup_code', message: 'wrong code' }])

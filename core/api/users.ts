@@ -44,7 +44,9 @@ export function userRoutes(ctx: AppContext): Route[] {
     }),
     route({
       method: 'PATCH', path: '/api/users/:id', access: 'admin', params: IdParams, body: UserPatch,
-      handle: ({ params, body, caller }) => updateUser(ctx, params.id, body, actorOf(caller)),
+      // Your own password changed from this session keeps this session (and ends the others).
+      handle: ({ params, body, caller }) =>
+        updateUser(ctx, params.id, body, actorOf(caller), caller.user?.id === params.id ? caller.sessionHash : undefined),
     }),
 
     route({
@@ -61,8 +63,10 @@ export function userRoutes(ctx: AppContext): Route[] {
     route({
       method: 'POST', path: '/api/tokens', access: 'viewer', body: TokenCreate,
       handle: async ({ body, caller }) => {
+        // A leaked token must not be able to outlive its own revocation by minting others.
+        if (caller.via === 'token') throw forbidden('an API token cannot create API tokens: sign in to create one')
         const account = requireAccount(caller.user)
-        // The owner's current role, not the request's: a token made with a token is capped by both.
+        // The owner's current role, capped by the request's.
         const owner = await getUser(ctx.sql, account.id)
         return new Reply(201, await createApiToken(ctx, { id: owner.id, role: lowerRole(owner.role, caller.role!) }, body, actorOf(caller)))
       },

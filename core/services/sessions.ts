@@ -1,6 +1,8 @@
 /**
  * Sign-in sessions. A fresh random id (32 bytes) per sign-in goes to the browser in an HttpOnly,
- * SameSite=Lax cookie (Secure when PUBLIC_URL is https); the database keeps only its SHA-256. A
+ * SameSite=Lax cookie; when PUBLIC_URL is https it is Secure and named with the `__Host-` prefix
+ * (Path=/, no Domain: browsers refuse it from http or from a sibling subdomain, so it cannot be
+ * planted or shadowed). The database keeps only its SHA-256. A
  * session ends at its absolute expiry (SESSION_MAX_AGE_HOURS), after SESSION_IDLE_HOURS without a
  * request, at logout, or when its user is disabled or changes password.
  */
@@ -13,6 +15,8 @@ import { recordAudit } from './audit.ts'
 import { endSessionStreams } from './session-streams.ts'
 
 export const SESSION_COOKIE = 'terarchitect_session'
+/** The cookie's name when Secure (PUBLIC_URL https). */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`
 /** last_seen_at is written at most this often per session (idle expiry is measured in hours). */
 const TOUCH_MS = 60_000
 
@@ -24,9 +28,10 @@ export interface SessionPerson {
 }
 
 const secure = (ctx: AppContext) => Boolean(ctx.config.PUBLIC_URL?.startsWith('https:'))
+const cookieName = (ctx: AppContext) => (secure(ctx) ? SECURE_SESSION_COOKIE : SESSION_COOKIE)
 
 function setCookie(ctx: AppContext, res: ServerResponse, value: string, maxAgeSec: number): void {
-  const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', `Max-Age=${maxAgeSec}`, 'HttpOnly', 'SameSite=Lax']
+  const parts = [`${cookieName(ctx)}=${value}`, 'Path=/', `Max-Age=${maxAgeSec}`, 'HttpOnly', 'SameSite=Lax']
   if (secure(ctx)) parts.push('Secure')
   res.setHeader('set-cookie', parts.join('; '))
 }
@@ -56,13 +61,14 @@ export async function startSession(
   setCookie(ctx, res, id, maxAgeSec)
 }
 
-/** The session id in the request's cookie, if any. */
-export function sessionCookie(req: IncomingMessage): string | undefined {
+/** The session id in the request's cookie (the one name this app's scheme uses), if any. */
+export function sessionCookie(ctx: AppContext, req: IncomingMessage): string | undefined {
   const header = req.headers.cookie
   if (!header) return undefined
+  const name = cookieName(ctx)
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
       const value = part.slice(eq + 1).trim()
       return /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined
     }
@@ -72,7 +78,7 @@ export function sessionCookie(req: IncomingMessage): string | undefined {
 
 /** The live session behind the request's cookie (not revoked, expired, idle, or of a disabled user), or null. */
 export async function readSession(ctx: AppContext, req: IncomingMessage): Promise<SessionPerson | null> {
-  const id = sessionCookie(req)
+  const id = sessionCookie(ctx, req)
   if (!id) return null
   const idHash = sha256(id)
   const idleSec = Math.round(ctx.config.SESSION_IDLE_HOURS * 3600)

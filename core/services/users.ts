@@ -12,6 +12,7 @@ import type { Role } from '../http/router.ts'
 import { hashPassword } from './passwords.ts'
 import { recordAudit, type Actor } from './audit.ts'
 import { endSessionStreams } from './session-streams.ts'
+import { deleteSetupCodes } from './setup-code.ts'
 
 export interface User {
   id: number
@@ -27,6 +28,18 @@ export interface User {
 const COLUMNS = `id, login, display_name, email, role, disabled, password_hash is not null as has_password, created_at`
 /** Serializes changes that could leave no enabled admin (two admins demoting each other at once). */
 const ADMIN_LOCK = 7_210_003
+/** Serializes account creation that could be the first (setup and single sign-on): exactly one first admin. */
+const FIRST_USER_LOCK = 7_210_004
+
+/**
+ * Takes the first-account lock for the caller's transaction and says whether accounts exist. Every
+ * path that may create the first account (`POST /api/auth/setup`, a first single sign-on) holds it
+ * from this check to its commit, so two of them never both see "no account yet".
+ */
+export async function lockFirstUser(tx: TransactionSql): Promise<{ usersExist: boolean }> {
+  await tx`select pg_advisory_xact_lock(${FIRST_USER_LOCK})`
+  return { usersExist: await anyUser(tx) }
+}
 
 export const LOGIN_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$'
 
@@ -95,7 +108,12 @@ export interface UserPatch {
   password?: string | undefined
 }
 
-export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, actor: Actor): Promise<User> {
+/**
+ * Applies an admin's change to a user. Disabling ends the user's sessions and API tokens; a new
+ * password ends them too, except `keepSession` (the SHA-256 of the session that changed its own
+ * user's password).
+ */
+export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, actor: Actor, keepSession?: string): Promise<User> {
   const ended: string[] = []
   const user = await write(ctx, async ({ tx }) => {
     await tx`select pg_advisory_xact_lock(${ADMIN_LOCK})`
@@ -117,11 +135,14 @@ export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, 
     if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
     if (Object.keys(values).length) await tx`update users set ${tx(values)}, updated_at = now() where id = ${id}`
     if (patch.disabled === true || patch.password !== undefined) {
-      // A disabled user is out at once; a changed password ends the sessions the old one opened.
-      const rows = await tx`update sessions set revoked = true where user_id = ${id} and not revoked returning id_hash`
+      // A disabled user is out at once; a changed password ends what the old one may have let
+      // someone else open: sessions and API tokens.
+      const keep = patch.disabled === true ? null : keepSession ?? null
+      const rows = await tx`update sessions set revoked = true
+        where user_id = ${id} and not revoked and (${keep}::text is null or id_hash <> ${keep}::text) returning id_hash`
       ended.push(...rows.map((row) => row.id_hash as string))
+      await tx`update api_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
     }
-    if (patch.disabled === true) await tx`update api_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
     const changed = Object.keys(values).map((key) => (key === 'password_hash' ? 'password' : key))
     await recordAudit(tx, actor, { action: 'user.update', target: { type: 'user', id }, details: { login: current.login, changed, ...(patch.role ? { role: patch.role } : {}), ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}) } })
     return getUser(tx, id)
@@ -142,13 +163,22 @@ export interface ExternalIdentity {
 /**
  * The user an identity provider vouched for: found by (provider, subject), else created with the
  * given role and the wanted login (suffixed `-2`, `-3`, … when taken). A disabled user is refused
- * (403); an existing user keeps the role an admin gave them.
+ * (403); an existing user keeps the role an admin gave them. Creation holds the first-account lock:
+ * the first account must be an admin (403 otherwise, as the zero-setup admin disappears with it),
+ * it races neither setup nor another first sign-in, and it ends the setup codes like setup does.
  */
 export async function upsertExternalUser(ctx: AppContext, identity: ExternalIdentity): Promise<User> {
   if (!identity.provider || !identity.subject) throw badRequest('an external identity needs a provider and a subject')
   const user = await write(ctx, async ({ tx }) => {
     const [known] = await tx`select user_id from user_identities where provider = ${identity.provider} and subject = ${identity.subject}`
     if (known) return getUser(tx, known.user_id as number)
+    const first = !(await lockFirstUser(tx)).usersExist
+    if (first && identity.role !== 'admin') {
+      throw forbidden(`no admin exists yet, and ${identity.login} would be a ${identity.role}: create the first admin first (or sign in first as a member of an admin group)`)
+    }
+    const [again] = await tx`select user_id from user_identities where provider = ${identity.provider} and subject = ${identity.subject}`
+    if (again) return getUser(tx, again.user_id as number)
+    if (first) await deleteSetupCodes(tx)
     const login = await freeLogin(tx, identity.login)
     const actor: Actor = { userId: null, label: identity.provider, address: null }
     const created = await insertUser(ctx, tx, { login, display_name: identity.displayName || login, email: identity.email ?? null, role: identity.role }, actor)
@@ -170,7 +200,7 @@ async function freeLogin(tx: TransactionSql, wanted: string): Promise<string> {
 }
 
 /** Whether any account exists, straight from the database (start-up checks, before a context exists). */
-export async function anyUser(sql: Sql): Promise<boolean> {
+export async function anyUser(sql: Sql | TransactionSql): Promise<boolean> {
   const [row] = await sql`select exists (select 1 from users) as value`
   return Boolean(row!.value)
 }
