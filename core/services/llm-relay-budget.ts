@@ -10,8 +10,11 @@
  */
 export const BUDGET_STATUS = 402
 
-/** The refusal's text, in the protocol's error body. */
-export const budgetMessage = (jobId: number, used: number, limit: number) =>
-  `token budget of job ${jobId} exhausted (${used} of ${limit} tokens)`
+/**
+ * The refusal's text, in the protocol's error body. The first figure counts the tokens reserved by
+ * the job's calls still running (core/services/llm-relay-spend.ts), named after the parenthesis.
+ */
+export const budgetMessage = (jobId: number, used: number, limit: number, reserved = 0) =>
+  `token budget of job ${jobId} exhausted (${used + reserved} of ${limit} tokens)${reserved > 0 ? `, ${reserved} of them reserved by calls still running` : ''}`
 
 export const BUDGET_MESSAGE = /token budget of job (\d+) exhausted \((\d+) of (\d+) tokens\)/

@@ -15,6 +15,8 @@ export interface UsageMeter {
   /** The answer's tokens so far (after the end: all of them). */
   totals(): Required<TokenCounts>
   end(): Required<TokenCounts>
+  /** Whether any frame so far reported usage (an answer without it is charged its estimate). */
+  reported(): boolean
 }
 
 export function createUsageMeter(wire: Wire, contentType: string): UsageMeter {
@@ -58,6 +60,7 @@ export function createUsageMeter(wire: Wire, contentType: string): UsageMeter {
       }
     },
     totals,
+    reported: () => seen.input !== undefined || seen.output !== undefined,
     end() {
       if (sse) {
         line((partial + decoder.end()).replace(/\r$/, ''))

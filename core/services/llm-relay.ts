@@ -11,22 +11,25 @@
  * | `director`   | `AGENT_LLM_URL`         | `AGENT_API_KEY`     |
  * | `embeddings` | `EMBEDDING_SERVICE_URL` | `EMBEDDING_API_KEY` |
  *
+ * A generating call's JSON body is parsed and forwarded as parsed (llm-relay-request.ts), and its
+ * estimated tokens are reserved from the job's budget before it is forwarded (llm-relay-spend.ts).
  * The answer is streamed back chunk by chunk as it arrives (no buffering; the usage meter keeps only
- * a partial line), a client that goes away aborts the upstream call, and the tokens the answer
- * reports are added to the job's row in `llm_usage` before the answer ends, so the next call of the
- * job already sees them.
+ * a partial line), a client that goes away aborts the upstream call, and before the answer ends the
+ * reservation is settled: the tokens the answer reports, or the estimate when it reported none
+ * (a client gone, an upstream cut off), move to the job's spend and its `llm_usage` row.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { AppContext } from '../context.ts'
 import { AppError } from '../errors.ts'
 import { redactText } from '../log.ts'
-import { resolveSettings } from './settings.ts'
 import { verifyAgentCaller } from './job-tokens.ts'
-import { createUsageMeter } from './llm-relay-usage.ts'
-import { findEndpoint, sendRelayError, type Endpoint, type Wire } from './llm-relay-protocols.ts'
+import { createUsageMeter, type UsageMeter } from './llm-relay-usage.ts'
+import { findEndpoint, sendRelayError, type Endpoint, type TokenCounts, type Wire } from './llm-relay-protocols.ts'
 import type { RelayPurpose } from './llm-relay-urls.ts'
-import { BUDGET_STATUS, budgetMessage } from './llm-relay-budget.ts'
+import { estimateTotal, prepareMeteredRequest, type Estimate } from './llm-relay-request.ts'
+import { relaySettings } from './llm-relay-settings.ts'
+import { reserveTokens, settleTokens, tokenLimit } from './llm-relay-spend.ts'
 
 export const RELAY_PURPOSES: RelayPurpose[] = ['worker', 'director', 'embeddings']
 
@@ -54,8 +57,6 @@ export interface RelayJob {
   jobId: number
   projectId: number
   ticketId: number | null
-  /** Tokens the job has spent through the relay so far. */
-  usedTokens: number
 }
 
 const relayError = (code: string, status: number, message: string) => new AppError(code, status, message)
@@ -71,31 +72,15 @@ export function credentialOf(req: IncomingMessage): { token: string; header: Cre
 }
 
 /**
- * The job a relay token belongs to and the tokens it spent: a job token whose job is running now at
- * the token's attempt and claim (services/job-tokens.ts). A token of a job that ended (completed,
- * failed, cancelled, or handed back) is refused like a forged one; the worker key opens nothing here.
+ * The job a relay token belongs to: a job token whose job is running now at the token's attempt and
+ * claim (services/job-tokens.ts). A token of a job that ended (completed, failed, cancelled, or
+ * handed back) is refused like a forged one; the worker key opens nothing here.
  */
 export async function verifyRelayToken(ctx: AppContext, token: string): Promise<RelayJob> {
   const claims = token.startsWith('tj1.') ? ctx.secrets.verifyJobToken(token) : null
   if (!claims) throw relayError('unauthorized', 401, 'the LLM relay needs a valid job token as the API key (Terarchitect relay)')
-  // The signature is good, so the job id is: its spend is read alongside the running-job check.
-  const [job, [row]] = await Promise.all([
-    verifyAgentCaller(ctx, token),
-    ctx.sql<{ used: string }[]>`select coalesce(sum(input_tokens + output_tokens), 0)::text as used from llm_usage where job_id = ${claims.jobId}`,
-  ])
-  return { jobId: job.jobId, projectId: job.projectId, ticketId: job.ticketId, usedTokens: Number(row?.used ?? 0) }
-}
-
-/** Adds one call's tokens to the job's count. */
-export async function recordUsage(ctx: AppContext, jobId: number, purpose: RelayPurpose, tokens: { input: number; output: number }): Promise<void> {
-  await ctx.sql`
-    insert into llm_usage (job_id, purpose, input_tokens, output_tokens, calls)
-    values (${jobId}, ${purpose}, ${tokens.input}, ${tokens.output}, 1)
-    on conflict (job_id, purpose) do update set
-      input_tokens = llm_usage.input_tokens + excluded.input_tokens,
-      output_tokens = llm_usage.output_tokens + excluded.output_tokens,
-      calls = llm_usage.calls + 1,
-      updated_at = now()`
+  const job = await verifyAgentCaller(ctx, token)
+  return { jobId: job.jobId, projectId: job.projectId, ticketId: job.ticketId }
 }
 
 /**
@@ -116,23 +101,24 @@ export async function relayLlmRequest(ctx: AppContext, req: IncomingMessage, res
       const inQuery = search.has('key') ? ' (a key in the URL query is not accepted: send it in a header)' : ''
       throw relayError('unauthorized', 401, `send the job token as the API key${inQuery} (Terarchitect relay)`)
     }
-    // The body arrives while the token, the job's spend and the settings are read (one round trip).
+    // The body arrives while the token and the (cached) settings are read.
     const bodyRead = req.method === 'POST' ? readBody(req) : Promise.resolve(undefined)
     bodyRead.catch(() => {}) // awaited below unless refused first
-    const [job, settings] = await Promise.all([verifyRelayToken(ctx, credential.token), resolveSettings(ctx)])
+    const [job, settings] = await Promise.all([verifyRelayToken(ctx, credential.token), relaySettings(ctx)])
     const names = RELAY_SETTINGS[purpose]
     const configured = settings[names.url]
     if (!configured) throw relayError('relay_unconfigured', 503, `${names.url} is not set: the app has no ${purpose} LLM to relay to`)
-    if (endpoint.metered) {
-      const limit = Number(settings.DIRECTOR_MAX_TOKENS)
-      if (Number.isFinite(limit) && limit > 0 && job.usedTokens >= limit) {
-        throw relayError('token_budget_exhausted', BUDGET_STATUS, budgetMessage(job.jobId, job.usedTokens, limit))
-      }
-    }
-    const body = await bodyRead
     const upstream = new URL(endpoint.upstream(configured, purpose, match))
     for (const [name, value] of search) if (name !== 'key') upstream.searchParams.append(name, value)
-    await forward(ctx, { req, res, endpoint, upstream, body: body && withUsageRequested(endpoint, req, body), credential: credential.header, apiKey: settings[names.key], job, purpose })
+    let body = await bodyRead
+    let spend: Spend | undefined
+    if (endpoint.metered) {
+      const prepared = prepareMeteredRequest(endpoint.wire, req.headers, body)
+      body = prepared.body
+      const reserved = await reserveTokens(ctx, job.jobId, estimateTotal(prepared.estimate), tokenLimit(settings))
+      spend = { estimate: prepared.estimate, reserved }
+    }
+    await forward(ctx, { req, res, endpoint, upstream, body, credential: credential.header, apiKey: settings[names.key], job, purpose, spend })
   } catch (error) {
     // A refused request's unread body is not waited for: the answer closes the connection.
     if (!req.readableEnded && !res.headersSent) {
@@ -156,20 +142,20 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/** A metered call's estimate and the tokens reserved for it. */
+interface Spend {
+  estimate: Estimate
+  reserved: number
+}
+
 /**
- * A streaming Chat Completions request reports usage only when asked (`stream_options.include_usage`):
- * the relay asks when the client did not, so the job's tokens are counted.
+ * What a metered call is charged: the usage the answer reported when it ended normally and reported
+ * one; otherwise (cut short, or no usage) the larger of what it reported and the estimate.
  */
-function withUsageRequested(endpoint: Endpoint, req: IncomingMessage, body: Buffer): Buffer {
-  if (endpoint.wire !== 'openai-chat' || req.headers['content-encoding'] || !body.includes('"stream"')) return body
-  try {
-    const parsed = JSON.parse(body.toString('utf8'))
-    if (parsed?.stream !== true || parsed.stream_options?.include_usage === true) return body
-    parsed.stream_options = { ...parsed.stream_options, include_usage: true }
-    return Buffer.from(JSON.stringify(parsed))
-  } catch {
-    return body
-  }
+function charge(spend: Spend, meter: UsageMeter, complete: boolean): Required<TokenCounts> {
+  const reported = complete ? meter.end() : meter.totals()
+  if (complete && meter.reported()) return reported
+  return reported.input + reported.output >= estimateTotal(spend.estimate) ? reported : { ...spend.estimate }
 }
 
 interface Forward {
@@ -182,6 +168,8 @@ interface Forward {
   apiKey: string | undefined
   job: RelayJob
   purpose: RelayPurpose
+  /** Set for metered calls: settled exactly once when the call ends. */
+  spend: Spend | undefined
 }
 
 function upstreamHeaders(f: Forward): Record<string, string> {
@@ -201,17 +189,31 @@ function upstreamHeaders(f: Forward): Record<string, string> {
 function forward(ctx: AppContext, f: Forward): Promise<void> {
   const { res, endpoint } = f
   const started = Date.now()
+  /** Ends the call's reservation; a failure to write it is logged, never raised into the answer. */
+  const settle = async (charged: Required<TokenCounts> | undefined) => {
+    if (!f.spend) return
+    try {
+      await settleTokens(ctx, f.job.jobId, f.purpose, f.spend.reserved, charged)
+    } catch (error) {
+      ctx.log.error('LLM relay could not record usage', { error, jobId: f.job.jobId })
+    }
+  }
   return new Promise<void>((resolve) => {
     const send = f.upstream.protocol === 'https:' ? httpsRequest : httpRequest
     const upstreamReq = send(f.upstream, { method: f.req.method, headers: upstreamHeaders(f) })
     let finished = false
+    // Once the request is flushed to the upstream, the provider may be generating: a call lost
+    // after that (client gone before the answer, connection reset) is charged its estimate.
+    let sent = false
+    upstreamReq.once('finish', () => (sent = true))
     // The agent went away (cancel, timeout, a killed CLI): stop the provider's work too.
     res.once('close', () => {
       if (!finished) upstreamReq.destroy(new Error('client closed the relayed request'))
     })
-    upstreamReq.once('error', (error) => {
+    upstreamReq.once('error', async (error) => {
       if (finished) return
       finished = true
+      await settle(sent && f.spend ? { ...f.spend.estimate } : undefined)
       // The cause (refused, DNS, TLS) helps the operator; the upstream's answer body is never echoed here.
       sendRelayError(res, endpoint.wire, 502, 'llm_unreachable', redactText(`${RELAY_SETTINGS[f.purpose].url} unreachable from the app: ${(error as NodeJS.ErrnoException).code ?? error.message} (Terarchitect relay)`))
       resolve()
@@ -222,7 +224,8 @@ function forward(ctx: AppContext, f: Forward): Promise<void> {
       for (const [name, value] of Object.entries(upstreamRes.headers)) if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) headers[name] = value
       res.writeHead(status, headers)
       res.flushHeaders()
-      const meter = endpoint.metered && status < 300 ? createUsageMeter(endpoint.wire, String(upstreamRes.headers['content-type'] ?? '')) : undefined
+      // An error answer costs nothing; a success is charged what it reports (or its estimate).
+      const meter = f.spend && status < 300 ? createUsageMeter(endpoint.wire, String(upstreamRes.headers['content-type'] ?? '')) : undefined
       upstreamRes.on('data', (chunk: Buffer) => {
         meter?.push(chunk)
         if (!res.write(chunk)) {
@@ -233,14 +236,10 @@ function forward(ctx: AppContext, f: Forward): Promise<void> {
       const done = async (complete: boolean) => {
         if (finished) return
         finished = true
-        const tokens = meter ? (complete ? meter.end() : meter.totals()) : undefined
-        try {
-          // Counted before the answer ends, so the job's next call is judged with these tokens in.
-          if (meter) await recordUsage(ctx, f.job.jobId, f.purpose, tokens!)
-        } catch (error) {
-          ctx.log.error('LLM relay could not record usage', { error, jobId: f.job.jobId })
-        }
-        ctx.log.debug('llm relay', { jobId: f.job.jobId, purpose: f.purpose, wire: endpoint.wire, status, ms: Date.now() - started, tokens, complete })
+        const charged = meter && f.spend ? charge(f.spend, meter, complete) : undefined
+        // Settled before the answer ends, so the job's next call is judged with these tokens in.
+        await settle(charged)
+        ctx.log.debug('llm relay', { jobId: f.job.jobId, purpose: f.purpose, wire: endpoint.wire, status, ms: Date.now() - started, tokens: charged, complete })
         if (complete) res.end()
         else res.destroy()
         resolve()

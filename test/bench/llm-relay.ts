@@ -1,8 +1,9 @@
 // LLM relay overhead: time to the first streamed byte of a Chat Completions stream from the fake LLM,
 // called directly and through the app's relay (`/api/relay/llm/worker`, a running job's token),
 // interleaved in one run so both see the same machine load. Also an Anthropic Messages stream.
-// The relayed call pays the token check (one read), the job's token sum (one read), the settings
-// read and a second HTTP hop on loopback; the tokens are recorded after the stream, off the first byte.
+// The relayed call pays the token check (one read), the settings (cached up to 1 s, dropped on any
+// write), parsing and re-serialising the JSON body, the budget reservation (one statement) and a
+// second HTTP hop on loopback; the reservation is settled after the stream, off the first byte.
 // Client, app, database (PGlite) and fake LLM share this process: on a loaded machine the
 // wall-clock figures grow with the CPU each call needs, so the CPU per call is printed too.
 //   node --import ./scripts/ts-register.mjs test/bench/llm-relay.ts [iterations=300] [pglite|postgres]
@@ -86,7 +87,8 @@ for (const c of cases) {
   console.log(`  CPU per whole call (this process): direct ${(cpu.direct / iterations).toFixed(2)} ms, relayed ${(cpu.relayed / iterations).toFixed(2)} ms`)
 }
 const [usage] = await t.app.ctx.sql`select input_tokens, output_tokens, calls from llm_usage where job_id = ${job.job_id}`
-console.log(`recorded for the job: ${usage?.calls} calls, ${usage?.input_tokens} input + ${usage?.output_tokens} output tokens`)
+const [budget] = await t.app.ctx.sql`select used, reserved from llm_budget where job_id = ${job.job_id}`
+console.log(`recorded for the job: ${usage?.calls} calls, ${usage?.input_tokens} input + ${usage?.output_tokens} output tokens; budget row: ${budget?.used} used, ${budget?.reserved} reserved`)
 
 await t.close()
 await llm.close()

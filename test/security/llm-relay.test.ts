@@ -14,91 +14,16 @@ import { startTestApp, type TestApp } from '../helpers.ts'
 import { fingerprint, start as startLlm, type FakeLlm } from '../fixtures/fake-llm.ts'
 import { createSecretBox } from '../../core/secrets.ts'
 import { createUsageMeter } from '../../core/services/llm-relay-usage.ts'
+import { PER_CALL, PROTOCOL_CALLS, WORKER_KEY, bearer, relayClient } from './llm-relay-calls.ts'
 
-const WORKER_KEY = 'llm-relay-worker-key-0123456789'
-const WORKER = { authorization: `Bearer ${WORKER_KEY}` }
 const LLM_KEY = 'sk-relay-worker-llm-key-0123456789'
 const DIRECTOR_KEY = 'sk-relay-director-key-0123456789'
 const EMBEDDING_KEY = 'sk-relay-embedding-key-0123456789'
-const PER_CALL = 120 // FAKE_USAGE: 100 in, 20 out
 
 let t: TestApp
 let llm: FakeLlm
 let project: number
-
-interface Claimed { job_id: number; ticket_id: number; project_id: number; agent_token: string }
-
-async function claimJob(): Promise<Claimed> {
-  const ticket = await t.api('POST', `/api/projects/${project}/tickets`, { title: 'Relay LLM calls' })
-  const run = await t.api('POST', `/api/projects/${project}/tickets/${ticket.body.id}/run`)
-  if (run.status !== 201) throw new Error(`run: ${run.status} ${JSON.stringify(run.body)}`)
-  const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project, coordinator_id: 'llm-relay-tests' }, WORKER)
-  if (claim.status !== 200) throw new Error(`claim: ${claim.status} ${JSON.stringify(claim.body)}`)
-  return claim.body
-}
-
-async function endJob(job: Claimed): Promise<void> {
-  const res = await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'llm-relay-tests', error: 'stopped' }, WORKER)
-  if (res.status !== 200) throw new Error(`fail: ${res.status} ${JSON.stringify(res.body)}`)
-}
-
-const settings = async (values: Record<string, string | number | null>) => {
-  const res = await t.api('PUT', '/api/settings', { values })
-  if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(res.body)}`)
-}
-
-async function usage(jobId: number): Promise<Record<string, { input: number; output: number; calls: number }>> {
-  const rows = await t.app.ctx.sql`select purpose, input_tokens, output_tokens, calls from llm_usage where job_id = ${jobId}`
-  return Object.fromEntries(rows.map((row: any) => [row.purpose, { input: Number(row.input_tokens), output: Number(row.output_tokens), calls: row.calls }]))
-}
-
-interface Call {
-  path: string
-  headers: (token: string) => Record<string, string>
-  body?: unknown
-  method?: string
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-const TOOLS = [{ name: 'Write', description: 'write', input_schema: { type: 'object', properties: { file_path: { type: 'string' } } } }]
-
-/** One call per protocol, as each CLI sends it when given the relay base. */
-const PROTOCOL_CALLS: Record<string, Call> = {
-  anthropic: {
-    path: '/api/relay/llm/worker/v1/messages',
-    headers: (token) => ({ 'x-api-key': token, 'anthropic-version': '2023-06-01' }),
-    body: { model: 'fake-model', max_tokens: 100, stream: true, tools: TOOLS, messages: [{ role: 'user', content: 'hello' }] },
-  },
-  'openai-chat': {
-    path: '/api/relay/llm/worker/chat/completions',
-    headers: bearer,
-    body: { model: 'fake-model', stream: true, messages: [{ role: 'user', content: 'hello' }] },
-  },
-  'openai-responses': {
-    path: '/api/relay/llm/worker/responses',
-    headers: bearer,
-    body: { model: 'fake-model', stream: true, store: false, input: [{ role: 'user', content: [{ type: 'input_text', text: 'hello' }] }] },
-  },
-  gemini: {
-    path: '/api/relay/llm/worker/v1beta/models/fake-model:streamGenerateContent?alt=sse',
-    headers: (token) => ({ 'x-goog-api-key': token }),
-    body: { contents: [{ role: 'user', parts: [{ text: 'hello' }] }] },
-  },
-}
-
-async function call(c: Call, token: string): Promise<{ status: number; text: string; json: any }> {
-  const res = await fetch(t.url + c.path, {
-    method: c.method ?? (c.body === undefined ? 'GET' : 'POST'),
-    headers: { ...(c.body === undefined ? {} : { 'content-type': 'application/json' }), ...c.headers(token) },
-    body: c.body === undefined ? undefined : JSON.stringify(c.body),
-  })
-  const text = await res.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: res.status, text, json }
-}
+const { claimJob, endJob, settings, usage, budget, call } = relayClient(() => t, () => project)
 
 test.before(async () => {
   llm = await startLlm({ models: ['fake-model', 'other-model'] })
@@ -296,13 +221,16 @@ test('the first chunk arrives before the upstream finishes; a client that goes a
   }
 })
 
-test('an unreachable upstream is a 502 naming the setting; an unset one a 503', async () => {
+test('an unreachable upstream is a 502 naming the setting, and the call costs nothing; an unset one a 503', async () => {
   const job = await claimJob()
   await settings({ WORKER_LLM_URL: 'http://127.0.0.1:9' })
   try {
     const res = await call(PROTOCOL_CALLS.anthropic!, job.agent_token)
     assert.is(res.status, 502)
     assert.match(res.json.error.message, 'WORKER_LLM_URL unreachable from the app')
+    // The call was reserved for, never sent: the reservation is released and nothing charged.
+    assert.equal(await budget(job.job_id), { used: 0, reserved: 0 })
+    assert.equal(await usage(job.job_id), {})
     await settings({ WORKER_LLM_URL: null })
     const unset = await call(PROTOCOL_CALLS.gemini!, job.agent_token)
     assert.is(unset.status, 503)
