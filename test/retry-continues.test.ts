@@ -1,7 +1,8 @@
 /**
  * Retries finish what earlier attempts did: a later attempt starts from `ticket-<id>` as earlier
  * attempts left it; when an earlier attempt of the same job already pushed its finished change the
- * attempt goes straight on to the PR (no worker turn, no "changed nothing" failure); a change of
+ * attempt goes straight on to the PR (no worker turn, no "changed nothing" failure), and a review
+ * job's to its reply; a change of
  * another job on the branch is worked on top; and pushes are leased on the commit the attempt
  * started from, so a newer push is never overwritten. Also the agent's side of the lease: the
  * cancel-requested answer and the watch that stops an agent whose job is no longer its own.
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AppClient, JobState } from '../core/agent/api.ts'
 import { watchCancel } from '../core/agent/cancel.ts'
+import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { createGit, pushLeased } from '../core/agent/git.ts'
 import { createLogger } from '../core/log.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
@@ -123,6 +125,39 @@ test('a change of another job on the branch is worked on top, and the push is le
   assert.is(remoteGit(world, ['rev-parse', `ticket-${ticket.id}~1`])!.trim(), earlier, 'the earlier change is kept under the new one')
   assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:HEALTH.md`]), 'healthy\n')
   assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:OTHER.md`]), 'from an earlier run\n')
+})
+
+test('a review job\'s retry whose earlier attempt pushed its commit replies without a worker turn', async () => {
+  const ticket = await createTicket(world, { title: 'Reviewed, then lost' })
+  await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+  const made = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests' }, worker())
+  assert.is((await heldRun(made.body)).code, 0)
+  const repo = world.gh.state.repo('acme/widgets')!
+  const pull = repo.pulls.find((p: { head: { ref: string } }) => p.head.ref === `ticket-${ticket.id}`)!
+  const comment = world.gh.state.addComment(repo, pull.number, 'reviewer', 'Please also add READY.md saying ready.')
+  await world.t.app.ctx.sql`
+    insert into agent_jobs (project_id, ticket_id, kind, pr_number, comment_body, github_comment_id)
+    values (${world.projectId}, ${ticket.id}, 'review', ${pull.number}, ${comment.body}, ${comment.id})`
+  const first = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'lost' }, worker())
+  assert.is(first.body.kind, 'review')
+  const head = remoteGit(world, ['rev-parse', `ticket-${ticket.id}`])!.trim()
+  const pushed = pushCommit(`ticket-${ticket.id}`, head, { 'READY.md': 'ready\n' },
+    `Address review comment on #${pull.number} (${comment.id})\n\nAdded READY.md.\n\nTerarchitect job ${first.body.job_id} (aider)`)
+  const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 10_000 }, worker())
+  assert.is(again.body.job_id, first.body.job_id)
+  assert.is(again.body.attempt, 2)
+
+  rmSync(record, { force: true })
+  const result = await heldRun(again.body)
+  assert.is(result.code, 0, result.stdout.slice(-3000))
+  assert.not.ok(existsSync(record), 'no worker turn ran')
+  assert.is(remoteGit(world, ['rev-parse', `ticket-${ticket.id}`])!.trim(), pushed)
+  const replies = repo.comments.filter((c: { issue_number: number; body: string }) => c.issue_number === pull.number && c.body.includes(REPLY_MARKER))
+  assert.is(replies.length, 1)
+  assert.match(replies[0]!.body, `Pushed ${pushed.slice(0, 10)}`)
+  assert.match(replies[0]!.body, 'Added READY.md.')
+  const events = (await ticketEvents(world, ticket.id)).filter((e) => e.job_id === again.body.job_id)
+  assert.match(events.find((e) => e.step === 'retry')?.summary ?? '', 'going on to the reply')
 })
 
 test('a push leased on a commit the branch has moved from is refused (a newer attempt\'s work stays)', async () => {
