@@ -2,10 +2,10 @@
  * Retries finish what earlier attempts did: a later attempt starts from `ticket-<id>` as earlier
  * attempts left it; when an earlier attempt of the same job already pushed its finished change the
  * attempt goes straight on to the PR (no worker turn, no "changed nothing" failure), and a review
- * job's to its reply; a change of
- * another job on the branch is worked on top; and pushes are leased on the commit the attempt
- * started from, so a newer push is never overwritten. Also the agent's side of the lease: the
- * cancel-requested answer and the watch that stops an agent whose job is no longer its own.
+ * job's to its reply; a change of another job on the branch is worked on top; and pushes are
+ * leased on the commit the attempt started from, so a newer push is never overwritten. Also the
+ * agent's side of the lease: the cancel-requested answer and the watch that stops an agent whose
+ * job is no longer its own.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
