@@ -14,10 +14,12 @@
  * reset command both write), keep every other key exactly as it was, and replace the file
  * atomically (temp file + fsync + rename). An unreadable file is never overwritten.
  */
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../log.ts'
+import { isAppError } from '../errors.ts'
+import { acquireLockFile } from '../lock-file.ts'
 
 export const PROJECT_IMAGES_FILE = 'project_images.json'
 
@@ -174,50 +176,18 @@ export function openProjectImages(stateDir: string, log?: Logger): ProjectImages
 }
 
 /**
- * The writers' lock, waited for up to 5 s (a writer holds it for one read and one rename). The lock
- * file appears with its owner's pid already in it (written to a temp file, then hard-linked into
- * place, which fails when the lock exists), so a waiter never mistakes a lock being taken for a
- * stale one; a lock whose pid is dead is removed.
+ * The writers' lock, waited for up to 5 s (a writer holds it for one read and one rename); a lock
+ * whose holder died is taken over (core/lock-file.ts).
  */
 function lockWithRetry(lockPath: string): () => void {
   const deadline = Date.now() + 5000
-  const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`
-  writeFileSync(mine, String(process.pid), { mode: 0o600 })
-  try {
-    for (;;) {
-      try {
-        linkSync(mine, lockPath)
-        return () => rmSync(lockPath, { force: true })
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      }
-      const owner = Number(readText(lockPath))
-      // Stale (its writer died mid-write): removed unless another waiter took it over meanwhile.
-      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) {
-        if (Number(readText(lockPath)) === owner) rmSync(lockPath, { force: true })
-      }
-      else if (Date.now() > deadline) throw new Error(`${basename(lockPath)} is held by pid ${owner}`)
-      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+  for (;;) {
+    try {
+      return acquireLockFile(lockPath, (pid) => `${basename(lockPath)} is held by pid ${pid}`)
+    } catch (error) {
+      if (!isAppError(error) || Date.now() > deadline) throw error
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
     }
-  } finally {
-    rmSync(mine, { force: true })
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim()
-  } catch {
-    return ''
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
