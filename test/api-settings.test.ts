@@ -108,10 +108,14 @@ for (const kind of DB_KINDS) {
     const snapshot = JSON.stringify(await snapshotTables(t))
     assert.not.ok(snapshot.includes(token), 'no table (audit, feed, settings) holds the plain secret')
 
-    // The agent of a job does receive it, over its own authenticated endpoint.
+    // Nor does the agent of a job: the app uses the secrets on its behalf (relays, forge actions).
     const { base, auth } = await runningTicket(t)
     const context = await t.api('GET', `${base}/worker-context`, undefined, auth)
-    assert.is(context.body.settings.GITHUB_TOKEN, token)
+    assert.is(context.status, 200, JSON.stringify(context.body))
+    assert.not.ok(JSON.stringify(context.body).includes(token), 'worker-context carries no secret value')
+    for (const key of ['GITHUB_TOKEN', 'WORKER_API_KEY', 'AGENT_API_KEY', 'EMBEDDING_API_KEY', 'GITHUB_WEBHOOK_SECRET']) {
+      assert.is(context.body.settings?.[key], undefined, `worker-context has no ${key}`)
+    }
     const check = await t.api('GET', '/api/settings/check')
     assert.not.ok(JSON.stringify(check.body).includes(token))
     await t.api('PUT', '/api/settings', { values: { GITHUB_TOKEN: null, WORKER_API_KEY: null } })

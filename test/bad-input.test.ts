@@ -120,7 +120,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/logs', access: 'people', params: ticket, query: 'after=0&limit=10' },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/worker-context', access: 'agent', params: agentTicket },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/logs', access: 'agent', params: agentTicket, body: { step: 's', summary: 'x', raw_output: 'r' }, required: ['step'], union: true },
-    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/complete', access: 'agent', params: agentTicket, body: { pr_url: 'https://git.example/pr/1', pr_number: 1, summary: 's' } },
+    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/complete', access: 'agent', params: agentTicket, body: { summary: 's' } },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/cancel-requested', access: 'agent', params: agentTicket },
     { method: 'GET', path: '/api/projects/:id/notes', access: 'people', params: { id: f.p } },
     { method: 'POST', path: '/api/projects/:id/notes', access: 'people', params: { id: f.p }, body: { title: 'n', content: 'c', associated_node_ids: [], associated_edge_ids: ['e'] }, required: ['title'] },
@@ -181,7 +181,8 @@ function call(endpoint: Endpoint, change: Partial<Case> & { params?: Record<stri
     name: `${endpoint.method} ${endpoint.path}: ${change.name}`,
     method: change.method ?? endpoint.method,
     path: query ? `${path}?${query}` : path,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...authFor(endpoint), ...change.headers },
+    // People routes refuse a state change without Content-Type: application/json (415), body or not.
+    headers: { ...(body !== undefined || (change.method ?? endpoint.method) !== 'GET' ? { 'content-type': 'application/json' } : {}), ...authFor(endpoint), ...change.headers },
     ...(body !== undefined ? { body } : {}),
     ...(change.chunked ? { chunked: true } : {}),
     status: change.status,
@@ -224,7 +225,9 @@ function bodyCases(list: Endpoint[]): Case[] {
       cases.push(call(endpoint, { name, body: raw, status, ...(detail ? { detail } : {}), ...(headers ? { headers } : {}), ...(chunked ? { chunked } : {}) }))
     for (const raw of ['{', '{"a":', "{'single': 'quotes'}", '[1,]', 'nul', '{"a":1}}', '\uFEFF{}', '{"a":1,}']) add(`bad JSON ${raw}`, raw, 400, '/body')
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-      add(`content-type ${type}`, json(body), 400, '/headers/content-type', { 'content-type': type })
+      // The browser boundary answers people routes 415 before the body is read; machine routes 400.
+      const status = endpoint.access === 'people' || endpoint.access === 'public' ? 415 : 400
+      add(`content-type ${type}`, json(body), status, '/headers/content-type', { 'content-type': type })
     }
     for (const raw of ['[]', '"a string"', '42', 'true', '[{"a":1}]']) add(`body ${raw}`, raw, 400, '/body')
     add('an extra field', json({ ...body, unexpected_field: 1 }), 400, '/body/unexpected_field')
@@ -477,7 +480,10 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     post('agent logs with the token of a finished job', ticketPath(f.p, f.t3, '/logs'), 401, { step: 's' }, undefined, { authorization: `Bearer ${f.token3}` }),
     post('agent memory of a kind the agent does not own', ticketPath(f.p, f.t4, '/memory/index'), 403, { documents: [{ kind: 'ticket', content: 'c' }] }, '/body/documents/0/kind', agent),
     post('a coordinator token for an unknown project', '/api/coordinators/tokens', 400, { name: 'x', project_ids: [UNKNOWN] }, '/body/project_ids/0'),
-    { name: 'delete a project with the wrong confirmation', method: 'DELETE', path: `/api/projects/${f.p}?confirm=${encodeURIComponent(f.pName.toUpperCase())}`, status: 400, detail: '/query/confirm' },
+    { name: 'delete a project with the wrong confirmation', method: 'DELETE', path: `/api/projects/${f.p}?confirm=${encodeURIComponent(f.pName.toUpperCase())}`, status: 400, detail: '/query/confirm', headers: { 'content-type': 'application/json' } },
+    // A bodyless state change on a people route still names its type (a form post cannot).
+    { name: 'a bodyless run without Content-Type', method: 'POST', path: ticketPath(f.p, f.t1, '/run'), status: 415, detail: '/headers/content-type', headers: {} },
+    { name: 'a bodyless delete without Content-Type', method: 'DELETE', path: `/api/projects/${f.p}?confirm=${encodeURIComponent(f.pName)}`, status: 415, detail: '/headers/content-type', headers: {} },
     call(by('GET', '/api/events'), { name: 'events of an unknown project', query: `project_id=${UNKNOWN}`, status: 404 }),
     { name: 'the review of a ticket without a pull request', method: 'GET', path: ticketPath(f.p, f.t1, '/review'), status: 404 },
     post('comment on a ticket without a pull request', ticketPath(f.p, f.t1, '/review/comment'), 404, { body: 'hello' }),
