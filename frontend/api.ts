@@ -9,7 +9,17 @@ export interface ErrorDetail {
   message: string
 }
 
-const TOKEN_KEY = 'terarchitect.adminToken'
+/**
+ * Where an earlier UI kept an admin token. The UI now signs in with the session cookie (HttpOnly,
+ * out of scripts' reach) and never sends a stored token: the key is cleared once on load, so a
+ * token left there can neither be used nor read by a script.
+ */
+const LEGACY_TOKEN_KEY = 'terarchitect.adminToken'
+try {
+  localStorage.removeItem(LEGACY_TOKEN_KEY)
+} catch {
+  // Storage may be unavailable (private mode, tests without a DOM): nothing to clear then.
+}
 
 export class ApiError extends Error {
   constructor(
@@ -55,26 +65,11 @@ export function errorText(error: unknown): string {
   return String(error)
 }
 
-export function adminToken(): string | null {
-  try {
-    return localStorage.getItem(TOKEN_KEY)
-  } catch {
-    return null
-  }
-}
-
-export function setAdminToken(token: string | null): void {
-  if (token) localStorage.setItem(TOKEN_KEY, token)
-  else localStorage.removeItem(TOKEN_KEY)
-}
-
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' }
   // The server refuses a state change that is not JSON (415), with or without a body: that is what
   // keeps other sites' forms and no-cors fetches out.
   if (method !== 'GET' && method !== 'HEAD') headers['content-type'] = 'application/json'
-  const token = adminToken()
-  if (token) headers.authorization = `Bearer ${token}`
   let res: Response
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal })

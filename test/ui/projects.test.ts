@@ -31,7 +31,8 @@ test('an empty list invites creating the first project', async () => {
 test('a bad repository URL is refused with a message next to the field', async () => {
   await page.getByRole('button', { name: 'New project' }).click()
   await form().getByLabel('Name').fill('Storefront')
-  await form().getByLabel('Repository URL').fill('not a url')
+  // No spaces: those are refused first, with another message (the one this test means is the kind of URL).
+  await form().getByLabel('Repository URL').fill('notaurl')
   await form().getByRole('button', { name: 'Create project' }).click()
   const fieldError = form().locator('label.field:has(input[name="repo_url"]) .field-error')
   await fieldError.waitFor()
@@ -107,6 +108,24 @@ test('deleting needs the project name typed', async () => {
   const names = ((await ui.api('GET', '/api/projects')).body as { name: string }[]).map((project) => project.name)
   assert.not.ok(names.includes('Legacy monolith'))
   assert.equal(problems, [])
+})
+
+test('a token an earlier UI kept in localStorage is cleared on load and never sent', async () => {
+  await page.evaluate(() => localStorage.setItem('terarchitect.adminToken', 'stale-admin-token-0123'))
+  const sent: string[] = []
+  const watch = (request: import('playwright-core').Request) => {
+    const authorization = request.headers().authorization
+    if (authorization) sent.push(`${request.url()} ${authorization}`)
+  }
+  page.on('request', watch)
+  try {
+    await page.reload()
+    await page.getByRole('button', { name: 'New project' }).first().waitFor()
+    assert.is(await page.evaluate(() => localStorage.getItem('terarchitect.adminToken')), null, 'the key is gone')
+    assert.equal(sent, [], 'no request carried a bearer token')
+  } finally {
+    page.off('request', watch)
+  }
 })
 
 test.run()
