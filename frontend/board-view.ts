@@ -14,7 +14,7 @@ import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
 import { denied } from './session.ts'
-import { SettingsCheckController, runBlocker } from './settings-check.ts'
+import { SettingsCheckController, localRunDenied, runBlocker } from './settings-check.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Board, type Column, type JobEvent, type Project, type TicketView } from './types.ts'
@@ -197,6 +197,8 @@ export class BoardView extends LitElement {
     const position = dropPosition(this.groups, id, columnId, beforeId)
     if (ticket.column_id === columnId && ticket.position === position) return
     const target = this.columns!.find((column) => column.id === columnId)!
+    const localOnly = localRunDenied(this.project)
+    if (localOnly && target.role === 'in_progress' && ticket.column_id !== columnId) return notify(localOnly, 'error')
     this.groups = placeTicket(this.groups, { ...ticket, column_id: columnId, position })
     if (keyboard) {
       this.focusAfterUpdate = id
@@ -289,7 +291,7 @@ export class BoardView extends LitElement {
         <button class="btn small" @click=${() => this.load()}>Retry</button></div>`
     }
     const readOnly = denied('member', 'move tickets')
-    const blocker = denied('member', 'run agents') ?? runBlocker(this.project, this.check.value)
+    const blocker = denied('member', 'run agents') ?? localRunDenied(this.project) ?? runBlocker(this.project, this.check.value)
     const ticket = this.ticketId === null ? undefined : findTicket(this.groups, this.ticketId)
     return html`
       <div class="bar">

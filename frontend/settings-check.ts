@@ -5,6 +5,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
 import { api } from './api.ts'
+import { denied } from './session.ts'
 import type { Project, SettingsCheck } from './types.ts'
 
 let check: SettingsCheck | null = null
@@ -47,6 +48,14 @@ export class SettingsCheckController implements ReactiveController {
 }
 
 /** Why agents cannot run for this project right now, or null when they can. */
+/**
+ * Why the current person may not start agents in `project`: a local project's agents run on the
+ * app's host, so only admins start them (the server answers 403 to anyone else).
+ */
+export function localRunDenied(project: Project | null): string | null {
+  return project?.execution_mode === 'local' ? denied('admin', 'start agents in a local project (they run on the app\'s host)') : null
+}
+
 export function runBlocker(project: Project | null, value: SettingsCheck | null): string | null {
   if (value && !value.ok) {
     const errors = value.problems.filter((problem) => problem.severity === 'error').map((problem) => problem.message)
