@@ -23,6 +23,7 @@ export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aide
 export const SETTINGS: SettingDefinition[] = [
   { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'Token for clone, push and pull requests, used by the app only (the git relay and forge actions); agents never receive it' },
   { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3)' },
+  { key: 'REPO_ALLOWLIST', type: 'string', secret: false, description: 'Comma-separated repositories (owner/name or owner/*, any case) projects may name and the forge token may be used for; unset = any repository the token reaches (then the token\'s scope is the boundary: use a fine-grained token)' },
   { key: 'GITHUB_WEBHOOK_SECRET', type: 'string', secret: true, description: 'HMAC secret of the GitHub webhook' },
   { key: 'WORKER_MODE', type: 'string', secret: false, default: 'opencode', choices: [...WORKER_MODES], required: 'error', description: 'Coding-agent CLI the agent drives' },
   { key: 'WORKER_LLM_URL', type: 'url', secret: false, description: 'Base URL of the LLM the worker CLI talks to' },

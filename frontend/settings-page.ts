@@ -18,7 +18,7 @@ import './first-account.ts'
 const GROUPS: { title: string; about: string; test: (key: string) => boolean }[] = [
   { title: 'Worker', about: 'The coding-agent CLI and the model it uses.', test: (key) => key.startsWith('WORKER_') },
   { title: 'Director', about: 'The planning model that drives the worker. Unset = single-shot mode.', test: (key) => /^(AGENT_|DIRECTOR_|DRAFT_PR)/.test(key) },
-  { title: 'GitHub', about: 'Clone, push and pull requests.', test: (key) => key.startsWith('GITHUB_') },
+  { title: 'GitHub', about: 'Clone, push and pull requests, and the repositories the token may be used for.', test: (key) => key.startsWith('GITHUB_') || key === 'REPO_ALLOWLIST' },
   { title: 'Coordinators', about: 'How coordinators run agents.', test: (key) => key === 'MAX_CONCURRENT_AGENTS' },
   { title: 'Memory', about: 'Embeddings for project memory.', test: (key) => /^(EMBEDDING_|MEMORY_)/.test(key) },
   { title: 'Review', about: 'Turning PR comments into review jobs.', test: (key) => key.startsWith('REVIEW_') },

@@ -3,6 +3,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DB_KINDS, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
+import { gitUpstream } from '../core/services/git-relay.ts'
+import { projectForge } from '../core/services/forge-actions.ts'
 
 const COLUMNS = [
   { id: 'backlog', title: 'Backlog', order: 0, role: 'backlog' },
@@ -78,6 +80,36 @@ for (const kind of DB_KINDS) {
     }
     const names = (await t.api('GET', '/api/projects')).body.map((p: any) => p.name)
     assert.not.ok(names.includes('leaky'), 'nothing was created by a refused request')
+  })
+
+  test('REPO_ALLOWLIST: repo_url must be on it at create and update (400 naming the field); the git relay and forge actions refuse a project made before', async ({ t }) => {
+    const made = await t.api('POST', '/api/projects', { name: 'before-list', repo_url: 'https://github.com/Other/thing.git' })
+    assert.is(made.status, 201)
+    assert.is((await t.api('PUT', '/api/settings', { values: { REPO_ALLOWLIST: 'acme/shop, Tools/*' } })).status, 200)
+    try {
+      for (const url of ['https://github.com/ACME/Shop.git', 'git@github.com:acme/shop.git', 'https://github.com/tools/anything', 'ssh://git@github.com/tools/x.git']) {
+        assert.is((await t.api('POST', '/api/projects', { name: `ok ${url}`, repo_url: url })).status, 201, url)
+      }
+      for (const url of ['https://github.com/acme/other.git', 'https://github.com/evil/shop.git', 'https://github.com/x/acme/shop.git', 'https://github.com/acme']) {
+        assertError(await t.api('POST', '/api/projects', { name: `no ${url}`, repo_url: url }), 400, '/body/repo_url', url)
+      }
+      assertError(await t.api('POST', '/api/projects', { name: 'alias', github_url: 'https://github.com/acme/other' }), 400, '/body/github_url')
+      assertError(await t.api('PATCH', `/api/projects/${made.body.id}`, { repo_url: 'https://github.com/evil/x' }), 400, '/body/repo_url')
+      assert.is((await t.api('GET', `/api/projects/${made.body.id}`)).body.repo_url, 'https://github.com/Other/thing.git', 'nothing changed')
+      const project = (await t.api('GET', `/api/projects/${made.body.id}`)).body
+      for (const use of [() => gitUpstream(t.app.ctx, project), () => projectForge(t.app.ctx, project)]) {
+        try {
+          await use()
+          assert.unreachable('the forge token must not be used for a repository off the list')
+        } catch (error: any) {
+          assert.is(error.status, 403, String(error))
+          assert.equal(error.details, [{ path: '/project/repo_url', message: 'not on REPO_ALLOWLIST' }])
+        }
+      }
+    } finally {
+      await t.api('PUT', '/api/settings', { values: { REPO_ALLOWLIST: null } })
+    }
+    assert.is((await t.api('POST', '/api/projects', { name: 'unlisted again', repo_url: 'https://github.com/evil/x' })).status, 201, 'unset: any repository')
   })
 
   test('project_path must be absolute', async ({ t }) => {

@@ -103,9 +103,13 @@ test('only admins decide what runs on a host: a member gets 403 naming the field
   assertError(await t.api('PATCH', path, { setup_command: null }, as.member), 403, '/body/setup_command')
   assertError(await t.api('PATCH', path, { execution_mode: 'local' }, as.member), 403, '/body/execution_mode')
   assert.is((await t.api('GET', path, undefined, as.member)).body.setup_command, 'npm ci', 'refused patches changed nothing')
+  // The repository the forge token reaches is set by a member only at create.
+  assertError(await t.api('PATCH', path, { repo_url: 'https://git.example/r2.git' }, as.member), 403, '/body/repo_url')
+  assertError(await t.api('PATCH', path, { github_url: 'https://git.example/r2.git' }, as.member), 403, '/body/repo_url')
   // A form saving every field unchanged is fine, and so are the docker-mode fields.
-  const same = await t.api('PATCH', path, { setup_command: 'npm ci', description: 'd', repo_url: 'https://git.example/r2.git' }, as.member)
+  const same = await t.api('PATCH', path, { setup_command: 'npm ci', description: 'd', repo_url: 'https://git.example/r.git', default_branch: 'main' }, as.member)
   assert.is(same.status, 200, JSON.stringify(same.body))
+  assert.is((await t.api('PATCH', path, { repo_url: 'https://git.example/r2.git' }, as.admin)).status, 200, 'an admin may')
   assert.is((await t.api('PATCH', path, { test_command: 'npm test' }, as.admin)).status, 200)
   assertError(await t.api('DELETE', `${path}?confirm=host`, undefined, as.member), 403)
 })

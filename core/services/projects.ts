@@ -1,7 +1,9 @@
 /**
  * Projects: create (with their empty graph and default board), read, edit, delete. What decides
  * what runs on a host — local execution, project_path, setup and test commands — is an admin's
- * call: a member creating or changing one of them gets a 403 naming the field.
+ * call: a member creating or changing one of them gets a 403 naming the field. So is where the
+ * forge token goes: a member names repo_url only when creating a project, and every repo_url set
+ * must be on REPO_ALLOWLIST when that is set (repo-allowlist.ts).
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
@@ -11,6 +13,7 @@ import type { Role } from '../http/router.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
 import { isAbsolute } from 'node:path'
+import { checkRepoUrlAllowed } from './repo-allowlist.ts'
 
 const COLUMNS = 'id, name, description, repo_url, default_branch, execution_mode, project_path, worker_mode, setup_command, test_command, created_at, updated_at'
 
@@ -44,14 +47,18 @@ function checkHostFields(editor: ProjectEditor, fields: Record<string, unknown>,
     const value = fields[key] ?? null
     if (fields[key] !== undefined && value !== (current ? current[key] ?? null : null)) refused.push({ path: `/body/${key}`, message: 'only admins set what runs on a host' })
   }
+  if (current && fields.repo_url !== undefined && (fields.repo_url ?? null) !== (current.repo_url ?? null)) {
+    refused.push({ path: '/body/repo_url', message: 'only admins change the repository of an existing project' })
+  }
   if (refused.length) {
-    throw forbidden(`only admins decide what runs on a host: ${refused.map((detail) => detail.path.slice('/body/'.length)).join(', ')}`, refused)
+    throw forbidden(`only admins decide what runs on a host and which repository the forge token reaches: ${refused.map((detail) => detail.path.slice('/body/'.length)).join(', ')}`, refused)
   }
 }
 
 export async function createProject(ctx: AppContext, input: ProjectCreate, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(input)
   checkHostFields(editor, fields)
+  await checkAllowed(ctx, input, fields)
   return write(ctx, async ({ tx, emit }) => {
     const [row] = await tx`
       insert into projects ${tx(fields as Record<string, unknown>)}
@@ -68,6 +75,8 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
 
 export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(patch)
+  // Before the transaction: the settings read takes its own connection (one, on embedded PGlite).
+  await checkAllowed(ctx, patch, fields)
   return write(ctx, async ({ tx, emit }) => {
     checkHostFields(editor, fields, await getProject(tx, id))
     await tx`update projects set ${tx(fields as Record<string, unknown>)}, updated_at = now() where id = ${id}`
@@ -92,6 +101,14 @@ export async function deleteProject(ctx: AppContext, id: number, confirm: string
   })
 }
 
+/** The body field a request's repository came in: `github_url` when only the alias was sent. */
+const repoField = (input: ProjectCreate | ProjectPatch) =>
+  input.github_url !== undefined && input.repo_url === undefined ? 'github_url' : 'repo_url'
+
+async function checkAllowed(ctx: AppContext, input: ProjectCreate | ProjectPatch, fields: Record<string, unknown>): Promise<void> {
+  if (typeof fields.repo_url === 'string') await checkRepoUrlAllowed(ctx, fields.repo_url, repoField(input))
+}
+
 /** Folds the `github_url` alias into `repo_url` and checks values the schema cannot. */
 function normalize(input: ProjectCreate | ProjectPatch): Record<string, unknown> {
   const { github_url, ...rest } = input
@@ -105,7 +122,7 @@ function normalize(input: ProjectCreate | ProjectPatch): Record<string, unknown>
   for (const key of ['repo_url', 'project_path', 'default_branch', 'worker_mode', 'setup_command', 'test_command']) {
     if (typeof fields[key] === 'string' && (fields[key] as string).trim() === '') fields[key] = null
   }
-  if (typeof fields.repo_url === 'string') checkRepoUrl(fields.repo_url, github_url !== undefined && rest.repo_url === undefined ? 'github_url' : 'repo_url')
+  if (typeof fields.repo_url === 'string') checkRepoUrl(fields.repo_url, repoField(input))
   if (typeof fields.project_path === 'string' && !isAbsolute(fields.project_path)) {
     throw badRequest('project_path must be an absolute path', [{ path: '/body/project_path', message: 'not absolute' }])
   }
