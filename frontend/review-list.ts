@@ -6,6 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { timeAgo } from './format.ts'
+import { prHref } from './pr-link.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { shared } from './styles.ts'
@@ -98,7 +99,7 @@ export class ReviewList extends LitElement {
         ${pr.approved ? html`<span class="badge success" title="Approved on GitHub">${icons.check()} Approved</span>` : nothing}
       </div>
       <div class="sub">
-        ${pr.url ? html`<a href=${pr.url} target="_blank" rel="noopener" aria-label="Pull request #${pr.number}">${icons.pr()} PR #${pr.number}</a>`
+        ${prHref(pr.url) ? html`<a href=${prHref(pr.url)!} target="_blank" rel="noopener" aria-label="Pull request #${pr.number}">${icons.pr()} PR #${pr.number}</a>`
           : html`<span>${icons.pr()} PR #${pr.number}</span>`}
         ${pr.repo ? html`<span class="mono">${pr.repo}</span>` : nothing}
         ${pr.title ? html`<span>${pr.title}</span>` : nothing}

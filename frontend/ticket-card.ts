@@ -5,6 +5,7 @@
  */
 import { css, html, nothing, unsafeCSS } from 'lit'
 import { icons } from './icons.ts'
+import { prHref } from './pr-link.ts'
 import { STATUS_LOOK } from './styles.ts'
 import { isActive, type TicketView } from './types.ts'
 
@@ -44,9 +45,9 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
       <div class="card-title">${ticket.title}</div>
       ${active && context.latest ? html`<div class="latest" title=${context.latest}>${context.latest}</div>` : nothing}
       ${job?.status === 'failed' && job.error ? html`<div class="failed" title=${job.error}>${job.error}</div>` : nothing}
-      ${links || ticket.pr_url ? html`<div class="card-meta">
+      ${links || prHref(ticket.pr_url) ? html`<div class="card-meta">
         ${links ? html`<span class="chip links" title="Linked architecture">${links}</span>` : nothing}
-        ${ticket.pr_url ? html`<a class="chip pr" href=${ticket.pr_url} target="_blank" rel="noopener" data-action="pr">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
+        ${prHref(ticket.pr_url) ? html`<a class="chip pr" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener" data-action="pr">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
       </div>` : nothing}
     </article>`
 }

@@ -10,6 +10,7 @@ import { confirmDialog } from './confirm-dialog.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
+import { prHref } from './pr-link.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Column, type Job, type Project, type TicketView } from './types.ts'
@@ -207,7 +208,7 @@ export class TicketViewElement extends LitElement {
             @click=${() => this.act('run')}>${icons.play()} Run</button>`}
       ${!active && job && (job.status === 'failed' || job.status === 'cancelled')
         ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
-      ${ticket.pr_url ? html`<a class="btn" href=${ticket.pr_url} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
+      ${prHref(ticket.pr_url) ? html`<a class="btn" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
       <button class="icon-btn" aria-label="Delete ticket" title=${denied('member', 'delete tickets') ?? 'Delete ticket'} ?disabled=${!!denied('member', 'delete tickets')} @click=${() => this.act('delete')}>${icons.trash()}</button>`
   }
 

@@ -14,6 +14,7 @@ import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { reviewCycle } from '../core/services/review/loop.ts'
+import { trackNewPrs } from '../core/services/review/prs.ts'
 import { claimJob, cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
 
 let world: World
@@ -72,6 +73,8 @@ test('ingestion end to end: a writer\'s PR comment becomes a review job, the age
 /** Inserts a pending review job for the ticket, then claims it as a coordinator would. */
 async function reviewJob(ticketId: number, prNumber: number, comment: { id: number; body: string }) {
   await world.t.app.ctx.sql`
+  // A review job pushes only for a PR the app tracks for its ticket, as dispatched ones are.
+  await trackNewPrs(world.t.app.ctx)
     insert into agent_jobs (project_id, ticket_id, kind, pr_number, comment_body, github_comment_id)
     values (${world.projectId}, ${ticketId}, 'review', ${prNumber}, ${comment.body}, ${comment.id})`
   const job = await claimJob(world)

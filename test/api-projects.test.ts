@@ -285,7 +285,7 @@ for (const kind of DB_KINDS) {
     // Via the renamed in_review column the agent's complete still lands in the right place.
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id })
     assert.is(claim.status, 200)
-    const done = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_number: 3 }, { authorization: `Bearer ${claim.body.agent_token}` })
+    const done = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { summary: 'done' }, { authorization: `Bearer ${claim.body.agent_token}` })
     assert.is(done.body.column_id, 'check')
   })
 

@@ -108,7 +108,7 @@ for (const kind of DB_KINDS) {
     assert.is(logged.status, 201)
     const events = (await t.api('GET', `${a.base}/logs`)).body.events
     assert.equal(events.map((event: any) => event.job_id), [a.job.job_id])
-    const done = await t.api('POST', `${a.base}/complete`, { pr_number: 4, summary: 'ok' }, bearer(a.token))
+    const done = await t.api('POST', `${a.base}/complete`, { summary: 'ok' }, bearer(a.token))
     assert.is(done.status, 200, JSON.stringify(done.body))
     assert.is(done.body.column_id, 'in_review')
   })

@@ -120,7 +120,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/logs', access: 'people', params: ticket, query: 'after=0&limit=10' },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/worker-context', access: 'agent', params: agentTicket },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/logs', access: 'agent', params: agentTicket, body: { step: 's', summary: 'x', raw_output: 'r' }, required: ['step'], union: true },
-    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/complete', access: 'agent', params: agentTicket, body: { pr_url: 'https://git.example/pr/1', pr_number: 1, summary: 's' } },
+    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/complete', access: 'agent', params: agentTicket, body: { summary: 's' } },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/cancel-requested', access: 'agent', params: agentTicket },
     { method: 'GET', path: '/api/projects/:id/notes', access: 'people', params: { id: f.p } },
     { method: 'POST', path: '/api/projects/:id/notes', access: 'people', params: { id: f.p }, body: { title: 'n', content: 'c', associated_node_ids: [], associated_edge_ids: ['e'] }, required: ['title'] },

@@ -41,7 +41,9 @@ for (const kind of DB_KINDS) {
     assert.is(context.body.settings.WORKER_MODEL, 'test-model')
     const logged = await t.api('POST', `${base}/logs`, { step: 'clone', summary: 'cloned' }, auth)
     assert.is(logged.status, 201)
-    const done = await t.api('POST', `${base}/complete`, { pr_url: 'https://git.example/pr/1', pr_number: 1, summary: 'did it' }, auth)
+    // The PR the app opened for the job (POST …/forge/pull records it): the one complete may report.
+    await t.app.ctx.sql`update agent_jobs set pr_number = 1 where id = ${jobId}`
+    const done = await t.api('POST', `${base}/complete`, { pr_number: 1, summary: 'did it' }, auth)
     assert.is(done.status, 200, JSON.stringify(done.body))
     assert.is(done.body.column_id, 'in_review')
     assert.is(done.body.pr_number, 1)
@@ -73,7 +75,8 @@ for (const kind of DB_KINDS) {
     const late = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_url: 'https://git.example/pr/9' }, {
       authorization: `Bearer ${claim.body.agent_token}`,
     })
-    assert.is(late.status, 409, 'a cancelled agent cannot move the ticket to In Review')
+    assert.is(late.status, 401, 'a cancelled agent cannot move the ticket to In Review')
+    assert.match(late.body.error.message, 'was cancelled')
     const reported = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 137 })
     assert.is(reported.body.status, 'cancelled')
     assert.is((await t.api('GET', `/api/jobs/${jobId}`)).body.status, 'cancelled')

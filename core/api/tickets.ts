@@ -10,6 +10,7 @@ import { appendJobEvents, listTicketEvents } from '../services/job-events.ts'
 import { workerContext } from '../services/worker-context.ts'
 import { getJob } from '../services/jobs.ts'
 import { getProject } from '../services/projects.ts'
+import { completedJobPull } from '../services/job-pull.ts'
 import { NoteParams, ProjectItemParams, ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
 
@@ -103,7 +104,9 @@ export function ticketRoutes(ctx: AppContext): Route[] {
         const job = await jobOf(caller, params.pid, params.tid, body.job_id)
         // A cancelled job's agent must not move the ticket on (its token outlives the job).
         if (job.cancel_requested || job.status === 'cancelled') throw conflict(`job ${job.id} was cancelled; the ticket stays where it is`)
-        return completeTicket(ctx, params.pid, params.tid, { ...body, job_id: job.id })
+        // The PR is the job's own (services/job-pull.ts), whatever number or link the agent sends.
+        const pull = await completedJobPull(ctx, job, body)
+        return completeTicket(ctx, params.pid, params.tid, { ...body, ...pull, job_id: job.id })
       },
     }),
     route({

@@ -190,7 +190,9 @@ export async function completeTicket(
     const ticket = await getTicket(tx, projectId, ticketId)
     // The summary is agent-produced text: stored masked, like job events.
     await registerStoredSecrets(ctx, tx)
-    await tx`update tickets set pr_url = coalesce(${input.pr_url ?? null}, pr_url), pr_number = coalesce(${input.pr_number ?? null}, pr_number),
+    // The PR and its link come checked from services/job-pull.ts; a new PR replaces the old link.
+    await tx`update tickets set pr_url = case when ${input.pr_number ?? null}::int is null then pr_url else ${input.pr_url ?? null} end,
+      pr_number = coalesce(${input.pr_number ?? null}, pr_number),
       summary = coalesce(${redactNullable(input.summary ?? null)}, summary), updated_at = now() where id = ${ticketId}`
     const jobId = input.job_id ?? ticket.job?.job_id
     if (jobId && input.usage) await tx`update agent_jobs set usage = ${tx.json(input.usage as never)} where id = ${jobId} and ticket_id = ${ticketId}`

@@ -57,6 +57,15 @@ async function claimTicket(projectId: number): Promise<Claimed> {
   return claim.body
 }
 
+/** Claims a review job for PR `number` of ticket `ticketId` (as dispatch would queue it). */
+async function claimReview(ticketId: number, number: number): Promise<Claimed> {
+  await t.app.ctx.sql`insert into agent_jobs (project_id, ticket_id, kind, pr_number, comment_body, github_comment_id)
+    values (${project}, ${ticketId}, 'review', ${number}, 'Please fix', 7)`
+  const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project, coordinator_id: COORDINATOR }, WORKER)
+  if (claim.status !== 200 || claim.body.pr_number !== number) throw new Error(`claim: ${claim.status} ${JSON.stringify(claim.body)}`)
+  return claim.body
+}
+
 const relayUrl = (job: { project_id: number; ticket_id: number }) => `${t.url}/api/relay/git/${job.project_id}/${job.ticket_id}/repo.git`
 
 /** Runs git with a credential helper that answers the job token (as the agent's does). */
@@ -281,10 +290,8 @@ test('a review job pushes its PR\'s head branch, not ticket-<id>', async () => {
   assert.ok((await git(undefined, ['clone', '--quiet', '--', bare, seed])).ok)
   assert.ok((await git(undefined, ['-C', seed, 'push', '--quiet', '--', 'origin', 'HEAD:refs/heads/feature/by-hand'])).ok)
   const pull = gh.state.createPull('acme/relay', { title: 'By hand', head: 'feature/by-hand', base: 'main' }, 'someone')
-  await t.app.ctx.sql`insert into agent_jobs (project_id, ticket_id, kind, pr_number, comment_body, github_comment_id)
-    values (${project}, ${ticket.id}, 'review', ${pull.number}, 'Please fix', 7)`
-  const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project, coordinator_id: COORDINATOR }, WORKER)
-  const job = claim.body as Claimed
+  await t.app.ctx.sql`insert into prs (project_id, ticket_id, repo, number, tracking) values (${project}, ${ticket.id}, 'acme/relay', ${pull.number}, true)`
+  const job = await claimReview(ticket.id, pull.number)
   const dir = await cloneWithCommit(job, 'review')
   const refused = await git(job.agent_token, ['-C', dir, 'push', '--porcelain', '--', 'origin', `HEAD:refs/heads/ticket-${ticket.id}`])
   assert.not.ok(refused.ok)
@@ -309,6 +316,37 @@ test('a review job pushes its PR\'s head branch, not ticket-<id>', async () => {
     method: 'POST', headers: { authorization: `Bearer ${job.agent_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x', body: 'y', base: 'main' }),
   })
   assert.is(opened.status, 409, 'a review job opens no PR')
+})
+
+test('a review job pushes nothing for a PR the app does not track for its ticket, nor for a fork\'s or a deleted fork\'s PR', async () => {
+  const ticket = (await t.api('POST', `/api/projects/${project}/tickets`, { title: 'Not ours' }, ADMIN)).body
+  const other = (await t.api('POST', `/api/projects/${project}/tickets`, { title: 'Tracks it' }, ADMIN)).body
+  const seed = join(scratch, 'untracked-seed')
+  assert.ok((await git(undefined, ['clone', '--quiet', '--', bare, seed])).ok)
+  for (const branch of ['feature/untracked', 'feature/gone']) assert.ok((await git(undefined, ['-C', seed, 'push', '--quiet', '--', 'origin', `HEAD:refs/heads/${branch}`])).ok)
+  const untracked = gh.state.createPull('acme/relay', { title: 'Someone else\'s', head: 'feature/untracked', base: 'main' }, 'someone')
+  const fork = gh.state.createPull('acme/relay', { title: 'From a fork', head: 'stranger:feature/untracked', base: 'main' }, 'stranger')
+  const gone = gh.state.createPull('acme/relay', { title: 'Fork deleted', head: 'feature/gone', base: 'main' }, 'stranger')
+  gone.head.repo = null
+  // Tracked, but for another ticket; tracked for this ticket but a fork's; a deleted fork's.
+  await t.app.ctx.sql`insert into prs (project_id, ticket_id, repo, number, tracking) values
+    (${project}, ${other.id}, 'acme/relay', ${untracked.number}, true), (${project}, ${ticket.id}, 'acme/relay', ${fork.number}, true),
+    (${project}, ${ticket.id}, 'acme/relay', ${gone.number}, true)`
+  const cases: [number, string, RegExp][] = [
+    [untracked.number, 'feature/untracked', /not a pull request the app tracks for ticket/],
+    [fork.number, 'feature/untracked', /comes from a fork/],
+    [gone.number, 'feature/gone', /comes from a fork/],
+  ]
+  const before = await remoteRefs()
+  for (const [number, branch, reason] of cases) {
+    const job = await claimReview(ticket.id, number)
+    const dir = await cloneWithCommit(job, `review-refused-${number}`)
+    const pushed = await git(job.agent_token, ['-C', dir, 'push', '--porcelain', '--', 'origin', `HEAD:refs/heads/${branch}`])
+    assert.not.ok(pushed.ok, `PR #${number}: ${pushed.output}`)
+    assert.match(pushed.output, reason, `PR #${number}`)
+    assert.is((await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: COORDINATOR, error: 'refused' }, WORKER)).status, 200)
+  }
+  assert.is(await remoteRefs(), before, 'nothing was pushed')
 })
 
 test('forge actions: the job\'s PR from ticket-<id> only, once; other callers refused; bad input named', async () => {
@@ -339,6 +377,38 @@ test('forge actions: the job\'s PR from ticket-<id> only, once; other callers re
     method: 'POST', headers: { authorization: `Bearer ${job.agent_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ body: 'hi' }),
   })
   assert.is(reply.status, 409, 'a ticket job has no PR to reply on')
+
+  // The app recorded the PR it opened; complete reports that one, or is refused.
+  assert.equal((await t.app.ctx.sql`select pr_number from agent_jobs where id = ${job.job_id}`).map((row) => row.pr_number), [created.number])
+  const complete = (token: string, body: unknown, ticketId = job.ticket_id) => fetch(`${t.url}/api/projects/${project}/tickets/${ticketId}/complete`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })
+  const elsewhere = gh.state.createPull('acme/relay', { title: 'Another branch', head: 'feature/elsewhere', base: 'main' }, 'someone')
+  const forked = gh.state.createPull('acme/relay', { title: 'A fork\'s branch', head: `stranger:ticket-${job.ticket_id}`, base: 'main' }, 'stranger')
+  for (const [body, status, field] of [
+    [{ pr_number: elsewhere.number }, 409, '/body/pr_number'],
+    [{ pr_number: forked.number }, 409, '/body/pr_number'],
+    [{ pr_number: 9999 }, 409, '/body/pr_number'],
+    [{ pr_number: created.number, pr_url: 'javascript:alert(1)' }, 400, '/body/pr_url'],
+    [{ pr_number: created.number, pr_url: created.url.replace('https:', 'http:') }, 400, '/body/pr_url'],
+    [{ pr_number: created.number, pr_url: `https://evil.example/acme/relay/pull/${created.number}` }, 400, '/body/pr_url'],
+    [{ pr_url: elsewhere.html_url }, 400, '/body/pr_url'],
+  ] as const) {
+    const res = await complete(job.agent_token, body)
+    assert.is(res.status, status, JSON.stringify(body))
+    assert.match(JSON.stringify(await res.json()), field, JSON.stringify(body))
+  }
+  assert.is((await t.api('GET', `/api/projects/${project}/tickets/${job.ticket_id}`, undefined, ADMIN)).body.pr_number, null, 'nothing was stored')
+  const done = await complete(job.agent_token, { pr_url: created.url, summary: 'Added' })
+  assert.is(done.status, 200)
+  const ticket = await done.json()
+  assert.equal([ticket.pr_number, ticket.pr_url], [created.number, created.url], 'the PR the app opened, its https page on the forge')
+  assert.match(created.url, /^https:\/\/127\.0\.0\.1:\d+\/acme\/relay\/pull\/\d+$/)
+  // A PR the app did not open but the forge shows for ticket-<id> in the repository is the ticket's.
+  const found = gh.state.createPull('acme/relay', { title: 'Opened by hand', head: `ticket-${other.ticket_id}`, base: 'main' }, 'someone')
+  const foundDone = await complete(other.agent_token, { pr_number: found.number, pr_url: found.html_url }, other.ticket_id)
+  assert.is(foundDone.status, 200)
+  assert.equal((({ pr_number, pr_url }) => [pr_number, pr_url])(await foundDone.json()), [found.number, found.html_url])
   // Every forge call carried the forge token to the forge API, and only there.
   assert.ok(gh.requests.length > 0 && gh.requests.every((r) => r.token === FORGE_TOKEN))
 })

@@ -25,7 +25,7 @@ test.after.each(assertNoCspViolations)
 test.before(async () => {
   ui = await startUiApp()
   browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Shop API', description: 'Orders, payments and the storefront API' })
+  project = await createProject(ui, { name: 'Shop API', description: 'Orders, payments and the storefront API', repo_url: 'https://github.com/acme/shop.git' })
   ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
   ;({ page: other } = await openPage(browser, `${ui.url}/projects/${project.id}`))
   await page.locator(column('backlog')).waitFor()
@@ -92,6 +92,8 @@ async function furnish() {
   const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'coord-b' })
   assert.is(claim.body.ticket_id, shipped)
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
+  // The PR the app opened for the job (POST …/forge/pull records it): the one complete may report.
+  await ui.app.ctx.sql`update agent_jobs set pr_number = 42 where id = ${claim.body.job_id}`
   await ui.api('POST', `/api/projects/${project.id}/tickets/${shipped}/complete`, {
     pr_url: 'https://github.com/acme/shop/pull/42', pr_number: 42, summary: 'Publishes order.created on NATS after commit',
     usage: { input_tokens: 48210, output_tokens: 6120, cost_usd: 0.21 },
