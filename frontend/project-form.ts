@@ -167,7 +167,8 @@ export class ProjectForm extends LitElement {
           ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
           ${this.input('name', 'Name', { placeholder: 'Shop API' })}
           ${this.input('description', 'Description', { area: true, placeholder: 'What the system does, for the agents and for you' })}
-          ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.' })}
+          ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.',
+            refused: this.project ? denied('admin', 'change the repository of an existing project (the app\'s GitHub token is used there)') : null })}
           <fieldset>
             <legend>Execution</legend>
             <div class="modes" role="radiogroup">
