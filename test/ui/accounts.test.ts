@@ -259,6 +259,22 @@ test('a member cannot choose what runs on a host; a viewer reads the graph and s
   await screenshot(viewer, 'accounts-settings-viewer-dark')
 })
 
+test('in a local project a member cannot start an agent: Run is disabled and a drop into In Progress is refused, saying why', async () => {
+  const why = "Only admins can start agents in a local project (they run on the app's host)"
+  const local = (await call('POST', '/api/projects', { name: 'On the host', execution_mode: 'local', project_path: '/srv/on-host' })).body
+  const ticket = (await call('POST', `/api/projects/${local.id}/tickets`, { title: 'Tidy the logs' })).body
+  await member.goto(`${base}/projects/${local.id}`)
+  const target = member.locator(card(ticket.id))
+  await target.waitFor()
+  const run = target.locator('button.run')
+  assert.is(await run.getAttribute('aria-disabled'), 'true')
+  assert.is(await run.getAttribute('title'), why)
+  await target.dragTo(member.locator(`${column('in_progress')} .list`))
+  await member.locator('ta-toasts').getByText(why).waitFor()
+  assert.is((await call('GET', `/api/projects/${local.id}/tickets/${ticket.id}`)).body.column_id, 'backlog')
+  assert.equal((await call('GET', `/api/projects/${local.id}/jobs`)).body, [], 'no job was started')
+})
+
 test('signing out closes the live stream, and the old session cannot open one', async () => {
   const before = await viewerContext.cookies(base)
   const cookie = before.map((entry) => `${entry.name}=${entry.value}`).join('; ')
