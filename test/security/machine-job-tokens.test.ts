@@ -121,6 +121,23 @@ test('a job token dies with its job: complete, fail, cancel, release, lease expi
   await assertDead(t, expired, /is pending/)
 })
 
+test('a cancel request stops the token at once: every agent route is 401 but logs and cancel-requested', async ({ t }) => {
+  const c = await claimedTicket(t)
+  assert.is((await t.api('POST', `${c.base}/cancel`)).status, 200)
+  assert.is((await t.api('GET', `/api/jobs/${c.jobId}`)).body.status, 'running', 'not reported yet: only cancel_requested is set')
+  const reachable = new Set([`GET ${c.base}/cancel-requested`, `POST ${c.base}/logs`])
+  for (const [method, path, body] of [...agentCalls(c.base), ['POST', `${c.base}/review/addressed`, { github_comment_id: 1 }] as [string, string, unknown]]) {
+    const res = await t.api(method, path, body, bearer(c.token))
+    if (reachable.has(`${method} ${path}`)) {
+      assert.ok(res.status < 300, `${method} ${path}: ${res.status}`)
+      continue
+    }
+    assertError(res, 401, undefined, `${method} ${path}`)
+    assert.match(res.body.error.message, `job ${c.jobId} was cancelled`)
+  }
+  assert.is((await t.api('GET', c.base)).body.column_id, 'in_progress', 'complete did not move the ticket')
+})
+
 test('a job token cannot use the coordinator API', async ({ t }) => {
   const c = await claimedTicket(t)
   assertError(await t.api('POST', '/api/worker/jobs/start', {}, bearer(c.token)), 403)
