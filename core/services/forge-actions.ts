@@ -12,7 +12,6 @@ import { createGithubClient, parseRepo, type GithubClient } from '../github-clie
 import { redactText } from '../log.ts'
 import type { Job, Project } from '../types.ts'
 import { forgeToken } from './forge-token.ts'
-import { assertForgeRepoAllowed } from './repo-allowlist.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
 
@@ -30,7 +29,6 @@ export interface Forge {
 
 /** The forge of a project, or a 422 naming what is missing. */
 export async function projectForge(ctx: AppContext, project: Project): Promise<Forge> {
-  await assertForgeRepoAllowed(ctx, project)
   const { token, apiUrl } = await forgeToken(ctx, project.id)
   if (!token) throw unprocessable('GITHUB_TOKEN is not set: the app cannot reach the forge', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
   const repo = parseRepo(null, project.repo_url)

@@ -20,7 +20,6 @@ import type { AppContext } from '../context.ts'
 import { AppError, forbidden, unprocessable } from '../errors.ts'
 import type { Job, Project } from '../types.ts'
 import { forgeToken, jobBranch } from './forge-actions.ts'
-import { assertForgeRepoAllowed } from './repo-allowlist.ts'
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack'
 
@@ -58,7 +57,6 @@ export async function gitUpstream(ctx: AppContext, project: Project): Promise<Gi
     throw forbidden(`the git relay forwards only to https repositories (got ${base.protocol})`, [{ path: '/project/repo_url', message: 'https required' }])
   }
   if (base.username || base.password) throw forbidden('the project repo_url carries credentials', [{ path: '/project/repo_url', message: 'credentials in URL' }])
-  await assertForgeRepoAllowed(ctx, project)
   const { token, apiUrl } = await forgeToken(ctx, project.id)
   if (!token) throw unprocessable('GITHUB_TOKEN is not set: the git relay has no forge token', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
   const forgeHost = forgeGitHost(apiUrl)

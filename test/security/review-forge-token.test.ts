@@ -58,4 +58,25 @@ test('no GITHUB_TOKEN setting: the review cycle, the review page and author chec
   assert.match(JSON.stringify(refused.body), 'GITHUB_TOKEN')
 })
 
+test('REPO_ALLOWLIST set after a project was made: the review side gets no token for it, the listed one still polls', async () => {
+  const listed = await trackedTicket('acme/listed')
+  const unlisted = await trackedTicket('acme/unlisted')
+  const settings = await t.api('PUT', '/api/settings', { values: { GITHUB_TOKEN: HANDED, REPO_ALLOWLIST: 'acme/listed, acme/served' } })
+  assert.is(settings.status, 200, JSON.stringify(settings.body))
+  try {
+    const before = gh.requests.length
+    const cycle = await reviewCycle(t.app.ctx)
+    const polledRepos = new Set(gh.requests.slice(before).map((call) => /\/repos\/(acme\/[a-z]+)\//.exec(call.path)?.[1]).filter(Boolean))
+    assert.ok(polledRepos.has('acme/listed'), [...polledRepos].join(','))
+    assert.not.ok(polledRepos.has('acme/unlisted'), 'the unlisted repository was never called with the token')
+    assert.ok(cycle.failed >= 1, 'the unlisted project is reported, not silently skipped')
+    const page = await t.api('GET', `/api/projects/${unlisted.projectId}/tickets/${unlisted.ticketId}/review`)
+    assert.is(page.status, 403)
+    assert.match(JSON.stringify(page.body), 'REPO_ALLOWLIST')
+    assert.is((await t.api('GET', `/api/projects/${listed.projectId}/tickets/${listed.ticketId}/review`)).status, 200)
+  } finally {
+    await t.api('PUT', '/api/settings', { values: { GITHUB_TOKEN: null, REPO_ALLOWLIST: null } })
+  }
+})
+
 test.run()

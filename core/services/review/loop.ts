@@ -34,16 +34,17 @@ export async function reviewCycle(ctx: AppContext): Promise<{ polled: number; fa
   let polled = 0
   let failed = 0
   for (const pr of await listTrackingPrs(ctx.sql)) {
-    const { settings, gh } = await accessOf(pr.project_id)
-    if (gh && pr.repo) {
-      try {
+    // One project's refusal (no token, not on REPO_ALLOWLIST) is that PR's failure, not the cycle's.
+    try {
+      const { settings, gh } = await accessOf(pr.project_id)
+      if (gh && pr.repo) {
         await pollPr(ctx, pr, { settings, gh })
         await redecideComments(ctx, pr, { settings, gh })
         polled++
-      } catch (error) {
-        failed++
-        ctx.log.warn('polling a pull request failed; next cycle retries', { pr: pr.id, error: (error as Error).message })
       }
+    } catch (error) {
+      failed++
+      ctx.log.warn('polling a pull request failed; next cycle retries', { pr: pr.id, error: (error as Error).message })
     }
     await dispatchReview(ctx, pr.id)
   }
