@@ -49,7 +49,7 @@ const STATUS_MAP: Record<number, { status: number; code: string; hint: string }>
   401: { status: 502, code: 'github_unauthorized', hint: 'GitHub refused GITHUB_TOKEN' },
   403: { status: 502, code: 'github_forbidden', hint: 'GitHub refused access (token scope or rate limit)' },
   404: { status: 404, code: 'not_found', hint: 'not found on GitHub' },
-  405: { status: 409, code: 'github_conflict', hint: 'GitHub refused the operation' },
+  405: { status: 409, code: 'github_conflict', hint: 'GitHub refused the operation (a merge: the pull request is not mergeable now)' },
   409: { status: 409, code: 'github_conflict', hint: 'GitHub reported a conflict' },
   422: { status: 422, code: 'github_unprocessable', hint: 'GitHub could not process the request' },
 }
