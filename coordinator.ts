@@ -29,9 +29,8 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
   const common = {
     engine, coordinatorId, log,
     cacheVolume: config.AGENT_CACHE_VOLUME,
-    memoryBytes: config.agentMemoryBytes,
-    cpus: config.AGENT_CPUS,
-    pidsLimit: config.AGENT_PIDS_LIMIT,
+    // Until the app's settings are read; each job then carries the limits in force (loop.ts).
+    ...config.containerLimits,
     ...(config.AGENT_RUNTIME ? { runtime: config.AGENT_RUNTIME } : {}),
     stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
   }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
+import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
 import type { LogLevel } from './log.ts'
 
 export const CoordinatorEnv = Type.Object({
@@ -34,13 +35,14 @@ export const CoordinatorEnv = Type.Object({
   AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
   AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: false, description: 'Opt-in: run a docker-mode agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start. Off by default: the host has none of the container\'s confinement, so the job fails with the container error instead' }),
   JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
-  AGENT_MEMORY: Type.String({ default: '4g', description: 'Memory limit of an agent container (inner Docker included): a number with b, k, m or g (512m, 4g); 0 = unlimited' }),
-  AGENT_CPUS: Type.Number({ default: 2, minimum: 0, description: "CPU limit of an agent container (1.5 = one and a half CPUs; at most the daemon's CPU count); 0 = unlimited" }),
-  AGENT_PIDS_LIMIT: Type.Integer({ default: 4096, minimum: 0, description: 'Process (thread) limit of an agent container; 0 = unlimited' }),
+  // Unset: the app setting of the same name (default 4g, 2, 4096), re-read while running.
+  AGENT_MEMORY: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_MEMORY}. Set: wins over the app setting for this coordinator` })),
+  AGENT_CPUS: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_CPUS}. Set: wins over the app setting for this coordinator` })),
+  AGENT_PIDS_LIMIT: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_PIDS_LIMIT}. Set: wins over the app setting for this coordinator` })),
   AGENT_RUNTIME: Type.Optional(Type.String({ description: 'Container runtime of agent containers (HostConfig.Runtime), e.g. sysbox-runc: dind containers then run without privileges; unset = the daemon default' })),
   AGENT_STOP_TIMEOUT_SEC: Type.Integer({ default: 2, minimum: 0, maximum: 60, description: 'Seconds between SIGTERM and SIGKILL when an agent is stopped (cancel, timeout, shutdown)' }),
   HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
-  SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app setting MAX_CONCURRENT_AGENTS is re-read' }),
+  SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app settings MAX_CONCURRENT_AGENTS, AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT are re-read' }),
   DOCKER_CHECK_SEC: Type.Number({ default: 15, minimum: 0.1, description: 'How often Docker availability is checked' }),
   SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
@@ -48,11 +50,13 @@ export const CoordinatorEnv = Type.Object({
 
 type Env = Static<typeof CoordinatorEnv>
 
-export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS' | 'AGENT_DOCKER_MODE' | 'AGENT_HOST_COMMAND' | 'COORDINATOR_REPO_ROOT' | 'AGENT_MOUNT_DOCKER_SOCKET'> {
+export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS' | 'AGENT_DOCKER_MODE' | 'AGENT_HOST_COMMAND' | 'COORDINATOR_REPO_ROOT' | 'AGENT_MOUNT_DOCKER_SOCKET' | ContainerLimitKey> {
   /** The worker API credential: TERARCHITECT_COORDINATOR_TOKEN, TERARCHITECT_WORKER_API_KEY or the key file's content. */
   workerCredential: string
-  /** AGENT_MEMORY in bytes; 0 = unlimited. */
-  agentMemoryBytes: number
+  /** The limits AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT set in the environment: they win over the app settings. */
+  containerLimitOverrides: Partial<ContainerLimits>
+  /** The overrides over the defaults: what applies while the app's settings cannot be read. */
+  containerLimits: ContainerLimits
   LOG_LEVEL: LogLevel
   /** PROJECT_ID / PROJECT_IDS merged; null = all projects. */
   projectIds: number[] | null
@@ -79,7 +83,7 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     }
     hostCommand = parsed as string[]
   }
-  const agentMemoryBytes = checkContainerSettings(env, rest)
+  const containerLimitOverrides = checkContainerSettings(env, rest)
   return {
     ...rest,
     TERARCHITECT_API_URL: rest.TERARCHITECT_API_URL.replace(/\/+$/, ''),
@@ -90,7 +94,8 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     AGENT_MOUNT_DOCKER_SOCKET: AGENT_MOUNT_DOCKER_SOCKET ?? true,
     COORDINATOR_REPO_ROOT: COORDINATOR_REPO_ROOT ?? join(rest.COORDINATOR_STATE_DIR, 'work'),
     hostCommand,
-    agentMemoryBytes,
+    containerLimitOverrides,
+    containerLimits: { ...DEFAULT_CONTAINER_LIMITS, ...containerLimitOverrides },
     workerCredential: workerCredential(rest),
   }
 }
@@ -127,11 +132,9 @@ export function resolveResetImageConfig(env: Record<string, string | undefined>)
 const IMAGE_REFERENCE = /^(?:(?:sha256:)?[a-f0-9]{64}|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)$/
 /** Docker's volume name rule; `-p<project id>` is appended per project. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-const MEMORY = /^(\d+(?:\.\d+)?)([bkmg]?)$/i
-const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
 
-/** Validates the container variables that TypeBox cannot express; returns AGENT_MEMORY in bytes. */
-function checkContainerSettings(env: Record<string, string | undefined>, values: Env): number {
+/** Validates the container variables that TypeBox cannot express; returns the limits set. */
+function checkContainerSettings(env: Record<string, string | undefined>, values: Env): Partial<ContainerLimits> {
   const details: { path: string; message: string }[] = []
   if (!IMAGE_REFERENCE.test(values.AGENT_IMAGE)) {
     details.push({ path: 'AGENT_IMAGE', message: `not an image reference or id (e.g. terarchitect-agent, registry.example/team/agent:3): ${JSON.stringify(values.AGENT_IMAGE)}` })
@@ -143,14 +146,10 @@ function checkContainerSettings(env: Record<string, string | undefined>, values:
     details.push({ path: 'AGENT_RUNTIME', message: `not a runtime name (e.g. sysbox-runc): ${JSON.stringify(values.AGENT_RUNTIME)}` })
   }
   if (env.AGENT_MEMORY_MB !== undefined) details.push({ path: 'AGENT_MEMORY_MB', message: 'replaced by AGENT_MEMORY (e.g. 4g or 4096m)' })
-  const memory = MEMORY.exec(values.AGENT_MEMORY)
-  const bytes = memory ? Math.floor(Number(memory[1]) * MEMORY_UNITS[memory[2]!.toLowerCase()]!) : NaN
-  // The daemon refuses limits under 6 MiB; a bare number is bytes, as for `docker run --memory`.
-  if (!memory || (bytes !== 0 && bytes < 6 * 1024 ** 2)) {
-    details.push({ path: 'AGENT_MEMORY', message: `expected 0 or at least 6m, as a number with b, k, m or g (a bare number is bytes): ${JSON.stringify(values.AGENT_MEMORY)}` })
-  }
+  const { limits, problems } = parseContainerLimits(values)
+  details.push(...problems)
   if (details.length) throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
-  return bytes
+  return limits
 }
 
 /** A fresh coordinator id: `hostname-pid-random`, trimmed to the characters the worker API accepts. */

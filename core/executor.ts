@@ -3,6 +3,7 @@
  * host, a custom backend). A plugin implements `name`, `probe` and `run`; everything else is an
  * optional capability the coordinator probes for.
  */
+import type { ContainerLimits } from './container-limits.ts'
 
 /** Everything an executor needs to start the agent for one job. */
 export interface JobSpec {
@@ -22,6 +23,11 @@ export interface JobSpec {
   labels: Record<string, string>
   /** Wall-clock limit; the executor kills the run when it is exceeded. 0 = none. */
   timeoutMs: number
+  /**
+   * Optional: container limits in force for this job (app settings, coordinator overrides); a
+   * container executor applies them over its own options, others ignore them.
+   */
+  limits?: ContainerLimits
 }
 
 /** One piece of the agent's output, delivered while the run is going on. */

@@ -4,6 +4,8 @@
  * unset in the app falls back to the app process's environment variable of the same name.
  */
 
+import { CONTAINER_LIMIT_DEFAULTS, CONTAINER_LIMIT_DESCRIPTIONS, CONTAINER_LIMIT_KEYS, containerLimitProblem } from './container-limits.ts'
+
 export type SettingType = 'string' | 'integer' | 'boolean' | 'url'
 
 export interface SettingDefinition {
@@ -16,6 +18,8 @@ export interface SettingDefinition {
   choices?: string[]
   /** `error`: Run is disabled while unset. `warning`: shown, Run still allowed. */
   required?: 'error' | 'warning'
+  /** A check beyond the type's: the problem with a value, or null. */
+  check?: (value: string) => string | null
 }
 
 export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider'] as const
@@ -38,6 +42,10 @@ export const SETTINGS: SettingDefinition[] = [
   { key: 'DIRECTOR_MAX_TOKENS', type: 'integer', secret: false, default: '2000000', description: 'Token budget of one job (Director and worker together)' },
   { key: 'DRAFT_PR_ON_BUDGET', type: 'boolean', secret: false, default: 'false', description: 'Open a draft PR when a budget runs out instead of none' },
   { key: 'MAX_CONCURRENT_AGENTS', type: 'integer', secret: false, description: 'Agents per coordinator; overrides the coordinator\'s environment and is re-read while running' },
+  ...CONTAINER_LIMIT_KEYS.map((key): SettingDefinition => ({
+    key, type: key === 'AGENT_PIDS_LIMIT' ? 'integer' : 'string', secret: false, default: CONTAINER_LIMIT_DEFAULTS[key], check: containerLimitProblem(key),
+    description: `${CONTAINER_LIMIT_DESCRIPTIONS[key]}. Re-read by coordinators while running; a coordinator's environment variable of the same name wins for it`,
+  })),
   { key: 'EMBEDDING_SERVICE_URL', type: 'url', secret: false, description: 'OpenAI-compatible /v1/embeddings endpoint for project memory' },
   { key: 'EMBEDDING_API_KEY', type: 'string', secret: true, description: 'Embedding service key' },
   { key: 'MEMORY_EMBEDDING_MODEL', type: 'string', secret: false, description: 'Embedding model' },

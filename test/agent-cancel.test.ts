@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
 import { waitFor } from './helpers.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 let world: World
 let claude: string
@@ -67,6 +68,11 @@ test('SIGTERM mid-turn ends the same way', async () => {
   const events = await ticketEvents(world, ticket.id)
   assert.match(events.find((e) => e.step === 'cancelled')?.summary ?? '', 'stopped by SIGTERM')
   assert.is(remoteGit(world, ['rev-parse', '--verify', '-q', `ticket-${ticket.id}`]), null)
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

@@ -23,11 +23,14 @@ import { ensureDocker } from './docker-fixtures.ts'
 import { ROOT, waitFor } from './helpers.ts'
 import { spawnCoordinator } from './coordinator-fixtures.ts'
 import { buildAgentImage, createTicket, holdJob, getTicket, remoteGit, runAndClaim, startWorld, ticketEvents, timedScript, type World } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 const TAG = 'terarchitect-agent:test'
 const log = createLogger('warn', { test: 'agent-image' })
 let world: World
 let built = false
+const coordinatorLog: string[] = []
+
 
 test.before(async () => {
   await ensureDocker()
@@ -146,6 +149,7 @@ test('the whole stack: a ticket moved to In Progress is claimed by the real coor
     assert.ok(events.some((e) => e.step === 'worker' && e.event?.kind === 'tool_call'), 'the CLI\'s tool calls are job events')
   } finally {
     await coordinator.stop()
+    coordinatorLog.push(...coordinator.lines)
   }
 })
 
@@ -197,6 +201,11 @@ test('dind: the entrypoint starts a private dockerd (root) before the command, w
   } finally {
     await executor.close?.()
   }
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world, { 'coordinator log': coordinatorLog })
 })
 
 test.run()

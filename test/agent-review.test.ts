@@ -16,6 +16,7 @@ import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { reviewCycle } from '../core/services/review/loop.ts'
 import { trackNewPrs } from '../core/services/review/prs.ts'
 import { claimJob, cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 let world: World
 let claude: string
@@ -155,6 +156,11 @@ test('a review of a closed PR fails with the reason and pushes nothing', async (
   assert.is(result.code, 1)
   const events = (await ticketEvents(world, ticket.id)).filter((e) => e.job_id === job.job_id)
   assert.match(events.find((e) => e.step === 'error')?.summary ?? '', `PR #${pull.number} is closed`)
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

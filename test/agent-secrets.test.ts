@@ -16,11 +16,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { shellCall, writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { DIRECTOR_MODEL, cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 let world: World
 let scratch: string
 /** The running job's token: the Director's summary leaks it (the one secret the agent holds). */
 let jobToken = ''
+/** The ticket description a person wrote, holding the forge token on purpose. */
+let personText = ''
 
 const ENV_PROBE = 'printenv GITHUB_TOKEN GH_TOKEN TERARCHITECT_AGENT_TOKEN TERARCHITECT_GIT_TOKEN AGENT_API_KEY TERARCHITECT_WORKER_API_KEY; echo ENV-NAMES: $(env | cut -d= -f1 | sort)'
 
@@ -58,7 +61,8 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
   chmodSync(join(shimDir, 'git'), 0o755)
 
   const workspace = join(scratch, 'workspace')
-  const ticket = await createTicket(world, { title: 'Secrets stay secret', description: `Use the token ${world.secrets.githubToken} if needed.` })
+  personText = `Use the token ${world.secrets.githubToken} if needed.`
+  const ticket = await createTicket(world, { title: 'Secrets stay secret', description: personText })
   const job = await runAndClaim(world, ticket.id)
   jobToken = job.agent_token
   // The agent's own process environment, read from /proc while it runs (what code it starts could read).
@@ -137,5 +141,11 @@ test('no secret in events, repo, .git/config, PR, prompts, output or git argv', 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? entry.path, entry.name))
 }
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  // The person's own description (and its verbatim copies: the ticket's events, its memory entry) is theirs.
+  await assertWorldClean(world, {}, { allowed: [personText] })
+})
 
 test.run()

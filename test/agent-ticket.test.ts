@@ -14,6 +14,7 @@ import { defaultScript } from './fixtures/fake-llm.ts'
 import {
   cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, writeAiderStub, type World,
 } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 let world: World
 let dirs: Map<string, string>
@@ -193,6 +194,11 @@ test('a PR the GitHub API refuses is a failure with the reason posted (after the
     await world.settings({ GITHUB_API_URL: world.gh.url })
     await strict.close()
   }
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

@@ -14,6 +14,7 @@ import {
   removeCoordinatorContainers,
 } from './coordinator-fixtures.ts'
 import { waitFor } from './helpers.ts'
+import { assertAppClean } from './secret-scan.ts'
 
 const RUN = randomUUID().slice(0, 8)
 const COORDINATOR_ID = `test-concurrency-${RUN}`
@@ -78,6 +79,10 @@ test('10 queued jobs, limit 3: never more than 3 containers; the app setting low
     watch.stop()
     await app.api('PUT', '/api/settings', { values: { MAX_CONCURRENT_AGENTS: null } })
   }
+})
+
+test('nothing the suite stored holds a secret: every table, the app\'s and the coordinators\' logs', async () => {
+  await assertAppClean(app, { 'coordinator log': coordinator.lines })
 })
 
 test.run()

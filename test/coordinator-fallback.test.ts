@@ -28,7 +28,7 @@ async function runWithBrokenContainer(fallbackToHost: boolean) {
     fail: async (_id, body) => reports.push({ kind: 'fail', body }),
     postEvents: async () => {},
     release: async () => {},
-    readMaxConcurrent: async () => null,
+    readSettings: async () => ({ maxConcurrent: null, limits: {} }),
     handForgeToken: async () => {},
   }
   const broken: Executor = { name: 'docker-dind', probe: async () => ({ ok: true }), run: async () => { throw new Error('image terarchitect-agent not found') } }

@@ -115,15 +115,22 @@ export const WORKER_KEY = `wk-${randomUUID()}`
 export interface CoordinatorTestApp extends TestApp {
   /** The URL coordinators and agents use (through the relay). */
   apiUrl: string
+  /** Secret settings given distinctive values, so the stored-secrets scan (secret-scan.ts) has them to look for. */
+  secrets: Record<string, string>
   closeAll(): Promise<void>
 }
 
-/** An app (PGlite, short leases, a worker key) plus the relay. */
+/** An app (PGlite, short leases, a worker key, secret settings set) plus the relay. */
 export async function startCoordinatorApp(env: Record<string, string> = {}): Promise<CoordinatorTestApp> {
   const t = await startTestApp({ kind: 'pglite', env: { JOB_LEASE_SEC: '3', JOB_LEASE_GRACE_SEC: '1', REAPER_INTERVAL_SEC: '0.2', TERARCHITECT_WORKER_API_KEY: WORKER_KEY, ...env } })
+  // GITHUB_TOKEN stays unset: a coordinator's own token is used only when the app has none.
+  const secrets = { WORKER_API_KEY: `sk-coord-llm-${randomUUID()}`, AGENT_API_KEY: `sk-coord-director-${randomUUID()}`, GITHUB_WEBHOOK_SECRET: `whsec-coord-${randomUUID()}`, EMBEDDING_API_KEY: `sk-coord-embed-${randomUUID()}` }
+  const set = await t.api('PUT', '/api/settings', { values: secrets })
+  if (set.status !== 200) throw new Error(`settings: ${set.status} ${JSON.stringify(set.body)}`)
   const relay = await startRelay(Number(new URL(t.url).port))
   return Object.assign(t, {
     apiUrl: `http://127.0.0.1:${relay.port}`,
+    secrets: { ...secrets, TERARCHITECT_WORKER_API_KEY: WORKER_KEY },
     async closeAll() {
       await relay.close()
       await t.close()

@@ -21,6 +21,7 @@ import {
 } from './coordinator-fixtures.ts'
 import { contextDir, ensureDocker } from './docker-fixtures.ts'
 import { ROOT } from './helpers.ts'
+import { assertAppClean } from './secret-scan.ts'
 
 const RUN = randomUUID().slice(0, 8)
 const workDir = mkdtempSync(join(tmpdir(), 'terarchitect-images-'))
@@ -257,6 +258,10 @@ test('an operator entry is used and never rewritten by a success', async () => {
   assert.is(job.status, 'succeeded', JSON.stringify(job))
   assert.is(fileIn(coordinator.stateDir)[p.id], fake)
   assert.not.ok(coordinator.logs.some((record) => /crashed|unhandled/.test(String(record.msg))), 'a loop crashed')
+})
+
+test('nothing the suite stored holds a secret: every table, the app\'s and the coordinators\' logs', async () => {
+  await assertAppClean(app, { 'coordinator log': coordinator.lines })
 })
 
 test.after(async () => {

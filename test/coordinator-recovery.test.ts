@@ -16,6 +16,7 @@ import {
 } from './coordinator-fixtures.ts'
 import { sleep, waitFor } from './helpers.ts'
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.ts'
+import { assertAppClean } from './secret-scan.ts'
 
 const RUN = randomUUID().slice(0, 8)
 const workDir = mkdtempSync(join(tmpdir(), 'terarchitect-coord-recovery-'))
@@ -166,6 +167,10 @@ test('dockerd stopped while idle: the coordinator keeps running, says so, and re
   } finally {
     await daemon?.destroy()
   }
+})
+
+test('nothing the suite stored holds a secret: every table, the app\'s and the coordinators\' logs', async () => {
+  await assertAppClean(app, { 'coordinator log': started.flatMap((coordinator) => coordinator.lines) })
 })
 
 test.run()

@@ -16,6 +16,7 @@ import {
 } from './coordinator-fixtures.ts'
 import { sleep, waitFor } from './helpers.ts'
 import { coordinatorForgeToken } from '../core/services/coordinator-forge-token.ts'
+import { assertAppClean } from './secret-scan.ts'
 
 const RUN = randomUUID().slice(0, 8)
 const COORDINATOR_ID = `test-coordinator-${RUN}`
@@ -48,6 +49,7 @@ test.before(async () => {
     HEARTBEAT_MAX_SEC: '0.5',
     DOCKER_CHECK_SEC: '2',
     SHUTDOWN_GRACE_SEC: '1',
+    SETTINGS_REFRESH_SEC: '0.5',
   })
   await coordinator.waitForLog(/^coordinator started$/)
 })
@@ -221,16 +223,77 @@ test('agent containers get the default limits (4g, 2 CPUs at most, 4096 pids) an
   assert.is((await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'])).status, 'succeeded')
 })
 
+/** Memory, NanoCpus and PidsLimit of the job's container while it runs, once it has ended well. */
+async function limitsOfJob(t: CoordinatorTestApp, jobId: number, coordinatorId: string) {
+  const running = async () => (await engine.containerList({ all: true, labels: [`terarchitect.job_id=${jobId}`, `terarchitect.coordinator_id=${coordinatorId}`] })).find((c) => c.State === 'running')
+  const container = await waitFor(running, 60000, 'running container')
+  const host = (await engine.containerInspect(container.Id)).HostConfig
+  assert.is((await waitForJob(t, jobId, ['succeeded', 'failed', 'cancelled'])).status, 'succeeded')
+  return [host.Memory, host.NanoCpus, host.PidsLimit]
+}
+
+const limitsLogged = (c: CoordinatorProcess, limits: Record<string, number>) =>
+  waitFor(async () => c.logs.some((r) => /^container limits changed/.test(String(r.msg)) && Object.entries(limits).every(([k, v]) => r[k] === v)), 15000, `the coordinator to read ${JSON.stringify(limits)}`)
+
+test('container limits are app settings: a change while the coordinator runs applies to the next container; the coordinator\'s variables win', async () => {
+  const MiB = 1024 ** 2
+  try {
+    for (const [values, expected] of [
+      [{ AGENT_MEMORY: '512m', AGENT_CPUS: '1', AGENT_PIDS_LIMIT: '256' }, [512 * MiB, 1e9, 256]],
+      [{ AGENT_MEMORY: '300m', AGENT_CPUS: '0.5', AGENT_PIDS_LIMIT: '300' }, [300 * MiB, 0.5e9, 300]],
+    ] as const) {
+      const set = await app.api('PUT', '/api/settings', { values })
+      assert.is(set.status, 200, JSON.stringify(set.body))
+      await limitsLogged(coordinator, { memoryBytes: expected[0], pidsLimit: expected[2] })
+      const { jobId } = await enqueue(app, (await project(app)).id, { lines: 8, interval: 250 })
+      assert.equal(await limitsOfJob(app, jobId, COORDINATOR_ID), expected)
+    }
+    // Refused at the API like at the coordinator's start, naming the setting.
+    for (const [key, value] of [['AGENT_MEMORY', '4 GB'], ['AGENT_CPUS', 'two'], ['AGENT_PIDS_LIMIT', '-1']]) {
+      const bad = await app.api('PUT', '/api/settings', { values: { [key!]: value } })
+      assert.is(bad.status, 400, `${key}=${value}`)
+      assert.match(bad.body.error.message, `/body/values/${key}`)
+    }
+    // The settings coordinators read carry the limits and no secret.
+    const read = await app.api('GET', '/api/worker/settings')
+    assert.equal(read.body.container_limits, { memory_bytes: 300 * MiB, cpus: 0.5, pids_limit: 300 })
+    assert.not.ok(Object.values(app.secrets).some((secret) => JSON.stringify(read.body).includes(secret)))
+
+    // A coordinator started with AGENT_MEMORY and AGENT_PIDS_LIMIT keeps them over the app's; AGENT_CPUS comes from the app.
+    const own = await startCoordinatorApp()
+    const ownId = `${COORDINATOR_ID}-env`
+    const pinned = spawnCoordinator({
+      TERARCHITECT_API_URL: own.apiUrl, TERARCHITECT_WORKER_API_KEY: WORKER_KEY, COORDINATOR_ID: ownId, AGENT_IMAGE: image,
+      AGENT_CACHE_VOLUME: '', AGENT_HOST_COMMAND: hostAgentCommand(workDir), CLAIM_WAIT_SEC: '5', HEARTBEAT_MAX_SEC: '0.5',
+      SETTINGS_REFRESH_SEC: '0.5', AGENT_MEMORY: '256m', AGENT_PIDS_LIMIT: '128',
+    })
+    try {
+      await pinned.waitForLog(/^coordinator started$/)
+      assert.is((await own.api('PUT', '/api/settings', { values: { AGENT_MEMORY: '1g', AGENT_CPUS: '1', AGENT_PIDS_LIMIT: '512' } })).status, 200)
+      await limitsLogged(pinned, { memoryBytes: 256 * MiB, cpus: 1, pidsLimit: 128 })
+      const { jobId } = await enqueue(own, (await project(own)).id, { lines: 8, interval: 250 })
+      assert.equal(await limitsOfJob(own, jobId, ownId), [256 * MiB, 1e9, 128])
+    } finally {
+      await pinned.stop()
+      await removeCoordinatorContainers(engine, [ownId])
+      await own.closeAll()
+    }
+  } finally {
+    await app.api('PUT', '/api/settings', { values: { AGENT_MEMORY: null, AGENT_CPUS: null, AGENT_PIDS_LIMIT: null } })
+  }
+})
+
 test('container settings: defaults, sizes, runtime; refused values name their variable', () => {
   const base = { TERARCHITECT_WORKER_API_KEY: WORKER_KEY }
   const defaults = resolveCoordinatorConfig(base)
-  assert.equal([defaults.agentMemoryBytes, defaults.AGENT_CPUS, defaults.AGENT_PIDS_LIMIT, defaults.AGENT_RUNTIME], [4 * 1024 ** 3, 2, 4096, undefined])
+  assert.equal([defaults.containerLimits, defaults.containerLimitOverrides, defaults.AGENT_RUNTIME], [{ memoryBytes: 4 * 1024 ** 3, cpus: 2, pidsLimit: 4096 }, {}, undefined])
   const custom = resolveCoordinatorConfig({ ...base, AGENT_MEMORY: '512m', AGENT_CPUS: '1.5', AGENT_PIDS_LIMIT: '0', AGENT_RUNTIME: 'sysbox-runc', AGENT_IMAGE: `registry.example:5000/team/agent:3@sha256:${'a'.repeat(64)}` })
-  assert.equal([custom.agentMemoryBytes, custom.AGENT_CPUS, custom.AGENT_PIDS_LIMIT, custom.AGENT_RUNTIME], [512 * 1024 ** 2, 1.5, 0, 'sysbox-runc'])
-  assert.is(resolveCoordinatorConfig({ ...base, AGENT_MEMORY: '0' }).agentMemoryBytes, 0)
+  assert.equal([custom.containerLimitOverrides, custom.AGENT_RUNTIME], [{ memoryBytes: 512 * 1024 ** 2, cpus: 1.5, pidsLimit: 0 }, 'sysbox-runc'])
+  assert.equal(resolveCoordinatorConfig({ ...base, AGENT_MEMORY: '0' }).containerLimits, { memoryBytes: 0, cpus: 2, pidsLimit: 4096 })
   assert.is(resolveCoordinatorConfig({ ...base, AGENT_IMAGE: `sha256:${'b'.repeat(64)}` }).AGENT_IMAGE, `sha256:${'b'.repeat(64)}`)
   for (const [name, value] of [
     ['AGENT_MEMORY', '4096'], ['AGENT_MEMORY', '4 g'], ['AGENT_MEMORY_MB', '4096'], ['AGENT_RUNTIME', 'sysbox runc'],
+    ['AGENT_CPUS', '-1'], ['AGENT_CPUS', 'two'], ['AGENT_PIDS_LIMIT', '1.5'], ['AGENT_PIDS_LIMIT', '-1'],
     ['AGENT_IMAGE', 'Team/Agent'], ['AGENT_IMAGE', 'agent:3 # pinned'], ['AGENT_CACHE_VOLUME', '-cache'],
   ]) {
     assert.throws(() => resolveCoordinatorConfig({ ...base, [name!]: value! }), (error: Error) => error.message.includes(`${name}: `), `${name}=${value}`)
@@ -244,6 +307,10 @@ test('a bad AGENT_IMAGE, AGENT_CACHE_VOLUME or AGENT_MEMORY stops the start with
     assert.match(bad.lines.join('\n'), `invalid configuration: ${name}: `)
     rmSync(bad.stateDir, { recursive: true, force: true })
   }
+})
+
+test('nothing the suite stored holds a secret: every table, the app\'s and the coordinators\' logs', async () => {
+  await assertAppClean(app, { 'coordinator log': coordinator.lines }, { extra: { 'coordinator GITHUB_TOKEN': GITHUB_TOKEN } })
 })
 
 test('the coordinator is still up and reports no crash', async () => {

@@ -10,6 +10,7 @@ import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.
 import {
   DIRECTOR_MODEL, cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World,
 } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 let world: World
 let claude: string
@@ -183,6 +184,11 @@ test('a Director that never answers with JSON fails the job with the reason', as
   } finally {
     world.llm.setScript(script)
   }
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { resolveAppConfig } from '../core/config.ts'
 import { startApp, type RunningApp } from '../core/app.ts'
-import { createLogger } from '../core/log.ts'
+import { createLogger, type LogLevel } from '../core/log.ts'
 import { createDatabase, startCluster, type Cluster } from './postgres.ts'
 
 export type DbKind = 'postgres' | 'pglite'
@@ -48,6 +48,8 @@ export interface TestApp {
    * names `authorization` (an empty value sends none: an anonymous caller).
    */
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response<T>>
+  /** Every record the app logged (at debug level, whatever LOG_LEVEL shows on stderr). */
+  logs: string[]
   /** Stops the app; the database stays (for restart tests). */
   stop(): Promise<void>
   /** Stops the app and removes its data. */
@@ -61,6 +63,8 @@ export interface TestAppOptions {
   reuse?: { dataDir: string; env: Record<string, string> }
 }
 
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error']
+
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'terarchitect-test-'))
   const env: Record<string, string> = options.reuse?.env ?? {
@@ -73,7 +77,14 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...options.env,
   }
   const config = resolveAppConfig(env)
-  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log: createLogger(config.LOG_LEVEL) })
+  // Every record is kept at debug level for the stored-secrets scan (secret-scan.ts); stderr gets LOG_LEVEL's.
+  const logs: string[] = []
+  const log = createLogger('debug', {}, (line) => {
+    logs.push(line)
+    const level = (/"level":"(\w+)"/.exec(line)?.[1] ?? 'error') as LogLevel
+    if (LEVELS.indexOf(level) >= LEVELS.indexOf(config.LOG_LEVEL)) process.stderr.write(line + '\n')
+  })
+  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log })
   // A replica started on another replica's database holds no key file: its tests send the first one's.
   const keyFile = join(env.TERARCHITECT_DATA_DIR ?? dataDir, 'worker.key')
   const workerKey = env.TERARCHITECT_WORKER_API_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '')
@@ -100,6 +111,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     dataDir,
     env,
     workerKey,
+    logs,
     api,
     stop: () => app.close(),
     async close() {

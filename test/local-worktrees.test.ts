@@ -14,6 +14,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { cliDirs, createTicket, getTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, ticketEvents, writeAiderStub, type World } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
 import { WORKTREES, dirtyCheckout, gitIn, hostCoordinator, leftoverWorktrees, snapshot, ticketStory } from './checkout-fixtures.ts'
 import type { CoordinatorProcess } from './coordinator-fixtures.ts'
 import { waitFor } from './helpers.ts'
@@ -72,6 +73,7 @@ test('a dirty checkout is left exactly as it was, whatever the job\'s end; stale
     gitIn(checkout, 'worktree', 'unlock', join(root, 'job-97-1'))
     gitIn(checkout, 'worktree', 'remove', '--force', join(root, 'job-97-1'))
     assert.equal(snapshot(checkout), before)
+    await assertWorldClean(world)
   } finally {
     await world.close()
   }
@@ -151,6 +153,7 @@ test('8 tickets, 4 agents at once on one dirty checkout: each branch holds its o
     assert.equal(changedOnBranch(world, hang.id), [`ticket-${hang.id}.txt`])
     assert.equal(snapshot(checkout), before)
     assert.equal(leftoverWorktrees(checkout), [])
+    await assertWorldClean(world, { 'coordinator log': coordinator?.lines ?? [] })
   } finally {
     if (coordinator) await coordinator.stop()
     await world.close()

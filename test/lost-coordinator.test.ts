@@ -13,30 +13,20 @@ import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, mkdtempSync, rmSync, readlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
-import { cliDirs, createTicket, getTicket, remoteGit, startWorld, type World } from './bench/agent-harness.ts'
-import { WORKTREES, dirtyCheckout, gitIn, hostCoordinator, leftoverWorktrees, snapshot, ticketStory } from './checkout-fixtures.ts'
+import { cliDirs, getTicket, startWorld, type World } from './bench/agent-harness.ts'
+import { assertWorldClean } from './secret-scan.ts'
+import { WORKTREES, dirtyCheckout, gitIn, hostCoordinator, leftoverWorktrees, snapshot } from './checkout-fixtures.ts'
 import type { CoordinatorProcess } from './coordinator-fixtures.ts'
 import { waitFor } from './helpers.ts'
+import { APP_ENV, allEnded, assertEveryTicketDone, jobOf, orphanSaidWhy, runTickets, sampleAgents, slowScript, workerAsked } from './lost-coordinator-fixtures.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'lost-coordinator-'))
 const coordinators: CoordinatorProcess[] = []
-// Leases short enough for a test yet long enough for a loaded machine; the grace above the
-// agents' margin (a quarter of the lease, 3.75 s).
-const APP_ENV = { JOB_LEASE_SEC: '15', JOB_LEASE_GRACE_SEC: '8', REAPER_INTERVAL_SEC: '0.2' }
 
 test.after(async () => {
   for (const coordinator of coordinators) await coordinator.stop('SIGKILL')
   rmSync(scratch, { recursive: true, force: true })
 })
-
-/** A model that takes 4 s per answer; each ticket's worker writes `ticket-<id>.txt`. */
-function slowScript(request: LlmRequest): Reply {
-  if (request.tools.length === 0) return { text: 'ok' }
-  if (request.lastIsToolResult) return { text: 'Done: wrote the file.', delayMs: 4000 }
-  const id = /Ticket #(\d+):/.exec(request.allText)?.[1] ?? 'unknown'
-  return { toolCalls: [writeFileCall(request, `ticket-${id}.txt`, `change for ticket ${id}\n`)!], delayMs: 4000 }
-}
 
 interface AgentProcess { pid: number; ppid: number; ticketId: number; jobId: number; attempt: number }
 
@@ -62,19 +52,6 @@ function liveAgents(world: World): AgentProcess[] {
   return found.filter((agent) => !pids.has(agent.ppid))
 }
 
-/** Samples every 200 ms; remembers every moment a ticket had two live agents. */
-function sampleAgents(world: World) {
-  const overlaps: string[] = []
-  let samples = 0
-  const timer = setInterval(() => {
-    samples++
-    const perTicket = new Map<number, AgentProcess[]>()
-    for (const agent of liveAgents(world)) perTicket.set(agent.ticketId, [...(perTicket.get(agent.ticketId) ?? []), agent])
-    for (const [ticketId, agents] of perTicket) if (agents.length > 1) overlaps.push(`ticket ${ticketId}: ${JSON.stringify(agents)}`)
-  }, 200)
-  return { overlaps, samples: () => samples, stop: () => clearInterval(timer) }
-}
-
 function coordinator(world: World, claude: string, stateDir = mkdtempSync(join(scratch, 'state-'))): CoordinatorProcess {
   const started = hostCoordinator(world, claude, 3, stateDir)
   coordinators.push(started)
@@ -86,8 +63,6 @@ const lastEvents = async (world: World, ticketId: number) =>
     .filter((e: { step: string }) => e.step !== 'agent_output').slice(-6).map((e: { step: string; summary: string }) => `${e.step}: ${e.summary}`)
 
 const coordinatorId = async (c: CoordinatorProcess) => (await c.waitForLog(/^coordinator started$/)).coordinatorId as string
-const jobOf = async (world: World, jobId: number) => (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
-
 async function localWorld(name: string): Promise<{ world: World; checkout: string; claude: string }> {
   const claude = cliDirs().get('claude')
   if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
@@ -98,32 +73,6 @@ async function localWorld(name: string): Promise<{ world: World; checkout: strin
   return { world, checkout, claude: claude! }
 }
 
-async function runTickets(world: World, count: number): Promise<number[]> {
-  const ids: number[] = []
-  for (let i = 1; i <= count; i++) ids.push((await createTicket(world, { title: `Change ${i}` })).id)
-  for (const id of ids) {
-    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${id}/run`, undefined, world.people)
-    assert.is(run.status, 201, JSON.stringify(run.body))
-  }
-  return ids
-}
-
-async function allEnded(world: World, ids: number[], ms: number) {
-  return waitFor(async () => {
-    const all = await Promise.all(ids.map((id) => getTicket(world, id)))
-    return all.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.job?.status)) ? all : null
-  }, ms, 'every job to end')
-}
-
-async function assertEveryTicketDone(world: World, tickets: { id: number; job: { status: string; error: string | null } }[]) {
-  const pulls = world.gh.state.repo('acme/widgets')?.pulls ?? []
-  for (const t of tickets) {
-    if (t.job.status !== 'succeeded') assert.unreachable(`ticket ${t.id}: ${t.job.status} ${t.job.error}\n${await ticketStory(world, t.id)}`)
-    assert.equal((remoteGit(world, ['diff', '--name-only', 'main', `ticket-${t.id}`]) ?? '').split('\n').filter(Boolean), [`ticket-${t.id}.txt`], `ticket-${t.id} holds exactly its change`)
-    assert.is(pulls.filter((pull: { head: { ref: string } }) => pull.head.ref === `ticket-${t.id}`).length, 1, `exactly one PR for ticket ${t.id}`)
-  }
-}
-
 test('two coordinators, one killed with its agents alive: every ticket succeeds once, never two live agents for one ticket', async () => {
   const { world, checkout, claude } = await localWorld('two-coordinators')
   try {
@@ -132,8 +81,8 @@ test('two coordinators, one killed with its agents alive: every ticket succeeds 
     const survivor = coordinator(world, claude)
     const doomedId = await coordinatorId(doomed)
     await coordinatorId(survivor)
-    const sampler = sampleAgents(world)
-    const ids = await runTickets(world, 6)
+    const sampler = sampleAgents(() => liveAgents(world))
+    const { ids } = await runTickets(world, 6)
 
     // Kill it once one of its agents is mid-turn (its model call in flight).
     const jobs: Record<string, unknown>[] = []
@@ -143,7 +92,7 @@ test('two coordinators, one killed with its agents alive: every ticket succeeds 
         const ticket = await getTicket(world, id)
         const job = ticket.job && (await jobOf(world, ticket.job.job_id))
         jobs.push({ ticket: id, status: job?.status, claimed_by: job?.claimed_by, attempt: job?.attempt, error: job?.error })
-        if (job?.status === 'running' && job.claimed_by === doomedId && world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${id}:`))) return { id, jobId: job.id as number }
+        if (job?.status === 'running' && job.claimed_by === doomedId && workerAsked(world, id)) return { id, jobId: job.id as number }
       }
       return null
     }, 120_000, 'an agent of the first coordinator mid-turn').catch(async (error) => {
@@ -163,13 +112,10 @@ test('two coordinators, one killed with its agents alive: every ticket succeeds 
     const retried = await jobOf(world, victim.jobId)
     assert.ok(retried.attempt >= 2, `the orphaned job was run again: ${JSON.stringify(retried)}`)
     assert.not.equal(retried.claimed_by, doomedId)
-    const orphanEvents = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${victim.id}/logs?limit=1000`, undefined, world.people)).body.events
-    // The orphan either stopped itself for its lease, or had pushed its change before it had to,
-    // which the next attempt then took to the PR.
-    assert.ok(orphanEvents.some((e: { step: string; summary: string }) => /lease of this job could not be confirmed|no longer this agent's/.test(e.summary) || e.step === 'retry'),
-      'the orphaned agent said why it stopped, or the retry went on from its push')
+    assert.ok(await orphanSaidWhy(world, victim.id), 'the orphaned agent said why it stopped, or the retry went on from its push')
     await waitFor(async () => leftoverWorktrees(checkout).length === 0, 15_000, 'every worktree to be removed')
     assert.equal(snapshot(checkout), before)
+    await assertWorldClean(world, { 'coordinator log': coordinators.flatMap((c) => c.lines) })
   } finally {
     for (const c of coordinators.splice(0)) await c.stop('SIGKILL')
     await world.close()
@@ -183,8 +129,8 @@ test('kill -9 of a coordinator and its agents, then a restart: the stale worktre
     const stateDir = mkdtempSync(join(scratch, 'state-'))
     const first = coordinator(world, claude, stateDir)
     await coordinatorId(first)
-    const ids = await runTickets(world, 3)
-    await waitFor(async () => ids.every((id) => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${id}:`))), 120_000, 'every worker mid-turn')
+    const { ids } = await runTickets(world, 3)
+    await waitFor(async () => ids.every((id) => workerAsked(world, id)), 120_000, 'every worker mid-turn')
       .catch(async (error) => {
         throw new Error(`${error.message}; last events of ticket ${ids[0]}: ${JSON.stringify(await lastEvents(world, ids[0]!))}`)
       })
@@ -217,6 +163,7 @@ test('kill -9 of a coordinator and its agents, then a restart: the stale worktre
     await waitFor(async () => leftoverWorktrees(checkout).length === 0, 15_000, 'no stale worktree to remain')
     assert.is(gitIn(checkout, 'for-each-ref', 'refs/terarchitect/'), '')
     assert.equal(snapshot(checkout), before)
+    await assertWorldClean(world, { 'coordinator log': coordinators.flatMap((c) => c.lines) })
   } finally {
     for (const c of coordinators.splice(0)) await c.stop('SIGKILL')
     await world.close()

@@ -21,6 +21,7 @@ import { createLogger } from '../core/log.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { createTicket, getTicket, remoteGit, runAgentProcess, startWorld, ticketEvents, writeAiderStub, type World } from './bench/agent-harness.ts'
 import { sleep, waitFor } from './helpers.ts'
+import { assertWorldClean } from './secret-scan.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'retry-continues-'))
 const log = createLogger('error')
@@ -243,6 +244,11 @@ test('the lease watch: stops at expiry minus the margin when the lease is not re
   await sleep(300)
   assert.not.ok(manual.signal.aborted)
   manual.stop()
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

@@ -16,6 +16,7 @@ import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
 import { JobParams, ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
+import { parseContainerLimits } from '../container-limits.ts'
 
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
 const JobsQuery = Type.Object({
@@ -108,8 +109,14 @@ export function jobRoutes(ctx: AppContext): Route[] {
     // What a coordinator reads from the app's settings while running (people's settings API may be
     // closed to it). Never a secret value: coordinators hold no secrets.
     route({ method: 'GET', path: '/api/worker/settings', access: 'worker', handle: async () => {
-      const value = Number((await resolveSettings(ctx)).MAX_CONCURRENT_AGENTS)
-      return { max_concurrent_agents: Number.isInteger(value) && value >= 1 ? value : null }
+      const settings = await resolveSettings(ctx)
+      const value = Number(settings.MAX_CONCURRENT_AGENTS)
+      // A value the app's environment gives badly is left out: the coordinator keeps its own.
+      const { limits } = parseContainerLimits(settings)
+      return {
+        max_concurrent_agents: Number.isInteger(value) && value >= 1 ? value : null,
+        container_limits: { memory_bytes: limits.memoryBytes ?? null, cpus: limits.cpus ?? null, pids_limit: limits.pidsLimit ?? null },
+      }
     } }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Bound,
       handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body.coordinator_id)) }),

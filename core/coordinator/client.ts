@@ -3,6 +3,7 @@
  * Every failure is a `ClientError`: `status` 0 when the app did not answer (unreachable, timeout),
  * else the HTTP status with the app's error `code` (e.g. 409 `lease_lost`).
  */
+import type { ContainerLimits } from '../container-limits.ts'
 import type { JobKind, ExecutionMode } from '../types.ts'
 
 /** The claim answer (runbook fields; more may be present). */
@@ -28,6 +29,12 @@ export interface OutputEvent {
   step: string
   summary: string
   raw_output?: string
+}
+
+/** `GET /api/worker/settings`: the app settings MAX_CONCURRENT_AGENTS (null when unset) and the container limits it has. */
+export interface WorkerSettings {
+  maxConcurrent: number | null
+  limits: Partial<ContainerLimits>
 }
 
 export class ClientError extends Error {
@@ -70,8 +77,8 @@ export interface WorkerClient {
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */
   release(jobId: number): Promise<void>
-  /** The app setting MAX_CONCURRENT_AGENTS: a number, null when unset, or throws (e.g. 401 off loopback). */
-  readMaxConcurrent(): Promise<number | null>
+  /** What the app's settings say to coordinators (no secret is among them); throws when refused. */
+  readSettings(): Promise<WorkerSettings>
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
   handForgeToken(token: string, projectIds: number[] | null): Promise<void>
 }
@@ -138,9 +145,15 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     async release(jobId) {
       await request('POST', `/api/worker/jobs/${jobId}/release`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })
     },
-    async readMaxConcurrent() {
-      const { body } = await request<{ max_concurrent_agents: number | null }>('GET', '/api/worker/settings', { headers: workerAuth })
-      return body.max_concurrent_agents
+    async readSettings() {
+      const { body } = await request<{ max_concurrent_agents: number | null; container_limits?: Record<string, number | null> }>('GET', '/api/worker/settings', { headers: workerAuth })
+      const limits: Partial<ContainerLimits> = {}
+      // An app from before container limits were settings sends none: the coordinator's own apply.
+      for (const [field, name] of [['memoryBytes', 'memory_bytes'], ['cpus', 'cpus'], ['pidsLimit', 'pids_limit']] as const) {
+        const value = body.container_limits?.[name]
+        if (typeof value === 'number' && value >= 0) limits[field] = value
+      }
+      return { maxConcurrent: body.max_concurrent_agents, limits }
     },
     async handForgeToken(token, projectIds) {
       await request('POST', '/api/worker/forge-token', { body: { coordinator_id: coordinatorId, token, project_ids: projectIds }, headers: workerAuth })

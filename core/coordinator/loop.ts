@@ -8,11 +8,15 @@
  *   at most; see backoff.ts) and the log says so; when it answers again, the log says that too.
  * - Concurrency: MAX_CONCURRENT_AGENTS, overridden by the app setting of the same name, re-read
  *   every SETTINGS_REFRESH_SEC (a lower limit lets running jobs finish; it never stops them).
+ * - Container limits: the app settings AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT, re-read with
+ *   it and applied to the next container started; the coordinator's variables of the same names,
+ *   when set, win (config.containerLimitOverrides).
  * - Nothing escapes the loop: a job's failure is written to that job, not thrown.
  * - When Docker first answers, how containers reach the app is decided (reachability.ts): with a
  *   loopback TERARCHITECT_API_URL the forwarder listens on the bridge before the first claim, and
  *   container jobs get its URL; it closes after the last job has ended.
  */
+import type { ContainerLimits } from '../container-limits.ts'
 import type { CoordinatorConfig } from '../coordinator-config.ts'
 import type { Logger } from '../log.ts'
 import { backoffMs, sleep } from './backoff.ts'
@@ -59,6 +63,8 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   const stopping = new AbortController()
   const shutdown = new AbortController()
   let appLimit: number | null = null
+  let appContainerLimits: Partial<ContainerLimits> = {}
+  const containerLimits = (): ContainerLimits => ({ ...config.containerLimits, ...appContainerLimits, ...config.containerLimitOverrides })
   let wake: () => void = () => {}
   const wakeLoop = () => wake()
   let claimInFlight: AbortController | undefined
@@ -97,12 +103,16 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   }
   warnDood()
 
-  // --- the app setting MAX_CONCURRENT_AGENTS, re-read while running ---------------------------
+  // --- the app settings MAX_CONCURRENT_AGENTS and container limits, re-read while running -------
   const settingsLoop = (async () => {
     let refusedLogged = false
     while (!stopping.signal.aborted) {
       try {
-        const value = await client.readMaxConcurrent()
+        const { maxConcurrent: value, limits } = await client.readSettings()
+        const before = containerLimits()
+        appContainerLimits = limits
+        const after = containerLimits()
+        if (JSON.stringify(before) !== JSON.stringify(after)) log.info('container limits changed (app settings; this coordinator\'s AGENT_MEMORY, AGENT_CPUS, AGENT_PIDS_LIMIT win when set)', { ...after })
         if (value !== appLimit) {
           appLimit = value
           log.info(value === null
@@ -136,6 +146,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
       repoRoot: config.COORDINATOR_REPO_ROOT,
       fallbackToHost: config.AGENT_FALLBACK_TO_HOST,
       heartbeatMaxMs: config.HEARTBEAT_MAX_SEC * 1000,
+      containerLimits: containerLimits(),
       shutdown: shutdown.signal,
     }).catch((error: unknown) => log.error('job runner crashed', { jobId: job.job_id, error }))
       .finally(() => {

@@ -18,6 +18,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import type { ContainerLimits } from '../container-limits.ts'
 import type { Executor, JobSpec, RunResult } from '../executor.ts'
 import type { Logger } from '../log.ts'
 import { backoffMs, sleep } from './backoff.ts'
@@ -41,6 +42,8 @@ export interface RunJobContext {
   repoRoot: string
   fallbackToHost: boolean
   heartbeatMaxMs: number
+  /** Limits of the job's container, as in force when it was claimed; omitted: the executor's own. */
+  containerLimits?: ContainerLimits
   /** Aborts when the coordinator's shutdown grace period is over. */
   shutdown: AbortSignal
   flushMs?: number
@@ -83,6 +86,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     const spec: JobSpec = {
       jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: job.kind, executionMode: job.execution_mode,
       projectPath: job.project_path, env, labels: { 'terarchitect.project_id': String(job.project_id) }, timeoutMs: ctx.timeoutMs,
+      ...(ctx.containerLimits ? { limits: ctx.containerLimits } : {}),
     }
     if (job.execution_mode === 'local') {
       outcome = job.project_path

@@ -132,6 +132,10 @@ function checkValue(definition: SettingDefinition, value: string): string | null
   if (definition.choices && !definition.choices.includes(value)) return `must be one of ${definition.choices.join(', ')}`
   if (definition.type === 'integer' && !/^\d{1,9}$/.test(value)) return 'must be a non-negative integer'
   if (definition.type === 'boolean' && !/^(true|false)$/.test(value)) return 'must be true or false'
+  if (definition.check) {
+    const problem = definition.check(value)
+    if (problem) return problem
+  }
   if (definition.type === 'url') {
     try {
       const url = new URL(value)

@@ -29,6 +29,9 @@ export interface WorldSecrets {
   directorKey: string
   workerApiKey: string
   adminToken: string
+  /** Set so the stored-secrets scan (test/secret-scan.ts) has them to look for. */
+  webhookSecret: string
+  embeddingKey: string
 }
 
 export interface World {
@@ -44,6 +47,8 @@ export interface World {
   /** App headers: the admin token (needed when the app binds off loopback). */
   people: Record<string, string>
   settings(values: Record<string, string | number | boolean | null>): Promise<void>
+  /** The stdout and stderr of every agent runAgentProcess ran, for the stored-secrets scan. */
+  agentOutput: string[]
   close(): Promise<void>
 }
 
@@ -68,6 +73,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     directorKey: secret('sk-director-'),
     workerApiKey: secret('twk_'),
     adminToken: secret('tadm_'),
+    webhookSecret: secret('whsec-world-'),
+    embeddingKey: secret('sk-embed-'),
   }
   const llm = await startLlm({ host, script: options.script, apiKey: undefined })
   const gh = await startGithub({ host, tokens: { [secrets.githubToken]: 'terarchitect-bot' } })
@@ -91,11 +98,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     WORKER_API_KEY: secrets.workerKey,
     WORKER_TIMEOUT_SEC: 300,
     ...options.settings,
+    GITHUB_WEBHOOK_SECRET: secrets.webhookSecret,
+    EMBEDDING_API_KEY: secrets.embeddingKey,
   })
   const project = await t.api('POST', '/api/projects', { name: `widgets-${randomBytes(3).toString('hex')}`, repo_url: repoUrl, ...options.project }, people)
   if (project.status !== 201) throw new Error(`project: ${project.status} ${JSON.stringify(project.body)}`)
   return {
-    t, llm, gh, git, secrets, repoUrl, people, settings,
+    t, llm, gh, git, secrets, repoUrl, people, settings, agentOutput: [],
     bare: join(git.root, 'acme', 'widgets.git'),
     projectId: project.body.id,
     async close() {
@@ -204,6 +213,7 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
       clearTimeout(timer)
       rmSync(home, { recursive: true, force: true })
       await lease.report(code)
+      world.agentOutput.push(stdout, stderr)
       resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 })
     })
   })

@@ -9,6 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { defaultScript, type LlmRequest } from '../fixtures/fake-llm.ts'
 import { DIRECTOR_MODEL, cliDirs, createTicket, getTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from '../bench/agent-harness.ts'
+import { assertWorldClean } from '../secret-scan.ts'
 
 let world: World
 let dirs: Map<string, string>
@@ -80,6 +81,11 @@ test('Director mode: the relay refuses the Director\'s assessment past the budge
   } finally {
     await world.settings({ AGENT_LLM_URL: null, AGENT_MODEL: null, AGENT_API_KEY: null, DIRECTOR_MAX_TOKENS: 100 })
   }
+})
+
+test('nothing the suite stored holds a secret: database, fake GitHub, app log, agent output', async () => {
+  assert.ok(world, 'the suite ran agents')
+  await assertWorldClean(world)
 })
 
 test.run()

@@ -169,6 +169,7 @@ export async function runContainer(
 ): Promise<RunResult> {
   const { engine, log } = settings
   if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
+  if (spec.limits) settings = { ...settings, ...spec.limits }
   settings = { ...settings, cpus: await cpuLimit(settings) }
   const started = await createAndStart(spec, settings)
   const { id, waiter } = started
