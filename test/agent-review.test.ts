@@ -73,9 +73,9 @@ test('ingestion end to end: a writer\'s PR comment becomes a review job, the age
 
 /** Inserts a pending review job for the ticket, then claims it as a coordinator would. */
 async function reviewJob(ticketId: number, prNumber: number, comment: { id: number; body: string }) {
-  await world.t.app.ctx.sql`
   // A review job pushes only for a PR the app tracks for its ticket, as dispatched ones are.
   await trackNewPrs(world.t.app.ctx)
+  await world.t.app.ctx.sql`
     insert into agent_jobs (project_id, ticket_id, kind, pr_number, comment_body, github_comment_id)
     values (${world.projectId}, ${ticketId}, 'review', ${prNumber}, ${comment.body}, ${comment.id})`
   const job = await claimJob(world)
