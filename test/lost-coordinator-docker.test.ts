@@ -27,6 +27,7 @@ import { buildAgentImage, getTicket, startWorld, type World } from './bench/agen
 import { removeCoordinatorContainers, spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
 import { ensureDocker } from './docker-fixtures.ts'
 import { waitFor } from './helpers.ts'
+import { assertWorldClean } from './secret-scan.ts'
 import { APP_ENV, allEnded, assertEveryTicketDone, jobOf, orphanSaidWhy, runTickets, sampleAgents, slowScript, workerAsked } from './lost-coordinator-fixtures.ts'
 
 const TAG = 'terarchitect-agent:test'
@@ -177,6 +178,7 @@ for (const reach of ['forwarder', 'direct'] as const) {
     assert.is(reconciled.removed.length, left.length)
     assert.equal(await containersOf(doomedId), [])
     await restarted.stop()
+    await assertWorldClean(world, { 'coordinator log': coordinators.flatMap((c) => c.lines), 'orphaned container log': orphanLog })
   })
 }
 
