@@ -83,6 +83,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const t = await startTestApp({
     kind: 'pglite',
     // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
+    // The git relay reaches the fixture's plain-http remote only because it is listed here.
     env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(git.url).host, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
@@ -97,9 +98,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     WORKER_MODEL,
     WORKER_API_KEY: secrets.workerKey,
     WORKER_TIMEOUT_SEC: 300,
-    ...options.settings,
     GITHUB_WEBHOOK_SECRET: secrets.webhookSecret,
     EMBEDDING_API_KEY: secrets.embeddingKey,
+    ...options.settings,
   })
   const project = await t.api('POST', '/api/projects', { name: `widgets-${randomBytes(3).toString('hex')}`, repo_url: repoUrl, ...options.project }, people)
   if (project.status !== 201) throw new Error(`project: ${project.status} ${JSON.stringify(project.body)}`)
@@ -212,8 +213,8 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
     child.once('close', async (code) => {
       clearTimeout(timer)
       rmSync(home, { recursive: true, force: true })
-      await lease.report(code)
       world.agentOutput.push(stdout, stderr)
+      await lease.report(code)
       resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 })
     })
   })
