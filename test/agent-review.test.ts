@@ -138,6 +138,9 @@ test('the PR head branch is used whatever its name (a branch a person created)',
   const repo = world.gh.state.repo('acme/widgets')!
   const pull = world.gh.state.createPull(repo, { title: 'Health by hand', head: 'feature/health', base: 'main' }, 'someone')
   const comment = world.gh.state.addComment(repo, pull.number, 'reviewer', 'Add READY.md too.')
+  // The ticket is linked to that PR (as when its agent's PR was renamed or a person opened it for
+  // the ticket): review jobs exist only for PRs the app tracks, and push only to those.
+  await world.t.app.ctx.sql`update tickets set pr_number = ${pull.number} where id = ${ticket.id}`
   const job = await reviewJob(ticket.id, pull.number, comment)
   const result = await runAgentProcess(world, job, { path: [claude] })
   assert.is(result.code, 0, result.stdout.slice(-3000))
