@@ -29,7 +29,7 @@ export interface Forge {
 
 /** The forge of a project, or a 422 naming what is missing. */
 export async function projectForge(ctx: AppContext, project: Project): Promise<Forge> {
-  const { token, apiUrl } = await forgeToken(ctx, project.id)
+  const { token, apiUrl } = await forgeToken(ctx, project)
   if (!token) throw unprocessable('GITHUB_TOKEN is not set: the app cannot reach the forge', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
   const repo = parseRepo(null, project.repo_url)
   if (!repo) throw unprocessable(`project ${project.id} has no repo_url naming owner/name`, [{ path: '/project/repo_url', message: 'owner/name expected' }])

@@ -10,10 +10,16 @@ import { coordinatorForgeToken } from './coordinator-forge-token.ts'
 import { resolveSettings } from './settings.ts'
 import { assertForgeRepoAllowed } from './repo-allowlist.ts'
 
-export async function forgeToken(ctx: AppContext, projectId: number): Promise<{ token: string | null; apiUrl: string }> {
-  const [project] = await ctx.sql<{ id: number; repo_url: string | null }[]>`select id, repo_url from projects where id = ${projectId}`
-  if (project) await assertForgeRepoAllowed(ctx, project)
+/** `project` as a row the caller already read (id and repo_url), or its id (read here). */
+export async function forgeToken(ctx: AppContext, project: number | ProjectRepo): Promise<{ token: string | null; apiUrl: string }> {
+  const row = typeof project === 'number'
+    ? (await ctx.sql<ProjectRepo[]>`select id, repo_url from projects where id = ${project}`)[0]
+    : project
+  if (row) await assertForgeRepoAllowed(ctx, row)
+  const projectId = typeof project === 'number' ? project : project.id
   const settings = await resolveSettings(ctx)
   const token = settings.GITHUB_TOKEN || (await coordinatorForgeToken(ctx, projectId))
   return { token: token || null, apiUrl: (settings.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '') }
 }
+
+type ProjectRepo = { id: number; repo_url: string | null }

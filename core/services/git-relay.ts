@@ -57,7 +57,7 @@ export async function gitUpstream(ctx: AppContext, project: Project): Promise<Gi
     throw forbidden(`the git relay forwards only to https repositories (got ${base.protocol})`, [{ path: '/project/repo_url', message: 'https required' }])
   }
   if (base.username || base.password) throw forbidden('the project repo_url carries credentials', [{ path: '/project/repo_url', message: 'credentials in URL' }])
-  const { token, apiUrl } = await forgeToken(ctx, project.id)
+  const { token, apiUrl } = await forgeToken(ctx, project)
   if (!token) throw unprocessable('GITHUB_TOKEN is not set: the git relay has no forge token', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
   const forgeHost = forgeGitHost(apiUrl)
   if (base.hostname.toLowerCase() !== forgeHost) {
