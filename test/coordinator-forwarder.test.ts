@@ -1,3 +1,4 @@
+// test-runner: alone
 /**
  * The coordinator's machine-route forwarder (core/coordinator/forwarder.ts) and how the coordinator
  * uses it (core/coordinator/reachability.ts): agent routes and

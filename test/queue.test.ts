@@ -1,3 +1,4 @@
+// test-runner: alone
 // The job queue under pressure: racing claimers on real PostgreSQL, long-poll wake-up (in-process
 // and across two app replicas through LISTEN/NOTIFY), and fairness across projects.
 import { suite } from 'uvu'

@@ -3,14 +3,20 @@
  * PostgreSQL 15 cluster, runs every `test/**.test.ts` file in its own process with V8 coverage,
  * prints the c8 coverage summary of core/ and plugins/, and ends with `N passed, N failed`.
  * Arguments filter test files by substring: `npm test -- queue api`.
+ *
+ * Files run `TEST_JOBS` at a time (default 2): most suites spend their time waiting on a daemon, a
+ * lease or a child process, so two lanes finish well before one. Each file's output is printed in one
+ * piece when it ends. A file whose assertions measure time (a latency median, a p50 ceiling) says
+ * `// test-runner: alone` and runs with no other file beside it.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { readdirSync, rmSync, mkdirSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ROOT } from './helpers.ts'
 import { startCluster } from './postgres.ts'
 
 const FILE_TIMEOUT_MS = 15 * 60 * 1000
+const LANES = Math.max(1, Number(process.env.TEST_JOBS) || 2)
 const filters = process.argv.slice(2)
 
 function testFiles(dir: string): string[] {
@@ -44,16 +50,16 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult
   let output = ''
   const collect = (chunk: Buffer) => {
     output += chunk.toString()
-    process.stdout.write(chunk)
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
   const timer = setTimeout(() => {
-    process.stdout.write(`\n${file}: timed out after ${FILE_TIMEOUT_MS / 60000} minutes\n`)
+    output += `\n${file}: timed out after ${FILE_TIMEOUT_MS / 60000} minutes\n`
     child.kill('SIGKILL')
   }, FILE_TIMEOUT_MS)
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
   clearTimeout(timer)
+  process.stdout.write(`\n== ${relative(ROOT, file)}\n${output}`)
   // uvu prints one summary per process: Total, Passed, Skipped.
   const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0)
   const total = count('Total')
@@ -76,11 +82,16 @@ async function main() {
   const cluster = await startCluster()
   const env = { ...process.env, TEST_PG_URL: cluster.url, NODE_V8_COVERAGE: coverageDir, FORCE_COLOR: '0' }
   const results: FileResult[] = []
+  const alone = files.filter((file) => /^\/\/ test-runner: alone$/m.test(readFileSync(file, 'utf8')))
+  // Larger files first, a rough stand-in for their running time, so the lanes end close together.
+  const shared = files.filter((file) => !alone.includes(file)).sort((a, b) => statSync(b).size - statSync(a).size)
+  process.stdout.write(`\n== ${files.length} files: ${shared.length} on ${LANES} lanes, then ${alone.length} alone\n`)
   try {
-    for (const file of files) {
-      process.stdout.write(`\n== ${relative(ROOT, file)}\n`)
-      results.push(await runFile(file, env))
+    const lane = async () => {
+      for (let file = shared.shift(); file; file = shared.shift()) results.push(await runFile(file, env))
     }
+    await Promise.all(Array.from({ length: LANES }, lane))
+    for (const file of alone) results.push(await runFile(file, env))
   } finally {
     await cluster.stop()
   }
@@ -88,7 +99,7 @@ async function main() {
   spawnSync(process.execPath, [join(ROOT, 'node_modules/c8/bin/c8.js'), 'report', '--temp-directory', coverageDir,
     '--include', 'core/**', '--include', 'plugins/**', '--reporter', 'text-summary', '--reporter', 'lcov'], { cwd: ROOT, stdio: 'inherit' })
   process.stdout.write('\n== results\n')
-  for (const r of results) {
+  for (const r of results.sort((a, b) => a.file.localeCompare(b.file))) {
     process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)\n`)
   }
   const sum = (key: 'passed' | 'failed' | 'skipped') => results.reduce((total, r) => total + r[key], 0)
