@@ -9,7 +9,7 @@ import { openDatabase } from './db/index.ts'
 import { createBus } from './bus.ts'
 import { AppError } from './errors.ts'
 import { createLogger, redact, type Logger } from './log.ts'
-import { createSecretBox, loadMasterKey } from './secrets.ts'
+import { openSecretBox } from './services/secret-key.ts'
 import type { AppContext } from './context.ts'
 import { createRouter, type Route } from './http/router.ts'
 import { createAuthorize } from './http/auth.ts'
@@ -97,13 +97,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw new AppError('insecure_bind', 400,
       `HOST=${config.HOST} is reachable from other machines and no account exists yet: set TERARCHITECT_ADMIN_TOKEN (or create the first admin on 127.0.0.1 first), or bind 127.0.0.1`)
   }
-  if (db.kind === 'postgres' && !config.TERARCHITECT_SECRET_KEY) {
-    log.warn('TERARCHITECT_SECRET_KEY is unset: using a key generated in the data dir; app replicas sharing this database need one shared key')
-  }
-  const masterKey = loadMasterKey(config.TERARCHITECT_SECRET_KEY, config.TERARCHITECT_DATA_DIR)
-  redact(masterKey)
+  const secrets = await openSecretBox({ config, sql: db.sql, dbKind: db.kind, log })
   const bus = await createBus(db, log)
-  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets: createSecretBox(masterKey), cache: createReadCache() }
+  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets, cache: createReadCache() }
   const feed = await createFeed(ctx)
   // The worker API never opens anonymously: generated (hash in the database) when not configured.
   const workerKey = await ensureWorkerKey(db.sql, config, log)

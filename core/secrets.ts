@@ -2,6 +2,10 @@
  * Secrets at rest and job tokens. One master key (TERARCHITECT_SECRET_KEY, or a random key kept in
  * `<data dir>/secret.key` with mode 0600) derives two sub-keys with HKDF: one for AES-256-GCM
  * encryption of settings, one for HMAC-SHA256 signatures of job tokens.
+ *
+ * Rotation: with TERARCHITECT_SECRET_KEY_PREVIOUS set, values and job tokens made with the previous
+ * key still read (decrypt/verify try the current key first), and the app re-encrypts stored values
+ * with the current key at start (services/secret-key.ts).
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,44 +24,87 @@ export interface JobClaims {
 
 export interface SecretBox {
   encrypt(plain: string): string
+  /** Throws when no key given to the box decrypts `stored`. */
   decrypt(stored: string): string
+  /** The plain text, or null when no key given to the box decrypts `stored` (another key made it). */
+  tryDecrypt(stored: string): string | null
+  /** True when the current key decrypts `stored` (false: the previous key, or none, does). */
+  readsWithCurrentKey(stored: string): boolean
   signJobToken(claims: JobClaims): string
   /** Returns the claims of a valid, unexpired token, else null. */
   verifyJobToken(token: string): JobClaims | null
 }
 
-/** Returns the configured key, or reads/creates the key file in the data dir. */
-export function loadMasterKey(configured: string | undefined, dataDir: string): string {
-  if (configured) return configured
+export interface MasterKey {
+  key: string
+  /** The key file read or created; undefined when the key was configured. */
+  file?: string
+  created: boolean
+}
+
+/** Returns the configured key, or reads/creates the key file `<data dir>/secret.key`. */
+export function loadMasterKey(configured: string | undefined, dataDir: string): MasterKey {
+  if (configured) return { key: configured, created: false }
   const file = join(dataDir, 'secret.key')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), file, created: false }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const key = randomBytes(32).toString('base64url')
   writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' })
-  return key
+  return { key, file, created: true }
 }
 
 const TOKEN_PREFIX = 'tj1.'
 
-export function createSecretBox(masterKey: string): SecretBox {
+interface DerivedKeys {
+  encryption: Buffer
+  signing: Buffer
+}
+
+function deriveKeys(masterKey: string): DerivedKeys {
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', masterKey, 'terarchitect', info, 32))
-  const encryptionKey = derive('settings-encryption')
-  const signingKey = derive('job-token-signing')
-  const sign = (payload: string) => createHmac('sha256', signingKey).update(payload).digest()
+  return { encryption: derive('settings-encryption'), signing: derive('job-token-signing') }
+}
+
+/** AES-256-GCM open; null when the tag does not verify (another key) or the text is not a sealed value. */
+function open(stored: string, key: Buffer): string | null {
+  const raw = Buffer.from(stored, 'base64')
+  if (raw.length < 28) return null
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+    decipher.setAuthTag(raw.subarray(12, 28))
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
+  } catch {
+    return null
+  }
+}
+
+/** `previousKey`: TERARCHITECT_SECRET_KEY_PREVIOUS, read (never written with) during a rotation. */
+export function createSecretBox(masterKey: string, previousKey?: string): SecretBox {
+  const current = deriveKeys(masterKey)
+  const keys = previousKey && previousKey !== masterKey ? [current, deriveKeys(previousKey)] : [current]
+  const sign = (payload: string, signing = current.signing) => createHmac('sha256', signing).update(payload).digest()
+  const tryDecrypt = (stored: string) => {
+    for (const key of keys) {
+      const plain = open(stored, key.encryption)
+      if (plain !== null) return plain
+    }
+    return null
+  }
 
   return {
     encrypt(plain) {
       const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv)
+      const cipher = createCipheriv('aes-256-gcm', current.encryption, iv)
       const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
       return Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64')
     },
     decrypt(stored) {
-      const raw = Buffer.from(stored, 'base64')
-      const decipher = createDecipheriv('aes-256-gcm', encryptionKey, raw.subarray(0, 12))
-      decipher.setAuthTag(raw.subarray(12, 28))
-      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
+      const plain = tryDecrypt(stored)
+      if (plain === null) throw new Error('the stored secret cannot be decrypted with the secret key (it was made with another key)')
+      return plain
     },
+    tryDecrypt,
+    readsWithCurrentKey: (stored) => open(stored, current.encryption) !== null,
     signJobToken(claims) {
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url')
       return `${TOKEN_PREFIX}${payload}.${sign(payload).toString('base64url')}`
@@ -66,9 +113,13 @@ export function createSecretBox(masterKey: string): SecretBox {
       if (!token.startsWith(TOKEN_PREFIX)) return null
       const [payload, signature] = token.slice(TOKEN_PREFIX.length).split('.')
       if (!payload || !signature) return null
-      const expected = sign(payload)
       const given = Buffer.from(signature, 'base64url')
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+      // Tokens issued before a key rotation stay valid while the previous key is configured.
+      const valid = keys.some((key) => {
+        const expected = sign(payload, key.signing)
+        return given.length === expected.length && timingSafeEqual(given, expected)
+      })
+      if (!valid) return null
       try {
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JobClaims
         // Tokens signed before claims carried attempt and claim are refused, not guessed at.

@@ -31,8 +31,8 @@ export async function coordinatorForgeToken(ctx: AppContext, projectId: number):
   const [row] = await ctx.sql`
     select token from forge_tokens where project_ids is null or ${projectId} = any(project_ids)
     order by updated_at desc limit 1`
-  if (!row) return null
-  const token = ctx.secrets.decrypt(row.token as string)
+  // One stored with another secret key counts as none (the start log names it; the coordinator hands it again at its start).
+  const token = row ? ctx.secrets.tryDecrypt(row.token as string) : null
   redact(token)
   return token
 }
@@ -44,5 +44,5 @@ export async function coordinatorForgeToken(ctx: AppContext, projectId: number):
  */
 export async function registerStoredSecrets(ctx: AppContext, sql: Sql | TransactionSql = ctx.sql): Promise<void> {
   await registerSecrets(ctx, sql)
-  for (const row of await sql`select token from forge_tokens`) redact(ctx.secrets.decrypt(row.token as string))
+  for (const row of await sql`select token from forge_tokens`) redact(ctx.secrets.tryDecrypt(row.token as string))
 }

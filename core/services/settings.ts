@@ -22,7 +22,14 @@ export interface SettingView {
   value: string | null
   set: boolean
   source: 'app' | 'env' | 'default' | 'unset'
+  /** `unreadable`: a stored secret the secret key cannot decrypt; it counts as unset until set again. */
+  status: 'set' | 'unset' | 'unreadable'
+  /** What to do about an unreadable secret. */
+  fix?: string
 }
+
+/** The fix shown for a secret stored with another key (a replaced secret.key or TERARCHITECT_SECRET_KEY). */
+export const UNREADABLE_FIX = 'stored with another secret key: set it again (or start the app once with TERARCHITECT_SECRET_KEY_PREVIOUS set to the old key)'
 
 export interface SettingsProblem {
   key: string
@@ -58,10 +65,14 @@ export async function registerSecrets(ctx: AppContext, sql: Sql | TransactionSql
   for (const definition of SETTINGS) if (definition.secret) effective(ctx, definition, stored)
 }
 
-function effective(ctx: AppContext, definition: SettingDefinition, stored: Stored): { value: string | null; source: SettingView['source'] } {
+function effective(ctx: AppContext, definition: SettingDefinition, stored: Stored): { value: string | null; source: SettingView['source']; unreadable?: true } {
   const row = stored.get(definition.key)
   if (row) {
-    const value = row.secret ? ctx.secrets.decrypt(row.value) : row.value
+    const value = row.secret ? ctx.secrets.tryDecrypt(row.value) : row.value
+    if (value === null) {
+      warnUnreadable(ctx, definition.key, row.value)
+      return { value: null, source: 'app', unreadable: true }
+    }
     if (row.secret) redact(value)
     return { value, source: 'app' }
   }
@@ -74,10 +85,21 @@ function effective(ctx: AppContext, definition: SettingDefinition, stored: Store
   return { value: null, source: 'unset' }
 }
 
+const warned = new WeakMap<AppContext, Set<string>>()
+
+/** Logs once per stored value (per app) that a secret setting cannot be decrypted, naming it. */
+function warnUnreadable(ctx: AppContext, key: string, storedValue: string): void {
+  const seen = warned.get(ctx) ?? new Set<string>()
+  warned.set(ctx, seen)
+  if (seen.has(key + storedValue)) return
+  seen.add(key + storedValue)
+  ctx.log.warn(`secret setting ${key} cannot be decrypted with the secret key and counts as unset: ${UNREADABLE_FIX}`, { key })
+}
+
 export async function listSettings(ctx: AppContext): Promise<SettingView[]> {
   const stored = await loadStored(ctx.sql)
   return SETTINGS.map((definition) => {
-    const { value, source } = effective(ctx, definition, stored)
+    const { value, source, unreadable } = effective(ctx, definition, stored)
     return {
       key: definition.key,
       type: definition.type,
@@ -88,6 +110,8 @@ export async function listSettings(ctx: AppContext): Promise<SettingView[]> {
       value: definition.secret ? null : value,
       set: value !== null,
       source,
+      status: unreadable ? 'unreadable' : value !== null ? 'set' : 'unset',
+      ...(unreadable ? { fix: UNREADABLE_FIX } : {}),
     }
   })
 }
@@ -153,6 +177,11 @@ export async function checkSettings(ctx: AppContext, sql: Sql | TransactionSql =
   const stored = await loadStored(sql)
   const problems: SettingsProblem[] = []
   for (const definition of SETTINGS) {
+    // An unreadable secret stops runs whether required or not: an agent would otherwise run without it.
+    if (effective(ctx, definition, stored).unreadable) {
+      problems.push({ key: definition.key, severity: 'error', message: `${definition.key} is unreadable (${UNREADABLE_FIX})` })
+      continue
+    }
     if (!definition.required) continue
     if (effective(ctx, definition, stored).value === null) {
       problems.push({ key: definition.key, severity: definition.required, message: `${definition.key} is not set: ${definition.description}` })
