@@ -188,9 +188,9 @@ export class SettingsPage extends LitElement {
       const cleared = edited && this.edits[setting.key] === null
       input = html`<div class="row">
         <input class="input" id=${id} type="password" autocomplete="new-password" name=${setting.key}
-          placeholder=${cleared ? 'Will be cleared' : setting.set ? '•••••••• set; type to replace' : 'Not set'}
+          placeholder=${cleared ? 'Will be cleared' : setting.status === 'unreadable' ? 'Unreadable (stored with another secret key): type it again' : setting.set ? '•••••••• set; type to replace' : 'Not set'}
           .value=${edited && this.edits[setting.key] !== null ? this.edits[setting.key]! : ''} @input=${onInput}>
-        ${setting.set && setting.source === 'app' && !cleared ? html`<button class="btn" @click=${() => (this.edits = { ...this.edits, [setting.key]: null })}>Clear</button>` : nothing}
+        ${(setting.set || setting.status === 'unreadable') && setting.source === 'app' && !cleared ? html`<button class="btn" @click=${() => (this.edits = { ...this.edits, [setting.key]: null })}>Clear</button>` : nothing}
       </div>`
     } else if (setting.choices || setting.type === 'boolean') {
       const choices = setting.choices ?? ['true', 'false']
@@ -214,7 +214,8 @@ export class SettingsPage extends LitElement {
     return html`<div class="setting" data-key=${setting.key}>
       <div>
         <div class="key"><label for="s-${setting.key}"><code>${setting.key}</code></label>
-          ${setting.secret ? html`<span class="badge ${setting.set ? 'success' : ''}">${setting.set ? 'secret · set' : 'secret · unset'}</span>`
+          ${setting.status === 'unreadable' ? html`<span class="badge danger" title=${setting.fix ?? ''}>unreadable: set it again</span>`
+            : setting.secret ? html`<span class="badge ${setting.set ? 'success' : ''}">${setting.set ? 'secret · set' : 'secret · unset'}</span>`
             : html`<span class="badge ${look}">${SOURCE_LABEL[setting.source]}</span>`}</div>
         <div class="desc">${setting.description}</div>
       </div>
