@@ -6,6 +6,7 @@ import { createSql, type Sql } from './sql.ts'
 import { openEmbedded } from './embedded.ts'
 import { migrate } from './migrate.ts'
 import { unavailable } from '../errors.ts'
+import type { Logger } from '../log.ts'
 
 export type { Sql, TransactionSql } from './sql.ts'
 
@@ -20,6 +21,8 @@ export interface DatabaseOptions {
   dataDir: string
   poolSize: number
   migrationsDir: string
+  /** Where applied migrations are reported. */
+  log?: Logger
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -38,7 +41,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db = { sql: embedded.sql, kind: 'pglite', close: embedded.close }
   }
   try {
-    await migrate(db.sql, options.migrationsDir)
+    await migrate(db.sql, options.migrationsDir, options.log)
   } catch (error) {
     await db.close().catch(() => {})
     throw error
