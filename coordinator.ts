@@ -86,7 +86,7 @@ async function main() {
   const hostCommand = config.hostCommand
   const executors: CoordinatorExecutors = {
     containers: containerExecutors(config, coordinatorId, log),
-    host: local({ log, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
+    host: local({ log, user: config.agentLocalUser, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
   }
 
   const coordinator = startCoordinator({

@@ -12,6 +12,7 @@ import { readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
 import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
 import type { LogLevel } from './log.ts'
+import { resolveAgentLocalUser, type LocalUser } from './agent/local-user.ts'
 
 export const CoordinatorEnv = Type.Object({
   TERARCHITECT_API_URL: Type.String({ default: 'http://127.0.0.1:5010', pattern: '^https?://', description: 'Base URL of the app; also given to agents (loopback URLs are rewritten to host.docker.internal for containers)' }),
@@ -33,6 +34,7 @@ export const CoordinatorEnv = Type.Object({
   COORDINATOR_REPO_ROOT: Type.Optional(Type.String({ description: 'Where host-fallback runs get their fresh working directory (default <COORDINATOR_STATE_DIR>/work)' })),
   COORDINATOR_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,200}$', description: 'Stable id of this coordinator; default: kept in the state dir, first generated as hostname-pid-random' })),
   AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
+  AGENT_LOCAL_USER: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', maxLength: 64, description: 'Run local agents (local mode, host fallback) as this OS user, in directories of its own, so the code they run cannot read the coordinator\'s environment or the app\'s data; the coordinator must run as root. Unset: agents run as the coordinator\'s user' })),
   AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: false, description: 'Opt-in: run a docker-mode agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start. Off by default: the host has none of the container\'s confinement, so the job fails with the container error instead' }),
   JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
   // Unset: the app setting of the same name (default 4g, 2, 4096), re-read while running.
@@ -65,6 +67,8 @@ export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS
   COORDINATOR_REPO_ROOT: string
   /** Parsed AGENT_HOST_COMMAND; undefined = the local executor's default. */
   hostCommand: string[] | undefined
+  /** AGENT_LOCAL_USER's passwd entry, checked at start; undefined = the coordinator's user. */
+  agentLocalUser: LocalUser | undefined
 }
 
 /** Resolves the coordinator's configuration from `env`; throws a 400-style AppError naming bad variables. */
@@ -94,6 +98,7 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     AGENT_MOUNT_DOCKER_SOCKET: AGENT_MOUNT_DOCKER_SOCKET ?? true,
     COORDINATOR_REPO_ROOT: COORDINATOR_REPO_ROOT ?? join(rest.COORDINATOR_STATE_DIR, 'work'),
     hostCommand,
+    agentLocalUser: resolveAgentLocalUser(rest.AGENT_LOCAL_USER),
     containerLimitOverrides,
     containerLimits: { ...DEFAULT_CONTAINER_LIMITS, ...containerLimitOverrides },
     workerCredential: workerCredential(rest),

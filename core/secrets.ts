@@ -8,8 +8,9 @@
  * with the current key at start (services/secret-key.ts).
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ensurePrivateDir } from './private-dir.ts'
 
 export interface JobClaims {
   jobId: number
@@ -46,8 +47,8 @@ export interface MasterKey {
 export function loadMasterKey(configured: string | undefined, dataDir: string): MasterKey {
   if (configured) return { key: configured, created: false }
   const file = join(dataDir, 'secret.key')
+  ensurePrivateDir(dataDir)
   if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), file, created: false }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const key = randomBytes(32).toString('base64url')
   writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' })
   return { key, file, created: true }
@@ -148,4 +149,3 @@ export function generateToken(prefix: string): string {
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
-

@@ -7,11 +7,12 @@
  * - `project_images.json`: each project's image, the operator's entries and the ones the
  *   coordinator records after a successful run (images.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateCoordinatorId } from '../coordinator-config.ts'
 import { acquireLockFile } from '../lock-file.ts'
 import type { Logger } from '../log.ts'
+import { ensurePrivateDir } from '../private-dir.ts'
 import { openProjectImages, type ProjectImages } from './images.ts'
 
 export const ID_FILE = 'coordinator_id'
@@ -28,7 +29,7 @@ export interface CoordinatorState {
 
 /** Opens (creating) the state dir, takes its lock and settles the coordinator id. Throws when another live coordinator holds it. */
 export function openState(dir: string, log: Logger, configuredId?: string): CoordinatorState {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  ensurePrivateDir(dir)
   const lockPath = join(dir, LOCK_FILE)
   const release = acquireLockFile(lockPath, (pid) =>
     `another coordinator (pid ${pid}) uses the state dir ${dir}; give each coordinator its own COORDINATOR_STATE_DIR`)

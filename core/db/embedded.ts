@@ -11,11 +11,12 @@
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
-import { mkdirSync, chmodSync, rmSync } from 'node:fs'
+import { chmodSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { acquireLockFile } from '../lock-file.ts'
+import { ensurePrivateDir } from '../private-dir.ts'
 import { createSql, type Sql } from './sql.ts'
 
 export interface EmbeddedDatabase {
@@ -24,7 +25,7 @@ export interface EmbeddedDatabase {
 }
 
 export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  ensurePrivateDir(dataDir)
   const release = acquireLockFile(join(dataDir, 'terarchitect.lock'), (pid) =>
     `the data directory ${dataDir} is in use by another Terarchitect app (pid ${pid}); stop it or set TERARCHITECT_DATA_DIR to another directory`)
   // Unix socket paths are limited to ~107 bytes, so the socket lives in the temp dir, not the data dir.

@@ -7,11 +7,12 @@
  * coordinator (it says so at start).
  */
 import { timingSafeEqual } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AppConfig } from '../config.ts'
 import type { Sql } from '../db/index.ts'
 import { redact, type Logger } from '../log.ts'
+import { ensurePrivateDir } from '../private-dir.ts'
 import { generateToken, hashToken, safeEqual } from '../secrets.ts'
 
 export interface WorkerKey {
@@ -44,7 +45,7 @@ export async function ensureWorkerKey(sql: Sql, config: AppConfig, log: Logger):
   }
   redact(candidate)
   if (candidate !== local) {
-    mkdirSync(config.TERARCHITECT_DATA_DIR, { recursive: true, mode: 0o700 })
+    ensurePrivateDir(config.TERARCHITECT_DATA_DIR)
     const temp = `${file}.${process.pid}.tmp`
     writeFileSync(temp, candidate + '\n', { mode: 0o600 })
     renameSync(temp, file)

@@ -4,6 +4,10 @@
  * abort/timeout kill the whole tree (a worker CLI that re-spawns itself, a dev server it started).
  * In local mode the agent works in a worktree of its own of that checkout (core/agent/worktree.ts);
  * once its process group is gone, worktrees whose agent is no longer running are removed.
+ *
+ * With `user` (the coordinator's AGENT_LOCAL_USER) the agent runs as that OS user instead, in
+ * directories of its own (core/agent/local-user.ts), with a minimal environment: PATH, LANG, the
+ * user's HOME/USER/LOGNAME/SHELL/TMPDIR and the job's variables, nothing else of the coordinator's.
  */
 import { spawn } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
@@ -15,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import type { Executor, JobSpec, OutputSink, ProbeResult, RunResult } from '../../core/executor.ts'
 import { createLogger, type Logger } from '../../core/log.ts'
 import { pruneWorktreesOf } from '../../core/agent/worktree.ts'
+import { createAgentJobDirs, removeAgentJobDirs, type AgentJobDirs, type LocalUser } from '../../core/agent/local-user.ts'
 
 export const NAME = 'local'
 
@@ -27,6 +32,8 @@ export interface LocalOptions {
   defaultCwd?: string
   /** Milliseconds between SIGTERM and SIGKILL to the process group. Default 2000. */
   killGraceMs?: number
+  /** Run agents as this OS user (the coordinator must be root; see resolveAgentLocalUser). Default: the coordinator's user. */
+  user?: LocalUser
   log?: Logger
 }
 
@@ -41,6 +48,10 @@ export function local(options: LocalOptions = {}): Executor {
   const log = options.log ?? createLogger('info', { executor: NAME })
   const baseKeys = options.baseEnvKeys ?? ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER', 'SHELL', 'TERM']
   const killGraceMs = options.killGraceMs ?? 2000
+  const user = options.user
+  if (!user && process.getuid?.() === 0) {
+    log.warn('local agents run as root: the worker CLI and the project\'s setup and test commands of local-mode jobs (and host fallback runs) can do anything root can, including reading this coordinator\'s environment and the app\'s data; set AGENT_LOCAL_USER to run them as a user of their own (docs/SECURITY.md, "Local mode")')
+  }
   const commandFor = (spec: JobSpec): string[] => {
     if (typeof options.command === 'function') return options.command(spec)
     return options.command ?? [process.execPath, defaultAgentScript(), spec.kind]
@@ -64,12 +75,12 @@ export function local(options: LocalOptions = {}): Executor {
   async function run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
     const [file, ...args] = commandFor(spec)
-    const env: Record<string, string> = {}
-    for (const key of baseKeys) if (process.env[key] !== undefined) env[key] = process.env[key]!
-    Object.assign(env, spec.env)
+    const dirs = user ? await createAgentJobDirs(user, spec.jobId) : undefined
+    const env = user && dirs ? agentUserEnv(user, dirs, spec.env) : hostEnv(baseKeys, spec.env)
     const child = spawn(file!, args, {
-      cwd: spec.projectPath ?? options.defaultCwd ?? tmpdir(),
+      cwd: dirs?.home ?? spec.projectPath ?? options.defaultCwd ?? tmpdir(),
       env,
+      ...(user ? { uid: user.uid, gid: user.gid } : {}), // libuv drops root's supplementary groups too
       detached: true, // own process group: -pid addresses the agent and everything it spawns
       stdio: ['ignore', 'pipe', 'pipe'], // stdin closed: some worker CLIs wait for EOF otherwise
     })
@@ -77,6 +88,9 @@ export function local(options: LocalOptions = {}): Executor {
     await new Promise<void>((resolveSpawn, rejectSpawn) => {
       child.once('spawn', resolveSpawn)
       child.once('error', rejectSpawn)
+    }).catch(async (error) => {
+      if (dirs) await removeAgentJobDirs(dirs)
+      throw error
     })
     const pid = child.pid!
     child.on('error', (error) => log.warn('agent process error', { jobId: spec.jobId, pid, error }))
@@ -129,6 +143,10 @@ export function local(options: LocalOptions = {}): Executor {
     clearTimeout(killTimer)
     signal.removeEventListener('abort', onAbort)
     log.info('agent process exited', { jobId: spec.jobId, pid, exitCode, stoppedBy })
+    if (dirs) {
+      await removeAgentJobDirs(dirs).catch((error) => log.warn('could not remove the agent\'s job directory', { jobId: spec.jobId, dir: dirs.root, error }))
+      return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
+    }
     // An agent killed before it could clean up (SIGKILL after the stop grace) leaves its worktree
     // behind; its process group is gone now, so the stale clean-up takes it (and any older ones).
     if (spec.executionMode === 'local' && spec.projectPath) {
@@ -141,6 +159,34 @@ export function local(options: LocalOptions = {}): Executor {
   }
 
   return { name: NAME, probe, run }
+}
+
+/** The host run's environment: `keys` of the coordinator's, then the job's. */
+function hostEnv(keys: string[], jobEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of keys) if (process.env[key] !== undefined) env[key] = process.env[key]!
+  return Object.assign(env, jobEnv)
+}
+
+/**
+ * The environment of an agent run as `user`: PATH and LANG of the coordinator's, the user's own
+ * identity and directories, and the job's variables (the job token and app URL among them).
+ *
+ * The agent clones into its own workspace (AGENT_WORKSPACE) through the git relay instead of adding
+ * a worktree inside the project's checkout: a worktree lives in the checkout's `.git`, which the
+ * agent user must not be able to write (nor, commonly, read: a person's home is 0700), and git
+ * refuses a repository another user owns (safe.directory). A clone owned by the agent user needs no
+ * access to the checkout at all, so the checkout cannot be written (issue 11's first rule holds by
+ * construction), at the cost of fetching the repository through the relay per job, as containers do.
+ * PROJECT_PATH is left out so the agent does not take the worktree path.
+ */
+function agentUserEnv(user: LocalUser, dirs: AgentJobDirs, jobEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' }
+  if (process.env.LANG) env.LANG = process.env.LANG
+  Object.assign(env, { HOME: dirs.home, USER: user.name, LOGNAME: user.name, SHELL: user.shell, TMPDIR: dirs.tmp }, jobEnv)
+  delete env.PROJECT_PATH
+  env.AGENT_WORKSPACE = dirs.workspace
+  return env
 }
 
 /** An absolute/relative path that is executable, or a bare name found on PATH. */
