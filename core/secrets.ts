@@ -149,3 +149,4 @@ export function generateToken(prefix: string): string {
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
+
