@@ -46,6 +46,7 @@ export const CoordinatorEnv = Type.Object({
   HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
   SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app settings MAX_CONCURRENT_AGENTS, AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT are re-read' }),
   DOCKER_CHECK_SEC: Type.Number({ default: 15, minimum: 0.1, description: 'How often Docker availability is checked' }),
+  COORDINATOR_REPORT_SEC: Type.Integer({ default: 15, minimum: 1, maximum: 3600, description: 'How often this coordinator reports to the app\'s registry (the Coordinators page); three missed reports show it as lost' }),
   SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
 })

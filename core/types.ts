@@ -32,6 +32,8 @@ export type JobStatus = Static<typeof JobStatus>
 
 const ProjectFields = {
   name: Text(200, { minLength: 1 }),
+  /** Shown before ticket numbers (`SHOP-12`); derived from the name when not given. */
+  key: Type.String({ minLength: 2, maxLength: 6, pattern: '^[A-Z]+$' }),
   description: Text(20000),
   repo_url: Nullable(Text(2000)),
   /** Alias of repo_url accepted on input (the runbook's name). */
@@ -54,6 +56,7 @@ export type ProjectPatch = Static<typeof ProjectPatch>
 export interface Project {
   id: number
   name: string
+  key: string
   description: string
   repo_url: string | null
   default_branch: string | null
@@ -166,6 +169,10 @@ export type TicketCreate = Static<typeof TicketCreate>
 export type TicketPatch = Static<typeof TicketPatch>
 export interface Ticket {
   id: number
+  /** Per project, shown as `<project key>-<number>`; the id stays the API's and the branch's. */
+  number: number
+  /** The project's key, on tickets as the API shows them (`SHOP` of `SHOP-12`). */
+  project_key?: string
   project_id: number
   title: string
   description: string

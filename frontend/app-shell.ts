@@ -141,6 +141,10 @@ export class AppShell extends LitElement {
         return html`<ta-project-home .projectId=${route.projectId!} .tab=${route.tab!} .ticketId=${route.ticketId ?? null}></ta-project-home>`
       case 'jobs':
         return html`<ta-jobs-view></ta-jobs-view>`
+      case 'coordinators': {
+        const why = denied('member', 'see coordinators')
+        return why ? html`<div class="empty notfound"><h3>${why}</h3></div>` : lazy(import('./coordinators-page.ts'), html`<ta-coordinators-page></ta-coordinators-page>`)
+      }
       case 'settings':
         return html`<ta-settings-page></ta-settings-page>`
       case 'users':
@@ -173,6 +177,7 @@ export class AppShell extends LitElement {
         <nav aria-label="Main">
           ${link('/', 'projects', icons.folder(), 'Projects')}
           ${link('/jobs', 'jobs', icons.jobs(), 'Jobs')}
+          ${link('/coordinators', 'coordinators', icons.server(), 'Coordinators')}
           ${link('/settings', 'settings', icons.settings(), 'Settings')}
           ${role() === 'admin' ? html`${link('/users', 'users', icons.users(), 'Users')}${link('/audit', 'audit', icons.audit(), 'Audit')}` : nothing}
         </nav>

@@ -30,6 +30,7 @@ async function runWithBrokenContainer(fallbackToHost: boolean) {
     release: async () => {},
     readSettings: async () => ({ maxConcurrent: null, limits: {} }),
     handForgeToken: async () => {},
+    report: async () => {},
   }
   const broken: Executor = { name: 'docker-dind', probe: async () => ({ ok: true }), run: async () => { throw new Error('image terarchitect-agent not found') } }
   const host: Executor = { name: 'local', probe: async () => ({ ok: true }), run: async (spec) => { hostRuns.push(spec); return { exitCode: 0 } } }

@@ -14,7 +14,7 @@ import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.
 import { assertWithinProjects } from '../services/coordinator-tokens.ts'
 import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
-import { JobParams, ProjectParams } from './params.ts'
+import { CoordinatorId, JobParams, ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
 import { parseContainerLimits } from '../container-limits.ts'
 
@@ -24,7 +24,6 @@ const JobsQuery = Type.Object({
   ticket_id: Type.Optional(Id),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
 })
-const CoordinatorId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:@-]+$' })
 const Claim = Type.Object(
   {
     project_id: Type.Optional(Id),

@@ -81,6 +81,20 @@ export interface WorkerClient {
   readSettings(): Promise<WorkerSettings>
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
   handForgeToken(token: string, projectIds: number[] | null): Promise<void>
+  /** Reports this coordinator to the app's registry (report.ts). */
+  report(body: CoordinatorReportBody): Promise<void>
+}
+
+/** `POST /api/worker/coordinators/report` (the registry, core/services/coordinators.ts). */
+export interface CoordinatorReportBody {
+  host: string
+  version: string
+  executor: string
+  capacity: number
+  running_job_ids: number[]
+  report_interval_sec: number
+  started_at: string
+  stopped?: boolean
 }
 
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
@@ -157,6 +171,9 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     },
     async handForgeToken(token, projectIds) {
       await request('POST', '/api/worker/forge-token', { body: { coordinator_id: coordinatorId, token, project_ids: projectIds }, headers: workerAuth })
+    },
+    async report(body) {
+      await request('POST', '/api/worker/coordinators/report', { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
     },
   }
 }

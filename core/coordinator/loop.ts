@@ -26,6 +26,7 @@ import type { ProjectImages } from './images.ts'
 import { openContainerReach, withAgentApiUrl, type ContainerReach } from './reachability.ts'
 import { runJob } from './run-job.ts'
 import { handForgeToken } from './forge-token.ts'
+import { startReporting } from './report.ts'
 import type { CoordinatorExecutors } from './types.ts'
 
 const LONG_POLL_RETRY_MS = 5 * 60 * 1000
@@ -239,6 +240,11 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
     executor: containers?.name ?? executors.host.name, maxConcurrent: config.MAX_CONCURRENT_AGENTS,
   })
 
+  const reporting = startReporting({
+    client, log, intervalSec: config.COORDINATOR_REPORT_SEC, executor: containers?.name ?? executors.host.name,
+    runningJobs: () => [...running.keys()], capacity: limit,
+  })
+
   let stopped: Promise<void> | undefined
   return {
     coordinatorId,
@@ -261,6 +267,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
             await finished
           }
         }
+        await reporting.stop()
         await (await reach)?.forwarder?.close()
         await containers?.close?.()
         await executors.host.close?.()

@@ -14,8 +14,9 @@ import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
 import { isAbsolute } from 'node:path'
 import { checkRepoUrlAllowed } from './repo-allowlist.ts'
+import { checkKeyFree, freeProjectKey, lockProjectKeys } from './project-keys.ts'
 
-const COLUMNS = 'id, name, description, repo_url, default_branch, execution_mode, project_path, worker_mode, setup_command, test_command, created_at, updated_at'
+const COLUMNS = 'id, name, key, description, repo_url, default_branch, execution_mode, project_path, worker_mode, setup_command, test_command, created_at, updated_at'
 
 export async function listProjects(ctx: AppContext): Promise<Project[]> {
   return (await ctx.sql.unsafe(`select ${COLUMNS} from projects order by id`)) as unknown as Project[]
@@ -60,6 +61,9 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
   checkHostFields(editor, fields)
   await checkAllowed(ctx, input, fields)
   return write(ctx, async ({ tx, emit }) => {
+    await lockProjectKeys(tx)
+    if (fields.key === undefined) fields.key = await freeProjectKey(tx, String(fields.name))
+    else await checkKeyFree(tx, String(fields.key))
     const [row] = await tx`
       insert into projects ${tx(fields as Record<string, unknown>)}
       returning id`
@@ -79,6 +83,10 @@ export async function updateProject(ctx: AppContext, id: number, patch: ProjectP
   await checkAllowed(ctx, patch, fields)
   return write(ctx, async ({ tx, emit }) => {
     checkHostFields(editor, fields, await getProject(tx, id))
+    if (typeof fields.key === 'string') {
+      await lockProjectKeys(tx)
+      await checkKeyFree(tx, fields.key, id)
+    }
     await tx`update projects set ${tx(fields as Record<string, unknown>)}, updated_at = now() where id = ${id}`
     const project = await getProject(tx, id)
     await recordAudit(tx, editor.actor, { action: 'project.update', target: { type: 'project', id }, projectId: id, details: { changed: Object.keys(fields) } })

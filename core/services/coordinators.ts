@@ -1,0 +1,81 @@
+/**
+ * The coordinators registry. A coordinator reports in every `report_interval_sec` (its host,
+ * version, executor, capacity and running jobs) and once more when it stops. Its state is derived
+ * from the report's age when read, so a coordinator killed without a word shows as lost on its own:
+ * - `live`: reported recently and runs at least one job;
+ * - `idle`: reported recently, runs nothing;
+ * - `lost`: no report for three intervals (plus slack), and it did not say it stopped;
+ * - `stopped`: it said so.
+ * Rows are keyed by credential and instance id: one credential cannot write another's row.
+ */
+import type { Sql } from '../db/sql.ts'
+import type { Holder } from './queue.ts'
+
+/** Missed reports before a silent coordinator counts as lost. */
+export const LOST_AFTER_REPORTS = 3
+/** Slack on top, for a busy app or a slow network. */
+const LOST_SLACK_SEC = 5
+/** Lost and stopped coordinators stay listed this long, then their rows are dropped. */
+const FORGET_AFTER = '7 days'
+
+export interface CoordinatorReport {
+  host: string
+  version: string
+  executor: string
+  capacity: number
+  running_job_ids: number[]
+  report_interval_sec: number
+  started_at: string
+  stopped?: boolean
+}
+
+export type CoordinatorState = 'live' | 'idle' | 'lost' | 'stopped'
+
+export interface CoordinatorRow {
+  coordinator_id: string
+  /** `worker key`, or the coordinator token's name. */
+  credential_name: string
+  host: string
+  version: string
+  executor: string
+  capacity: number
+  running_job_ids: number[]
+  started_at: string
+  last_seen_at: string
+  stopped_at: string | null
+  state: CoordinatorState
+}
+
+export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: CoordinatorReport): Promise<void> {
+  const running = report.stopped ? [] : [...new Set(report.running_job_ids)]
+  await sql`
+    insert into coordinators (credential, coordinator_id, host, version, executor, capacity, running_job_ids,
+                              report_interval_sec, started_at, last_seen_at, stopped_at)
+    values (${holder.credential.id}, ${holder.coordinatorId}, ${report.host}, ${report.version}, ${report.executor},
+            ${report.capacity}, ${running}::int[], ${report.report_interval_sec}, ${report.started_at}, now(),
+            ${report.stopped ? sql`now()` : null})
+    on conflict (credential, coordinator_id) do update set
+      host = excluded.host, version = excluded.version, executor = excluded.executor, capacity = excluded.capacity,
+      running_job_ids = excluded.running_job_ids, report_interval_sec = excluded.report_interval_sec,
+      started_at = excluded.started_at, last_seen_at = now(), stopped_at = excluded.stopped_at`
+}
+
+/** Every coordinator seen in the last week, live and idle first, then by last report. */
+export async function listCoordinators(sql: Sql): Promise<CoordinatorRow[]> {
+  await sql`delete from coordinators where last_seen_at < now() - ${FORGET_AFTER}::interval`
+  const rows = await sql`
+    select c.coordinator_id, c.host, c.version, c.executor, c.capacity, c.running_job_ids, c.started_at,
+           c.last_seen_at, c.stopped_at,
+           coalesce(t.name, case when c.credential = 'worker-key' then 'worker key' else c.credential end) as credential_name,
+           case
+             when c.stopped_at is not null then 'stopped'
+             when c.last_seen_at < now() - make_interval(secs => c.report_interval_sec * ${LOST_AFTER_REPORTS} + ${LOST_SLACK_SEC}) then 'lost'
+             when cardinality(c.running_job_ids) > 0 then 'live'
+             else 'idle'
+           end as state
+    from coordinators c
+    left join coordinator_tokens t on c.credential = 'coordinator-token:' || t.id
+    order by (c.stopped_at is null and c.last_seen_at >= now() - make_interval(secs => c.report_interval_sec * ${LOST_AFTER_REPORTS} + ${LOST_SLACK_SEC})) desc,
+             c.last_seen_at desc`
+  return rows as unknown as CoordinatorRow[]
+}
