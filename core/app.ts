@@ -24,6 +24,7 @@ import { jobRoutes } from './api/jobs.ts'
 import { coordinatorRoutes } from './api/coordinators.ts'
 import { ensureWorkerKey } from './services/worker-key.ts'
 import { settingsRoutes } from './api/settings.ts'
+import { checkRoutes } from './api/checks.ts'
 import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
 import { memoryRoutes } from './api/memory.ts'
@@ -122,6 +123,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...reviewRoutes(ctx),
     ...memoryRoutes(ctx),
     ...coordinatorRoutes(ctx),
+    ...checkRoutes(ctx),
     ...webhookRoutes(ctx),
     ...gitRelayRoutes(ctx),
     ...agentForgeRoutes(ctx),

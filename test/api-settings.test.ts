@@ -159,10 +159,8 @@ for (const kind of DB_KINDS) {
   test('settings check reports what is missing or half-configured', async ({ t }) => {
     const check = await t.api('GET', '/api/settings/check')
     assert.is(check.status, 200)
-    assert.is(check.body.ok, true, 'WORKER_MODEL comes from the env, WORKER_MODE has a default')
-    const github = check.body.problems.find((problem: any) => problem.key === 'GITHUB_TOKEN')
-    assert.is(github.severity, 'warning')
-    assert.match(github.message, /GITHUB_TOKEN/)
+    assert.is(check.body.ok, true, 'WORKER_MODEL and GITHUB_TOKEN come from the env, WORKER_MODE has a default')
+    // A missing GITHUB_TOKEN disables Run: test/setup-checks.test.ts.
     await t.api('PUT', '/api/settings', { values: { AGENT_LLM_URL: 'http://127.0.0.1:9/v1' } })
     const half = await t.api('GET', '/api/settings/check')
     const director = half.body.problems.find((problem: any) => problem.key === 'AGENT_MODEL')

@@ -73,6 +73,11 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     TERARCHITECT_DATA_DIR: dataDir,
     LOG_LEVEL: 'error',
     WORKER_MODEL: 'test-model',
+    // Runs are refused without a forge token (setup-checks/run.ts); suites about its absence pass ''.
+    // The API URL is a closed loopback port, so no suite reaches the real GitHub with it; suites with
+    // the fake GitHub set their own.
+    GITHUB_TOKEN: 'ghp_test_default_forge_token',
+    GITHUB_API_URL: 'http://127.0.0.1:9',
     ...(options.kind === 'postgres' ? { DATABASE_URL: await createDatabase(await clusterUrl()) } : {}),
     ...options.env,
   }

@@ -7,6 +7,7 @@ import type { Sql, TransactionSql } from '../db/index.ts'
 import { conflict, forbidden, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
 import type { Job, JobKind, Project } from '../types.ts'
 import { checkSettings } from './settings.ts'
+import { addRunBlockers } from './setup-checks/run.ts'
 import { APP_ACTOR, type Actor } from './audit.ts'
 
 export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at,
@@ -50,6 +51,7 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
   }
 }
 
+  await addRunBlockers(ctx, tx, project, details)
 /**
  * A local project's agents run on the app's host as the app's user: only an admin may start one
  * (move, run, retry). Jobs the app starts itself (review replies) carry no role and pass.

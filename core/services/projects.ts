@@ -14,6 +14,7 @@ import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
 import { isAbsolute } from 'node:path'
 import { checkRepoUrlAllowed } from './repo-allowlist.ts'
+import { checkProjectSetup } from './setup-checks/project.ts'
 import { checkKeyFree, freeProjectKey, lockProjectKeys } from './project-keys.ts'
 
 const COLUMNS = 'id, name, key, description, repo_url, default_branch, execution_mode, project_path, worker_mode, setup_command, test_command, created_at, updated_at'
@@ -60,7 +61,8 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
   const fields = normalize(input)
   checkHostFields(editor, fields)
   await checkAllowed(ctx, input, fields)
-  return write(ctx, async ({ tx, emit }) => {
+  const warnings = await checkProjectSetup(ctx, fields, repoField(input))
+  const project = await write(ctx, async ({ tx, emit }) => {
     await lockProjectKeys(tx)
     if (fields.key === undefined) fields.key = await freeProjectKey(tx, String(fields.name))
     else await checkKeyFree(tx, String(fields.key))
@@ -75,13 +77,15 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
     await emit({ project_id: id, type: 'project.created', payload: { project } })
     return project
   })
+  return withWarnings(project, warnings)
 }
 
 export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(patch)
   // Before the transaction: the settings read takes its own connection (one, on embedded PGlite).
   await checkAllowed(ctx, patch, fields)
-  return write(ctx, async ({ tx, emit }) => {
+  const warnings = await checkProjectSetup(ctx, fields, repoField(patch), id)
+  const project = await write(ctx, async ({ tx, emit }) => {
     checkHostFields(editor, fields, await getProject(tx, id))
     if (typeof fields.key === 'string') {
       await lockProjectKeys(tx)
@@ -93,7 +97,11 @@ export async function updateProject(ctx: AppContext, id: number, patch: ProjectP
     await emit({ project_id: id, type: 'project.updated', payload: { project } })
     return project
   })
+  return withWarnings(project, warnings)
 }
+
+/** A saved project with what its save checks found (setup-checks/project.ts), when they found anything. */
+const withWarnings = (project: Project, warnings: string[]): Project & { warnings?: string[] } => (warnings.length ? { ...project, warnings } : project)
 
 export async function deleteProject(ctx: AppContext, id: number, confirm: string, actor: Actor = APP_ACTOR): Promise<void> {
   await write(ctx, async ({ tx, emit }) => {

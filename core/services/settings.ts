@@ -55,6 +55,12 @@ export async function resolveSettings(ctx: AppContext): Promise<Record<string, s
   return out
 }
 
+/** One setting's effective value (decrypted), read with `sql` (a transaction's, inside one). */
+export async function settingValue(ctx: AppContext, key: string, sql: Sql | TransactionSql = ctx.sql): Promise<string | null> {
+  const definition = SETTINGS_BY_KEY.get(key)
+  return definition ? effective(ctx, definition, await loadStored(sql)).value : null
+}
+
 /**
  * Registers the effective value of every secret setting (stored, perhaps by another app replica, or
  * from the environment) with the log redactor. Called before storing agent output, which may echo
@@ -186,6 +192,13 @@ export async function checkSettings(ctx: AppContext, sql: Sql | TransactionSql =
     if (effective(ctx, definition, stored).value === null) {
       problems.push({ key: definition.key, severity: definition.required, message: `${definition.key} is not set: ${definition.description}` })
     }
+  }
+  // Every job clones and pushes through the git relay: with no forge token at all (the setting or
+  // one a coordinator handed over) no run can work, so Run is disabled (setup-checks/run.ts per project).
+  const forge = problems.find((problem) => problem.key === 'GITHUB_TOKEN' && problem.severity === 'warning')
+  if (forge && !(await sql`select 1 from forge_tokens limit 1`).length) {
+    forge.severity = 'error'
+    forge.message = 'GITHUB_TOKEN is not set: agents clone and push through the app, which needs a forge token (or a coordinator that hands one over)'
   }
   const director = ['AGENT_LLM_URL', 'AGENT_MODEL'].map((key) => effective(ctx, SETTINGS_BY_KEY.get(key)!, stored).value)
   if ((director[0] === null) !== (director[1] === null)) {

@@ -10,6 +10,7 @@ import type { Sql, TransactionSql } from '../db/index.ts'
 import type { Board, Job, Ticket, TicketCreate, TicketPatch } from '../types.ts'
 import { columnWithRole, getBoard } from './board.ts'
 import { getProject } from './projects.ts'
+import { defaultLinks, getGraph } from './graph.ts'
 import { assertRunnable, enqueueJob, jobSummary } from './jobs.ts'
 import { cancelJob } from './queue.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
@@ -24,7 +25,7 @@ import { registerStoredSecrets } from './coordinator-forge-token.ts'
 export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind: string } | null }
 
 const SELECT = `
-  select t.id, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
+  select t.id, t.number, (select key from projects where id = t.project_id) as project_key, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
     t.associated_node_ids, t.associated_edge_ids, t.pr_url, t.pr_number, t.summary, t.created_at, t.updated_at,
     case when j.id is null then null else jsonb_build_object('job_id', j.id, 'ticket_id', j.ticket_id, 'kind', j.kind,
       'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested) end as job
@@ -51,10 +52,14 @@ export async function createTicket(ctx: AppContext, projectId: number, input: Ti
     const [{ n }] = (await tx`select count(*)::int as n from tickets where project_id = ${projectId} and column_id = ${columnId}`) as unknown as [{ n: number }]
     const position = Math.min(input.position ?? n, n)
     await tx`update tickets set position = position + 1 where project_id = ${projectId} and column_id = ${columnId} and position >= ${position}`
+    const links = defaultLinks(await getGraph(tx, projectId), input)
+    // The project row is locked above: numbers are handed out one insert at a time.
+    const [{ number }] = (await tx`update projects set last_ticket_number = last_ticket_number + 1 where id = ${projectId}
+      returning last_ticket_number as number`) as unknown as [{ number: number }]
     const [row] = await tx`
-      insert into tickets (project_id, title, description, column_id, position, priority, associated_node_ids, associated_edge_ids)
-      values (${projectId}, ${input.title}, ${input.description ?? ''}, ${columnId}, ${position}, ${input.priority ?? 'medium'},
-        ${tx.json(input.associated_node_ids ?? [])}, ${tx.json(input.associated_edge_ids ?? [])})
+      insert into tickets (project_id, number, title, description, column_id, position, priority, associated_node_ids, associated_edge_ids)
+      values (${projectId}, ${number}, ${input.title}, ${input.description ?? ''}, ${columnId}, ${position}, ${input.priority ?? 'medium'},
+        ${tx.json(links.nodes)}, ${tx.json(links.edges)})
       returning id`
     const id = row!.id as number
     if (column.role === 'in_progress') {

@@ -20,8 +20,8 @@ let ticketId: number
 test.after.each(assertNoCspViolations)
 
 test.before(async () => {
-  // No worker model anywhere: the settings check fails and Run must be disabled.
-  ui = await startUiApp({ WORKER_MODEL: '' })
+  // No worker model and no forge token anywhere: the settings check fails and Run must be disabled.
+  ui = await startUiApp({ WORKER_MODEL: '', GITHUB_TOKEN: '' })
   browser = await launchBrowser()
   project = await createProject(ui, { name: 'Shop API' })
   ticketId = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add a health endpoint' })).body.id
