@@ -31,7 +31,7 @@ test.after(async () => {
 
 /** Resolves once the worker's LLM call for this ticket is in flight. */
 const workerCallStarted = (ticketId: number) =>
-  waitFor(async () => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${ticketId}:`)), 120_000, 'the worker LLM call')
+  waitFor(async () => world.llm.requests.some((r) => new RegExp(`branch ticket-${ticketId}\\b`).test(JSON.stringify(r.body ?? ''))), 120_000, 'the worker LLM call')
 
 test('cancel mid-turn: the turn is stopped, exit 130, nothing pushed, no PR', async () => {
   if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')

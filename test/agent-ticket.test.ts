@@ -55,6 +55,8 @@ for (const [mode, cli] of CLIS) {
     try {
       await world.settings({ WORKER_MODE: mode })
       const ticket = await createTicket(world, { title: `Add a health file (${mode})` })
+      // Commits, the PR and the prompt name the ticket by its project key and number, never `#<id>`.
+      const ref = `${(await world.t.api('GET', `/api/projects/${world.projectId}`, undefined, world.people)).body.key}-${(ticket as unknown as { number: number }).number}`
       const job = await runAndClaim(world, ticket.id)
       const llmBefore = world.llm.requests.length
       // The Aider run also plays the coordinator's host fallback: its reason is logged first.
@@ -64,14 +66,15 @@ for (const [mode, cli] of CLIS) {
 
       const branch = `ticket-${ticket.id}`
       assert.is(remoteGit(world, ['show', `${branch}:HEALTH.md`]), 'healthy\n', 'the edit is on the pushed branch')
-      assert.match(remoteGit(world, ['log', '-1', '--format=%an <%ae>%n%s', branch]) ?? '', `Terarchitect <terarchitect@users.noreply.github.com>\nTicket #${ticket.id}:`)
+      assert.match(remoteGit(world, ['log', '-1', '--format=%an <%ae>%n%s', branch]) ?? '', `Terarchitect <terarchitect@users.noreply.github.com>\n${ref}:`)
       // The app relayed the push with the forge token (Basic x-access-token); the agent held only its job token.
       assert.ok(world.git.requests.some((r) => r.user === 'x-access-token' && r.path.includes('git-receive-pack')))
 
       const pulls = world.gh.state.repo('acme/widgets')!.pulls.filter((p) => p.head.ref === branch)
       assert.is(pulls.length, 1)
       assert.is(pulls[0]!.base.ref, 'main')
-      assert.match(pulls[0]!.body ?? '', `Ticket #${ticket.id}`)
+      assert.match(pulls[0]!.body ?? '', `Ticket ${ref}`)
+      assert.match(pulls[0]!.title, `${ref}: Add a health file`)
 
       const updated = await getTicket(world, ticket.id)
       assert.is(updated.column_id, 'in_review')
@@ -93,7 +96,7 @@ for (const [mode, cli] of CLIS) {
         const calls = world.llm.llmCalls().slice(llmBefore).filter((r) => r.request?.model === 'fake-model')
         assert.ok(calls.length >= 2, `${cli} made LLM calls`)
         const prompt = calls.map((r) => r.request!.allText).join('\n')
-        for (const text of [`Ticket #${ticket.id}`, 'Widget API', 'Widget DB', 'reads and writes', 'Health endpoints answer plain text.']) {
+        for (const text of [`Ticket ${ref}:`, 'Widget API', 'Widget DB', 'reads and writes', 'Health endpoints answer plain text.']) {
           assert.ok(prompt.includes(text), `prompt holds ${JSON.stringify(text)}`)
         }
       } else {

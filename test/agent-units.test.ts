@@ -119,23 +119,23 @@ test('Director JSON is found bare, fenced or amid prose; the endpoint is spelled
 })
 
 const CONTEXT = {
-  project: { id: 1, name: 'shop', description: 'An online shop', test_command: 'npm test' },
+  project: { id: 1, name: 'shop', key: 'SHOP', description: 'An online shop', test_command: 'npm test' },
   repo_url: 'https://github.com/acme/shop.git',
-  graph: { nodes: [], edges: [], version: 1 },
+  graph: { nodes: [{ id: 'web', label: 'Web' }, { id: 'pay', label: 'Payments' }], edges: [], version: 1 },
   ticket: {
-    id: 7, title: 'Add checkout', description: 'Build the checkout page.', priority: 'high',
+    id: 7, number: 3, title: 'Add checkout', description: 'Build the checkout page.', priority: 'high',
     related_nodes: [{ id: 'web', label: 'Web', type: 'frontend', tech: 'Lit' }, { id: 'pay', label: 'Payments', description: 'Stripe wrapper' }],
     related_edges: [{ id: 'e', source: 'web', target: 'pay', source_label: 'Web', target_label: 'Payments', label: 'charges', protocol: 'HTTPS' }],
   },
   notes: [{ id: 1, title: 'Style', content: 'Use tabs.' }],
-  neighbouring_tickets: [{ id: 8, title: 'Add cart', column_id: 'done', priority: 'low' }],
+  neighbouring_tickets: [{ id: 8, number: 4, title: 'Add cart', column_id: 'done', priority: 'low' }],
   settings: { GITHUB_TOKEN: 'ghp_must_not_appear', WORKER_API_KEY: 'sk-must-not-appear' },
 } as unknown as WorkerContext
 
 test('ticket prompt: ticket, linked components and connections, notes, neighbours, rules; never settings', () => {
   const prompt = ticketPrompt(CONTEXT, { cwd: '/workspace', branch: 'ticket-7', base: 'main', testCommand: 'npm test' })
-  for (const text of ['Working directory: /workspace', '# Ticket #7: Add checkout', 'Priority: high', 'Build the checkout page.', 'An online shop',
-    '- Web (frontend, Lit)', '- Payments: Stripe wrapper', '- Web → Payments: charges (HTTPS)', '### Style', 'Use tabs.', '#8 [done] Add cart',
+  for (const text of ['Working directory: /workspace', '# Ticket SHOP-3: Add checkout', 'Priority: high', 'Build the checkout page.', 'An online shop',
+    '- Web (frontend, Lit)', '- Payments: Stripe wrapper', '- Web → Payments: charges (HTTPS)', '### Style', 'Use tabs.', 'SHOP-4 [done] Add cart',
     'make them pass', 'Do not commit']) {
     assert.ok(prompt.includes(text), `prompt holds ${JSON.stringify(text)}`)
   }

@@ -84,7 +84,7 @@ test('a dirty checkout is left exactly as it was, whatever the job\'s end; stale
 /** Each ticket's worker writes `ticket-<id>.txt`; titles containing HANG make the first call hang. */
 function script(request: LlmRequest): Reply {
   if (request.tools.length === 0 || request.lastIsToolResult) return { text: 'Done: wrote the file.' }
-  const id = /Ticket #(\d+):/.exec(request.allText)?.[1] ?? 'unknown'
+  const id = /branch ticket-(\d+)\b/.exec(request.allText)?.[1] ?? 'unknown'
   const call = writeFileCall(request, `ticket-${id}.txt`, `change for ticket ${id}\n`)!
   return request.allText.includes('HANG') ? { toolCalls: [call], delayMs: 120_000 } : { toolCalls: [call] }
 }
@@ -129,7 +129,7 @@ test('8 tickets, 4 agents at once on one dirty checkout: each branch holds its o
     // Stop mid-run: the checkout is unchanged, and the ticket's next run succeeds.
     const hang = await createTicket(world, { title: 'HANG until stopped' })
     await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${hang.id}/run`, undefined, world.people)
-    await waitFor(async () => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${hang.id}:`)), 120_000, 'the worker call')
+    await waitFor(async () => world.llm.requests.some((r) => new RegExp(`branch ticket-${hang.id}\\b`).test(JSON.stringify(r.body ?? ''))), 120_000, 'the worker call')
     assert.equal(leftoverWorktrees(checkout).length, 1, 'the running job has its worktree')
     const cancel = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${hang.id}/cancel`, undefined, world.people)
     assert.is(cancel.status, 200, JSON.stringify(cancel.body))

@@ -19,12 +19,12 @@ export const APP_ENV = { JOB_LEASE_SEC: '15', JOB_LEASE_GRACE_SEC: '8', REAPER_I
 export function slowScript(request: LlmRequest): Reply {
   if (request.tools.length === 0) return { text: 'ok' }
   if (request.lastIsToolResult) return { text: 'Done: wrote the file.', delayMs: 4000 }
-  const id = /Ticket #(\d+):/.exec(request.allText)?.[1] ?? 'unknown'
+  const id = /branch ticket-(\d+)\b/.exec(request.allText)?.[1] ?? 'unknown'
   return { toolCalls: [writeFileCall(request, `ticket-${id}.txt`, `change for ticket ${id}\n`)!], delayMs: 4000 }
 }
 
 /** Whether the model has been asked about ticket `id` (its worker is mid-turn). */
-export const workerAsked = (world: World, id: number) => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes(`Ticket #${id}:`))
+export const workerAsked = (world: World, id: number) => world.llm.requests.some((r) => new RegExp(`branch ticket-${id}\\b`).test(JSON.stringify(r.body ?? '')))
 
 export const jobOf = async (world: World, jobId: number) => (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
 

@@ -18,7 +18,7 @@ export interface WorkerContext {
     related_edges: (GraphEdge & { source_label: string; target_label: string })[]
   }
   notes: Note[]
-  neighbouring_tickets: { id: number; title: string; column_id: string; priority: string }[]
+  neighbouring_tickets: { id: number; number?: number; title: string; column_id: string; priority: string }[]
   settings: Record<string, string>
   /** Review jobs: the PR as the forge has it now, and the comment to address; null for ticket jobs. */
   review: {

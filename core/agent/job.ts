@@ -16,6 +16,7 @@ import { agentError } from './errors.ts'
 import { createGit, type Git } from './git.ts'
 import type { Reporter } from './reporter.ts'
 import { openWorkspace, type Workspace } from './workspace.ts'
+import { linkedSummary, ticketRef } from './prompt.ts'
 
 /** One agent process: its configuration and the services every step uses. */
 export interface AgentRun {
@@ -72,7 +73,7 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
   const mode = settings.director
     ? `Director ${settings.director.model}, budgets ${settings.budget.maxTurns} turns / ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
     : `single-shot (no AGENT_LLM_URL/AGENT_MODEL), budgets ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
-  reporter.step('context', `ticket #${context.ticket.id} "${context.ticket.title}" of ${context.project.name}: ${context.ticket.related_nodes.length} linked components, ${context.notes.length} notes; worker ${worker.name} (${settings.worker.model}); ${mode}`)
+  reporter.step('context', `${ticketRef(context.project, context.ticket)} "${context.ticket.title}" of ${context.project.name}: ${linkedSummary(context)}; ${context.notes.length} notes; worker ${worker.name} (${settings.worker.model}); ${mode}`)
 
   // The probe (`<cli> --version`, up to 1.5 s for a node-based CLI) runs while the repo is cloned.
   const probing = (worker.probe?.() ?? Promise.resolve(undefined)).catch((error: Error) => ({ ok: false as const, reason: error.message }))

@@ -10,16 +10,35 @@ const clip = (text: string | null | undefined, max: number) => {
   return value.length > max ? `${value.slice(0, max)}\n… (${value.length - max} more characters left out)` : value
 }
 
+/**
+ * How a ticket is named to people and forges: `SHOP-12` (project key, per-project number). Never
+ * `#12`, which forges would link to their own issue 12. An app without keys gives `ticket 12`.
+ */
+export function ticketRef(project: { key?: string }, ticket: { id: number; number?: number }): string {
+  return project.key && ticket.number ? `${project.key}-${ticket.number}` : `ticket ${ticket.id}`
+}
+
+/** The run's context step in words: which part of the graph the ticket links, or that there is none. */
+export function linkedSummary(context: WorkerContext): string {
+  const { related_nodes: nodes, related_edges: edges } = context.ticket
+  if (!context.graph.nodes.length) return 'this project has no architecture graph yet'
+  const names = nodes.slice(0, 6).map((node) => node.label || node.id).join(', ')
+  const more = nodes.length > 6 ? ` and ${nodes.length - 6} more` : ''
+  return nodes.length
+    ? `linked components: ${names}${more} (${nodes.length} of ${context.graph.nodes.length}, ${edges.length} connections)`
+    : `no linked components (the graph has ${context.graph.nodes.length})`
+}
+
 /** The ticket with its architecture context, as Markdown. Shared by the Worker and the Director. */
 export function ticketContext(context: WorkerContext): string {
   const { ticket, project } = context
-  const lines = [`# Ticket #${ticket.id}: ${ticket.title}`, `Priority: ${ticket.priority}`, '', clip(ticket.description, 20000) || '(no description)']
+  const lines = [`# Ticket ${ticketRef(project, ticket)}: ${ticket.title}`, `Priority: ${ticket.priority}`, '', clip(ticket.description, 20000) || '(no description)']
   const nodes = ticket.related_nodes.slice(0, 100)
   const edges = ticket.related_edges.slice(0, 200)
-  if (project.description || nodes.length || edges.length) {
-    lines.push('', `## Architecture (project ${project.name})`)
-    if (project.description) lines.push(clip(project.description, 4000))
-  }
+  lines.push('', `## Architecture (project ${project.name})`)
+  if (project.description) lines.push(clip(project.description, 4000))
+  if (!context.graph.nodes.length) lines.push('', 'This project has no architecture graph yet.')
+  else if (!nodes.length) lines.push('', `This ticket is linked to none of the ${context.graph.nodes.length} components of the project's architecture graph.`)
   if (nodes.length) {
     lines.push('', 'Components this ticket touches:')
     for (const node of nodes) {
@@ -50,7 +69,7 @@ export function ticketContext(context: WorkerContext): string {
   const others = context.neighbouring_tickets.slice(0, 15)
   if (others.length) {
     lines.push('', '## Other tickets of the project (context only, not part of this task)')
-    for (const other of others) lines.push(`- #${other.id} [${other.column_id}] ${other.title}`)
+    for (const other of others) lines.push(`- ${ticketRef(project, other)} [${other.column_id}] ${other.title}`)
   }
   return lines.join('\n')
 }

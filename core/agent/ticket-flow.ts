@@ -7,7 +7,7 @@
 import type { Usage } from '../types.ts'
 import type { AgentRun, OpenJob } from './job.ts'
 import { openJob } from './job.ts'
-import { ticketPrompt } from './prompt.ts'
+import { ticketPrompt, ticketRef } from './prompt.ts'
 import { commitWork, openPullRequest, pushBranch } from './publish.ts'
 import type { CommandOutcome } from './checks.ts'
 import { agentError } from './errors.ts'
@@ -41,7 +41,7 @@ async function ticketWork(run: AgentRun, job: OpenJob): Promise<void> {
     ? `continuing ${branch} from the remote (${await git.commitsAhead(mergeBase)} commits over ${base})`
     : `created ${branch} from ${base} (${mergeBase.slice(0, 10)})`, undefined, { kind: 'branch', branch, base, continued: !!startedFrom })
 
-  const title = ticket.title
+  const title = `${ticketRef(job.context.project, ticket)}: ${ticket.title}`
   const prBody = (summary: string, tests?: CommandOutcome) => pullBody(run, job, summary, tests)
   const finished = startedFrom ? await finishedEarlier(run, job, [`${mergeBase}..HEAD`]) : undefined
   if (finished) {
@@ -63,7 +63,7 @@ async function ticketWork(run: AgentRun, job: OpenJob): Promise<void> {
     return (await openPullRequest(run, job, { title: `[draft] ${title}`, head: branch, base, body: prBody(summary || 'Unfinished work: a budget ran out.'), draft: true })).html_url
   })
 
-  const summary = work.summary || `Changes for ticket #${ticket.id} by ${job.worker.name}.`
+  const summary = work.summary || `Changes for ${ticketRef(job.context.project, ticket)} by ${job.worker.name}.`
   await commitWork(run, job, commitMessage(run, job, summary), mergeBase)
   await pushBranch(run, job, branch, startedFrom)
   await complete(run, job, await openPullRequest(run, job, { title, head: branch, base, body: prBody(summary, work.tests) }), summary)
@@ -72,7 +72,7 @@ async function ticketWork(run: AgentRun, job: OpenJob): Promise<void> {
 async function complete(run: AgentRun, job: OpenJob, pull: { html_url: string; number: number }, summary: string): Promise<void> {
   const ticket = job.context.ticket
   await run.api.complete({ pr_url: pull.html_url, pr_number: pull.number, summary: summary.slice(0, 20000), usage: usageOf(job) })
-  run.reporter.step('complete', `ticket #${ticket.id} is in review: ${pull.html_url}`, undefined, { kind: 'complete', pr_url: pull.html_url, pr_number: pull.number, usage: usageOf(job) })
+  run.reporter.step('complete', `${ticketRef(job.context.project, ticket)} is in review: ${pull.html_url}`, undefined, { kind: 'complete', pr_url: pull.html_url, pr_number: pull.number, usage: usageOf(job) })
 }
 
 /** Marks the commit of a draft proposed when a budget ran out: not a finished change. */
@@ -93,14 +93,14 @@ export async function finishedEarlier(run: AgentRun, job: OpenJob, range: string
     const lines = message.trim().split('\n')
     if (!lines.some((line) => line.startsWith(marker))) continue
     const summary = lines.slice(1).filter((line) => !line.startsWith(marker)).join('\n').trim()
-    return { commit, summary: summary || `Changes for ticket #${job.context.ticket.id}.` }
+    return { commit, summary: summary || `Changes for ${ticketRef(job.context.project, job.context.ticket)}.` }
   }
   return undefined
 }
 
 export function commitMessage(run: AgentRun, job: OpenJob, summary: string): string {
   const ticket = job.context.ticket
-  return `Ticket #${ticket.id}: ${ticket.title}\n\n${summary.trim()}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`.trim()
+  return `${ticketRef(job.context.project, ticket)}: ${ticket.title}\n\n${summary.trim()}\n\nTerarchitect job ${run.config.JOB_ID ?? ''} (${job.worker.name})`.trim()
 }
 
 /** The PR description: the summary, the ticket, how it was made, and what the tests said. */
@@ -111,7 +111,7 @@ export function pullBody(run: AgentRun, job: OpenJob, summary: string, tests?: C
     summary.trim(),
     '',
     '---',
-    `Ticket #${ticket.id}: ${ticket.title} (project ${job.context.project.name})`,
+    `Ticket ${ticketRef(job.context.project, ticket)}: ${ticket.title} (project ${job.context.project.name})`,
     `Worker: ${job.worker.name} (${job.workerSettings.model})${job.settings.director ? `, directed by ${job.settings.director.model}` : ', single-shot'}; ${job.budget.turns} turn(s), ${usage.input_tokens + usage.output_tokens} tokens`,
   ]
   if (tests) lines.push(`Tests: \`${tests.command}\` ${tests.timedOut ? 'timed out' : `exited ${tests.exitCode}`}`)

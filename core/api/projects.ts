@@ -4,7 +4,7 @@ import { Reply, route, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { BoardPut, GraphPut, ProjectCreate, ProjectPatch } from '../types.ts'
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../services/projects.ts'
-import { getGraph, putGraph } from '../services/graph.ts'
+import { getGraph, putGraph, suggestNodes } from '../services/graph.ts'
 import { getBoard, putBoard } from '../services/board.ts'
 import { ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
@@ -36,6 +36,12 @@ export function projectRoutes(ctx: AppContext): Route[] {
       },
     }),
     route({ method: 'GET', path: '/api/projects/:id/graph', access: 'viewer', params: ProjectParams, handle: ({ params }) => getGraph(ctx.sql, params.id) }),
+    route({
+      // The nodes a ticket's text names (title and description), for the new-ticket dialog and the ticket view.
+      method: 'GET', path: '/api/projects/:id/graph/suggest', access: 'viewer', params: ProjectParams,
+      query: Type.Object({ text: Type.String({ maxLength: 4000 }) }, { additionalProperties: false }),
+      handle: async ({ params, query }) => ({ nodes: suggestNodes(await getGraph(ctx.sql, params.id), query.text) }),
+    }),
     route({
       method: 'PUT', path: '/api/projects/:id/graph', access: 'member', params: ProjectParams, body: GraphPut,
       handle: ({ params, body }) => putGraph(ctx, params.id, body),

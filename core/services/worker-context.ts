@@ -1,11 +1,11 @@
 /**
  * Everything an agent needs to work a ticket, in one read: the project, its graph, the ticket with
- * its linked nodes and edges resolved to labels, notes, neighbouring tickets, and the agent settings
+ * its linked nodes and edges (those it links and every edge between two linked nodes) resolved to labels, notes, neighbouring tickets, and the agent settings
  * (no secret among them: the agent reaches the forge and the LLMs through the app's relays).
  */
 import type { AppContext } from '../context.ts'
 import { getProject } from './projects.ts'
-import { getGraph } from './graph.ts'
+import { getGraph, linkedParts } from './graph.ts'
 import { getTicket } from './tickets.ts'
 import { listNotes } from './notes.ts'
 import { resolveSettings } from './settings.ts'
@@ -35,11 +35,11 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     resolveSettings(ctx),
   ])
   const wholeGraph = ticket.associated_node_ids.includes('*')
-  const nodeIds = new Set(wholeGraph ? graph.nodes.map((node) => node.id) : ticket.associated_node_ids)
-  const edgeIds = new Set(wholeGraph ? graph.edges.map((edge) => edge.id) : ticket.associated_edge_ids)
+  const linked = linkedParts(graph, { nodes: ticket.associated_node_ids, edges: ticket.associated_edge_ids })
+  const nodeIds = new Set(linked.nodes.map((node) => node.id))
   const labelOf = new Map(graph.nodes.map((node) => [node.id, node.label]))
   const neighbours = await ctx.sql`
-    select id, title, column_id, priority from tickets where project_id = ${projectId} and id <> ${ticketId}
+    select id, number, title, column_id, priority from tickets where project_id = ${projectId} and id <> ${ticketId}
     order by updated_at desc limit 20`
   const agentSettings: Record<string, string> = {}
   for (const key of AGENT_SETTING_KEYS) if (settings[key] !== undefined) agentSettings[key] = settings[key]!
@@ -52,9 +52,8 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     ticket: {
       ...ticket,
       column: board.columns.find((column) => column.id === ticket.column_id) ?? null,
-      related_nodes: graph.nodes.filter((node) => nodeIds.has(node.id)),
-      related_edges: graph.edges
-        .filter((edge) => edgeIds.has(edge.id))
+      related_nodes: linked.nodes,
+      related_edges: linked.edges
         .map((edge) => ({ ...edge, source_label: labelOf.get(edge.source) ?? edge.source, target_label: labelOf.get(edge.target) ?? edge.target })),
     },
     notes: notes.filter((note) =>
