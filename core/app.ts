@@ -2,7 +2,7 @@
  * Composes the app: database, bus, services, routes and the HTTP server. `server.ts` resolves the
  * config and calls `startApp`; tests call it with their own config on an ephemeral port.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isLoopback, type AppConfig } from './config.ts'
 import { openDatabase } from './db/index.ts'
@@ -41,6 +41,11 @@ import { anyUser } from './services/users.ts'
 import { issueSetupCode } from './services/setup-code.ts'
 import { startReviewLoop } from './services/review/loop.ts'
 import { startMemoryIndexer } from './services/memory-sources.ts'
+import { healthRoutes } from './api/health.ts'
+import { metricsRoutes } from './api/metrics.ts'
+import { createDbProbe, migrationVersions } from './metrics/db-probe.ts'
+import { appMetrics } from './metrics/app.ts'
+import { createRequestLog } from './http/request-log.ts'
 
 export interface AppOptions {
   config: AppConfig
@@ -82,7 +87,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     trustProxy: config.TRUST_PROXY,
     trustProxyHeader: config.TRUST_PROXY_HEADER,
   })
-  for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY]) redact(secret)
+  for (const secret of [config.TERARCHITECT_ADMIN_TOKEN, config.TERARCHITECT_WORKER_API_KEY, config.TERARCHITECT_SECRET_KEY, config.METRICS_TOKEN]) redact(secret)
   // Validates the single sign-on variables (and redacts their secrets) before anything starts.
   const sso = resolveSsoConfig(config)
 
@@ -109,8 +114,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const stopReaper = startReaper(ctx)
   const reviewLoop = startReviewLoop(ctx, feed)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
+  const probe = createDbProbe({ sql: db.sql, expected: migrationVersions(options.migrationsDir), log })
+  const metrics = appMetrics({ db, poolSize: config.DB_POOL_SIZE, probe })
+  const observe = createRequestLog({ log, metrics: metrics.http })
 
   const routes: Route[] = [
+    ...healthRoutes(ctx, probe),
+    ...metricsRoutes(ctx, metrics.registry),
     ...settingsRoutes(ctx),
     ...authRoutes(ctx),
     ...ssoRoutes(ctx, sso),
@@ -141,10 +151,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     admit,
     bodyLimit: config.MAX_BODY_BYTES,
     log,
+    observe,
     ...(options.staticDir ? { fallback: createStaticHandler(options.staticDir) } : {}),
   })
   const relayLlm = relayLlmHandler(ctx)
-  const server = createServer((req, res) => void (isRelayRequest(req) ? relayLlm(req, res) : handle(req, res)))
+  const relay = (req: IncomingMessage, res: ServerResponse) => {
+    observe(req, res).route('/api/relay/llm/*')
+    return relayLlm(req, res)
+  }
+  const server = createServer((req, res) => void (isRelayRequest(req) ? relay(req, res) : handle(req, res)))
   server.keepAliveTimeout = 65000
   server.headersTimeout = 66000
   // Long-poll claims wait up to 60 s; requests otherwise have no reason to take long.

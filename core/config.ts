@@ -34,6 +34,7 @@ export const AppEnv = Type.Object({
   ALLOW_INSECURE_GIT_HOSTS: Type.String({ default: '', description: "Comma-separated git hosts (`host` or `host:port`) the git relay may reach over plain http; every other project repository must be https" }),
   STATIC_DIR: Type.Optional(Type.String({ description: 'Directory of the built UI (default: dist/public next to the server bundle)' })),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer credential that may read GET /metrics (Prometheus) and nothing else; admins may read it too. Unset = admins only' })),
   // Single sign-on (docs/RUNBOOK.md "Single sign-on"); validated at start by services/sso/config.ts.
   OIDC_ISSUER: Type.Optional(Type.String({ description: 'OpenID Connect issuer URL (https, or http on a loopback address); set with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to offer "Sign in with OpenID Connect"' })),
   OIDC_CLIENT_ID: Type.Optional(Type.String({ description: 'Client id registered at the issuer; its redirect URI is <PUBLIC_URL>/api/auth/oidc/callback' })),

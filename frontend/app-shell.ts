@@ -21,6 +21,10 @@ import './sign-in-page.ts'
 import './setup-page.ts'
 import './user-menu.ts'
 
+/** The build (core/version.ts), baked in by scripts/build.mjs; the server's /api/health says the same. */
+declare const __TERARCHITECT_BUILD__: { version: string; commit: string } | undefined
+const BUILD_ID = typeof __TERARCHITECT_BUILD__ === 'undefined' ? 'dev' : `${__TERARCHITECT_BUILD__.version}+${__TERARCHITECT_BUILD__.commit}`
+
 export class AppShell extends LitElement {
   static override properties = {
     route: { state: true },
@@ -48,6 +52,7 @@ export class AppShell extends LitElement {
     .brand { display: flex; align-items: center; gap: 9px; font-weight: 650; font-size: 15px; color: var(--text); letter-spacing: -0.01em; }
     .brand:hover { text-decoration: none; }
     .brand svg { width: 24px; height: 24px; }
+    .build { font: 400 11px var(--mono); color: var(--text-3); }
     nav { display: flex; gap: 2px; }
     nav a {
       display: inline-flex; align-items: center; gap: 7px; height: 32px; padding: 0 11px; border-radius: 7px;
@@ -174,6 +179,7 @@ export class AppShell extends LitElement {
     return html`
       <header class="top">
         <a class="brand" href="/">${logo()} Terarchitect</a>
+        <span class="build" title="Build (version+commit)">${BUILD_ID}</span>
         <nav aria-label="Main">
           ${link('/', 'projects', icons.folder(), 'Projects')}
           ${link('/jobs', 'jobs', icons.jobs(), 'Jobs')}

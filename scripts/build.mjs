@@ -3,13 +3,23 @@
 // relative to its own package); the coordinator and agent bundles are self-contained so they can be
 // copied to another host or into the agent image.
 import { build } from 'esbuild'
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
 rmSync('dist', { recursive: true, force: true })
 mkdirSync('dist/public', { recursive: true })
+
+// The build id (core/version.ts): package.json's version and the commit built, baked into every
+// bundle; `unknown` when this is not a git checkout.
+const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' })
+const buildInfo = {
+  version: JSON.parse(readFileSync('package.json', 'utf8')).version,
+  commit: git.status === 0 && /^[0-9a-f]{7,40}$/.test(git.stdout.trim()) ? git.stdout.trim() : 'unknown',
+}
+const define = { __TERARCHITECT_BUILD__: JSON.stringify(buildInfo) }
 
 const node = {
   bundle: true,
@@ -18,6 +28,7 @@ const node = {
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  define,
   // Some CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 }
@@ -47,7 +58,9 @@ if (existsSync('frontend/main.ts')) {
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
+    define,
   })
   cpSync('frontend/index.html', 'dist/public/index.html')
 }
+process.stdout.write(`build ${buildInfo.version}+${buildInfo.commit}: `)
 process.stdout.write(`built ${entries.map((entry) => entry.out).join(', ')}${existsSync('frontend/main.ts') ? ', dist/public' : ''}\n`)

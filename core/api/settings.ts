@@ -1,9 +1,8 @@
-/** Routes: health, settings and the settings check. */
+/** Routes: settings and the settings check (health: health.ts). */
 import { Type } from '@sinclair/typebox'
 import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { checkSettings, listSettings, updateSettings } from '../services/settings.ts'
-import { VERSION } from '../version.ts'
 import { actorOf } from '../services/audit.ts'
 
 const SettingsPut = Type.Object(
@@ -19,7 +18,6 @@ const SettingsPut = Type.Object(
 
 export function settingsRoutes(ctx: AppContext): Route[] {
   return [
-    route({ method: 'GET', path: '/api/health', access: 'public', machine: true, handle: () => ({ ok: true, db: ctx.db.kind, version: VERSION }) }),
     route({ method: 'GET', path: '/api/settings', access: 'viewer', handle: async () => ({ settings: await listSettings(ctx) }) }),
     route({ method: 'PUT', path: '/api/settings', access: 'admin', body: SettingsPut, handle: async ({ body, caller }) =>
       ({ settings: await updateSettings(ctx, body.values, actorOf(caller)) }) }),

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts'
 import { readJsonBody, readRawBody } from './body.ts'
 import { validate } from './validate.ts'
 import type { Admit } from './boundary.ts'
+import type { ObserveRequest } from './request-log.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -133,6 +134,8 @@ export interface RouterOptions {
   admit?: Admit
   /** Called for requests no route matches (static files); returns false when it did not answer. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+  /** The request log (request-log.ts): told the route pattern and the caller of each request. */
+  observe?: ObserveRequest
 }
 
 interface Compiled {
@@ -162,21 +165,27 @@ export function createRouter(options: RouterOptions) {
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    const record = options.observe?.(req, res)
     try {
       const { hits } = match(url.pathname)
       const hit = hits.find((candidate) => candidate.route.method === req.method)
+      if (hit) record?.route(hit.route.path)
       options.admit?.(req, res, hit?.route)
       if (!hit) {
         if (hits.length) {
           res.setHeader('allow', [...new Set(hits.map((h) => h.route.method))].join(', '))
           throw new AppError('method_not_allowed', 405, `${req.method} is not allowed on ${url.pathname}`)
         }
-        if (options.fallback && (req.method === 'GET' || req.method === 'HEAD') && (await options.fallback(req, res))) return
+        if (options.fallback && (req.method === 'GET' || req.method === 'HEAD') && (await options.fallback(req, res))) {
+          record?.route('static')
+          return
+        }
         throw notFound(`route ${req.method} ${url.pathname}`)
       }
       const { route } = hit
       const params = route.params ? validate(route.params, hit.params, 'params', { convert: true }) : {}
       const caller = await options.authorize(route.access, req, params, route)
+      record?.caller(caller)
       const query = route.query ? validate(route.query, queryObject(url.searchParams), 'query', { convert: true }) : {}
       let body: unknown
       if (route.body) {
@@ -188,6 +197,7 @@ export function createRouter(options: RouterOptions) {
         req.resume()
       }
       const result = await route.handle({ req, res, params, query, body, caller })
+      if (res.headersSent && !res.writableEnded) record?.streaming()
       if (res.headersSent || res.writableEnded) return
       if (result instanceof Reply) sendJson(res, result.status, result.body, result.headers)
       else sendJson(res, 200, result ?? null)
