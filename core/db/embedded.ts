@@ -18,9 +18,17 @@ import { join } from 'node:path'
 import { acquireLockFile } from '../lock-file.ts'
 import { ensurePrivateDir } from '../private-dir.ts'
 import { createSql, type Sql } from './sql.ts'
+import { createBackup } from './backup.ts'
+import { serveBackups } from './backup-socket.ts'
 
 export interface EmbeddedDatabase {
   sql: Sql
+  /**
+   * A tar of the data dir while the app runs. PGlite runs it between queries (its query mutex), so
+   * the files are those of a crash at that instant: committed work is in them (after the checkpoint
+   * even in the tables' files), a transaction still open is rolled back when the copy is opened.
+   */
+  dumpDataDir(): Promise<Blob>
   close(): Promise<void>
 }
 
@@ -32,22 +40,32 @@ export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   const socketPath = join(tmpdir(), `terarchitect-${process.pid}-${randomBytes(4).toString('hex')}.sock`)
   let pglite: PGlite | undefined
   let server: PGLiteSocketServer | undefined
+  let sql: Sql | undefined
+  let stopBackups: (() => Promise<void>) | undefined
+  const dumpDataDir = async () => {
+    await sql!`checkpoint`
+    return pglite!.dumpDataDir('none')
+  }
   try {
     pglite = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } })
     server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 4 })
     await server.start()
     chmodSync(socketPath, 0o600)
+    sql = createSql({ path: socketPath }, 1)
+    stopBackups = await serveBackups(dataDir, () => createBackup(dataDir, dumpDataDir))
   } catch (error) {
+    await sql?.end({ timeout: 1 }).catch(() => {})
     await server?.stop().catch(() => {})
     await pglite?.close().catch(() => {})
     release()
     throw error
   }
-  const sql = createSql({ path: socketPath }, 1)
   return {
     sql,
+    dumpDataDir,
     async close() {
-      await sql.end({ timeout: 5 })
+      await stopBackups!()
+      await sql!.end({ timeout: 5 })
       await server!.stop()
       await pglite!.close()
       rmSync(socketPath, { force: true })

@@ -13,6 +13,8 @@ export type { Sql, TransactionSql } from './sql.ts'
 export interface Database {
   sql: Sql
   kind: 'postgres' | 'pglite'
+  /** The embedded database only: a consistent tar of its data dir, taken while the app runs. */
+  dumpDataDir?(): Promise<Blob>
   close(): Promise<void>
 }
 
@@ -38,7 +40,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db = { sql, kind: 'postgres', close: () => sql.end({ timeout: 5 }) }
   } else {
     const embedded = await openEmbedded(options.dataDir)
-    db = { sql: embedded.sql, kind: 'pglite', close: embedded.close }
+    db = { sql: embedded.sql, kind: 'pglite', dumpDataDir: embedded.dumpDataDir, close: embedded.close }
   }
   try {
     await migrate(db.sql, options.migrationsDir, options.log)
