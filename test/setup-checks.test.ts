@@ -11,6 +11,12 @@ import { assertError } from './api-helpers.ts'
 import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
 import { ERROR_BODY_MARKER as LLM_MARKER, start as startLlm, type FakeLlm } from './fixtures/fake-llm.ts'
 import { ERROR_BODY_MARKER as GITHUB_MARKER, start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cliDirs, createTicket, startWorld, type World } from './bench/agent-harness.ts'
+import { dirtyCheckout, hostCoordinator } from './checkout-fixtures.ts'
+import { waitFor } from './helpers.ts'
 
 const KEY = 'sk-setup-good-0123456789'
 const GOOD = 'ghp_setup_good_0123456789'
@@ -279,3 +285,64 @@ test('only admins run the tests; anyone signed in reads the checklist', async ()
 })
 
 test.run()
+
+// The path of a local project is checked where it lives, by the coordinator, before the agent starts.
+const local = suite<{ world: World; scratch: string }>('local path checks before a run')
+
+local.before(async (context) => {
+  context.scratch = mkdtempSync(join(tmpdir(), 'setup-checks-'))
+  context.world = await startWorld()
+  const res = await context.world.t.api('PATCH', `/api/projects/${context.world.projectId}`, { execution_mode: 'local', project_path: join(context.scratch, 'unset') }, context.world.people)
+  assert.is(res.status, 200, JSON.stringify(res.body))
+})
+
+local.after(async ({ world, scratch }) => {
+  await world?.close()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+/** Points the project at `path`, runs a ticket with a real coordinator and returns the failed job. */
+async function failedRun(world: World, path: string, title: string) {
+  const patched = await world.t.api('PATCH', `/api/projects/${world.projectId}`, { project_path: path }, world.people)
+  assert.is(patched.status, 200, JSON.stringify(patched.body))
+  const coordinator = hostCoordinator(world, cliDirs().get('claude') ?? '/nonexistent', 1)
+  try {
+    const ticket = await createTicket(world, { title })
+    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+    assert.is(run.status, 201, JSON.stringify(run.body))
+    const job = await waitFor(async () => {
+      const [latest] = (await world.t.api('GET', `/api/projects/${world.projectId}/jobs?ticket_id=${ticket.id}`, undefined, world.people)).body
+      return latest && ['failed', 'succeeded'].includes(latest.status) ? latest : null
+    }, 60_000, 'the job to end')
+    assert.is(job.status, 'failed', JSON.stringify(job))
+    assert.is(world.llm.llmCalls().length, 0, 'the worker never started')
+    if ('reason_kind' in job) assert.is(job.reason_kind, 'setup', JSON.stringify(job))
+    return job as { error: string; reason?: string }
+  } finally {
+    await coordinator.stop()
+  }
+}
+
+local('a checkout whose origin is another repository fails before the agent starts, naming both', async ({ world, scratch }) => {
+  const checkout = join(scratch, 'wrong-origin')
+  dirtyCheckout(world.bare, checkout, 'https://github.example/acme/gadgets.git')
+  const job = await failedRun(world, checkout, 'Wrong origin')
+  assert.match(job.error, `the checkout at ${checkout} has origin https://github.example/acme/gadgets.git, not the project's repository`)
+  if (job.reason !== undefined) assert.match(job.reason, /has origin https:\/\/github\.example\/acme\/gadgets\.git/)
+})
+
+local('a folder that is not a git checkout fails before the agent starts', async ({ world, scratch }) => {
+  const folder = join(scratch, 'not-a-checkout')
+  mkdirSync(folder)
+  writeFileSync(join(folder, 'notes.txt'), 'mine\n')
+  const job = await failedRun(world, folder, 'Not a checkout')
+  assert.match(job.error, `the project path ${folder} is not a git checkout`)
+})
+
+local('a path that does not exist fails before the agent starts', async ({ world, scratch }) => {
+  const missing = join(scratch, 'no-such-checkout')
+  const job = await failedRun(world, missing, 'Missing path')
+  assert.match(job.error, `the project path ${missing} does not exist`)
+})
+
+local.run()

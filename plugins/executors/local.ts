@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import type { Executor, JobSpec, OutputSink, ProbeResult, RunResult } from '../../core/executor.ts'
 import { createLogger, type Logger } from '../../core/log.ts'
 import { pruneWorktreesOf } from '../../core/agent/worktree.ts'
+import { localCheckoutProblem } from '../../core/services/setup-checks/local-checkout.ts'
 import { createAgentJobDirs, removeAgentJobDirs, type AgentJobDirs, type LocalUser } from '../../core/agent/local-user.ts'
 
 export const NAME = 'local'
@@ -74,6 +75,11 @@ export function local(options: LocalOptions = {}): Executor {
 
   async function run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
+    // Local mode: the project's path is checked where it lives, before anything runs there.
+    if (spec.executionMode === 'local' && spec.projectPath) {
+      const problem = await localCheckoutProblem(spec.projectPath, spec.env.REPO_URL)
+      if (problem) throw new Error(problem)
+    }
     const [file, ...args] = commandFor(spec)
     const dirs = user ? await createAgentJobDirs(user, spec.jobId) : undefined
     const env = user && dirs ? agentUserEnv(user, dirs, spec.env) : hostEnv(baseKeys, spec.env)
