@@ -224,6 +224,13 @@ export const Usage = Type.Object(
 )
 export type Usage = Static<typeof Usage>
 
+/** Tokens and calls a job made through the LLM relay, all purposes together (core/services/llm-relay-usage.ts). */
+export interface RelayUsage {
+  input_tokens: number
+  output_tokens: number
+  calls: number
+}
+
 export interface Job {
   id: number
   project_id: number
@@ -243,6 +250,8 @@ export interface Job {
   output_tail: string | null
   executor: string | null
   usage: Usage | null
+  /** The jobs API: what the job spent through the LLM relay, counted by the app (null: no relayed call). */
+  relay_usage?: RelayUsage | null
   pr_number: number | null
   comment_body: string | null
   github_comment_id: number | null

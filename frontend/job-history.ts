@@ -1,4 +1,4 @@
-/** `<ta-job-history>`: every job of a ticket with status, attempt, timing, error and usage; cancel and retry. */
+/** `<ta-job-history>`: every job of a ticket with status, attempt, timing, error, usage (its own report and the LLM relay's count); cancel and retry. */
 import { LitElement, css, html, nothing } from 'lit'
 import { api } from './api.ts'
 import { duration, timeAgo, usageText } from './format.ts'
@@ -69,6 +69,7 @@ export class JobHistory extends LitElement {
           <div><dt>Executor</dt><dd>${job.executor ?? '—'}</dd></div>
           ${job.exit_code !== null ? html`<div><dt>Exit code</dt><dd>${job.exit_code}</dd></div>` : nothing}
           ${job.usage ? html`<div><dt>Usage</dt><dd>${usageText(job.usage)}</dd></div>` : nothing}
+          ${job.relay_usage ? html`<div><dt>Through the LLM relay</dt><dd data-relay-usage>${usageText(job.relay_usage)} · ${job.relay_usage.calls} ${job.relay_usage.calls === 1 ? 'call' : 'calls'}</dd></div>` : nothing}
           ${job.pr_number ? html`<div><dt>Pull request</dt><dd>#${job.pr_number}</dd></div>` : nothing}
         </dl>
         ${job.error ? html`<div class="error">${job.error}</div>` : nothing}

@@ -8,6 +8,7 @@ import { Reply, route, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
+import { withRelayUsage } from '../services/llm-relay-usage.ts'
 import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type Holder } from '../services/queue.ts'
 import { issueJobToken } from '../services/job-tokens.ts'
 import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.ts'
@@ -73,16 +74,17 @@ function claimScope(caller: Caller, asked: number[] | null): number[] | null {
 export function jobRoutes(ctx: AppContext): Route[] {
   const status = (value: string | undefined) => (value === 'completed' ? 'succeeded' : value)
   return [
-    route({ method: 'GET', path: '/api/jobs', access: 'viewer', query: JobsQuery, handle: ({ query }) =>
-      listJobs(ctx, { ticketId: query.ticket_id, status: status(query.status), limit: query.limit }) }),
+    route({ method: 'GET', path: '/api/jobs', access: 'viewer', query: JobsQuery, handle: async ({ query }) =>
+      withRelayUsage(ctx.sql, await listJobs(ctx, { ticketId: query.ticket_id, status: status(query.status), limit: query.limit })) }),
     route({
       method: 'GET', path: '/api/projects/:id/jobs', access: 'viewer', params: ProjectParams, query: JobsQuery,
       handle: async ({ params, query }) => {
         await getProject(ctx.sql, params.id)
-        return listJobs(ctx, { projectId: params.id, ticketId: query.ticket_id, status: status(query.status), limit: query.limit })
+        return withRelayUsage(ctx.sql, await listJobs(ctx, { projectId: params.id, ticketId: query.ticket_id, status: status(query.status), limit: query.limit }))
       },
     }),
-    route({ method: 'GET', path: '/api/jobs/:id', access: 'viewer', params: JobParams, handle: ({ params }) => getJob(ctx.sql, params.id) }),
+    route({ method: 'GET', path: '/api/jobs/:id', access: 'viewer', params: JobParams, handle: async ({ params }) =>
+      (await withRelayUsage(ctx.sql, [await getJob(ctx.sql, params.id)]))[0] }),
     route({ method: 'POST', path: '/api/jobs/:id/cancel', access: 'member', params: JobParams, handle: ({ params, caller }) => cancelJob(ctx, params.id, actorOf(caller)) }),
     route({ method: 'POST', path: '/api/jobs/:id/retry', access: 'member', params: JobParams, handle: async ({ params, caller }) =>
       new Reply(201, await retryJob(ctx, params.id, actorOf(caller))) }),

@@ -1,10 +1,13 @@
 /**
- * Reads token usage out of an LLM answer as it streams through the relay, without holding the
- * answer: for Server-Sent Events only the current partial line is kept, and only `data:` lines that
- * mention usage are parsed; a plain JSON answer (non-streaming calls, embeddings, Gemini's JSON-array
- * stream) is kept up to `MAX_JSON_BYTES` and parsed at the end.
+ * Token usage through the LLM relay. `createUsageMeter` reads it out of an LLM answer as it streams
+ * through the relay, without holding the answer: for Server-Sent Events only the current partial
+ * line is kept, and only `data:` lines that mention usage are parsed; a plain JSON answer
+ * (non-streaming calls, embeddings, Gemini's JSON-array stream) is kept up to `MAX_JSON_BYTES` and
+ * parsed at the end. `withRelayUsage` reads what jobs spent (the `llm_usage` rows) for the jobs API.
  */
 import { StringDecoder } from 'node:string_decoder'
+import type { Sql } from '../db/index.ts'
+import type { RelayUsage } from '../types.ts'
 import { usageOf, type TokenCounts, type Wire } from './llm-relay-protocols.ts'
 
 /** Larger plain-JSON answers are passed on uncounted (real answers are far smaller). */
@@ -75,4 +78,22 @@ export function createUsageMeter(wire: Wire, contentType: string): UsageMeter {
       return totals()
     },
   }
+}
+
+/**
+ * `jobs`, each with `relay_usage`: its relayed tokens and calls over every purpose (worker,
+ * Director, embeddings), or null when it made no relayed call. One aggregated query for the whole
+ * list, whatever its length.
+ */
+export async function withRelayUsage<T extends { id: number }>(sql: Sql, jobs: T[]): Promise<(T & { relay_usage: RelayUsage | null })[]> {
+  const ids = jobs.map((job) => job.id)
+  const rows = ids.length
+    ? await sql`select job_id, sum(input_tokens)::text as input_tokens, sum(output_tokens)::text as output_tokens, sum(calls)::text as calls
+        from llm_usage where job_id = any(${ids}::int[]) group by job_id`
+    : []
+  // Sums of bigint columns come back as text; token counts stay far below 2^53.
+  const byJob = new Map(rows.map((row) => [row.job_id as number, {
+    input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens), calls: Number(row.calls),
+  }]))
+  return jobs.map((job) => ({ ...job, relay_usage: byJob.get(job.id) ?? null }))
 }
