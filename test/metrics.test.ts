@@ -1,0 +1,113 @@
+// GET /metrics on the app, on PostgreSQL 15 and on PGlite: who may scrape it (METRICS_TOKEN or an
+// admin; nobody → 401, a lower role → 403), a strict parse of the exposition, and the counters
+// moving while a job is claimed and completed through the worker API.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { BUILD } from '../core/version.ts'
+import { DB_KINDS, startTestApp, stopOwnCluster, waitFor, type TestApp } from './helpers.ts'
+import { PROXIED, bearer, firstAdmin, openStream, userWithRole } from './people-helpers.ts'
+import { parseExposition, type Exposition } from './exposition.ts'
+
+const METRICS_TOKEN = 'metrics-scrape-token-0123456789'
+
+for (const kind of DB_KINDS) {
+  const test = suite<{ t: TestApp; admin: Record<string, string> }>(`app metrics (${kind})`)
+  test.before(async (context) => {
+    context.t = await startTestApp({ kind, env: { METRICS_TOKEN } })
+    context.admin = { ...(await firstAdmin(context.t)), ...PROXIED }
+  })
+  test.after(async ({ t }) => t.close())
+
+  const scrape = async (t: TestApp): Promise<Exposition> => {
+    const res = await fetch(`${t.url}/metrics`, { headers: bearer(METRICS_TOKEN) })
+    assert.is(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+    return parseExposition(await res.text())
+  }
+
+  test('who may scrape: METRICS_TOKEN or an admin; nobody 401, a lower role 403', async ({ t, admin }) => {
+    assert.is((await t.api('GET', '/metrics', undefined, PROXIED)).status, 401)
+    assert.is((await t.api('GET', '/metrics', undefined, { ...bearer('metrics-scrape-token-wrong-value'), ...PROXIED })).status, 401)
+    assert.is((await t.api('GET', '/metrics', undefined, { ...bearer(t.workerKey), ...PROXIED })).status, 401, 'the worker key is no scrape credential')
+    const member = await userWithRole(t, admin, 'mia', 'member')
+    const refused = await t.api('GET', '/metrics', undefined, { ...member.headers, ...PROXIED })
+    assert.is(refused.status, 403)
+    assert.match(refused.body.error.message, 'METRICS_TOKEN')
+    const viewerToken = await t.api('POST', '/api/tokens', { name: 'grafana', role: 'viewer' }, admin)
+    assert.is(viewerToken.status, 201, JSON.stringify(viewerToken.body))
+    assert.is((await t.api('GET', '/metrics', undefined, { ...bearer(viewerToken.body.token), ...PROXIED })).status, 403)
+    assert.is((await t.api('GET', '/metrics', undefined, admin)).status, 200, 'an admin session')
+    assert.is((await t.api('GET', '/metrics', undefined, { ...bearer(METRICS_TOKEN), ...PROXIED })).status, 200)
+    assert.is((await t.api('GET', '/api/projects', undefined, { ...bearer(METRICS_TOKEN), ...PROXIED })).status, 401, 'METRICS_TOKEN opens nothing else')
+  })
+
+  test('the exposition parses line by line and carries the build, database and HTTP families', async ({ t }) => {
+    const metrics = await scrape(t)
+    assert.is(metrics.value('terarchitect_build_info', { version: BUILD.version, commit: BUILD.commit }), 1)
+    assert.is(metrics.value('terarchitect_db_up'), 1)
+    assert.is(metrics.types.get('terarchitect_http_requests_total'), 'counter')
+    assert.is(metrics.types.get('terarchitect_http_request_duration_seconds'), 'histogram')
+    assert.is(metrics.types.get('terarchitect_job_claim_wait_seconds'), 'histogram')
+    assert.is(metrics.types.get('terarchitect_job_duration_seconds'), 'histogram')
+    assert.ok(metrics.value('terarchitect_db_pool_max', { db: kind })! >= 1)
+    if (kind === 'postgres') assert.ok(metrics.sum('terarchitect_db_connections') >= 1, 'connections are counted')
+    assert.ok(metrics.value('terarchitect_http_requests_total', { method: 'GET', route: '/metrics', status: '200' })! >= 1)
+  })
+
+  test('scraped before, during and after a job run: queue, claims, outcomes, durations, tokens and HTTP move', async ({ t, admin }) => {
+    const project = await t.api('POST', '/api/projects', { name: `m-${kind}`, repo_url: 'https://git.example/repo.git' }, admin)
+    assert.is(project.status, 201, JSON.stringify(project.body))
+    const pid = String(project.body.id)
+    const before = await scrape(t)
+    const finishedBefore = before.sum('terarchitect_jobs_finished_total', { kind: 'ticket', status: 'succeeded' })
+    const durationsBefore = before.sum('terarchitect_job_duration_seconds_count', { kind: 'ticket' })
+    const waitsBefore = before.sum('terarchitect_job_claim_wait_seconds_count', { kind: 'ticket' })
+    const claimsBefore = before.sum('terarchitect_http_requests_total', { route: '/api/worker/jobs/start', status: '200' })
+    assert.is(before.value('terarchitect_queue_jobs', { project_id: pid }), undefined, 'nothing queued yet')
+
+    const ticket = await t.api('POST', `/api/projects/${pid}/tickets`, { title: 'Count me', column_id: 'in_progress' }, admin)
+    assert.is(ticket.status, 201, JSON.stringify(ticket.body))
+    const queued = await scrape(t)
+    assert.is(queued.value('terarchitect_queue_jobs', { project_id: pid, status: 'pending' }), 1)
+    assert.ok(queued.value('terarchitect_queue_oldest_pending_seconds', { project_id: pid })! >= 0)
+
+    const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: Number(pid), coordinator_id: 'c1' })
+    assert.is(claim.status, 200, JSON.stringify(claim.body))
+    const jobId = claim.body.job_id as number
+    // Tokens the LLM relay recorded for this job (the relay's own suite covers how it records them).
+    await t.app.ctx.sql`insert into llm_usage (job_id, purpose, input_tokens, output_tokens, calls) values (${jobId}, 'worker', 1200, 300, 2)`
+    const during = await scrape(t)
+    assert.is(during.value('terarchitect_queue_jobs', { project_id: pid, status: 'running' }), 1)
+    assert.is(during.value('terarchitect_queue_jobs', { project_id: pid, status: 'pending' }), undefined)
+    assert.is(during.sum('terarchitect_job_claim_wait_seconds_count', { kind: 'ticket' }), waitsBefore + 1)
+    assert.is(during.sum('terarchitect_http_requests_total', { route: '/api/worker/jobs/start', status: '200' }), claimsBefore + 1)
+    assert.ok(during.value('terarchitect_llm_tokens_total', { purpose: 'worker', direction: 'input' })! >= 1200)
+    assert.ok(during.value('terarchitect_llm_calls_total', { purpose: 'worker' })! >= 2)
+
+    const done = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok' })
+    assert.is(done.status, 200, JSON.stringify(done.body))
+    const after = await scrape(t)
+    assert.is(after.value('terarchitect_queue_jobs', { project_id: pid, status: 'running' }), undefined)
+    assert.is(after.sum('terarchitect_jobs_finished_total', { kind: 'ticket', status: 'succeeded' }), finishedBefore + 1)
+    assert.is(after.sum('terarchitect_job_duration_seconds_count', { kind: 'ticket' }), durationsBefore + 1)
+    assert.ok(after.sum('terarchitect_http_requests_total', { route: '/api/worker/jobs/:id/complete', status: '200' }) >= 1)
+    assert.ok(after.sum('terarchitect_http_request_duration_seconds_count', { route: '/api/worker/jobs/:id/complete' }) >= 1)
+  })
+
+  test('SSE clients: counted while a stream is open', async ({ t, admin }) => {
+    const base = (await scrape(t)).value('terarchitect_sse_clients')!
+    const stream = await openStream(t, admin)
+    assert.is(stream.status, 200)
+    assert.is((await scrape(t)).value('terarchitect_sse_clients'), base + 1)
+    stream.close()
+    await stream.ended
+    await waitFor(async () => (await scrape(t)).value('terarchitect_sse_clients') === base, 3000, 'the stream to be uncounted')
+  })
+
+  test.run()
+}
+
+import { test as last } from 'uvu'
+last.after(stopOwnCluster)
+last('cluster stop', () => {})
+last.run()
