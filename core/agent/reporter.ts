@@ -21,9 +21,16 @@ export interface Reporter {
 export interface ReporterOptions {
   post(events: JobEventInput[]): Promise<void>
   log: Logger
-  /** Also print each step as one line (the coordinator streams stdout to the ticket log too). */
+  /**
+   * Also print each step as one line, for `docker logs` and the coordinator's own log. Each line
+   * starts with STEP_LINE_MARK: the coordinator forwards the agent's stdout to the ticket log and
+   * skips marked lines, as the step was already posted as a structured event.
+   */
   print?: (line: string) => void
 }
+
+/** ASCII record separator: invisible in a terminal, marks a printed step (core/coordinator/output.ts). */
+export const STEP_LINE_MARK = '\u001e'
 
 const SUMMARY_MAX = 4000
 const RAW_MAX = 60000
@@ -77,7 +84,7 @@ export function createReporter(options: ReporterOptions): Reporter {
 
   return {
     step(step, summary, raw, event) {
-      options.print?.(redactText(`[${step}] ${summary}`))
+      options.print?.(STEP_LINE_MARK + redactText(`[${step}] ${summary}`))
       enqueue({ step, summary, ...(raw ? { raw_output: raw } : {}), ...(event ? { event } : {}) })
     },
     worker(event, turn) {

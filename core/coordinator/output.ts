@@ -7,6 +7,7 @@
  */
 import type { OutputChunk } from '../executor.ts'
 import { redactText, type Logger } from '../log.ts'
+import { STEP_LINE_MARK } from '../agent/reporter.ts'
 import type { OutputEvent } from './client.ts'
 
 export interface JobOutputOptions {
@@ -65,9 +66,12 @@ export function createJobOutput(options: JobOutputOptions): JobOutput {
     return out
   }
 
+  // A step the agent printed (STEP_LINE_MARK) was posted by the agent as a structured event: it
+  // stays in the tail (the failure report) but is not forwarded to the log a second time.
   const addLine = (stream: string, text: string) => {
-    const clean = mask(text)
-    lines.push({ stream, text: clean })
+    const step = text.startsWith(STEP_LINE_MARK)
+    const clean = mask(step ? text.slice(STEP_LINE_MARK.length) : text)
+    if (!step) lines.push({ stream, text: clean })
     tail = (tail + clean).slice(-tailBytes)
   }
 
