@@ -9,6 +9,9 @@
  * The worktree is added locked, the lock's reason naming the host and the agent's pid. At every job
  * start the worktrees of earlier jobs whose agent is gone (a crash, kill -9) are removed with their
  * refs, and `git worktree prune` drops what git still remembers of deleted ones.
+ *
+ * Not used when the agent runs as a user of its own (AGENT_LOCAL_USER): it then clones into its
+ * own workspace instead, as the checkout's `.git` is not its to write (plugins/executors/local.ts).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'

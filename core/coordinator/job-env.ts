@@ -3,6 +3,8 @@
  * (`TERARCHITECT_AGENT_TOKEN`) and nothing else secret: never the coordinator's worker key or
  * coordinator token, never a forge token (a coordinator's GITHUB_TOKEN goes to the app once, see
  * loop.ts). Values are host-side; Docker executors rewrite loopback URLs for containers themselves.
+ * The local executor run as AGENT_LOCAL_USER sets HOME, TMPDIR and AGENT_WORKSPACE to the job's
+ * directories of that user and drops PROJECT_PATH (plugins/executors/local.ts).
  */
 import type { ClaimedJob } from './client.ts'
 
