@@ -96,6 +96,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     dataDir: config.TERARCHITECT_DATA_DIR,
     poolSize: config.DB_POOL_SIZE,
     migrationsDir: options.migrationsDir,
+    log,
   })
   // Off loopback someone must be able to sign in: an account, or the admin token to create one.
   if (exposed && !config.TERARCHITECT_ADMIN_TOKEN && !(await anyUser(db.sql))) {
