@@ -38,11 +38,14 @@ async function open(url: string, migrationsDir = SQL_DIR) {
   return lines
 }
 
-/** What the first release did: its schema_migrations (no checksum) and its migrations. */
+/**
+ * What the first release (38724a4) did: its schema_migrations (no checksum) and its migrations, as
+ * released (test/fixtures/migrations/: that release shipped 001_init only, before an index was added).
+ */
 async function createFirstRelease(url: string) {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   await sql`create table schema_migrations (version text primary key, applied_at timestamptz not null default now())`
-  for (const version of ['001_init']) {
+  for (const version of readdirSync(FIRST_RELEASE).filter((name) => name.endsWith('.sql')).sort().map((name) => name.slice(0, -4))) {
     await sql.begin(async (tx) => {
       await tx.unsafe(readFileSync(join(FIRST_RELEASE, `${version}.sql`), 'utf8'))
       await tx`insert into schema_migrations (version) values (${version})`
