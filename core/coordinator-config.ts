@@ -16,15 +16,15 @@ import { resolveAgentLocalUser, type LocalUser } from './agent/local-user.ts'
 
 export const CoordinatorEnv = Type.Object({
   TERARCHITECT_API_URL: Type.String({ default: 'http://127.0.0.1:5010', pattern: '^https?://', description: 'Base URL of the app; also given to agents (loopback URLs are rewritten to host.docker.internal for containers)' }),
-  PROJECT_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Claim jobs of this project only' })),
+  PROJECT_ID: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, description: 'Claim jobs of this project only' })),
   PROJECT_IDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', description: 'Comma-separated project ids to claim from; unset (and no PROJECT_ID) = all projects' })),
-  GITHUB_TOKEN: Type.Optional(Type.String({ description: 'Handed to the app once at start (stored encrypted, used for this coordinator\'s projects when the app has no GITHUB_TOKEN setting); never given to agents' })),
-  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ description: 'The app\'s worker key (its TERARCHITECT_WORKER_API_KEY, or the generated <data dir>/worker.key); never given to agents (they get a job token)' })),
-  TERARCHITECT_COORDINATOR_TOKEN: Type.Optional(Type.String({ pattern: '^tco_', description: 'A coordinator token an admin created (POST /api/coordinators/tokens); wins over the worker key; never given to agents' })),
+  GITHUB_TOKEN: Type.Optional(Type.String({ pattern: '^\\S+$', description: 'Handed to the app once at start (stored encrypted, used for this coordinator\'s projects when the app has no GITHUB_TOKEN setting); never given to agents' })),
+  TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ pattern: '^\\S+$', description: 'The app\'s worker key (its TERARCHITECT_WORKER_API_KEY, or the generated <data dir>/worker.key); never given to agents (they get a job token)' })),
+  TERARCHITECT_COORDINATOR_TOKEN: Type.Optional(Type.String({ pattern: '^tco_\\S+$', description: 'A coordinator token an admin created (POST /api/coordinators/tokens); wins over the worker key; never given to agents' })),
   TERARCHITECT_WORKER_KEY_FILE: Type.Optional(Type.String({ description: 'A file holding the worker key (npm start points it at the app\'s generated <data dir>/worker.key); read once at start' })),
   AGENT_IMAGE: Type.String({ default: 'terarchitect-agent', minLength: 1, description: 'Agent image (a reference or an image id); project_images.json in the state dir overrides it per project, and records the image a project last succeeded with' }),
   MAX_CONCURRENT_AGENTS: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Agents run at once; the app setting of the same name wins and is re-read while running' }),
-  POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
+  POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, maximum: 3600, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
   CLAIM_WAIT_SEC: Type.Number({ default: 25, minimum: 0, maximum: 60, description: 'Long-poll: how long one claim waits at the app for a job (0 = plain polling)' }),
   AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Prefix of the cache volumes mounted at /cache in agent containers, one per project (<prefix>-p<project id>); set it empty to disable' }),
   AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
@@ -36,18 +36,18 @@ export const CoordinatorEnv = Type.Object({
   AGENT_HOST_COMMAND: Type.Optional(Type.String({ description: 'JSON array: the command that runs the agent on the host (local mode, fallback); the job kind is appended. Default node dist/agent.js' })),
   AGENT_LOCAL_USER: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', maxLength: 64, description: 'Run local agents (local mode, host fallback) as this OS user, in directories of its own, so the code they run cannot read the coordinator\'s environment or the app\'s data; the coordinator must run as root. Unset: agents run as the coordinator\'s user' })),
   AGENT_FALLBACK_TO_HOST: Type.Boolean({ default: false, description: 'Opt-in: run a docker-mode agent on the host (with TERARCHITECT_DOCKER_RUN_ERROR) when its container cannot start. Off by default: the host has none of the container\'s confinement, so the job fails with the container error instead' }),
-  JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, description: 'Wall-clock limit of one agent run; 0 = none' }),
+  JOB_TIMEOUT_SEC: Type.Integer({ default: 7200, minimum: 0, maximum: 604800, description: 'Wall-clock limit of one agent run; 0 = none' }),
   // Unset: the app setting of the same name (default 4g, 2, 4096), re-read while running.
   AGENT_MEMORY: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_MEMORY}. Set: wins over the app setting for this coordinator` })),
   AGENT_CPUS: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_CPUS}. Set: wins over the app setting for this coordinator` })),
   AGENT_PIDS_LIMIT: Type.Optional(Type.String({ description: `${CONTAINER_LIMIT_DESCRIPTIONS.AGENT_PIDS_LIMIT}. Set: wins over the app setting for this coordinator` })),
   AGENT_RUNTIME: Type.Optional(Type.String({ description: 'Container runtime of agent containers (HostConfig.Runtime), e.g. sysbox-runc: dind containers then run without privileges; unset = the daemon default' })),
   AGENT_STOP_TIMEOUT_SEC: Type.Integer({ default: 2, minimum: 0, maximum: 60, description: 'Seconds between SIGTERM and SIGKILL when an agent is stopped (cancel, timeout, shutdown)' }),
-  HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
-  SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, description: 'How often the app settings MAX_CONCURRENT_AGENTS, AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT are re-read' }),
-  DOCKER_CHECK_SEC: Type.Number({ default: 15, minimum: 0.1, description: 'How often Docker availability is checked' }),
+  HEARTBEAT_MAX_SEC: Type.Number({ default: 2, minimum: 0.1, maximum: 60, description: 'Heartbeats go every lease_sec/3, at most this far apart; a cancel is noticed within this time' }),
+  SETTINGS_REFRESH_SEC: Type.Number({ default: 30, minimum: 0.1, maximum: 3600, description: 'How often the app settings MAX_CONCURRENT_AGENTS, AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT are re-read' }),
+  DOCKER_CHECK_SEC: Type.Number({ default: 15, minimum: 0.1, maximum: 3600, description: 'How often Docker availability is checked' }),
   COORDINATOR_REPORT_SEC: Type.Integer({ default: 15, minimum: 1, maximum: 3600, description: 'How often this coordinator reports to the app\'s registry (the Coordinators page); three missed reports show it as lost' }),
-  SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
+  SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, maximum: 3600, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
 })
 
@@ -77,6 +77,7 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
   const raw = readEnv(CoordinatorEnv, env)
   const { PROJECT_ID, PROJECT_IDS, AGENT_DOCKER_MODE, AGENT_HOST_COMMAND, COORDINATOR_REPO_ROOT, AGENT_MOUNT_DOCKER_SOCKET, ...rest } = raw
   const ids = [...(PROJECT_ID !== undefined ? [PROJECT_ID] : []), ...(PROJECT_IDS ?? '').split(',').map((id) => id.trim()).filter(Boolean).map(Number)]
+  refuseTrailingComments(env)
   let hostCommand: string[] | undefined
   if (AGENT_HOST_COMMAND !== undefined) {
     let parsed: unknown
@@ -88,7 +89,7 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     }
     hostCommand = parsed as string[]
   }
-  const containerLimitOverrides = checkContainerSettings(env, rest)
+  const containerLimitOverrides = checkValues(env, rest)
   return {
     ...rest,
     TERARCHITECT_API_URL: rest.TERARCHITECT_API_URL.replace(/\/+$/, ''),
@@ -139,13 +140,47 @@ const IMAGE_REFERENCE = /^(?:(?:sha256:)?[a-f0-9]{64}|(?:[a-zA-Z0-9](?:[a-zA-Z0-
 /** Docker's volume name rule; `-p<project id>` is appended per project. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 
-/** Validates the container variables that TypeBox cannot express; returns the limits set. */
-function checkContainerSettings(env: Record<string, string | undefined>, values: Env): Partial<ContainerLimits> {
-  const details: { path: string; message: string }[] = []
-  if (!IMAGE_REFERENCE.test(values.AGENT_IMAGE)) {
-    details.push({ path: 'AGENT_IMAGE', message: `not an image reference or id (e.g. terarchitect-agent, registry.example/team/agent:3): ${JSON.stringify(values.AGENT_IMAGE)}` })
+/** `unix:///path` (or a bare path) or `tcp://host[:port]`: what plugins/executors/docker/transport.ts speaks. */
+const DOCKER_HOST_VALUE = /^(?:unix:\/\/(?:\/\S*)?|\/\S*|(?:tcp|http):\/\/(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\/?)$/
+
+/**
+ * A value with ` #` in it is a comment an environment file kept: systemd's EnvironmentFile and
+ * `docker --env-file` take everything after `=`. Refused for every variable (AGENT_HOST_COMMAND, a
+ * JSON array, aside), before any is read, so no value carrying one reaches the daemon.
+ */
+function refuseTrailingComments(env: Record<string, string | undefined>): void {
+  const details = Object.keys(CoordinatorEnv.properties)
+    .filter((name) => name !== 'AGENT_HOST_COMMAND' && /\s#/.test(env[name] ?? ''))
+    .map((name) => ({ path: name, message: `has a trailing comment (${JSON.stringify(env[name])}): environment files keep everything after '=', so put the comment on a line of its own` }))
+  if (details.length) throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
+}
+
+/** The app's URL: http(s), no credentials (the worker credential travels in a header), no query or fragment. */
+function apiUrlProblem(value: string): string | null {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return `not a URL: ${JSON.stringify(value)}`
   }
-  if (env.AGENT_CACHE_VOLUME && !VOLUME_NAME.test(values.AGENT_CACHE_VOLUME)) {
+  if (!['http:', 'https:'].includes(url.protocol) || /\s/.test(value)) return `must be an http(s) URL without spaces: ${JSON.stringify(value)}`
+  if (url.username || url.password) return 'must not carry credentials (set TERARCHITECT_COORDINATOR_TOKEN instead)'
+  if (url.search || url.hash) return `must not carry a query or fragment: ${JSON.stringify(value)}`
+  return null
+}
+
+/** Validates what TypeBox cannot express (image and volume names, URLs, the daemon address, limits); returns the limits set. */
+function checkValues(env: Record<string, string | undefined>, values: Env): Partial<ContainerLimits> {
+  const details: { path: string; message: string }[] = []
+  const apiUrl = apiUrlProblem(values.TERARCHITECT_API_URL)
+  if (apiUrl) details.push({ path: 'TERARCHITECT_API_URL', message: apiUrl })
+  if (values.DOCKER_HOST !== undefined && !DOCKER_HOST_VALUE.test(values.DOCKER_HOST)) {
+    details.push({ path: 'DOCKER_HOST', message: `must be unix:///path/to/docker.sock or tcp://host:port (TLS and npipe are not supported): ${JSON.stringify(values.DOCKER_HOST)}` })
+  }
+  if (!IMAGE_REFERENCE.test(values.AGENT_IMAGE) || values.AGENT_IMAGE.length > 255) {
+    details.push({ path: 'AGENT_IMAGE', message: `not an image reference (name[:tag][@digest], e.g. terarchitect-agent, registry.example/team/agent:3) or image id: ${JSON.stringify(values.AGENT_IMAGE)}` })
+  }
+  if (env.AGENT_CACHE_VOLUME && (!VOLUME_NAME.test(values.AGENT_CACHE_VOLUME) || values.AGENT_CACHE_VOLUME.length > 200)) {
     details.push({ path: 'AGENT_CACHE_VOLUME', message: `not a volume name (letters, digits, _ . -; empty disables): ${JSON.stringify(values.AGENT_CACHE_VOLUME)}` })
   }
   if (values.AGENT_RUNTIME !== undefined && !VOLUME_NAME.test(values.AGENT_RUNTIME)) {

@@ -6,6 +6,7 @@
 import { type TObject, type Static, Kind } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { badRequest, type ErrorDetail } from './errors.ts'
+import { allowedValuesMessage } from './allowed-values.ts'
 
 export function readEnv<T extends TObject>(schema: T, env: Record<string, string | undefined>): Static<T> {
   const raw: Record<string, unknown> = {}
@@ -27,7 +28,7 @@ export function readEnv<T extends TObject>(schema: T, env: Record<string, string
   }
   const value = Value.Default(schema, raw) as Record<string, unknown>
   for (const error of Value.Errors(schema, value)) {
-    details.push({ path: error.path.slice(1), message: error.message })
+    details.push({ path: error.path.slice(1), message: allowedValuesMessage(error.schema, error.value) ?? error.message })
   }
   if (details.length) {
     throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)

@@ -3,13 +3,15 @@
  * converted to the schema's types first, strictly: only plain decimal text becomes a number (TypeBox's
  * own conversion would read `1.5` as 1, `1e3` as 1 and `0x10` as 16, so `/api/projects/1.5` would
  * open project 1). Bodies are checked as sent (no coercion). Every failure is a 400 whose details
- * name the field, e.g. `{path: "/body/title", message: "Expected string"}`.
+ * name the field, e.g. `{path: "/body/title", message: "Expected string"}`; a value outside an
+ * enumeration is told the allowed values (`must be one of low, medium, high; got "urgent"`).
  */
 import { Kind, type TSchema, type Static, type TObject } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { badRequest, type ErrorDetail } from '../errors.ts'
+import { allowedValuesMessage } from '../allowed-values.ts'
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>()
 
@@ -39,7 +41,7 @@ export function validate<T extends TSchema>(
     const path = `/${where}${error.path}`
     if (seen.has(path)) continue
     seen.add(path)
-    details.push({ path, message: error.message })
+    details.push({ path, message: allowedValuesMessage(error.schema, error.value) ?? error.message })
     if (details.length >= 20) break
   }
   const first = details[0]
