@@ -3,6 +3,7 @@
  * wire format. Field names follow the runbook's wire names (`column_id`, `associated_node_ids`, …).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { FixTarget, ReasonKind } from './services/job-reason.ts'
 
 /** Largest value of an int4 column: ids, versions, PR numbers and exit codes are bounded by it, so an
  * oversized number is a 400 here rather than an out-of-range error (500) in the database. */
@@ -258,6 +259,14 @@ export interface Job {
   /** Who started the job: a person's login, `local`, `admin-token`, or `app`. */
   started_by: string | null
   started_by_user_id: number | null
+  /** Why it ended failed or cancelled (core/services/job-reason.ts); null otherwise. */
+  reason_kind: ReasonKind | null
+  reason: string | null
+  reason_event_id: number | null
+  reason_fix: FixTarget | null
+  /** People's job lists: the ticket's title and per-project number. */
+  ticket_title?: string | null
+  ticket_number?: number | null
 }
 
 /** A normalized worker event as stored in `job_events.event` (see core/worker.ts). */

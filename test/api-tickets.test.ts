@@ -228,7 +228,11 @@ for (const kind of DB_KINDS) {
     assert.is(claim.body.job_id, job.id)
     await t.api('POST', `/api/worker/jobs/${job.id}/fail`, { coordinator_id: 'c1', exit_code: 2, error: 'tests failed' })
     const read = await t.api('GET', path(project.id, ticket.id))
-    assert.equal(read.body.job, { job_id: job.id, ticket_id: ticket.id, kind: 'ticket', status: 'failed', attempt: 1, error: 'tests failed', cancel_requested: false })
+    assert.equal(read.body.job, {
+      job_id: job.id, ticket_id: ticket.id, kind: 'ticket', status: 'failed', attempt: 1, error: 'tests failed', cancel_requested: false,
+      // No agent event and no reason from the coordinator: the error is the reason, unclassified.
+      reason_kind: 'internal', reason: 'Tests failed', reason_event_id: null, reason_fix: null,
+    })
     const listed = (await t.api('GET', path(project.id))).body.find((row: any) => row.id === ticket.id)
     assert.equal(listed.job, read.body.job)
     assertError(await t.api('POST', `${path(project.id, ticket.id)}/cancel`), 409, '/job/status', 'a failed job cannot be cancelled')

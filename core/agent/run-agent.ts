@@ -10,10 +10,11 @@ import { VERSION } from '../version.ts'
 import type { Worker } from '../worker.ts'
 import { createAppClient, type AppClient } from './api.ts'
 import { watchCancel } from './cancel.ts'
-import { AgentError, cancelled, isAgentError } from './errors.ts'
+import { AgentError, cancelled, isAgentError, reasonOf } from './errors.ts'
+import type { JobReason } from '../services/job-reason.ts'
+import { REPLY_MARKER, runReviewFlow } from './review-flow.ts'
 import type { AgentRun } from './job.ts'
 import { createReporter } from './reporter.ts'
-import { runReviewFlow } from './review-flow.ts'
 import { runTicketFlow } from './ticket-flow.ts'
 
 export interface AgentDeps {
@@ -58,12 +59,16 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
   } catch (thrown) {
     // Whatever a cancel interrupted (a git command, a Director call), the job ends as cancelled.
     const error = cancel.signal.aborted && !isAgentError(thrown, 'cancelled') ? cancelled(cancel.reason()) : thrown
+    // The event carries the reason people read; the app stores it on the job when the job ends.
     if (error instanceof AgentError) {
-      reporter.step(error.step, error.message, causeText(error), { kind: error.code === 'cancelled' ? 'cancelled' : 'failure', code: error.code })
+      const reason = reasonOf(error)
+      reporter.step(error.step, error.message, causeText(error), { kind: error.code === 'cancelled' ? 'cancelled' : 'failure', code: error.code, ...reasonEvent(reason) })
+      if (config.kind === 'review' && error.code !== 'cancelled') await replyFailure(api, reason, log)
       code = error.exitCode
     } else {
       log.error('unexpected agent failure', { error })
-      reporter.step('error', `unexpected failure: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack, { kind: 'failure', code: 'internal' })
+      const detail = (error as Error)?.message ?? String(error)
+      reporter.step('error', `unexpected failure: ${detail}`, (error as Error)?.stack, { kind: 'failure', code: 'internal', ...reasonEvent({ kind: 'internal', text: `The agent failed unexpectedly: ${detail}`.slice(0, 2000) }) })
       code = 1
     }
   } finally {
@@ -78,4 +83,15 @@ function causeText(error: Error): string | undefined {
   const cause = error.cause
   if (!cause) return undefined
   return cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)
+}
+
+/** A reason as the failure event's fields (read back by core/services/job-reason-store.ts). */
+function reasonEvent(reason: JobReason) {
+  return { reason_kind: reason.kind, reason: reason.text, fix: reason.fix ?? null }
+}
+
+/** Review jobs: the PR says why its comment was not addressed. Best effort: the job fails either way. */
+async function replyFailure(api: AppClient, reason: JobReason, log: Logger): Promise<void> {
+  await api.replyOnPull(`${REPLY_MARKER}\nThis comment could not be addressed: ${reason.text}.`)
+    .catch((error: Error) => log.warn('could not reply on the PR with the failure', { error: error.message }))
 }

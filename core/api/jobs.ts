@@ -18,6 +18,7 @@ import { getProject } from '../services/projects.ts'
 import { CoordinatorId, JobParams, ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
 import { parseContainerLimits } from '../container-limits.ts'
+import { JobReason } from '../services/job-reason.ts'
 
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
 const JobsQuery = Type.Object({
@@ -49,6 +50,8 @@ const Fail = Type.Object(
     error: Type.String({ minLength: 1, maxLength: 10000 }),
     output_tail: Type.Optional(Tail),
     usage: Type.Optional(Usage),
+    /** The coordinator's account of the failure; the agent's own classified event wins over it. */
+    reason: Type.Optional(JobReason),
   },
   { additionalProperties: false },
 )
@@ -132,7 +135,7 @@ export function jobRoutes(ctx: AppContext): Route[] {
       method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: JobParams, body: Fail,
       handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
         outcome: 'failed', holder: holderOf(caller, body.coordinator_id), exitCode: body.exit_code ?? null,
-        error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
+        error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null, reason: body.reason ?? null,
       }),
     }),
     // A coordinator started with GITHUB_TOKEN hands it over once instead of giving it to agents.

@@ -5,6 +5,7 @@
  */
 import type { ContainerLimits } from '../container-limits.ts'
 import type { JobKind, ExecutionMode } from '../types.ts'
+import type { JobReason } from '../services/job-reason.ts'
 
 /** The claim answer (runbook fields; more may be present). */
 export interface ClaimedJob {
@@ -72,7 +73,7 @@ export interface WorkerClient {
   claim(request: ClaimRequest): Promise<ClaimedJob | null>
   heartbeat(jobId: number): Promise<{ cancel_requested: boolean }>
   complete(jobId: number, body: { exit_code: number; output_tail: string }): Promise<unknown>
-  fail(jobId: number, body: { exit_code?: number; error: string; output_tail: string }): Promise<unknown>
+  fail(jobId: number, body: { exit_code?: number; error: string; output_tail: string; reason?: JobReason }): Promise<unknown>
   /** Appends events to the job's ticket log with the job's own token. */
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */

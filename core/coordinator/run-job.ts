@@ -16,11 +16,13 @@
  * coordinator shutdown stops the run and releases the job: pending again at the same attempt, for
  * whichever coordinator claims it next (if the release cannot reach the app, the lease expiry does it).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { ContainerLimits } from '../container-limits.ts'
 import type { Executor, JobSpec, RunResult } from '../executor.ts'
 import type { Logger } from '../log.ts'
+import { projectFix, type JobReason } from '../services/job-reason.ts'
 import { backoffMs, sleep } from './backoff.ts'
 import { chooseImage, recordImage, type ImageChoice } from './choose-image.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
@@ -80,7 +82,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
 
   let workDir: string | undefined
   let choice: ImageChoice | undefined
-  let outcome: { result: RunResult } | { error: string }
+  let outcome: Outcome
   try {
     const env = jobEnv(job, { apiUrl: ctx.apiUrl })
     const spec: JobSpec = {
@@ -92,6 +94,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
       outcome = job.project_path
         ? await attempt(ctx.executors.host, spec, output, controller.signal, `agent started on the host (local mode) in ${job.project_path}`)
         : { error: 'local execution mode without a project_path' }
+      if ('error' in outcome) outcome.reason = localStartReason(job.project_path, outcome.error.replace(`${ctx.executors.host.name}: `, ''))
     } else {
       const containers = ctx.executors.containers
       if (!containers) outcome = { error: 'Docker is not configured on this coordinator' }
@@ -150,7 +153,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
 }
 
 /** Runs `executor`; a rejection (the run could not start) becomes `{ error }`. */
-async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, signal: AbortSignal, startNote: string): Promise<{ result: RunResult } | { error: string }> {
+async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, signal: AbortSignal, startNote: string): Promise<Outcome> {
   output.note(startNote)
   try {
     return { result: await executor.run(spec, output.write, signal) }
@@ -159,28 +162,45 @@ async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, sig
   }
 }
 
+/** A run's result, or why it could not start (with the reason people read, when known better than the error). */
+type Outcome = { result: RunResult } | { error: string; reason?: JobReason }
+
 interface Report {
   outcome: 'complete' | 'fail'
   exitCode?: number
   error?: string
+  /** What the coordinator knows of the cause; the app prefers the agent's own classified failure event. */
+  reason?: JobReason
   summary: string
 }
 
-function describe(outcome: { result: RunResult } | { error: string }, ending: Ending | undefined, timeoutMs: number): Report | null {
+function describe(outcome: Outcome, ending: Ending | undefined, timeoutMs: number): Report | null {
   if (ending === 'lease_lost') return null
   if ('error' in outcome) {
     if (ending === 'shutdown') return null
-    return { outcome: 'fail', error: outcome.error, summary: `the agent could not be started: ${outcome.error}` }
+    const reason = outcome.reason ?? { kind: 'internal', text: `The agent could not be started: ${outcome.error}`.slice(0, 2000) }
+    return { outcome: 'fail', error: outcome.error, reason, summary: `the agent could not be started: ${outcome.error}` }
   }
   const { exitCode, stoppedBy } = outcome.result
   if (ending === 'shutdown') return { outcome: 'fail', exitCode, summary: `agent stopped for the coordinator's shutdown (exit code ${exitCode})` }
-  if (ending === 'cancel') return { outcome: 'fail', exitCode, error: 'cancelled on request', summary: `agent stopped after a cancel (exit code ${exitCode})` }
+  if (ending === 'cancel') {
+    return { outcome: 'fail', exitCode, error: 'cancelled on request', reason: { kind: 'cancelled', text: 'Stopped on request' }, summary: `agent stopped after a cancel (exit code ${exitCode})` }
+  }
   if (stoppedBy === 'timeout') {
     const error = `timed out after ${Math.round(timeoutMs / 1000)} s (JOB_TIMEOUT_SEC)`
-    return { outcome: 'fail', exitCode, error, summary: `agent ${error}` }
+    const reason: JobReason = { kind: 'budget', text: `The job ran out of time: the coordinator stops agents after ${Math.round(timeoutMs / 1000)} s (its JOB_TIMEOUT_SEC)` }
+    return { outcome: 'fail', exitCode, error, reason, summary: `agent ${error}` }
   }
   if (exitCode === 0) return { outcome: 'complete', exitCode, summary: 'agent exited with code 0' }
-  return { outcome: 'fail', exitCode, error: `agent exited with code ${exitCode}`, summary: `agent exited with code ${exitCode}` }
+  const reason: JobReason = { kind: 'internal', text: `The agent exited with code ${exitCode}` }
+  return { outcome: 'fail', exitCode, error: `agent exited with code ${exitCode}`, reason, summary: `agent exited with code ${exitCode}` }
+}
+
+/** Why a local-mode agent could not start there (the local executor checks the path first: its words). */
+function localStartReason(path: string | null, error: string): JobReason {
+  if (!path) return { kind: 'setup', text: 'The project has no local path: local mode runs the agent in the project\'s checkout', fix: projectFix('project_path') }
+  if (!existsSync(path)) return { kind: 'setup', text: `The project path ${path} does not exist on ${hostname()}`, fix: projectFix('project_path') }
+  return { kind: 'setup', text: (error.charAt(0).toUpperCase() + error.slice(1)).slice(0, 2000), fix: projectFix('project_path') }
 }
 
 /** Reports complete/fail; retried with backoff while the app is unreachable, for up to two leases. */
@@ -189,7 +209,7 @@ async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Repo
   for (let tries = 1; ; tries++) {
     try {
       if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { exit_code: report.exitCode ?? 0, output_tail: tail })
-      else await ctx.client.fail(job.job_id, { ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail })
+      else await ctx.client.fail(job.job_id, { ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail, ...(report.reason ? { reason: report.reason } : {}) })
       log.info('job reported', { outcome: report.outcome, exitCode: report.exitCode })
       return
     } catch (error) {

@@ -9,13 +9,18 @@ import type { Job, JobKind, Project } from '../types.ts'
 import { checkSettings } from './settings.ts'
 import { addRunBlockers } from './setup-checks/run.ts'
 import { APP_ACTOR, type Actor } from './audit.ts'
+import type { JobReasonFields } from './job-reason.ts'
 
 export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at,
   cancel_requested, created_at, started_at, finished_at, exit_code, error, output_tail, executor, usage,
-  pr_number, comment_body, github_comment_id, started_by, started_by_user_id`
+  pr_number, comment_body, github_comment_id, started_by, started_by_user_id,
+  reason_kind, reason, reason_event_id, reason_fix`
+
+/** What people's job lists add to a job: its ticket's title and per-project number. */
+const TICKET_OF_JOB = `left join lateral (select title as ticket_title, number as ticket_number from tickets where id = agent_jobs.ticket_id) ticket on true`
 
 export async function getJob(sql: Sql | TransactionSql, id: number): Promise<Job> {
-  const [row] = await sql.unsafe(`select ${JOB_COLUMNS} from agent_jobs where id = $1`, [id])
+  const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, ticket.* from agent_jobs ${TICKET_OF_JOB} where id = $1`, [id])
   if (!row) throw notFound(`job ${id}`)
   return row as unknown as Job
 }
@@ -25,7 +30,7 @@ export async function listJobs(
   filter: { projectId?: number; ticketId?: number; status?: string; limit: number },
 ): Promise<Job[]> {
   const rows = await ctx.sql.unsafe(
-    `select ${JOB_COLUMNS} from agent_jobs
+    `select ${JOB_COLUMNS}, ticket.* from agent_jobs ${TICKET_OF_JOB}
      where ($1::int is null or project_id = $1) and ($2::int is null or ticket_id = $2) and ($3::text is null or status = $3)
      order by id desc limit $4`,
     [filter.projectId ?? null, filter.ticketId ?? null, filter.status ?? null, filter.limit],
@@ -46,12 +51,12 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
   for (const problem of check.problems) {
     if (problem.severity === 'error') details.push({ path: `/settings/${problem.key}`, message: problem.message })
   }
+  await addRunBlockers(ctx, tx, project, details)
   if (details.length) {
     throw unprocessable(`project ${project.id} cannot run agents: ${details.map((d) => d.message).join('; ')}`, details)
   }
 }
 
-  await addRunBlockers(ctx, tx, project, details)
 /**
  * A local project's agents run on the app's host as the app's user: only an admin may start one
  * (move, run, retry). Jobs the app starts itself (review replies) carry no role and pass.
@@ -92,7 +97,7 @@ export async function enqueueJob(
 }
 
 /** The part of a job live views need. */
-export function jobSummary(job: Pick<Job, 'id' | 'ticket_id' | 'status' | 'attempt' | 'error' | 'cancel_requested'>) {
+export function jobSummary(job: Pick<Job, 'id' | 'ticket_id' | 'status' | 'attempt' | 'error' | 'cancel_requested'> & Partial<JobReasonFields>) {
   return {
     job_id: job.id,
     ticket_id: job.ticket_id,
@@ -100,5 +105,9 @@ export function jobSummary(job: Pick<Job, 'id' | 'ticket_id' | 'status' | 'attem
     attempt: job.attempt,
     error: job.error,
     cancel_requested: job.cancel_requested,
+    reason_kind: job.reason_kind ?? null,
+    reason: job.reason ?? null,
+    reason_event_id: job.reason_event_id ?? null,
+    reason_fix: job.reason_fix ?? null,
   }
 }

@@ -19,6 +19,8 @@ import { registerStoredSecrets } from './coordinator-forge-token.ts'
 import { JOB_COLUMNS, assertRunnable, enqueueJob, getJob, jobSummary } from './jobs.ts'
 import { getProject } from './projects.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
+import { settleJobReason } from './job-reason-store.ts'
+import type { JobReason } from './job-reason.ts'
 
 export interface ClaimFilter {
   projectIds: number[] | null
@@ -159,7 +161,7 @@ export async function releaseJob(ctx: AppContext, jobId: number, holder: Holder 
       const job = await heldJob(tx, jobId, holder)
       throw conflict(`job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; nothing to release`)
     }
-    const job = row as unknown as Job
+    const job = Object.assign(row as unknown as Job, await settleJobReason(tx, row as unknown as Job))
     await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
     if (job.status === 'pending') wakeClaimers(job.project_id)
     return job
@@ -186,6 +188,8 @@ export interface Outcome {
   error: string | null
   outputTail: string | null
   usage: Usage | null
+  /** The coordinator's account of a failure (core/services/job-reason-store.ts weighs it). */
+  reason?: JobReason | null
 }
 
 /**
@@ -205,7 +209,7 @@ export async function reportJob(ctx: AppContext, jobId: number, report: Outcome)
         report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id],
     )
     if (row) {
-      const job = row as unknown as Job
+      const job = Object.assign(row as unknown as Job, await settleJobReason(tx, row as unknown as Job, report.reason))
       await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       return job
     }
@@ -228,6 +232,7 @@ export async function cancelJob(ctx: AppContext, jobId: number, actor: Actor = A
     if (row) {
       const job = row as unknown as Job
       await recordAudit(tx, actor, { action: 'job.cancel', target: { type: 'job', id: job.id }, projectId: job.project_id, details: { ticket_id: job.ticket_id } })
+      Object.assign(job, await settleJobReason(tx, job))
       await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       return job
     }

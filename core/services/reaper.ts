@@ -11,6 +11,7 @@ import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import { jobSummary } from './jobs.ts'
 import { insertJobEvents } from './job-events.ts'
+import { settleJobReason } from './job-reason-store.ts'
 import type { Job } from '../types.ts'
 
 export async function expireLeases(ctx: AppContext): Promise<number> {
@@ -34,6 +35,7 @@ export async function expireLeases(ctx: AppContext): Promise<number> {
       const summary =
         job.status === 'pending' ? `lease expired; queued again as attempt ${job.attempt}` : job.status === 'cancelled' ? 'lease expired after cancel; job cancelled' : (job.error ?? 'lease expired')
       await insertJobEvents(scope, job, [{ step: 'lease_expired', summary }])
+      Object.assign(job, await settleJobReason(scope.tx, job))
       await scope.emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       if (job.status === 'pending') scope.wakeClaimers(job.project_id)
     }

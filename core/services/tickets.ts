@@ -13,6 +13,7 @@ import { getProject } from './projects.ts'
 import { defaultLinks, getGraph } from './graph.ts'
 import { assertRunnable, enqueueJob, jobSummary } from './jobs.ts'
 import { cancelJob } from './queue.ts'
+import { settleJobReason } from './job-reason-store.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { insertJobEvents } from './job-events.ts'
 
@@ -28,7 +29,8 @@ const SELECT = `
   select t.id, t.number, (select key from projects where id = t.project_id) as project_key, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
     t.associated_node_ids, t.associated_edge_ids, t.pr_url, t.pr_number, t.summary, t.created_at, t.updated_at,
     case when j.id is null then null else jsonb_build_object('job_id', j.id, 'ticket_id', j.ticket_id, 'kind', j.kind,
-      'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested) end as job
+      'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested,
+      'reason_kind', j.reason_kind, 'reason', j.reason, 'reason_event_id', j.reason_event_id, 'reason_fix', j.reason_fix) end as job
   from tickets t
   left join lateral (select * from agent_jobs where ticket_id = t.id order by id desc limit 1) j on true`
 
@@ -131,7 +133,9 @@ async function requestCancel(scope: WriteScope, jobId: number): Promise<void> {
       finished_at = case when status = 'pending' then now() else finished_at end
     where id = ${jobId} and status in ('pending', 'running')
     returning id, project_id, ticket_id, status, attempt, error, cancel_requested`
-  if (row) await scope.emit({ project_id: row.project_id as number, type: 'job.updated', payload: jobSummary(row as unknown as Job) })
+  if (!row) return
+  const job = Object.assign(row as unknown as Job, await settleJobReason(scope.tx, row as unknown as Job))
+  await scope.emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Job } from '../../types.ts'
 import { columnWithRole, getBoard } from '../board.ts'
 import { jobSummary } from '../jobs.ts'
 import { getTicket } from '../tickets.ts'
+import { settleJobReason } from '../job-reason-store.ts'
 
 export type PrState = 'open' | 'closed' | 'merged'
 
@@ -181,7 +182,10 @@ async function cancelPendingReviewJobs(scope: WriteScope, pr: PrRow, why: string
     update agent_jobs set status = 'cancelled', cancel_requested = true, finished_at = now(), error = ${why}
     where ticket_id = ${pr.ticket_id} and kind = 'review' and pr_number = ${pr.number} and status = 'pending'
     returning id, project_id, ticket_id, status, attempt, error, cancel_requested`) as unknown as Job[]
-  for (const job of rows) await scope.emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
+  for (const job of rows) {
+    Object.assign(job, await settleJobReason(scope.tx, job))
+    await scope.emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
+  }
 }
 
 /** Moves the ticket to the end of the column whose role is `done`, keeping positions dense. */

@@ -1,0 +1,186 @@
+/**
+ * Why a job ended, stored on the job (sql/009_job_reason.sql) for each cause people meet first:
+ * a local path that does not exist (a real coordinator cannot start the agent there), a worker that
+ * changed nothing, a repository that is not found, a token that may not push, and a person's Stop.
+ * The agent runs for real in local mode on a person's checkout, with Claude Code against the
+ * scripted LLM, the git remote and the fake GitHub (test/bench/agent-harness.ts); each stored reason
+ * is plain, classified, points at the log event it came from and, where there is one, at the fix.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
+import { cliDirs, createTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
+import { dirtyCheckout, hostCoordinator } from './checkout-fixtures.ts'
+import { PASSWORD, PROXIED, signIn } from './people-helpers.ts'
+import { waitFor } from './helpers.ts'
+import { assertWorldClean } from './secret-scan.ts'
+
+const scratch = mkdtempSync(join(tmpdir(), 'job-reasons-'))
+let world: World
+let claude: string
+
+/**
+ * By the ticket's title (the prompt's `# Ticket …: <title>` heading; past tickets may appear too, as
+ * project memories): NOTHING, the worker only talks; HANG, its first call hangs 20 s; else it writes a file.
+ */
+function script(request: LlmRequest): Reply {
+  if (request.tools.length === 0 || request.lastIsToolResult) return { text: 'Done.' }
+  const title = /# Ticket [^:\n]+: ([^\n]*)/.exec(request.allText)?.[1] ?? ''
+  if (title.includes('NOTHING')) return { text: 'I looked around; everything seems fine.' }
+  const call = writeFileCall(request, 'HEALTH.md', 'healthy\n')!
+  return title.includes('HANG') ? { toolCalls: [call], delayMs: 20_000 } : { toolCalls: [call] }
+}
+
+test.before(async () => {
+  claude = cliDirs().get('claude')!
+  world = await startWorld({ script, settings: { WORKER_MODE: 'claude-code' } })
+  const checkout = join(scratch, 'checkout')
+  dirtyCheckout(world.bare, checkout, world.repoUrl)
+  const res = await world.t.api('PATCH', `/api/projects/${world.projectId}`, { execution_mode: 'local', project_path: checkout }, world.people)
+  assert.is(res.status, 200, JSON.stringify(res.body))
+})
+
+test.after(async () => {
+  await world?.close()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+const jobOf = async (jobId: number) => (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
+
+/** Runs a ticket's job with the agent on the host; returns the job as the jobs API shows it after. */
+async function runTicket(title: string) {
+  if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+  const ticket = await createTicket(world, { title })
+  const claimed = await runAndClaim(world, ticket.id)
+  const result = await runAgentProcess(world, claimed, { path: [claude] })
+  assert.is.not(result.code, 0, 'the job fails')
+  return { ticket, job: await jobOf(claimed.job_id), result }
+}
+
+/** The log event the reason points at. */
+async function reasonEvent(ticketId: number, eventId: number | null) {
+  assert.ok(eventId, 'the reason points at a log event')
+  const event = (await ticketEvents(world, ticketId)).find((e) => e.seq === eventId)
+  assert.ok(event, `event ${eventId} is in the ticket's log`)
+  return event!
+}
+
+/** What every listed job shows: the same reason in the project's and the global Jobs list. */
+async function listed(jobId: number) {
+  const project = (await world.t.api('GET', `/api/projects/${world.projectId}/jobs`, undefined, world.people)).body.find((j: { id: number }) => j.id === jobId)
+  const global = (await world.t.api('GET', '/api/jobs', undefined, world.people)).body.find((j: { id: number }) => j.id === jobId)
+  assert.equal([global.reason_kind, global.reason], [project.reason_kind, project.reason])
+  return project
+}
+
+test('no change made: "worker", in words, pointing at the agent\'s failure event; nothing to fix', async () => {
+  const { ticket, job } = await runTicket('NOTHING to do here')
+  assert.is(job.status, 'failed')
+  assert.is(job.reason_kind, 'worker')
+  assert.is(job.reason, 'The worker finished without changing anything')
+  assert.is(job.reason_fix, null)
+  const event = await reasonEvent(ticket.id, job.reason_event_id)
+  assert.is(event.step, 'error')
+  assert.match(event.summary, 'exited 0 but changed nothing')
+  const row = await listed(job.id)
+  assert.is(row.ticket_title, 'NOTHING to do here')
+  // The board's card reads the same summary.
+  const board = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${ticket.id}`, undefined, world.people)).body
+  assert.is(board.job.reason, job.reason)
+  assert.is(board.job.reason_kind, 'worker')
+})
+
+test('token without push permission: "forge", naming the push, with the GitHub token as the fix', async () => {
+  spawnSync('git', ['--git-dir', world.bare, 'config', 'http.receivepack', 'false'])
+  try {
+    const { ticket, job } = await runTicket('Push refused')
+    assert.is(job.reason_kind, 'forge', JSON.stringify(job))
+    assert.match(job.reason, /may not push to the repository/)
+    assert.equal(job.reason_fix, { kind: 'setting', key: 'GITHUB_TOKEN' })
+    const event = await reasonEvent(ticket.id, job.reason_event_id)
+    assert.match(event.summary, 'push')
+    assert.is((await listed(job.id)).reason, job.reason)
+  } finally {
+    spawnSync('git', ['--git-dir', world.bare, 'config', 'http.receivepack', 'true'])
+  }
+})
+
+test('repository not found: "forge", with the project\'s repository URL as the fix', async () => {
+  const moved = `${world.bare}.moved`
+  renameSync(world.bare, moved)
+  try {
+    const { ticket, job } = await runTicket('Where did it go')
+    assert.is(job.reason_kind, 'forge', JSON.stringify(job))
+    assert.match(job.reason, /repository was not found/)
+    assert.equal(job.reason_fix, { kind: 'project', field: 'repo_url' })
+    await reasonEvent(ticket.id, job.reason_event_id)
+    assert.is((await listed(job.id)).reason, job.reason)
+  } finally {
+    renameSync(moved, world.bare)
+  }
+})
+
+test('cancelled by a person: "Stopped by" their display name, status cancelled', async () => {
+  const created = await world.t.api('POST', '/api/users', { login: 'alice', display_name: 'Alice', password: PASSWORD, role: 'member' }, world.people)
+  assert.is(created.status, 201, JSON.stringify(created.body))
+  const alice = { ...(await signIn(world.t, 'alice')), ...PROXIED }
+  const ticket = await createTicket(world, { title: 'HANG until Alice stops it' })
+  const claimed = await runAndClaim(world, ticket.id)
+  const running = runAgentProcess(world, claimed, { path: [claude], env: { CANCEL_POLL_SEC: '0.5' } })
+  await waitFor(async () => world.llm.requests.some((r) => JSON.stringify(r.body ?? '').includes('HANG until Alice')), 120_000, 'the worker call')
+  const stop = await world.t.api('POST', `/api/jobs/${claimed.job_id}/cancel`, undefined, alice)
+  assert.is(stop.status, 200, JSON.stringify(stop.body))
+  assert.is((await running).code, 130)
+  const job = await jobOf(claimed.job_id)
+  assert.is(job.status, 'cancelled')
+  assert.is(job.reason_kind, 'cancelled')
+  assert.is(job.reason, 'Stopped by Alice')
+  assert.is(job.reason_fix, null)
+  const event = await reasonEvent(ticket.id, job.reason_event_id)
+  assert.is(event.step, 'cancelled')
+  assert.is((await listed(job.id)).reason, 'Stopped by Alice')
+})
+
+test('a pending job stopped by a person ends at once with the same reason', async () => {
+  const ticket = await createTicket(world, { title: 'Queued, then stopped' })
+  const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+  assert.is(run.status, 201)
+  const stop = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/cancel`, undefined, world.people)
+  assert.is(stop.status, 200, JSON.stringify(stop.body))
+  assert.is(stop.body.status, 'cancelled')
+  assert.is(stop.body.reason_kind, 'cancelled')
+  assert.match(stop.body.reason, /^Stopped by /)
+})
+
+test('missing path: a real coordinator cannot start the agent there; "setup", naming the path, with the project path as the fix', async () => {
+  const missing = join(scratch, 'no-such-checkout')
+  const res = await world.t.api('PATCH', `/api/projects/${world.projectId}`, { project_path: missing }, world.people)
+  assert.is(res.status, 200, JSON.stringify(res.body))
+  const coordinator = hostCoordinator(world, claude, 1)
+  try {
+    const ticket = await createTicket(world, { title: 'Nowhere to run' })
+    const run = await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticket.id}/run`, undefined, world.people)
+    assert.is(run.status, 201, JSON.stringify(run.body))
+    const job = await waitFor(async () => {
+      const [latest] = (await world.t.api('GET', `/api/projects/${world.projectId}/jobs?ticket_id=${ticket.id}`, undefined, world.people)).body
+      return latest?.status === 'failed' ? latest : null
+    }, 60_000, 'the job to fail')
+    assert.is(job.reason_kind, 'setup', JSON.stringify(job))
+    assert.match(job.reason, `The project path ${missing} does not exist`)
+    assert.equal(job.reason_fix, { kind: 'project', field: 'project_path' })
+    const event = await reasonEvent(ticket.id, job.reason_event_id)
+    assert.is(event.step, 'coordinator')
+  } finally {
+    await coordinator.stop()
+  }
+})
+
+test('nothing the suite stored holds a secret', async () => {
+  await assertWorldClean(world)
+})
+
+test.run()
