@@ -2,13 +2,16 @@
 // secrets read as `unreadable` with the fix, count as missing in the check (runs refused naming the
 // setting), are logged once each, and a PUT replaces them. Rotation with TERARCHITECT_SECRET_KEY_PREVIOUS
 // keeps every secret (re-encrypted in place, job tokens still valid). With DATABASE_URL and no key
-// the key file is used only with a warning naming it.
+// the key file is used only with a warning naming it; the compose setup generates its key into the
+// data volume (deploy/compose-entry.sh).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DB_KINDS, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
+import { DB_KINDS, ROOT, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
 import { createSecretBox } from '../core/secrets.ts'
 import { resolveSettings } from '../core/services/settings.ts'
@@ -172,6 +175,33 @@ for (const kind of DB_KINDS) {
 
   test.run()
 }
+
+const compose = suite('secret key: the compose entry script')
+compose('generates the key into the data volume once (mode 0600), hands it to the app, and leaves a configured key alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-entry-'))
+  const run = (env: Record<string, string>) => {
+    const result = spawnSync('sh', [join(ROOT, 'deploy/compose-entry.sh'), 'sh', '-c', 'printf %s "$TERARCHITECT_SECRET_KEY"'], {
+      env: { PATH: process.env.PATH!, TERARCHITECT_DATA_DIR: dir, ...env }, encoding: 'utf8',
+    })
+    assert.is(result.status, 0, result.stderr)
+    return result
+  }
+  try {
+    const first = run({})
+    const file = join(dir, 'secret.key')
+    assert.match(first.stderr, `generated the secret key into ${file}`)
+    assert.not.match(first.stderr, first.stdout, 'the key is never printed')
+    assert.match(first.stdout, /^[A-Za-z0-9_-]{43}$/)
+    assert.is(readFileSync(file, 'utf8'), first.stdout)
+    assert.is(statSync(file).mode & 0o777, 0o600)
+    const second = run({ TERARCHITECT_SECRET_KEY: '' })
+    assert.equal([second.stdout, second.stderr], [first.stdout, ''], 'the same key on the next start')
+    assert.is(run({ TERARCHITECT_SECRET_KEY: 'configured-key-0123456789' }).stdout, 'configured-key-0123456789')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+compose.run()
 
 const last = suite('secret key: cluster stop')
 last.after(stopOwnCluster)
