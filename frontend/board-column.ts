@@ -6,6 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { cardStyles, ticketCard } from './ticket-card.ts'
+import { ticketLabel } from './format.ts'
 import { shared } from './styles.ts'
 import type { Column, TicketView } from './types.ts'
 
@@ -137,7 +138,7 @@ export class BoardColumn extends LitElement {
     const card = this.cardOf(event)
     if (!card || !event.dataTransfer) return
     event.dataTransfer.setData(TICKET_MIME, String(card.id))
-    event.dataTransfer.setData('text/plain', `#${card.id}`)
+    event.dataTransfer.setData('text/plain', ticketLabel(null, this.tickets[card.index] ?? { id: card.id }))
     event.dataTransfer.effectAllowed = 'move'
     this.emit('ticket-drag', { id: card.id })
   }

@@ -4,6 +4,7 @@
  * `placeTicket` is idempotent: applying the server's copy of a ticket (from a response or a live
  * event) again changes nothing, which lets optimistic moves and their echoes meet safely.
  */
+import { ticketLabel } from './format.ts'
 import type { Column, JobSummary, TicketView } from './types.ts'
 
 export type Groups = Map<string, TicketView[]>
@@ -76,5 +77,5 @@ export function matches(ticket: TicketView, filter: Filter): boolean {
   if (filter.priority && ticket.priority !== filter.priority) return false
   if (!filter.text) return true
   const needle = filter.text.toLowerCase()
-  return ticket.title.toLowerCase().includes(needle) || ticket.description.toLowerCase().includes(needle) || `#${ticket.id}` === needle
+  return ticket.title.toLowerCase().includes(needle) || ticket.description.toLowerCase().includes(needle) || ticketLabel(null, ticket).toLowerCase() === needle
 }

@@ -10,6 +10,7 @@ import { api, errorText } from './api.ts'
 import { applyJob, dropPosition, findTicket, groupTickets, matches, placeTicket, removeTicket, type Filter, type Groups } from './board-model.ts'
 import type { BoardColumn } from './board-column.ts'
 import { eventLine } from './event-text.ts'
+import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
@@ -254,7 +255,7 @@ export class BoardView extends LitElement {
     try {
       const { ticket: saved } = await api.post<{ ticket: TicketView }>(`/api/projects/${this.project.id}/tickets/${id}/run`)
       this.groups = placeTicket(this.groups, saved)
-      notify(`Agent queued for “${ticket?.title ?? `#${id}`}”`, 'success')
+      notify(`Agent queued for ${ticketLabel(this.project, saved)} “${saved.title}”`, 'success')
     } catch (error) {
       notifyError(error, 'Could not run the ticket')
     }

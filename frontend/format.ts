@@ -39,3 +39,13 @@ export function shortRepo(url: string | null): string {
   if (!url) return ''
   return url.replace(/^[a-z+]+:\/\//, '').replace(/^[^@/]+@/, '').replace(/\.git$/, '').replace(/^([^/:]+):(?!\d)/, '$1/')
 }
+
+/**
+ * How the UI names a ticket: `SHOP-12` (the project's key and the ticket's per-project number).
+ * Never `#12`: forges link that to their own issue 12 when it is pasted. The key is the project's,
+ * else the ticket's own `project_key`; without one, `Ticket 12` (the global id).
+ */
+export function ticketLabel(project: { key?: string } | null | undefined, ticket: { id: number; number?: number | null; project_key?: string }): string {
+  const key = project?.key ?? ticket.project_key
+  return key && ticket.number ? `${key}-${ticket.number}` : `Ticket ${ticket.id}`
+}

@@ -5,7 +5,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
-import { duration, timeAgo, usageText } from './format.ts'
+import { duration, ticketLabel, timeAgo, usageText } from './format.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
@@ -130,8 +130,8 @@ export class JobsView extends LitElement {
     return html`<tr data-job=${job.id}>
       <td class="num">#${job.id}</td>
       ${this.project ? nothing : html`<td><a href="/projects/${job.project_id}">${this.projects.get(job.project_id) ?? `Project ${job.project_id}`}</a></td>`}
-      <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? `Ticket #${job.ticket_id}`}</a>` : '—'}
-        <span class="faint">#${job.ticket_id ?? '—'}${job.kind === 'review' ? ' · review' : ''}</span>
+      <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? job.ticket_title ?? ticketLabel(this.project, { id: job.ticket_id!, number: job.ticket_number })}</a>` : '—'}
+        <span class="faint">${job.ticket_id ? ticketLabel(this.project, { id: job.ticket_id, number: job.ticket_number }) : '—'}${job.kind === 'review' ? ' · review' : ''}</span>
         ${job.error ? html`<div class="err">${job.error}</div>` : nothing}</td>
       <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
       <td class="num">${job.attempt}/${job.max_attempts}</td>

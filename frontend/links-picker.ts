@@ -1,6 +1,8 @@
 /**
  * `<ta-links-picker>`: which parts of the architecture a ticket or note is about: nodes, edges,
- * or the whole graph (`"*"`). Fires `change` with `{nodes, edges}`.
+ * or the whole graph (`"*"`). Fires `change` with `{nodes, edges}`. A `null` value is a new
+ * ticket's default (every node of the graph and the edges between them, as the API links when
+ * the fields are omitted): shown all checked, made explicit by the first change.
  */
 import { LitElement, css, html } from 'lit'
 import { api, errorText } from './api.ts'
@@ -18,12 +20,15 @@ export class LinksPicker extends LitElement {
   static override properties = {
     projectId: { type: Number },
     value: { attribute: false },
+    suggested: { attribute: false },
     graph: { state: true },
     error: { state: true },
     query: { state: true },
   }
   declare projectId: number
-  declare value: Links
+  declare value: Links | null
+  /** Ids of the nodes the ticket's text names (GET …/graph/suggest): listed first, marked. */
+  declare suggested: string[]
   declare graph: Graph | null
   declare error: string
   declare query: string
@@ -40,6 +45,7 @@ export class LinksPicker extends LitElement {
     label.item:hover { background: var(--surface-2); }
     .sw { width: 9px; height: 9px; border-radius: 3px; flex: none; }
     .sub { color: var(--text-3); font-size: 12px; }
+    .named { font-size: 11px; color: var(--accent); border: 1px solid currentColor; border-radius: 99px; padding: 0 6px; margin-left: auto; }
     .none { padding: 10px; color: var(--text-3); }
     input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
   `]
@@ -47,6 +53,7 @@ export class LinksPicker extends LitElement {
   constructor() {
     super()
     this.value = { nodes: [], edges: [] }
+    this.suggested = []
     this.graph = null
     this.error = ''
     this.query = ''
@@ -62,20 +69,32 @@ export class LinksPicker extends LitElement {
     this.dispatchEvent(new CustomEvent('change', { detail: value }))
   }
 
+  /** The value with the default spelled out: every node, and the edges between nodes. */
+  private explicit(): Links {
+    if (this.value) return this.value
+    const nodes = this.graph?.nodes.map((node) => node.id) ?? []
+    const ids = new Set(nodes)
+    return { nodes, edges: (this.graph?.edges ?? []).filter((edge) => ids.has(edge.source) && ids.has(edge.target)).map((edge) => edge.id) }
+  }
+
   private toggle(kind: 'nodes' | 'edges', id: string, on: boolean) {
-    const set = new Set(this.value[kind].filter((item) => item !== '*'))
+    const value = this.explicit()
+    const set = new Set(value[kind].filter((item) => item !== '*'))
     if (on) set.add(id)
     else set.delete(id)
-    this.emit({ ...this.value, [kind]: [...set] })
+    this.emit({ ...value, [kind]: [...set] })
   }
 
   override render() {
     if (this.error) return html`<div class="alert error">${this.error}</div>`
     if (!this.graph) return html`<div class="row faint"><span class="spinner"></span> Loading the graph…</div>`
-    const whole = this.value.nodes.includes('*')
+    const value = this.explicit()
+    const whole = value.nodes.includes('*')
     const q = this.query.toLowerCase()
     const labels = new Map(this.graph.nodes.map((node) => [node.id, node.label || node.id]))
+    const named = new Set(this.suggested)
     const nodes = this.graph.nodes.filter((node) => !q || (node.label ?? '').toLowerCase().includes(q))
+      .sort((a, b) => Number(named.has(b.id)) - Number(named.has(a.id)))
     const edges = this.graph.edges.filter((edge) => !q || `${labels.get(edge.source)} ${labels.get(edge.target)} ${edge.label ?? ''}`.toLowerCase().includes(q))
     return html`<div class="box">
       <div class="top">
@@ -87,11 +106,11 @@ export class LinksPicker extends LitElement {
       <div class="lists" aria-disabled=${whole ? 'true' : 'false'}>
         ${!this.graph.nodes.length ? html`<div class="none">The graph is empty. Model the architecture in the Graph tab to link parts of it.</div>` : ''}
         ${nodes.length ? html`<h4>Nodes</h4>` : ''}
-        ${nodes.map((node) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.nodes.includes(node.id)}
+        ${nodes.map((node) => html`<label class="item"><input type="checkbox" .checked=${whole || value.nodes.includes(node.id)}
             @change=${(e: Event) => this.toggle('nodes', node.id, (e.target as HTMLInputElement).checked)}>
-          <span class="sw" ${cssProps({ background: lookOf(node.type).color })}></span>${node.label || node.id}<span class="sub">${lookOf(node.type).label}</span></label>`)}
+          <span class="sw" ${cssProps({ background: lookOf(node.type).color })}></span>${node.label || node.id}<span class="sub">${lookOf(node.type).label}</span>${named.has(node.id) ? html`<span class="named">named in the ticket</span>` : ''}</label>`)}
         ${edges.length ? html`<h4>Edges</h4>` : ''}
-        ${edges.map((edge) => html`<label class="item"><input type="checkbox" .checked=${whole || this.value.edges.includes(edge.id)}
+        ${edges.map((edge) => html`<label class="item"><input type="checkbox" .checked=${whole || value.edges.includes(edge.id)}
             @change=${(e: Event) => this.toggle('edges', edge.id, (e.target as HTMLInputElement).checked)}>
           ${labels.get(edge.source)} → ${labels.get(edge.target)}${edge.label || edge.protocol ? html`<span class="sub">${[edge.label, edge.protocol].filter(Boolean).join(' · ')}</span>` : ''}</label>`)}
       </div>

@@ -2,8 +2,9 @@
  * `<ta-project-form>`: create or edit a project in a dialog. Server validation errors land next to
  * the field they name (`/body/repo_url` → the Repository URL input), the message on top.
  */
-import { LitElement, css, html, type PropertyValues } from 'lit'
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
+import { counter, counterStyles } from './char-counter.ts'
 import { icons } from './icons.ts'
 import { denied } from './session.ts'
 import { shared } from './styles.ts'
@@ -14,6 +15,7 @@ const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider']
 
 interface Values {
   name: string
+  key: string
   description: string
   repo_url: string
   execution_mode: 'docker' | 'local'
@@ -25,7 +27,7 @@ interface Values {
 }
 
 const EMPTY: Values = {
-  name: '', description: '', repo_url: '', execution_mode: 'docker', project_path: '',
+  name: '', key: '', description: '', repo_url: '', execution_mode: 'docker', project_path: '',
   default_branch: '', worker_mode: '', setup_command: '', test_command: '',
 }
 
@@ -45,7 +47,7 @@ export class ProjectForm extends LitElement {
   declare formError: string
   declare saving: boolean
 
-  static override styles = [shared, css`
+  static override styles = [shared, counterStyles, css`
     .modes { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
     .mode {
       display: grid; gap: 2px; align-content: start; padding: 10px 12px; border: 1px solid var(--border-strong); border-radius: 9px; cursor: pointer;
@@ -80,7 +82,7 @@ export class ProjectForm extends LitElement {
       const p = this.project
       this.values = p
         ? {
-            name: p.name, description: p.description, repo_url: p.repo_url ?? '', execution_mode: p.execution_mode,
+            name: p.name, key: p.key ?? '', description: p.description, repo_url: p.repo_url ?? '', execution_mode: p.execution_mode,
             project_path: p.project_path ?? '', default_branch: p.default_branch ?? '', worker_mode: p.worker_mode ?? '',
             setup_command: p.setup_command ?? '', test_command: p.test_command ?? '',
           }
@@ -100,6 +102,7 @@ export class ProjectForm extends LitElement {
     const errors: Record<string, string> = {}
     const v = this.values
     if (!v.name.trim()) errors.name = 'Give the project a name.'
+    if (v.key && !/^[A-Z]{2,6}$/.test(v.key)) errors.key = 'Use 2 to 6 capital letters A–Z, like SHOP.'
     if (v.execution_mode === 'local' && v.project_path.trim() && !v.project_path.trim().startsWith('/')) {
       errors.project_path = 'Use an absolute path, like /home/me/shop.'
     }
@@ -120,6 +123,8 @@ export class ProjectForm extends LitElement {
       project_path: v.project_path.trim() || null, default_branch: v.default_branch.trim() || null,
       worker_mode: v.worker_mode || null, setup_command: v.setup_command.trim() || null, test_command: v.test_command.trim() || null,
     }
+    // Left empty, a new project's key comes from its name; an existing one keeps its key.
+    if (v.key && v.key !== this.project?.key) body.key = v.key
     this.saving = true
     this.formError = ''
     try {
@@ -130,13 +135,13 @@ export class ProjectForm extends LitElement {
       this.open = false
     } catch (error) {
       this.errors = error instanceof ApiError ? error.fields() : {}
-      this.formError = error instanceof ApiError ? error.message : errorText(error)
+      this.formError = errorText(error)
     } finally {
       this.saving = false
     }
   }
 
-  private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean; refused?: string | null } = {}) {
+  private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean; refused?: string | null; max?: number; upper?: boolean } = {}) {
     const error = this.errors[key]
     const hint = options.refused ?? options.hint
     const common = {
@@ -145,13 +150,13 @@ export class ProjectForm extends LitElement {
     }
     return html`
       <label class="field">
-        <span>${label}</span>
+        <span class="label-row">${label}${options.max ? counter(this.values[key].length, options.max) : ''}</span>
         ${options.area
           ? html`<textarea class="input" id=${common.id} name=${key} aria-invalid=${common.invalid} rows="3" placeholder=${options.placeholder ?? ''}
               .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLTextAreaElement).value)}></textarea>`
           : html`<input class="input ${options.mono ? 'mono' : ''}" id=${common.id} name=${key} aria-invalid=${common.invalid} autocomplete="off"
-              spellcheck="false" placeholder=${options.placeholder ?? ''} aria-describedby=${`e-${key}`} ?disabled=${!!options.refused}
-              .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, (e.target as HTMLInputElement).value)}>`}
+              spellcheck="false" placeholder=${options.placeholder ?? ''} aria-describedby=${`e-${key}`} ?disabled=${!!options.refused} maxlength=${options.max ?? nothing}
+              .value=${this.values[key]} @input=${(e: InputEvent) => this.set(key, options.upper ? (e.target as HTMLInputElement).value.toUpperCase() : (e.target as HTMLInputElement).value)}>`}
         ${error ? html`<span class="field-error" id=${`e-${key}`} role="alert">${error}</span>` : hint ? html`<span class="hint">${hint}</span>` : ''}
       </label>`
   }
@@ -165,7 +170,8 @@ export class ProjectForm extends LitElement {
         @close=${() => { this.open = false; this.dispatchEvent(new Event('close')) }}>
         <form id="project" novalidate @submit=${this.submit}>
           ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
-          ${this.input('name', 'Name', { placeholder: 'Shop API' })}
+          ${this.input('name', 'Name', { placeholder: 'Shop API', max: 200 })}
+          ${this.input('key', 'Key', { placeholder: this.project ? '' : 'From the name', max: 6, upper: true, hint: 'Shown before ticket numbers, like SHOP-12: 2 to 6 capital letters.' })}
           ${this.input('description', 'Description', { area: true, placeholder: 'What the system does, for the agents and for you' })}
           ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.',
             refused: this.project ? denied('admin', 'change the repository of an existing project (the app\'s GitHub token is used there)') : null })}

@@ -5,7 +5,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
-import { timeAgo } from './format.ts'
+import { ticketLabel, timeAgo } from './format.ts'
 import { prHref } from './pr-link.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
@@ -91,7 +91,7 @@ export class ReviewList extends LitElement {
     const pending = c.queued + c.in_progress + c.undecided
     return html`<li data-pr=${pr.number} data-ticket=${pr.ticket_id}>
       <div class="title">
-        <span class="tid">#${pr.ticket_id}</span>
+        <span class="tid">${ticketLabel(this.project, { id: pr.ticket_id, number: pr.ticket_number })}</span>
         <a class="ticket" href="/projects/${this.project.id}/tickets/${pr.ticket_id}" title=${pr.ticket_title}>${pr.ticket_title}</a>
       </div>
       <div class="badges">

@@ -4,6 +4,7 @@
  * shadow roots. Events are delegated to the column through `data-id` and `data-action`.
  */
 import { css, html, nothing, unsafeCSS } from 'lit'
+import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
 import { prHref } from './pr-link.ts'
 import { STATUS_LOOK } from './styles.ts'
@@ -35,7 +36,7 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
       data-id=${ticket.id} role="listitem" aria-roledescription="ticket"
       aria-label="${ticket.title}, ${PRIORITY_LABEL[ticket.priority]} priority${look ? `, ${look.label}` : ''}">
       <div class="card-top">
-        <span class="tid ${ticket.priority}" title="${PRIORITY_LABEL[ticket.priority]} priority">#${ticket.id}</span>
+        <span class="tid ${ticket.priority}" title="${PRIORITY_LABEL[ticket.priority]} priority">${ticketLabel(null, ticket)}</span>
         ${look ? html`<span class="badge ${look.cls} status">${active && job!.status === 'running' ? html`<span class="spinner"></span>` : html`<span class="dot"></span>`}${stopping ? 'Stopping…' : look.label}</span>` : nothing}
         ${active
           ? html`<button class="stop" data-action="stop" title=${context.readOnly ?? 'Stop the agent'} aria-label="Stop ${ticket.title}" ?disabled=${stopping || !!context.readOnly}>${icons.stop()}Stop</button>`

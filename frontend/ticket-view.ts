@@ -7,6 +7,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
+import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
@@ -181,10 +182,10 @@ export class TicketViewElement extends LitElement {
         notify('Job queued again', 'success')
         this.tab = 'activity'
       } else {
-        const ok = await confirmDialog({ title: `Delete #${ticket.id}?`, message: `“${ticket.title}” and its log are deleted for good.`, confirm: 'Delete ticket', danger: true })
+        const ok = await confirmDialog({ title: `Delete ${ticketLabel(this.project, ticket)}?`, message: `“${ticket.title}” and its log are deleted for good.`, confirm: 'Delete ticket', danger: true })
         if (!ok) return
         await api.del(`/api/projects/${this.project.id}/tickets/${ticket.id}`)
-        notify(`Deleted #${ticket.id}`, 'success')
+        notify(`Deleted ${ticketLabel(this.project, ticket)}`, 'success')
         this.dispatchEvent(new Event('close'))
         return
       }
@@ -221,10 +222,10 @@ export class TicketViewElement extends LitElement {
     const look = ticket?.job ? STATUS_LOOK[ticket.job.status] : undefined
     return html`
       <div class="scrim" @click=${() => this.close()}></div>
-      <aside role="dialog" aria-modal="false" aria-label=${ticket ? `Ticket #${ticket.id}: ${ticket.title}` : 'Ticket'} tabindex="-1">
+      <aside role="dialog" aria-modal="false" aria-label=${ticket ? `${ticketLabel(this.project, ticket)}: ${ticket.title}` : 'Ticket'} tabindex="-1">
         <header>
           <div class="top">
-            <h2>${ticket ? html`<span class="tid">#${ticket.id}</span>${ticket.title}` : this.error ? 'Ticket' : 'Loading…'}</h2>
+            <h2>${ticket ? html`<span class="tid">${ticketLabel(this.project, ticket)}</span>${ticket.title}` : this.error ? 'Ticket' : 'Loading…'}</h2>
             ${ticket ? this.actions(ticket) : nothing}
             <button class="icon-btn" aria-label="Close" title="Close (Esc)" @click=${() => this.close()}>${icons.x()}</button>
           </div>

@@ -34,6 +34,8 @@ export interface ReviewPr {
   id: number
   ticket_id: number
   ticket_title: string
+  /** The ticket's per-project number (shown as `KEY-N`). */
+  ticket_number?: number
   column_id: string
   repo: string | null
   number: number

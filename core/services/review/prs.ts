@@ -101,7 +101,7 @@ export async function listTrackingPrs(sql: Sql): Promise<PrRow[]> {
 /** `GET /api/projects/:id/review`: every PR of the project with its state and comment counts. */
 export async function listProjectReview(sql: Sql, projectId: number) {
   const rows = await sql.unsafe(
-    `select ${PR_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, t.title as ticket_title, t.column_id,
+    `select ${PR_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, t.title as ticket_title, t.number as ticket_number, t.column_id,
        coalesce(c.total, 0)::int as total, coalesce(c.queued, 0)::int as queued, coalesce(c.in_progress, 0)::int as in_progress,
        coalesce(c.addressed, 0)::int as addressed, coalesce(c.ignored, 0)::int as ignored, coalesce(c.failed, 0)::int as failed,
        coalesce(c.undecided, 0)::int as undecided
@@ -120,8 +120,8 @@ export async function listProjectReview(sql: Sql, projectId: number) {
     [projectId],
   )
   return rows.map((row) => {
-    const { total, queued, in_progress, addressed, ignored, failed, undecided, ticket_title, column_id, ...pr } = row
-    return { ...prView(pr as unknown as PrRow), ticket_title, column_id, comments: { total, queued, in_progress, addressed, ignored, failed, undecided } }
+    const { total, queued, in_progress, addressed, ignored, failed, undecided, ticket_title, ticket_number, column_id, ...pr } = row
+    return { ...prView(pr as unknown as PrRow), ticket_title, ticket_number, column_id, comments: { total, queued, in_progress, addressed, ignored, failed, undecided } }
   })
 }
 

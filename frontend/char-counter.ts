@@ -1,0 +1,12 @@
+/** The counter an input shows near its limit: "245 / 300", from 80 % of the limit on (styled by `counterStyles`). */
+import { css, html, nothing } from 'lit'
+
+export function counter(length: number, max: number) {
+  return length >= max * 0.8 ? html`<span class="counter ${length >= max ? 'full' : ''}" aria-live="polite">${length.toLocaleString()} / ${max.toLocaleString()}</span>` : nothing
+}
+
+export const counterStyles = css`
+  .label-row { display: flex; align-items: baseline; gap: 8px; }
+  .counter { margin-left: auto; font-size: 12px; font-weight: 400; color: var(--text-3); font-variant-numeric: tabular-nums; }
+  .counter.full { color: var(--danger); }
+`
