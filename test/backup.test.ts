@@ -121,6 +121,7 @@ test('backup while running, restore into a new dir: every row there, people sign
     assert.is(backup.code, 0, backup.output)
     assert.match(backup.output, `backup of ${dataDir} written to ${file}`)
     assert.match(backup.output, 'from the running app')
+    assert.match(backup.output, 'it holds the database and secret.key and worker.key: store it as carefully as the secret key')
     assert.ok(probes.length > 0 && probes.every((status) => status === 200), `the app kept serving: ${probes.length} answers`)
     assert.is(statSync(file).mode & 0o777, 0o600, 'the backup holds the secret key: private')
     const listing = spawnSync('tar', ['tzf', file], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { AppConfig } from '../config.ts'
 import { AppError, badRequest } from '../errors.ts'
-import { createBackup, restoreBackup } from './backup.ts'
+import { createBackup, restoreBackup, type BackupManifest } from './backup.ts'
+import { readArchive } from './backup-archive.ts'
 import { requestBackup } from './backup-socket.ts'
 import { openEmbedded } from './embedded.ts'
 
@@ -47,7 +48,11 @@ async function backup(file: string, config: AppConfig): Promise<string[]> {
   const pending = `${file}.${process.pid}.tmp`
   writeFileSync(pending, archive, { mode: 0o600 })
   renameSync(pending, file)
-  const lines = [`backup of ${dataDir} written to ${file} (${archive.length} bytes, ${online ? 'from the running app' : 'the app was not running'})`]
+  const manifest = JSON.parse(readArchive(archive).get('manifest.json')!.toString('utf8')) as BackupManifest
+  const lines = [
+    `backup of ${dataDir} written to ${file} (${archive.length} bytes, ${online ? 'from the running app' : 'the app was not running'})`,
+    `it holds the database${manifest.key_files.map((name) => ` and ${name}`).join('')}: store it as carefully as the secret key`,
+  ]
   if (config.TERARCHITECT_SECRET_KEY) lines.push('TERARCHITECT_SECRET_KEY is set, so the backup holds no secret key: keep that value with the backup, or the stored secrets cannot be read after a restore')
   return lines
 }
