@@ -4,7 +4,7 @@
  * ticket's default (every node of the graph and the edges between them, as the API links when
  * the fields are omitted): shown all checked, made explicit by the first change.
  */
-import { LitElement, css, html } from 'lit'
+import { LitElement, css, html, type PropertyValues } from 'lit'
 import { api, errorText } from './api.ts'
 import { lookOf } from './graph-types.ts'
 import { cssProps } from './css-props.ts'
@@ -20,15 +20,18 @@ export class LinksPicker extends LitElement {
   static override properties = {
     projectId: { type: Number },
     value: { attribute: false },
-    suggested: { attribute: false },
+    text: { attribute: false },
+    suggested: { state: true },
     graph: { state: true },
     error: { state: true },
     query: { state: true },
   }
   declare projectId: number
   declare value: Links | null
-  /** Ids of the nodes the ticket's text names (GET …/graph/suggest): listed first, marked. */
-  declare suggested: string[]
+  /** The ticket's title and description: the nodes it names (GET …/graph/suggest) are listed first and marked. */
+  declare text: string
+  declare suggested: { id: string; label: string }[]
+  private suggestTimer: ReturnType<typeof setTimeout> | undefined
   declare graph: Graph | null
   declare error: string
   declare query: string
@@ -45,6 +48,8 @@ export class LinksPicker extends LitElement {
     label.item:hover { background: var(--surface-2); }
     .sw { width: 9px; height: 9px; border-radius: 3px; flex: none; }
     .sub { color: var(--text-3); font-size: 12px; }
+    .named-line { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 6px; font-size: 13px; color: var(--text-2); }
+    .named-line .chip { border: 1px solid var(--border); border-radius: 99px; padding: 1px 8px; background: var(--surface-2); }
     .named { font-size: 11px; color: var(--accent); border: 1px solid currentColor; border-radius: 99px; padding: 0 6px; margin-left: auto; }
     .none { padding: 10px; color: var(--text-3); }
     input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
@@ -53,6 +58,7 @@ export class LinksPicker extends LitElement {
   constructor() {
     super()
     this.value = { nodes: [], edges: [] }
+    this.text = ''
     this.suggested = []
     this.graph = null
     this.error = ''
@@ -62,6 +68,37 @@ export class LinksPicker extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback()
     api.get<Graph>(`/api/projects/${this.projectId}/graph`).then((graph) => (this.graph = graph), (error) => (this.error = errorText(error)))
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('text')) this.suggestSoon()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    clearTimeout(this.suggestTimer)
+  }
+
+  /** Asks which nodes the text names, 400 ms after it last changed. */
+  private suggestSoon() {
+    clearTimeout(this.suggestTimer)
+    this.suggestTimer = setTimeout(async () => {
+      const text = this.text.slice(0, 4000)
+      if (!text.trim()) return void (this.suggested = [])
+      try {
+        this.suggested = (await api.get<{ nodes: { id: string; label: string }[] }>(`/api/projects/${this.projectId}/graph/suggest?text=${encodeURIComponent(text)}`)).nodes
+      } catch {
+        this.suggested = []
+      }
+    }, 400)
+  }
+
+  private renderNamed() {
+    if (!this.suggested.length) return ''
+    return html`<div class="named-line" data-testid="named">Named in this ticket:
+      ${this.suggested.map((node) => html`<span class="chip">${node.label}</span>`)}
+      <button type="button" class="btn ghost small" @click=${() => this.emit({ nodes: this.suggested.map((node) => node.id), edges: [] })}>Link only these</button>
+    </div>`
   }
 
   private emit(value: Links) {
@@ -92,7 +129,7 @@ export class LinksPicker extends LitElement {
     const whole = value.nodes.includes('*')
     const q = this.query.toLowerCase()
     const labels = new Map(this.graph.nodes.map((node) => [node.id, node.label || node.id]))
-    const named = new Set(this.suggested)
+    const named = new Set(this.suggested.map((node) => node.id))
     const nodes = this.graph.nodes.filter((node) => !q || (node.label ?? '').toLowerCase().includes(q))
       .sort((a, b) => Number(named.has(b.id)) - Number(named.has(a.id)))
     const edges = this.graph.edges.filter((edge) => !q || `${labels.get(edge.source)} ${labels.get(edge.target)} ${edge.label ?? ''}`.toLowerCase().includes(q))
@@ -114,7 +151,7 @@ export class LinksPicker extends LitElement {
             @change=${(e: Event) => this.toggle('edges', edge.id, (e.target as HTMLInputElement).checked)}>
           ${labels.get(edge.source)} → ${labels.get(edge.target)}${edge.label || edge.protocol ? html`<span class="sub">${[edge.label, edge.protocol].filter(Boolean).join(' · ')}</span>` : ''}</label>`)}
       </div>
-    </div>`
+    </div>${this.renderNamed()}`
   }
 }
 customElements.define('ta-links-picker', LinksPicker)

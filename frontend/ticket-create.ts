@@ -40,7 +40,6 @@ export class TicketCreate extends LitElement {
     priority: { state: true },
     columnId: { state: true },
     links: { state: true },
-    suggested: { state: true },
     draftRestored: { state: true },
     errors: { state: true },
     formError: { state: true },
@@ -54,20 +53,16 @@ export class TicketCreate extends LitElement {
   declare priority: Priority
   declare columnId: string
   declare links: Links | null
-  declare suggested: { id: string; label: string }[]
   declare draftRestored: boolean
   declare errors: Record<string, string>
   declare formError: string
   declare saving: boolean
-  private suggestTimer: ReturnType<typeof setTimeout> | undefined
 
   static override styles = [shared, counterStyles, css`
     .two { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
     .alert { margin-bottom: 14px; }
     textarea.input { min-height: 140px; }
     .draft { display: flex; align-items: center; gap: 8px; margin-bottom: 12px; color: var(--text-2); font-size: 13px; }
-    .named { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin: 6px 0 0; font-size: 13px; color: var(--text-2); }
-    .chip { border: 1px solid var(--border); border-radius: 99px; padding: 1px 8px; background: var(--surface-2); }
   `]
 
   constructor() {
@@ -84,7 +79,6 @@ export class TicketCreate extends LitElement {
     this.priority = 'medium'
     this.columnId = ''
     this.links = null
-    this.suggested = []
     this.draftRestored = false
     this.errors = {}
     this.formError = ''
@@ -118,7 +112,6 @@ export class TicketCreate extends LitElement {
     }
     if (!draft || (!draft.title && !draft.description)) return
     Object.assign(this, { ticketTitle: draft.title, description: draft.description, priority: draft.priority, links: draft.links, draftRestored: true })
-    this.suggestSoon()
   }
 
   private saveDraft() {
@@ -143,22 +136,6 @@ export class TicketCreate extends LitElement {
     Object.assign(this, fields)
     this.errors = {}
     this.saveDraft()
-    if ('ticketTitle' in fields || 'description' in fields) this.suggestSoon()
-  }
-
-  /** Asks which nodes the text names, 400 ms after the last keystroke. */
-  private suggestSoon() {
-    clearTimeout(this.suggestTimer)
-    this.suggestTimer = setTimeout(async () => {
-      const text = `${this.ticketTitle}\n${this.description}`.slice(0, 4000)
-      if (!text.trim()) return void (this.suggested = [])
-      try {
-        const answer = await api.get<{ nodes: { id: string; label: string }[] }>(`/api/projects/${this.project.id}/graph/suggest?text=${encodeURIComponent(text)}`)
-        this.suggested = answer.nodes
-      } catch {
-        this.suggested = []
-      }
-    }, 400)
   }
 
   private onKeydown(event: KeyboardEvent) {
@@ -195,14 +172,6 @@ export class TicketCreate extends LitElement {
     }
   }
 
-  private renderNamed() {
-    if (!this.suggested.length) return nothing
-    return html`<div class="named" data-testid="named">Named in this ticket:
-      ${this.suggested.map((node) => html`<span class="chip">${node.label}</span>`)}
-      <button type="button" class="btn ghost small" @click=${() => this.edit({ links: { nodes: this.suggested.map((node) => node.id), edges: [] } })}>Link only these</button>
-    </div>`
-  }
-
   override render() {
     const inProgress = this.columns.find((column) => column.id === this.columnId)?.role === 'in_progress'
     return html`
@@ -236,9 +205,8 @@ export class TicketCreate extends LitElement {
             </label>
           </div>
           <div class="field"><span class="label">Architecture the agent gets</span>
-            ${this.open ? html`<ta-links-picker .projectId=${this.project.id} .value=${this.links} .suggested=${this.suggested.map((node) => node.id)}
+            ${this.open ? html`<ta-links-picker .projectId=${this.project.id} .value=${this.links} .text=${`${this.ticketTitle}\n${this.description}`}
               @change=${(e: CustomEvent<Links>) => this.edit({ links: e.detail })}></ta-links-picker>` : nothing}
-            ${this.renderNamed()}
             <span class="hint">A new ticket links the whole graph; uncheck what the agent should not be given.</span>
           </div>
         </form>

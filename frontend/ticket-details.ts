@@ -139,7 +139,7 @@ export class TicketDetails extends LitElement {
         ${this.errors.description ? html`<span class="field-error">${this.errors.description}</span>` : ''}
       </label>
       <div class="field"><span class="label">Linked architecture</span>
-        <ta-links-picker .projectId=${t.project_id} .value=${{ nodes: draft.associated_node_ids, edges: draft.associated_edge_ids }}
+        <ta-links-picker .projectId=${t.project_id} .value=${{ nodes: draft.associated_node_ids, edges: draft.associated_edge_ids }} .text=${`${draft.title}\n${draft.description}`}
           @change=${(e: CustomEvent<Links>) => this.set({ associated_node_ids: e.detail.nodes, associated_edge_ids: e.detail.edges })}></ta-links-picker>
         <span class="hint">The agent gets these nodes and edges, with their neighbours, as context.</span>
       </div>
