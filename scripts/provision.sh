@@ -8,6 +8,8 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 command -v git >/dev/null || need_apt+=(git)
 command -v ip >/dev/null || need_apt+=(iproute2)
+# test/deploy-systemd.test.ts verifies the coordinator's unit with systemd-analyze.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os'
 import type { Logger } from '../log.ts'
-import { VERSION } from '../version.ts'
+import { BUILD } from '../version.ts'
 import { sleep } from './backoff.ts'
 import type { WorkerClient } from './client.ts'
 
@@ -24,7 +24,7 @@ export function startReporting(options: ReportOptions): { stop(): Promise<void> 
   const startedAt = new Date().toISOString()
   const stopping = new AbortController()
   const body = (stopped: boolean) => ({
-    host: hostname(), version: VERSION, executor: options.executor, capacity: options.capacity(),
+    host: hostname(), version: BUILD.id, executor: options.executor, capacity: options.capacity(),
     running_job_ids: stopped ? [] : options.runningJobs(), report_interval_sec: intervalSec, started_at: startedAt,
     ...(stopped ? { stopped: true } : {}),
   })
