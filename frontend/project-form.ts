@@ -10,6 +10,7 @@ import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import type { Project } from './types.ts'
 import './modal-dialog.ts'
+import './check-button.ts'
 
 const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider']
 
@@ -65,6 +66,7 @@ export class ProjectForm extends LitElement {
     .alert { margin-bottom: 14px; }
     fieldset { border: 0; padding: 0; margin: 0 0 14px; }
     legend { font-weight: 500; font-size: 13px; margin-bottom: 6px; padding: 0; }
+    .repo-check { margin: -6px 0 14px; }
   `]
 
   constructor() {
@@ -175,6 +177,8 @@ export class ProjectForm extends LitElement {
           ${this.input('description', 'Description', { area: true, placeholder: 'What the system does, for the agents and for you' })}
           ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.',
             refused: this.project ? denied('admin', 'change the repository of an existing project (the app\'s GitHub token is used there)') : null })}
+          ${this.project?.repo_url ? html`<ta-check-button class="repo-check" check="forge" label="Test push access" .body=${{ project_id: this.project.id }}
+            .refused=${denied('admin', 'run setup tests')}></ta-check-button>` : ''}
           <fieldset>
             <legend>Execution</legend>
             <div class="modes" role="radiogroup">
@@ -188,7 +192,7 @@ export class ProjectForm extends LitElement {
             </div>
             ${hostOnly ? html`<span class="hint">${hostOnly}.</span>` : ''}
           </fieldset>
-          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the working copy on the coordinator host.', refused: hostOnly }) : ''}
+          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the checkout on the coordinator host. Checked there before each run: it must exist and be a git checkout whose origin is the repository URL (an empty folder is cloned into).', refused: hostOnly }) : ''}
           <details ?open=${!!(v.default_branch || v.worker_mode || v.setup_command || v.test_command || this.errors.default_branch)}>
             <summary>Advanced</summary>
             <div class="two">

@@ -13,6 +13,7 @@ import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Job, Project } from './types.ts'
 import './project-form.ts'
+import './setup-checklist.ts'
 
 export class ProjectsPage extends LitElement {
   static override properties = {
@@ -63,6 +64,8 @@ export class ProjectsPage extends LitElement {
     .skeleton { height: 168px; }
     .empty { background: var(--surface); border: 1px dashed var(--border-strong); border-radius: var(--radius-lg); padding: 64px 24px; }
     .empty p { max-width: 420px; }
+    /* The empty state's large icon style is for its illustration, not the button's icon. */
+    .empty .btn svg { width: 16px; height: 16px; color: inherit; }
   `]
 
   constructor() {
@@ -107,9 +110,10 @@ export class ProjectsPage extends LitElement {
     this.formOpen = true
   }
 
-  private async onSaved(event: CustomEvent<Project>) {
+  private async onSaved(event: CustomEvent<Project & { warnings?: string[] }>) {
     const created = !this.editing
-    notify(created ? `Created ${event.detail.name}` : `Saved ${event.detail.name}`, 'success')
+    const warnings = event.detail.warnings ?? []
+    notify(`${created ? 'Created' : 'Saved'} ${event.detail.name}${warnings.length ? `. ${warnings.join(' ')}` : ''}`, warnings.length ? 'info' : 'success')
     await this.load()
     if (created) void navigate(`/projects/${event.detail.id}`)
   }
@@ -171,7 +175,7 @@ export class ProjectsPage extends LitElement {
       return html`<div class="empty">
         ${icons.graph()}
         <h3>Start with a project</h3>
-        <p>A project is one repository: model its architecture, write tickets, and let agents turn them into pull requests.</p>
+        <p>Agents need an LLM and a GitHub token (Settings). A project is one repository: model its architecture, write tickets, and let agents turn them into pull requests.</p>
         <button class="btn primary" ?disabled=${!!denied('member', 'create projects')} title=${denied('member', 'create projects') ?? nothing} @click=${() => this.openForm(null)}>${icons.plus()} New project</button>
       </div>`
     }
@@ -187,6 +191,7 @@ export class ProjectsPage extends LitElement {
         </div>
         ${this.projects?.length ? html`<button class="btn primary" ?disabled=${!!denied('member', 'create projects')} title=${denied('member', 'create projects') ?? nothing} @click=${() => this.openForm(null)}>${icons.plus()} New project</button>` : ''}
       </div>
+      <ta-setup-checklist @new-project=${() => this.openForm(null)}></ta-setup-checklist>
       ${this.body()}
       <ta-project-form .open=${this.formOpen} .project=${this.editing} @close=${() => (this.formOpen = false)} @saved=${this.onSaved}></ta-project-form>`
   }

@@ -14,13 +14,16 @@ import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { SettingView } from './types.ts'
 import './first-account.ts'
+import './check-button.ts'
+import { settingHint, settingLabel } from './setting-labels.ts'
 
-const GROUPS: { title: string; about: string; test: (key: string) => boolean }[] = [
-  { title: 'Worker', about: 'The coding-agent CLI and the model it uses.', test: (key) => key.startsWith('WORKER_') },
-  { title: 'Director', about: 'The planning model that drives the worker. Unset = single-shot mode.', test: (key) => /^(AGENT_|DIRECTOR_|DRAFT_PR)/.test(key) },
-  { title: 'GitHub', about: 'Clone, push and pull requests, and the repositories the token may be used for.', test: (key) => key.startsWith('GITHUB_') || key === 'REPO_ALLOWLIST' },
+/** `check`: the setup Test of the group (`POST /api/checks/<check>`, core/api/checks.ts). */
+const GROUPS: { title: string; about: string; test: (key: string) => boolean; check?: { path: string; label: string } }[] = [
+  { title: 'Worker', about: 'The coding-agent CLI and the model it uses.', test: (key) => key.startsWith('WORKER_'), check: { path: 'worker-llm', label: 'Test worker LLM' } },
+  { title: 'Director', about: 'The planning model that drives the worker. Unset = single-shot mode.', test: (key) => /^(AGENT_|DIRECTOR_|DRAFT_PR)/.test(key), check: { path: 'director-llm', label: 'Test Director LLM' } },
+  { title: 'GitHub', about: 'Clone, push and pull requests, and the repositories the token may be used for.', test: (key) => key.startsWith('GITHUB_') || key === 'REPO_ALLOWLIST', check: { path: 'forge', label: 'Test GitHub token' } },
   { title: 'Coordinators', about: 'How coordinators run agents.', test: (key) => key === 'MAX_CONCURRENT_AGENTS' },
-  { title: 'Memory', about: 'Embeddings for project memory.', test: (key) => /^(EMBEDDING_|MEMORY_)/.test(key) },
+  { title: 'Memory', about: 'Embeddings for project memory.', test: (key) => /^(EMBEDDING_|MEMORY_)/.test(key), check: { path: 'embeddings', label: 'Test embedding service' } },
   { title: 'Review', about: 'Turning PR comments into review jobs.', test: (key) => key.startsWith('REVIEW_') },
 ]
 
@@ -59,7 +62,10 @@ export class SettingsPage extends LitElement {
     .setting { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 20px; padding: 14px 18px; border-bottom: 1px solid var(--border); align-items: start; }
     .setting:last-child { border-bottom: 0; }
     .key { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
-    .key code { font-weight: 600; font-size: 12.5px; }
+    .key label { font-weight: 600; }
+    .key code.var { font-size: 11.5px; color: var(--text-3); }
+    .cli-hint { color: var(--text-3); }
+    section > header ta-check-button { margin-top: 8px; }
     .desc { font-size: 12.5px; color: var(--text-2); margin-top: 4px; }
     .control { display: grid; gap: 6px; }
     .control .row .input { flex: 1; }
@@ -209,15 +215,23 @@ export class SettingsPage extends LitElement {
     </div>`
   }
 
+  /** The CLI the worker hints are for: the one being chosen, else the saved one. */
+  private workerMode(): string {
+    const saved = this.settings?.find((setting) => setting.key === 'WORKER_MODE')
+    return this.edits.WORKER_MODE ?? saved?.value ?? saved?.default ?? 'opencode'
+  }
+
   private row(setting: SettingView) {
     const look = setting.source === 'unset' ? '' : setting.source === 'app' ? 'accent' : setting.source === 'env' ? 'warning' : ''
+    const hint = settingHint(setting.key, this.workerMode())
     return html`<div class="setting" data-key=${setting.key}>
       <div>
-        <div class="key"><label for="s-${setting.key}"><code>${setting.key}</code></label>
+        <div class="key"><label for="s-${setting.key}">${settingLabel(setting.key)}</label> <code class="var">${setting.key}</code>
           ${setting.status === 'unreadable' ? html`<span class="badge danger" title=${setting.fix ?? ''}>unreadable: set it again</span>`
             : setting.secret ? html`<span class="badge ${setting.set ? 'success' : ''}">${setting.set ? 'secret · set' : 'secret · unset'}</span>`
             : html`<span class="badge ${look}">${SOURCE_LABEL[setting.source]}</span>`}</div>
         <div class="desc">${setting.description}</div>
+        ${hint ? html`<div class="desc cli-hint">${hint}</div>` : nothing}
       </div>
       ${this.control(setting)}
     </div>`
@@ -260,7 +274,9 @@ export class SettingsPage extends LitElement {
         ${GROUPS.map((group) => {
           const rows = settings.filter((setting) => !grouped.has(setting.key) && group.test(setting.key))
           rows.forEach((setting) => grouped.add(setting.key))
-          return rows.length ? html`<section><header><h2>${group.title}</h2><p>${group.about}</p></header>${rows.map((setting) => this.row(setting))}</section>` : nothing
+          const test = group.check && html`<ta-check-button check=${group.check.path} label=${group.check.label}
+            .refused=${denied('admin', 'run setup tests')} title=${count ? 'Tests the saved settings: save first' : ''}></ta-check-button>`
+          return rows.length ? html`<section data-group=${group.title}><header><h2>${group.title}</h2><p>${group.about}</p>${test || nothing}</header>${rows.map((setting) => this.row(setting))}</section>` : nothing
         })}
         ${(() => {
           const rest = settings.filter((setting) => !grouped.has(setting.key))
