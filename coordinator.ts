@@ -7,6 +7,8 @@
 import { resolveCoordinatorConfig, resolveResetImageConfig, type CoordinatorConfig } from './core/coordinator-config.ts'
 import { createWorkerClient } from './core/coordinator/client.ts'
 import { startCoordinator } from './core/coordinator/loop.ts'
+import { startHealthServer } from './core/coordinator/health-server.ts'
+import { coordinatorMetrics } from './core/metrics/coordinator.ts'
 import { firstHost } from './core/coordinator/reachability.ts'
 import { resetImage } from './core/coordinator/reset-image.ts'
 import { openState } from './core/coordinator/state.ts'
@@ -77,24 +79,36 @@ async function main() {
     return
   }
   const config = resolveCoordinatorConfig(process.env)
-  for (const secret of [config.workerCredential, config.GITHUB_TOKEN]) redact(secret)
+  for (const secret of [config.workerCredential, config.GITHUB_TOKEN, config.METRICS_TOKEN]) redact(secret)
   const log = createLogger(config.LOG_LEVEL, { service: 'coordinator' })
   process.on('unhandledRejection', (error) => log.error('unhandled rejection (ignored)', { error }))
 
   const state = openState(config.COORDINATOR_STATE_DIR, log, config.COORDINATOR_ID)
   const { coordinatorId } = state
   const hostCommand = config.hostCommand
-  const executors: CoordinatorExecutors = {
+  const metrics = coordinatorMetrics(coordinatorId)
+  const executors: CoordinatorExecutors = metrics.executors({
     containers: containerExecutors(config, coordinatorId, log),
     host: local({ log, user: config.agentLocalUser, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
-  }
+  })
+
+  // Listening before the first claim: a port in use stops the start before any job is taken.
+  let stopping = false
+  // Healthy while the app answered within three settings reads (the settings loop asks whatever the claims do) and a margin.
+  const health = config.COORDINATOR_HEALTH_PORT === undefined ? null : await startHealthServer({
+    port: config.COORDINATOR_HEALTH_PORT, host: config.COORDINATOR_HEALTH_HOST, registry: metrics.registry, log,
+    ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
+    appReachedAt: metrics.appReachedAt, stopping: () => stopping,
+    staleMs: (3 * config.SETTINGS_REFRESH_SEC + 5) * 1000,
+  })
 
   const coordinator = startCoordinator({
     config, coordinatorId, log, executors,
-    client: createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.workerCredential, coordinatorId }),
+    client: metrics.client(createWorkerClient({ apiUrl: config.TERARCHITECT_API_URL, workerKey: config.workerCredential, coordinatorId })),
     images: state.images,
   })
   process.stdout.write(`Terarchitect coordinator ${coordinatorId} claiming from ${config.TERARCHITECT_API_URL}\n`)
+  metrics.observe(coordinator)
 
   let signals = 0
   const stop = async (signal: NodeJS.Signals) => {
@@ -105,7 +119,9 @@ async function main() {
       return
     }
     log.info('signal received: finishing running jobs, then exiting', { signal, graceSec: config.SHUTDOWN_GRACE_SEC })
+    stopping = true
     await coordinator.stop()
+    await health?.close()
     state.release()
     process.exit(0)
   }

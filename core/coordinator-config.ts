@@ -49,6 +49,9 @@ export const CoordinatorEnv = Type.Object({
   COORDINATOR_REPORT_SEC: Type.Integer({ default: 15, minimum: 1, maximum: 3600, description: 'How often this coordinator reports to the app\'s registry (the Coordinators page); three missed reports show it as lost' }),
   SHUTDOWN_GRACE_SEC: Type.Number({ default: 30, minimum: 0, maximum: 3600, description: 'On SIGTERM: how long running jobs may finish before they are stopped and handed back' }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'debug | info | warn | error' }),
+  COORDINATOR_HEALTH_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Serve GET /health (probes) and GET /metrics (Prometheus) on this port; unset = no health server' })),
+  COORDINATOR_HEALTH_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address of the health server; off loopback, /metrics requires METRICS_TOKEN' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer credential for the health server\'s GET /metrics; never given to agents' })),
 })
 
 type Env = Static<typeof CoordinatorEnv>

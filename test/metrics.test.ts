@@ -1,8 +1,18 @@
 // GET /metrics on the app, on PostgreSQL 15 and on PGlite: who may scrape it (METRICS_TOKEN or an
 // admin; nobody → 401, a lower role → 403), a strict parse of the exposition, and the counters
-// moving while a job is claimed and completed through the worker API.
+// moving while a job is claimed and completed through the worker API. The coordinator's health
+// server (COORDINATOR_HEALTH_PORT), with the real entrypoint: /health 200 while the app answers
+// and 503 once it is gone, /metrics behind METRICS_TOKEN with claims, starts, a host fallback and
+// the running agent counted.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startHealthServer } from '../core/coordinator/health-server.ts'
+import { createLogger } from '../core/log.ts'
+import { createRegistry } from '../core/metrics/registry.ts'
+import { WORKER_KEY, enqueue, hostAgentCommand, project, spawnCoordinator, startCoordinatorApp, waitForJob } from './coordinator-fixtures.ts'
 import { BUILD } from '../core/version.ts'
 import { DB_KINDS, startTestApp, stopOwnCluster, waitFor, type TestApp } from './helpers.ts'
 import { PROXIED, bearer, firstAdmin, openStream, userWithRole } from './people-helpers.ts'
@@ -106,6 +116,97 @@ for (const kind of DB_KINDS) {
 
   test.run()
 }
+
+const coordinatorSuite = suite('coordinator health server')
+
+coordinatorSuite('a job run through a coordinator moves its counters; /health follows the app', async () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'terarchitect-coord-metrics-'))
+  const app = await startCoordinatorApp()
+  const coordinator = spawnCoordinator({
+    TERARCHITECT_API_URL: app.url,
+    TERARCHITECT_WORKER_API_KEY: WORKER_KEY,
+    COORDINATOR_HEALTH_PORT: '0',
+    METRICS_TOKEN,
+    // No Docker here: with the host fallback on, the docker-mode job runs on the host (a fallback).
+    DOCKER_HOST: `unix://${join(workDir, 'no-docker.sock')}`,
+    AGENT_FALLBACK_TO_HOST: 'true',
+    AGENT_HOST_COMMAND: hostAgentCommand(workDir),
+    COORDINATOR_REPO_ROOT: join(workDir, 'repos'),
+    CLAIM_WAIT_SEC: '1',
+    SETTINGS_REFRESH_SEC: '0.5',
+    HEARTBEAT_MAX_SEC: '0.5',
+    DOCKER_CHECK_SEC: '1',
+    SHUTDOWN_GRACE_SEC: '1',
+  })
+  let appClosed = false
+  try {
+    const { url } = await coordinator.waitForLog(/^health server listening$/)
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'bound to loopback by default')
+    await waitFor(async () => (await fetch(`${url}/health`)).status === 200, 15000, 'coordinator health 200')
+    assert.is((await fetch(`${url}/metrics`)).status, 401, 'METRICS_TOKEN is required when set')
+    assert.is((await fetch(`${url}/metrics`, { headers: bearer('metrics-scrape-token-wrong-value') })).status, 401)
+    const scrape = async () => {
+      const res = await fetch(`${url}/metrics`, { headers: bearer(METRICS_TOKEN) })
+      assert.is(res.status, 200)
+      return parseExposition(await res.text())
+    }
+    const before = await scrape()
+    assert.is(before.value('terarchitect_coordinator_running_agents'), 0)
+    assert.is(before.sum('terarchitect_coordinator_agent_starts_total'), 0)
+    assert.ok(before.value('terarchitect_coordinator_build_info', { version: BUILD.version })! === 1)
+
+    const p = await project(app)
+    const { jobId } = await enqueue(app, p.id, { lines: 10, interval: 200 })
+    const during = await waitFor(async () => {
+      const metrics = await scrape()
+      return metrics.value('terarchitect_coordinator_running_agents') === 1 ? metrics : null
+    }, 30000, 'the running agent to be counted')
+    assert.is(during.value('terarchitect_coordinator_claims_total', { result: 'job' }), 1)
+    const job = await waitForJob(app, jobId, ['succeeded', 'failed'], 60000)
+    assert.is(job.status, 'succeeded', JSON.stringify(job))
+    const after = await waitFor(async () => {
+      const metrics = await scrape()
+      return metrics.value('terarchitect_coordinator_jobs_reported_total', { outcome: 'complete' }) === 1 ? metrics : null
+    }, 10000, 'the reported outcome to be counted')
+    assert.is(after.value('terarchitect_coordinator_running_agents'), 0)
+    assert.is(after.value('terarchitect_coordinator_fallbacks_total'), 1)
+    assert.is(after.value('terarchitect_coordinator_agent_starts_total', { executor: 'local' }), 1)
+    await waitFor(async () => (await scrape()).sum('terarchitect_coordinator_claims_total', { result: 'none' }) >= 1, 10000, 'an empty long-poll claim to be counted')
+    assert.is(after.sum('terarchitect_coordinator_claim_errors_total'), 0)
+
+    await app.closeAll()
+    appClosed = true
+    const started = Date.now()
+    const lost = await waitFor(async () => {
+      const res = await fetch(`${url}/health`)
+      return res.status === 503 ? res.json() : null
+    }, 15000, 'coordinator health 503 once the app is gone')
+    assert.equal(lost.down, ['app not reached'])
+    assert.ok(Date.now() - started < 3 * 0.5 * 1000 + 5000 + 2000, 'within the stale window')
+    assert.ok((await scrape()).sum('terarchitect_coordinator_claim_errors_total') >= 1, 'failed claims are counted')
+  } finally {
+    await coordinator.stop()
+    if (!appClosed) await app.closeAll()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+})
+
+coordinatorSuite('off loopback without METRICS_TOKEN, /metrics is refused; /health still answers', async () => {
+  const server = await startHealthServer({
+    port: 0, host: '0.0.0.0', registry: createRegistry(), log: createLogger('error'),
+    appReachedAt: () => Date.now(), staleMs: 10000, stopping: () => false,
+  })
+  try {
+    const port = new URL(server.url).port
+    assert.is((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 403)
+    assert.is((await fetch(`http://127.0.0.1:${port}/health`)).status, 200)
+    assert.is((await fetch(`http://127.0.0.1:${port}/elsewhere`)).status, 404)
+  } finally {
+    await server.close()
+  }
+})
+
+coordinatorSuite.run()
 
 import { test as last } from 'uvu'
 last.after(stopOwnCluster)
