@@ -171,6 +171,43 @@ test('backup while running, restore into a new dir: every row there, people sign
   }
 })
 
+test('a backup taken while tickets are being written holds every ticket committed before it, and only committed ones', async () => {
+  const dataDir = join(root, 'busy')
+  const app = await startBuiltApp(dataDir)
+  let running = true
+  try {
+    const project = await call(app, 'POST', '/api/projects', { name: 'busy', repo_url: 'https://git.example/busy.git' })
+    let created = 0
+    let writing = true
+    const writer = (async () => {
+      while (writing) {
+        const res = await call(app, 'POST', `/api/projects/${project.body.id}/tickets`, { title: `during-${created}` })
+        assert.is(res.status, 201, JSON.stringify(res.body))
+        created++
+      }
+    })()
+    await waitFor(async () => created >= 5, 20000, 'tickets being written')
+    const before = created
+    const file = join(root, 'busy.tar.gz')
+    const backup = await command(['backup', file], { TERARCHITECT_DATA_DIR: dataDir })
+    const after = created + 1 // one may be in flight when the backup answers
+    writing = false
+    await writer
+    assert.is(backup.code, 0, backup.output)
+    assert.is(await app.stop(), 0)
+    running = false
+    const restoredDir = join(root, 'busy-restored')
+    assert.is((await command(['restore', file, '--data-dir', restoredDir], {})).code, 0)
+    const original = new Set((await everyRow(dataDir)).tickets)
+    const restored = (await everyRow(restoredDir)).tickets
+    assert.ok(restored.length >= before && restored.length <= after, `${before} ≤ ${restored.length} ≤ ${after}`)
+    assert.ok(created > restored.length, 'tickets were written after the backup')
+    assert.ok(restored.every((row) => original.has(row)), 'every restored ticket is one the app committed, unchanged')
+  } finally {
+    if (running) await app.stop()
+  }
+})
+
 test('a data dir copied while its app runs: the copy starts (its lock is stale), and backup does not reach the original', async () => {
   const dataDir = join(root, 'live')
   const app = await startBuiltApp(dataDir)
