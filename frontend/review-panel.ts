@@ -10,11 +10,15 @@ import { confirmDialog } from './confirm-dialog.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
+import { markdown, markdownStyles, safeHref } from './markdown.ts'
 import { PR_LOOK } from './review-list.ts'
 import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
-import type { ReviewCommentStatus, TicketReview } from './types.ts'
+import type { ReviewComment, ReviewCommentStatus, TicketReview } from './types.ts'
+
+/** What the API adds to a comment: whether the app wrote it, and which comment it answers. */
+type ShownComment = ReviewComment & { from_app?: boolean; reply_to?: number | null }
 
 const COMMENT_LOOK: Record<ReviewCommentStatus, { cls: string; label: string }> = {
   addressed: { cls: 'success', label: 'Addressed' },
@@ -79,7 +83,7 @@ export class ReviewPanel extends LitElement {
   })
   private timer = 0
 
-  static override styles = [shared, css`
+  static override styles = [shared, markdownStyles, css`
     :host { display: grid; gap: 18px; }
     section h3 { font-size: 13px; color: var(--text-2); text-transform: uppercase; letter-spacing: .04em; margin-bottom: 8px; display: flex; gap: 6px; align-items: center; }
     section h3 .n { color: var(--text-3); font-weight: 500; }
@@ -100,7 +104,8 @@ export class ReviewPanel extends LitElement {
     .comment.addressed { border-left: 3px solid var(--success); }
     .comment .who { display: flex; gap: 8px; align-items: center; font-size: 12.5px; color: var(--text-3); flex-wrap: wrap; }
     .comment .who strong { color: var(--text); }
-    .comment .text { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 6px; font-size: 13px; }
+    .comment .text { overflow-wrap: anywhere; margin-top: 6px; font-size: 13px; }
+    .comment.reply { margin-left: 24px; border-left: 3px solid var(--accent); }
     .comment .why { margin-top: 4px; font-size: 12px; color: var(--text-3); }
     .comment .why.failed { color: var(--danger); }
     form { display: grid; gap: 8px; }
@@ -197,20 +202,24 @@ export class ReviewPanel extends LitElement {
 
   private comments(review: TicketReview) {
     if (!review.comments.length) return html`<p class="none">No comments yet.</p>`
-    return html`<ul class="comments" aria-label="Comments">${review.comments.map((comment) => {
+    const authors = new Map(review.comments.map((c) => [c.id, c.author]))
+    return html`<ul class="comments" aria-label="Comments">${(review.comments as ShownComment[]).map((comment) => {
       const look = COMMENT_LOOK[comment.status] ?? COMMENT_LOOK.not_stored
-      return html`<li class="comment ${comment.status}" data-comment=${comment.id}>
+      const reply = comment.from_app
+      return html`<li class="comment ${comment.status} ${reply ? 'reply' : ''}" data-comment=${comment.id} data-reply-to=${comment.reply_to ?? nothing}>
         <div class="who">
           <strong>${comment.author ?? 'unknown'}</strong>
-          <span>${comment.kind === 'review' ? `review${comment.review_state ? ` (${comment.review_state.toLowerCase().replace('_', ' ')})` : ''}`
+          <span>${reply ? (comment.reply_to ? `replied to ${authors.get(comment.reply_to) ?? 'a comment'}` : 'replied')
+            : comment.kind === 'review' ? `review${comment.review_state ? ` (${comment.review_state.toLowerCase().replace('_', ' ')})` : ''}`
             : comment.path ? html`on <span class="mono">${comment.path}${comment.line ? `:${comment.line}` : ''}</span>` : 'commented'}</span>
           <span title=${comment.created_at}>${timeAgo(comment.created_at)}</span>
           <span class="grow"></span>
-          <span class="badge ${look.cls}">${comment.status === 'addressed' ? icons.check() : nothing}${look.label}</span>
-          ${comment.html_url ? html`<a href=${comment.html_url} target="_blank" rel="noopener" title="Open on GitHub" aria-label="Open comment on GitHub">${icons.external()}</a>` : nothing}
+          ${reply ? html`<span class="badge accent" title="Written by Terarchitect (an agent's reply or a note posted from the app)">${icons.message()}Reply</span>`
+            : html`<span class="badge ${look.cls}">${comment.status === 'addressed' ? icons.check() : nothing}${look.label}</span>`}
+          ${comment.html_url && safeHref(comment.html_url) ? html`<a href=${safeHref(comment.html_url)!} target="_blank" rel="noopener" title="Open on GitHub" aria-label="Open comment on GitHub">${icons.external()}</a>` : nothing}
         </div>
-        ${comment.body ? html`<div class="text">${comment.body}</div>` : nothing}
-        ${comment.ignored_reason ? html`<div class="why">Ignored: ${comment.ignored_reason}</div>` : nothing}
+        ${comment.body ? html`<div class="text md">${markdown(comment.body)}</div>` : nothing}
+        ${comment.ignored_reason && !reply ? html`<div class="why">Ignored: ${comment.ignored_reason}</div>` : nothing}
         ${comment.error ? html`<div class="why failed">${comment.error}</div>` : nothing}
       </li>`
     })}</ul>`

@@ -6,6 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
 import { assertError } from './api-helpers.ts'
+import { dispatchReview, retryDelayMs } from '../core/services/review/dispatch.ts'
 import { DB_KINDS, createTicket, sleep, startTestApp, stopOwnCluster, waitFor, type DbKind, type TestApp } from './helpers.ts'
 
 const SECRET = 'whsec_test_secret'
@@ -204,10 +205,23 @@ for (const kind of DB_KINDS) {
     await deliver(t, 'issue_comment', failing.payload)
     const next = issueCommentEvent(gh, s, 'alice', 'Easy request')
     await deliver(t, 'issue_comment', next.payload)
+    let jobId: number | undefined
     for (let attempt = 1; attempt <= 3; attempt++) {
       const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: s.projectId, coordinator_id: 'c1', wait_ms: 10000 })
       assert.is(claim.body.github_comment_id, failing.comment.id, `attempt ${attempt} is the failing comment again`)
+      // One job, its attempts: "attempt 2 of 3", not a fresh job labelled "attempt 1" each time.
+      jobId ??= claim.body.job_id
+      assert.is(claim.body.job_id, jobId)
+      assert.is(claim.body.attempt, attempt)
       await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', error: `push rejected (${attempt})`, exit_code: 1 })
+      if (attempt === 3) break
+      // Backoff: nothing runs before the delay (30 s, then 2 min) has passed since the failure.
+      const [pr] = await t.app.ctx.sql`select id from prs where ticket_id = ${s.ticketId}`
+      await waitFor(async () => (await storedComments(t, failing.comment.id))[0]?.error?.includes(`trying again in ${attempt === 1 ? '30 s' : '2 min'}`), 5000, 'the failure settled')
+      assert.is(await dispatchReview(t.app.ctx, pr!.id), null, 'no retry before the delay')
+      assert.is((await t.api('POST', '/api/worker/jobs/start', { project_id: s.projectId, coordinator_id: 'c1' })).status, 204)
+      await t.app.ctx.sql`update agent_jobs set finished_at = now() - make_interval(secs => ${retryDelayMs(attempt) / 1000 + 1}) where id = ${jobId!}`
+      assert.is((await dispatchReview(t.app.ctx, pr!.id))?.id, jobId, 'the same job again once the delay passed')
     }
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: s.projectId, coordinator_id: 'c1', wait_ms: 10000 })
     assert.is(claim.body.github_comment_id, next.comment.id, 'the queue moves on')

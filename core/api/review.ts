@@ -42,7 +42,7 @@ export function reviewRoutes(ctx: AppContext): Route[] {
       getTicketReview(ctx, params.pid, params.tid) }),
     route({
       method: 'POST', path: `${REVIEW}/comment`, access: 'member', params: ProjectItemParams, body: CommentPost,
-      handle: async ({ params, body }) => new Reply(201, await postReviewComment(ctx, params.pid, params.tid, body)),
+      handle: async ({ params, body, caller }) => new Reply(201, await postReviewComment(ctx, params.pid, params.tid, body, { userId: caller.user?.id ?? null })),
     }),
     route({
       method: 'POST', path: `${REVIEW}/merge`, access: 'admin', params: ProjectItemParams, body: MergePost,

@@ -3,7 +3,8 @@
  * cycle) it starts tracking new ticket PRs, polls each tracked PR, re-checks authors GitHub could
  * not be asked about, and dispatches every PR's next comment. Between cycles, the live-update feed
  * is the fast path: a ticket that reports a PR is tracked at once, and a job of a ticket that ends
- * lets that ticket's PR start its next review job at once.
+ * lets that ticket's PR start its next review job at once; a job that failed is looked at again
+ * when its retry delay has passed (dispatch.ts `retryDelayMs`) rather than at the next cycle.
  *
  * It never throws. A failing cycle is logged and the next one waits longer: the interval doubled
  * per consecutive failure, capped at 10 minutes, ±20% jitter so app replicas drift apart.
@@ -11,7 +12,7 @@
 import type { AppContext } from '../../context.ts'
 import type { Feed, FeedRow } from '../feed.ts'
 import { redecideComments } from './comments.ts'
-import { dispatchForTicket, dispatchReview } from './dispatch.ts'
+import { dispatchForTicket, dispatchReview, retryDelayMs } from './dispatch.ts'
 import type { GithubClient } from '../../github-client.ts'
 import { githubClient, reviewSettings, type ReviewSettings } from './github.ts'
 import { pollPr } from './poll.ts'
@@ -62,6 +63,7 @@ export function startReviewLoop(ctx: AppContext, feed: Feed): ReviewLoop {
   let cycle: Promise<void> = Promise.resolve()
   // Feed-triggered work runs one task at a time, apart from the (slower) poll cycle.
   let quick: Promise<void> = Promise.resolve()
+  const retryTimers = new Set<NodeJS.Timeout>()
 
   const schedule = (seconds: number) => {
     if (stopped) return
@@ -92,13 +94,25 @@ export function startReviewLoop(ctx: AppContext, feed: Feed): ReviewLoop {
     )
   }
 
+  const retryLater = (ticketId: number, ms: number) => {
+    const timer = setTimeout(() => {
+      retryTimers.delete(timer)
+      if (!stopped) enqueue(() => dispatchForTicket(ctx, ticketId))
+    }, ms + 1000)
+    timer.unref()
+    retryTimers.add(timer)
+  }
+
   const unsubscribe = feed.subscribe((rows: FeedRow[]) => {
     if (stopped) return
     const tickets = new Set<number>()
     let track = false
     for (const row of rows) {
       const payload = row.payload as Record<string, any>
-      if (row.type === 'job.updated' && TERMINAL.has(payload.status) && typeof payload.ticket_id === 'number') tickets.add(payload.ticket_id)
+      if (row.type === 'job.updated' && TERMINAL.has(payload.status) && typeof payload.ticket_id === 'number') {
+        tickets.add(payload.ticket_id)
+        if (payload.status === 'failed') retryLater(payload.ticket_id, retryDelayMs(Number(payload.attempt) || 1))
+      }
       if (row.type === 'ticket.updated' && payload.ticket?.pr_number) track = true
     }
     if (track) enqueue(() => trackNewPrs(ctx))
@@ -112,6 +126,7 @@ export function startReviewLoop(ctx: AppContext, feed: Feed): ReviewLoop {
       stopped = true
       unsubscribe()
       clearTimeout(timer)
+      for (const retry of retryTimers) clearTimeout(retry)
       await Promise.all([cycle, quick])
     },
   }

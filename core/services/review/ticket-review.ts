@@ -10,6 +10,7 @@ import { fromIssueComment, fromReview, fromReviewComment, ingestComment, REPLY_M
 import { dispatchReview } from './dispatch.ts'
 import { githubClient, reviewSettings } from './github.ts'
 import { applyPullState, prOfTicket, prView, trackNewPrs, type PrRow } from './prs.ts'
+import { linkReplies } from './replies.ts'
 
 /** The ticket's PR row (tracking it first if the ticket just got one); 404 without a PR. */
 async function requirePr(ctx: AppContext, projectId: number, ticketId: number): Promise<PrRow> {
@@ -56,7 +57,7 @@ export async function getTicketReview(ctx: AppContext, projectId: number, ticket
     select c.kind, c.github_id, c.authorized, c.ignored_reason, c.addressed_at, c.failed_at, c.error, c.job_id, c.attempts, j.status as job_status
     from pr_review_comments c left join agent_jobs j on j.id = c.job_id where c.pr_id = ${pr.id}`
   const byKey = new Map(stored.map((row) => [`${row.kind}:${row.github_id}`, row]))
-  const comments = [
+  const comments = await linkReplies(ctx.sql, ticketId, [
     ...(issueComments.data ?? []).map(fromIssueComment),
     ...(reviewComments.data ?? []).map(fromReviewComment),
     ...(reviews.data ?? []).map(fromReview),
@@ -69,7 +70,7 @@ export async function getTicketReview(ctx: AppContext, projectId: number, ticket
         path: c.path, line: c.line, review_state: c.reviewState, status: status(row),
         ignored_reason: row?.ignored_reason ?? null, job_id: row?.job_id ?? null, attempts: row?.attempts ?? 0, error: row?.error ?? null,
       }
-    })
+    }))
   return {
     ticket_id: ticketId,
     pr: prView(current),
@@ -91,16 +92,20 @@ export async function getTicketReview(ctx: AppContext, projectId: number, ticket
 }
 
 /**
- * Posts a comment on the PR as the app's GitHub user. By default it is a request like any other
- * (stored and, the author being a writer, addressed by a review job); `trigger_review: false`
- * marks it as the app's own so no agent acts on it.
+ * Posts a comment on the PR as the app's GitHub user, naming the person who wrote it (GitHub shows
+ * the token's identity as its author). By default it is a request like any other (stored and, the
+ * token's user being a writer, addressed by a review job); `trigger_review: false` marks it as the
+ * app's own so no agent acts on it.
  */
-export async function postReviewComment(ctx: AppContext, projectId: number, ticketId: number, input: { body: string; trigger_review?: boolean }) {
+export async function postReviewComment(
+  ctx: AppContext, projectId: number, ticketId: number, input: { body: string; trigger_review?: boolean }, writer: { userId: number | null } = { userId: null },
+) {
   const pr = await requirePr(ctx, projectId, ticketId)
   if (pr.state !== 'open') throw conflict(`pull request #${pr.number} is ${pr.state}`)
   const settings = await reviewSettings(ctx, projectId)
   const gh = githubClient(settings)
-  const body = input.trigger_review === false ? `${input.body}\n\n${REPLY_MARKER}` : input.body
+  const signed = `${await byline(ctx, writer.userId)}${input.body}`
+  const body = input.trigger_review === false ? `${signed}\n\n${REPLY_MARKER}` : signed
   const res = await gh.request<any>('POST', `/repos/${pr.repo}/issues/${pr.number}/comments`, `comment on #${pr.number} of ${pr.repo}`, { body: { body } })
   const stored = await ingestComment(ctx, pr, fromIssueComment(res.data), { settings, gh })
   const job = await dispatchReview(ctx, pr.id)
@@ -110,6 +115,19 @@ export async function postReviewComment(ctx: AppContext, projectId: number, tick
     ignored_reason: stored.ignored_reason,
     job_id: job?.id ?? null,
   }
+}
+
+/**
+ * "**Alice** (via Terarchitect): " for a person with an account, else nothing (the app without
+ * accounts has one anonymous operator). The name is escaped: it is the person's, not Markdown, and
+ * an `@` in it must not mention anyone on the forge.
+ */
+async function byline(ctx: AppContext, userId: number | null): Promise<string> {
+  if (userId === null) return ''
+  const [user] = await ctx.sql`select coalesce(nullif(display_name, ''), login) as name from users where id = ${userId}`
+  if (!user) return ''
+  const name = String(user.name).replace(/[\r\n]+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!<>|~@]/g, (c) => `\\${c}`)
+  return `**${name}** (via Terarchitect): `
 }
 
 export type MergeMethod = 'merge' | 'squash' | 'rebase'
