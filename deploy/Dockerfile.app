@@ -29,6 +29,7 @@ USER terarchitect
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=5010 TERARCHITECT_DATA_DIR=/data
 VOLUME /data
 EXPOSE 5010
+# Readiness: 503 while the database does not answer within 2 s (docs/RUNBOOK.md "Health and metrics").
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:5010/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM

@@ -152,6 +152,7 @@ coordinatorSuite('a job run through a coordinator moves its counters; /health fo
     }
     const before = await scrape()
     assert.is(before.value('terarchitect_coordinator_running_agents'), 0)
+    assert.ok(before.value('terarchitect_coordinator_app_last_reached_seconds')! >= 0, 'the app was reached')
     assert.is(before.sum('terarchitect_coordinator_agent_starts_total'), 0)
     assert.ok(before.value('terarchitect_coordinator_build_info', { version: BUILD.version })! === 1)
 
@@ -183,7 +184,9 @@ coordinatorSuite('a job run through a coordinator moves its counters; /health fo
     }, 15000, 'coordinator health 503 once the app is gone')
     assert.equal(lost.down, ['app not reached'])
     assert.ok(Date.now() - started < 3 * 0.5 * 1000 + 5000 + 2000, 'within the stale window')
-    assert.ok((await scrape()).sum('terarchitect_coordinator_claim_errors_total') >= 1, 'failed claims are counted')
+    const gone = await scrape()
+    assert.ok(gone.sum('terarchitect_coordinator_claim_errors_total') >= 1, 'failed claims are counted')
+    assert.ok(gone.value('terarchitect_coordinator_app_last_reached_seconds')! > 3 * 0.5 + 5 - 1, 'how long the app has been silent')
   } finally {
     await coordinator.stop()
     if (!appClosed) await app.closeAll()

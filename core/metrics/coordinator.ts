@@ -38,6 +38,8 @@ export function coordinatorMetrics(coordinatorId: string): CoordinatorMetrics {
   registry.collect(() => [
     { name: 'terarchitect_coordinator_running_agents', help: 'Agents running now', type: 'gauge', samples: [{ labels: {}, value: source?.runningJobs().length ?? 0 }] },
     { name: 'terarchitect_coordinator_max_agents', help: 'The concurrency limit in force (MAX_CONCURRENT_AGENTS or the app setting)', type: 'gauge', samples: [{ labels: {}, value: source?.limit() ?? 0 }] },
+    // -1 until the app first answers: an alert on "> N" then fires only once it was reached and lost.
+    { name: 'terarchitect_coordinator_app_last_reached_seconds', help: 'Seconds since the app last answered this coordinator (-1: never yet)', type: 'gauge', samples: [{ labels: {}, value: reachedAt ? (Date.now() - reachedAt) / 1000 : -1 }] },
   ])
 
   return {
