@@ -77,10 +77,10 @@ export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS
 
 /** Resolves the coordinator's configuration from `env`; throws a 400-style AppError naming bad variables. */
 export function resolveCoordinatorConfig(env: Record<string, string | undefined>): CoordinatorConfig {
+  refuseTrailingComments(env)
   const raw = readEnv(CoordinatorEnv, env)
   const { PROJECT_ID, PROJECT_IDS, AGENT_DOCKER_MODE, AGENT_HOST_COMMAND, COORDINATOR_REPO_ROOT, AGENT_MOUNT_DOCKER_SOCKET, ...rest } = raw
   const ids = [...(PROJECT_ID !== undefined ? [PROJECT_ID] : []), ...(PROJECT_IDS ?? '').split(',').map((id) => id.trim()).filter(Boolean).map(Number)]
-  refuseTrailingComments(env)
   let hostCommand: string[] | undefined
   if (AGENT_HOST_COMMAND !== undefined) {
     let parsed: unknown

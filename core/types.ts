@@ -250,6 +250,8 @@ export interface Job {
   error: string | null
   output_tail: string | null
   executor: string | null
+  /** Set when a docker-mode job ran on the coordinator's host instead (executor `local`): why the container could not start. */
+  fallback_reason: string | null
   usage: Usage | null
   /** The jobs API: what the job spent through the LLM relay, counted by the app (null: no relayed call). */
   relay_usage?: RelayUsage | null

@@ -2,6 +2,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api } from './api.ts'
 import { duration, timeAgo, usageText } from './format.ts'
+import { fallbackBadge } from './fallback-badge.ts'
 import { icons } from './icons.ts'
 import { denied } from './session.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
@@ -66,7 +67,7 @@ export class JobHistory extends LitElement {
           <div><dt>Attempt</dt><dd>${job.attempt} of ${job.max_attempts}</dd></div>
           <div><dt>Duration</dt><dd>${duration(job.started_at, job.finished_at)}</dd></div>
           <div><dt>Coordinator</dt><dd>${job.claimed_by ?? '—'}</dd></div>
-          <div><dt>Executor</dt><dd>${job.executor ?? '—'}</dd></div>
+          <div><dt>Executor</dt><dd>${job.executor ?? '—'} ${fallbackBadge(job, { reason: true })}</dd></div>
           ${job.exit_code !== null ? html`<div><dt>Exit code</dt><dd>${job.exit_code}</dd></div>` : nothing}
           ${job.usage ? html`<div><dt>Usage</dt><dd>${usageText(job.usage)}</dd></div>` : nothing}
           ${job.relay_usage ? html`<div><dt>Through the LLM relay</dt><dd data-relay-usage>${usageText(job.relay_usage)} · ${job.relay_usage.calls} ${job.relay_usage.calls === 1 ? 'call' : 'calls'}</dd></div>` : nothing}

@@ -6,6 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { duration, ticketLabel, timeAgo, usageText } from './format.ts'
+import { fallbackBadge } from './fallback-badge.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
@@ -135,7 +136,7 @@ export class JobsView extends LitElement {
         ${job.error ? html`<div class="err">${job.error}</div>` : nothing}</td>
       <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
       <td class="num">${job.attempt}/${job.max_attempts}</td>
-      <td>${job.claimed_by ?? html`<span class="faint">—</span>`}${job.executor ? html`<div class="faint">${job.executor}</div>` : nothing}</td>
+      <td>${job.claimed_by ?? html`<span class="faint">—</span>`}${job.executor ? html`<div class="faint">${job.executor} ${fallbackBadge(job)}</div>` : nothing}</td>
       <td class="num">${timeAgo(job.created_at, this.now)}</td>
       <td class="num">${duration(job.started_at, job.finished_at, this.now)}</td>
       <td class="num">${usageText(job.usage) || html`<span class="faint">—</span>`}</td>

@@ -12,6 +12,7 @@ import { withRelayUsage } from '../services/llm-relay-usage.ts'
 import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type Holder } from '../services/queue.ts'
 import { issueJobToken } from '../services/job-tokens.ts'
 import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.ts'
+import { recordJobExecutor } from '../services/job-executor.ts'
 import { assertWithinProjects } from '../services/coordinator-tokens.ts'
 import { resolveSettings } from '../services/settings.ts'
 import { getProject } from '../services/projects.ts'
@@ -52,6 +53,15 @@ const Fail = Type.Object(
     usage: Type.Optional(Usage),
     /** The coordinator's account of the failure; the agent's own classified event wins over it. */
     reason: Type.Optional(JobReason),
+  },
+  { additionalProperties: false },
+)
+const ExecutorReport = Type.Object(
+  {
+    coordinator_id: CoordinatorId,
+    executor: Type.String({ minLength: 1, maxLength: 50, pattern: '^[a-z0-9-]+$' }),
+    /** Why the claimed executor could not run it (the container error); omitted when none failed. */
+    fallback_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   },
   { additionalProperties: false },
 )
@@ -138,6 +148,9 @@ export function jobRoutes(ctx: AppContext): Route[] {
         error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null, reason: body.reason ?? null,
       }),
     }),
+    // Where the agent really runs, when not where the claim said (the host fallback, local mode).
+    route({ method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: JobParams, body: ExecutorReport,
+      handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id), body.executor, body.fallback_reason ?? null) }),
     // A coordinator started with GITHUB_TOKEN hands it over once instead of giving it to agents.
     route({ method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: ForgeToken, handle: async ({ body, caller }) => {
       await storeCoordinatorForgeToken(ctx, holderOf(caller, body.coordinator_id), body.token, body.project_ids ?? null)

@@ -78,6 +78,8 @@ export interface WorkerClient {
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */
   release(jobId: number): Promise<void>
+  /** Records the executor a job really runs on (`local` after a host fallback) and why. */
+  recordExecutor(jobId: number, body: { executor: string; fallback_reason?: string }): Promise<void>
   /** What the app's settings say to coordinators (no secret is among them); throws when refused. */
   readSettings(): Promise<WorkerSettings>
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
@@ -149,6 +151,9 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     },
     async fail(jobId, body) {
       return (await request('POST', `/api/worker/jobs/${jobId}/fail`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })).body
+    },
+    async recordExecutor(jobId, body) {
+      await request('POST', `/api/worker/jobs/${jobId}/executor`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
     },
     async postEvents(job, events) {
       if (job.ticket_id === null || events.length === 0) return

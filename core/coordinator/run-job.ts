@@ -9,7 +9,10 @@
  * error, unless AGENT_FALLBACK_TO_HOST is on: then the agent runs on the host instead (none of the
  * container's confinement), in a fresh directory under COORDINATOR_REPO_ROOT, with
  * `TERARCHITECT_DOCKER_RUN_ERROR`.
- * An agent that starts and exits non-zero is a failed job, never a host fallback.
+ * An agent that starts and exits non-zero is a failed job, never a host fallback. Neither is a
+ * configuration error (fallback-policy.ts: the daemon refusing the container's parameters): the job
+ * fails with the reason. A job that falls back is recorded at the app as running on `local`, with the
+ * container error as its `fallback_reason`; so is a local-mode job claimed by a docker coordinator.
  *
  * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
  * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
@@ -25,6 +28,7 @@ import type { Logger } from '../log.ts'
 import { projectFix, type JobReason } from '../services/job-reason.ts'
 import { backoffMs, sleep } from './backoff.ts'
 import { chooseImage, recordImage, type ImageChoice } from './choose-image.ts'
+import { configurationProblem, configurationRefusal } from './fallback-policy.ts'
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { startHeartbeat, type StopReason } from './heartbeat.ts'
 import type { ProjectImages } from './images.ts'
@@ -95,6 +99,8 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
         ? await attempt(ctx.executors.host, spec, output, controller.signal, `agent started on the host (local mode) in ${job.project_path}`)
         : { error: 'local execution mode without a project_path' }
       if ('error' in outcome) outcome.reason = localStartReason(job.project_path, outcome.error.replace(`${ctx.executors.host.name}: `, ''))
+      // The claim recorded this coordinator's container executor; a local-mode job ran on the host.
+      else if (ctx.executors.containers) await recordExecutor(ctx, job, log, { executor: ctx.executors.host.name })
     } else {
       const containers = ctx.executors.containers
       if (!containers) outcome = { error: 'Docker is not configured on this coordinator' }
@@ -103,18 +109,21 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
           choice = await chooseImage(job.project_id, ctx.images, ctx.defaultImage, containers, output.note, log)
           outcome = await attempt(containers.forImage(choice.run), spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${choice.label})`)
         } catch (error) {
-          outcome = { error: `${containers.name}: ${(error as Error).message}` }
+          outcome = { error: `${containers.name}: ${(error as Error).message}`, configuration: configurationProblem(error) }
         }
         if (choice && !ending && 'result' in outcome && outcome.result.exitCode === 0 && !outcome.result.stoppedBy) {
           await recordImage(job.project_id, choice, ctx.images, containers, log)
         }
       }
-      if ('error' in outcome && !controller.signal.aborted && ctx.fallbackToHost) {
+      if ('error' in outcome && outcome.configuration) {
+        outcome = { error: configurationRefusal(outcome.error, outcome.configuration) }
+      } else if ('error' in outcome && !controller.signal.aborted && ctx.fallbackToHost) {
         const dockerRunError = outcome.error
         mkdirSync(ctx.repoRoot, { recursive: true })
         workDir = mkdtempSync(join(ctx.repoRoot, `job-${job.job_id}-`))
         output.note(`the agent container could not be started: ${dockerRunError}; running the agent on the host instead`)
         log.warn('container could not be started; running the agent on the host', { image: choice?.run ?? ctx.defaultImage, error: dockerRunError })
+        await recordExecutor(ctx, job, log, { executor: ctx.executors.host.name, fallback_reason: dockerRunError.slice(0, 2000) })
         outcome = await attempt(ctx.executors.host, {
           ...spec, projectPath: workDir,
           env: jobEnv(job, { apiUrl: ctx.apiUrl, dockerRunError, workspace: workDir }),
@@ -152,18 +161,24 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
   }
 }
 
-/** Runs `executor`; a rejection (the run could not start) becomes `{ error }`. */
+/** Tells the app where the job really runs; a failure is logged (the job's log says it too), never fatal. */
+async function recordExecutor(ctx: RunJobContext, job: ClaimedJob, log: Logger, body: { executor: string; fallback_reason?: string }): Promise<void> {
+  await ctx.client.recordExecutor(job.job_id, body).catch((error: unknown) =>
+    log.warn('could not record the executor the job runs on', { executor: body.executor, error: (error as Error).message }))
+}
+
+/** Runs `executor`; a rejection (the run could not start) becomes `{ error }`, with the configuration problem it reveals. */
 async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, signal: AbortSignal, startNote: string): Promise<Outcome> {
   output.note(startNote)
   try {
     return { result: await executor.run(spec, output.write, signal) }
   } catch (error) {
-    return { error: `${executor.name}: ${(error as Error).message ?? String(error)}` }
+    return { error: `${executor.name}: ${(error as Error).message ?? String(error)}`, configuration: configurationProblem(error) }
   }
 }
 
 /** A run's result, or why it could not start (with the reason people read, when known better than the error). */
-type Outcome = { result: RunResult } | { error: string; reason?: JobReason }
+type Outcome = { result: RunResult } | { error: string; reason?: JobReason; configuration?: string | null }
 
 interface Report {
   outcome: 'complete' | 'fail'

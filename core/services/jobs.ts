@@ -11,7 +11,7 @@ import { addRunBlockers } from './setup-checks/run.ts'
 import { APP_ACTOR, type Actor } from './audit.ts'
 import type { JobReasonFields } from './job-reason.ts'
 
-export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at,
+export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, max_attempts, claimed_by, lease_expires_at, fallback_reason,
   cancel_requested, created_at, started_at, finished_at, exit_code, error, output_tail, executor, usage,
   pr_number, comment_body, github_comment_id, started_by, started_by_user_id,
   reason_kind, reason, reason_event_id, reason_fix`

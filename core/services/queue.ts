@@ -76,7 +76,7 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
          select id from agent_jobs where status = 'pending' ${pick}
          order by id limit 1 for update skip locked
        ), claimed as (
-         update agent_jobs j set status = 'running', claimed_by = $3, executor = coalesce($4, j.executor),
+         update agent_jobs j set status = 'running', claimed_by = $3, executor = coalesce($4, j.executor), fallback_reason = null,
            started_at = now(), lease_expires_at = now() + make_interval(secs => $5),
            claimed_credential = $6, claim_seq = j.claim_seq + 1
          from next where j.id = next.id
