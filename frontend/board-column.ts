@@ -96,7 +96,8 @@ export class BoardColumn extends LitElement {
     const card = this.cardOf(event)
     if (!card) return
     const action = (event.composedPath() as Element[]).find((node) => node instanceof HTMLElement && node.dataset.action) as HTMLElement | undefined
-    if (action?.dataset.action === 'pr') return
+    // Links (the PR, the last job's reason) are followed, not handled as card actions.
+    if (action?.dataset.action === 'pr' || action?.dataset.action === 'reason') return
     if (action) {
       event.stopPropagation()
       if (action.getAttribute('aria-disabled') === 'true') {

@@ -19,6 +19,7 @@ export class JobLog extends LitElement {
     projectId: { type: Number },
     ticketId: { type: Number },
     job: { attribute: false },
+    highlight: { attribute: false },
     events: { state: true },
     loading: { state: true },
     error: { state: true },
@@ -26,6 +27,8 @@ export class JobLog extends LitElement {
   declare projectId: number
   declare ticketId: number
   declare job: JobSummary | null
+  /** The seq of an event to scroll to and mark (a job reason's "Show in log"), once it is loaded. */
+  declare highlight: number | null
   declare events: LogEvent[]
   declare loading: boolean
   declare error: string
@@ -38,6 +41,7 @@ export class JobLog extends LitElement {
   })
   private seqs = new Set<number>()
   private follow = true
+  private highlighted: number | null = null
 
   static override styles = [shared, ...logStyles, css`
     :host { display: block; }
@@ -47,11 +51,13 @@ export class JobLog extends LitElement {
     .job-head::after { content: ''; flex: 1; height: 1px; background: var(--border); }
     .waiting { display: flex; gap: 10px; align-items: center; color: var(--text-2); padding: 14px 0; }
     .waiting .spinner { color: var(--accent); }
+    .entry[data-highlight] { background: var(--accent-soft); box-shadow: inset 3px 0 0 var(--accent); }
   `]
 
   constructor() {
     super()
     this.job = null
+    this.highlight = null
     this.events = []
     this.loading = true
     this.error = ''
@@ -100,6 +106,15 @@ export class JobLog extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
+    if (this.highlight && this.highlight !== this.highlighted && this.seqs.has(this.highlight)) {
+      const entry = this.renderRoot.querySelector<HTMLElement>(`[data-seq="${this.highlight}"]`)
+      for (const marked of this.renderRoot.querySelectorAll('[data-highlight]')) marked.removeAttribute('data-highlight')
+      entry?.setAttribute('data-highlight', '')
+      entry?.scrollIntoView({ block: 'center' })
+      this.highlighted = this.highlight
+      this.follow = false
+      return
+    }
     if (changed.has('events') && this.follow) {
       const scroller = this.scroller()
       if (scroller) scroller.scrollTop = scroller.scrollHeight

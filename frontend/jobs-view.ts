@@ -10,6 +10,7 @@ import { fallbackBadge } from './fallback-badge.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
+import { reasonLine, reasonOf, reasonStyles } from './job-reason.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Job, type JobStatus, type Project } from './types.ts'
@@ -47,7 +48,7 @@ export class JobsView extends LitElement {
   private timer = 0
   private ticker = 0
 
-  static override styles = [shared, css`
+  static override styles = [shared, reasonStyles, css`
     :host { display: block; overflow: auto; padding: 20px 24px 48px; }
     :host([global]) { max-width: 1240px; margin: 0 auto; padding-top: 32px; }
     h1 { font-size: 24px; margin-bottom: 4px; }
@@ -66,7 +67,7 @@ export class JobsView extends LitElement {
     th { font-size: 11.5px; font-weight: 600; color: var(--text-3); text-transform: uppercase; letter-spacing: .04em; background: var(--surface-2); }
     tr:last-child td { border-bottom: 0; }
     td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-    .err { color: var(--danger); font-size: 12.5px; margin-top: 4px; white-space: pre-wrap; overflow-wrap: anywhere; max-width: 520px; }
+    .why { margin-top: 4px; max-width: 560px; }
     .actions { white-space: nowrap; text-align: right; }
     .empty { background: var(--surface); border: 1px solid var(--border); border-radius: 10px; }
   `]
@@ -133,7 +134,7 @@ export class JobsView extends LitElement {
       ${this.project ? nothing : html`<td><a href="/projects/${job.project_id}">${this.projects.get(job.project_id) ?? `Project ${job.project_id}`}</a></td>`}
       <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? job.ticket_title ?? ticketLabel(this.project, { id: job.ticket_id!, number: job.ticket_number })}</a>` : '—'}
         <span class="faint">${job.ticket_id ? ticketLabel(this.project, { id: job.ticket_id, number: job.ticket_number }) : '—'}${job.kind === 'review' ? ' · review' : ''}</span>
-        ${job.error ? html`<div class="err">${job.error}</div>` : nothing}</td>
+        ${reasonOf(job) ? html`<div class="why">${reasonLine(job, { projectId: job.project_id, ticketId: job.ticket_id })}</div>` : nothing}</td>
       <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
       <td class="num">${job.attempt}/${job.max_attempts}</td>
       <td>${job.claimed_by ?? html`<span class="faint">—</span>`}${job.executor ? html`<div class="faint">${job.executor} ${fallbackBadge(job)}</div>` : nothing}</td>

@@ -6,6 +6,7 @@
 import { css, html, nothing, unsafeCSS } from 'lit'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
+import { logHref, reasonLine, reasonOf, reasonStyles } from './job-reason.ts'
 import { prHref } from './pr-link.ts'
 import { STATUS_LOOK } from './styles.ts'
 import { isActive, type TicketView } from './types.ts'
@@ -45,7 +46,8 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
       </div>
       <div class="card-title">${ticket.title}</div>
       ${active && context.latest ? html`<div class="latest" title=${context.latest}>${context.latest}</div>` : nothing}
-      ${job?.status === 'failed' && job.error ? html`<div class="failed" title=${job.error}>${job.error}</div>` : nothing}
+      ${reasonOf(job) ? html`<a class="card-reason" data-action="reason" href=${job!.reason_event_id ? logHref(ticket.project_id, ticket.id, job!.reason_event_id) : `/projects/${ticket.project_id}/tickets/${ticket.id}`}
+        title="Show in the ticket's log">${reasonLine(job, { projectId: ticket.project_id, ticketId: ticket.id, plain: true })}</a>` : nothing}
       ${links || prHref(ticket.pr_url) ? html`<div class="card-meta">
         ${links ? html`<span class="chip links" title="Linked architecture">${links}</span>` : nothing}
         ${prHref(ticket.pr_url) ? html`<a class="chip pr" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener" data-action="pr">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
@@ -54,6 +56,7 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
 }
 
 export const cardStyles = css`
+  ${reasonStyles}
   .card {
     position: relative; display: grid; gap: 6px; padding: 10px 10px 10px 12px; background: var(--surface);
     border: 1px solid var(--border); border-radius: 9px; box-shadow: var(--shadow-1); cursor: grab;
@@ -78,11 +81,17 @@ export const cardStyles = css`
   .status { height: 18px; font-size: 11px; }
   .status .spinner { width: 10px; height: 10px; border-width: 1.5px; }
   .card-title { font-weight: 500; line-height: 1.35; overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
-  .latest, .failed {
+  .latest {
     font-family: var(--mono); font-size: 11.5px; color: var(--text-2); background: var(--surface-2); border-radius: 5px;
     padding: 4px 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   }
-  .failed { color: var(--danger); background: var(--danger-soft); }
+  /* Why the last job ended: one line, the whole of it a link to its log line. */
+  .card-reason { display: block; text-decoration: none; border-radius: 5px; padding: 3px 6px; background: var(--surface-2); }
+  .card-reason:has(.danger) { background: var(--danger-soft); }
+  .card-reason:focus-visible { outline: none; box-shadow: var(--focus); }
+  .card-reason .reason { display: flex; align-items: baseline; font-size: 11.5px; }
+  .card-reason .reason-kind { background: transparent; padding: 0; }
+  .card-reason .reason-text { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .card-meta { display: flex; gap: 6px; flex-wrap: wrap; }
   .chip { display: inline-flex; align-items: center; gap: 4px; font-size: 11.5px; color: var(--text-2); }
   .chip svg { width: 13px; height: 13px; }

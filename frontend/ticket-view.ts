@@ -9,12 +9,15 @@ import { api, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
+import { stopTicketJob } from './job-stop.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
 import { prHref } from './pr-link.ts'
+import { onRoute } from './router.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Column, type Job, type Project, type TicketView } from './types.ts'
+import { reasonLine, reasonStyles } from './job-reason.ts'
 import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
@@ -35,6 +38,7 @@ export class TicketViewElement extends LitElement {
     tab: { state: true },
     error: { state: true },
     busy: { state: true },
+    highlight: { state: true },
   }
   declare project: Project
   declare ticketId: number
@@ -47,6 +51,9 @@ export class TicketViewElement extends LitElement {
   declare tab: Tab | null
   declare error: string
   declare busy: boolean
+  /** A log event to scroll to and mark (`?event=<seq>`: a job reason's "Show in log"). */
+  declare highlight: number | null
+  private stopRoute?: () => void
   private live = new LiveController(this, {
     project: () => this.project.id,
     subject: () => this.ticketId,
@@ -69,7 +76,7 @@ export class TicketViewElement extends LitElement {
   })
   private refreshTimer = 0
 
-  static override styles = [shared, css`
+  static override styles = [shared, reasonStyles, css`
     :host { position: absolute; inset: 0; z-index: 20; display: flex; justify-content: flex-end; }
     .scrim { position: absolute; inset: 0; background: rgba(10, 14, 22, .18); animation: fade .15s; }
     aside {
@@ -103,20 +110,29 @@ export class TicketViewElement extends LitElement {
     this.tab = null
     this.error = ''
     this.busy = false
+    this.highlight = null
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
+    this.readHighlight()
+    this.stopRoute = onRoute(() => this.readHighlight())
     window.addEventListener('keydown', this.onKey)
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
+    this.stopRoute?.()
     window.removeEventListener('keydown', this.onKey)
   }
 
   protected override firstUpdated(): void {
     this.renderRoot.querySelector<HTMLElement>('aside')?.focus()
+  }
+
+  private readHighlight() {
+    this.highlight = Number(new URLSearchParams(location.search).get('event')) || null
+    if (this.highlight) this.tab = 'activity'
   }
 
   private get current(): TicketView | null {
@@ -175,8 +191,7 @@ export class TicketViewElement extends LitElement {
         notify('Agent queued', 'success')
         this.tab = 'activity'
       } else if (action === 'cancel') {
-        const job = await api.post<Job>(`/api/projects/${this.project.id}/tickets/${ticket.id}/cancel`)
-        notify(job.status === 'cancelled' ? 'Job cancelled' : 'Stopping the agent…', 'info')
+        await stopTicketJob(this.project.id, ticket.id)
       } else if (action === 'retry') {
         await api.post(`/api/jobs/${ticket.job!.job_id}/retry`)
         notify('Job queued again', 'success')
@@ -202,11 +217,16 @@ export class TicketViewElement extends LitElement {
     const active = isActive(job)
     const refused = denied('member', 'run or stop agents')
     const blocker = refused ?? this.runBlocker
+    const inReview = this.columns.find((column) => column.id === ticket.column_id)?.role === 'in_review'
     return html`
       ${active
         ? html`<button class="btn danger-ghost" ?disabled=${this.busy || job!.cancel_requested || !!refused} title=${refused ?? 'Stop the agent'} @click=${() => this.act('cancel')}>${icons.stop()} ${job!.cancel_requested ? 'Stopping…' : 'Stop'}</button>`
-        : html`<button class="btn primary" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start an agent on this ticket'}
-            @click=${() => this.act('run')}>${icons.play()} Run</button>`}
+        : inReview
+          // In review, the next step is the PR (review, comment, merge); running again is the exception.
+          ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start a fresh agent run on this ticket'}
+              @click=${() => this.act('run')}>${icons.play()} Run again</button>`
+          : html`<button class="btn primary" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start an agent on this ticket'}
+              @click=${() => this.act('run')}>${icons.play()} Run</button>`}
       ${!active && job && (job.status === 'failed' || job.status === 'cancelled')
         ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
       ${prHref(ticket.pr_url) ? html`<a class="btn" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
@@ -234,7 +254,7 @@ export class TicketViewElement extends LitElement {
             <span class="badge prio ${ticket.priority === 'high' ? 'danger' : ticket.priority === 'medium' ? 'warning' : ''}">${ticket.priority} priority</span>
             ${look ? html`<span class="badge ${look.cls}">${ticket.job!.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}
               ${ticket.job!.cancel_requested && isActive(ticket.job) ? 'Stopping…' : look.label} · attempt ${ticket.job!.attempt}</span>` : nothing}
-            ${ticket.job?.status === 'failed' && ticket.job.error ? html`<span class="text-danger">${ticket.job.error}</span>` : nothing}
+            ${reasonLine(ticket.job, { projectId: this.project.id, ticketId: ticket.id })}
           </div>` : nothing}
           <div class="tabs" role="tablist">
             ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}
@@ -244,7 +264,7 @@ export class TicketViewElement extends LitElement {
         <div class="body" data-scroller role="tabpanel">
           ${this.error ? html`<div class="alert error error-box" role="alert">${icons.alert()}<span>${this.error}</span></div>` : nothing}
           ${!ticket ? (this.error ? nothing : html`<div class="row faint"><span class="spinner"></span> Loading…</div>`)
-            : tab === 'activity' ? html`<ta-job-log .projectId=${this.project.id} .ticketId=${ticket.id} .job=${ticket.job}></ta-job-log>`
+            : tab === 'activity' ? html`<ta-job-log .projectId=${this.project.id} .ticketId=${ticket.id} .job=${ticket.job} .highlight=${this.highlight}></ta-job-log>`
             : tab === 'details' ? html`<ta-ticket-details .ticket=${ticket} .columns=${this.columns}
                 @saved=${(e: CustomEvent<TicketView>) => (this.loaded = e.detail)}></ta-ticket-details>`
             : tab === 'review' ? html`<ta-review-panel .projectId=${this.project.id} .ticketId=${ticket.id} .prNumber=${ticket.pr_number}></ta-review-panel>`

@@ -1,6 +1,7 @@
 /** The wire shapes the UI reads, taken from core (type-only imports: nothing of core is bundled). */
 import type { Job, JobStatus, Ticket } from '../core/types.ts'
 import type { SettingView, SettingsProblem } from '../core/services/settings.ts'
+import type { JobReasonFields } from '../core/services/job-reason.ts'
 
 export type {
   Board, Column, ColumnRole, ExecutionMode, Graph, GraphEdge, GraphNode, Job, JobEvent, JobStatus, Note, Priority, Project,
@@ -16,6 +17,11 @@ export interface JobSummary {
   attempt: number
   error: string | null
   cancel_requested: boolean
+  /** Why it ended failed or cancelled (absent from summaries of older apps). */
+  reason_kind?: JobReasonFields['reason_kind']
+  reason?: string | null
+  reason_event_id?: number | null
+  reason_fix?: JobReasonFields['reason_fix']
 }
 
 export type TicketView = Ticket & { job: JobSummary | null }
