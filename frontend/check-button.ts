@@ -6,13 +6,8 @@ import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { icons } from './icons.ts'
 import { shared } from './styles.ts'
+import type { CheckOutcome } from '../core/services/setup-checks/outcome.ts'
 
-export interface CheckOutcome {
-  ok: boolean
-  kind: string
-  status: number | null
-  reason: string
-}
 
 const KIND_LABEL: Record<string, string> = {
   ok: 'Works', not_configured: 'Not set up', unreachable: 'Unreachable', wrong_url: 'Wrong URL', wrong_key: 'Wrong key',

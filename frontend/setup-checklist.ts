@@ -8,18 +8,9 @@ import { api } from './api.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { shared } from './styles.ts'
+import type { Checklist, ChecklistStep } from '../core/services/setup-checks/checklist.ts'
 
-interface Step {
-  key: 'settings' | 'project' | 'graph' | 'ticket' | 'pull_request'
-  done: boolean
-  detail?: string
-  project_id?: number
-}
-
-export interface Checklist {
-  complete: boolean
-  steps: Step[]
-}
+type Step = ChecklistStep
 
 const STEPS: Record<Step['key'], { title: string; about: string; action: string }> = {
   settings: { title: 'Settings', about: 'The coding-agent CLI, its LLM URL, key and model, and a GitHub token. Test each with its Test button.', action: 'Open settings' },
