@@ -75,8 +75,9 @@ export function local(options: LocalOptions = {}): Executor {
 
   async function run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
-    // Local mode: the project's path is checked where it lives, before anything runs there.
-    if (spec.executionMode === 'local' && spec.projectPath) {
+    // Local mode: the project's path is checked where it lives, before anything runs there (an
+    // agent run as AGENT_LOCAL_USER clones through the app instead of working in the checkout).
+    if (!user && spec.executionMode === 'local' && spec.projectPath) {
       const problem = await localCheckoutProblem(spec.projectPath, spec.env.REPO_URL)
       if (problem) throw new Error(problem)
     }
