@@ -8,7 +8,7 @@ import { homedir, hostname } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { readEnv } from './env.ts'
+import { configurationError, readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
 import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
 import type { LogLevel } from './log.ts'
@@ -155,7 +155,7 @@ function refuseTrailingComments(env: Record<string, string | undefined>): void {
   const details = Object.keys(CoordinatorEnv.properties)
     .filter((name) => name !== 'AGENT_HOST_COMMAND' && /\s#/.test(env[name] ?? ''))
     .map((name) => ({ path: name, message: `has a trailing comment (${JSON.stringify(env[name])}): environment files keep everything after '=', so put the comment on a line of its own` }))
-  if (details.length) throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
+  if (details.length) throw configurationError(details)
 }
 
 /** The app's URL: http(s), no credentials (the worker credential travels in a header), no query or fragment. */
@@ -192,7 +192,7 @@ function checkValues(env: Record<string, string | undefined>, values: Env): Part
   if (env.AGENT_MEMORY_MB !== undefined) details.push({ path: 'AGENT_MEMORY_MB', message: 'replaced by AGENT_MEMORY (e.g. 4g or 4096m)' })
   const { limits, problems } = parseContainerLimits(values)
   details.push(...problems)
-  if (details.length) throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
+  if (details.length) throw configurationError(details)
   return limits
 }
 

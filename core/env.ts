@@ -30,8 +30,11 @@ export function readEnv<T extends TObject>(schema: T, env: Record<string, string
   for (const error of Value.Errors(schema, value)) {
     details.push({ path: error.path.slice(1), message: allowedValuesMessage(error.schema, error.value) ?? error.message })
   }
-  if (details.length) {
-    throw badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
-  }
+  if (details.length) throw configurationError(details)
   return value as Static<T>
+}
+
+/** The start-up refusal naming every bad variable: `invalid configuration: NAME: problem; …`. */
+export function configurationError(details: ErrorDetail[]) {
+  return badRequest(`invalid configuration: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details)
 }
