@@ -3,6 +3,7 @@
  * the server's `{error:{code,message,details}}`, whose details name the offending field by path
  * (`/body/repo_url`), so forms can put each message next to its input.
  */
+import { detailText, detailsText } from './validation-text.ts'
 
 export interface ErrorDetail {
   path: string
@@ -32,22 +33,27 @@ export class ApiError extends Error {
     this.name = 'ApiError'
   }
 
-  /** Messages by field: `/body/repo_url` → `repo_url`, `/body/columns/2/title` → `columns.2.title`. */
+  /**
+   * Messages by field, in words (validation-text.ts): `/body/repo_url` → `repo_url`,
+   * `/body/columns/2/title` → `columns.2.title`, each "Title is too long: at most 300 characters".
+   */
   fields(): Record<string, string> {
     const out: Record<string, string> = {}
     for (const detail of this.details) {
       const key = fieldOf(detail.path)
-      if (key && !(key in out)) out[key] = detail.message
+      if (key && !(key in out)) out[key] = detailText(key, detail.message)
     }
     return out
   }
 
-  /** One line for a banner or toast: the message, then each field path with its reason. */
+  /**
+   * One line for a banner or toast, for people: each refused field as a sentence when the answer
+   * names fields, else the server's message. The API's own message (with paths) stays in `message`.
+   */
   describe(): string {
-    const extra = this.details
-      .filter((detail) => !this.message.includes(detail.message))
-      .map((detail) => `${fieldOf(detail.path) || detail.path}: ${detail.message}`)
-    return extra.length ? `${this.message} (${extra.join('; ')})` : this.message
+    const sentences = detailsText(this.details, fieldOf)
+    if (sentences.length) return sentences.join('. ')
+    return this.message.charAt(0).toUpperCase() + this.message.slice(1)
   }
 }
 

@@ -149,7 +149,7 @@ export class TicketCreate extends LitElement {
     event.preventDefault()
     if (this.saving) return
     if (!this.ticketTitle.trim()) {
-      this.errors = { title: 'Title is required.' }
+      this.errors = { title: 'A ticket needs a title.' }
       return
     }
     this.saving = true

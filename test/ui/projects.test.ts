@@ -36,8 +36,9 @@ test('a bad repository URL is refused with a message next to the field', async (
   await form().getByRole('button', { name: 'Create project' }).click()
   const fieldError = form().locator('label.field:has(input[name="repo_url"]) .field-error')
   await fieldError.waitFor()
-  assert.match(await fieldError.innerText(), /not a repository URL/)
-  assert.match(await form().locator('.alert.error').innerText(), /repo_url must be an https, http or ssh URL/)
+  // In words for people: the field's label, what is wrong, what is allowed.
+  assert.match(await fieldError.innerText(), /Repository URL must be an https, http or ssh URL, or git@host:path/)
+  assert.match(await form().locator('.alert.error').innerText(), /Repository URL must be an https, http or ssh URL/)
   assert.is(await form().locator('input[name="repo_url"]').getAttribute('aria-invalid'), 'true')
   const listed = (await ui.api('GET', '/api/projects')).body as unknown[]
   assert.is(listed.length, 0)
