@@ -56,7 +56,7 @@ export class SetupForm extends LitElement {
       this.dispatchEvent(new Event('created'))
     } catch (error) {
       this.errors = error instanceof ApiError ? error.fields() : {}
-      this.formError = error instanceof ApiError ? error.message : errorText(error)
+      this.formError = errorText(error)
     } finally {
       this.busy = false
     }

@@ -95,7 +95,7 @@ export class TokensPage extends LitElement {
       form.reset()
       await this.load()
     } catch (error) {
-      this.errors = error instanceof ApiError ? { ...error.fields(), form: error.message } : { form: errorText(error) }
+      this.errors = error instanceof ApiError ? { ...error.fields(), form: errorText(error) } : { form: errorText(error) }
     } finally {
       this.busy = false
     }

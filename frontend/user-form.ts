@@ -70,7 +70,7 @@ export class UserForm extends LitElement {
       this.open = false
     } catch (error) {
       this.errors = error instanceof ApiError ? error.fields() : {}
-      this.formError = error instanceof ApiError ? error.message : errorText(error)
+      this.formError = errorText(error)
     } finally {
       this.busy = false
     }
