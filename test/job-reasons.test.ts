@@ -18,6 +18,7 @@ import { dirtyCheckout, hostCoordinator } from './checkout-fixtures.ts'
 import { PASSWORD, PROXIED, signIn } from './people-helpers.ts'
 import { waitFor } from './helpers.ts'
 import { assertWorldClean } from './secret-scan.ts'
+import { agentError, AgentError, reasonOf } from '../core/agent/errors.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'job-reasons-'))
 let world: World
@@ -86,6 +87,29 @@ async function listed(jobId: number) {
   assert.equal([global.reason_kind, global.reason], [project.reason_kind, project.reason])
   return project
 }
+
+test('the agent\'s errors in words: the git relay\'s answers, budgets, its own messages; anything else as it is', () => {
+  const cases: [AgentError, string, RegExp, unknown][] = [
+    [agentError('git', 'push to ticket-3 failed: git push failed (exit 128): remote: the git host refused the forge token (403): check GITHUB_TOKEN'),
+      'forge', /may not push/, { kind: 'setting', key: 'GITHUB_TOKEN' }],
+    [agentError('git', 'git clone failed (exit 128): remote: the git host refused the forge token (401): check GITHUB_TOKEN'),
+      'forge', /refused the token/, { kind: 'setting', key: 'GITHUB_TOKEN' }],
+    [agentError('git', 'git fetch main failed: remote: the repository was not found on the git host'), 'forge', /repository was not found/, { kind: 'project', field: 'repo_url' }],
+    [agentError('github', 'opening the pull request failed (the branch ticket-1 is pushed): GitHub 404 not found on GitHub'), 'forge', /not found/, { kind: 'project', field: 'repo_url' }],
+    [agentError('config', 'PROJECT_PATH /srv/shop is neither a git checkout nor empty'), 'setup', /not a git checkout: \/srv\/shop/, { kind: 'project', field: 'project_path' }],
+    [agentError('nothing_to_push', 'the job produced no change to push'), 'worker', /^No change was made/, null],
+    [new AgentError('budget', 'budget exhausted: DIRECTOR_MAX_TURNS (turn budget of 6 used up (6 worker turns)); no pull request was opened'),
+      'budget', /turn budget of 6 used up/, { kind: 'setting', key: 'DIRECTOR_MAX_TURNS' }],
+    [agentError('git', 'git checkout failed (exit 1): error: pathspec'), 'git', /^Git checkout failed/, null],
+    [agentError('app', 'POST complete: 409 conflict'), 'internal', /^POST complete: 409/, null],
+  ]
+  for (const [error, kind, text, fix] of cases) {
+    const reason = reasonOf(error)
+    assert.is(reason.kind, kind, error.message)
+    assert.match(reason.text, text)
+    assert.equal(reason.fix ?? null, fix, error.message)
+  }
+})
 
 test('no change made: "worker", in words, pointing at the agent\'s failure event; nothing to fix', async () => {
   const { ticket, job } = await runTicket('NOTHING to do here')

@@ -103,7 +103,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
       else if (ctx.executors.containers) await recordExecutor(ctx, job, log, { executor: ctx.executors.host.name })
     } else {
       const containers = ctx.executors.containers
-      if (!containers) outcome = { error: 'Docker is not configured on this coordinator' }
+      if (!containers) outcome = { error: 'Docker is not configured on this coordinator', reason: { kind: 'config', text: 'This coordinator cannot run containers (Docker is not configured on it): run the project on a coordinator with Docker, or in local mode', fix: { kind: 'project', field: 'execution_mode' } } }
       else {
         try {
           choice = await chooseImage(job.project_id, ctx.images, ctx.defaultImage, containers, output.note, log)
@@ -116,7 +116,10 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
         }
       }
       if ('error' in outcome && outcome.configuration) {
-        outcome = { error: configurationRefusal(outcome.error, outcome.configuration) }
+        outcome = {
+          error: configurationRefusal(outcome.error, outcome.configuration),
+          reason: { kind: 'config', text: `The coordinator's container settings were refused (${outcome.configuration}): fix AGENT_IMAGE, AGENT_CACHE_VOLUME, AGENT_RUNTIME or the limits on the coordinator` },
+        }
       } else if ('error' in outcome && !controller.signal.aborted && ctx.fallbackToHost) {
         const dockerRunError = outcome.error
         mkdirSync(ctx.repoRoot, { recursive: true })
