@@ -62,6 +62,9 @@ for (const kind of DB_KINDS) {
     const put = await context.t.api('PUT', '/api/settings', { values: context.secrets })
     assert.is(put.status, 200, JSON.stringify(put.body))
     await storeForgeToken(context.t, 'forge_token_' + randomBytes(8).toString('hex'))
+    // A job queued before the key changed is claimed after it: its agent still gets its context.
+    const queuedProject = await createRunnableProject(context.t)
+    const queuedTicket = await createTicket(context.t, queuedProject.id, { column_id: 'in_progress' })
     const t = context.t = await replaceKey(context.t)
     assert.ok(t.logs.some((line) => line.includes('"level":"warn"') && line.includes('setting GITHUB_TOKEN') && line.includes('TERARCHITECT_SECRET_KEY_PREVIOUS')), 'the start log names the unreadable settings')
 
@@ -75,6 +78,10 @@ for (const kind of DB_KINDS) {
     assert.is(setting(settings, 'WORKER_MODEL').status, 'set')
     assert.is(setting(settings, 'AGENT_MODEL').status, 'unset')
     assert.is((await t.api('GET', '/api/worker/settings')).status, 200)
+    const queued = await t.api('POST', '/api/worker/jobs/start', { project_id: queuedProject.id })
+    assert.is(queued.status, 200, JSON.stringify(queued.body))
+    const workerContext = await t.api('GET', `/api/projects/${queuedProject.id}/tickets/${queuedTicket.id}/worker-context`, undefined, { authorization: `Bearer ${queued.body.agent_token}` })
+    assert.is(workerContext.status, 200, JSON.stringify(workerContext.body))
 
     const check = await t.api('GET', '/api/settings/check')
     assert.is(check.status, 200)
