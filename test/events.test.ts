@@ -1,3 +1,4 @@
+// test-runner: alone
 // Live updates over Server-Sent Events, on real PostgreSQL 15 and on PGlite: changes arrive on an
 // open stream, other projects' events stay out, Last-Event-ID replays exactly what was missed.
 import { suite } from 'uvu'

@@ -1,3 +1,4 @@
+// test-runner: alone
 // Review: PRs tracked from tickets, comments ingested by signed webhooks and by the poller alone,
 // one review job per PR at a time, merged/closed/approved PR states, and the review endpoints
 // against the fake GitHub, on real PostgreSQL 15 and on PGlite.
