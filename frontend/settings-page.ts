@@ -245,7 +245,7 @@ export class SettingsPage extends LitElement {
     return html`<div class="check">
       ${errors.length ? html`<div class="alert error" role="alert">${icons.alert()}<div class="grow"><b>Run is disabled</b> until these are set:
         <ul>${errors.map((problem) => html`<li>${problem.message}</li>`)}</ul></div></div>`
-        : html`<div class="alert success" role="status">${icons.check()}<div class="grow">Agents can run: every required setting is in place.</div></div>`}
+        : html`<div class="alert success" role="status">${icons.check()}<div class="grow">Agents can run: every required setting is in place. The Test buttons below check that they work.</div></div>`}
       ${warnings.length ? html`<div class="alert warning mt-8">${icons.info()}<div class="grow"><ul class="m-0">${warnings.map((problem) => html`<li>${problem.message}</li>`)}</ul></div></div>` : nothing}
     </div>`
   }

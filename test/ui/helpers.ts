@@ -51,10 +51,8 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     LOG_LEVEL: 'error',
     WORKER_MODEL: 'test-model',
     // Runs are refused without a forge token (setup-checks/run.ts); suites about its absence pass ''.
-    // The API URL is a closed loopback port, so no suite reaches the real GitHub with it; suites with
-    // the fake GitHub set their own.
+    // GITHUB_API_URL stays GitHub's: the boards show github.com pull requests.
     GITHUB_TOKEN: 'ghp_test_default_forge_token',
-    GITHUB_API_URL: 'http://127.0.0.1:9',
     ...extraEnv,
   })
   const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL) })
