@@ -25,12 +25,12 @@ interface Found {
 export async function settleJobReason(tx: Sql | TransactionSql, job: Ended, hint?: JobReason | null): Promise<JobReasonFields> {
   if (job.status !== 'failed' && job.status !== 'cancelled') return emptyReason()
   const [row] = await tx`
-    select reason_kind, reason, reason_event_id, reason_fix, error, ticket_id, created_at from agent_jobs where id = ${job.id}`
+    select reason_kind, reason, reason_event_id, reason_fix, error, ticket_id, created_at, started_at from agent_jobs where id = ${job.id}`
   const stored = row ? fieldsOf(row) : emptyReason()
   if (!row || stored.reason_kind) return stored
   const found = job.status === 'cancelled'
     ? await cancelReason(tx, job.id, row as { ticket_id: number | null; created_at: string; error: string | null }, hint)
-    : await failureReason(tx, job.id, row.error as string | null, hint)
+    : await failureReason(tx, job.id, row.started_at as string | null, row.error as string | null, hint)
   const fields: JobReasonFields = {
     reason_kind: found.reason.kind,
     reason: redactText(found.reason.text).slice(0, 2000),
@@ -61,10 +61,12 @@ async function cancelReason(tx: Sql | TransactionSql, jobId: number, job: { tick
 }
 
 /** A failure: the agent's classified event, else the coordinator's reason with the last error event. */
-async function failureReason(tx: Sql | TransactionSql, jobId: number, error: string | null, hint?: JobReason | null): Promise<Found> {
+async function failureReason(tx: Sql | TransactionSql, jobId: number, startedAt: string | null, error: string | null, hint?: JobReason | null): Promise<Found> {
+  // This attempt's events only: an earlier attempt's failure is not why this one ended.
   const [classified] = await tx`
     select id, event from job_events
     where job_id = ${jobId} and event->>'kind' in ('failure', 'cancelled') and event ? 'reason_kind'
+      and (${startedAt}::timestamptz is null or created_at >= ${startedAt}::timestamptz)
     order by id desc limit 1`
   const event = classified?.event as Record<string, unknown> | undefined
   if (event && isReasonKind(event.reason_kind) && typeof event.reason === 'string' && event.reason) {
@@ -75,6 +77,7 @@ async function failureReason(tx: Sql | TransactionSql, jobId: number, error: str
   const [last] = await tx`
     select id, summary from job_events
     where job_id = ${jobId} and (event->>'kind' in ('error', 'failure') or step = 'error')
+      and (${startedAt}::timestamptz is null or created_at >= ${startedAt}::timestamptz)
     order by id desc limit 1`
   const base: JobReason = hint ?? { kind: 'internal', text: error ? sentence(error) : 'Failed' }
   if (!last) return { reason: base, eventId: await lastCoordinatorNote(tx, jobId) }
