@@ -12,6 +12,7 @@ import type { BoardColumn } from './board-column.ts'
 import { eventLine } from './event-text.ts'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
+import { stopTicketJob } from './job-stop.ts'
 import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
 import { denied } from './session.ts'
@@ -88,12 +89,13 @@ export class BoardView extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
-    this.addEventListener('keydown', this.onShortcut)
+    // On the window: `n` and `/` work wherever the focus is (the page itself after a load or a click).
+    window.addEventListener('keydown', this.onShortcut)
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.removeEventListener('keydown', this.onShortcut)
+    window.removeEventListener('keydown', this.onShortcut)
   }
 
   protected override async updated(): Promise<void> {
@@ -262,17 +264,15 @@ export class BoardView extends LitElement {
   }
 
   private async stop(id: number): Promise<void> {
-    try {
-      const job = await api.post<{ id: number; status: string }>(`/api/projects/${this.project.id}/tickets/${id}/cancel`)
-      notify(job.status === 'cancelled' ? 'Job cancelled' : 'Stopping the agent…', 'info')
-    } catch (error) {
-      notifyError(error, 'Could not stop the job')
-    }
+    await stopTicketJob(this.project.id, id)
   }
 
   private onShortcut = (event: KeyboardEvent) => {
-    const target = event.composedPath()[0] as HTMLElement
-    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || event.ctrlKey || event.metaKey || event.altKey) return
+    const path = event.composedPath() as HTMLElement[]
+    const target = path[0]
+    const typing = !target || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable
+    // Not while typing, nor under an open dialog (a modal, the shortcuts list).
+    if (typing || path.some((node) => node.tagName === 'DIALOG') || event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return
     if (event.key === 'n' && !this.ticketId && !denied('member', 'create tickets')) {
       event.preventDefault()
       this.createOpen = true

@@ -237,6 +237,26 @@ export class GraphCanvas extends LitElement {
     </g>`
   }
 
+  /** SVG paints in document order: the selected node last, so it is drawn over any it overlaps. */
+  private paintOrder(): GraphNode[] {
+    const id = this.selection?.kind === 'node' ? this.selection.id : null
+    const selected = id === null ? undefined : this.nodes.find((node) => node.id === id)
+    return selected ? [...this.nodes.filter((node) => node !== selected), selected] : this.nodes
+  }
+
+  private focusedNode: string | null = null
+
+  // Moving the focused node to the end takes the focus from it (a DOM move is a removal): given back.
+  protected override willUpdate(): void {
+    this.focusedNode = (this.shadowRoot?.activeElement as HTMLElement | null)?.closest?.('.node')?.getAttribute('data-id') ?? null
+  }
+
+  protected override updated(): void {
+    if (this.focusedNode === null) return
+    const node = this.renderRoot.querySelector<SVGGElement>(`.node[data-id="${CSS.escape(this.focusedNode)}"]`)
+    if (node && this.shadowRoot?.activeElement !== node) node.focus({ preventScroll: true })
+  }
+
   override render() {
     const { view, drag } = this
     const byId = new Map(this.nodes.map((node) => [node.id, node]))
@@ -256,7 +276,7 @@ export class GraphCanvas extends LitElement {
       <rect width="100%" height="100%" fill="url(#dots)"></rect>
       <g transform="translate(${view.x},${view.y}) scale(${view.k})">
         ${repeat(this.edges, (edge) => edge.id, (edge) => this.edge(edge, byId, bent.get(edge.id) ?? 0))}
-        ${repeat(this.nodes, (node) => node.id, (node) => this.node(node))}
+        ${repeat(this.paintOrder(), (node) => node.id, (node) => this.node(node))}
         ${link && drag?.kind === 'link' ? svg`<line class="linking" x1=${(link.x ?? 0) + NODE_W} y1=${(link.y ?? 0) + NODE_H / 2} x2=${drag.to.x} y2=${drag.to.y}></line>` : nothing}
       </g>
     </svg>`

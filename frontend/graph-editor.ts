@@ -75,7 +75,7 @@ export class GraphEditor extends LitElement {
     .hint { position: absolute; left: 50%; bottom: 18px; transform: translateX(-50%); background: var(--text); color: var(--bg); padding: 7px 12px; border-radius: 8px; font-size: 12.5px; box-shadow: var(--shadow-2); pointer-events: none; }
     .empty-canvas { position: absolute; inset: 0; display: grid; place-items: center; pointer-events: none; }
     .empty-canvas > div { pointer-events: auto; text-align: center; display: grid; gap: 10px; justify-items: center; max-width: 360px; color: var(--text-2); }
-    .empty-canvas svg { width: 44px; height: 44px; color: var(--text-3); }
+    .empty-canvas > div > svg { width: 44px; height: 44px; color: var(--text-3); }
     .empty-canvas h3 { color: var(--text); font-size: 16px; }
     .canvas-wrap { position: relative; flex: 1; display: flex; min-width: 0; }
   `]

@@ -29,6 +29,7 @@ export class GraphInspector extends LitElement {
     :host { display: block; width: 300px; flex: none; border-left: 1px solid var(--border); background: var(--surface); overflow: auto; }
     .pane { padding: 16px; }
     h3 { font-size: 14px; margin-bottom: 14px; display: flex; align-items: center; gap: 8px; }
+    h3 svg { width: 16px; height: 16px; flex: none; color: var(--text-3); }
     .sw { width: 12px; height: 12px; border-radius: 4px; }
     .types { display: grid; grid-template-columns: repeat(2, 1fr); gap: 6px; }
     .type { display: flex; align-items: center; gap: 7px; padding: 6px 8px; border: 1px solid var(--border); border-radius: 7px; cursor: pointer; font-size: 12.5px; background: var(--surface); color: var(--text); font-family: var(--font); }

@@ -1,8 +1,9 @@
 /** Stroke icons (24×24, currentColor) as Lit templates. */
 import { html, svg, type SVGTemplateResult, type TemplateResult } from 'lit'
 
+// width/height: an icon no stylesheet sizes stays icon-sized instead of filling its container.
 const icon = (body: SVGTemplateResult) => (): TemplateResult =>
-  html`<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`
+  html`<svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`
 
 export const icons = {
   plus: icon(svg`<path d="M12 5v14M5 12h14"/>`),

@@ -1,14 +1,15 @@
 /**
  * `<ta-job-log>`: a ticket's execution log, live. Loads every page of `GET …/logs?after=`, then
- * appends `log` feed events (deduplicated by seq), grouped by job. Follows the tail while the
- * person is at the bottom; scrolling up stops following.
+ * appends `log` feed events (deduplicated by seq), grouped by job; a tool call is one row that
+ * updates in place when it ends. Follows the tail while the person is at the bottom; scrolling up
+ * stops following.
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { api, errorText } from './api.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
-import { logEntry, logStyles, type LogEvent } from './log-entry.ts'
+import { foldToolCalls, logEntry, logStyles, type LogEvent } from './log-entry.ts'
 import { shared, STATUS_LOOK } from './styles.ts'
 import type { JobSummary } from './types.ts'
 
@@ -132,7 +133,7 @@ export class JobLog extends LitElement {
     let lastJob = -1
     return html`
       <ol aria-live="polite" aria-label="Job log">
-        ${repeat(this.events, (event) => event.seq, (event) => {
+        ${repeat(foldToolCalls(this.events), (event) => event.seq, (event) => {
           const head = event.job_id !== lastJob ? html`<li class="job-head">Job #${event.job_id}</li>` : nothing
           lastJob = event.job_id
           return html`${head}${logEntry(event)}`

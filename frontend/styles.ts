@@ -88,7 +88,8 @@ export const shared = css`
     background-size: 800px 100%; animation: shimmer 1.4s infinite linear;
   }
   .empty { display: grid; place-items: center; text-align: center; gap: 10px; padding: 48px 24px; color: var(--text-2); }
-  .empty svg { width: 44px; height: 44px; color: var(--text-3); }
+  /* The illustration only: an icon in the empty state's button keeps the button's size. */
+  .empty > svg { width: 44px; height: 44px; color: var(--text-3); }
   .empty h3 { color: var(--text); font-size: 16px; }
   .row { display: flex; align-items: center; gap: 8px; }
   .grow { flex: 1; }

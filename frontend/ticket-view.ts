@@ -9,6 +9,7 @@ import { api, errorText } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
+import { stopTicketJob } from './job-stop.ts'
 import { LiveController } from './live-controller.ts'
 import { denied } from './session.ts'
 import { prHref } from './pr-link.ts'
@@ -190,8 +191,7 @@ export class TicketViewElement extends LitElement {
         notify('Agent queued', 'success')
         this.tab = 'activity'
       } else if (action === 'cancel') {
-        const job = await api.post<Job>(`/api/projects/${this.project.id}/tickets/${ticket.id}/cancel`)
-        notify(job.status === 'cancelled' ? 'Job cancelled' : 'Stopping the agent…', 'info')
+        await stopTicketJob(this.project.id, ticket.id)
       } else if (action === 'retry') {
         await api.post(`/api/jobs/${ticket.job!.job_id}/retry`)
         notify('Job queued again', 'success')
@@ -217,11 +217,16 @@ export class TicketViewElement extends LitElement {
     const active = isActive(job)
     const refused = denied('member', 'run or stop agents')
     const blocker = refused ?? this.runBlocker
+    const inReview = this.columns.find((column) => column.id === ticket.column_id)?.role === 'in_review'
     return html`
       ${active
         ? html`<button class="btn danger-ghost" ?disabled=${this.busy || job!.cancel_requested || !!refused} title=${refused ?? 'Stop the agent'} @click=${() => this.act('cancel')}>${icons.stop()} ${job!.cancel_requested ? 'Stopping…' : 'Stop'}</button>`
-        : html`<button class="btn primary" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start an agent on this ticket'}
-            @click=${() => this.act('run')}>${icons.play()} Run</button>`}
+        : inReview
+          // In review, the next step is the PR (review, comment, merge); running again is the exception.
+          ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start a fresh agent run on this ticket'}
+              @click=${() => this.act('run')}>${icons.play()} Run again</button>`
+          : html`<button class="btn primary" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Start an agent on this ticket'}
+              @click=${() => this.act('run')}>${icons.play()} Run</button>`}
       ${!active && job && (job.status === 'failed' || job.status === 'cancelled')
         ? html`<button class="btn" ?disabled=${this.busy || !!blocker} title=${blocker ?? 'Run the last job again'} @click=${() => this.act('retry')}>${icons.retry()} Retry</button>` : nothing}
       ${prHref(ticket.pr_url) ? html`<a class="btn" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}

@@ -43,10 +43,24 @@ export class ToastHost extends LitElement {
     this.toasts = []
   }
 
-  show(kind: ToastKind, message: string): void {
+  /** Shows a toast; `sticky` ones stay until `settle` (or the person) ends them. */
+  show(kind: ToastKind, message: string, sticky = false): number {
     const toast = { id: nextId++, kind, message }
     this.toasts = [...this.toasts.slice(-3), toast]
-    setTimeout(() => this.dismiss(toast.id), kind === 'error' ? 9000 : 3500)
+    if (!sticky) this.expire(toast)
+    return toast.id
+  }
+
+  /** Replaces a sticky toast's text with how it ended, then lets it go like any toast. */
+  settle(id: number, kind: ToastKind, message: string): void {
+    const toast = { id, kind, message }
+    if (!this.toasts.some((shown) => shown.id === id)) return
+    this.toasts = this.toasts.map((shown) => (shown.id === id ? toast : shown))
+    this.expire(toast)
+  }
+
+  private expire(toast: Toast) {
+    setTimeout(() => this.dismiss(toast.id), toast.kind === 'error' ? 9000 : 3500)
   }
 
   dismiss(id: number): void {
@@ -70,6 +84,16 @@ function host(): ToastHost {
 
 export function notify(message: string, kind: ToastKind = 'info'): void {
   host().show(kind, message)
+}
+
+/**
+ * A toast for something under way ("Stopping the agent…") that stays until `until` settles, then
+ * says how it ended (the resolved text; a rejection as an error).
+ */
+export function notifyUntil(message: string, until: Promise<string>): void {
+  const toasts = host()
+  const id = toasts.show('info', message, true)
+  until.then((done) => toasts.settle(id, 'success', done), (error) => toasts.settle(id, 'error', errorText(error)))
 }
 
 /** Shows an error (an ApiError with its field paths, or anything thrown) to the person. */
