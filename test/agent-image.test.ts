@@ -53,7 +53,7 @@ test('Dockerfile.agent pins the same CLI versions as scripts/provision-clis.sh',
 })
 
 // The pattern is assembled so that this file does not match it itself.
-const HOST_NAMED = new RegExp(['(deb|registry|pypi)\\.[a-z]+\\.(org|com)', 'npm' + 'js'].join('|'))
+const HOST_NAMED = new RegExp(['(deb|registry|pypi)\\.[a-z]+\\.(org|com)', 'npm' + 'js', '\\b(' + ['gh' + 'cr', 'qu' + 'ay', 'g' + 'cr'].join('|') + ')\\.io\\b', 'public\\.' + 'ecr\\.aws', 'hub\\.' + 'docker'].join('|'))
 
 test('no package registry or mirror host is named in the repository (the build takes them from this host\'s npm, pip and apt)', () => {
   const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n')

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite, test } from 'uvu'
@@ -33,7 +33,7 @@ test('enumerations list their allowed values', () => {
 })
 
 test('image references: name[:tag][@digest] or an id; spaces, comments, capitals refused', () => {
-  for (const image of ['terarchitect-agent', 'terarchitect-agent:3', 'registry.example:5000/team/agent:1.2', `ghcr.io/acme/agent@sha256:${'a'.repeat(64)}`, 'b'.repeat(64)]) {
+  for (const image of ['terarchitect-agent', 'terarchitect-agent:3', 'registry.example:5000/team/agent:1.2', `images.example/acme/agent@sha256:${'a'.repeat(64)}`, 'b'.repeat(64)]) {
     assert.is(resolveCoordinatorConfig({ ...KEY, AGENT_IMAGE: image }).AGENT_IMAGE, image)
   }
   for (const image of ['terarchitect agent', 'Terarchitect', 'agent:', 'agent@sha256:abc', 'agent#pinned', `a/${'x'.repeat(300)}`]) {
@@ -47,6 +47,23 @@ test('volume names follow Docker\'s rule; empty disables the cache', () => {
   for (const volume of ['-cache', 'team/cache', 'cache volume', '.cache']) {
     assert.match(refusal({ AGENT_CACHE_VOLUME: volume }), /^invalid configuration: AGENT_CACHE_VOLUME: not a volume name/, volume)
   }
+})
+
+test('deploy/coordinator.env.example with every line uncommented is a configuration the coordinator accepts', () => {
+  const lines = readFileSync(join(ROOT, 'deploy', 'coordinator.env.example'), 'utf8').split('\n')
+  const env: Record<string, string> = {}
+  for (const line of lines) {
+    const assignment = /^#? ?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line)
+    if (assignment) env[assignment[1]!] = assignment[2]!
+  }
+  assert.ok(Object.keys(env).length >= 15, `read ${Object.keys(env).length} variables`)
+  // Two need the machine: a user that exists (local-user.test.ts covers it) and one credential.
+  delete env.AGENT_LOCAL_USER
+  delete env.TERARCHITECT_WORKER_API_KEY
+  env.TERARCHITECT_COORDINATOR_TOKEN = 'tco_example'
+  const config = resolveCoordinatorConfig(env)
+  assert.is(config.AGENT_CACHE_VOLUME, 'terarchitect-agent-cache')
+  assert.is(config.MAX_CONCURRENT_AGENTS, 2)
 })
 
 test('a trailing comment an environment file kept is refused for any variable, naming it', () => {
