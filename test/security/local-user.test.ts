@@ -145,6 +145,8 @@ test('the local executor runs the agent as the user, in a job directory of its o
   assert.is(env.has('PROJECT_PATH'), false, 'PROJECT_PATH is left out: the agent clones instead of adding a worktree to the checkout')
   // Only these (sh adds PWD, SHLVL and _): nothing else of this process's environment.
   const allowed = new Set(['PATH', 'LANG', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TERARCHITECT_API_URL', 'TERARCHITECT_AGENT_TOKEN', 'AGENT_WORKSPACE', 'PWD', 'SHLVL', '_'])
+  // Node itself copies NODE_V8_COVERAGE into every child's environment while the test runner collects coverage.
+  if (process.env.NODE_V8_COVERAGE) allowed.add('NODE_V8_COVERAGE')
   assert.equal([...env.keys()].filter((key) => !allowed.has(key)), [])
   assert.match(out, /coordinator-environ=.*Permission denied/, 'the coordinator\'s environ is another uid\'s')
   assert.not.ok(existsSync(jobDir), 'the job directory is removed after the run')
