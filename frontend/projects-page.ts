@@ -64,8 +64,6 @@ export class ProjectsPage extends LitElement {
     .skeleton { height: 168px; }
     .empty { background: var(--surface); border: 1px dashed var(--border-strong); border-radius: var(--radius-lg); padding: 64px 24px; }
     .empty p { max-width: 420px; }
-    /* The empty state's large icon style is for its illustration, not the button's icon. */
-    .empty .btn svg { width: 16px; height: 16px; color: inherit; }
   `]
 
   constructor() {
