@@ -19,6 +19,11 @@ import { PASSWORD, PROXIED, signIn } from './people-helpers.ts'
 import { waitFor } from './helpers.ts'
 import { assertWorldClean } from './secret-scan.ts'
 import { agentError, AgentError, reasonOf } from '../core/agent/errors.ts'
+import { runAgent } from '../core/agent/run-agent.ts'
+import type { AppClient } from '../core/agent/api.ts'
+import { resolveAgentConfig } from '../core/agent-config.ts'
+import { createLogger } from '../core/log.ts'
+import type { JobEventInput } from '../core/types.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'job-reasons-'))
 let world: World
@@ -108,6 +113,28 @@ test('the agent\'s errors in words: the git relay\'s answers, budgets, its own m
     assert.is(reason.kind, kind, error.message)
     assert.match(reason.text, text)
     assert.equal(reason.fix ?? null, fix, error.message)
+  }
+})
+
+test('a review job that fails replies on its PR with the reason; a stopped one does not', async () => {
+  const config = resolveAgentConfig({ TERARCHITECT_API_URL: 'http://127.0.0.1:9', TERARCHITECT_AGENT_TOKEN: 'tj1.unit', PROJECT_ID: '1', TICKET_ID: '2', JOB_ID: '3', PR_NUMBER: '4', COMMENT_BODY: 'Rename it' }, 'review')
+  for (const [thrown, replies] of [[agentError('github', 'reading PR #4: GitHub 404 not found on GitHub'), 1], [agentError('cancelled', 'cancelled: cancel requested; nothing was pushed'), 0]] as const) {
+    const posted: JobEventInput[] = []
+    const bodies: string[] = []
+    const api = {
+      workerContext: async () => { throw thrown },
+      postEvents: async (events: JobEventInput[]) => void posted.push(...events),
+      cancelRequested: async () => ({ cancel_requested: false }),
+      replyOnPull: async (body: string) => (bodies.push(body), { id: 1, url: 'https://github.example/acme/widgets/pull/4#issuecomment-1' }),
+    } as unknown as AppClient
+    await runAgent(config, { api, workerFor: () => { throw new Error('no worker in this test') }, log: createLogger('error') })
+    assert.is(bodies.length, replies, thrown.message)
+    if (replies) {
+      assert.match(bodies[0]!, '<!-- terarchitect:reply -->')
+      assert.match(bodies[0]!, 'This comment could not be addressed: GitHub: the repository or pull request was not found')
+      const failure = posted.find((event) => event.event?.kind === 'failure')!.event as Record<string, unknown>
+      assert.equal([failure.reason_kind, failure.fix], ['forge', { kind: 'project', field: 'repo_url' }])
+    }
   }
 })
 
