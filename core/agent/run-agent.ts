@@ -53,7 +53,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
     if (config.TERARCHITECT_DOCKER_RUN_ERROR) {
       reporter.step('docker_run_error', `the agent container could not start; running on the coordinator's host instead: ${config.TERARCHITECT_DOCKER_RUN_ERROR}`)
     }
-    reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket #${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
+    reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket id ${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
     await (config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run))
     code = 0
   } catch (thrown) {
