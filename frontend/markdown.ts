@@ -88,18 +88,20 @@ export function inline(text: string, depth = 0): Part[] {
       i += ticks.length
       continue
     }
-    if (depth < 8 && (rest.startsWith('**') || rest.startsWith('__'))) {
+    // `_` and `__` emphasise only at word edges: snake_case and __dunder__ names stay text.
+    const wordEdge = (at: number) => !/\w/.test(text[at] ?? '')
+    if (depth < 8 && (rest.startsWith('**') || (rest.startsWith('__') && wordEdge(i - 1)))) {
       const end = text.indexOf(rest.slice(0, 2), i + 2)
-      if (end > i + 2) {
+      if (end > i + 2 && (c === '*' || wordEdge(end + 2))) {
         flush()
         out.push(html`<strong>${inline(text.slice(i + 2, end), depth + 1)}</strong>`)
         i = end + 2
         continue
       }
     }
-    if (depth < 8 && (c === '*' || (c === '_' && !/\w/.test(text[i - 1] ?? ''))) && text[i + 1] && !/\s/.test(text[i + 1]!)) {
+    if (depth < 8 && (c === '*' || (c === '_' && wordEdge(i - 1))) && text[i + 1] && !/\s/.test(text[i + 1]!)) {
       const end = text.indexOf(c, i + 1)
-      if (end > i + 1 && !/\s/.test(text[end - 1]!) && (c === '*' || !/\w/.test(text[end + 1] ?? ''))) {
+      if (end > i + 1 && !/\s/.test(text[end - 1]!) && (c === '*' || wordEdge(end + 1))) {
         flush()
         out.push(html`<em>${inline(text.slice(i + 1, end), depth + 1)}</em>`)
         i = end + 1

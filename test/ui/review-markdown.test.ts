@@ -102,6 +102,7 @@ test('an XSS corpus renders as text and safe links only: no other element or att
   const text = await item.locator('.text').innerText()
   assert.match(text, '<script>window.__xss = "script"</script>')
   assert.match(text, '<img src=x onerror=')
+  assert.match(text, `<svg onload="window.__xss = 'svg'"></svg>`, 'no emphasis inside a word (__xss)')
   assert.match(text, 'click me', 'a link to anything but http(s) is its label, as text')
   assert.not.match(text, 'hidden', 'an HTML comment is not shown')
   await page.waitForTimeout(300)
