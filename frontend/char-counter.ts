@@ -1,6 +1,10 @@
 /** The counter an input shows near its limit: "245 / 300", from 80 % of the limit on (styled by `counterStyles`). */
 import { css, html, nothing } from 'lit'
 
+/** The API's limits on a ticket's text (core/types.ts TicketFields), carried by the inputs. */
+export const TITLE_MAX = 300
+export const DESCRIPTION_MAX = 50000
+
 export function counter(length: number, max: number) {
   return length >= max * 0.8 ? html`<span class="counter ${length >= max ? 'full' : ''}" aria-live="polite">${length.toLocaleString()} / ${max.toLocaleString()}</span>` : nothing
 }

@@ -6,7 +6,7 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
-import { counter, counterStyles } from './char-counter.ts'
+import { DESCRIPTION_MAX, TITLE_MAX, counter, counterStyles } from './char-counter.ts'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
 import type { Links } from './links-picker.ts'
@@ -16,10 +16,6 @@ import type { Column, Priority, Project, TicketView } from './types.ts'
 import './links-picker.ts'
 import './modal-dialog.ts'
 import './priority-picker.ts'
-
-/** The API's limits (core/types.ts TicketFields), carried by the inputs. */
-export const TITLE_MAX = 300
-export const DESCRIPTION_MAX = 50000
 
 interface Draft {
   title: string

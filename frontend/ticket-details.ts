@@ -4,6 +4,7 @@
  */
 import { LitElement, css, html, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
+import { DESCRIPTION_MAX, TITLE_MAX, counter, counterStyles } from './char-counter.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
 import { denied } from './session.ts'
@@ -44,7 +45,7 @@ export class TicketDetails extends LitElement {
   declare formError: string
   declare saving: boolean
 
-  static override styles = [shared, css`
+  static override styles = [shared, counterStyles, css`
     :host { display: block; }
     textarea.input { min-height: 180px; }
     .two { display: grid; grid-template-columns: auto 1fr; gap: 16px; }
@@ -118,8 +119,8 @@ export class TicketDetails extends LitElement {
     const t = this.ticket
     return html`<form novalidate @submit=${this.save}>
       ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
-      <label class="field"><span>Title</span>
-        <input class="input" name="title" .value=${draft.title} ?readonly=${!!denied('member', 'edit tickets')} aria-invalid=${this.errors.title ? 'true' : 'false'}
+      <label class="field"><span class="label-row">Title${counter(draft.title.length, TITLE_MAX)}</span>
+        <input class="input" name="title" maxlength=${TITLE_MAX} .value=${draft.title} ?readonly=${!!denied('member', 'edit tickets')} aria-invalid=${this.errors.title ? 'true' : 'false'}
           @input=${(e: InputEvent) => this.set({ title: (e.target as HTMLInputElement).value })}>
         ${this.errors.title ? html`<span class="field-error" role="alert">${this.errors.title}</span>` : ''}
       </label>
@@ -133,8 +134,8 @@ export class TicketDetails extends LitElement {
           ${this.errors.column_id ? html`<span class="field-error">${this.errors.column_id}</span>` : ''}
         </label>
       </div>
-      <label class="field"><span>Description</span>
-        <textarea class="input" name="description" .value=${draft.description} ?readonly=${!!denied('member', 'edit tickets')}
+      <label class="field"><span class="label-row">Description${counter(draft.description.length, DESCRIPTION_MAX)}</span>
+        <textarea class="input" name="description" maxlength=${DESCRIPTION_MAX} .value=${draft.description} ?readonly=${!!denied('member', 'edit tickets')}
           @input=${(e: InputEvent) => this.set({ description: (e.target as HTMLTextAreaElement).value })}></textarea>
         ${this.errors.description ? html`<span class="field-error">${this.errors.description}</span>` : ''}
       </label>

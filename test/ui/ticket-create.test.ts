@@ -109,7 +109,7 @@ test('Ctrl+Enter creates the ticket, linked to the whole graph, and the card nam
   await page.locator('ta-toasts', { hasText: `Created ${project.key}-${created.number}` }).waitFor()
 })
 
-test('the ticket view shows the nodes its text names', async () => {
+test('the ticket view shows the nodes its text names and carries the title limit', async () => {
   const tickets = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; title: string }[]
   const indexed = tickets.find((ticket) => ticket.title === 'Index the orders table')!
   await page.locator(`.card[data-id="${indexed.id}"] .card-title`).click()
@@ -118,6 +118,7 @@ test('the ticket view shows the nodes its text names', async () => {
   assert.match(await named.innerText(), /Orders API/)
   assert.match(await named.innerText(), /Orders DB/)
   assert.not.match(await named.innerText(), /Listing Cache/)
+  assert.is(await page.locator('ta-ticket-details input[name="title"]').getAttribute('maxlength'), '300', 'the ticket view carries the limit too')
   await page.keyboard.press('Escape')
   await page.locator('ta-ticket-details').waitFor({ state: 'detached' })
 })
