@@ -143,6 +143,16 @@ test('each card reads its plain reason; the Stop is grey, the failures red', asy
   await screenshot(page, 'failure-reasons-board')
 })
 
+test('a job that fails while the board is open shows its reason on the card at once', async () => {
+  const live = await endJob('Fails while watched', {
+    exitCode: 1,
+    events: [failure('the worker exited 0 but changed nothing', 'worker', 'worker', 'The worker finished without changing anything', null)],
+  })
+  const text = page.locator(`.card[data-id="${seeded.at(-1)!.ticketId}"] .card-reason .reason-text`)
+  await text.waitFor({ timeout: 3000 })
+  assert.is((await text.textContent())?.trim(), live.reason)
+})
+
 test('the Jobs page lists each job with its ticket\'s title and reason; the fixes link to the setting and the project field', async () => {
   page = await open('/jobs')
   for (const job of seeded) {
