@@ -116,7 +116,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const reviewLoop = startReviewLoop(ctx, feed)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
   const probe = createDbProbe({ sql: db.sql, expected: migrationVersions(options.migrationsDir), log })
-  const metrics = appMetrics({ db, poolSize: config.DB_POOL_SIZE, probe })
+  const metrics = appMetrics({ db, poolSize: config.DB_POOL_SIZE, probe, log })
   const observe = createRequestLog({ log, metrics: metrics.http })
 
   const routes: Route[] = [

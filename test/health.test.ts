@@ -12,7 +12,7 @@ import postgres from 'postgres'
 import { BUILD } from '../core/version.ts'
 import { DB_PROBE_TIMEOUT_MS } from '../core/metrics/db-probe.ts'
 import { PG_BIN, createDatabase, startCluster, type Cluster } from './postgres.ts'
-import { ROOT, startTestApp, waitFor, type TestApp } from './helpers.ts'
+import { ROOT, sleep, startTestApp, waitFor, type TestApp } from './helpers.ts'
 
 interface Context {
   cluster: Cluster
@@ -22,6 +22,7 @@ interface Context {
 }
 
 const test = suite<Context>('health on PostgreSQL')
+const METRICS_TOKEN = 'health-suite-metrics-token'
 
 /** Runs a PostgreSQL program as the cluster's owner (startCluster runs it as `postgres` under root). */
 function asOwner(program: string, args: string[]) {
@@ -51,7 +52,7 @@ test.before(async (context) => {
   await admin.end()
   context.dataDir = row!.data_directory as string
   context.port = Number(new URL(context.cluster.url).port)
-  context.t = await startTestApp({ kind: 'postgres', env: { DATABASE_URL: await createDatabase(context.cluster.url) } })
+  context.t = await startTestApp({ kind: 'postgres', env: { DATABASE_URL: await createDatabase(context.cluster.url), METRICS_TOKEN } })
 })
 
 test.after(async ({ t, cluster }) => {
@@ -93,6 +94,11 @@ test('database stopped: 503 naming it within the bound; liveness still 200; back
   assert.is((await health(t, '/api/health/ready')).status, 503)
   assert.is((await health(t, '/api/health/live')).status, 200, 'liveness does not depend on the database')
   assert.ok(t.logs.some((line) => line.includes('database check failed')), 'the outage is logged')
+  // Metrics still answer (to METRICS_TOKEN: who is an admin is a database question), saying the database is down.
+  const scrape = await t.api('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })
+  assert.is(scrape.status, 200)
+  assert.match(scrape.body, /^terarchitect_db_up 0$/m)
+  assert.not.match(scrape.body, /terarchitect_queue_jobs/, 'no database figures')
 
   const socketDir = dirname(dataDir)
   asOwner('pg_ctl', ['start', '-D', dataDir, '-w', '-l', join(socketDir, 'restart.log'),
@@ -111,8 +117,13 @@ test('database hanging (processes frozen): 503 within the bound, then 200 when i
   const pids = serverPids(dataDir)
   for (const pid of pids) process.kill(pid, 'SIGSTOP')
   let hung
+  let scrape
   try {
+    // Past the app's 1 s cache of "does an account exist": a probe that looked up its (local) caller would hang too.
+    await sleep(1100)
     hung = await health(t)
+    const started = Date.now()
+    scrape = { ...(await t.api('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })), ms: Date.now() - started }
   } finally {
     for (const pid of pids) process.kill(pid, 'SIGCONT')
   }
@@ -120,6 +131,9 @@ test('database hanging (processes frozen): 503 within the bound, then 200 when i
   assert.equal(hung.body.down, ['database'])
   assert.match(hung.body.checks.database.reason, `no answer within ${DB_PROBE_TIMEOUT_MS} ms`)
   assert.ok(hung.ms >= DB_PROBE_TIMEOUT_MS - 50 && hung.ms < DB_PROBE_TIMEOUT_MS + 1000, `answered in ${hung.ms} ms`)
+  assert.is(scrape.status, 200)
+  assert.match(scrape.body, /^terarchitect_db_up 0$/m)
+  assert.ok(scrape.ms < DB_PROBE_TIMEOUT_MS + 1000, `metrics answered in ${scrape.ms} ms`)
   const back = await waitFor(async () => ((await health(t)).status === 200 ? true : null), 10000, 'health to answer 200 after the thaw')
   assert.ok(back)
 })

@@ -6,7 +6,8 @@
  *   DB_PROBE_TIMEOUT_MS and has every migration this build ships; else 503 with `down` naming what
  *   is (`database`, `migrations`).
  * Every answer carries the build (version and commit), and says nothing a stranger could use: no
- * driver error text, no address.
+ * driver error text, no address. The caller is never looked up (`unauthenticated`): nothing but
+ * the bounded check touches the database.
  */
 import { route, Reply, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
@@ -22,8 +23,8 @@ export function healthRoutes(ctx: AppContext, probe: () => Promise<DbProbe>): Ro
     return new Reply(down.length ? 503 : 200, body, { 'cache-control': 'no-store' })
   }
   return [
-    route({ method: 'GET', path: '/api/health', access: 'public', machine: true, handle: ready }),
-    route({ method: 'GET', path: '/api/health/ready', access: 'public', machine: true, handle: ready }),
-    route({ method: 'GET', path: '/api/health/live', access: 'public', machine: true, handle: () => ({ ok: true, ...build }) }),
+    route({ method: 'GET', path: '/api/health', access: 'public', machine: true, unauthenticated: true, handle: ready }),
+    route({ method: 'GET', path: '/api/health/ready', access: 'public', machine: true, unauthenticated: true, handle: ready }),
+    route({ method: 'GET', path: '/api/health/live', access: 'public', machine: true, unauthenticated: true, handle: () => ({ ok: true, ...build }) }),
   ]
 }

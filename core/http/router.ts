@@ -95,6 +95,12 @@ export interface RouteSpec<P extends TObject | undefined, Q extends TObject | un
    * say it stopped); every other agent route refuses that job's token (services/job-tokens.ts).
    */
   afterCancel?: boolean
+  /**
+   * A public route answered without looking up its caller (always `anonymous`), so nothing reads
+   * the database before the handler: health probes must answer within their bound whatever the
+   * database does. A handler that needs a credential checks it itself.
+   */
+  unauthenticated?: boolean
   handle(ctx: Context<Static<Defaulted<P>>, Static<Defaulted<Q>>, Static<Defaulted<B>>>): unknown
 }
 
@@ -109,6 +115,7 @@ export interface Route {
   stream?: boolean
   machine?: boolean
   afterCancel?: boolean
+  unauthenticated?: boolean
   handle(ctx: Context<any, any, any>): unknown
 }
 
@@ -184,7 +191,7 @@ export function createRouter(options: RouterOptions) {
       }
       const { route } = hit
       const params = route.params ? validate(route.params, hit.params, 'params', { convert: true }) : {}
-      const caller = await options.authorize(route.access, req, params, route)
+      const caller: Caller = route.unauthenticated && route.access === 'public' ? { kind: 'anonymous' } : await options.authorize(route.access, req, params, route)
       record?.caller(caller)
       const query = route.query ? validate(route.query, queryObject(url.searchParams), 'query', { convert: true }) : {}
       let body: unknown

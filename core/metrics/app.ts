@@ -8,7 +8,8 @@
  */
 import type { Database, Sql } from '../db/index.ts'
 import { BUILD } from '../version.ts'
-import type { DbProbe } from './db-probe.ts'
+import type { Logger } from '../log.ts'
+import { DB_PROBE_TIMEOUT_MS, withTimeout, type DbProbe } from './db-probe.ts'
 import { httpMetrics, type HttpMetrics } from './http.ts'
 import { createRegistry, histogramFamily, type Family, type Registry } from './registry.ts'
 
@@ -20,7 +21,7 @@ export interface AppMetrics {
   http: HttpMetrics
 }
 
-export function appMetrics(options: { db: Database; poolSize: number; probe: () => Promise<DbProbe> }): AppMetrics {
+export function appMetrics(options: { db: Database; poolSize: number; probe: () => Promise<DbProbe>; log: Logger }): AppMetrics {
   const registry = createRegistry()
   const http = httpMetrics(registry)
   registry.gauge('terarchitect_build_info', 'The build answering: always 1, labelled with version and commit').set(1, { version: BUILD.version, commit: BUILD.commit })
@@ -34,7 +35,13 @@ export function appMetrics(options: { db: Database; poolSize: number; probe: () 
       ]),
     ]
     if (!database.ok) return families
-    return [...families, ...(await databaseFamilies(options.db))]
+    // A query that fails (or hangs past the probe's bound) leaves its figures out of this scrape, not the scrape.
+    try {
+      return [...families, ...(await withTimeout(databaseFamilies(options.db), DB_PROBE_TIMEOUT_MS))]
+    } catch (error) {
+      options.log.warn('metrics: reading the database figures failed', { error })
+      return families
+    }
   })
   return { registry, http }
 }

@@ -30,16 +30,11 @@ export function createDbProbe(options: { sql: Sql; expected: string[]; log: Logg
   let wasDown = false
   return async () => {
     const started = Date.now()
-    let timer: NodeJS.Timeout | undefined
-    const query = options.sql<{ version: string }[]>`select version from schema_migrations`
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
-    let outcome: { version: string }[] | 'timeout' | Error
+    let outcome: { version: string }[] | Error
     try {
-      outcome = await Promise.race([query, timeout])
+      outcome = await withTimeout(options.sql<{ version: string }[]>`select version from schema_migrations`, timeoutMs)
     } catch (error) {
       outcome = error as Error
-    } finally {
-      clearTimeout(timer)
     }
     const ms = Date.now() - started
     if (Array.isArray(outcome)) {
@@ -49,11 +44,23 @@ export function createDbProbe(options: { sql: Sql; expected: string[]; log: Logg
       const missing = options.expected.filter((version) => !applied.has(version))
       return { database: { ok: true, ms }, migrations: { ok: missing.length === 0, missing } }
     }
-    // A query left hanging settles later; nobody waits for it.
-    query.catch(() => {})
-    const reason = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : 'unreachable'
-    if (!wasDown) options.log.warn('database check failed', { reason, error: outcome === 'timeout' ? undefined : outcome.message })
+    const timedOut = outcome.name === 'TimeoutError'
+    const reason = timedOut ? `no answer within ${timeoutMs} ms` : 'unreachable'
+    if (!wasDown) options.log.warn('database check failed', { reason, error: timedOut ? undefined : outcome.message })
     wasDown = true
     return { database: { ok: false, ms, reason }, migrations: { ok: false, missing: [] } }
   }
+}
+
+/**
+ * `promise`, or a rejection named `TimeoutError` after `ms`. A promise left hanging settles later
+ * with nobody waiting (its rejection is swallowed).
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })), ms)
+  })
+  promise.catch(() => {})
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
