@@ -64,6 +64,7 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
       return config?.Gateway || (config?.Subnet ? firstHost(config.Subnet) : undefined)
     },
     close: async () => engine.close(),
+    bindsHostPaths: !/^(tcp|http):/.test(config.DOCKER_HOST ?? ''),
   }
 }
 

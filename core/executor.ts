@@ -28,6 +28,8 @@ export interface JobSpec {
    * container executor applies them over its own options, others ignore them.
    */
   limits?: ContainerLimits
+  /** Optional: host directories a container executor binds read-only (the git object cache); others ignore them. */
+  readOnlyMounts?: { source: string; target: string }[]
 }
 
 /** One piece of the agent's output, delivered while the run is going on. */

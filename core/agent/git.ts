@@ -81,9 +81,15 @@ export function createGit(options: GitOptions) {
   return {
     run: git,
 
-    /** Clones `url` into `dir` (which must not exist or be empty). */
-    async clone(url: string, dir: string): Promise<void> {
-      await git(['clone', '--quiet', '--no-tags', '--', url, dir], { network: true, cwd: '/' })
+    /**
+     * Clones `url` into `dir` (which must not exist or be empty). With `reference` (a local mirror of
+     * the repository) objects it holds are copied from it instead of fetched, and `--dissociate`
+     * leaves the clone independent of it; refs still come from `url`. A reference that is not a
+     * repository (a mount that came up empty) is skipped with git's warning.
+     */
+    async clone(url: string, dir: string, reference?: string): Promise<void> {
+      const borrow = reference ? ['--reference-if-able', reference, '--dissociate'] : []
+      await git(['clone', '--quiet', '--no-tags', ...borrow, '--', url, dir], { network: true, cwd: '/' })
     },
 
     async isWorkTree(): Promise<boolean> {

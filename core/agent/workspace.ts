@@ -4,6 +4,8 @@
  *   (core/agent/worktree.ts); the checkout itself (working tree, index, HEAD, branches, stash) is
  *   never touched. A missing or empty PROJECT_PATH is cloned into first, once.
  * - AGENT_WORKSPACE (the agent image sets /workspace): cloned into, must be empty or missing.
+ *   With AGENT_GIT_MIRROR (docker mode, the coordinator's git object cache) the clone copies the
+ *   objects that read-only mirror holds and fetches only the rest; refs come from the relay.
  * - otherwise a fresh temp directory, cloned into and removed at the end.
  * Either way the work starts detached at a commit the flow chose, and the result is pushed by
  * refspec with a lease (`pushLeased`), so no branch is ever checked out and a newer attempt's push
@@ -62,9 +64,10 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     await mkdir(dir, { recursive: true })
     const git = options.gitFor(dir)
     const started = Date.now()
-    await git.clone(options.repoUrl, dir)
+    await git.clone(options.repoUrl, dir, config.AGENT_GIT_MIRROR)
     await git.setIdentity()
-    options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const cache = config.AGENT_GIT_MIRROR ? ' (objects from the git cache)' : ''
+    options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)}${cache} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     return {
       dir, home, git,
       fetch: (branches) => fetchBranches(git, 'origin', branches, 'refs/remotes/origin'),

@@ -24,6 +24,7 @@ import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { watchDocker, type DockerWatch } from './docker-watch.ts'
 import type { ProjectImages } from './images.ts'
 import { openContainerReach, withAgentApiUrl, type ContainerReach } from './reachability.ts'
+import { gitCacheFor } from './git-cache.ts'
 import { runJob } from './run-job.ts'
 import { handForgeToken } from './forge-token.ts'
 import { startReporting } from './report.ts'
@@ -136,6 +137,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
     }
   })()
 
+  const gitCache = containers?.bindsHostPaths ? gitCacheFor(config, log) : null
   const launch = (job: ClaimedJob) => {
     log.info('job claimed', { jobId: job.job_id, projectId: job.project_id, kind: job.kind, mode: job.execution_mode, attempt: job.attempt })
     const done = runJob(job, {
@@ -148,6 +150,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
       fallbackToHost: config.AGENT_FALLBACK_TO_HOST,
       heartbeatMaxMs: config.HEARTBEAT_MAX_SEC * 1000,
       containerLimits: containerLimits(),
+      gitCache,
       shutdown: shutdown.signal,
     }).catch((error: unknown) => log.error('job runner crashed', { jobId: job.job_id, error }))
       .finally(() => {

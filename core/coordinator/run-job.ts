@@ -32,6 +32,7 @@ import { configurationProblem, configurationRefusal } from './fallback-policy.ts
 import { isClientError, type ClaimedJob, type WorkerClient } from './client.ts'
 import { startHeartbeat, type StopReason } from './heartbeat.ts'
 import type { ProjectImages } from './images.ts'
+import { withMirror, type GitCache } from './git-cache.ts'
 import { jobEnv } from './job-env.ts'
 import { createJobOutput, type JobOutput } from './output.ts'
 import type { CoordinatorExecutors } from './types.ts'
@@ -50,6 +51,8 @@ export interface RunJobContext {
   heartbeatMaxMs: number
   /** Limits of the job's container, as in force when it was claimed; omitted: the executor's own. */
   containerLimits?: ContainerLimits
+  /** The git object cache (git-cache.ts); absent: every container clones cold. */
+  gitCache?: GitCache | null
   /** Aborts when the coordinator's shutdown grace period is over. */
   shutdown: AbortSignal
   flushMs?: number
@@ -107,7 +110,12 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
       else {
         try {
           choice = await chooseImage(job.project_id, ctx.images, ctx.defaultImage, containers, output.note, log)
-          outcome = await attempt(containers.forImage(choice.run), spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${choice.label})`)
+          const cached = await withMirror(ctx.gitCache, job, ctx.apiUrl, spec, output.note, controller.signal)
+          try {
+            outcome = await attempt(containers.forImage(choice.run), cached.spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${choice.label})`)
+          } finally {
+            cached.release()
+          }
         } catch (error) {
           outcome = { error: `${containers.name}: ${(error as Error).message}`, configuration: configurationProblem(error) }
         }

@@ -18,6 +18,8 @@ export interface ContainerExecutors {
   /** Optional: the address `host.docker.internal` maps to in containers (the bridge gateway). */
   hostGateway?(): Promise<string | undefined>
   close?(): Promise<void>
+  /** Optional: true when containers can bind directories of this host (a local daemon): the git object cache needs it. */
+  bindsHostPaths?: boolean
 }
 
 export interface CoordinatorExecutors {

@@ -132,6 +132,7 @@ export function containerBody(spec: JobSpec, settings: RunContainerSettings, var
   const env = settings.rewriteLoopbackUrls ? rewriteEnvForContainer(baseEnv) : baseEnv
   const binds = [...(settings.extraBinds ?? [])]
   if (settings.cacheVolume !== '') binds.push(`${cacheVolumeName(settings.cacheVolume, spec.projectId)}:/cache`)
+  for (const mount of spec.readOnlyMounts ?? []) binds.push(`${mount.source}:${mount.target}:ro`)
   const hostConfig: HostConfig = {
     Binds: binds,
     Init: true, // tini as PID 1: SIGTERM from stop/abort reaches the agent instead of being ignored
