@@ -105,6 +105,11 @@ test('the agent\'s errors in words: the git relay\'s answers, budgets, its own m
     [agentError('nothing_to_push', 'the job produced no change to push'), 'worker', /^No change was made/, null],
     [new AgentError('budget', 'budget exhausted: DIRECTOR_MAX_TURNS (turn budget of 6 used up (6 worker turns)); no pull request was opened'),
       'budget', /turn budget of 6 used up/, { kind: 'setting', key: 'DIRECTOR_MAX_TURNS' }],
+    [agentError('worker', 'the worker exited 1: API Error: 401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}'),
+      'config', /refused the API key/, { kind: 'setting', key: 'WORKER_API_KEY' }],
+    [agentError('worker', 'the worker exited 1: 502 WORKER_LLM_URL unreachable from the app: ECONNREFUSED (Terarchitect relay)'),
+      'config', /could not be reached/, { kind: 'setting', key: 'WORKER_LLM_URL' }],
+    [agentError('worker', 'the worker exited 1: 401 send the job token as the API key (Terarchitect relay)'), 'worker', /^The worker exited 1/, null],
     [agentError('git', 'git checkout failed (exit 1): error: pathspec'), 'git', /^Git checkout failed/, null],
     [agentError('app', 'POST complete: 409 conflict'), 'internal', /^POST complete: 409/, null],
   ]

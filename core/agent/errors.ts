@@ -95,6 +95,9 @@ const REASON_RULES: { codes: AgentErrorCode[]; match: RegExp; kind: ReasonKind; 
   { codes: ['config'], match: /WORKER_MODEL is not set/, kind: 'config', text: 'No worker model is set', fix: settingFix('WORKER_MODEL') },
   { codes: ['config'], match: /unknown worker mode|cannot run here/, kind: 'config', text: (m) => `The worker CLI cannot run: ${m}`, fix: settingFix('WORKER_MODE') },
   { codes: ['worker'], match: /exited 0 but changed nothing/, kind: 'worker', text: 'The worker finished without changing anything' },
+  { codes: ['worker'], match: /WORKER_LLM_URL unreachable from the app/, kind: 'config', text: 'The worker LLM could not be reached from the app: check its URL', fix: settingFix('WORKER_LLM_URL') },
+  // The relay passes the provider's refusal through; its own 401 (a bad job token) names the job token.
+  { codes: ['worker'], match: /^(?!.*job token).*(\b401\b|unauthori[sz]ed|invalid[ _-]?(x-)?api[ _-]?key|authentication_error)/is, kind: 'config', text: 'The worker LLM refused the API key', fix: settingFix('WORKER_API_KEY') },
   { codes: ['nothing_to_push'], match: /./, kind: 'worker', text: 'No change was made: there is nothing to propose' },
   { codes: ['budget'], match: /budget exhausted: (DIRECTOR_MAX_\w+)/, kind: 'budget', text: (m) => `The budget ran out: ${m.replace(/^budget exhausted: /, '')}`, fix: (m) => settingFix(/DIRECTOR_MAX_\w+/.exec(m)![0]) },
   { codes: ['director'], match: /answered 40[13]/, kind: 'config', text: 'The Director LLM refused the key', fix: settingFix('AGENT_API_KEY') },
