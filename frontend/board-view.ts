@@ -209,7 +209,10 @@ export class BoardView extends LitElement {
     }
     try {
       const saved = await api.patch<TicketView>(`/api/projects/${this.project.id}/tickets/${id}`, { column_id: columnId, position })
-      this.groups = placeTicket(this.groups, saved)
+      // A coordinator may claim the job this move queued before this answer arrives (its job.updated first): keep the later state.
+      const now = findTicket(this.groups, id)?.job
+      const job = now && saved.job && now.job_id === saved.job.job_id && now.attempt === saved.job.attempt && saved.job.status === 'pending' ? now : saved.job
+      this.groups = placeTicket(this.groups, { ...saved, job })
       if (target.role === 'in_progress' && ticket.column_id !== columnId) notify(`Agent queued for “${ticket.title}”`, 'success')
     } catch (error) {
       notifyError(error, `Could not move “${ticket.title}”`)

@@ -15,6 +15,7 @@ import type { Locator, Page } from 'playwright-core'
 import { assertNoCspViolations, launchBrowser, openPage, screenshot } from './helpers.ts'
 import { MODEL, REPO, startFirstHourWorld, type FirstHourWorld } from './first-hour-world.ts'
 import { REPLY_MARKER } from '../../core/agent/review-flow.ts'
+import { waitFor } from '../helpers.ts'
 
 const RUN_MS = 150_000
 
@@ -178,14 +179,26 @@ async function walk(scheme: 'light' | 'dark') {
     assert.equal(ticket.associated_node_ids.sort(), graph.nodes.map((n) => n.id).sort())
     assert.equal(ticket.associated_edge_ids.sort(), graph.edges.map((e) => e.id).sort())
     const card = page.locator(`.card[data-id="${ticket.id}"]`)
-    await card.locator('.tid', { hasText: `${project.key}-1` }).waitFor()
-    assert.is((await card.locator('.tid').innerText()).trim(), `${project.key}-1`)
+    await card.locator('.tid', { hasText: new RegExp(`^\\s*${project.key}-1\\s*$`) }).waitFor()
 
     // 6. Into In Progress: a real coordinator runs it; the live log shows the steps; it ends In Review with its PR.
+    // The move's answer is held until the coordinator claimed the job, so the page hears of the claim
+    // (job.updated) first, as it may when a coordinator is waiting: the answer must not set it back to Queued.
+    await page.route(`**/api/projects/${project.id}/tickets/${ticket.id}`, async (route) => {
+      if (route.request().method() !== 'PATCH') return route.continue()
+      const response = await route.fetch()
+      await waitFor(async () => (await world.ui.api('GET', `/api/projects/${project.id}/tickets/${ticket.id}`)).body.job?.status === 'running', 30_000, 'the claim')
+      await card.locator('.status', { hasText: 'Running' }).waitFor({ timeout: 5000 })
+      await route.fulfill({ response })
+    })
     await card.dragTo(page.locator('ta-board-column[data-column="in_progress"] .list'))
     await card.locator('.card-title').click()
     const log = page.locator('ta-ticket-view ta-job-log')
     await log.locator('li.entry', { hasText: /clon/i }).first().waitFor({ timeout: RUN_MS })
+    // The claim (job.updated) may reach the page before the move's own answer: the card still says Running.
+    await page.locator('ta-ticket-view .badge', { hasText: 'Running · attempt 1' }).waitFor({ timeout: 5000 })
+    await card.locator('.status', { hasText: 'Running' }).waitFor({ timeout: 5000 })
+    await page.unroute(`**/api/projects/${project.id}/tickets/${ticket.id}`)
     await shot(page, 'run-live-log')
     await log.locator('li.entry', { hasText: /pushed/ }).first().waitFor({ timeout: RUN_MS })
     await page.keyboard.press('Escape')
