@@ -148,10 +148,11 @@ async function walk(scheme: 'light' | 'dark') {
       assert.is(await nodeAt(page, overlap.x, overlap.y), ids[label], `${label}, selected, is on top at the overlap`)
     }
     await shot(page, 'graph-overlap')
-    // Put it back beside the others, then save.
-    await page.mouse.move(overlap.x + 30, moved.y + moved.height - 6)
+    // Put it below the others, then save.
+    const grab = { x: moved.x + moved.width - 10, y: moved.y + moved.height - 6 }
+    await page.mouse.move(grab.x, grab.y)
     await page.mouse.down()
-    await page.mouse.move(overlap.x + 30 + 260, moved.y + moved.height - 6 + 140, { steps: 5 })
+    await page.mouse.move(grab.x - (moved.x - db.x) - 120, grab.y + 150, { steps: 5 })
     await page.mouse.up()
     await page.getByRole('button', { name: 'Save' }).click()
     await page.getByRole('status').filter({ hasText: /Saved · version/ }).waitFor()
@@ -204,6 +205,9 @@ async function walk(scheme: 'light' | 'dark') {
     await page.keyboard.press('Escape')
     const reviewed = page.locator(`ta-board-column[data-column="in_review"] .card[data-id="${ticket.id}"]`)
     await reviewed.locator('a.chip.pr').waitFor({ timeout: RUN_MS })
+    // The agent moved it before it exited; the coordinator reports the job done right after.
+    await reviewed.locator('.status', { hasText: 'Succeeded' }).waitFor({ timeout: 30_000 })
+    assert.is(await reviewed.locator('button[data-action="stop"]').count(), 0, 'no Stop once the job ended')
     const pull = world.gh.state.repo(REPO)!.pulls.find((p) => p.head.ref === `ticket-${ticket.id}`)!
     assert.ok(pull, 'the agent opened a PR')
     assert.is(await reviewed.locator('a.chip.pr').getAttribute('href'), pull.html_url)
