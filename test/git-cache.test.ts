@@ -13,12 +13,12 @@ import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestApp, type TestApp } from './helpers.ts'
 import { GIT_IDENTITY, start as startGitHttp, type GitHttp } from './fixtures/git-http.ts'
 import { start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
+import { countingRelay, type CountingRelay } from './fixtures/counting-relay.ts'
 import { createGitCache, withMirror, MIRROR_TARGET, type GitCache } from '../core/coordinator/git-cache.ts'
 import { mirrorKey, mirrorPath } from '../core/coordinator/git-cache-store.ts'
 import { createGit } from '../core/agent/git.ts'
@@ -45,26 +45,6 @@ let repoUrl: string
 let bare: string
 let relay: CountingRelay
 const log = createLogger('error', { test: 'git-cache' })
-
-/** A TCP relay on 0.0.0.0 to the app that counts the bytes it sends back (what a clone downloads). */
-interface CountingRelay { port: number; received: number; close(): Promise<void> }
-async function countingRelay(targetPort: number): Promise<CountingRelay> {
-  const sockets = new Set<Socket>()
-  const state = { port: 0, received: 0, close: async () => {} }
-  const server: Server = createServer((socket) => {
-    const upstream = connect({ host: '127.0.0.1', port: targetPort })
-    sockets.add(socket).add(upstream)
-    upstream.on('data', (chunk: Buffer) => (state.received += chunk.length))
-    socket.pipe(upstream).pipe(socket)
-    const end = () => (socket.destroy(), upstream.destroy(), sockets.delete(socket), sockets.delete(upstream))
-    socket.on('error', end).on('close', end)
-    upstream.on('error', end).on('close', end)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve))
-  state.port = (server.address() as { port: number }).port
-  state.close = () => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), server.close(() => resolve())))
-  return state
-}
 
 async function newProject(url: string): Promise<number> {
   const res = await t.api('POST', '/api/projects', { name: `cache-${randomBytes(3).toString('hex')}`, repo_url: url }, ADMIN)
