@@ -112,5 +112,6 @@ document.addEventListener('click', (event) => {
   if (!anchor || anchor.target || anchor.hasAttribute('download') || anchor.origin !== location.origin) return
   if (anchor.pathname.startsWith('/api/')) return
   event.preventDefault()
-  void navigate(anchor.pathname + anchor.search)
+  // The hash stays: a page may show what it names (`/settings#s-GITHUB_TOKEN`).
+  void navigate(anchor.pathname + anchor.search + anchor.hash)
 })

@@ -97,12 +97,24 @@ export class SettingsPage extends LitElement {
   }
 
   async load() {
+    const first = this.settings === null
     try {
       this.settings = (await api.get<{ settings: SettingView[] }>('/api/settings')).settings
       this.error = ''
     } catch (error) {
       this.error = errorText(error)
     }
+    if (first && this.settings) await this.showLinkedSetting()
+  }
+
+  /** A failure reason's fix links here as `/settings#s-<KEY>`: that setting is scrolled to and focused. */
+  private async showLinkedSetting() {
+    const key = /^#s-([A-Z0-9_]+)$/.exec(location.hash)?.[1]
+    if (!key) return
+    await this.updateComplete
+    const input = this.renderRoot.querySelector<HTMLElement>(`#s-${key}`)
+    input?.scrollIntoView({ block: 'center' })
+    input?.focus({ preventScroll: true })
   }
 
   private edit(key: string, value: string | null) {

@@ -169,6 +169,15 @@ test('the Jobs page lists each job with its ticket\'s title and reason; the fixe
   const grey = await colours(`tr[data-job="${stop.jobId}"] .reason`, '--text-2')
   assert.is(grey.actual, grey.expected, 'the Stop is neutral in the Jobs list too')
   await screenshot(page, 'failure-reasons-jobs')
+  // Following the setting's fix lands on that setting, focused.
+  await page.locator(`tr[data-job="${push.jobId}"] a.fix`).click()
+  await page.waitForFunction(() => {
+    if (location.pathname + location.hash !== '/settings#s-GITHUB_TOKEN') return false
+    const settings = document.querySelector('ta-app')?.shadowRoot?.querySelector('ta-settings-page')
+    return settings?.shadowRoot?.activeElement?.id === 's-GITHUB_TOKEN'
+  }, undefined, { timeout: 5000 })
+  await page.goBack()
+  await page.locator(`tr[data-job="${push.jobId}"]`).waitFor()
 })
 
 test('"Show in log" opens the ticket\'s Activity on the highlighted event the reason came from', async () => {
