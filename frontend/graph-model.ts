@@ -58,15 +58,15 @@ export function nodeAt(nodes: GraphNode[], point: Point): GraphNode | undefined 
   return undefined
 }
 
-/** A free spot near `near` (spiralling out), so new nodes do not stack. */
+/** A free spot near `near` (spiralling out), so new nodes do not stack and a connection's label fits between them. */
 export function freeSpot(nodes: GraphNode[], near: Point): Point {
   const overlaps = (x: number, y: number) =>
-    nodes.some((node) => Math.abs((node.x ?? 0) - x) < NODE_W + 40 && Math.abs((node.y ?? 0) - y) < NODE_H + 56)
+    nodes.some((node) => Math.abs((node.x ?? 0) - x) < NODE_W + 100 && Math.abs((node.y ?? 0) - y) < NODE_H + 56)
   const start = { x: Math.round(near.x - NODE_W / 2), y: Math.round(near.y - NODE_H / 2) }
   for (let ring = 0; ring < 12; ring++) {
     for (let step = 0; step < Math.max(1, ring * 8); step++) {
       const angle = (step / Math.max(1, ring * 8)) * Math.PI * 2
-      const x = Math.round(start.x + Math.cos(angle) * ring * (NODE_W * 1.25))
+      const x = Math.round(start.x + Math.cos(angle) * ring * (NODE_W * 1.6))
       const y = Math.round(start.y + Math.sin(angle) * ring * (NODE_H * 2))
       if (!overlaps(x, y)) return { x, y }
     }

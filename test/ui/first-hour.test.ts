@@ -248,6 +248,8 @@ async function walk(scheme: 'light' | 'dark') {
     await shot(page, 'projects')
     assert.equal(problems, [], 'no console error')
   } catch (error) {
+    const open = browser.contexts()[0]?.pages()[0]
+    if (open) await screenshot(open, `first-hour-${scheme}-failed`, { keepToasts: true }).catch(() => {})
     console.error(`first hour (${scheme}) failed; jobs, their steps and the coordinator's last lines:\n${await world.story()}`)
     throw error
   } finally {
