@@ -30,8 +30,14 @@ let stub: string
 const record = join(scratch, 'aider-record.txt')
 const worker = () => ({ authorization: `Bearer ${world.secrets.workerApiKey}` })
 
+// A lost coordinator's attempt is requeued once its lease runs out, so the lease is short; but the
+// agent stops when it cannot confirm its lease a quarter of it before the end, counting each
+// answer's whole round trip against it, and an agent starting on a loaded machine (the runner's
+// two lanes, coverage) has taken ~2 s to its first answer: 6 s leaves it 4 s.
+const LEASE_SEC = 6
+
 test.before(async () => {
-  world = await startWorld({ settings: { WORKER_MODE: 'aider' }, appEnv: { JOB_LEASE_SEC: '2', JOB_LEASE_GRACE_SEC: '0', REAPER_INTERVAL_SEC: '0.2' } })
+  world = await startWorld({ settings: { WORKER_MODE: 'aider' }, appEnv: { JOB_LEASE_SEC: String(LEASE_SEC), JOB_LEASE_GRACE_SEC: '0', REAPER_INTERVAL_SEC: '0.2' } })
   stub = writeAiderStub(join(scratch, 'stub'), record)
 })
 
@@ -60,9 +66,9 @@ function pushCommit(branch: string, from: string, files: Record<string, string>,
   return sha
 }
 
-/** Runs the agent for `job` while heartbeating its (2 s) lease as its coordinator would. */
+/** Runs the agent for `job` while heartbeating its lease as its coordinator would. */
 async function heldRun(job: Awaited<ReturnType<Awaited<ReturnType<typeof secondAttempt>>['claim']>>) {
-  const beat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'agent-tests' }, worker()).catch(() => {}), 300)
+  const beat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'agent-tests' }, worker()).catch(() => {}), 500)
   try {
     return await runAgentProcess(world, job, { path: [stub] })
   } finally {
@@ -76,7 +82,7 @@ async function secondAttempt(ticketId: number) {
   const first = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'lost' }, worker())
   assert.is(first.body.attempt, 1)
   return { jobId: first.body.job_id as number, claim: async () => {
-    const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 10_000 }, worker())
+    const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 30_000 }, worker())
     assert.is(again.body.job_id, first.body.job_id)
     assert.is(again.body.attempt, 2)
     return again.body
@@ -96,7 +102,7 @@ test('a retry whose earlier attempt already pushed the finished change goes on t
   assert.is(answer.status, 200)
   assert.is(answer.body.status, 'running')
   assert.is(answer.body.attempt, 2)
-  assert.is(answer.body.lease_sec, 2)
+  assert.is(answer.body.lease_sec, LEASE_SEC)
   assert.ok(Date.parse(answer.body.lease_expires_at) > Date.parse(answer.body.now), JSON.stringify(answer.body))
 
   rmSync(record, { force: true })
@@ -144,7 +150,7 @@ test('a review job\'s retry whose earlier attempt pushed its commit replies with
   const head = remoteGit(world, ['rev-parse', `ticket-${ticket.id}`])!.trim()
   const pushed = pushCommit(`ticket-${ticket.id}`, head, { 'READY.md': 'ready\n' },
     `Address review comment on #${pull.number} (${comment.id})\n\nAdded READY.md.\n\nTerarchitect job ${first.body.job_id} (aider)`)
-  const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 10_000 }, worker())
+  const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 30_000 }, worker())
   assert.is(again.body.job_id, first.body.job_id)
   assert.is(again.body.attempt, 2)
 
