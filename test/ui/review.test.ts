@@ -29,7 +29,7 @@ test.before(async () => {
   const settings = await ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'ghp_ui_review_test' } })
   assert.is(settings.status, 200, JSON.stringify(settings.body))
   browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Widgets', repo_url: `https://github.example/${REPO}.git` })
+  project = await createProject(ui, { name: 'Widgets', key: 'WID', repo_url: `https://github.example/${REPO}.git` })
 
   // A ticket whose (simulated) agent opened a PR and finished.
   ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add widget search', column_id: 'in_progress' })).body
@@ -80,7 +80,9 @@ test('the Review tab lists the ticket PR with its state, and updates live', asyn
   const row = list.locator(`li[data-pr="${pullNumber}"]`)
   await row.waitFor()
   await row.getByRole('link', { name: 'Add widget search' }).waitFor()
-  await row.getByText(`#${ticket.id}`, { exact: true }).waitFor()
+  // The project's key and the ticket's number in the project (its first ticket), never `#<id>`.
+  await row.getByText('WID-1', { exact: true }).waitFor()
+  assert.is(await row.locator('.tid').innerText(), 'WID-1')
   await row.getByRole('link', { name: `Pull request #${pullNumber}` }).waitFor()
   assert.is(await row.getByRole('link', { name: `Pull request #${pullNumber}` }).getAttribute('href'), gh.state.repo(REPO)!.pulls.find((pull) => pull.number === pullNumber)!.html_url)
   await row.getByText('Open', { exact: true }).waitFor()
