@@ -6,6 +6,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { api, ApiError, errorText } from './api.ts'
+import { COLUMN_TITLE_MAX, counter, counterStyles } from './char-counter.ts'
 import { icons } from './icons.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
@@ -42,8 +43,10 @@ export class ColumnsEditor extends LitElement {
   declare formError: string
   declare saving: boolean
 
-  static override styles = [shared, css`
+  static override styles = [shared, counterStyles, css`
     .rows { display: grid; gap: 8px; margin-bottom: 12px; }
+    .title-cell { display: grid; gap: 2px; }
+    .title-cell .counter { justify-self: end; }
     .row { display: grid; grid-template-columns: 1fr 190px auto; gap: 8px; align-items: start; }
     .moves { display: flex; gap: 0; }
     .alert { margin-bottom: 12px; }
@@ -121,8 +124,8 @@ export class ColumnsEditor extends LitElement {
             const count = this.counts.get(column.id) ?? 0
             const error = this.errors[`columns.${i}.title`] ?? this.errors[`columns.${i}.id`]
             return html`<div class="row">
-              <input class="input" aria-label="Column title" .value=${column.title} maxlength="100"
-                @input=${(e: InputEvent) => this.edit(i, { title: (e.target as HTMLInputElement).value })}>
+              <span class="title-cell"><input class="input" aria-label="Column title" .value=${column.title} maxlength=${COLUMN_TITLE_MAX}
+                @input=${(e: InputEvent) => this.edit(i, { title: (e.target as HTMLInputElement).value })}>${counter(column.title.length, COLUMN_TITLE_MAX)}</span>
               <select class="input" aria-label="Role of ${column.title}" .value=${column.role}
                 @change=${(e: Event) => this.edit(i, { role: (e.target as HTMLSelectElement).value as ColumnRole })}>
                 ${ROLES.map((role) => html`<option value=${role.value} ?selected=${role.value === column.role}>${role.label}</option>`)}

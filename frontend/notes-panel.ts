@@ -4,6 +4,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
+import { NOTE_CONTENT_MAX, NOTE_TITLE_MAX, counter, counterStyles } from './char-counter.ts'
 import { confirmDialog } from './confirm-dialog.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
@@ -37,7 +38,7 @@ export class NotesPanel extends LitElement {
   declare saving: boolean
   private live = new LiveController(this, { project: () => this.project.id, onEvent: (type) => type.startsWith('note.') && void this.load(), load: () => this.load() })
 
-  static override styles = [shared, css`
+  static override styles = [shared, counterStyles, css`
     :host { display: flex; min-height: 0; }
     .list { width: 300px; flex: none; border-right: 1px solid var(--border); background: var(--surface); display: flex; flex-direction: column; min-height: 0; }
     .list-head { display: flex; align-items: center; gap: 8px; padding: 14px 14px 10px; }
@@ -129,11 +130,11 @@ export class NotesPanel extends LitElement {
     }
     return html`<form novalidate @submit=${this.save}>
       ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : nothing}
-      <label class="field"><span class="sr-only">Title</span>
-        <input class="input title-input" name="title" placeholder="Note title" .value=${draft.title}
+      <label class="field"><span class="label-row">Title ${counter(draft.title.length, NOTE_TITLE_MAX)}</span>
+        <input class="input title-input" name="title" placeholder="Note title" maxlength=${NOTE_TITLE_MAX} .value=${draft.title}
           @input=${(e: InputEvent) => (this.draft = { ...draft, title: (e.target as HTMLInputElement).value })}></label>
-      <label class="field"><span>Content</span>
-        <textarea class="input" name="content" placeholder="Markdown is fine." .value=${draft.content}
+      <label class="field"><span class="label-row">Content ${counter(draft.content.length, NOTE_CONTENT_MAX)}</span>
+        <textarea class="input" name="content" placeholder="Markdown is fine." maxlength=${NOTE_CONTENT_MAX} .value=${draft.content}
           @input=${(e: InputEvent) => (this.draft = { ...this.draft!, content: (e.target as HTMLTextAreaElement).value })}></textarea></label>
       <div class="field"><span class="label">Linked architecture</span>
         <ta-links-picker .projectId=${this.project.id} .value=${{ nodes: draft.associated_node_ids, edges: draft.associated_edge_ids }}
