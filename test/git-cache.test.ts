@@ -19,7 +19,8 @@ import { startTestApp, type TestApp } from './helpers.ts'
 import { GIT_IDENTITY, start as startGitHttp, type GitHttp } from './fixtures/git-http.ts'
 import { start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
 import { countingRelay, type CountingRelay } from './fixtures/counting-relay.ts'
-import { createGitCache, withMirror, MIRROR_TARGET, type GitCache } from '../core/coordinator/git-cache.ts'
+import { createGitCache, gitCacheFor, withMirror, MIRROR_TARGET, type GitCache } from '../core/coordinator/git-cache.ts'
+import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
 import { mirrorKey, mirrorPath } from '../core/coordinator/git-cache-store.ts'
 import { createGit } from '../core/agent/git.ts'
 import { createLogger } from '../core/log.ts'
@@ -269,6 +270,16 @@ test('beyond AGENT_GIT_CACHE_MAX_MB the least recently used idle mirror is evict
   assert.ok(existsSync(again!.path))
   held!.release()
   again!.release()
+})
+
+test('settings: on by default under the state dir, AGENT_GIT_CACHE=off disables it, bad values are refused naming the variable', () => {
+  const base = { TERARCHITECT_WORKER_API_KEY: WORKER_KEY, COORDINATOR_STATE_DIR: join(scratch, 'state') }
+  assert.is(gitCacheFor(resolveCoordinatorConfig(base), log)?.dir, join(scratch, 'state', 'git-cache'))
+  assert.is(gitCacheFor(resolveCoordinatorConfig({ ...base, AGENT_GIT_CACHE_DIR: '/srv/git-cache' }), log)?.dir, '/srv/git-cache')
+  assert.is(gitCacheFor(resolveCoordinatorConfig({ ...base, AGENT_GIT_CACHE: 'off' }), log), null)
+  for (const [name, value] of [['AGENT_GIT_CACHE', 'maybe'], ['AGENT_GIT_CACHE_MAX_MB', '0'], ['AGENT_GIT_CACHE_MAX_MB', '5g'], ['AGENT_GIT_CACHE_DIR', 'relative/dir']]) {
+    assert.throws(() => resolveCoordinatorConfig({ ...base, [name]: value }), (error: Error) => error.message.includes(name), `${name}=${value}`)
+  }
 })
 
 test('docker: the mirror is mounted read-only and a clone in the agent container takes its objects from it', async () => {

@@ -89,7 +89,8 @@ export function createGitCache(options: GitCacheOptions): GitCache {
     try {
       if (!existsSync(path)) {
         await mkdir(dir, { recursive: true })
-        await gitFor(dir, job).run(['init', '--quiet', '--bare', '--', path])
+        // Readable by the container's user (uid 1000) whatever the coordinator's umask; writable by no one else.
+        await gitFor(dir, job).run(['init', '--quiet', '--bare', '--shared=0644', '--', path])
       }
       // Branches only, pruned: a deleted branch's commits stop being advertised (clones ask the
       // relay for refs anyway; the mirror is an object source). No gc: packs stay as written.
