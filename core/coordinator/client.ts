@@ -3,6 +3,7 @@
  * Every failure is a `ClientError`: `status` 0 when the app did not answer (unreachable, timeout),
  * else the HTTP status with the app's error `code` (e.g. 409 `lease_lost`).
  */
+import type { CoordinatorReport } from '../services/coordinators.ts'
 import type { ContainerLimits } from '../container-limits.ts'
 import type { JobKind, ExecutionMode } from '../types.ts'
 import type { JobReason } from '../services/job-reason.ts'
@@ -85,19 +86,7 @@ export interface WorkerClient {
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
   handForgeToken(token: string, projectIds: number[] | null): Promise<void>
   /** Reports this coordinator to the app's registry (report.ts). */
-  report(body: CoordinatorReportBody): Promise<void>
-}
-
-/** `POST /api/worker/coordinators/report` (the registry, core/services/coordinators.ts). */
-export interface CoordinatorReportBody {
-  host: string
-  version: string
-  executor: string
-  capacity: number
-  running_job_ids: number[]
-  report_interval_sec: number
-  started_at: string
-  stopped?: boolean
+  report(body: CoordinatorReport): Promise<void>
 }
 
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
