@@ -5,9 +5,9 @@
  * coordinator's `/proc/<pid>/environ` (the kernel refuses another uid), nor the app's data dir, the
  * worker key or the coordinator's state dir (all 0700/0600, owned by the coordinator's user).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { lchown, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, lchown, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { badRequest } from '../errors.ts'
@@ -63,26 +63,44 @@ export interface AgentJobDirs {
 }
 
 /**
- * Creates the job's directories owned by `user`, mode 0700, under `base` (default the coordinator's
- * temp dir). The root is made by the coordinator (mkdtemp: a fresh name, never an existing path)
- * in a directory the agent user cannot rename entries of (the temp dir's sticky bit, or a base of
- * the coordinator's), and everything is created before it is handed over, so no path the
- * coordinator touches can be swapped for a symlink by the agent user; `lchown` never follows one.
+ * Creates the job's directories under `base` (default the coordinator's temp dir): a root the
+ * coordinator keeps (mkdtemp: a fresh name; mode 0711, so the agent user may pass through it but
+ * neither list nor rename what is in it) holding `home`, `workspace` and `tmp`, each owned by
+ * `user`, mode 0700. Everything is created before anything is handed over, and `lchown` never
+ * follows a symlink.
  */
 export async function createAgentJobDirs(user: LocalUser, jobId: number, base = tmpdir()): Promise<AgentJobDirs> {
   const root = await mkdtemp(join(base, `terarchitect-agent-job-${jobId}-`))
   const dirs = { root, home: join(root, 'home'), workspace: join(root, 'workspace'), tmp: join(root, 'tmp') }
   try {
     for (const dir of [dirs.home, dirs.workspace, dirs.tmp]) await mkdir(dir, { mode: 0o700 })
-    for (const dir of [dirs.home, dirs.workspace, dirs.tmp, root]) await lchown(dir, user.uid, user.gid)
+    for (const dir of [dirs.home, dirs.workspace, dirs.tmp]) await lchown(dir, user.uid, user.gid)
+    await chmod(root, 0o711)
   } catch (error) {
-    await removeAgentJobDirs(dirs)
+    // Nothing runs as the user yet: nothing can race this removal.
+    await rm(root, { recursive: true, force: true })
     throw error
   }
   return dirs
 }
 
-/** Removes a job's directories (as the coordinator: whatever the agent user left in them). */
-export async function removeAgentJobDirs(dirs: AgentJobDirs): Promise<void> {
-  await rm(dirs.root, { recursive: true, force: true })
+/**
+ * Removes a job's directories. What is inside `home`, `workspace` and `tmp` is the agent user's and
+ * may be rearranged under our feet by a process it left behind (a directory swapped for a symlink
+ * mid-walk): a recursive removal by the coordinator (root) could then be steered into any directory
+ * of the host. So the user's own trees are removed as that user (it can only ever delete what it
+ * could anyway), and the coordinator removes only empty directories (rmdir never follows a link).
+ */
+export async function removeAgentJobDirs(dirs: AgentJobDirs, user: LocalUser): Promise<void> {
+  // As the user: what is inside its three directories (it cannot remove the directories themselves
+  // from the coordinator's root); then, as the coordinator, the emptied directories and the root.
+  const child = spawn('find', [dirs.home, dirs.workspace, dirs.tmp, '-mindepth', '1', '-delete'], { uid: user.uid, gid: user.gid, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`emptying the job directories as ${user.name} failed (find exited ${code}): ${stderr.trim()}`)
+  for (const dir of [dirs.home, dirs.workspace, dirs.tmp, dirs.root]) await rmdir(dir)
 }

@@ -96,7 +96,7 @@ export function local(options: LocalOptions = {}): Executor {
       child.once('spawn', resolveSpawn)
       child.once('error', rejectSpawn)
     }).catch(async (error) => {
-      if (dirs) await removeAgentJobDirs(dirs)
+      if (dirs) await removeAgentJobDirs(dirs, user!)
       throw error
     })
     const pid = child.pid!
@@ -151,7 +151,7 @@ export function local(options: LocalOptions = {}): Executor {
     signal.removeEventListener('abort', onAbort)
     log.info('agent process exited', { jobId: spec.jobId, pid, exitCode, stoppedBy })
     if (dirs) {
-      await removeAgentJobDirs(dirs).catch((error) => log.warn('could not remove the agent\'s job directory', { jobId: spec.jobId, dir: dirs.root, error }))
+      await removeAgentJobDirs(dirs, user!).catch((error) => log.warn('could not remove the agent\'s job directory', { jobId: spec.jobId, dir: dirs.root, error }))
       return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
     }
     // An agent killed before it could clean up (SIGKILL after the stop grace) leaves its worktree

@@ -121,6 +121,10 @@ test('the local executor runs the agent as the user, in a job directory of its o
     'echo "cwd=$(pwd)"',
     'for d in "$HOME" "$AGENT_WORKSPACE" "$TMPDIR"; do echo "dir=$(stat -c "%u %a" "$d") $d"; done',
     'echo "coordinator-environ=$(head -c 100 /proc/$COORDINATOR_PID/environ 2>&1)"',
+    // The job root stays the coordinator's: the agent can pass through it, not rename what is in it
+    // (its clean-up as root can then never be steered elsewhere by a swapped directory).
+    'echo "root=$(stat -c "%u %a" "$(dirname "$HOME")")"',
+    'mv "$HOME" "$(dirname "$HOME")/moved" 2>/dev/null && echo "rename=done" || echo "rename=refused"',
     'env | sort | sed "s/^/env:/"',
   ].join('\n')
   const executor = local({ user, command: ['/bin/sh', '-c', script.replace('$COORDINATOR_PID', String(process.pid))], log: createLogger('error') })
@@ -140,6 +144,8 @@ test('the local executor runs the agent as the user, in a job directory of its o
   assert.is(env.get('TMPDIR'), `${jobDir}/tmp`)
   assert.match(out, `cwd=${home}\n`)
   for (const dir of [home, `${jobDir}/workspace`, `${jobDir}/tmp`]) assert.match(out, `dir=${user.uid} 700 ${dir}\n`)
+  assert.match(out, 'root=0 711\n')
+  assert.match(out, 'rename=refused\n')
   assert.is(env.get('USER'), AGENT_USER)
   assert.is(env.get('TERARCHITECT_AGENT_TOKEN'), 'tj1.job-token')
   assert.is(env.has('PROJECT_PATH'), false, 'PROJECT_PATH is left out: the agent clones instead of adding a worktree to the checkout')
