@@ -266,9 +266,10 @@ export interface Job {
   reason: string | null
   reason_event_id: number | null
   reason_fix: FixTarget | null
-  /** People's job lists: the ticket's title and per-project number. */
+  /** People's job lists: the ticket's title and per-project number, and the project's key (`KEY-N`). */
   ticket_title?: string | null
   ticket_number?: number | null
+  project_key?: string | null
 }
 
 /** A normalized worker event as stored in `job_events.event` (see core/worker.ts). */

@@ -14,8 +14,6 @@ import { shared } from './styles.ts'
 import { lazy } from './lazy.ts'
 import './projects-page.ts'
 import './project-home.ts'
-import './jobs-view.ts'
-import './settings-page.ts'
 import './shortcuts-dialog.ts'
 import './sign-in-page.ts'
 import './setup-page.ts'
@@ -145,13 +143,13 @@ export class AppShell extends LitElement {
       case 'project':
         return html`<ta-project-home .projectId=${route.projectId!} .tab=${route.tab!} .ticketId=${route.ticketId ?? null}></ta-project-home>`
       case 'jobs':
-        return html`<ta-jobs-view></ta-jobs-view>`
+        return lazy(import('./jobs-view.ts'), html`<ta-jobs-view></ta-jobs-view>`)
       case 'coordinators': {
         const why = denied('member', 'see coordinators')
         return why ? html`<div class="empty notfound"><h3>${why}</h3></div>` : lazy(import('./coordinators-page.ts'), html`<ta-coordinators-page></ta-coordinators-page>`)
       }
       case 'settings':
-        return html`<ta-settings-page></ta-settings-page>`
+        return lazy(import('./settings-page.ts'), html`<ta-settings-page></ta-settings-page>`)
       case 'users':
         return this.adminOnly('manage users', lazy(import('./users-page.ts'), html`<ta-users-page></ta-users-page>`))
       case 'audit':

@@ -13,6 +13,7 @@ import { eventLine } from './event-text.ts'
 import { ticketLabel } from './format.ts'
 import { icons } from './icons.ts'
 import { stopTicketJob } from './job-stop.ts'
+import { loadWhen } from './lazy.ts'
 import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
 import { denied } from './session.ts'
@@ -22,8 +23,6 @@ import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Board, type Column, type JobEvent, type Project, type TicketView } from './types.ts'
 import './board-column.ts'
 import './settings-banner.ts'
-import './ticket-create.ts'
-import './columns-editor.ts'
 import './ticket-view.ts'
 
 export class BoardView extends LitElement {
@@ -325,10 +324,10 @@ export class BoardView extends LitElement {
           </div>`
         : html`<div class="columns loading" aria-busy="true">${[0, 1, 2, 3].map(() => html`<div class="col skeleton"></div>`)}</div>`}
       <div class="sr-only" aria-live="polite">${this.announcement}</div>
-      <ta-ticket-create .open=${this.createOpen} .project=${this.project} .columns=${this.columns ?? []}
+      <ta-ticket-create .open=${loadWhen(this.createOpen, () => import('./ticket-create.ts'))} .project=${this.project} .columns=${this.columns ?? []}
         @close=${() => (this.createOpen = false)}
         @created=${(e: CustomEvent<TicketView>) => (this.groups = placeTicket(this.groups, e.detail))}></ta-ticket-create>
-      <ta-columns-editor .open=${this.columnsOpen} .project=${this.project} .columns=${this.columns ?? []} .version=${this.version}
+      <ta-columns-editor .open=${loadWhen(this.columnsOpen, () => import('./columns-editor.ts'))} .project=${this.project} .columns=${this.columns ?? []} .version=${this.version}
         .counts=${new Map([...this.groups].map(([id, group]) => [id, group.length]))}
         @close=${() => (this.columnsOpen = false)}
         @saved=${(e: CustomEvent<Board>) => { this.columns = e.detail.columns; this.version = e.detail.version; this.groups = groupTickets(e.detail.columns, [...this.groups.values()].flat()) }}></ta-columns-editor>

@@ -129,11 +129,12 @@ export class JobsView extends LitElement {
   private row(job: Job) {
     const look = STATUS_LOOK[job.status]!
     const ticketHref = job.ticket_id ? `/projects/${job.project_id}/tickets/${job.ticket_id}` : null
+    const label = job.ticket_id ? ticketLabel(this.project, { id: job.ticket_id, number: job.ticket_number, project_key: job.project_key ?? undefined }) : '—'
     return html`<tr data-job=${job.id}>
       <td class="num">#${job.id}</td>
       ${this.project ? nothing : html`<td><a href="/projects/${job.project_id}">${this.projects.get(job.project_id) ?? `Project ${job.project_id}`}</a></td>`}
-      <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? job.ticket_title ?? ticketLabel(this.project, { id: job.ticket_id!, number: job.ticket_number })}</a>` : '—'}
-        <span class="faint">${job.ticket_id ? ticketLabel(this.project, { id: job.ticket_id, number: job.ticket_number }) : '—'}${job.kind === 'review' ? ' · review' : ''}</span>
+      <td>${ticketHref ? html`<a href=${ticketHref}>${this.titles.get(job.ticket_id!) ?? job.ticket_title ?? label}</a>` : '—'}
+        <span class="faint">${label}${job.kind === 'review' ? ' · review' : ''}</span>
         ${reasonOf(job) ? html`<div class="why">${reasonLine(job, { projectId: job.project_id, ticketId: job.ticket_id })}</div>` : nothing}</td>
       <td><span class="badge ${look.cls}">${job.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}${job.cancel_requested && isActive(job) ? 'Stopping…' : look.label}</span></td>
       <td class="num">${job.attempt}/${job.max_attempts}</td>

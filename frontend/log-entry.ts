@@ -5,7 +5,7 @@
  * behind one "Details" disclosure.
  */
 import { css, html, nothing } from 'lit'
-import { linkify } from './markdown.ts'
+import { linkify } from './linkify.ts'
 import { diffStyles, diffView } from './diff-view.ts'
 import { clock, usageText } from './format.ts'
 import { icons } from './icons.ts'

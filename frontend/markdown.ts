@@ -9,41 +9,7 @@
  * the only attributes: `href` (http/https), `target`, `rel` on links.
  */
 import { css, html, nothing, type TemplateResult } from 'lit'
-
-type Part = TemplateResult | string
-
-/** `href` when `raw` is an absolute http(s) URL, else null. */
-export function safeHref(raw: string): string | null {
-  try {
-    const url = new URL(raw.trim())
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null
-  } catch {
-    return null
-  }
-}
-
-const link = (href: string, label: Part[] | string) => html`<a href=${href} target="_blank" rel="noopener noreferrer">${label}</a>`
-
-// A bare URL ends before whitespace, `<`, or closing punctuation that ends a sentence.
-const BARE_URL = /https?:\/\/[^\s<>"'`]+/g
-
-/** Plain text with its http(s) URLs as links (job log lines, summaries). */
-export function linkify(text: string): Part[] {
-  const out: Part[] = []
-  let at = 0
-  for (const match of text.matchAll(BARE_URL)) {
-    let url = match[0]
-    while (/[.,;:!?)\]}]$/.test(url) && !(url.endsWith(')') && url.includes('('))) url = url.slice(0, -1)
-    const start = match.index!
-    const href = safeHref(url)
-    if (!href) continue
-    if (start > at) out.push(text.slice(at, start))
-    out.push(link(href, url))
-    at = start + url.length
-  }
-  if (at < text.length) out.push(text.slice(at))
-  return out
-}
+import { link, linkify, safeHref, type Part } from './linkify.ts'
 
 /** The index of the `]` closing the `[` at `open`, counting nested brackets; -1 when none. */
 function closingBracket(text: string, open: number): number {

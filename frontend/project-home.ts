@@ -3,7 +3,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { shortRepo } from './format.ts'
 import { icons } from './icons.ts'
-import { lazy } from './lazy.ts'
+import { lazy, loadWhen } from './lazy.ts'
 import { LiveController } from './live-controller.ts'
 import { navigate, type ProjectTab } from './router.ts'
 import { refreshSettingsCheck } from './settings-check.ts'
@@ -12,10 +12,6 @@ import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { Project } from './types.ts'
 import './board-view.ts'
-import './notes-panel.ts'
-import './jobs-view.ts'
-import './review-list.ts'
-import './project-form.ts'
 
 const TABS: { id: ProjectTab; label: string; icon: () => unknown }[] = [
   { id: 'board', label: 'Board', icon: icons.board },
@@ -104,11 +100,11 @@ export class ProjectHome extends LitElement {
       case 'graph':
         return lazy(import('./graph-editor.ts'), html`<ta-graph-editor .project=${project}></ta-graph-editor>`)
       case 'notes':
-        return html`<ta-notes-panel .project=${project}></ta-notes-panel>`
+        return lazy(import('./notes-panel.ts'), html`<ta-notes-panel .project=${project}></ta-notes-panel>`)
       case 'jobs':
-        return html`<ta-jobs-view .project=${project}></ta-jobs-view>`
+        return lazy(import('./jobs-view.ts'), html`<ta-jobs-view .project=${project}></ta-jobs-view>`)
       case 'review':
-        return html`<ta-review-list .project=${project}></ta-review-list>`
+        return lazy(import('./review-list.ts'), html`<ta-review-list .project=${project}></ta-review-list>`)
       default:
         return html`<ta-board .project=${project} .ticketId=${this.ticketId}></ta-board>`
     }
@@ -141,7 +137,7 @@ export class ProjectHome extends LitElement {
         </nav>
       </div>
       <div class="content">${this.content(project)}</div>
-      <ta-project-form .open=${this.editOpen} .project=${project} @close=${() => (this.editOpen = false)}
+      <ta-project-form .open=${loadWhen(this.editOpen, () => import('./project-form.ts'))} .project=${project} @close=${() => (this.editOpen = false)}
         @saved=${(event: CustomEvent<Project>) => { this.project = event.detail; notify('Project saved', 'success') }}></ta-project-form>`
   }
 }

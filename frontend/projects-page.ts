@@ -12,8 +12,7 @@ import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import type { Job, Project } from './types.ts'
-import './project-form.ts'
-import './setup-checklist.ts'
+import { lazy, loadWhen } from './lazy.ts'
 
 export class ProjectsPage extends LitElement {
   static override properties = {
@@ -189,9 +188,9 @@ export class ProjectsPage extends LitElement {
         </div>
         ${this.projects?.length ? html`<button class="btn primary" ?disabled=${!!denied('member', 'create projects')} title=${denied('member', 'create projects') ?? nothing} @click=${() => this.openForm(null)}>${icons.plus()} New project</button>` : ''}
       </div>
-      <ta-setup-checklist @new-project=${() => this.openForm(null)}></ta-setup-checklist>
+      ${lazy(import('./setup-checklist.ts'), html`<ta-setup-checklist @new-project=${() => this.openForm(null)}></ta-setup-checklist>`)}
       ${this.body()}
-      <ta-project-form .open=${this.formOpen} .project=${this.editing} @close=${() => (this.formOpen = false)} @saved=${this.onSaved}></ta-project-form>`
+      <ta-project-form .open=${loadWhen(this.formOpen, () => import('./project-form.ts'))} .project=${this.editing} @close=${() => (this.formOpen = false)} @saved=${this.onSaved}></ta-project-form>`
   }
 }
 customElements.define('ta-projects-page', ProjectsPage)

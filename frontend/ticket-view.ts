@@ -18,10 +18,10 @@ import { shared, STATUS_LOOK } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Column, type Job, type Project, type TicketView } from './types.ts'
 import { reasonLine, reasonStyles } from './job-reason.ts'
+import { lazy } from './lazy.ts'
 import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
-import './review-panel.ts'
 
 type Tab = 'activity' | 'details' | 'jobs' | 'review'
 const TAB_LABEL: Record<Tab, string> = { activity: 'Activity', details: 'Details', jobs: 'Jobs', review: 'Review' }
@@ -267,7 +267,7 @@ export class TicketViewElement extends LitElement {
             : tab === 'activity' ? html`<ta-job-log .projectId=${this.project.id} .ticketId=${ticket.id} .job=${ticket.job} .highlight=${this.highlight}></ta-job-log>`
             : tab === 'details' ? html`<ta-ticket-details .ticket=${ticket} .columns=${this.columns}
                 @saved=${(e: CustomEvent<TicketView>) => (this.loaded = e.detail)}></ta-ticket-details>`
-            : tab === 'review' ? html`<ta-review-panel .projectId=${this.project.id} .ticketId=${ticket.id} .prNumber=${ticket.pr_number}></ta-review-panel>`
+            : tab === 'review' ? lazy(import('./review-panel.ts'), html`<ta-review-panel .projectId=${this.project.id} .ticketId=${ticket.id} .prNumber=${ticket.pr_number}></ta-review-panel>`)
             : html`<ta-job-history .jobs=${this.jobs} @changed=${() => this.scheduleJobs()}></ta-job-history>`}
         </div>
       </aside>`

@@ -16,8 +16,9 @@ export const JOB_COLUMNS = `id, project_id, ticket_id, kind, status, attempt, ma
   pr_number, comment_body, github_comment_id, started_by, started_by_user_id,
   reason_kind, reason, reason_event_id, reason_fix`
 
-/** What people's job lists add to a job: its ticket's title and per-project number. */
-const TICKET_OF_JOB = `left join lateral (select title as ticket_title, number as ticket_number from tickets where id = agent_jobs.ticket_id) ticket on true`
+/** What people's job lists add to a job: its ticket's title, per-project number and the project's key (`KEY-N`). */
+const TICKET_OF_JOB = `left join lateral (select t.title as ticket_title, t.number as ticket_number, p.key as project_key
+  from tickets t join projects p on p.id = t.project_id where t.id = agent_jobs.ticket_id) ticket on true`
 
 export async function getJob(sql: Sql | TransactionSql, id: number): Promise<Job> {
   const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, ticket.* from agent_jobs ${TICKET_OF_JOB} where id = $1`, [id])
