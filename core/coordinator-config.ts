@@ -157,7 +157,8 @@ const DOCKER_HOST_VALUE = /^(?:unix:\/\/(?:\/\S*)?|\/\S*|(?:tcp|http):\/\/(?:[A-
 function refuseTrailingComments(env: Record<string, string | undefined>): void {
   const details = Object.keys(CoordinatorEnv.properties)
     .filter((name) => name !== 'AGENT_HOST_COMMAND' && /\s#/.test(env[name] ?? ''))
-    .map((name) => ({ path: name, message: `has a trailing comment (${JSON.stringify(env[name])}): environment files keep everything after '=', so put the comment on a line of its own` }))
+    // The value is not quoted: it may be a credential, and this message goes to the journal.
+    .map((name) => ({ path: name, message: `has a trailing comment (" #…" after the value): environment files keep everything after '=', so put the comment on a line of its own` }))
   if (details.length) throw configurationError(details)
 }
 

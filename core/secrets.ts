@@ -79,8 +79,13 @@ function open(stored: string, key: Buffer): string | null {
   }
 }
 
-/** `previousKey`: TERARCHITECT_SECRET_KEY_PREVIOUS, read (never written with) during a rotation. */
-export function createSecretBox(masterKey: string, previousKey?: string): SecretBox {
+/**
+ * `previousKey`: TERARCHITECT_SECRET_KEY_PREVIOUS, read (never written with) during a rotation.
+ * `previousTokensExpireBy` (epoch seconds): a job token signed with the previous key is accepted
+ * only if it expires by then (now + the token lifetime, at start): tokens issued before the
+ * rotation cannot expire later, while one forged with a leaked old key and a far `exp` is refused.
+ */
+export function createSecretBox(masterKey: string, previousKey?: string, previousTokensExpireBy = 0): SecretBox {
   const current = deriveKeys(masterKey)
   const keys = previousKey && previousKey !== masterKey ? [current, deriveKeys(previousKey)] : [current]
   const sign = (payload: string, signing = current.signing) => createHmac('sha256', signing).update(payload).digest()
@@ -116,15 +121,16 @@ export function createSecretBox(masterKey: string, previousKey?: string): Secret
       if (!payload || !signature) return null
       const given = Buffer.from(signature, 'base64url')
       // Tokens issued before a key rotation stay valid while the previous key is configured.
-      const valid = keys.some((key) => {
+      const signedWith = keys.findIndex((key) => {
         const expected = sign(payload, key.signing)
         return given.length === expected.length && timingSafeEqual(given, expected)
       })
-      if (!valid) return null
+      if (signedWith < 0) return null
       try {
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JobClaims
         // Tokens signed before claims carried attempt and claim are refused, not guessed at.
         if (!Number.isInteger(claims.attempt) || !Number.isInteger(claims.claim)) return null
+        if (signedWith > 0 && !(claims.exp <= previousTokensExpireBy)) return null
         return claims.exp > Date.now() / 1000 ? claims : null
       } catch {
         return null

@@ -71,6 +71,7 @@ test('a trailing comment an environment file kept is refused for any variable, n
     const message = refusal({ [name!]: value! })
     assert.match(message, `${name}: has a trailing comment`)
     assert.match(message, 'on a line of its own')
+    assert.not.match(message, value!.split('#')[0]!.trim(), 'the value itself (maybe a credential) is not repeated')
   }
 })
 

@@ -183,6 +183,20 @@ for (const kind of DB_KINDS) {
   test.run()
 }
 
+const tokens = suite('secret key: job tokens across a rotation')
+tokens('a token signed with the previous key is accepted only if it expires within the lifetime of a token issued before the rotation', () => {
+  const [oldKey, newKey] = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')]
+  const now = Math.floor(Date.now() / 1000)
+  const claims = (exp: number) => ({ jobId: 1, ticketId: 1, projectId: 1, attempt: 1, claim: 1, exp })
+  const before = createSecretBox(oldKey)
+  const after = createSecretBox(newKey, oldKey, now + 3600)
+  assert.ok(after.verifyJobToken(before.signJobToken(claims(now + 600))), 'issued before the rotation, within its lifetime')
+  assert.is(after.verifyJobToken(before.signJobToken(claims(now + 10 * 365 * 86400))), null, 'forged with the old key and a far expiry')
+  assert.ok(after.verifyJobToken(after.signJobToken(claims(now + 10 * 365 * 86400))), 'the current key\'s own tokens are not capped by this rule')
+  assert.is(createSecretBox(newKey).verifyJobToken(before.signJobToken(claims(now + 600))), null, 'without the previous key configured')
+})
+tokens.run()
+
 const compose = suite('secret key: the compose entry script')
 compose('generates the key into the data volume once (mode 0600), hands it to the app, and leaves a configured key alone', () => {
   const dir = mkdtempSync(join(tmpdir(), 'compose-entry-'))

@@ -33,7 +33,7 @@ export async function openSecretBox(options: { config: AppConfig; sql: Sql; dbKi
     log.warn(`WARNING: DATABASE_URL is set but TERARCHITECT_SECRET_KEY is not: secrets in this database are encrypted with the key file ${master.file}${master.created ? ' (just generated)' : ''}. ` +
       'Set TERARCHITECT_SECRET_KEY to its content (the same value on every replica) and keep it with the database backups', { file: master.file })
   }
-  const box = createSecretBox(master.key, config.TERARCHITECT_SECRET_KEY_PREVIOUS)
+  const box = createSecretBox(master.key, config.TERARCHITECT_SECRET_KEY_PREVIOUS, Math.floor(Date.now() / 1000) + config.JOB_TOKEN_TTL_SEC)
   const result = await reencryptStoredSecrets(options.sql, box)
   if (config.TERARCHITECT_SECRET_KEY_PREVIOUS || result.reencrypted) {
     log.info('secret key rotation: stored secrets re-encrypted with the current key', { reencrypted: result.reencrypted })
