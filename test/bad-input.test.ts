@@ -1,6 +1,7 @@
 // Acceptance: malformed requests across every endpoint, generated from tables, on real PostgreSQL 15
 // and on PGlite. Every answer must be a 4xx with `{error:{code,message,details}}` (400s naming the
-// field in details[].path), never a 5xx, and the database must be exactly as it was before.
+// field in details[].path), never a 5xx, and the database must be exactly as it was before. Every
+// route the app serves is in the table, or in ELSEWHERE with the suite that refuses its bad input.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { request } from 'node:http'
@@ -87,9 +88,18 @@ function endpoints(f: Fixture): Endpoint[] {
 function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: Record<string, number>): Endpoint[] {
   return [
     { method: 'GET', path: '/api/health', access: 'public' },
+    { method: 'GET', path: '/api/health/ready', access: 'public' },
+    { method: 'GET', path: '/api/health/live', access: 'public' },
+    { method: 'GET', path: '/metrics', access: 'public' },
     { method: 'GET', path: '/api/settings', access: 'people' },
     { method: 'PUT', path: '/api/settings', access: 'people', body: { values: { WORKER_MODE: 'codex' } }, required: ['values'] },
     { method: 'GET', path: '/api/settings/check', access: 'people' },
+    // Setup checks: nothing malformed reaches the remote they test.
+    { method: 'POST', path: '/api/checks/worker-llm', access: 'people', body: { worker_mode: 'codex' } },
+    { method: 'POST', path: '/api/checks/director-llm', access: 'people', body: {} },
+    { method: 'POST', path: '/api/checks/embeddings', access: 'people', body: {} },
+    { method: 'POST', path: '/api/checks/forge', access: 'people', body: { project_id: f.p } },
+    { method: 'GET', path: '/api/setup/checklist', access: 'people' },
     { method: 'GET', path: '/api/projects', access: 'people' },
     {
       method: 'POST', path: '/api/projects', access: 'people', required: ['name'],
@@ -99,6 +109,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'PATCH', path: '/api/projects/:id', access: 'people', params: { id: f.p }, body: { description: 'd2', repo_url: 'https://git.example/r2.git' } },
     { method: 'DELETE', path: '/api/projects/:id', access: 'people', params: { id: f.p }, query: `confirm=${encodeURIComponent(f.pName)}` },
     { method: 'GET', path: '/api/projects/:id/graph', access: 'people', params: { id: f.p } },
+    { method: 'GET', path: '/api/projects/:id/graph/suggest', access: 'people', params: { id: f.p }, query: 'text=add%20A' },
     {
       method: 'PUT', path: '/api/projects/:id/graph', access: 'people', params: { id: f.p }, required: ['nodes', 'edges', 'version'],
       body: { nodes: [{ id: 'x', label: 'X' }, { id: 'y', label: 'Y' }], edges: [{ id: 'xy', source: 'x', target: 'y' }], version: f.graphVersion },
@@ -142,10 +153,16 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/comment', access: 'people', params: ticket, body: { body: 'please rename', trigger_review: false }, required: ['body'] },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/merge', access: 'people', params: ticket, body: { method: 'squash', commit_title: 't', commit_message: 'm', sha: 'a'.repeat(40) } },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/addressed', access: 'agent', params: agentTicket, body: { github_comment_id: 1 }, required: ['github_comment_id'] },
+    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/forge/pull', access: 'agent', params: agentTicket, body: { title: 't', body: 'b', base: 'main', draft: false }, required: ['title', 'body', 'base'] },
+    { method: 'POST', path: '/api/projects/:pid/tickets/:tid/forge/reply', access: 'agent', params: agentTicket, body: { body: 'b' }, required: ['body'] },
     { method: 'GET', path: '/api/auth/me', access: 'public' },
     { method: 'POST', path: '/api/auth/setup', access: 'public', body: { login: 'root', password: 'correct horse battery', display_name: 'Root', setup_code: 'aaaa-bbbb-cccc-dddd' }, required: ['login', 'password'] },
     { method: 'POST', path: '/api/auth/login', access: 'public', body: { login: 'root', password: 'correct horse battery' }, required: ['login', 'password'] },
     { method: 'POST', path: '/api/auth/logout', access: 'public' },
+    { method: 'GET', path: '/api/auth/oidc/start', access: 'public' },
+    { method: 'GET', path: '/api/auth/oidc/callback', access: 'public' },
+    { method: 'GET', path: '/api/auth/github/start', access: 'public' },
+    { method: 'GET', path: '/api/auth/github/callback', access: 'public' },
     { method: 'GET', path: '/api/users', access: 'people' },
     { method: 'POST', path: '/api/users', access: 'people', body: { login: 'u1', password: 'correct horse battery', display_name: 'U', email: 'u@example.com', role: 'member' }, required: ['login', 'role'] },
     { method: 'PATCH', path: '/api/users/:id', access: 'people', params: { id: UNKNOWN - 1 }, body: { display_name: 'd', email: 'd@example.com', role: 'viewer', disabled: false, password: 'another long password' } },
@@ -160,11 +177,30 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id'] },
     { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error', 'coordinator_id'] },
     { method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
+    {
+      method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: { id: f.j4 },
+      body: { coordinator_id: 'c1', executor: 'local', fallback_reason: 'the daemon refused the container' }, required: ['coordinator_id', 'executor'],
+    },
     { method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: { coordinator_id: 'c1', token: 'ghp_bad_input', project_ids: [f.p] }, required: ['coordinator_id', 'token'] },
+    { method: 'GET', path: '/api/worker/settings', access: 'worker' },
+    {
+      method: 'POST', path: '/api/worker/coordinators/report', access: 'worker',
+      body: { coordinator_id: 'c1', host: 'build-1', version: '0.1.0', executor: 'local', capacity: 2, running_job_ids: [f.j4], report_interval_sec: 30, started_at: '2026-01-02T03:04:05Z', stopped: false },
+      required: ['coordinator_id', 'host', 'version', 'executor', 'capacity', 'running_job_ids', 'report_interval_sec', 'started_at'],
+    },
+    { method: 'GET', path: '/api/coordinators', access: 'people' },
     { method: 'GET', path: '/api/coordinators/tokens', access: 'people' },
     { method: 'POST', path: '/api/coordinators/tokens', access: 'people', body: { name: 'builder', project_ids: [f.p] }, required: ['name'] },
     { method: 'DELETE', path: '/api/coordinators/tokens/:id', access: 'people', params: { id: f.coordinatorTokenId } },
   ]
+}
+
+/** Routes this suite sends nothing to, and the suite that refuses their bad input instead. */
+const ELSEWHERE: Record<string, string> = {
+  // Git's smart-HTTP protocol: the bodies are pack streams, not JSON.
+  'GET /api/relay/git/:pid/:tid/repo.git/info/refs': 'test/security/git-relay.test.ts',
+  'POST /api/relay/git/:pid/:tid/repo.git/git-upload-pack': 'test/security/git-relay.test.ts',
+  'POST /api/relay/git/:pid/:tid/repo.git/git-receive-pack': 'test/security/git-relay.test.ts',
 }
 
 const fill = (path: string, params: Record<string, number | string> = {}) => path.replace(/:(\w+)/g, (_, name: string) => String(params[name]))
@@ -335,6 +371,20 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
   put(by('POST', '/api/worker/jobs/:id/fail'), [{ error: '' }, { exit_code: -99999999999 }], field)
+  put(by('POST', '/api/worker/jobs/:id/executor'), [
+    { coordinator_id: 'has space' }, { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
+  ], field)
+  put(by('POST', '/api/worker/coordinators/report'), [
+    { coordinator_id: 'bad id!' }, { host: '' }, { host: 'x'.repeat(256) }, { version: '' }, { executor: '' }, { capacity: -1 }, { capacity: 10001 }, { capacity: 1.5 },
+    { running_job_ids: [0] }, { running_job_ids: ['1'] }, { report_interval_sec: 0 }, { report_interval_sec: 3601 },
+    { started_at: 'yesterday' }, { started_at: '2026-01-02 03:04:05' }, { started_at: '2026-01-02T03:04:05+02:00' }, { stopped: 'no' },
+  ], field)
+  put(by('POST', '/api/checks/worker-llm'), [{ worker_mode: 'vim' }, { worker_mode: '' }], field)
+  put(by('POST', '/api/checks/forge'), [{ project_id: 0 }, { project_id: 1.5 }, { project_id: 2147483648 }, { project_id: '1' }], field)
+  put(by('POST', '/api/projects/:pid/tickets/:tid/forge/pull'), [
+    { title: '' }, { body: 'x'.repeat(60001) }, { base: '' }, { base: '-main' }, { base: 'a..b' }, { base: 'a b' }, { base: 'main/' }, { draft: 'yes' },
+  ], field)
+  put(by('POST', '/api/projects/:pid/tickets/:tid/forge/reply'), [{ body: '' }, { body: 'x'.repeat(60001) }], field)
   return table.map(([endpoint, change, detail, status]) => {
     const body = '__replace' in change ? change.__replace : { ...endpoint.body, ...change }
     return call(endpoint, { name: `body ${json(change).slice(0, 80)}`, body: json(body), status: status ?? 400, ...(detail ? { detail } : {}) })
@@ -361,6 +411,9 @@ function queryCases(list: Endpoint[]): Case[] {
   for (const query of ['project_id=0', 'project_id=abc']) table.push([audit, query, '/query/project_id'])
   table.push([audit, 'action=', '/query/action'], [audit, 'actor=', '/query/actor'])
   table.push([by('GET', '/api/tokens'), 'all=maybe', '/query/all'])
+  const suggest = by('GET', '/api/projects/:id/graph/suggest')
+  for (const query of ['', `text=${'x'.repeat(4001)}`, 'text=a&text=b']) table.push([suggest, query, '/query/text'])
+  table.push([suggest, 'text=a&nodes=b', '/query/nodes'])
   const del = by('DELETE', '/api/projects/:id')
   for (const query of ['', 'confirm=wrong', 'confirm=', `confirm=${'x'.repeat(201)}`, 'confirm=a&confirm=b', 'Confirm=x']) table.push([del, query, '/query/confirm'])
   return table.map(([endpoint, query, detail]) => call(endpoint, { name: `?${query.slice(0, 60)}`, query, status: 400, detail }))
@@ -582,15 +635,16 @@ async function fixture(t: TestApp): Promise<Fixture> {
 }
 
 for (const kind of DB_KINDS) {
-  const test = suite<{ t: TestApp }>(`bad input (${kind})`)
+  const test = suite<{ t: TestApp; f?: Fixture }>(`bad input (${kind})`)
   test.before(async (context) => {
     // A long lease: the running fixture job must not expire (and change) while the requests run.
     context.t = await startTestApp({ kind, env: { TERARCHITECT_WORKER_API_KEY: WORKER_KEY, MAX_BODY_BYTES: String(MAX_BODY_BYTES), JOB_LEASE_SEC: '3600' } })
   })
   test.after(async ({ t }) => t.close())
 
-  test('every malformed request is a 4xx with the error shape, and nothing changes', async ({ t }) => {
-    const f = await fixture(t)
+  test('every malformed request is a 4xx with the error shape, and nothing changes', async (context) => {
+    const { t } = context
+    const f = (context.f = await fixture(t))
     const list = endpoints(f)
     const groups: Record<string, Case[]> = {
       'bad ids': badIdCases(list),
@@ -623,6 +677,14 @@ for (const kind of DB_KINDS) {
     assert.equal(changed, [], 'tables changed by refused requests')
     // The app still works afterwards.
     assert.is((await t.api('GET', `/api/projects/${f.p}/tickets/${f.t1}`)).status, 200)
+  })
+
+  test('every route of the app is sent malformed requests here, or named with the suite that does', ({ t, f }) => {
+    assert.ok(f, 'the fixture was made')
+    const listed = new Set(endpoints(f).map((endpoint) => `${endpoint.method} ${endpoint.path}`))
+    const routes = t.app.routes.map((route) => `${route.method} ${route.path}`)
+    assert.equal(routes.filter((key) => !listed.has(key) && !ELSEWHERE[key]), [], 'routes nobody sends malformed requests to')
+    assert.equal([...listed, ...Object.keys(ELSEWHERE)].filter((key) => !routes.includes(key)), [], 'listed routes the app does not have')
   })
 
   test.run()

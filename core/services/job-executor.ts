@@ -5,13 +5,12 @@
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
-import { AppError } from '../errors.ts'
 import { redactText } from '../log.ts'
 import type { Job } from '../types.ts'
 import { JOB_COLUMNS, jobSummary } from './jobs.ts'
-import type { Holder } from './queue.ts'
+import { leaseLost, type Holder } from './queue.ts'
 
-/** Records `executor` (and the fallback reason, or null) on a running job this holder claimed; 409 `lease_lost` otherwise. */
+/** Records `executor` (and the fallback reason, or null) on a running job this holder claimed; refused as `leaseLost` says otherwise. */
 export async function recordJobExecutor(ctx: AppContext, jobId: number, holder: Holder, executor: string, fallbackReason: string | null): Promise<Job> {
   return write(ctx, async ({ tx, emit }) => {
     const [row] = await tx.unsafe(
@@ -21,7 +20,8 @@ export async function recordJobExecutor(ctx: AppContext, jobId: number, holder: 
       // The reason quotes the daemon's error: coordinator-produced text, stored masked like job errors.
       [jobId, executor, fallbackReason === null ? null : redactText(fallbackReason), holder.coordinatorId, holder.credential.id],
     )
-    if (!row) throw new AppError('lease_lost', 409, `job ${jobId} is not running under this coordinator; stop working on it`, [{ path: '/job/status', message: 'not held' }])
+    // Refused like a heartbeat: an unknown job 404, another credential's 403, else 409.
+    if (!row) return leaseLost(tx, jobId, holder)
     const job = row as unknown as Job
     await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
     return job

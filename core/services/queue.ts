@@ -175,7 +175,15 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, holder: Holde
     where id = ${jobId} and status = 'running' and claimed_by = ${holder.coordinatorId} and claimed_credential = ${holder.credential.id}
     returning cancel_requested, status, lease_expires_at`
   if (row) return { cancel_requested: row.cancel_requested as boolean, status: 'running', lease_expires_at: row.lease_expires_at }
-  const job = await heldJob(ctx.sql, jobId, holder)
+  return leaseLost(ctx.sql, jobId, holder)
+}
+
+/**
+ * Refuses a bound call that found `jobId` no longer running under `holder`: 404 and 403 as
+ * `heldJob` says, else 409 `lease_lost` naming its status (the coordinator stops working on it).
+ */
+export async function leaseLost(sql: Sql | TransactionSql, jobId: number, holder: Holder): Promise<never> {
+  const job = await heldJob(sql, jobId, holder)
   throw new AppError('lease_lost', 409, `job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; stop working on it`, [
     { path: '/job/status', message: job.status },
   ])
@@ -267,9 +275,9 @@ export async function retryJob(ctx: AppContext, jobId: number, actor: Actor = AP
 }
 
 /**
- * The job a bound call (heartbeat, complete, fail, release) could not update, read to say why.
- * 403 when the job is outside the credential's projects or was claimed by another credential;
- * otherwise the caller answers from its status (409).
+ * The job a bound call (heartbeat, complete, fail, release, executor) could not update, read to say
+ * why. 404 when there is none; 403 when the job is outside the credential's projects or was claimed
+ * by another credential; otherwise the caller answers from its status (409).
  */
 async function heldJob(sql: Sql | TransactionSql, jobId: number, holder: Holder | null): Promise<Job> {
   const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, claimed_credential from agent_jobs where id = $1`, [jobId])

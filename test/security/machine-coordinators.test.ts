@@ -72,12 +72,14 @@ test('acceptance 6: one coordinator cannot heartbeat, complete, fail or release 
       assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { ...bound, exit_code: 0 }, headers), 403, undefined, `complete ${coordinatorId}`)
       assertError(await t.api('POST', `/api/worker/jobs/${id}/fail`, { ...bound, error: 'stolen' }, headers), 403, undefined, `fail ${coordinatorId}`)
       assertError(await t.api('POST', `/api/worker/jobs/${id}/release`, bound, headers), 403, undefined, `release ${coordinatorId}`)
+      assertError(await t.api('POST', `/api/worker/jobs/${id}/executor`, { ...bound, executor: 'local' }, headers), 403, undefined, `executor ${coordinatorId}`)
     }
   }
   const after = (await t.api('GET', `/api/jobs/${id}`)).body
   assert.equal({ ...after, lease_expires_at: null }, { ...before, lease_expires_at: null }, 'the job is untouched')
   // Another instance under A's own credential: the job is not its either (409, as a lost lease).
   assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-2' }, bearer(a.token)), 409)
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/executor`, { coordinator_id: 'a-2', executor: 'local' }, bearer(a.token)), 409, '/job/status')
   // The bound calls need coordinator_id.
   assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, {}, bearer(a.token)), 400, '/body/coordinator_id')
   assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { exit_code: 0 }, bearer(a.token)), 400, '/body/coordinator_id')
@@ -108,6 +110,7 @@ test('a token limited to projects claims only their jobs', async ({ t }) => {
   const full = await t.api('POST', '/api/worker/jobs/start', { coordinator_id: 'w-1', project_id: other.id })
   assert.is(full.status, 200)
   assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/heartbeat`, { coordinator_id: 'w-1' }, bearer(limited.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/executor`, { coordinator_id: 'w-1', executor: 'local' }, bearer(limited.token)), 403)
 })
 
 test('a coordinator\'s GITHUB_TOKEN is handed once, stored encrypted, used only for its projects', async ({ t }) => {
