@@ -14,7 +14,8 @@ let gh: FakeGithub
 
 test.before(async () => {
   gh = await startGithub({ tokens: { [HANDED]: 'terarchitect-bot' } })
-  t = await startTestApp({ kind: 'pglite', env: { GITHUB_API_URL: gh.url, REVIEW_POLL_INTERVAL_SEC: '3600' } })
+  // No forge token of the app's own (the test apps' default one unset): only the handed one.
+  t = await startTestApp({ kind: 'pglite', env: { GITHUB_TOKEN: '', GITHUB_API_URL: gh.url, REVIEW_POLL_INTERVAL_SEC: '3600' } })
 })
 test.after(async () => {
   await t?.close()
