@@ -158,5 +158,8 @@ export function parseRepo(prUrl: string | null, repoUrl: string | null): string 
   }
   const parts = path.replace(/\.git$/, '').split('/').filter(Boolean)
   if (parts.length < 2) return null
-  return `${parts[parts.length - 2]}/${parts[parts.length - 1]}`
+  const [owner, name] = [parts[parts.length - 2]!, parts[parts.length - 1]!]
+  // Owner and name become API path segments: `..`, `?` or `#` would reach other API paths.
+  const segment = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/
+  return segment.test(owner) && segment.test(name) ? `${owner}/${name}` : null
 }

@@ -11,10 +11,14 @@
 import { css, html, nothing, type TemplateResult } from 'lit'
 import { link, linkify, safeHref, type Part } from './linkify.ts'
 
-/** The index of the `]` closing the `[` at `open`, counting nested brackets; -1 when none. */
+/** Link text longer than this is not looked for: an unmatched `[` costs at most this much scanning. */
+const LINK_TEXT_MAX = 1000
+
+/** The index of the `]` closing the `[` at `open`, counting nested brackets; -1 when none within LINK_TEXT_MAX. */
 function closingBracket(text: string, open: number): number {
   let depth = 0
-  for (let i = open; i < text.length; i++) {
+  const end = Math.min(text.length, open + LINK_TEXT_MAX)
+  for (let i = open; i < end; i++) {
     const c = text[i]
     if (c === '\\') i++
     else if (c === '[') depth++

@@ -20,8 +20,8 @@
  *   mirrors no job is using are removed.
  * The coordinator holds the state dir's lock, so a lock in this process is the mirror's lock.
  */
-import { mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import { ensurePrivateDir } from '../private-dir.ts'
 import { join } from 'node:path'
 import type { CoordinatorConfig } from '../coordinator-config.ts'
 import type { Logger } from '../log.ts'
@@ -88,7 +88,9 @@ export function createGitCache(options: GitCacheOptions): GitCache {
     } else verified = null
     try {
       if (!existsSync(path)) {
-        await mkdir(dir, { recursive: true })
+        // Private like the state dir it defaults to: a custom directory must not open every cached
+        // repository to the host's other users (the daemon, as root, still binds a mirror in).
+        ensurePrivateDir(dir)
         // Readable by the container's user (uid 1000) whatever the coordinator's umask; writable by no one else.
         await gitFor(dir, job).run(['init', '--quiet', '--bare', '--shared=0644', '--', path])
       }

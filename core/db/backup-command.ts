@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import type { AppConfig } from '../config.ts'
 import { AppError, badRequest } from '../errors.ts'
 import { createBackup, restoreBackup, type BackupManifest } from './backup.ts'
@@ -45,8 +46,9 @@ async function backup(file: string, config: AppConfig): Promise<string[]> {
     }
   }
   // The archive holds the secret key: private from the first byte, and never half-written.
-  const pending = `${file}.${process.pid}.tmp`
-  writeFileSync(pending, archive, { mode: 0o600 })
+  // A fresh name opened exclusively: a file or link planted at a guessable name is never written through.
+  const pending = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  writeFileSync(pending, archive, { mode: 0o600, flag: 'wx' })
   renameSync(pending, file)
   const manifest = JSON.parse(readArchive(archive).get('manifest.json')!.toString('utf8')) as BackupManifest
   const lines = [

@@ -6,7 +6,8 @@
  */
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { ensurePrivateDir } from '../private-dir.ts'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { conflict, unprocessable } from '../errors.ts'
 import { BUILD } from '../version.ts'
@@ -52,7 +53,8 @@ export async function restoreBackup(archive: Buffer, dataDir: string): Promise<B
   const manifest = manifestText ? (JSON.parse(manifestText) as BackupManifest) : undefined
   const database = files.get(DATABASE_FILE)
   if (manifest?.format !== FORMAT || !database) throw unprocessable(`not a Terarchitect backup: no ${FORMAT} manifest or no ${DATABASE_FILE}`)
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // An existing empty directory keeps its mode otherwise: the database and keys land in a private one.
+  ensurePrivateDir(dataDir)
   for (const name of manifest.key_files) {
     const data = files.get(name)
     if (!data || !(KEY_FILES as readonly string[]).includes(name)) throw unprocessable(`the backup lists ${name} but does not hold it`)

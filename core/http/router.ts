@@ -275,7 +275,8 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger, req?
     status = error.status
     payload = { code: error.code, message: error.message, details: error.details }
   } else {
-    log.error('unhandled error', { error, method: req?.method, url: req?.url })
+    // The path only: a query string may carry what people typed (or a credential someone pasted).
+    log.error('unhandled error', { error, method: req?.method, path: req?.url?.split('?')[0] })
     payload = { code: 'internal', message: 'internal error', details: [] }
   }
   // A client still sending a body we refused: answer and close instead of reading it.
