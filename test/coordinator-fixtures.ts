@@ -123,7 +123,8 @@ export interface CoordinatorTestApp extends TestApp {
 /** An app (PGlite, short leases, a worker key, secret settings set) plus the relay. */
 export async function startCoordinatorApp(env: Record<string, string> = {}): Promise<CoordinatorTestApp> {
   const t = await startTestApp({ kind: 'pglite', env: { JOB_LEASE_SEC: '3', JOB_LEASE_GRACE_SEC: '1', REAPER_INTERVAL_SEC: '0.2', TERARCHITECT_WORKER_API_KEY: WORKER_KEY, ...env } })
-  // GITHUB_TOKEN stays unset: a coordinator's own token is used only when the app has none.
+  // The test apps' default GITHUB_TOKEN is kept: a coordinator's own token is used only when the app
+  // has none, so a suite about the coordinator's token passes `GITHUB_TOKEN: ''` (coordinator.test.ts).
   const secrets = { WORKER_API_KEY: `sk-coord-llm-${randomUUID()}`, AGENT_API_KEY: `sk-coord-director-${randomUUID()}`, GITHUB_WEBHOOK_SECRET: `whsec-coord-${randomUUID()}`, EMBEDDING_API_KEY: `sk-coord-embed-${randomUUID()}` }
   const set = await t.api('PUT', '/api/settings', { values: secrets })
   if (set.status !== 200) throw new Error(`settings: ${set.status} ${JSON.stringify(set.body)}`)

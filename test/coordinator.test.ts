@@ -32,7 +32,8 @@ let image: string
 test.before(async () => {
   engine = await ensureDocker()
   image = await ensureFakeAgentImage(engine)
-  app = await startCoordinatorApp()
+  // No forge token of the app's own (the test apps' default one unset): the coordinator's is the only one.
+  app = await startCoordinatorApp({ GITHUB_TOKEN: '' })
   coordinator = spawnCoordinator({
     TERARCHITECT_API_URL: app.apiUrl,
     TERARCHITECT_WORKER_API_KEY: WORKER_KEY,
@@ -52,6 +53,8 @@ test.before(async () => {
     SETTINGS_REFRESH_SEC: '0.5',
   })
   await coordinator.waitForLog(/^coordinator started$/)
+  // Runs are refused without a forge token: wait for the hand-over (it precedes the first claim).
+  await waitFor(async () => (await app.app.ctx.sql`select 1 from forge_tokens`).length > 0, 15000, 'the coordinator\'s GITHUB_TOKEN in the app')
 })
 
 test.after(async () => {
