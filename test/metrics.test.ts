@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request } from 'node:http'
 import { startHealthServer } from '../core/coordinator/health-server.ts'
 import { createLogger } from '../core/log.ts'
 import { createRegistry } from '../core/metrics/registry.ts'
@@ -210,6 +211,27 @@ coordinatorSuite('off loopback without METRICS_TOKEN, /metrics is refused; /heal
 })
 
 coordinatorSuite.run()
+
+const rebinding = suite('metrics: the zero-setup local admin is this machine, not a rebound name')
+rebinding('with no account yet, /metrics answers a loopback Host and refuses another name (DNS rebinding)', async () => {
+  const t = await startTestApp({ kind: 'pglite' })
+  const get = (host: string) => new Promise<number>((resolve, reject) => {
+    const url = new URL(`${t.url}/metrics`)
+    request({ host: url.hostname, port: url.port, path: '/metrics', headers: { host } }, (res) => {
+      res.resume()
+      resolve(res.statusCode!)
+    }).on('error', reject).end()
+  })
+  try {
+    const port = new URL(t.url).port
+    assert.is(await get(`127.0.0.1:${port}`), 200)
+    assert.is(await get(`localhost:${port}`), 200)
+    assert.is(await get(`attacker.test:${port}`), 401)
+  } finally {
+    await t.close()
+  }
+})
+rebinding.run()
 
 import { test as last } from 'uvu'
 last.after(stopOwnCluster)

@@ -15,6 +15,8 @@ import type { AppContext } from '../context.ts'
 import { EXPOSITION_CONTENT_TYPE, type Registry } from '../metrics/registry.ts'
 import { safeEqual } from '../secrets.ts'
 
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i
+
 export function metricsRoutes(ctx: AppContext, registry: Registry): Route[] {
   const { HOST, PUBLIC_URL, TERARCHITECT_ADMIN_TOKEN, METRICS_TOKEN } = ctx.config
   const people = createPeopleAuth(ctx, { adminToken: TERARCHITECT_ADMIN_TOKEN, local: { host: HOST, publicUrl: PUBLIC_URL, adminToken: TERARCHITECT_ADMIN_TOKEN } })
@@ -35,6 +37,11 @@ async function admitScraper(req: IncomingMessage, metricsToken: string | undefin
   const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]
   if (token && metricsToken && safeEqual(token, metricsToken)) return
   const caller = await people.optional(req, token)
+  // The zero-setup local admin is whoever reaches the loopback port: a web page whose name was
+  // rebound to 127.0.0.1 too. Only a request naming a loopback host counts as this machine here.
+  if (caller.kind === 'person' && caller.via === 'local' && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
+    throw unauthorized('send Authorization: Bearer <METRICS_TOKEN or an admin credential>')
+  }
   if (caller.kind === 'person' && caller.role === 'admin') return
   if (caller.kind === 'person') throw forbidden(`metrics need the admin role or METRICS_TOKEN; you have ${caller.role}`)
   throw unauthorized('send Authorization: Bearer <METRICS_TOKEN or an admin credential>')
