@@ -35,6 +35,7 @@ const EMPTY: Values = {
 export class ProjectForm extends LitElement {
   static override properties = {
     open: { type: Boolean },
+    focusField: { attribute: false },
     project: { attribute: false },
     values: { state: true },
     errors: { state: true },
@@ -42,6 +43,8 @@ export class ProjectForm extends LitElement {
     saving: { state: true },
   }
   declare open: boolean
+  /** A field to focus when the form opens (a failure reason's fix: `/projects/:id?edit=repo_url`). */
+  declare focusField: string | null
   declare project: Project | null
   declare values: Values
   declare errors: Record<string, string>
@@ -92,6 +95,15 @@ export class ProjectForm extends LitElement {
       this.errors = {}
       this.formError = ''
     }
+  }
+
+  protected override async updated(changed: PropertyValues<this>): Promise<void> {
+    if (!changed.has('open') || !this.open || !this.focusField) return
+    const input = this.renderRoot.querySelector<HTMLElement>(`#f-${CSS.escape(this.focusField)}`)
+    const folded = input?.closest('details')
+    if (folded) folded.open = true
+    await this.updateComplete
+    input?.focus()
   }
 
   private set(key: keyof Values, value: string) {

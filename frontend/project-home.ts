@@ -5,7 +5,7 @@ import { shortRepo } from './format.ts'
 import { icons } from './icons.ts'
 import { lazy, loadWhen } from './lazy.ts'
 import { LiveController } from './live-controller.ts'
-import { navigate, type ProjectTab } from './router.ts'
+import { navigate, replaceQuietly, type ProjectTab } from './router.ts'
 import { refreshSettingsCheck } from './settings-check.ts'
 import { denied } from './session.ts'
 import { shared } from './styles.ts'
@@ -29,6 +29,7 @@ export class ProjectHome extends LitElement {
     project: { state: true },
     error: { state: true },
     editOpen: { state: true },
+    editField: { state: true },
   }
   declare projectId: number
   declare tab: ProjectTab
@@ -36,6 +37,7 @@ export class ProjectHome extends LitElement {
   declare project: Project | null
   declare error: string
   declare editOpen: boolean
+  declare editField: string | null
   private live = new LiveController(this, {
     project: () => this.projectId,
     onEvent: (type, data) => this.onEvent(type, data),
@@ -76,6 +78,7 @@ export class ProjectHome extends LitElement {
     this.project = null
     this.error = ''
     this.editOpen = false
+    this.editField = null
   }
 
   private onEvent(type: string, data: any) {
@@ -93,6 +96,16 @@ export class ProjectHome extends LitElement {
     } catch (error) {
       this.error = errorText(error)
     }
+    this.openLinkedEdit()
+  }
+
+  /** A failure reason's fix links to `/projects/:id?edit=<field>`: the Edit form opens on that field. */
+  private openLinkedEdit() {
+    const field = new URLSearchParams(location.search).get('edit')
+    if (!field || !this.project || denied('member', 'edit projects')) return
+    this.editField = field
+    this.editOpen = true
+    replaceQuietly(location.pathname, false)
   }
 
   private content(project: Project) {
@@ -137,7 +150,7 @@ export class ProjectHome extends LitElement {
         </nav>
       </div>
       <div class="content">${this.content(project)}</div>
-      <ta-project-form .open=${loadWhen(this.editOpen, () => import('./project-form.ts'))} .project=${project} @close=${() => (this.editOpen = false)}
+      <ta-project-form .open=${loadWhen(this.editOpen, () => import('./project-form.ts'))} .project=${project} .focusField=${this.editField} @close=${() => { this.editOpen = false; this.editField = null }}
         @saved=${(event: CustomEvent<Project>) => { this.project = event.detail; notify('Project saved', 'success') }}></ta-project-form>`
   }
 }

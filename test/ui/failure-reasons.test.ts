@@ -178,6 +178,15 @@ test('the Jobs page lists each job with its ticket\'s title and reason; the fixe
   }, undefined, { timeout: 5000 })
   await page.goBack()
   await page.locator(`tr[data-job="${push.jobId}"]`).waitFor()
+  // The project field's fix opens the project's Edit form on that field.
+  await page.locator(`tr[data-job="${gone.jobId}"] a.fix`).click()
+  await page.waitForFunction(() => {
+    const home = document.querySelector('ta-app')?.shadowRoot?.querySelector('ta-project-home')
+    const form = home?.shadowRoot?.querySelector('ta-project-form')
+    return form?.shadowRoot?.activeElement?.id === 'f-repo_url' && location.search === ''
+  }, undefined, { timeout: 5000 })
+  await page.goto(`${ui.url}/jobs`)
+  await page.locator(`tr[data-job="${push.jobId}"]`).waitFor()
 })
 
 test('"Show in log" opens the ticket\'s Activity on the highlighted event the reason came from', async () => {
