@@ -117,6 +117,15 @@ test('who may read and report: members read, viewers do not; the report route ta
   assertError(await app.api('POST', '/api/worker/coordinators/report', { ...report, coordinator_id: 'has space' }), 400, '/body/coordinator_id')
   const rows = (await app.api('GET', '/api/coordinators', undefined, member)).body as Row[]
   assert.not.ok(rows.some((row) => row.coordinator_id === 'registry-c'), 'refused reports wrote nothing')
+  // Job ids its credential does not hold are not listed as its: the report says what it runs, the app checks.
+  assert.is((await app.api('POST', '/api/worker/coordinators/report', { ...report, running_job_ids: [1, 999999] })).status, 204)
+  const claimed = ((await app.api('GET', '/api/coordinators', undefined, member)).body as Row[]).find((row) => row.coordinator_id === 'registry-c')!
+  assert.equal(claimed.running_job_ids, [])
+  // One credential keeps at most 50 rows, however many instance ids it makes up.
+  for (let i = 0; i < 55; i++) assert.is((await app.api('POST', '/api/worker/coordinators/report', { ...report, coordinator_id: `flood-${i}` })).status, 204)
+  const flood = ((await app.api('GET', '/api/coordinators', undefined, member)).body as Row[]).filter((row) => row.credential_name === 'worker key')
+  assert.is(flood.length, 50)
+  assert.ok(flood.some((row) => row.coordinator_id === 'flood-54'), 'the newest are kept')
 })
 
 test.run()

@@ -46,8 +46,15 @@ export interface CoordinatorRow {
   state: CoordinatorState
 }
 
+/** Rows kept per credential: a credential making up instance ids cannot flood the list. */
+const ROWS_PER_CREDENTIAL = 50
+
 export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: CoordinatorReport): Promise<void> {
-  const running = report.stopped ? [] : [...new Set(report.running_job_ids)]
+  // A coordinator lists only jobs its credential holds: another project's job ids are not its to show.
+  const asked = report.stopped ? [] : [...new Set(report.running_job_ids)]
+  const running = asked.length
+    ? (await sql`select id from agent_jobs where id = any(${asked}::int[]) and status = 'running' and claimed_credential = ${holder.credential.id} order by id`).map((row) => row.id as number)
+    : []
   await sql`
     insert into coordinators (credential, coordinator_id, host, version, executor, capacity, running_job_ids,
                               report_interval_sec, started_at, last_seen_at, stopped_at)
@@ -58,6 +65,10 @@ export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: 
       host = excluded.host, version = excluded.version, executor = excluded.executor, capacity = excluded.capacity,
       running_job_ids = excluded.running_job_ids, report_interval_sec = excluded.report_interval_sec,
       started_at = excluded.started_at, last_seen_at = now(), stopped_at = excluded.stopped_at`
+  await sql`
+    delete from coordinators where credential = ${holder.credential.id} and coordinator_id in (
+      select coordinator_id from coordinators where credential = ${holder.credential.id}
+      order by last_seen_at desc offset ${ROWS_PER_CREDENTIAL})`
 }
 
 /** Every coordinator seen in the last week, live and idle first, then by last report. */

@@ -12,6 +12,9 @@ import { getProject } from '../projects.ts'
 import { resolveSettings } from '../settings.ts'
 import { CHECK_TIMEOUT_MS, discard, hostOf, outcome, unreachable, type CheckOutcome } from './outcome.ts'
 
+const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/
+const GITHUB_SCOPES = /^[a-z:_, ]{0,200}$/
+
 interface Answer {
   status: number
   data: any
@@ -78,12 +81,14 @@ export async function testForge(ctx: AppContext, projectId?: number): Promise<Ch
     return unreachable('GitHub', apiUrl, error)
   }
   if (user.status === 401 || user.status === 403) return outcome('wrong_key', user.status, `GitHub at ${hostOf(apiUrl)} refused the token (${user.status}): check GITHUB_TOKEN.`)
-  if (user.status === 404 || (user.status >= 300 && user.status < 400) || (user.status === 200 && typeof user.data?.login !== 'string')) {
+  // Only a login shaped like GitHub's is repeated (and scopes like GitHub's): an API URL pointed at
+  // another service must not get its answer read back through this check.
+  if (user.status === 404 || (user.status >= 300 && user.status < 400) || (user.status === 200 && !GITHUB_LOGIN.test(String(user.data?.login)))) {
     return outcome('wrong_url', user.status, `${hostOf(apiUrl)} does not answer like the GitHub API (${user.status} for /user): GITHUB_API_URL should be https://api.github.com or, on GitHub Enterprise, https://host/api/v3.`)
   }
   if (user.status !== 200) return outcome('rejected', user.status, `GitHub answered ${user.status} for /user.`)
-  const login = String(user.data.login).slice(0, 100)
-  const scopes = user.scopes === null ? '' : user.scopes.trim() ? `, scopes ${user.scopes.slice(0, 200)}` : ', no scopes'
+  const login = String(user.data.login)
+  const scopes = user.scopes === null || !GITHUB_SCOPES.test(user.scopes) ? '' : user.scopes.trim() ? `, scopes ${user.scopes.trim()}` : ', no scopes'
   const who = `the token works as ${login}${scopes}`
   if (!repo) return outcome('ok', 200, `${who}.`)
   const access = await repositoryAccess(apiUrl, token, repo)
