@@ -108,7 +108,8 @@ test('off loopback with no account, the UI asks for the first admin and the prin
   await setup.getByLabel('Password').fill(PASSWORD.ada)
   await setup.getByLabel('Setup code').fill('0000-0000-0000-0000')
   await setup.getByRole('button', { name: 'Create the admin account' }).click()
-  await setup.getByText('wrong code').waitFor()
+  // Said in words at the field it is about (the form's alert repeats it).
+  await setup.locator('.field-error').getByText('Setup code: wrong code').waitFor()
   await setup.getByLabel('Setup code').fill(ui.app.setupCode!)
   await setup.getByRole('button', { name: 'Create the admin account' }).click()
   await admin.locator('ta-user-menu').getByText('Ada Admin').waitFor()

@@ -79,7 +79,8 @@ test('jobs: a failed job shows its reason and can be retried; queued ones can be
 
   const queued = view.locator('tbody tr', { hasText: 'Paginate the orders list' })
   await queued.getByRole('button', { name: 'Cancel' }).click()
-  await queued.getByText('Cancelled').waitFor()
+  // The status badge; the reason beside it ("Stopped by …") names the cancel too.
+  await queued.locator('.badge', { hasText: 'Cancelled' }).waitFor()
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click()
   await page.locator('ta-jobs-view').getByRole('heading', { name: 'Jobs' }).waitFor()
