@@ -24,7 +24,7 @@ function startServer(env: Record<string, string>): { child: ChildProcess; output
 async function health(port: number) {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/api/health`)
-    return res.ok ? ((await res.json()) as { ok: boolean; db: string; version: string }) : null
+    return res.ok ? ((await res.json()) as { ok: boolean; down: string[]; db: string; version: string; build: string }) : null
   } catch {
     return null
   }
@@ -40,7 +40,11 @@ test('no DATABASE_URL: embedded PGlite with no setup; a second app on the same d
   const app = startServer({ PORT: String(port), TERARCHITECT_DATA_DIR: dataDir })
   try {
     const answer = await waitFor(() => health(port), 60000, 'health')
-    assert.equal(answer, { ok: true, db: 'pglite', version: answer.version })
+    // Ready: nothing down, the embedded database, the build this bundle was made from.
+    assert.is(answer.ok, true)
+    assert.equal(answer.down, [])
+    assert.is(answer.db, 'pglite')
+    assert.match(answer.build, /^\d+\.\d+\.\d+\+([0-9a-f]{12}|unknown)$/)
     // No account yet: the first-admin code is printed for whoever sets the app up from elsewhere.
     await waitFor(async () => /First-admin setup code: [0-9a-f]{4}(-[0-9a-f]{4}){3}\n/.test(app.output()), 10000, 'the setup code on stdout')
     assert.is(statSync(join(dataDir, 'secret.key')).mode & 0o777, 0o600)
