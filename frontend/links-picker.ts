@@ -130,8 +130,9 @@ export class LinksPicker extends LitElement {
     const q = this.query.toLowerCase()
     const labels = new Map(this.graph.nodes.map((node) => [node.id, node.label || node.id]))
     const named = new Set(this.suggested.map((node) => node.id))
+    // The graph's own order, named nodes marked in place: suggestions arrive while people are clicking,
+    // and a list that reordered then would put another checkbox under the pointer.
     const nodes = this.graph.nodes.filter((node) => !q || (node.label ?? '').toLowerCase().includes(q))
-      .sort((a, b) => Number(named.has(b.id)) - Number(named.has(a.id)))
     const edges = this.graph.edges.filter((edge) => !q || `${labels.get(edge.source)} ${labels.get(edge.target)} ${edge.label ?? ''}`.toLowerCase().includes(q))
     return html`<div class="box">
       <div class="top">

@@ -1,3 +1,4 @@
+// test-runner: alone
 /**
  * The Kanban board in a real browser: tickets created in the dialog, a drag into In Progress that
  * enqueues a job, live updates in a second browser, the live job log in the ticket view, Stop,
