@@ -65,6 +65,8 @@ export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: 
       host = excluded.host, version = excluded.version, executor = excluded.executor, capacity = excluded.capacity,
       running_job_ids = excluded.running_job_ids, report_interval_sec = excluded.report_interval_sec,
       started_at = excluded.started_at, last_seen_at = now(), stopped_at = excluded.stopped_at`
+  // Forgetting happens on the write path; reading the list stays a read.
+  await sql`delete from coordinators where last_seen_at < now() - ${FORGET_AFTER}::interval`
   await sql`
     delete from coordinators where credential = ${holder.credential.id} and coordinator_id in (
       select coordinator_id from coordinators where credential = ${holder.credential.id}
@@ -73,7 +75,6 @@ export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: 
 
 /** Every coordinator seen in the last week, live and idle first, then by last report. */
 export async function listCoordinators(sql: Sql): Promise<CoordinatorRow[]> {
-  await sql`delete from coordinators where last_seen_at < now() - ${FORGET_AFTER}::interval`
   const rows = await sql`
     select c.coordinator_id, c.host, c.version, c.executor, c.capacity, c.running_job_ids, c.started_at,
            c.last_seen_at, c.stopped_at,
@@ -86,6 +87,7 @@ export async function listCoordinators(sql: Sql): Promise<CoordinatorRow[]> {
            end as state
     from coordinators c
     left join coordinator_tokens t on c.credential = 'coordinator-token:' || t.id
+    where c.last_seen_at >= now() - ${FORGET_AFTER}::interval
     order by (c.stopped_at is null and c.last_seen_at >= now() - make_interval(secs => c.report_interval_sec * ${LOST_AFTER_REPORTS} + ${LOST_SLACK_SEC})) desc,
              c.last_seen_at desc`
   return rows as unknown as CoordinatorRow[]
