@@ -1,0 +1,162 @@
+/**
+ * The Forge plugin interface: how the app speaks to a code host (GitHub, GitLab, Gitea/Forgejo or a
+ * custom one). Forge plugins run in the app only, the holder of forge tokens; agents reach the forge
+ * through the app's relays. A plugin implements `kind`, `parseRepo`, `gitCredentials` and `connect`;
+ * what only some forges can do is an optional capability core probes for (`webhooks`; commit checks
+ * and issues join them the same way).
+ *
+ * Vocabulary: a "request" is a pull request (GitHub, Gitea) or a merge request (GitLab); its
+ * `number` is what people see in its URL (GitLab's `iid`). A repository is named by its `path`:
+ * `owner/name`, or `group/subgroup/name` on GitLab.
+ *
+ * Failures: a plugin throws `ForgeError` (core/errors.ts AppError family) carrying the forge's own
+ * status, never the forge's response body (the API URL is a setting that may point anywhere, and an
+ * error message must not carry a stranger's answer back to the caller).
+ */
+import { AppError } from './errors.ts'
+
+/** Where and as whom a client talks: the forge's API base URL and the token sent only there. */
+export interface ForgeConnection {
+  /** e.g. `https://api.github.com`, `https://gitlab.example.com/api/v4`, `https://gitea.example.com/api/v1`. */
+  apiUrl: string
+  token: string
+  /** Per request; default 30 s. */
+  timeoutMs?: number
+}
+
+export type RequestState = 'open' | 'closed' | 'merged'
+
+/** A pull/merge request as every forge can describe it. */
+export interface PullRequest {
+  number: number
+  url: string
+  title: string
+  body: string
+  state: RequestState
+  draft: boolean
+  author: string | null
+  headBranch: string
+  headSha: string
+  baseBranch: string
+  /** The head branch lives in this repository (not a fork, not a deleted fork). */
+  sameRepo: boolean
+  /** null when the forge has not decided yet. */
+  mergeable: boolean | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * A comment on a request. `issue_comment`: on its conversation (GitLab: a note; Gitea: an issue
+ * comment); `review_comment`: inline on a line of the diff; `review`: a submitted review, whose
+ * `reviewState` is APPROVED | CHANGES_REQUESTED | COMMENTED (GitLab approvals are APPROVED reviews
+ * with an empty body). `(kind, id)` is unique on one forge.
+ */
+export interface ForgeComment {
+  kind: 'issue_comment' | 'review_comment' | 'review'
+  id: number
+  author: string
+  /** Bots never trigger work (GitHub `type: Bot` or `[bot]`, GitLab bot users, Gitea bot flags). */
+  authorIsBot: boolean
+  body: string
+  path: string | null
+  line: number | null
+  reviewState: string | null
+  url: string | null
+  createdAt: string
+  /** The poller's cursor advances on this. */
+  updatedAt: string
+}
+
+export interface RequestCommit {
+  sha: string
+  message: string
+  author: string | null
+  date: string | null
+  url: string | null
+}
+
+export interface RequestFile {
+  path: string
+  status: 'added' | 'modified' | 'removed' | 'renamed'
+  additions: number
+  deletions: number
+  patch: string | null
+}
+
+/**
+ * What a poller keeps between cycles for one request, owned by the plugin (ETags, `since` marks,
+ * page positions). Stored as JSON; an empty object means "from the start".
+ */
+export type PollCursor = Record<string, unknown>
+
+/** A client bound to one connection. Every method names the repository by its `path`. */
+export interface ForgeClient {
+  /** The token's own login, and whether the forge accepted the token at all. */
+  whoami(): Promise<{ login: string }>
+  /** The repository as the token sees it: null when it is not found (or not visible to the token). */
+  repository(repo: string): Promise<{ defaultBranch: string; canPush: boolean; private: boolean } | null>
+  /** The open request from `head` into `base` in this repository, if any. */
+  findOpenRequest(repo: string, head: string, base: string): Promise<PullRequest | null>
+  openRequest(repo: string, fields: { title: string; body: string; head: string; base: string; draft: boolean }): Promise<PullRequest>
+  getRequest(repo: string, number: number): Promise<PullRequest>
+  /** Commits (at most a few hundred) and changed files of a request. */
+  requestCommits(repo: string, number: number): Promise<RequestCommit[]>
+  requestFiles(repo: string, number: number): Promise<RequestFile[]>
+  /** Every comment of the request, oldest first. */
+  listComments(repo: string, number: number): Promise<ForgeComment[]>
+  /**
+   * What changed since `cursor`: the request (null when unchanged) and comments new or updated since
+   * (possibly some seen before: the caller stores each once). The caller saves `cursor` only after
+   * storing every comment returned.
+   */
+  poll(repo: string, number: number, cursor: PollCursor): Promise<{ request: PullRequest | null; comments: ForgeComment[]; cursor: PollCursor }>
+  /** Posts on the request's conversation; returns the comment as the forge stored it. */
+  comment(repo: string, number: number, body: string): Promise<ForgeComment>
+  /** True when `login` may push to the repository (the writer check behind "only writers trigger work"). */
+  canWrite(repo: string, login: string): Promise<boolean>
+  merge(repo: string, number: number, options: { method: 'merge' | 'squash' | 'rebase'; sha?: string; title?: string; message?: string }): Promise<{ sha: string | null }>
+}
+
+/** What a verified webhook delivery is about, in forge-neutral terms. */
+export type WebhookEvent =
+  | { type: 'ping' }
+  | { type: 'comment'; repo: string; number: number; comment: ForgeComment }
+  | { type: 'request'; repo: string; number: number; state: RequestState }
+  | { type: 'ignored'; reason: string }
+
+/** Optional capability: webhooks. Verification happens before any parsing. */
+export interface ForgeWebhooks {
+  /** True when the delivery is authentic under `secret` (HMAC signature or shared token, compared in constant time). */
+  verify(secret: string, headers: Record<string, string | undefined>, body: Buffer): boolean
+  /** The delivery's meaning; `ignored` for events the app does not act on. Throws a 400 AppError on a malformed body. */
+  parse(headers: Record<string, string | undefined>, body: Buffer): WebhookEvent
+}
+
+export interface Forge {
+  /** Literal plugin name: `github`, `gitlab`, `gitea`. */
+  readonly kind: string
+  /** The API URL to use when none is set (`https://api.github.com`, `https://gitlab.com/api/v4`); null: must be set. */
+  readonly defaultApiUrl: string | null
+  /**
+   * The repository path of a clone URL (https, ssh, scp-style `git@host:path.git`) or of a request
+   * URL; null when neither names one. Segments are checked: `..`, `?`, `#` never reach an API path.
+   */
+  parseRepo(url: string): string | null
+  /** The web host that serves the repositories of an API URL (github.com for api.github.com). */
+  gitHost(apiUrl: string): string
+  /** HTTP basic credentials git sends to the forge's git host with this token. */
+  gitCredentials(token: string): { username: string; password: string }
+  connect(connection: ForgeConnection): ForgeClient
+  webhooks?: ForgeWebhooks
+}
+
+/** A forge's refusal or failure, with the app status it maps to and the forge's own (null: unreachable). */
+export class ForgeError extends AppError {
+  readonly forgeStatus: number | null
+  constructor(code: string, status: number, message: string, forgeStatus: number | null, cause?: unknown) {
+    super(code, status, message, [], cause)
+    this.name = 'ForgeError'
+    this.forgeStatus = forgeStatus
+  }
+}
