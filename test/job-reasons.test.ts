@@ -13,7 +13,7 @@ import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
-import { cliDirs, createTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
+import { claimJob, cliDirs, createTicket, runAgentProcess, runAndClaim, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
 import { dirtyCheckout, hostCoordinator } from './checkout-fixtures.ts'
 import { PASSWORD, PROXIED, signIn } from './people-helpers.ts'
 import { waitFor } from './helpers.ts'
@@ -24,6 +24,7 @@ import type { AppClient } from '../core/agent/api.ts'
 import { resolveAgentConfig } from '../core/agent-config.ts'
 import { createLogger } from '../core/log.ts'
 import type { JobEventInput } from '../core/types.ts'
+import { expireLeases } from '../core/services/reaper.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'job-reasons-'))
 let world: World
@@ -227,6 +228,52 @@ test('missing path: a real coordinator cannot start the agent there; "setup", na
   } finally {
     await coordinator.stop()
   }
+})
+
+test('a lost lease: "cancelled", its coordinator stopped answering; queued again, then not retried; the old holder is told', async () => {
+  const ctx = world.t.app.ctx
+  const ticket = await createTicket(world, { title: 'Lease lost twice' })
+  const first = await runAndClaim(world, ticket.id)
+  await ctx.sql`update agent_jobs set max_attempts = 2 where id = ${first.job_id}`
+  const expire = async () => {
+    await ctx.sql`update agent_jobs set lease_expires_at = now() - interval '1 hour' where id = ${first.job_id}`
+    assert.ok((await expireLeases(ctx)) >= 1, 'the reaper took the job back')
+    return jobOf(first.job_id)
+  }
+  const requeued = await expire()
+  assert.is(requeued.status, 'pending')
+  assert.is(requeued.reason_kind, 'cancelled')
+  assert.is(requeued.reason, 'Its coordinator stopped answering (lease lost); queued again as attempt 2 of 2')
+  assert.is((await reasonEvent(ticket.id, requeued.reason_event_id)).step, 'lease_expired')
+  // The coordinator that held it hears lease_lost on its next heartbeat; the reason stays.
+  const beat = await world.t.api('POST', `/api/worker/jobs/${first.job_id}/heartbeat`, { coordinator_id: 'agent-tests' }, { authorization: `Bearer ${world.secrets.workerApiKey}` })
+  assert.is(beat.status, 409, JSON.stringify(beat.body))
+  assert.is(beat.body.error.code, 'lease_lost')
+  assert.is((await jobOf(first.job_id)).reason, requeued.reason)
+  // Claimed again: the last attempt's reason is not this one's.
+  const second = await claimJob(world)
+  assert.is(second.job_id, first.job_id)
+  assert.is(second.attempt, 2)
+  const running = await jobOf(first.job_id)
+  assert.equal([running.status, running.reason_kind, running.reason], ['running', null, null])
+  const ended = await expire()
+  const event = await assertReason(ended, ticket.id, { status: 'failed', kind: 'cancelled', text: 'Its coordinator stopped answering (lease lost) on attempt 2 of 2; not retried', fix: null })
+  assert.is(event.step, 'lease_expired')
+  assert.is((await listed(ended.id)).reason, ended.reason)
+  const card = (await world.t.api('GET', `/api/projects/${world.projectId}/tickets/${ticket.id}`, undefined, world.people)).body
+  assert.equal([card.job.reason_kind, card.job.reason], ['cancelled', ended.reason])
+})
+
+test('a lost lease after a cancel: cancelled, "Stopped by" the person who asked', async () => {
+  const ctx = world.t.app.ctx
+  const ticket = await createTicket(world, { title: 'Stopped while its coordinator was gone' })
+  const claimed = await runAndClaim(world, ticket.id)
+  assert.is((await world.t.api('POST', `/api/jobs/${claimed.job_id}/cancel`, undefined, world.people)).status, 200)
+  await ctx.sql`update agent_jobs set lease_expires_at = now() - interval '1 hour' where id = ${claimed.job_id}`
+  assert.ok((await expireLeases(ctx)) >= 1)
+  const job = await jobOf(claimed.job_id)
+  assert.equal([job.status, job.reason_kind], ['cancelled', 'cancelled'])
+  assert.match(job.reason, /^Stopped by /)
 })
 
 test('nothing the suite stored holds a secret', async () => {

@@ -7,7 +7,8 @@
  * - a failure: the agent's own classified failure event (core/agent/errors.ts `reasonOf`), else the
  *   coordinator's report (`hint`: could not start, timed out, exit code) completed with the job's
  *   last error event, else the job's error.
- * Settling is idempotent: a job that has a reason keeps it.
+ * Settling is idempotent: a job that has a reason keeps it. A claim clears the reason
+ * (core/services/queue.ts), so a job queued again with one (`noteRequeueReason`) settles afresh.
  */
 import type { Sql, TransactionSql } from '../db/index.ts'
 import { redactText } from '../log.ts'
@@ -21,16 +22,29 @@ interface Found {
   eventId: number | null
 }
 
-/** Settles the reason of `job` when it ended failed or cancelled; returns the job's reason columns. */
-export async function settleJobReason(tx: Sql | TransactionSql, job: Ended, hint?: JobReason | null): Promise<JobReasonFields> {
+/**
+ * Settles the reason of `job` when it ended failed or cancelled; returns the job's reason columns.
+ * `hintEventId`: the log event the hint comes from (the reaper's `lease_expired`), pointed at when
+ * the hint is the reason.
+ */
+export async function settleJobReason(tx: Sql | TransactionSql, job: Ended, hint?: JobReason | null, hintEventId?: number | null): Promise<JobReasonFields> {
   if (job.status !== 'failed' && job.status !== 'cancelled') return emptyReason()
   const [row] = await tx`
     select reason_kind, reason, reason_event_id, reason_fix, error, ticket_id, created_at, started_at from agent_jobs where id = ${job.id}`
   const stored = row ? fieldsOf(row) : emptyReason()
   if (!row || stored.reason_kind) return stored
   const found = job.status === 'cancelled'
-    ? await cancelReason(tx, job.id, row as { ticket_id: number | null; created_at: string; error: string | null }, hint)
-    : await failureReason(tx, job.id, row.started_at as string | null, row.error as string | null, hint)
+    ? await cancelReason(tx, job.id, row as { ticket_id: number | null; created_at: string; error: string | null }, hint, hintEventId ?? null)
+    : await failureReason(tx, job.id, row.started_at as string | null, row.error as string | null, hint, hintEventId ?? null)
+  return storeReason(tx, job.id, found)
+}
+
+/** Records why a job that ended its attempt without a result is pending again (the reaper's lost lease). */
+export async function noteRequeueReason(tx: Sql | TransactionSql, jobId: number, reason: JobReason, eventId: number | null): Promise<JobReasonFields> {
+  return storeReason(tx, jobId, { reason, eventId })
+}
+
+async function storeReason(tx: Sql | TransactionSql, jobId: number, found: Found): Promise<JobReasonFields> {
   const fields: JobReasonFields = {
     reason_kind: found.reason.kind,
     reason: redactText(found.reason.text).slice(0, 2000),
@@ -40,12 +54,12 @@ export async function settleJobReason(tx: Sql | TransactionSql, job: Ended, hint
   await tx`
     update agent_jobs set reason_kind = ${fields.reason_kind}, reason = ${fields.reason}, reason_event_id = ${fields.reason_event_id},
       reason_fix = ${fields.reason_fix ? tx.json(fields.reason_fix) : null}
-    where id = ${job.id}`
+    where id = ${jobId}`
   return fields
 }
 
 /** A cancel: the person who asked, else what the coordinator or the app said. */
-async function cancelReason(tx: Sql | TransactionSql, jobId: number, job: { ticket_id: number | null; created_at: string; error: string | null }, hint?: JobReason | null): Promise<Found> {
+async function cancelReason(tx: Sql | TransactionSql, jobId: number, job: { ticket_id: number | null; created_at: string; error: string | null }, hint: JobReason | null | undefined, hintEventId: number | null): Promise<Found> {
   const [who] = await tx`
     select coalesce(nullif(u.display_name, ''), a.actor_label) as name
     from audit a left join users u on u.id = a.actor_user_id
@@ -54,14 +68,14 @@ async function cancelReason(tx: Sql | TransactionSql, jobId: number, job: { tick
     order by a.id desc limit 1`
   const [event] = await tx`
     select id from job_events where job_id = ${jobId} and event->>'kind' = 'cancelled' order by id desc limit 1`
-  const eventId = (event?.id as number | undefined) ?? null
+  const eventId = (event?.id as number | undefined) ?? hintEventId
   if (who) return { reason: { kind: 'cancelled', text: `Stopped by ${who.name as string}` }, eventId }
   if (hint?.kind === 'cancelled') return { reason: hint, eventId }
   return { reason: { kind: 'cancelled', text: job.error ? sentence(job.error) : 'Stopped' }, eventId }
 }
 
 /** A failure: the agent's classified event, else the coordinator's reason with the last error event. */
-async function failureReason(tx: Sql | TransactionSql, jobId: number, startedAt: string | null, error: string | null, hint?: JobReason | null): Promise<Found> {
+async function failureReason(tx: Sql | TransactionSql, jobId: number, startedAt: string | null, error: string | null, hint: JobReason | null | undefined, hintEventId: number | null): Promise<Found> {
   // This attempt's events only: an earlier attempt's failure is not why this one ended.
   const [classified] = await tx`
     select id, event from job_events
@@ -73,6 +87,7 @@ async function failureReason(tx: Sql | TransactionSql, jobId: number, startedAt:
     const fix = isFix(event.fix) ? event.fix : null
     return { reason: { kind: event.reason_kind, text: event.reason, fix }, eventId: classified!.id as number }
   }
+  if (hint && hintEventId !== null) return { reason: hint, eventId: hintEventId }
   // The agent died without saying why: its last error (a worker's error event, a failed step).
   const [last] = await tx`
     select id, summary from job_events

@@ -49,3 +49,15 @@ export const isReasonKind = (value: unknown): value is ReasonKind => REASON_KIND
 
 export const settingFix = (key: string): FixTarget => ({ kind: 'setting', key })
 export const projectFix = (field: string): FixTarget => ({ kind: 'project', field })
+
+/**
+ * A job taken back because its lease expired (its coordinator stopped heartbeating: it died, lost
+ * the network, or its host slept): a cancel by circumstance, neutral like a person's Stop.
+ * `status` is where the reaper left the job: `pending` again, or `failed` after its last attempt.
+ */
+export function leaseLostReason(status: 'pending' | 'failed', attempt: number, maxAttempts: number): JobReason {
+  const lost = 'Its coordinator stopped answering (lease lost)'
+  return status === 'pending'
+    ? { kind: 'cancelled', text: `${lost}; queued again as attempt ${attempt} of ${maxAttempts}` }
+    : { kind: 'cancelled', text: `${lost} on attempt ${attempt} of ${maxAttempts}; not retried` }
+}

@@ -21,6 +21,7 @@ import { getProject } from './projects.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { settleJobReason } from './job-reason-store.ts'
 import type { JobReason } from './job-reason.ts'
+import { commentJobFailure } from './job-failure-comment.ts'
 
 export interface ClaimFilter {
   projectIds: number[] | null
@@ -51,9 +52,10 @@ const claimedColumns = JOB_COLUMNS.split(',').map((column) => `claimed.${column.
 
 /**
  * One statement: pick the project with the fewest running jobs that has pending work (ties: the
- * oldest pending job), lock its oldest pending job with SKIP LOCKED, mark it running with a lease,
- * and record the feed event. Running jobs are counted up to 32 only: beyond that the order between
- * two busy projects does not matter, and an uncapped count would make every claim O(running).
+ * oldest pending job), lock its oldest pending job with SKIP LOCKED, mark it running with a lease
+ * (clearing why its last attempt ended: this one settles its own), and record the feed event.
+ * Running jobs are counted up to 32 only: beyond that the order between two busy projects does
+ * not matter, and an uncapped count would make every claim O(running).
  * When every pending job of the picked project is locked by a racing claimer, a plain FIFO claim
  * over all allowed projects follows, so work is never left idle.
  */
@@ -78,7 +80,8 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
        ), claimed as (
          update agent_jobs j set status = 'running', claimed_by = $3, executor = coalesce($4, j.executor), fallback_reason = null,
            started_at = now(), lease_expires_at = now() + make_interval(secs => $5),
-           claimed_credential = $6, claim_seq = j.claim_seq + 1
+           claimed_credential = $6, claim_seq = j.claim_seq + 1,
+           reason_kind = null, reason = null, reason_event_id = null, reason_fix = null
          from next where j.id = next.id
          returning j.*
        ), feed as (
@@ -202,9 +205,17 @@ export interface Outcome {
 
 /**
  * Finishes a running job. A requested cancel wins: the job ends `cancelled` whatever the report.
- * `error` and `output_tail` are agent-produced text: stored masked (log.ts redactText).
+ * `error` and `output_tail` are agent-produced text: stored masked (log.ts redactText). A failed
+ * ticket job then says why on its ticket's PR (job-failure-comment.ts).
  */
 export async function reportJob(ctx: AppContext, jobId: number, report: Outcome): Promise<Job> {
+  const job = await writeReport(ctx, jobId, report)
+  // After the commit, and not awaited: the forge is never in the way of the transition.
+  if (job.status === 'failed') void commentJobFailure(ctx, job)
+  return job
+}
+
+async function writeReport(ctx: AppContext, jobId: number, report: Outcome): Promise<Job> {
   return write(ctx, async ({ tx, emit }) => {
     await registerStoredSecrets(ctx, tx)
     const [row] = await tx.unsafe(

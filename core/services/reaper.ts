@@ -4,17 +4,27 @@
  * requested ends them cancelled. Only JOB_LEASE_GRACE_SEC after the expiry: an agent whose
  * coordinator is gone stops itself before its lease runs out (core/agent/cancel.ts), so the next
  * attempt never starts while the last one still works. Also prunes the live-update feed past its
- * retention.
+ * retention. The job's reason says its lease was lost (job-reason.ts `leaseLostReason`), pointing
+ * at the `lease_expired` log event: on the job queued again too, until its next claim.
  * The loop never throws: errors are logged and the next tick tries again.
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import { jobSummary } from './jobs.ts'
 import { insertJobEvents } from './job-events.ts'
-import { settleJobReason } from './job-reason-store.ts'
+import { noteRequeueReason, settleJobReason } from './job-reason-store.ts'
+import { commentJobFailure } from './job-failure-comment.ts'
+import { leaseLostReason } from './job-reason.ts'
 import type { Job } from '../types.ts'
 
 export async function expireLeases(ctx: AppContext): Promise<number> {
+  const expired = await takeBackExpired(ctx)
+  // A job failed for good says so on its ticket's PR, after the commit (job-failure-comment.ts).
+  await Promise.all(expired.filter((job) => job.status === 'failed').map((job) => commentJobFailure(ctx, job)))
+  return expired.length
+}
+
+async function takeBackExpired(ctx: AppContext): Promise<Job[]> {
   return write(ctx, async (scope) => {
     const expired = (await scope.tx`
       update agent_jobs set
@@ -30,16 +40,23 @@ export async function expireLeases(ctx: AppContext): Promise<number> {
         started_at = case when cancel_requested or attempt >= max_attempts then started_at else null end,
         claimed_by = null, lease_expires_at = null
       where status = 'running' and lease_expires_at < now() - make_interval(secs => ${ctx.config.JOB_LEASE_GRACE_SEC})
-      returning id, project_id, ticket_id, status, attempt, error, cancel_requested`) as unknown as Job[]
+      returning id, project_id, ticket_id, kind, status, attempt, max_attempts, error, cancel_requested, pr_number`) as unknown as Job[]
     for (const job of expired) {
       const summary =
         job.status === 'pending' ? `lease expired; queued again as attempt ${job.attempt}` : job.status === 'cancelled' ? 'lease expired after cancel; job cancelled' : (job.error ?? 'lease expired')
-      await insertJobEvents(scope, job, [{ step: 'lease_expired', summary }])
-      Object.assign(job, await settleJobReason(scope.tx, job))
+      const [event] = await insertJobEvents(scope, job, [{ step: 'lease_expired', summary }])
+      const eventId = event?.seq ?? null
+      if (job.status === 'pending') Object.assign(job, await noteRequeueReason(scope.tx, job.id, leaseLostReason('pending', job.attempt, job.max_attempts), eventId))
+      else {
+        const hint = job.status === 'failed'
+          ? leaseLostReason('failed', job.attempt, job.max_attempts)
+          : { kind: 'cancelled' as const, text: 'Stopped on request; its coordinator stopped answering (lease lost) before the agent ended' }
+        Object.assign(job, await settleJobReason(scope.tx, job, hint, eventId))
+      }
       await scope.emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       if (job.status === 'pending') scope.wakeClaimers(job.project_id)
     }
-    return expired.length
+    return expired
   })
 }
 
