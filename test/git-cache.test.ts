@@ -1,9 +1,10 @@
 /**
  * The git object cache (core/coordinator/git-cache.ts) with real git, the real app relay and the git
- * fixture as the forge's git host: a second job's clone takes its objects from the mirror (bytes
- * through the relay counted), concurrent jobs of one repository refresh once, a force-push and a
- * deleted branch show in the next job, a mirror changed behind the coordinator's back is rebuilt,
- * the least recently used idle mirror is evicted. Two projects: B's forge token cannot read A's
+ * fixture as the forge's git host: a second job's clone borrows its objects from the mirror (bytes
+ * through the relay counted) and pushes through the relay, concurrent jobs of one repository refresh
+ * once, a force-push and a deleted branch show in the next job, a mirror changed behind the
+ * coordinator's back is rebuilt, the least recently used idle mirror is evicted; while a job holds
+ * a mirror nothing it borrows goes away (no rebuild, eviction or repack). Two projects: B's forge token cannot read A's
  * private repository (the git host refuses it), so B's job gets no mirror even naming the same URL.
  * In Docker (the agent image): the mirror is mounted read-only and a clone in the container takes
  * its objects from it.
@@ -12,7 +13,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestApp, type TestApp } from './helpers.ts'
@@ -22,7 +23,7 @@ import { countingRelay, type CountingRelay } from './fixtures/counting-relay.ts'
 import { createGitCache, gitCacheFor, withMirror, MIRROR_TARGET, type GitCache } from '../core/coordinator/git-cache.ts'
 import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
 import { mirrorKey, mirrorPath } from '../core/coordinator/git-cache-store.ts'
-import { createGit } from '../core/agent/git.ts'
+import { createGit, pushLeased } from '../core/agent/git.ts'
 import { createLogger } from '../core/log.ts'
 import type { ClaimedJob } from '../core/coordinator/client.ts'
 import type { JobSpec } from '../core/executor.ts'
@@ -92,6 +93,17 @@ function commitToRemote(branch: string, files: Record<string, string | Buffer>, 
   return gitOut(['rev-parse', 'HEAD'], work)
 }
 
+/** Bytes of the objects a clone holds itself (packs and loose), not counting what it borrows. */
+function ownObjectBytes(dir: string): number {
+  const objects = join(dir, '.git', 'objects')
+  let total = 0
+  for (const sub of readdirSync(objects)) {
+    if (sub === 'info') continue
+    for (const name of readdirSync(join(objects, sub))) total += statSync(join(objects, sub, name)).size
+  }
+  return total
+}
+
 const freshCache = (maxBytes = 1024 ** 3): GitCache => createGitCache({ dir: mkdtempSync(join(scratch, 'cache-')), maxBytes, log })
 const notes = () => {
   const seen: string[] = []
@@ -130,7 +142,7 @@ test.after(async () => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
-test('a second job clones from the mirror: far fewer bytes through the relay, a complete repository that does not depend on the mirror', async () => {
+test('a second job clones from the mirror: far fewer bytes through the relay, its objects borrowed through alternates, and it pushes through the relay', async () => {
   const cache = freshCache()
   const cold = await agentClone(await claim(projectA), 'cold')
   const first = await claim(projectA)
@@ -144,16 +156,68 @@ test('a second job clones from the mirror: far fewer bytes through the relay, a 
   assert.ok(lease, seen.join('\n'))
   const refresh = relay.received - before
   const warm = await agentClone(second, 'warm', lease!.path)
-  lease!.release()
   assert.ok(cold.bytes > 3 * 1024 * 1024, `a cold clone downloads the repository (${cold.bytes} bytes)`)
   assert.ok(refresh + warm.bytes < cold.bytes / 10, `refresh ${refresh} + clone ${warm.bytes} bytes vs a cold clone's ${cold.bytes}`)
   assert.match(seen.join('\n'), /git cache: mirror ready/)
   assert.is(gitOut(['rev-parse', 'HEAD'], warm.dir), gitOut(['rev-parse', 'HEAD'], cold.dir))
-  // --dissociate: no alternates left; the clone is whole without the mirror.
-  assert.not.ok(existsSync(join(warm.dir, '.git', 'objects', 'info', 'alternates')))
-  rmSync(lease!.path, { recursive: true, force: true })
+  // Borrowed, not copied: the clone's own objects are a few KB, the mirror's are named in alternates.
+  assert.is(gitOut(['cat-file', '-p', 'HEAD:README.md'], warm.dir), gitOut(['cat-file', '-p', 'HEAD:README.md'], cold.dir))
+  assert.match(readFileSync(join(warm.dir, '.git', 'objects', 'info', 'alternates'), 'utf8'), join(lease!.path, 'objects'))
+  assert.ok(ownObjectBytes(warm.dir) < 64 * 1024, `the clone holds ${ownObjectBytes(warm.dir)} bytes of objects of its own`)
   gitOut(['fsck', '--no-dangling', '--full'], warm.dir)
   assert.is(gitOut(['remote', 'get-url', 'origin'], warm.dir), relayUrl(second))
+  // A commit on top, pushed through the relay with the job's token as the agent pushes: the remote
+  // gets a complete history (the objects the clone borrowed included where the remote needs them).
+  writeFileSync(join(warm.dir, 'pushed.txt'), 'from a clone with alternates\n')
+  const git = createGit({ cwd: warm.dir, env: { PATH: process.env.PATH!, HOME: scratch }, credential: { token: second.agent_token, url: relayUrl(second) }, author: { name: 'a', email: 'a@b' } })
+  const commit = await git.commitAll('from the cache')
+  const branch = `ticket-${second.ticket_id}` // the one branch the relay lets this job push
+  await pushLeased(git, 'origin', branch, null)
+  assert.is(gitOut(['--git-dir', bare, 'rev-parse', `refs/heads/${branch}`]), commit)
+  assert.is(gitOut(['--git-dir', bare, 'show', `${branch}:pushed.txt`]), 'from a clone with alternates')
+  gitOut(['--git-dir', bare, 'fsck', '--no-dangling', '--full'])
+  lease!.release()
+  gitOut(['--git-dir', bare, 'update-ref', '-d', `refs/heads/${branch}`])
+})
+
+test('while a job holds the mirror it keeps every object: a force-push refresh, tampering and a tiny budget remove nothing, and repacks wait for the lease', async () => {
+  const cache = createGitCache({ dir: mkdtempSync(join(scratch, 'cache-')), maxBytes: 1, log, repackAt: { packs: 0, loose: 0 } })
+  const holder = await claim(projectA)
+  const lease = await cache.prepare(cacheJob(holder), () => {})
+  assert.ok(lease)
+  const clone = await agentClone(holder, 'held', lease!.path)
+  const packs = () => readdirSync(join(lease!.path, 'objects', 'pack')).filter((name) => name.endsWith('.pack')).sort()
+  const held = packs()
+  const oldMain = gitOut(['--git-dir', bare, 'rev-parse', 'refs/heads/main'])
+  // Another job refreshes after a force-push to a new history: the old one is unreachable in the mirror now.
+  const rewritten = commitToRemote('main', { 'README.md': '# rewritten while held\n' }, { orphan: true })
+  const other = await cache.prepare(cacheJob(await claim(projectA)), () => {})
+  assert.ok(other, 'a second job gets the mirror too')
+  assert.is(gitOut(['--git-dir', lease!.path, 'rev-parse', 'refs/heads/main']), rewritten)
+  assert.ok(held.every((pack) => packs().includes(pack)), 'no pack was repacked away under a lease (repackAt 0)')
+  other!.release()
+  gitOut(['fsck', '--no-dangling', '--full'], clone.dir)
+  // Tampered while held: not handed to the next job, not removed from under the holder.
+  appendFileSync(join(lease!.path, 'objects', 'pack', held[0]!.replace(/\.pack$/, '.keep')), 'planted')
+  const { note, seen } = notes()
+  assert.is(await cache.prepare(cacheJob(await claim(projectA)), note), null)
+  assert.match(seen.join('\n'), 'rebuilt once the jobs using it are over')
+  assert.ok(existsSync(join(lease!.path, 'objects', 'pack', held[0]!)))
+  gitOut(['fsck', '--no-dangling', '--full'], clone.dir)
+  assert.is(gitOut(['rev-parse', 'HEAD'], clone.dir), oldMain)
+  lease!.release()
+  // Once no job holds it: rebuilt (the planted file gone), then repacked into one pack at the next idle refresh.
+  const rebuilt = await cache.prepare(cacheJob(await claim(projectA)), () => {})
+  assert.ok(rebuilt)
+  assert.not.ok(readdirSync(join(rebuilt!.path, 'objects', 'pack')).some((name) => name.endsWith('.keep')))
+  rebuilt!.release()
+  commitToRemote('main', { 'after.txt': 'after\n' })
+  const again = await cache.prepare(cacheJob(await claim(projectA)), () => {})
+  assert.is(packs().length, 1)
+  assert.is(gitOut(['--git-dir', again!.path, 'count-objects', '-v']).match(/^count: (\d+)/m)?.[1], '0')
+  gitOut(['--git-dir', again!.path, 'fsck', '--no-dangling', '--full'])
+  again!.release()
+  gitOut(['--git-dir', bare, 'update-ref', 'refs/heads/main', oldMain])
 })
 
 test('jobs of one repository arriving together refresh it once', async () => {
@@ -291,8 +355,10 @@ test('docker: the mirror is mounted read-only and a clone in the agent container
   const script = [
     'grep " /git-mirror " /proc/mounts | cut -d" " -f4 | cut -d, -f1 | sed "s/^/mount:/"',
     '(touch /git-mirror/poison 2>/dev/null || mkdir /git-mirror/objects/x 2>/dev/null) && echo wrote || echo write:refused',
-    'git -c credential.helper= -c "credential.helper=!f() { echo username=job; echo password=$TERARCHITECT_AGENT_TOKEN; }; f" clone --quiet --no-tags ${AGENT_GIT_MIRROR:+--reference-if-able $AGENT_GIT_MIRROR --dissociate} -- "$REPO" /tmp/repo',
+    'git -c credential.helper= -c "credential.helper=!f() { echo username=job; echo password=$TERARCHITECT_AGENT_TOKEN; }; f" clone --quiet --no-tags ${AGENT_GIT_MIRROR:+--reference-if-able $AGENT_GIT_MIRROR} -- "$REPO" /tmp/repo',
     'echo head:$(git -C /tmp/repo rev-parse HEAD)',
+    'git -C /tmp/repo fsck --no-dangling --full >/dev/null 2>&1 && echo fsck:ok',
+    'cat /tmp/repo/.git/objects/info/alternates 2>/dev/null | sed "s/^/alternates:/"',
   ].join('; ')
   const executor = dockerDood({ engine, image: AGENT_IMAGE, mountSocket: false, cacheVolume: '', command: ['sh', '-c', script], log })
   const runIn = async (job: ClaimedJob, mirror: boolean) => {
@@ -318,6 +384,9 @@ test('docker: the mirror is mounted read-only and a clone in the agent container
   const head = gitOut(['--git-dir', bare, 'rev-parse', 'refs/heads/main'])
   assert.match(cold.output, `head:${head}`)
   assert.match(warm.output, `head:${head}`)
+  assert.match(warm.output, 'fsck:ok')
+  assert.match(warm.output, `alternates:${MIRROR_TARGET}/objects`)
+  assert.not.match(cold.output, 'alternates:')
   assert.ok(warm.bytes < cold.bytes / 10, `in the container: ${warm.bytes} bytes with the mirror vs ${cold.bytes} without`)
   assert.not.ok(existsSync(join(mirrorPath(cache.dir, mirrorKey(repoUrl)), 'poison')))
   await executor.close?.()

@@ -83,12 +83,15 @@ export function createGit(options: GitOptions) {
 
     /**
      * Clones `url` into `dir` (which must not exist or be empty). With `reference` (a local mirror of
-     * the repository) objects it holds are copied from it instead of fetched, and `--dissociate`
-     * leaves the clone independent of it; refs still come from `url`. A reference that is not a
-     * repository (a mount that came up empty) is skipped with git's warning.
+     * the repository, the coordinator's git cache) the clone borrows the objects it holds through
+     * `objects/info/alternates` and downloads only the rest; refs still come from `url`. Nothing is
+     * copied, so the clone needs the mirror for its whole life: the coordinator keeps it mounted
+     * for the job's run and never removes or repacks it while a job holds it (git-cache.ts). A
+     * reference that is not a repository (a mount that came up empty) is skipped with git's
+     * warning and everything is downloaded.
      */
     async clone(url: string, dir: string, reference?: string): Promise<void> {
-      const borrow = reference ? ['--reference-if-able', reference, '--dissociate'] : []
+      const borrow = reference ? ['--reference-if-able', reference] : []
       await git(['clone', '--quiet', '--no-tags', ...borrow, '--', url, dir], { network: true, cwd: '/' })
     },
 

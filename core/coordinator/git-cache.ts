@@ -2,8 +2,9 @@
  * The git object cache of a coordinator host (docker mode): a bare mirror per repository under
  * AGENT_GIT_CACHE_DIR (default `<COORDINATOR_STATE_DIR>/git-cache`), refreshed through the app's git
  * relay with the claimed job's own token, mounted read-only into that job's container, where the
- * agent clones with `--reference-if-able <mirror> --dissociate` (core/agent/workspace.ts): refs come
- * from the relay, only objects from the mirror, and the clone keeps none of its own pointing there.
+ * agent clones with `--reference-if-able <mirror>` (core/agent/git.ts): refs come from the relay, the
+ * mirror's objects are borrowed through the clone's `objects/info/alternates` (nothing copied), and
+ * only what the mirror lacks is downloaded.
  *
  * Contract of `prepare`:
  * - The job's own token must read the repository through the relay: the job's refresh (`git fetch
@@ -18,6 +19,11 @@
  * - Every failure (no access, relay down, disk) is logged and answered null: the job clones cold.
  * - The cache is kept under AGENT_GIT_CACHE_MAX_MB: after a refresh the least recently used
  *   mirrors no job is using are removed.
+ * - A job's clone needs the mirror's objects for the whole run (alternates), so a mirror never loses
+ *   an object while a job holds its lease: it is only fetched into (`gc.auto=0`,
+ *   `maintenance.auto=false` in its config and on every command, so git never collects or prunes
+ *   it), and it is removed (eviction, a failed refresh, a tampered mirror) or repacked only while no
+ *   lease is held. A tampered mirror in use is not handed out; it is rebuilt once its jobs are over.
  * The coordinator holds the state dir's lock, so a lock in this process is the mirror's lock.
  */
 import { existsSync } from 'node:fs'
@@ -64,12 +70,22 @@ export interface GitCacheOptions {
   dir: string
   maxBytes: number
   log: Logger
+  /**
+   * Repack a mirror (`git repack -a -d`, one pack) at a refresh with no lease held once it has more
+   * than `packs` packs or `loose` loose objects: small fetches between jobs add both. Default 20 / 5000.
+   */
+  repackAt?: { packs: number; loose: number }
 }
+
+/** Git never collects, prunes or repacks a mirror by itself: a running job may borrow any of its objects. */
+const NO_AUTO_GC = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false']
 
 export function createGitCache(options: GitCacheOptions): GitCache {
   const { dir, log } = options
   const refreshing = new Map<string, Promise<void>>()
   const inUse = new Map<string, number>()
+  const leased = (key: string) => (inUse.get(key) ?? 0) > 0
+  const repackAt = options.repackAt ?? { packs: 20, loose: 5000 }
   // HOME in the cache dir and no system config: no user's credential helper or url rewrite applies.
   const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1' }
   const gitFor = (cwd: string, job: GitCacheJob) =>
@@ -80,6 +96,8 @@ export function createGitCache(options: GitCacheOptions): GitCache {
     let verified = await readManifest(dir, key)
     if (existsSync(path)) {
       const changed = verified ? await manifestMismatch(dir, key, verified) : 'no manifest'
+      // Removing it would pull objects from under the running jobs' clones; none gets it meanwhile.
+      if (changed && leased(key)) throw new Error(`the mirror differs from what the coordinator wrote (${changed}); it is rebuilt once the jobs using it are over`)
       if (changed) {
         log.warn('git cache: a mirror differs from what the coordinator wrote; rebuilding it', { mirror: key, why: changed })
         await dropMirror(dir, key)
@@ -93,18 +111,34 @@ export function createGitCache(options: GitCacheOptions): GitCache {
         ensurePrivateDir(dir)
         // Readable by the container's user (uid 1000) whatever the coordinator's umask; writable by no one else.
         await gitFor(dir, job).run(['init', '--quiet', '--bare', '--shared=0644', '--', path])
+        for (const [name, value] of [['gc.auto', '0'], ['maintenance.auto', 'false'], ['gc.pruneExpire', 'never'], ['core.logAllRefUpdates', 'false']]) {
+          await gitFor(path, job).run(['config', name, value])
+        }
       }
       // Branches only, pruned: a deleted branch's commits stop being advertised (clones ask the
-      // relay for refs anyway; the mirror is an object source). No gc: packs stay as written.
-      await gitFor(path, job).run(['-c', 'gc.auto=0', 'fetch', '--quiet', '--prune', '--no-tags', '--no-write-fetch-head', '--', job.relayUrl, '+refs/heads/*:refs/heads/*'], { network: true })
+      // relay for refs anyway; the mirror is an object source). Pruning drops refs, never objects.
+      await gitFor(path, job).run([...NO_AUTO_GC, 'fetch', '--quiet', '--prune', '--no-tags', '--no-write-fetch-head', '--', job.relayUrl, '+refs/heads/*:refs/heads/*'], { network: true })
+      if (!leased(key)) await repackIfDue(path, job)
       await writeManifest(dir, key, await takeManifest(dir, key, job.repoUrl))
     } catch (error) {
       // A mirror is trusted only with a manifest of its current state: a verified one keeps what
       // git left (its fetch is all or nothing for refs), a new one is dropped.
-      if (verified) await writeManifest(dir, key, await takeManifest(dir, key, job.repoUrl)).catch(() => dropMirror(dir, key))
-      else await dropMirror(dir, key)
+      const drop = () => (leased(key) ? undefined : dropMirror(dir, key))
+      if (verified) await writeManifest(dir, key, await takeManifest(dir, key, job.repoUrl)).catch(drop)
+      else await drop()
       throw error
     }
+  }
+
+  /**
+   * One pack again once fetches piled up packs or loose objects. Only with no lease held: `-d`
+   * deletes the old packs, and unreachable objects (a force-pushed history) go with them. Runs
+   * inside the refresh, so no job is handed the mirror meanwhile.
+   */
+  async function repackIfDue(path: string, job: GitCacheJob): Promise<void> {
+    const counts = Object.fromEntries((await gitFor(path, job).run(['count-objects', '-v'])).stdout.trim().split('\n').map((line) => line.split(': ') as [string, string]))
+    if (Number(counts.packs ?? 0) <= repackAt.packs && Number(counts.count ?? 0) <= repackAt.loose) return
+    await gitFor(path, job).run([...NO_AUTO_GC, 'repack', '-a', '-d', '-q', '--no-write-bitmap-index'])
   }
 
   /** Removes least recently used mirrors no job uses until the cache fits its budget. */
@@ -112,7 +146,7 @@ export function createGitCache(options: GitCacheOptions): GitCache {
     const mirrors = await listMirrors(dir)
     let total = mirrors.reduce((sum, mirror) => sum + (mirror.manifest ? manifestBytes(mirror.manifest) : 0), 0)
     const candidates = mirrors
-      .filter((mirror) => mirror.key !== keep && !inUse.get(mirror.key) && !refreshing.has(mirror.key))
+      .filter((mirror) => mirror.key !== keep && !leased(mirror.key) && !refreshing.has(mirror.key))
       .sort((a, b) => a.usedAt - b.usedAt)
     for (const mirror of candidates) {
       if (total <= options.maxBytes && mirror.manifest) break
