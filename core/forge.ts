@@ -141,10 +141,17 @@ export interface Forge {
   /**
    * The repository path of a clone URL (https, ssh, scp-style `git@host:path.git`) or of a request
    * URL; null when neither names one. Segments are checked: `..`, `?`, `#` never reach an API path.
+   * `apiUrl`, when given, lets a forge served under a path prefix (GitLab's relative URL root,
+   * `https://host/gitlab/api/v4`) drop that prefix from web URLs on its host.
    */
-  parseRepo(url: string): string | null
+  parseRepo(url: string, apiUrl?: string): string | null
   /** The web host that serves the repositories of an API URL (github.com for api.github.com). */
   gitHost(apiUrl: string): string
+  /**
+   * The web page of request `number` (what a ticket links), without asking the forge. Optional: when
+   * absent, core uses the `url` the forge answers for the request.
+   */
+  requestUrl?(apiUrl: string, repo: string, number: number): string
   /** HTTP basic credentials git sends to the forge's git host with this token. */
   gitCredentials(token: string): { username: string; password: string }
   connect(connection: ForgeConnection): ForgeClient
