@@ -1,0 +1,44 @@
+/**
+ * Who the token is, what it may do in a repository, and whether a commenter may push.
+ *
+ * `collaborators/{user}/permission` answers `none | read | write | admin | owner` — the effective
+ * permission, counting organisation teams. Gitea answers it only to repository admins (and to the
+ * user themself), so the app's token needs admin on the repository for the writer check; a refusal
+ * is an error (the check cannot be made), never a quiet "not a writer".
+ */
+import { ForgeError } from '../../../core/forge.ts'
+import type { GiteaHttp } from './client.ts'
+import { repoPath } from './repo-url.ts'
+
+const WRITERS = new Set(['write', 'admin', 'owner'])
+
+export function accessApi(http: GiteaHttp) {
+  return {
+    async whoami(): Promise<{ login: string }> {
+      const user = await http.call<{ login?: string }>('GET', '/user', 'the token\'s user')
+      return { login: String(user?.login ?? '') }
+    },
+
+    async repository(repo: string): Promise<{ defaultBranch: string; canPush: boolean; private: boolean } | null> {
+      try {
+        const r = await http.call<any>('GET', repoPath(repo), `repository ${repo}`)
+        return { defaultBranch: String(r?.default_branch ?? 'main'), canPush: !!(r?.permissions?.push || r?.permissions?.admin), private: !!r?.private }
+      } catch (error) {
+        if (error instanceof ForgeError && error.forgeStatus === 404) return null
+        throw error
+      }
+    },
+
+    async canWrite(repo: string, login: string): Promise<boolean> {
+      if (!login) return false
+      try {
+        const answer = await http.call<{ permission?: string }>('GET', `${repoPath(repo)}/collaborators/${encodeURIComponent(login)}/permission`, `permission of ${login}`)
+        return WRITERS.has(String(answer?.permission ?? ''))
+      } catch (error) {
+        // 404: no such user on this instance.
+        if (error instanceof ForgeError && error.forgeStatus === 404) return false
+        throw error
+      }
+    },
+  }
+}

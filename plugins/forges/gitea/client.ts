@@ -1,0 +1,94 @@
+/**
+ * Gitea/Forgejo API v1 over `fetch`: `Authorization: token …`, `page`/`limit` pagination (following
+ * `Link: rel="next"`, else `X-Total-Count`), and the forge's statuses mapped to the app's answers.
+ * An error carries the status, never the response body: the API URL is a setting that may point
+ * anywhere, and its answer must not travel back to whoever reads the error.
+ */
+import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+
+/**
+ * Gitea's status → the app's. A refused token is the app's configuration, not the caller's request,
+ * so it is a 502 naming it; what Gitea refuses about the request itself keeps its 4xx meaning.
+ */
+const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+  400: { status: 502, code: 'forge_bad_request', hint: 'Gitea rejected the request' },
+  401: { status: 502, code: 'forge_unauthorized', hint: 'Gitea refused the forge token' },
+  403: { status: 502, code: 'forge_forbidden', hint: 'Gitea refused access (token scope or repository role)' },
+  404: { status: 404, code: 'not_found', hint: 'not found on Gitea' },
+  405: { status: 409, code: 'forge_conflict', hint: 'Gitea refused the operation (a merge: the pull request is not mergeable now)' },
+  409: { status: 409, code: 'forge_conflict', hint: 'Gitea reported a conflict' },
+  422: { status: 422, code: 'forge_unprocessable', hint: 'Gitea could not process the request' },
+}
+
+export function giteaError(status: number, what: string): ForgeError {
+  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'forge_error', hint: `Gitea answered ${status}` }
+  return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (Gitea ${status})`, status)
+}
+
+/** Gitea clamps `limit` to its MAX_RESPONSE_ITEMS, 50 by default. */
+export const PAGE_SIZE = 50
+
+export interface GiteaHttp {
+  /** The parsed JSON answer (null for an empty body); throws ForgeError on a non-2xx status. */
+  call<T>(method: string, path: string, what: string, body?: unknown): Promise<T>
+  /** Every page of a list endpoint, at most `maxPages`. */
+  list<T>(path: string, what: string, maxPages?: number): Promise<T[]>
+}
+
+export function createHttp(connection: ForgeConnection): GiteaHttp {
+  const base = connection.apiUrl.replace(/\/+$/, '')
+  const timeoutMs = connection.timeoutMs ?? 30000
+
+  async function send(method: string, url: string, what: string, body?: unknown): Promise<{ data: any; headers: Headers }> {
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `token ${connection.token}`, 'user-agent': 'terarchitect' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    let res: Response
+    try {
+      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
+    } catch (error) {
+      throw new ForgeError('forge_unreachable', 502, `Gitea is unreachable (${what}): ${(error as Error).message}`, null, error)
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {})
+      throw giteaError(res.status, what)
+    }
+    const text = await res.text().catch(() => '')
+    let data: any = null
+    try {
+      data = text ? JSON.parse(text) : null
+    } catch {
+      data = null
+    }
+    return { data, headers: res.headers }
+  }
+
+  return {
+    call: async (method, path, what, body) => (await send(method, base + path, what, body)).data,
+    async list(path, what, maxPages = 50) {
+      const items: any[] = []
+      const sep = path.includes('?') ? '&' : '?'
+      let url: string | null = `${base}${path}${sep}limit=${PAGE_SIZE}&page=1`
+      for (let page = 1; url && page <= maxPages; page++) {
+        const { data, headers } = await send('GET', url, what)
+        const batch = Array.isArray(data) ? data : []
+        items.push(...batch)
+        const total = Number(headers.get('x-total-count') ?? NaN)
+        // Link is absolute on Gitea; a next link to another origin is not followed.
+        const next = nextLink(headers.get('link'))
+        if (next && new URL(next).origin === new URL(base).origin) url = next
+        else url = batch.length === PAGE_SIZE && !(items.length >= total) ? `${base}${path}${sep}limit=${PAGE_SIZE}&page=${page + 1}` : null
+      }
+      return items
+    },
+  }
+}
+
+/** The `rel="next"` URL of a `Link` header. */
+function nextLink(header: string | null): string | null {
+  if (!header) return null
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim())
+    if (match && match[2]!.split(/\s+/).includes('next')) return match[1]!
+  }
+  return null
+}

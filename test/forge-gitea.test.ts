@@ -1,0 +1,175 @@
+/**
+ * The Gitea/Forgejo forge plugin (plugins/forges/gitea) against the fake Gitea (test/fixtures/fake-gitea.ts)
+ * over the real git smart-HTTP server: the shared conformance suite, then what only this plugin does
+ * (Forgejo's signature header) and a check of every API request the suite made against Gitea's
+ * published API description.
+ *
+ * The API description: no package ships Gitea's swagger JSON itself. `gitea-js` (a dev dependency)
+ * is generated from it and ships the typed client, whose `@request METHOD:/path` annotations, query
+ * parameters and option interfaces (`field` vs `field?`) are that description; they are read from
+ * its `dist/index.d.ts`.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { gitea } from '../plugins/forges/gitea/index.ts'
+import { forgeConformance } from './forge-conformance.ts'
+import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
+import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
+
+const run = promisify(execFile)
+const APP_TOKEN = 'gitea-app-token-5d1f'
+const REPO = 'acme/widgets'
+let fake: FakeGitea
+
+async function startFixture() {
+  const git = await startGit({ token: APP_TOKEN })
+  fake = await startGitea({ git, tokens: { [APP_TOKEN]: 'terarchitect' } })
+  const cloneUrl = await fake.createRepo(REPO, { terarchitect: 'admin', alice: 'write', bob: 'read', 'renovate[bot]': 'read' })
+  const work = await mkdtemp(join(tmpdir(), 'forge-gitea-'))
+  const basic = Buffer.from(`x:${APP_TOKEN}`).toString('base64')
+  const env = { ...process.env, ...GIT_IDENTITY, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` }
+  const gitIn = (...args: string[]) => run('git', ['-C', work, ...args], { env })
+  await run('git', ['clone', '--quiet', cloneUrl, work], { env })
+  return {
+    forge: gitea(),
+    connection: { apiUrl: `${fake.url}/api/v1`, token: APP_TOKEN },
+    repo: REPO,
+    cloneUrl,
+    writer: 'alice',
+    reader: 'bob',
+    bot: 'renovate[bot]',
+    errorBodyMarker: ERROR_BODY_MARKER,
+    async pushBranch(name: string) {
+      await gitIn('fetch', '--quiet', 'origin', 'main')
+      await gitIn('checkout', '--quiet', '-B', name, 'origin/main')
+      await writeFile(join(work, `${name}.txt`), `${name}\n`)
+      await gitIn('add', '--all')
+      await gitIn('commit', '--quiet', '-m', `Add ${name}`)
+      await gitIn('push', '--quiet', 'origin', `HEAD:refs/heads/${name}`)
+    },
+    personComment: async (login: string, number: number, body: string) => void fake.state.comment(REPO, number, login, body),
+    personInlineComment: async (login: string, number: number, path: string, line: number, body: string) =>
+      void fake.state.review(REPO, number, login, 'COMMENT', '', { path, line, body }),
+    personApprove: async (login: string, number: number) => void fake.state.review(REPO, number, login, 'APPROVED', 'Looks good'),
+    personClose: async (number: number) => fake.state.close(REPO, number),
+    webhookDelivery: (secret: string, event: 'comment' | 'close', number: number, body?: string) => fake.state.delivery(secret, event, REPO, number, { body, login: 'alice' }),
+    async close() {
+      await fake.close()
+      await git.close()
+      await rm(work, { recursive: true, force: true })
+    },
+  }
+}
+
+forgeConformance('gitea', startFixture).run()
+
+const only = suite('gitea plugin')
+
+only('Forgejo deliveries: X-Forgejo-Signature is the one checked, X-Forgejo-Event the one read', () => {
+  const hooks = gitea().webhooks!
+  const delivery = fake.state.delivery('s3cret', 'comment', REPO, 1, { body: 'from forgejo', login: 'alice', forgejo: true })
+  const headers = Object.fromEntries(Object.entries(delivery.headers).map(([k, v]) => [k.toLowerCase(), v]))
+  assert.is(hooks.verify('s3cret', headers, delivery.body), true)
+  const event = hooks.parse(headers, delivery.body)
+  assert.is(event.type, 'comment')
+  if (event.type === 'comment') assert.is(event.comment.body, 'from forgejo')
+  // A wrong Forgejo signature is not rescued by a right Gitea one.
+  assert.is(hooks.verify('s3cret', { ...headers, 'x-forgejo-signature': 'a'.repeat(64) }, delivery.body), false)
+  assert.is(hooks.verify('s3cret', { ...headers, 'x-forgejo-signature': undefined, 'x-gitea-signature': undefined }, delivery.body), false, 'unsigned')
+  assert.is(hooks.verify('', headers, delivery.body), false, 'no secret set')
+})
+
+only('requestUrl: the pull\'s page without asking Gitea, also under a sub-path; parseRepo reads it back', () => {
+  const forge = gitea()
+  assert.is(forge.requestUrl!(`${fake.url}/api/v1`, REPO, 1), `${fake.url}/${REPO}/pulls/1`, 'the page the fake answers as html_url')
+  assert.is(fake.state.resolve(REPO).pulls[0]!.number, 1)
+  const page = forge.requestUrl!('https://code.example.com/git/api/v1/', REPO, 7)
+  assert.is(page, 'https://code.example.com/git/acme/widgets/pulls/7')
+  assert.is(forge.parseRepo(page), REPO)
+  assert.is(forge.parseRepo('https://code.example.com/git/acme/widgets.git'), REPO)
+  assert.is(forge.gitHost('https://code.example.com:3000/git/api/v1'), 'code.example.com:3000')
+  assert.throws(() => forge.requestUrl!('https://code.example.com/api/v1', '../x', 1))
+})
+
+only('webhook parse: issue comments and other events are ignored with a reason; a malformed body is a 400', () => {
+  const hooks = gitea().webhooks!
+  const parse = (event: string, payload: unknown) => hooks.parse({ 'x-gitea-event': event }, Buffer.from(JSON.stringify(payload)))
+  assert.is(parse('issue_comment', { action: 'created', is_pull: false, issue: { number: 3, pull_request: null }, comment: { id: 1 }, repository: { full_name: REPO } }).type, 'ignored')
+  assert.is(parse('push', { ref: 'refs/heads/main' }).type, 'ignored')
+  const merged = parse('pull_request', { action: 'closed', number: 4, pull_request: { number: 4, state: 'closed', merged: true }, repository: { full_name: REPO } })
+  assert.equal(merged, { type: 'request', repo: REPO, number: 4, state: 'merged' })
+  for (const [event, body] of [['issue_comment', '{not json'], ['pull_request', JSON.stringify({ action: 'closed', number: 4, repository: { full_name: '../x' } })]]) {
+    try {
+      hooks.parse({ 'x-gitea-event': event }, Buffer.from(body))
+      assert.unreachable(`${event}: a 400`)
+    } catch (error) {
+      assert.is((error as { status?: number }).status, 400, (error as Error).message)
+    }
+  }
+})
+
+only('every request the suite made is in Gitea\'s API description (method, path, query, required fields) and used the app token', async () => {
+  const operations = await giteaOperations()
+  assert.ok(operations.length > 300, `read ${operations.length} operations from gitea-js`)
+  const used = new Set<string>()
+  const api = fake.requests.filter((r) => r.path.startsWith('/api/v1/'))
+  assert.ok(api.length > 50, `the suite made ${api.length} API requests`)
+  for (const request of api) {
+    const url = new URL(request.path.slice('/api/v1'.length), 'http://x')
+    const candidates = operations.filter((o) => o.method === request.method && o.pattern.test(url.pathname))
+    assert.ok(candidates.length, `${request.method} ${url.pathname} is an operation of the API`)
+    // The most literal template wins (`pulls/{index}/files` over `pulls/{base}/{head}`).
+    const op = candidates.sort((a, b) => a.params - b.params)[0]!
+    used.add(`${op.method} ${op.template}`)
+    for (const name of url.searchParams.keys()) assert.ok(op.query.includes(name), `${op.method} ${op.template} takes ?${name}`)
+    for (const field of op.requiredBody) assert.ok(request.body && (request.body as Record<string, unknown>)[field] !== undefined, `${op.method} ${op.template} requires ${field}`)
+    assert.ok(request.token === APP_TOKEN || request.token?.startsWith('bad-'), `only the app's token (or the suite's bad one) reached the fake: ${request.path}`)
+  }
+  for (const wanted of ['GET /user', 'GET /repos/{owner}/{repo}', 'GET /repos/{owner}/{repo}/pulls', 'POST /repos/{owner}/{repo}/pulls',
+    'GET /repos/{owner}/{repo}/pulls/{base}/{head}', 'GET /repos/{owner}/{repo}/pulls/{index}', 'POST /repos/{owner}/{repo}/pulls/{index}/merge',
+    'GET /repos/{owner}/{repo}/pulls/{index}/commits', 'GET /repos/{owner}/{repo}/pulls/{index}/files', 'GET /repos/{owner}/{repo}/pulls/{index}/reviews',
+    'GET /repos/{owner}/{repo}/pulls/{index}/reviews/{id}/comments', 'GET /repos/{owner}/{repo}/issues/{index}/comments',
+    'POST /repos/{owner}/{repo}/issues/{index}/comments', 'GET /repos/{owner}/{repo}/collaborators/{collaborator}/permission']) {
+    assert.ok(used.has(wanted), `the suite exercised ${wanted}`)
+  }
+})
+
+only.run()
+
+interface Operation { method: string; template: string; pattern: RegExp; params: number; query: string[]; requiredBody: string[] }
+
+/** Gitea's operations as gitea-js's generated client declares them (see the header). */
+async function giteaOperations(): Promise<Operation[]> {
+  const require = createRequire(import.meta.url)
+  const dts = await readFile(require.resolve('gitea-js').replace(/index\.js$/, 'index.d.ts'), 'utf8')
+  const interfaces = new Map<string, string[]>()
+  for (const m of dts.matchAll(/^interface (\w+) \{\n([\s\S]*?)\n\}/gm)) {
+    interfaces.set(m[1]!, [...m[2]!.matchAll(/^ {4}'?([\w-]+)'?:/gm)].map((f) => f[1]!))
+  }
+  const operations: Operation[] = []
+  const blocks = dts.split(/@request /).slice(1)
+  for (const block of blocks) {
+    const head = /^(GET|POST|PUT|PATCH|DELETE):(\S+)/.exec(block)
+    const signature = /\*\/\s*\n\s*\w+: \(([\s\S]*?)\) => Promise</.exec(block)
+    if (!head || !signature) continue
+    const template = head[2]!
+    const queryBlock = /query\??: \{([\s\S]*?)\n\s*\}/.exec(signature[1]!)?.[1] ?? ''
+    const query = [...queryBlock.matchAll(/^\s*'?([\w-]+)'?\??:/gm)].map((q) => q[1]!)
+    const bodyType = /\bbody: (\w+)/.exec(signature[1]!)?.[1]
+    operations.push({
+      method: head[1]!,
+      template,
+      pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      params: (template.match(/\{/g) ?? []).length,
+      query,
+      requiredBody: bodyType ? interfaces.get(bodyType) ?? [] : [],
+    })
+  }
+  return operations
+}
