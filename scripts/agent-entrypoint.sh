@@ -20,6 +20,20 @@
 # `remount,rw` fails with EBUSY). Under --privileged they are rw already and this is a no-op.
 set -eu
 
+# AGENT_ENV_DIR (the kubernetes executor): the job's environment arrives as files, one per variable,
+# from a Secret volume, so no value is in the Pod spec. Each file is exported (its content exactly,
+# trailing newlines kept) before anything else runs; the files stay readable by root only.
+if [ -n "${AGENT_ENV_DIR:-}" ]; then
+  for file in "$AGENT_ENV_DIR"/*; do
+    name="${file##*/}"
+    case "$name" in [!A-Za-z_]*|*[!A-Za-z0-9_]*) continue ;; esac
+    [ -f "$file" ] || continue
+    value="$(cat "$file"; printf x)"
+    export "$name=${value%x}"
+  done
+  unset AGENT_ENV_DIR file name value
+fi
+
 mode="${AGENT_DIND:-auto}"
 
 start_dockerd() {

@@ -1,0 +1,253 @@
+// The kubernetes executor against a fake API server (test/fixtures/fake-kubernetes.ts): the shared
+// conformance suite, then what only Kubernetes does: the environment in a Secret owned by the Job
+// and never in the Pod spec, the Secret removed with the Job, cancel deleting the Job, orphans
+// found by label, a watch resumed after 410 Gone, in-cluster and kubeconfig settings, and every
+// object sent valid against the published schemas. No real cluster is involved.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createLogger } from '../core/log.ts'
+import { createKubernetesClient } from '../plugins/executors/kubernetes/client.ts'
+import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
+import { kubernetes, type KubernetesOptions } from '../plugins/executors/kubernetes/index.ts'
+import { executorConformance, makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
+import { startFakeKubernetes, type FakeKubernetes } from './fixtures/fake-kubernetes.ts'
+
+const NAMESPACE = 'agents'
+const IMAGE = 'terarchitect-agent-test'
+const COORDINATOR = `test-coordinator-${randomUUID().slice(0, 8)}`
+const ENTRYPOINT = resolve('scripts/agent-entrypoint.sh')
+const dir = mkdtempSync(join(tmpdir(), 'kubernetes-executor-'))
+
+const fake: FakeKubernetes = await startFakeKubernetes({
+  namespaces: [NAMESPACE],
+  // The image's entrypoint is the agent image's own: it exports the mounted environment files.
+  images: { [IMAGE]: { entrypoint: ['sh', ENTRYPOINT], cmd: ['ticket'] } },
+  // The host is no container: the entrypoint must not try to start a Docker daemon here.
+  hostEnv: { AGENT_DIND: 'off' },
+})
+const kubeconfig = join(dir, 'kubeconfig')
+writeFileSync(kubeconfig, `# written by the test, as kubectl config view --raw writes one
+apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: ${Buffer.from(fake.ca).toString('base64')}
+    server: ${fake.url}
+  name: fake
+contexts:
+- context:
+    cluster: fake
+    namespace: ${NAMESPACE}
+    user: "coordinator"
+  name: fake-context
+- context:
+    cluster: other
+  name: unused
+current-context: 'fake-context'
+preferences: {}
+users:
+- name: coordinator
+  user:
+    token: ${fake.token}   # a service account token
+`)
+const logLines: string[] = []
+const log = createLogger('debug', { test: 'kubernetes' }, (line) => logLines.push(line))
+const options = (extra: Partial<KubernetesOptions> = {}): KubernetesOptions => ({
+  kubeconfig, image: IMAGE, coordinatorId: COORDINATOR, log, stopTimeoutSec: 1, ...extra,
+})
+const scenario = (env: Record<string, string>, extra = {}) => makeSpec({ env, ...extra })
+const waitFor = async (what: string, check: () => boolean, ms = 3000) => {
+  const until = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > until) assert.unreachable(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+const ofJob = (jobId: number) => (object: { metadata: { labels?: Record<string, string> } }) => object.metadata.labels?.['terarchitect.job_id'] === String(jobId)
+const leftovers = (jobId: number) => (['jobs', 'pods', 'secrets'] as const).flatMap((resource) => fake.objects(resource, NAMESPACE).filter(ofJob(jobId)).map((object) => `${resource}/${object.metadata.name}`))
+
+executorConformance({
+  name: 'kubernetes (fake API server)',
+  node: process.execPath,
+  mergedStreams: 'the Kubernetes pod log API serves stdout and stderr as one stream',
+  create: (command, conformanceLog) => kubernetes({ ...options(), command, log: conformanceLog }),
+}).run()
+
+test.after(async () => {
+  await fake.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+test('the environment is in a Secret owned by the Job, never in the Job or Pod spec; all of it is removed after the run', async () => {
+  const executor = kubernetes(options({ command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
+  const secret = `sekrit-${randomBytes(12).toString('hex')}`
+  const spec = scenario({ SCENARIO: 'sleep', SECRET_TOKEN: secret })
+  const controller = new AbortController()
+  let seen: { jobs: string; pods: string; secrets: { metadata: { ownerReferences?: { kind: string; uid: string }[] }; data: Record<string, string> }[]; jobUid: string } | undefined
+  const run = await record(executor, spec, controller.signal, (chunk) => {
+    if (!chunk.text.includes('sleeping') || seen) return
+    const jobs = fake.objects('jobs', NAMESPACE).filter(ofJob(spec.jobId))
+    seen = {
+      jobs: JSON.stringify(jobs), pods: JSON.stringify(fake.objects('pods', NAMESPACE).filter(ofJob(spec.jobId))),
+      secrets: fake.objects('secrets', NAMESPACE).filter(ofJob(spec.jobId)) as never, jobUid: jobs[0]?.metadata.uid,
+    }
+    controller.abort()
+  })
+  assert.ok(seen, 'the job never printed "sleeping"')
+  assert.is(run.result.stoppedBy, 'abort')
+  const encoded = Buffer.from(secret).toString('base64')
+  for (const [what, text] of [['job', seen.jobs], ['pod', seen.pods]] as const) {
+    assert.ok(text.length > 100, `${what} spec was not read back`)
+    assert.not.ok(text.includes(secret) || text.includes(encoded), `secret in the ${what}`)
+  }
+  assert.match(seen.pods, /"secretName":"terarchitect-job-/)
+  assert.is(seen.secrets.length, 1)
+  assert.is(seen.secrets[0]!.data.SECRET_TOKEN, encoded, 'the Secret holds the value (so the check above could fail)')
+  assert.equal(seen.secrets[0]!.metadata.ownerReferences?.map((owner) => [owner.kind, owner.uid]), [['Job', seen.jobUid]])
+  // Nothing else the executor sent carries it either, except the Secret itself.
+  const sent = fake.received.filter((request) => !request.path.endsWith('/secrets')).map((request) => JSON.stringify(request.body))
+  assert.not.ok(sent.some((body) => body.includes(secret) || body.includes(encoded)), 'secret in a request other than the Secret')
+  assert.not.ok(logLines.some((line) => line.includes(secret)), 'secret in the log')
+  await waitFor('the Job, its Pod and Secret to be removed', () => leftovers(spec.jobId).length === 0)
+})
+
+test('a finished run deletes its Job; the garbage collector removes the Pod and the Secret', async () => {
+  const executor = kubernetes(options({ command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
+  const spec = scenario({ SCENARIO: 'exit', EXIT_CODE: '0' })
+  const run = await record(executor, spec)
+  assert.equal(run.result, { exitCode: 0 })
+  await waitFor('the Job, its Pod and Secret to be removed', () => leftovers(spec.jobId).length === 0)
+  const deletes = fake.received.filter((request) => request.body?.kind === 'DeleteOptions')
+  assert.ok(deletes.every((request) => ['Background', 'Foreground'].includes(request.body.propagationPolicy)), 'a Job deleted without a propagationPolicy orphans its Pod')
+})
+
+test('the Job asks for one Pod, no retries, the job\'s limits and capped requests, and no service account token', async () => {
+  const executor = kubernetes(options({ command: ['true'], cpuRequest: '2', memoryRequest: '512Mi' }))
+  const spec = scenario({}, { limits: { memoryBytes: 1024 ** 3, cpus: 1.5, pidsLimit: 100 } })
+  assert.equal((await record(executor, spec)).result, { exitCode: 0 })
+  const job = fake.received.find((request) => request.path.endsWith('/jobs') && request.body.metadata?.labels?.['terarchitect.job_id'] === String(spec.jobId))!.body
+  assert.is(job.spec.backoffLimit, 0)
+  assert.is(job.spec.template.spec.restartPolicy, 'Never')
+  assert.is(job.spec.template.spec.automountServiceAccountToken, false)
+  assert.equal(job.spec.template.spec.containers[0].resources, {
+    requests: { cpu: '1500m', memory: '512Mi' }, limits: { cpu: '1500m', memory: String(1024 ** 3) },
+  })
+  assert.is(job.metadata.labels['terarchitect.coordinator_id'], COORDINATOR)
+})
+
+test('timeout deletes the Job and says so', async () => {
+  const executor = kubernetes(options({ command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
+  const spec = scenario({ SCENARIO: 'sleep' }, { timeoutMs: 1000 })
+  const run = await record(executor, spec)
+  assert.is(run.result.stoppedBy, 'timeout')
+  assert.is.not(run.result.exitCode, 0)
+  await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
+  assert.ok(fake.received.some((request) => request.body?.propagationPolicy === 'Foreground'), 'the stop deleted the Job in the foreground')
+})
+
+test('a watch that expires (410 Gone) is listed again and the run still sees its Pod end', async () => {
+  const executor = kubernetes(options({ command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
+  let dropped = false
+  const before = logLines.length
+  const run = await record(executor, scenario({ SCENARIO: 'stream' }), undefined, (chunk) => {
+    if (dropped || !chunk.text.includes('first')) return
+    dropped = true
+    fake.compact()
+    fake.dropWatches()
+  })
+  assert.ok(dropped)
+  assert.equal(run.result, { exitCode: 0 })
+  assert.match(run.text('stdout'), /first\s+last/)
+  assert.ok(logLines.slice(before).some((line) => line.includes('pod watch expired (410)')), 'the watch never got the 410')
+})
+
+test('reconcile removes this coordinator\'s Jobs (and their Secrets) for jobs it no longer holds, found by label', async () => {
+  const executor = kubernetes(options())
+  const job = (jobId: number, coordinator: string) => fake.create('jobs', NAMESPACE, {
+    apiVersion: 'batch/v1', kind: 'Job',
+    metadata: { name: `leftover-${jobId}`, labels: { 'terarchitect.job_id': String(jobId), 'terarchitect.coordinator_id': coordinator } },
+    spec: { suspend: true, backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'agent', image: IMAGE }] } } },
+  })
+  const orphan = job(9001, COORDINATOR)
+  job(9002, COORDINATOR)
+  job(9003, 'another-coordinator')
+  fake.create('secrets', NAMESPACE, {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leftover-9001', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'leftover-9001', uid: orphan.metadata.uid }] }, data: {},
+  })
+  const removed = await executor.reconcile!(COORDINATOR, new Set([9002]))
+  assert.equal(removed, ['leftover-9001'])
+  await waitFor('the orphan\'s Secret to be collected', () => !fake.objects('secrets', NAMESPACE).some((secret) => secret.metadata.name === 'leftover-9001'))
+  assert.equal(fake.objects('jobs', NAMESPACE).map((object) => object.metadata.name).filter((name) => name.startsWith('leftover-')).sort(), ['leftover-9002', 'leftover-9003'])
+})
+
+test('a Pod whose image cannot be pulled fails the start and leaves nothing behind', async () => {
+  const executor = kubernetes(options({ image: 'no-such-image' }))
+  const spec = scenario({})
+  await executor.run(spec, () => {}, new AbortController().signal).then(
+    () => assert.unreachable('run resolved'),
+    (error: Error) => assert.match(error.message, 'ErrImagePull'),
+  )
+  await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
+})
+
+test('in-cluster settings: service account token, CA and namespace files, KUBERNETES_SERVICE_HOST/PORT', async () => {
+  const account = join(dir, 'serviceaccount')
+  rmSync(account, { recursive: true, force: true })
+  await import('node:fs/promises').then((fs) => fs.mkdir(account))
+  writeFileSync(join(account, 'token'), fake.token + '\n')
+  writeFileSync(join(account, 'ca.crt'), fake.ca)
+  writeFileSync(join(account, 'namespace'), NAMESPACE)
+  const url = new URL(fake.url)
+  const connection = resolveConnection({ serviceHost: url.hostname, servicePort: url.port, serviceAccountDir: account })
+  assert.equal({ server: connection.server, namespace: connection.namespace, source: connection.source }, { server: fake.url, namespace: NAMESPACE, source: 'in-cluster service account' })
+  assert.not.ok('token' in connection && connection.token, 'the token is read from its file, not kept')
+  const executor = kubernetes({ client: createKubernetesClient(connection), image: IMAGE, log })
+  const probe = await executor.probe()
+  assert.ok(probe.ok, probe.ok ? '' : probe.reason)
+  await executor.close?.()
+  assert.throws(() => resolveConnection({ serviceAccountDir: account }), /KUBERNETES_SERVICE_HOST is unset/)
+})
+
+test('kubeconfig settings: YAML and JSON files, the current or a named context; what is refused', async () => {
+  const yaml = resolveConnection({ kubeconfig })
+  assert.equal({ server: yaml.server, namespace: yaml.namespace, token: yaml.token, ca: yaml.ca }, { server: fake.url, namespace: NAMESPACE, token: fake.token, ca: fake.ca })
+  assert.is(resolveConnection({ kubeconfig, namespace: 'elsewhere' }).namespace, 'elsewhere')
+  const json = join(dir, 'kubeconfig.json')
+  writeFileSync(json, JSON.stringify({
+    clusters: [{ name: 'c', cluster: { server: fake.url, 'certificate-authority-data': Buffer.from(fake.ca).toString('base64') } }],
+    users: [{ name: 'u', user: { token: fake.token } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+  }))
+  const fromJson = resolveConnection({ kubeconfig: json, context: 'x' })
+  assert.is(fromJson.namespace, 'default')
+  assert.throws(() => resolveConnection({ kubeconfig: json }), /no current-context/)
+  assert.throws(() => resolveConnection({ kubeconfig, context: 'unused' }), /no cluster named "other"/)
+  const exec = join(dir, 'kubeconfig-exec')
+  writeFileSync(exec, JSON.stringify({ 'current-context': 'x', clusters: [{ name: 'c', cluster: { server: fake.url } }], users: [{ name: 'u', user: { exec: { command: 'aws' } } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }] }))
+  assert.throws(() => resolveConnection({ kubeconfig: exec }), /exec and auth-provider credentials are not supported/)
+  const probe = await kubernetes(options()).probe()
+  assert.ok(probe.ok && probe.detail?.includes(`namespace ${NAMESPACE}`), JSON.stringify(probe))
+})
+
+test('probe says why when the token is refused or the namespace does not exist', async () => {
+  const wrongToken = join(dir, 'kubeconfig-wrong')
+  writeFileSync(wrongToken, JSON.stringify({ 'current-context': 'x', clusters: [{ name: 'c', cluster: { server: fake.url, 'certificate-authority-data': Buffer.from(fake.ca).toString('base64') } }], users: [{ name: 'u', user: { token: 'wrong' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }] }))
+  const refused = await kubernetes(options({ kubeconfig: wrongToken })).probe()
+  assert.ok(!refused.ok && /Unauthorized/.test(refused.reason), JSON.stringify(refused))
+  const missing = await kubernetes(options({ namespace: 'no-such-namespace' })).probe()
+  assert.ok(!missing.ok && /namespaces "no-such-namespace" not found/.test(missing.reason), JSON.stringify(missing))
+  const nowhere = await kubernetes({ log }).probe()
+  assert.ok(!nowhere.ok && /KUBERNETES_SERVICE_HOST is unset/.test(nowhere.reason), JSON.stringify(nowhere))
+})
+
+test('every object the executor sent is valid against the published Kubernetes schemas', () => {
+  assert.equal(fake.invalid, [])
+  assert.ok(fake.validated >= 20, `only ${fake.validated} objects were validated`)
+  const kinds = new Set(fake.received.map((request) => request.body?.kind))
+  for (const kind of ['Job', 'Secret', 'DeleteOptions']) assert.ok(kinds.has(kind), `no ${kind} was sent`)
+})
+
+test.run()
