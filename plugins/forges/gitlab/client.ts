@@ -1,0 +1,107 @@
+/**
+ * GitLab REST v4 over `fetch`: token auth (`Authorization: Bearer`, which GitLab accepts for
+ * personal, project and group access tokens and OAuth tokens alike), pagination and GitLab's
+ * statuses mapped to the app's answers. Never a response body in an error: the API URL is a
+ * setting that may point anywhere.
+ */
+import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+
+/**
+ * GitLab's status → the app's answer. A bad or under-scoped token is the app's configuration (502);
+ * what GitLab refuses about the request itself keeps its meaning as a 4xx. Merge refusals:
+ * 405 not mergeable now, 406 already merged or closed (older GitLab), 409 `sha` is not the head,
+ * 422 branch cannot be merged.
+ */
+const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+  400: { status: 502, code: 'gitlab_bad_request', hint: 'GitLab rejected the request' },
+  401: { status: 502, code: 'gitlab_unauthorized', hint: 'GitLab refused the token' },
+  403: { status: 502, code: 'gitlab_forbidden', hint: 'GitLab refused access (token scope or role)' },
+  404: { status: 404, code: 'not_found', hint: 'not found on GitLab' },
+  405: { status: 409, code: 'gitlab_conflict', hint: 'GitLab refused the operation now (the merge request is not mergeable)' },
+  406: { status: 409, code: 'gitlab_conflict', hint: 'GitLab refused the operation (the merge request is merged or closed)' },
+  409: { status: 409, code: 'gitlab_conflict', hint: 'GitLab reported a conflict' },
+  422: { status: 422, code: 'gitlab_unprocessable', hint: 'GitLab could not process the request' },
+  429: { status: 502, code: 'gitlab_rate_limited', hint: 'GitLab rate limit reached' },
+}
+
+export function gitlabError(status: number, what: string): ForgeError {
+  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'gitlab_error', hint: `GitLab answered ${status}` }
+  return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (GitLab ${status})`, status)
+}
+
+/** The API path of a project: its `group/subgroup/name` as ONE URL-encoded segment (GitLab's `:id`). */
+export const projectPath = (repo: string) => `/projects/${encodeURIComponent(repo)}`
+
+export interface GitlabClient {
+  request<T>(method: string, path: string, what: string, body?: unknown): Promise<T>
+  /**
+   * Every page of a list (100 per page), following `Link: rel="next"`, else `X-Next-Page` (GitLab
+   * omits `Link` and `X-Total` on very large lists). `until` stops early after a page whose items
+   * satisfy it (a newest-first list read back to a known point).
+   */
+  list<T>(path: string, what: string, options?: { maxPages?: number; until?: (page: T[]) => boolean }): Promise<T[]>
+}
+
+export function createClient(connection: ForgeConnection): GitlabClient {
+  const base = connection.apiUrl.replace(/\/+$/, '')
+  const timeoutMs = connection.timeoutMs ?? 30000
+
+  async function send(method: string, url: string, what: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${connection.token}`, 'user-agent': 'terarchitect' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    let res: Response
+    try {
+      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(timeoutMs) })
+    } catch (error) {
+      throw new ForgeError('gitlab_unreachable', 502, `GitLab is unreachable (${what}): ${(error as Error).message}`, null, error)
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {})
+      throw gitlabError(res.status, what)
+    }
+    return res
+  }
+
+  async function json<T>(res: Response): Promise<T> {
+    const text = await res.text().catch(() => '')
+    try {
+      return (text ? JSON.parse(text) : null) as T
+    } catch {
+      return null as T
+    }
+  }
+
+  return {
+    async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {
+      return json<T>(await send(method, base + path, what, body))
+    },
+    async list<T>(path: string, what: string, options: { maxPages?: number; until?: (page: T[]) => boolean } = {}): Promise<T[]> {
+      const items: T[] = []
+      let url: string | null = `${base}${path}${path.includes('?') ? '&' : '?'}per_page=100`
+      for (let page = 0; url && page < (options.maxPages ?? 50); page++) {
+        const res: Response = await send('GET', url, what)
+        const batch = (await json<T[]>(res)) ?? []
+        items.push(...batch)
+        if (options.until?.(batch)) break
+        url = nextPage(res, url, base)
+      }
+      return items
+    },
+  }
+}
+
+/**
+ * The next page's URL: `Link: rel="next"` when it stays on the API's origin (the base URL is the
+ * only place the token goes), else the current URL with `page=X-Next-Page`; null on the last page.
+ */
+function nextPage(res: Response, current: string, base: string): string | null {
+  for (const part of (res.headers.get('link') ?? '').split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part.trim())
+    if (match && new URL(match[1]!).origin === new URL(base).origin) return match[1]!
+  }
+  const next = res.headers.get('x-next-page')
+  if (!next || !/^\d+$/.test(next)) return null
+  const url = new URL(current)
+  url.searchParams.set('page', next)
+  return url.href
+}

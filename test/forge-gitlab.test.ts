@@ -1,0 +1,259 @@
+/**
+ * The GitLab forge plugin: the shared conformance suite against the fake GitLab (over real git),
+ * then what only GitLab has: a relative URL root, URL-encoded nested group paths, system notes,
+ * GitLab's validation answers and its webhook tokens.
+ */
+import { execFile } from 'node:child_process'
+import { createHmac, randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { AppError } from '../core/errors.ts'
+import { gitlab as gitlabForge } from '../plugins/forges/gitlab/index.ts'
+import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
+import { ERROR_BODY_MARKER, start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
+import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
+
+const run = promisify(execFile)
+const gitlab = gitlabForge()
+const REPO = 'acme/platform/api'
+const TOKENS = { 'glpat-app': 'terarchitect', 'glpat-alice': 'alice', 'glpat-rita': 'rita' }
+const MEMBERS = { terarchitect: 40, alice: 30, rita: 20, project_7_bot_5f3a: 30 }
+
+interface Setup { git: GitHttp; fake: FakeGitlab; cloneUrl: string; work: string; pushBranch(name: string): Promise<void> }
+
+/** A git server (the app token is its password), a fake GitLab over it, and the project `acme/platform/api`. */
+async function setup(relativeRoot?: string): Promise<Setup> {
+  const git = await startGit({ token: 'glpat-app' })
+  const cloneUrl = await git.createRepo(REPO, { 'README.md': '# api\n' })
+  const fake = await startGitlab({ git, tokens: TOKENS, ...(relativeRoot ? { relativeRoot } : {}) })
+  fake.state.addProject(REPO, MEMBERS)
+  const work = await mkdtemp(join(tmpdir(), 'forge-gitlab-'))
+  const basic = Buffer.from('oauth2:glpat-app').toString('base64')
+  const env = { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` }
+  const seed = join(work, 'seed')
+  await run('git', ['clone', '--quiet', cloneUrl, seed], { env })
+  return {
+    git, fake, cloneUrl, work,
+    async pushBranch(name) {
+      await run('git', ['checkout', '--quiet', '-B', name, 'origin/main'], { cwd: seed, env })
+      await writeFile(join(seed, `${name}.txt`), `work on ${name}\n`)
+      await run('git', ['add', '--all'], { cwd: seed, env })
+      await run('git', ['commit', '--quiet', '-m', `Work on ${name}`], { cwd: seed, env })
+      await run('git', ['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${name}`], { cwd: seed, env })
+    },
+  }
+}
+
+/**
+ * A delivery as GitLab sends it from a hook whose secret token and signing token are both `secret`
+ * (docs/forges.md). GitLab takes signing tokens only in their `whsec_<base64 key>` form; another
+ * secret (the conformance suite's) signs with its own bytes, which the plugin reads the same way.
+ */
+function delivery(secret: string, event: string, payload: unknown, options: { sign?: boolean; token?: boolean; timestamp?: number } = {}) {
+  const body = Buffer.from(JSON.stringify(payload))
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-event-uuid': randomBytes(8).toString('hex') }
+  if (options.token !== false) headers['x-gitlab-token'] = secret
+  if (options.sign !== false) {
+    const id = randomBytes(8).toString('hex')
+    const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000))
+    const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret)
+    Object.assign(headers, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')}` })
+  }
+  return { headers, body }
+}
+
+const project = (fake: FakeGitlab) => ({ id: fake.state.project(REPO)!.id, path_with_namespace: REPO, web_url: `${fake.webUrl}/${REPO}` })
+const noteHook = (fake: FakeGitlab, number: number, body: string, extra: Record<string, unknown> = {}) => ({
+  object_kind: 'note', event_type: 'note', user: { id: 77, username: 'alice', name: 'Alice' }, project: project(fake),
+  object_attributes: { id: 9001, note: body, noteable_type: 'MergeRequest', system: false, type: null, created_at: '2026-01-01 10:00:00 UTC', updated_at: '2026-01-01 10:00:00 UTC', url: `${fake.webUrl}/${REPO}/-/merge_requests/${number}#note_9001`, ...extra },
+  merge_request: { iid: number, state: 'opened' },
+})
+const mrHook = (fake: FakeGitlab, number: number, state: string, action: string) => ({
+  object_kind: 'merge_request', event_type: 'merge_request', user: { id: 77, username: 'alice', name: 'Alice' }, project: project(fake),
+  object_attributes: { iid: number, state, action, updated_at: '2026-01-01T10:00:00Z', url: `${fake.webUrl}/${REPO}/-/merge_requests/${number}` },
+})
+
+forgeConformance('gitlab', async (): Promise<ForgeFixture> => {
+  const s = await setup()
+  return {
+    forge: gitlab,
+    connection: { apiUrl: s.fake.apiUrl, token: 'glpat-app' },
+    repo: REPO,
+    cloneUrl: s.cloneUrl,
+    writer: 'alice',
+    reader: 'rita',
+    bot: 'project_7_bot_5f3a',
+    pushBranch: s.pushBranch,
+    personComment: async (login, number, body) => void s.fake.state.addNote(REPO, number, login, body),
+    personInlineComment: async (login, number, path, line, body) => void s.fake.state.addNote(REPO, number, login, body, { inline: { path, line } }),
+    personApprove: async (login, number) => s.fake.state.approve(REPO, number, login),
+    personClose: async (number) => s.fake.state.close(REPO, number),
+    webhookDelivery: (secret, event, number, body) =>
+      event === 'comment' ? delivery(secret, 'Note Hook', noteHook(s.fake, number, body ?? '')) : delivery(secret, 'Merge Request Hook', mrHook(s.fake, number, 'closed', 'close')),
+    errorBodyMarker: ERROR_BODY_MARKER,
+    close: async () => {
+      // Every API call carried the app token or a person's, never anything else.
+      assert.ok(s.fake.requests.every((r) => r.token === undefined || r.token in TOKENS || r.token.startsWith('bad-')), 'only known tokens reached the fake')
+      await s.fake.close()
+      await s.git.close()
+      await rm(s.work, { recursive: true, force: true })
+    },
+  }
+}).run()
+
+const test = suite('forge gitlab: GitLab only')
+let s: Setup
+
+test.before(async () => {
+  s = await setup('/gitlab')
+})
+test.after(async () => {
+  await s?.fake.close()
+  await s?.git.close()
+  if (s) await rm(s.work, { recursive: true, force: true })
+})
+
+test('a relative URL root: the API under /gitlab/api/v4, repository paths without the root', async () => {
+  const apiUrl = s.fake.apiUrl
+  assert.match(apiUrl, /\/gitlab\/api\/v4$/)
+  const host = gitlab.gitHost(apiUrl)
+  assert.is(host, new URL(apiUrl).host)
+  assert.is(gitlab.parseRepo(`http://${host}/gitlab/${REPO}.git`, apiUrl), REPO)
+  assert.is(gitlab.parseRepo(`http://${host}/gitlab/${REPO}/-/merge_requests/3`, apiUrl), REPO)
+  assert.is(gitlab.parseRepo(`git@${host.split(':')[0]}:${REPO}.git`, apiUrl), REPO, 'ssh URLs carry no root')
+  assert.is(gitlab.parseRepo(`http://${host}/gitlab/${REPO}.git`), `gitlab/${REPO}`, 'without the API URL the root cannot be told from a group')
+  assert.is(gitlab.parseRepo(`https://other.example/gitlab/${REPO}.git`, apiUrl), `gitlab/${REPO}`, 'another host keeps its path')
+  const client = gitlab.connect({ apiUrl, token: 'glpat-app' })
+  assert.is((await client.whoami()).login, 'terarchitect')
+  const repo = await client.repository(REPO)
+  assert.equal(repo, { defaultBranch: 'main', canPush: true, private: true })
+  await s.pushBranch('root-branch')
+  const opened = await client.openRequest(REPO, { title: 'Under a root', body: 'b', head: 'root-branch', base: 'main', draft: false })
+  assert.is(gitlab.parseRepo(opened.url, apiUrl), REPO, `request URL ${opened.url}`)
+  assert.is(gitlab.requestUrl!(apiUrl, REPO, opened.number), opened.url, 'the page GitLab names is the one the plugin builds')
+  assert.ok(s.fake.requests.every((r) => r.path.startsWith('/gitlab/api/v4/')), 'every call went under the root')
+})
+
+test('nested group paths reach the API as one URL-encoded id; an unencoded path is another route', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  await client.findOpenRequest(REPO, 'root-branch', 'main')
+  const calls = s.fake.requests.filter((r) => r.path.includes('/projects/'))
+  assert.ok(calls.length > 0)
+  assert.ok(calls.every((r) => r.path.includes('/projects/acme%2Fplatform%2Fapi')), calls.map((r) => r.path).join('\n'))
+  const unencoded = await fetch(`${s.fake.apiUrl}/projects/${REPO}`, { headers: { 'private-token': 'glpat-app' } })
+  assert.is(unencoded.status, 404, 'GitLab needs the encoded id')
+  assert.is(await client.repository('acme/platform/missing'), null)
+})
+
+test('system notes are no comments (list and poll); approvals are APPROVED reviews', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  const mr = (await client.findOpenRequest(REPO, 'root-branch', 'main'))!
+  s.fake.state.addNote(REPO, mr.number, 'terarchitect', 'added 1 commit', { system: true })
+  s.fake.state.addNote(REPO, mr.number, 'alice', 'please fix the typo')
+  s.fake.state.approve(REPO, mr.number, 'alice')
+  const listed = await client.listComments(REPO, mr.number)
+  assert.equal(listed.map((c) => [c.kind, c.body, c.reviewState]), [['issue_comment', 'please fix the typo', null], ['review', '', 'APPROVED']])
+  const first = await client.poll(REPO, mr.number, {})
+  assert.equal(first.comments.map((c) => c.body).sort(), ['', 'please fix the typo'])
+  s.fake.state.addNote(REPO, mr.number, 'terarchitect', 'changed the description', { system: true })
+  const next = await client.poll(REPO, mr.number, first.cursor)
+  assert.equal(next.comments, [], 'a new system note is not a comment')
+  assert.is(next.request, null, 'a note alone is no request change (GitLab touches updated_at)')
+})
+
+test('the fake answers like GitLab: 401 without a token, Grape 400 for missing fields, 409 duplicate, pagination headers', async () => {
+  const url = `${s.fake.apiUrl}/projects/${encodeURIComponent(REPO)}/merge_requests`
+  const anonymous = await fetch(url)
+  assert.is(anonymous.status, 401)
+  assert.is((await anonymous.json()).message, '401 Unauthorized')
+  const bearer = await fetch(url, { headers: { authorization: 'Bearer glpat-app' } })
+  assert.is(bearer.status, 200)
+  assert.ok(bearer.headers.get('x-total') !== null && bearer.headers.get('x-page') === '1', 'pagination headers')
+  const post = (body: unknown) => fetch(url, { method: 'POST', headers: { 'private-token': 'glpat-app', 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const noTitle = await post({ source_branch: 'root-branch', target_branch: 'main' })
+  assert.is(noTitle.status, 400)
+  assert.is((await noTitle.json()).error, 'title is missing')
+  const duplicate = await post({ source_branch: 'root-branch', target_branch: 'main', title: 'again' })
+  assert.is(duplicate.status, 409)
+  assert.match(JSON.stringify(await duplicate.json()), 'Another open merge request already exists for this source branch')
+  const noBranch = await post({ source_branch: 'nope', target_branch: 'main', title: 't' })
+  assert.is(noBranch.status, 422)
+})
+
+test('the plugin maps GitLab refusals: duplicate 409, missing 404, a reader\'s token cannot merge', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  const duplicate = await client.openRequest(REPO, { title: 'again', body: '', head: 'root-branch', base: 'main', draft: false }).catch((e) => e)
+  assert.is(duplicate.status, 409)
+  assert.is(duplicate.forgeStatus, 409)
+  assert.not.match(duplicate.message, 'Another open merge request')
+  const reader = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-rita' })
+  const refused = await reader.merge(REPO, 1, { method: 'merge' }).catch((e) => e)
+  assert.is(refused.status, 502, 'GitLab answers 401 to a merge the token may not do: the app\'s configuration')
+  assert.is(refused.forgeStatus, 401)
+})
+
+test('merge is a real merge on the target branch; squash squashes', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  const bare = ['--git-dir', join(s.git.root, `${REPO}.git`)]
+  const merged = await client.merge(REPO, 1, { method: 'merge', title: 'Merge it' })
+  assert.match(String(merged.sha), /^[0-9a-f]{40}$/)
+  assert.is((await run('git', [...bare, 'rev-parse', 'main'])).stdout.trim(), merged.sha)
+  assert.is((await run('git', [...bare, 'rev-list', '--parents', '-n1', 'main'])).stdout.trim().split(' ').length, 3, 'a merge commit')
+  await s.pushBranch('squash-me')
+  const pr = await client.openRequest(REPO, { title: 'Squash', body: '', head: 'squash-me', base: 'main', draft: false })
+  const stale = await client.merge(REPO, pr.number, { method: 'squash', sha: '0'.repeat(40) }).catch((e) => e)
+  assert.is(stale.forgeStatus, 409, 'a sha that is not the head is refused')
+  const squashed = await client.merge(REPO, pr.number, { method: 'squash', sha: pr.headSha })
+  assert.is((await run('git', [...bare, 'rev-list', '--parents', '-n1', 'main'])).stdout.trim().split(' ').length, 2, 'one parent')
+  assert.is((await client.getRequest(REPO, pr.number)).state, 'merged')
+  assert.match(String(squashed.sha), /^[0-9a-f]{40}$/)
+})
+
+test('webhooks: the secret token alone, a whsec_ signing token, stale or unsigned deliveries', () => {
+  const hooks = gitlab.webhooks!
+  const plain = delivery('s3cret', 'Note Hook', noteHook(s.fake, 1, 'hi'), { sign: false })
+  assert.is(hooks.verify('s3cret', plain.headers, plain.body), true, 'X-Gitlab-Token alone (no signing token on this GitLab)')
+  assert.is(hooks.verify('other', plain.headers, plain.body), false)
+  assert.is(hooks.verify('', plain.headers, plain.body), false, 'no secret configured: refused')
+  const { 'x-gitlab-token': _token, ...bare } = plain.headers
+  assert.is(hooks.verify('s3cret', bare, plain.body), false, 'neither token nor signature')
+  const whsec = `whsec_${randomBytes(32).toString('base64')}`
+  const signed = delivery(whsec, 'Note Hook', noteHook(s.fake, 1, 'hi'), { token: false })
+  assert.is(hooks.verify(whsec, signed.headers, signed.body), true, 'signature only')
+  assert.is(hooks.verify(whsec, signed.headers, Buffer.concat([signed.body, Buffer.from(' ')])), false, 'altered body')
+  const unsigned = delivery(whsec, 'Note Hook', noteHook(s.fake, 1, 'hi'), { sign: false })
+  assert.is(hooks.verify(whsec, unsigned.headers, unsigned.body), false, 'a whsec_ secret requires the signature')
+  const stale = delivery(whsec, 'Note Hook', noteHook(s.fake, 1, 'hi'), { timestamp: Math.floor(Date.now() / 1000) - 3600 })
+  assert.is(hooks.verify(whsec, stale.headers, stale.body), false, 'an hour-old signature')
+})
+
+test('webhooks: parse notes (inline, system, on issues), approvals, states; malformed bodies are 400', () => {
+  const hooks = gitlab.webhooks!
+  const parse = (event: string, payload: unknown) => hooks.parse({ 'x-gitlab-event': event }, Buffer.from(JSON.stringify(payload)))
+  const inline = parse('Note Hook', noteHook(s.fake, 2, 'inline', { type: 'DiffNote', position: { new_path: 'src/a.ts', new_line: 12 } }))
+  assert.is(inline.type, 'comment')
+  if (inline.type === 'comment') {
+    assert.equal([inline.repo, inline.number, inline.comment.kind, inline.comment.path, inline.comment.line, inline.comment.createdAt], [REPO, 2, 'review_comment', 'src/a.ts', 12, '2026-01-01T10:00:00.000Z'])
+  }
+  assert.is(parse('Note Hook', noteHook(s.fake, 2, 'added 1 commit', { system: true })).type, 'ignored')
+  assert.is(parse('Note Hook', noteHook(s.fake, 2, 'x', { noteable_type: 'Issue' })).type, 'ignored')
+  const approved = parse('Merge Request Hook', mrHook(s.fake, 2, 'opened', 'approved'))
+  assert.ok(approved.type === 'comment' && approved.comment.kind === 'review' && approved.comment.reviewState === 'APPROVED' && approved.comment.author === 'alice')
+  assert.equal(parse('Merge Request Hook', mrHook(s.fake, 2, 'merged', 'merge')), { type: 'request', repo: REPO, number: 2, state: 'merged' })
+  assert.is(parse('Push Hook', { object_kind: 'push' }).type, 'ignored')
+  for (const body of ['not json', '[]', JSON.stringify({ object_attributes: { noteable_type: 'MergeRequest' } })]) {
+    try {
+      hooks.parse({ 'x-gitlab-event': 'Note Hook' }, Buffer.from(body))
+      assert.unreachable(`accepted ${body}`)
+    } catch (error) {
+      assert.instance(error, AppError)
+      assert.is((error as AppError).status, 400)
+    }
+  }
+})
+
+test.run()
