@@ -21,6 +21,7 @@ import { createDockerEngine } from './plugins/executors/docker/engine.ts'
 import { dropProjectImageTag, imageIdOf, keepProjectImage } from './plugins/executors/docker/project-image.ts'
 import { reconcileContainers } from './plugins/executors/docker/reconcile-containers.ts'
 import { local } from './plugins/executors/local.ts'
+import { kubernetesContainers } from './plugins/executors/kubernetes/containers.ts'
 
 /** The container executors for AGENT_DOCKER_MODE, one per image, sharing one Engine client. */
 function containerExecutors(config: CoordinatorConfig, coordinatorId: string, log: Logger): ContainerExecutors {
@@ -89,7 +90,14 @@ async function main() {
   const hostCommand = config.hostCommand
   const metrics = coordinatorMetrics(coordinatorId)
   const executors: CoordinatorExecutors = metrics.executors({
-    containers: containerExecutors(config, coordinatorId, log),
+    containers: config.AGENT_DOCKER_MODE === 'kubernetes'
+      ? kubernetesContainers({
+        kubeconfig: config.KUBERNETES_KUBECONFIG, context: config.KUBERNETES_CONTEXT, namespace: config.KUBERNETES_NAMESPACE,
+        serviceHost: config.KUBERNETES_SERVICE_HOST, servicePort: config.KUBERNETES_SERVICE_PORT, serviceAccountName: config.KUBERNETES_SERVICE_ACCOUNT,
+        cpuRequest: config.KUBERNETES_CPU_REQUEST, memoryRequest: config.KUBERNETES_MEMORY_REQUEST,
+        image: config.AGENT_IMAGE, coordinatorId, log, limits: config.containerLimits, stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
+      })
+      : containerExecutors(config, coordinatorId, log),
     host: local({ log, user: config.agentLocalUser, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
   })
 

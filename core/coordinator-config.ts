@@ -27,9 +27,17 @@ export const CoordinatorEnv = Type.Object({
   POLL_INTERVAL_SEC: Type.Number({ default: 10, minimum: 0.05, maximum: 3600, description: 'Seconds between claims when long-poll is unavailable or erroring' }),
   CLAIM_WAIT_SEC: Type.Number({ default: 25, minimum: 0, maximum: 60, description: 'Long-poll: how long one claim waits at the app for a job (0 = plain polling)' }),
   AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Prefix of the cache volumes mounted at /cache in agent containers, one per project (<prefix>-p<project id>); set it empty to disable' }),
-  AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
+  AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood'), Type.Literal('kubernetes')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only); kubernetes: one Kubernetes Job per agent job (KUBERNETES_*; docs/scaling.md). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
   AGENT_MOUNT_DOCKER_SOCKET: Type.Optional(Type.Boolean({ description: 'dood: mount the daemon socket into agent containers (default true); false passes DOCKER_HOST instead (a sidecar daemon)' })),
   DOCKER_HOST: Type.Optional(Type.String({ description: 'Docker daemon: unix:///path or tcp://host:port (default unix:///var/run/docker.sock)' })),
+  KUBERNETES_KUBECONFIG: Type.Optional(Type.String({ minLength: 1, description: 'kubernetes mode: a kubeconfig file (token or client certificate, and the CA); unset = the pod\'s own service account (in-cluster)' })),
+  KUBERNETES_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'kubernetes mode: the kubeconfig context to use (default its current-context)' })),
+  KUBERNETES_NAMESPACE: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'kubernetes mode: the namespace agent Jobs run in (default the context\'s, else the service account\'s)' })),
+  KUBERNETES_SERVICE_HOST: Type.Optional(Type.String({ description: 'Set by Kubernetes in every pod: the API server for in-cluster mode' })),
+  KUBERNETES_SERVICE_PORT: Type.Optional(Type.String({ pattern: '^\\d{1,5}$', description: 'Set by Kubernetes in every pod: the API server\'s port' })),
+  KUBERNETES_CPU_REQUEST: Type.String({ default: '500m', pattern: '^\\d+(\\.\\d+)?m?$', description: 'kubernetes mode: CPU the scheduler reserves per agent pod (capped at AGENT_CPUS)' }),
+  KUBERNETES_MEMORY_REQUEST: Type.String({ default: '1Gi', pattern: '^\\d+(\\.\\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$', description: 'kubernetes mode: memory the scheduler reserves per agent pod (capped at AGENT_MEMORY)' }),
+  KUBERNETES_SERVICE_ACCOUNT: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$', description: 'kubernetes mode: service account of agent pods; unset = no API token is mounted into them' })),
   COORDINATOR_STATE_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'coordinator'), description: 'Holds coordinator_id, the lock and project_images.json (no secrets)' }),
   AGENT_GIT_CACHE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'Docker mode: keep a bare mirror per repository on this host, refreshed through the git relay with each job\'s own token and mounted read-only into its container, so clones copy only what the mirror lacks (docs/coordinator.md "Git object cache"); off with a remote tcp:// DOCKER_HOST' }),
   AGENT_GIT_CACHE_MAX_MB: Type.Integer({ default: 5120, minimum: 1, maximum: 10485760, description: 'Size budget of the git object cache; least recently used mirrors no job is using are removed beyond it' }),
@@ -69,7 +77,7 @@ export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS
   LOG_LEVEL: LogLevel
   /** PROJECT_ID / PROJECT_IDS merged; null = all projects. */
   projectIds: number[] | null
-  AGENT_DOCKER_MODE: 'dind' | 'dood'
+  AGENT_DOCKER_MODE: 'dind' | 'dood' | 'kubernetes'
   AGENT_MOUNT_DOCKER_SOCKET: boolean
   COORDINATOR_REPO_ROOT: string
   /** Parsed AGENT_HOST_COMMAND; undefined = the local executor's default. */

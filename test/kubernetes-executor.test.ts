@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
 import { createLogger } from '../core/log.ts'
 import { createKubernetesClient } from '../plugins/executors/kubernetes/client.ts'
 import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
+import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
 import { kubernetes, type KubernetesOptions } from '../plugins/executors/kubernetes/index.ts'
 import { executorConformance, makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
 import { startFakeKubernetes, type FakeKubernetes } from './fixtures/fake-kubernetes.ts'
@@ -26,8 +28,6 @@ const fake: FakeKubernetes = await startFakeKubernetes({
   namespaces: [NAMESPACE],
   // The image's entrypoint is the agent image's own: it exports the mounted environment files.
   images: { [IMAGE]: { entrypoint: ['sh', ENTRYPOINT], cmd: ['ticket'] } },
-  // The host is no container: the entrypoint must not try to start a Docker daemon here.
-  hostEnv: { AGENT_DIND: 'off' },
 })
 const kubeconfig = join(dir, 'kubeconfig')
 writeFileSync(kubeconfig, `# written by the test, as kubectl config view --raw writes one
@@ -241,6 +241,26 @@ test('probe says why when the token is refused or the namespace does not exist',
   assert.ok(!missing.ok && /namespaces "no-such-namespace" not found/.test(missing.reason), JSON.stringify(missing))
   const nowhere = await kubernetes({ log }).probe()
   assert.ok(!nowhere.ok && /KUBERNETES_SERVICE_HOST is unset/.test(nowhere.reason), JSON.stringify(nowhere))
+})
+
+test('coordinator: AGENT_DOCKER_MODE=kubernetes and its settings; the container side pings, caches per image and reconciles', async () => {
+  const config = resolveCoordinatorConfig({
+    TERARCHITECT_WORKER_API_KEY: 'k', AGENT_DOCKER_MODE: 'kubernetes', KUBERNETES_KUBECONFIG: kubeconfig, KUBERNETES_MEMORY_REQUEST: '256Mi',
+  })
+  assert.equal([config.AGENT_DOCKER_MODE, config.KUBERNETES_CPU_REQUEST, config.KUBERNETES_MEMORY_REQUEST], ['kubernetes', '500m', '256Mi'])
+  for (const [name, value] of [['KUBERNETES_NAMESPACE', 'Not_A_Namespace'], ['KUBERNETES_CPU_REQUEST', 'lots'], ['KUBERNETES_MEMORY_REQUEST', '1 GB']]) {
+    assert.throws(() => resolveCoordinatorConfig({ TERARCHITECT_WORKER_API_KEY: 'k', [name]: value }), (error: Error & { details?: { path: string }[] }) =>
+      JSON.stringify(error.details ?? error.message).includes(name))
+  }
+  const containers = kubernetesContainers({ kubeconfig: config.KUBERNETES_KUBECONFIG, image: IMAGE, coordinatorId: COORDINATOR, log })
+  assert.is(containers.name, 'kubernetes')
+  assert.is(containers.forImage(IMAGE), containers.forImage(IMAGE))
+  assert.is.not(containers.forImage(IMAGE), containers.forImage('other-image'))
+  const ping = await containers.ping()
+  assert.ok(ping.ok, JSON.stringify(ping))
+  assert.equal(await containers.reconcile(COORDINATOR, new Set()), ['leftover-9002'])
+  await containers.close?.()
+  assert.throws(() => kubernetesContainers({ kubeconfig: join(dir, 'missing'), log }), /cannot read/)
 })
 
 test('every object the executor sent is valid against the published Kubernetes schemas', () => {

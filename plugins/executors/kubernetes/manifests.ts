@@ -79,7 +79,8 @@ export function jobManifest(spec: JobSpec, name: string, settings: JobSettings) 
             name: CONTAINER_NAME,
             image: settings.image,
             args: settings.args,
-            env: [{ name: 'AGENT_ENV_DIR', value: ENV_MOUNT_PATH }],
+            // AGENT_DIND off: agent pods are not privileged, so no Docker daemon is tried in them.
+            env: [{ name: 'AGENT_ENV_DIR', value: ENV_MOUNT_PATH }, { name: 'AGENT_DIND', value: 'off' }],
             resources: resources(settings),
             volumeMounts: [{ name: 'job-env', mountPath: ENV_MOUNT_PATH, readOnly: true }],
           }],
