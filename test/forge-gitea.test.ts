@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { ForgeError, type ForgeClient } from '../core/forge.ts'
 import { gitea } from '../plugins/forges/gitea/index.ts'
 import { forgeConformance } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
@@ -24,12 +25,17 @@ import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 
 const run = promisify(execFile)
 const APP_TOKEN = 'gitea-app-token-5d1f'
+/** alice's own token: write on the repository, not admin. */
+const WRITER_TOKEN = 'gitea-writer-token-81c0'
 const REPO = 'acme/widgets'
+/** The conformance suite's fake, and every fake started: the API-description check reads their requests. */
 let fake: FakeGitea
+const fakes: FakeGitea[] = []
 
-async function startFixture() {
+async function startFixture(options: { byBaseHead?: boolean } = {}) {
   const git = await startGit({ token: APP_TOKEN })
-  fake = await startGitea({ git, tokens: { [APP_TOKEN]: 'terarchitect' } })
+  const fake = await startGitea({ git, tokens: { [APP_TOKEN]: 'terarchitect', [WRITER_TOKEN]: 'alice' }, byBaseHead: options.byBaseHead })
+  fakes.push(fake)
   const cloneUrl = await fake.createRepo(REPO, { terarchitect: 'admin', alice: 'write', bob: 'read', 'renovate[bot]': 'read' })
   const work = await mkdtemp(join(tmpdir(), 'forge-gitea-'))
   const basic = Buffer.from(`x:${APP_TOKEN}`).toString('base64')
@@ -37,6 +43,7 @@ async function startFixture() {
   const gitIn = (...args: string[]) => run('git', ['-C', work, ...args], { env })
   await run('git', ['clone', '--quiet', cloneUrl, work], { env })
   return {
+    fake,
     forge: gitea(),
     connection: { apiUrl: `${fake.url}/api/v1`, token: APP_TOKEN },
     repo: REPO,
@@ -48,7 +55,7 @@ async function startFixture() {
     async pushBranch(name: string) {
       await gitIn('fetch', '--quiet', 'origin', 'main')
       await gitIn('checkout', '--quiet', '-B', name, 'origin/main')
-      await writeFile(join(work, `${name}.txt`), `${name}\n`)
+      await writeFile(join(work, `${name.replace(/\//g, '-')}.txt`), `${name}\n`)
       await gitIn('add', '--all')
       await gitIn('commit', '--quiet', '-m', `Add ${name}`)
       await gitIn('push', '--quiet', 'origin', `HEAD:refs/heads/${name}`)
@@ -67,7 +74,11 @@ async function startFixture() {
   }
 }
 
-forgeConformance('gitea', startFixture).run()
+forgeConformance('gitea', async () => {
+  const fixture = await startFixture()
+  fake = fixture.fake
+  return fixture
+}).run()
 
 const only = suite('gitea plugin')
 
@@ -114,12 +125,102 @@ only('webhook parse: issue comments and other events are ignored with a reason; 
   }
 })
 
-only('every request the suite made is in Gitea\'s API description (method, path, query, required fields) and used the app token', async () => {
+only.run()
+
+const more = suite('gitea plugin against an older Gitea, and the fake\'s own validation')
+let fx: Awaited<ReturnType<typeof startFixture>>
+let client: ForgeClient
+more.before(async () => {
+  fx = await startFixture({ byBaseHead: false })
+  client = fx.forge.connect(fx.connection)
+})
+more.after(() => fx?.close())
+
+more('without `pulls/{base}/{head}` (Gitea before 1.22) the open request is found by listing; a branch with a slash too', async () => {
+  await fx.pushBranch('feature/slash')
+  assert.is(await client.findOpenRequest(REPO, 'feature/slash', 'main'), null)
+  const opened = await client.openRequest(REPO, { title: 'Slash', body: '', head: 'feature/slash', base: 'main', draft: false })
+  const found = await client.findOpenRequest(REPO, 'feature/slash', 'main')
+  assert.is(found?.number, opened.number)
+  const calls = fx.fake.requests.map((r) => `${r.method} ${r.path}`)
+  assert.ok(calls.includes('GET /api/v1/repos/acme/widgets/pulls/main/feature%2Fslash'), 'asked by base and head first')
+  assert.ok(calls.some((c) => c.startsWith('GET /api/v1/repos/acme/widgets/pulls?state=open&limit=50&page=1')), 'then listed open pulls')
+})
+
+more('reviews past one page (60) are all listed, page by page', async () => {
+  await fx.pushBranch('reviews')
+  const opened = await client.openRequest(REPO, { title: 'Reviews', body: '', head: 'reviews', base: 'main', draft: false })
+  for (let i = 0; i < 60; i++) fx.fake.state.review(REPO, opened.number, `reviewer${i}`, 'APPROVED', `ok ${i}`)
+  const reviews = (await client.listComments(REPO, opened.number)).filter((c) => c.kind === 'review')
+  assert.is(reviews.length, 60)
+  assert.ok(fx.fake.requests.some((r) => r.path === `/api/v1/repos/acme/widgets/pulls/${opened.number}/reviews?limit=50&page=2`), 'the second page was read')
+})
+
+more('the writer check needs an admin token: a refusal is an error, not "not a writer"', async () => {
+  const alice = fx.forge.connect({ ...fx.connection, token: WRITER_TOKEN })
+  assert.is(await alice.canWrite(REPO, 'alice'), true, 'about themself')
+  try {
+    await alice.canWrite(REPO, 'bob')
+    assert.unreachable('a ForgeError')
+  } catch (error) {
+    assert.instance(error, ForgeError)
+    assert.is((error as ForgeError).status, 502)
+    assert.is((error as ForgeError).forgeStatus, 403)
+    assert.not.match((error as Error).message, ERROR_BODY_MARKER)
+  }
+})
+
+more('merge with a stale head is a 409; an unreachable Gitea is a 502 without a forge status', async () => {
+  await fx.pushBranch('stale')
+  const opened = await client.openRequest(REPO, { title: 'Stale', body: '', head: 'stale', base: 'main', draft: false })
+  try {
+    await client.merge(REPO, opened.number, { method: 'merge', sha: '0'.repeat(40) })
+    assert.unreachable('a ForgeError')
+  } catch (error) {
+    assert.is((error as ForgeError).status, 409)
+    assert.is((error as ForgeError).forgeStatus, 409)
+  }
+  assert.is((await client.getRequest(REPO, opened.number)).state, 'open')
+  const merged = await client.merge(REPO, opened.number, { method: 'squash', sha: (await client.getRequest(REPO, opened.number)).headSha })
+  assert.match(merged.sha ?? '', /^[0-9a-f]{40}$/)
+  const down = fx.forge.connect({ apiUrl: 'http://127.0.0.1:1/api/v1', token: APP_TOKEN, timeoutMs: 2000 })
+  try {
+    await down.whoami()
+    assert.unreachable('a ForgeError')
+  } catch (error) {
+    assert.is((error as ForgeError).status, 502)
+    assert.is((error as ForgeError).forgeStatus, null)
+  }
+})
+
+more('the fake validates like Gitea: 401 without a token, 422 and 409 as `{ message, url }`, paging headers', async () => {
+  const api = `${fx.fake.url}/api/v1/repos/${REPO}`
+  const call = (path: string, init: RequestInit = {}, token: string | null = APP_TOKEN) =>
+    fetch(api + path, { ...init, headers: { 'content-type': 'application/json', ...(token ? { authorization: `token ${token}` } : {}) } })
+  assert.is((await call('', {}, null)).status, 401)
+  const missing = await call('/pulls', { method: 'POST', body: JSON.stringify({ head: 'stale', base: 'main' }) })
+  assert.is(missing.status, 422)
+  assert.equal(Object.keys(await missing.json()).sort(), ['message', 'url'])
+  await fx.pushBranch('twice')
+  const open = () => call('/pulls', { method: 'POST', body: JSON.stringify({ head: 'twice', base: 'main', title: 'Twice' }) })
+  assert.is((await open()).status, 201)
+  assert.is((await open()).status, 409)
+  const page = await call('/pulls?state=all&limit=2&page=1')
+  assert.is((await page.json()).length, 2)
+  assert.ok(Number(page.headers.get('x-total-count')) >= 4)
+  assert.match(page.headers.get('link') ?? '', 'rel="next"')
+})
+
+more.run()
+
+const described = suite('gitea plugin: Gitea\'s API description')
+
+described('every request the suites made is in Gitea\'s API description (method, path, query, required fields) and used the app token', async () => {
   const operations = await giteaOperations()
   assert.ok(operations.length > 300, `read ${operations.length} operations from gitea-js`)
   const used = new Set<string>()
-  const api = fake.requests.filter((r) => r.path.startsWith('/api/v1/'))
-  assert.ok(api.length > 50, `the suite made ${api.length} API requests`)
+  const api = fakes.flatMap((f) => f.requests).filter((r) => r.path.startsWith('/api/v1/'))
+  assert.ok(api.length > 50, `the suites made ${api.length} API requests`)
   for (const request of api) {
     const url = new URL(request.path.slice('/api/v1'.length), 'http://x')
     const candidates = operations.filter((o) => o.method === request.method && o.pattern.test(url.pathname))
@@ -129,7 +230,9 @@ only('every request the suite made is in Gitea\'s API description (method, path,
     used.add(`${op.method} ${op.template}`)
     for (const name of url.searchParams.keys()) assert.ok(op.query.includes(name), `${op.method} ${op.template} takes ?${name}`)
     for (const field of op.requiredBody) assert.ok(request.body && (request.body as Record<string, unknown>)[field] !== undefined, `${op.method} ${op.template} requires ${field}`)
-    assert.ok(request.token === APP_TOKEN || request.token?.startsWith('bad-'), `only the app's token (or the suite's bad one) reached the fake: ${request.path}`)
+    const known = request.token === undefined ? request.status === 401 : [APP_TOKEN, WRITER_TOKEN].includes(request.token) || request.token.startsWith('bad-')
+    assert.ok(known, `only the tests' tokens reached the fake, and no token was a 401: ${request.path}`)
+    assert.not.match(request.path, APP_TOKEN, 'the token is never in a URL')
   }
   for (const wanted of ['GET /user', 'GET /repos/{owner}/{repo}', 'GET /repos/{owner}/{repo}/pulls', 'POST /repos/{owner}/{repo}/pulls',
     'GET /repos/{owner}/{repo}/pulls/{base}/{head}', 'GET /repos/{owner}/{repo}/pulls/{index}', 'POST /repos/{owner}/{repo}/pulls/{index}/merge',
@@ -140,7 +243,7 @@ only('every request the suite made is in Gitea\'s API description (method, path,
   }
 })
 
-only.run()
+described.run()
 
 interface Operation { method: string; template: string; pattern: RegExp; params: number; query: string[]; requiredBody: string[] }
 

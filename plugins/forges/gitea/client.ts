@@ -11,17 +11,18 @@ import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
  * so it is a 502 naming it; what Gitea refuses about the request itself keeps its 4xx meaning.
  */
 const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
-  400: { status: 502, code: 'forge_bad_request', hint: 'Gitea rejected the request' },
-  401: { status: 502, code: 'forge_unauthorized', hint: 'Gitea refused the forge token' },
-  403: { status: 502, code: 'forge_forbidden', hint: 'Gitea refused access (token scope or repository role)' },
+  400: { status: 502, code: 'gitea_bad_request', hint: 'Gitea rejected the request' },
+  401: { status: 502, code: 'gitea_unauthorized', hint: 'Gitea refused the forge token' },
+  403: { status: 502, code: 'gitea_forbidden', hint: 'Gitea refused access (token scope or repository role)' },
   404: { status: 404, code: 'not_found', hint: 'not found on Gitea' },
-  405: { status: 409, code: 'forge_conflict', hint: 'Gitea refused the operation (a merge: the pull request is not mergeable now)' },
-  409: { status: 409, code: 'forge_conflict', hint: 'Gitea reported a conflict' },
-  422: { status: 422, code: 'forge_unprocessable', hint: 'Gitea could not process the request' },
+  405: { status: 409, code: 'gitea_conflict', hint: 'Gitea refused the operation (a merge: the pull request is not mergeable now)' },
+  409: { status: 409, code: 'gitea_conflict', hint: 'Gitea reported a conflict' },
+  422: { status: 422, code: 'gitea_unprocessable', hint: 'Gitea could not process the request' },
+  429: { status: 502, code: 'gitea_rate_limited', hint: 'Gitea rate limit reached' },
 }
 
 export function giteaError(status: number, what: string): ForgeError {
-  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'forge_error', hint: `Gitea answered ${status}` }
+  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'gitea_error', hint: `Gitea answered ${status}` }
   return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (Gitea ${status})`, status)
 }
 
@@ -46,7 +47,7 @@ export function createHttp(connection: ForgeConnection): GiteaHttp {
     try {
       res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
     } catch (error) {
-      throw new ForgeError('forge_unreachable', 502, `Gitea is unreachable (${what}): ${(error as Error).message}`, null, error)
+      throw new ForgeError('gitea_unreachable', 502, `Gitea is unreachable (${what}): ${(error as Error).message}`, null, error)
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {})

@@ -52,10 +52,11 @@ export function requestsApi(http: GiteaHttp) {
     getRequest,
 
     async findOpenRequest(repo: string, head: string, base: string): Promise<PullRequest | null> {
-      // `pulls/{base}/{head}` (Gitea 1.22+, Forgejo) answers the open pull in one call; head may hold
-      // slashes (the route's tail). Older versions 404 on the route itself, and newer ones may answer
-      // a closed pull: both fall back to listing open pulls.
-      const byBaseHead = `${repoPath(repo)}/pulls/${encodeURIComponent(base)}/${head.split('/').map(encodeURIComponent).join('/')}`
+      // `pulls/{base}/{head}` (Gitea 1.22+, Forgejo) answers the open pull in one call; a head with
+      // slashes goes as one escaped segment, as the API description has it (Gitea unescapes the
+      // route's tail). Older versions 404 on the route itself, and newer ones may answer a closed
+      // pull: both fall back to listing open pulls.
+      const byBaseHead = `${repoPath(repo)}/pulls/${encodeURIComponent(base)}/${encodeURIComponent(head)}`
       try {
         const pull = await http.call<GiteaPull>('GET', byBaseHead, 'pull request by base and head')
         if (pull && isOpenFrom(pull, head, base)) return toRequest(pull)
