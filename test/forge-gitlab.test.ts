@@ -6,6 +6,8 @@
 import { execFile } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -194,6 +196,45 @@ test('the plugin maps GitLab refusals: duplicate 409, missing 404, a reader\'s t
   const refused = await reader.merge(REPO, 1, { method: 'merge' }).catch((e) => e)
   assert.is(refused.status, 502, 'GitLab answers 401 to a merge the token may not do: the app\'s configuration')
   assert.is(refused.forgeStatus, 401)
+})
+
+test('lists page by X-Next-Page when GitLab sends no Link (large lists); a Link to another origin is not followed', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  await s.pushBranch('many-notes')
+  const pr = await client.openRequest(REPO, { title: 'Many notes', body: '', head: 'many-notes', base: 'main', draft: false })
+  for (let i = 0; i < 130; i++) s.fake.state.addNote(REPO, pr.number, 'rita', `note ${i}`)
+  const hits: string[] = []
+  const elsewhere = createServer((req, res) => (hits.push(req.url ?? ''), res.writeHead(200, { 'content-type': 'application/json' }).end('[]')))
+  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve))
+  try {
+    for (const links of ['none', { origin: `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}` }] as const) {
+      s.fake.settings.links = links
+      const notes = (await client.listComments(REPO, pr.number)).filter((c) => c.body.startsWith('note '))
+      assert.is(notes.length, 130, `all notes with links ${JSON.stringify(links)}`)
+      assert.is(new Set(notes.map((c) => c.id)).size, 130)
+    }
+    assert.equal(hits, [], 'the token went nowhere but the API URL')
+  } finally {
+    s.fake.settings.links = 'all'
+    await new Promise<void>((resolve) => elsewhere.close(() => resolve()))
+  }
+})
+
+test('files before GitLab 15.7 (no /diffs) come from /changes; a missing request stays a 404', async () => {
+  const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
+  const pr = (await client.findOpenRequest(REPO, 'many-notes', 'main'))!
+  const current = await client.requestFiles(REPO, pr.number)
+  s.fake.settings.olderThan157 = true
+  try {
+    const older = await client.requestFiles(REPO, pr.number)
+    assert.equal(older, current)
+    assert.equal(older.map((f) => [f.path, f.status, f.additions, f.deletions]), [['many-notes.txt', 'added', 1, 0]])
+    assert.ok(s.fake.requests.some((r) => r.path.endsWith(`/merge_requests/${pr.number}/changes`)))
+    const missing = await client.requestFiles(REPO, 9999).catch((e) => e)
+    assert.is(missing.status, 404)
+  } finally {
+    s.fake.settings.olderThan157 = false
+  }
 })
 
 test('merge is a real merge on the target branch; squash squashes', async () => {

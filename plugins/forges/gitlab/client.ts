@@ -97,7 +97,7 @@ export function createClient(connection: ForgeConnection): GitlabClient {
 function nextPage(res: Response, current: string, base: string): string | null {
   for (const part of (res.headers.get('link') ?? '').split(',')) {
     const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part.trim())
-    if (match && new URL(match[1]!).origin === new URL(base).origin) return match[1]!
+    if (match && URL.canParse(match[1]!) && new URL(match[1]!).origin === new URL(base).origin) return match[1]!
   }
   const next = res.headers.get('x-next-page')
   if (!next || !/^\d+$/.test(next)) return null

@@ -3,7 +3,7 @@
  * request's `iid` (what its URL shows); GitLab allows one open merge request per source branch and
  * answers 409 to a second.
  */
-import type { PullRequest, RequestCommit, RequestFile, RequestState } from '../../../core/forge.ts'
+import { ForgeError, type PullRequest, type RequestCommit, type RequestFile, type RequestState } from '../../../core/forge.ts'
 import { projectPath, type GitlabClient } from './client.ts'
 
 export interface GitlabMergeRequest {
@@ -27,6 +27,8 @@ export interface GitlabMergeRequest {
   created_at: string
   updated_at: string
 }
+
+interface GitlabDiff { old_path: string; new_path: string; diff: string; new_file: boolean; renamed_file: boolean; deleted_file: boolean }
 
 /** GitLab marks drafts by a title prefix; the prefix is not part of the title the app set. */
 const DRAFT_PREFIX = /^\s*(?:\[draft\]|\(draft\)|draft:|draft\s-\s|draft\s)\s*/i
@@ -94,10 +96,19 @@ export function requests(client: GitlabClient) {
       return commits.map((c) => ({ sha: c.id, message: c.message, author: c.author_name ?? null, date: c.authored_date ?? null, url: c.web_url ?? null }))
     },
 
-    /** `GET …/diffs` (GitLab 15.7+): one entry per file; additions/deletions are counted from its patch. */
+    /**
+     * `GET …/diffs` (GitLab 15.7+, paginated), else `GET …/changes` (older instances; deprecated
+     * since): one entry per file; additions/deletions are counted from its patch.
+     */
     async requestFiles(repo: string, number: number): Promise<RequestFile[]> {
-      const diffs = await client.list<{ old_path: string; new_path: string; diff: string; new_file: boolean; renamed_file: boolean; deleted_file: boolean }>(
-        `${mrPath(repo, number)}/diffs`, `diffs of !${number}`, { maxPages: 30 })
+      let diffs: GitlabDiff[]
+      try {
+        diffs = await client.list<GitlabDiff>(`${mrPath(repo, number)}/diffs`, `diffs of !${number}`, { maxPages: 30 })
+      } catch (error) {
+        if (!(error instanceof ForgeError && error.forgeStatus === 404)) throw error
+        // A missing merge request is a 404 here too, and stays one.
+        diffs = (await client.request<{ changes?: GitlabDiff[] }>('GET', `${mrPath(repo, number)}/changes`, `changes of !${number}`))?.changes ?? []
+      }
       return diffs.map((d) => {
         const lines = (d.diff ?? '').split('\n')
         return {
