@@ -13,6 +13,7 @@ import { badRequest } from './errors.ts'
 import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
 import type { LogLevel } from './log.ts'
 import { resolveAgentLocalUser, type LocalUser } from './agent/local-user.ts'
+import { isLoopbackUrl } from './coordinator/reachability.ts'
 
 export const CoordinatorEnv = Type.Object({
   TERARCHITECT_API_URL: Type.String({ default: 'http://127.0.0.1:5010', pattern: '^https?://', description: 'Base URL of the app; also given to agents (loopback URLs are rewritten to host.docker.internal for containers)' }),
@@ -189,6 +190,10 @@ function checkValues(env: Record<string, string | undefined>, values: Env): Part
   const details: { path: string; message: string }[] = []
   const apiUrl = apiUrlProblem(values.TERARCHITECT_API_URL)
   if (apiUrl) details.push({ path: 'TERARCHITECT_API_URL', message: apiUrl })
+  // Pods cannot reach the coordinator's loopback, and no forwarder runs for them.
+  else if (env.AGENT_DOCKER_MODE === 'kubernetes' && isLoopbackUrl(values.TERARCHITECT_API_URL)) {
+    details.push({ path: 'TERARCHITECT_API_URL', message: 'AGENT_DOCKER_MODE=kubernetes: must be an address agent pods can reach (e.g. the app\'s Service, http://terarchitect.terarchitect.svc:5010), not loopback' })
+  }
   if (values.DOCKER_HOST !== undefined && !DOCKER_HOST_VALUE.test(values.DOCKER_HOST)) {
     details.push({ path: 'DOCKER_HOST', message: `must be unix:///path/to/docker.sock or tcp://host:port (TLS and npipe are not supported): ${JSON.stringify(values.DOCKER_HOST)}` })
   }

@@ -246,8 +246,11 @@ test('probe says why when the token is refused or the namespace does not exist',
 test('coordinator: AGENT_DOCKER_MODE=kubernetes and its settings; the container side pings, caches per image and reconciles', async () => {
   const config = resolveCoordinatorConfig({
     TERARCHITECT_WORKER_API_KEY: 'k', AGENT_DOCKER_MODE: 'kubernetes', KUBERNETES_KUBECONFIG: kubeconfig, KUBERNETES_MEMORY_REQUEST: '256Mi',
+    TERARCHITECT_API_URL: 'http://terarchitect.terarchitect.svc:5010',
   })
   assert.equal([config.AGENT_DOCKER_MODE, config.KUBERNETES_CPU_REQUEST, config.KUBERNETES_MEMORY_REQUEST], ['kubernetes', '500m', '256Mi'])
+  // The default API URL is loopback, which pods cannot reach.
+  assert.throws(() => resolveCoordinatorConfig({ TERARCHITECT_WORKER_API_KEY: 'k', AGENT_DOCKER_MODE: 'kubernetes' }), (error: Error) => /TERARCHITECT_API_URL.*not loopback/.test(error.message))
   for (const [name, value] of [['KUBERNETES_NAMESPACE', 'Not_A_Namespace'], ['KUBERNETES_CPU_REQUEST', 'lots'], ['KUBERNETES_MEMORY_REQUEST', '1 GB']]) {
     assert.throws(() => resolveCoordinatorConfig({ TERARCHITECT_WORKER_API_KEY: 'k', [name]: value }), (error: Error & { details?: { path: string }[] }) =>
       JSON.stringify(error.details ?? error.message).includes(name))
