@@ -18,6 +18,7 @@ import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ForgeError, type ForgeClient } from '../core/forge.ts'
+import { toIssueComment } from '../plugins/forges/gitea/comments.ts'
 import { gitea } from '../plugins/forges/gitea/index.ts'
 import { forgeConformance } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
@@ -106,6 +107,14 @@ only('requestUrl: the pull\'s page without asking Gitea, also under a sub-path; 
   assert.is(forge.parseRepo('https://code.example.com/git/acme/widgets.git'), REPO)
   assert.is(forge.gitHost('https://code.example.com:3000/git/api/v1'), 'code.example.com:3000')
   assert.throws(() => forge.requestUrl!('https://code.example.com/api/v1', '../x', 1))
+})
+
+only('bots: system users (negative ids) and accounts named as bots; not a person whose name merely ends in "bot"', () => {
+  const bot = (user: { id: number; login: string }) => toIssueComment({ id: 1, body: 'x', user }).authorIsBot
+  assert.is(bot({ id: -2, login: 'gitea-actions' }), true)
+  assert.is(bot({ id: 7, login: 'ci-bot' }), true)
+  assert.is(bot({ id: 8, login: 'renovate[bot]' }), true)
+  assert.is(bot({ id: 9, login: 'abbot' }), false)
 })
 
 only('webhook parse: issue comments and other events are ignored with a reason; a malformed body is a 400', () => {
