@@ -4,7 +4,7 @@
  * approvals (`approved_by`, reported as APPROVED reviews with an empty body). System notes ("added
  * 1 commit", "approved this merge request") are GitLab's own records and never comments.
  */
-import type { ForgeComment, PollCursor, PullRequest } from '../../../core/forge.ts'
+import { ForgeError, type ForgeComment, type PollCursor, type PullRequest } from '../../../core/forge.ts'
 import { projectPath, type GitlabClient } from './client.ts'
 import { toPullRequest, type GitlabMergeRequest } from './requests.ts'
 
@@ -68,7 +68,9 @@ const time = (iso: string) => Date.parse(iso)
 export function comments(client: GitlabClient) {
   const mrPath = (repo: string, number: number) => `${projectPath(repo)}/merge_requests/${number}`
   const getMr = (repo: string, number: number) => client.request<GitlabMergeRequest>('GET', mrPath(repo, number), `merge request !${number} of ${repo}`)
+  // Asked after the merge request itself was found: a 404 here is an instance without approvals, not a missing request.
   const getApprovals = (repo: string, number: number) => client.request<Approvals>('GET', `${mrPath(repo, number)}/approvals`, `approvals of !${number}`)
+    .catch((error) => (error instanceof ForgeError && error.forgeStatus === 404 ? null : Promise.reject(error)))
 
   return {
     async listComments(repo: string, number: number): Promise<ForgeComment[]> {
