@@ -4,7 +4,7 @@
 // found by label, a watch resumed after 410 Gone, in-cluster and kubeconfig settings, and every
 // object sent valid against the published schemas. No real cluster is involved.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'uvu'
@@ -13,6 +13,12 @@ import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
 import { createLogger } from '../core/log.ts'
 import { createKubernetesClient } from '../plugins/executors/kubernetes/client.ts'
 import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
+import { parseYamlSubset } from '../plugins/executors/kubernetes/yaml.ts'
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'
+import { Namespace } from 'kubernetes-models/v1/Namespace'
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
 import { kubernetes, type KubernetesOptions } from '../plugins/executors/kubernetes/index.ts'
 import { executorConformance, makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
@@ -271,6 +277,24 @@ test('every object the executor sent is valid against the published Kubernetes s
   assert.ok(fake.validated >= 20, `only ${fake.validated} objects were validated`)
   const kinds = new Set(fake.received.map((request) => request.body?.kind))
   for (const kind of ['Job', 'Secret', 'DeleteOptions']) assert.ok(kinds.has(kind), `no ${kind} was sent`)
+})
+
+test('deploy/kubernetes: the example manifests are valid objects, and the Role grants every call the executor made here', () => {
+  const models: Record<string, new (body: never) => { validate(): void }> = { Deployment, Role, RoleBinding, Namespace, ServiceAccount }
+  const manifests = readdirSync('deploy/kubernetes').filter((file) => file.endsWith('.yaml'))
+    .map((file) => ({ file, object: parseYamlSubset(readFileSync(join('deploy/kubernetes', file), 'utf8')) as { kind: string; rules?: { resources: string[]; verbs: string[] }[] } }))
+  assert.equal(manifests.map((manifest) => manifest.object.kind).sort(), ['Deployment', 'Namespace', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount'])
+  for (const { file, object } of manifests) {
+    try {
+      new models[object.kind]!(object as never).validate()
+    } catch (error) {
+      assert.unreachable(`${file}: ${(error as Error).message}`)
+    }
+  }
+  const role = manifests.find((manifest) => manifest.object.kind === 'Role')!.object
+  const granted = new Set(role.rules!.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}`))))
+  assert.ok(fake.calls.size >= 8, [...fake.calls].join(', '))
+  for (const call of fake.calls) assert.ok(granted.has(call), `the Role does not allow ${call}`)
 })
 
 test.run()

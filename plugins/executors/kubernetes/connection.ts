@@ -97,7 +97,9 @@ export function fromKubeconfig(path: string, settings: ConnectionSettings): Kube
   if (!/^https:\/\//.test(server)) throw fail(`kubeconfig ${path}: cluster server must be an https:// URL, got ${JSON.stringify(cluster.server)}`)
   if (cluster['insecure-skip-tls-verify'] === true) throw fail(`kubeconfig ${path}: insecure-skip-tls-verify is not supported; give the cluster's CA (certificate-authority-data)`)
   if (user.exec || user['auth-provider']) throw fail(`kubeconfig ${path}: exec and auth-provider credentials are not supported; use a service account token (docs/scaling.md)`)
-  const token = typeof user.token === 'string' ? user.token : undefined
+  // A plain scalar of digits only reads as a number.
+  const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : undefined)
+  const token = text(user.token)
   const tokenFile = typeof user.tokenFile === 'string' ? relative(user.tokenFile) : undefined
   const cert = dataOrFile(user['client-certificate-data'], user['client-certificate'], 'client certificate')
   const key = dataOrFile(user['client-key-data'], user['client-key'], 'client key')
@@ -109,7 +111,7 @@ export function fromKubeconfig(path: string, settings: ConnectionSettings): Kube
     ...(token ? { token } : {}),
     ...(tokenFile ? { tokenFile } : {}),
     ...(cert && key ? { cert, key } : {}),
-    namespace: settings.namespace || (typeof context.namespace === 'string' && context.namespace) || 'default',
+    namespace: settings.namespace || text(context.namespace) || 'default',
     source: `kubeconfig ${path} (context ${contextName})`,
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The part of YAML that kubeconfig files use (what `kubectl config view --raw` writes): block
- * mappings, block sequences (also at their key's indentation), plain and quoted scalars, `{}` and
+ * mappings, block sequences (also at their key's indentation), plain and quoted scalars (plain
+ * integers become numbers, true/false booleans, null/~ null), `{}` and
  * `[]`, comments. Anchors, flow collections with content, multi-line and block scalars are refused
  * with a message rather than misread. A file that is JSON is parsed as JSON.
  */
@@ -88,6 +89,7 @@ function scalar(text: string, lineNumber: number): unknown {
   if (/^[|>&*!{[]/.test(text)) throw problem(lineNumber, `unsupported YAML (${text[0]}): write this value on one line, or use JSON`)
   if (text === 'true' || text === 'false') return text === 'true'
   if (text === 'null' || text === '~') return null
+  if (/^-?(0|[1-9]\d{0,14})$/.test(text)) return Number(text)
   return text
 }
 
