@@ -33,9 +33,9 @@ const REPO = 'acme/widgets'
 let fake: FakeGitea
 const fakes: FakeGitea[] = []
 
-async function startFixture(options: { byBaseHead?: boolean } = {}) {
+async function startFixture(options: { byBaseHead?: boolean; rootUrl?: string } = {}) {
   const git = await startGit({ token: APP_TOKEN })
-  const fake = await startGitea({ git, tokens: { [APP_TOKEN]: 'terarchitect', [WRITER_TOKEN]: 'alice' }, byBaseHead: options.byBaseHead })
+  const fake = await startGitea({ git, tokens: { [APP_TOKEN]: 'terarchitect', [WRITER_TOKEN]: 'alice' }, byBaseHead: options.byBaseHead, rootUrl: options.rootUrl })
   fakes.push(fake)
   const cloneUrl = await fake.createRepo(REPO, { terarchitect: 'admin', alice: 'write', bob: 'read', 'renovate[bot]': 'read' })
   const work = await mkdtemp(join(tmpdir(), 'forge-gitea-'))
@@ -136,11 +136,12 @@ only('webhook parse: issue comments and other events are ignored with a reason; 
 
 only.run()
 
-const more = suite('gitea plugin against an older Gitea, and the fake\'s own validation')
+const more = suite('gitea plugin against an older Gitea whose ROOT_URL is not its API URL, and the fake\'s own validation')
 let fx: Awaited<ReturnType<typeof startFixture>>
 let client: ForgeClient
 more.before(async () => {
-  fx = await startFixture({ byBaseHead: false })
+  // Links (and pages) name https://gitea.example.invalid, which the plugin must not follow.
+  fx = await startFixture({ byBaseHead: false, rootUrl: 'https://gitea.example.invalid' })
   client = fx.forge.connect(fx.connection)
 })
 more.after(() => fx?.close())
@@ -156,13 +157,27 @@ more('without `pulls/{base}/{head}` (Gitea before 1.22) the open request is foun
   assert.ok(calls.some((c) => c.startsWith('GET /api/v1/repos/acme/widgets/pulls?state=open&limit=50&page=1')), 'then listed open pulls')
 })
 
-more('reviews past one page (60) are all listed, page by page', async () => {
+more('reviews past one page (60) are all listed, page by page on the API URL (the Link names another origin)', async () => {
   await fx.pushBranch('reviews')
   const opened = await client.openRequest(REPO, { title: 'Reviews', body: '', head: 'reviews', base: 'main', draft: false })
   for (let i = 0; i < 60; i++) fx.fake.state.review(REPO, opened.number, `reviewer${i}`, 'APPROVED', `ok ${i}`)
   const reviews = (await client.listComments(REPO, opened.number)).filter((c) => c.kind === 'review')
   assert.is(reviews.length, 60)
   assert.ok(fx.fake.requests.some((r) => r.path === `/api/v1/repos/acme/widgets/pulls/${opened.number}/reviews?limit=50&page=2`), 'the second page was read')
+})
+
+more('a redirect (a renamed repository) is not followed: the token goes to the API URL only', async () => {
+  fx.fake.state.renamed.set('acme/old-name', REPO)
+  const before = fx.fake.requests.length
+  try {
+    await client.repository('acme/old-name')
+    assert.unreachable('a ForgeError')
+  } catch (error) {
+    assert.instance(error, ForgeError)
+    assert.is((error as ForgeError).status, 502)
+    assert.is((error as ForgeError).forgeStatus, 301)
+  }
+  assert.equal(fx.fake.requests.slice(before).map((r) => r.path), ['/api/v1/repos/acme/old-name'])
 })
 
 more('the writer check needs an admin token: a refusal is an error, not "not a writer"', async () => {

@@ -45,7 +45,8 @@ export function createHttp(connection: ForgeConnection): GiteaHttp {
     if (body !== undefined) headers['content-type'] = 'application/json'
     let res: Response
     try {
-      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
+      // A redirect is not followed: the token goes to the API URL only (a renamed repository's 301 is an error).
+      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
     } catch (error) {
       throw new ForgeError('gitea_unreachable', 502, `Gitea is unreachable (${what}): ${(error as Error).message}`, null, error)
     }
@@ -68,16 +69,19 @@ export function createHttp(connection: ForgeConnection): GiteaHttp {
     async list(path, what, maxPages = 50) {
       const items: any[] = []
       const sep = path.includes('?') ? '&' : '?'
-      let url: string | null = `${base}${path}${sep}limit=${PAGE_SIZE}&page=1`
+      const pageUrl = (page: number) => `${base}${path}${sep}limit=${PAGE_SIZE}&page=${page}`
+      let url: string | null = pageUrl(1)
       for (let page = 1; url && page <= maxPages; page++) {
         const { data, headers } = await send('GET', url, what)
         const batch = Array.isArray(data) ? data : []
         items.push(...batch)
-        const total = Number(headers.get('x-total-count') ?? NaN)
-        // Link is absolute on Gitea; a next link to another origin is not followed.
+        // Gitea builds `Link` from its ROOT_URL, which may not be the API URL the app uses: a next link
+        // outside the API URL is not followed, and the next page is asked of the API URL by number
+        // while `X-Total-Count` says more remain (the instance may clamp `limit` below 50).
         const next = nextLink(headers.get('link'))
-        if (next && new URL(next).origin === new URL(base).origin) url = next
-        else url = batch.length === PAGE_SIZE && !(items.length >= total) ? `${base}${path}${sep}limit=${PAGE_SIZE}&page=${page + 1}` : null
+        const total = headers.has('x-total-count') ? Number(headers.get('x-total-count')) : NaN
+        const more = Number.isFinite(total) ? items.length < total : batch.length >= PAGE_SIZE
+        url = next?.startsWith(`${base}/`) ? next : batch.length && more ? pageUrl(page + 1) : null
       }
       return items
     },
