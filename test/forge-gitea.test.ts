@@ -122,6 +122,9 @@ only('webhook parse: issue comments and other events are ignored with a reason; 
   const parse = (event: string, payload: unknown) => hooks.parse({ 'x-gitea-event': event }, Buffer.from(JSON.stringify(payload)))
   assert.is(parse('issue_comment', { action: 'created', is_pull: false, issue: { number: 3, pull_request: null }, comment: { id: 1 }, repository: { full_name: REPO } }).type, 'ignored')
   assert.is(parse('push', { ref: 'refs/heads/main' }).type, 'ignored')
+  const review = { action: 'reviewed', number: 4, pull_request: { number: 4 }, review: { type: 'pull_request_review_approved', content: 'ok' }, repository: { full_name: REPO } }
+  assert.is(parse('pull_request_approved', review).type, 'ignored', 'reviews are the poller\'s')
+  assert.is(parse('pull_request_comment', review).type, 'ignored', 'a review comment event names no comment')
   const merged = parse('pull_request', { action: 'closed', number: 4, pull_request: { number: 4, state: 'closed', merged: true }, repository: { full_name: REPO } })
   assert.equal(merged, { type: 'request', repo: REPO, number: 4, state: 'merged' })
   for (const [event, body] of [['issue_comment', '{not json'], ['pull_request', JSON.stringify({ action: 'closed', number: 4, repository: { full_name: '../x' } })]]) {

@@ -44,7 +44,8 @@ export const webhooks: ForgeWebhooks = {
     if (!payload || typeof payload !== 'object') throw badRequest('webhook body is not an object', [{ path: '/body', message: 'not an object' }])
     const repo = parseRepo(`https://forge/${String(payload.repository?.full_name ?? '')}`)
     const malformed = (field: string) => badRequest(`webhook body has no valid ${field}`, [{ path: `/body/${field}`, message: 'missing or invalid' }])
-    if (event === 'issue_comment') {
+    // Some versions name a pull's comment event by its precise type; a review's (no `comment`) is left to the poller.
+    if (event === 'issue_comment' || (event === 'pull_request_comment' && payload.comment?.id !== undefined)) {
       if (!payload.is_pull && !payload.issue?.pull_request) return { type: 'ignored', reason: 'a comment on an issue, not on a pull request' }
       if (payload.action !== 'created' && payload.action !== 'edited') return { type: 'ignored', reason: `comment ${String(payload.action)}` }
       const number = Number(payload.issue?.number)
