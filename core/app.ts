@@ -22,6 +22,7 @@ import { projectRoutes } from './api/projects.ts'
 import { ticketRoutes } from './api/tickets.ts'
 import { jobRoutes } from './api/jobs.ts'
 import { coordinatorRoutes } from './api/coordinators.ts'
+import { pathCheckRoutes } from './api/path-checks.ts'
 import { ensureWorkerKey } from './services/worker-key.ts'
 import { settingsRoutes } from './api/settings.ts'
 import { checkRoutes } from './api/checks.ts'
@@ -135,6 +136,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...reviewRoutes(ctx),
     ...memoryRoutes(ctx),
     ...coordinatorRoutes(ctx),
+    ...pathCheckRoutes(ctx),
     ...webhookRoutes(ctx),
     ...gitRelayRoutes(ctx),
     ...agentForgeRoutes(ctx),

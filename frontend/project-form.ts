@@ -11,6 +11,9 @@ import { shared } from './styles.ts'
 import type { Project } from './types.ts'
 import './modal-dialog.ts'
 import './check-button.ts'
+import { pathCheckText, waitForPathCheck } from './project-form-path-check.ts'
+
+type Saved = Project & { warnings?: string[] }
 
 const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider']
 
@@ -41,6 +44,8 @@ export class ProjectForm extends LitElement {
     errors: { state: true },
     formError: { state: true },
     saving: { state: true },
+    checking: { state: true },
+    pathProblem: { state: true },
   }
   declare open: boolean
   /** A field to focus when the form opens (a failure reason's fix: `/projects/:id?edit=repo_url`). */
@@ -50,6 +55,12 @@ export class ProjectForm extends LitElement {
   declare errors: Record<string, string>
   declare formError: string
   declare saving: boolean
+  /** Waiting for a coordinator to check the saved path (project-form-path-check.ts). */
+  declare checking: boolean
+  /** What the coordinator found wrong with the saved path: the form stays open on it. */
+  declare pathProblem: string | null
+  /** A save whose `saved` event waits for the form to close (the path problem is in view). */
+  private held: Saved | null = null
 
   static override styles = [shared, counterStyles, css`
     .modes { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
@@ -80,6 +91,8 @@ export class ProjectForm extends LitElement {
     this.errors = {}
     this.formError = ''
     this.saving = false
+    this.checking = false
+    this.pathProblem = null
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -94,6 +107,8 @@ export class ProjectForm extends LitElement {
         : { ...EMPTY }
       this.errors = {}
       this.formError = ''
+      this.pathProblem = null
+      this.held = null
     }
   }
 
@@ -145,14 +160,46 @@ export class ProjectForm extends LitElement {
       const project = this.project
         ? await api.patch<Project>(`/api/projects/${this.project.id}`, body)
         : await api.post<Project>('/api/projects', body)
-      this.dispatchEvent(new CustomEvent('saved', { detail: project }))
-      this.open = false
+      await this.afterSave(project)
     } catch (error) {
       this.errors = error instanceof ApiError ? error.fields() : {}
       this.formError = errorText(error)
     } finally {
       this.saving = false
     }
+  }
+
+  /**
+   * A local project's path is checked by a coordinator serving it: wait a few seconds for its
+   * answer. A problem keeps the form open on it (the save stands); otherwise the answer joins the
+   * save's warnings, in place of the API's general note on path checks.
+   */
+  private async afterSave(project: Saved) {
+    this.pathProblem = null
+    let saved = project
+    if (project.execution_mode === 'local' && project.project_path) {
+      this.checking = true
+      const check = await waitForPathCheck(project.id).finally(() => (this.checking = false))
+      const text = pathCheckText(check)
+      if (check?.status === 'problem' && text) {
+        this.project = project
+        this.held = project
+        this.pathProblem = text
+        return
+      }
+      const warnings = (project.warnings ?? []).filter((warning) => !warning.startsWith('The path is checked where it lives'))
+      saved = { ...project, warnings: text ? [...warnings, text] : warnings }
+    }
+    this.held = null
+    this.dispatchEvent(new CustomEvent('saved', { detail: saved }))
+    this.open = false
+  }
+
+  /** Closes the form; a save held back for its path problem is announced now. */
+  private close() {
+    if (this.held) this.dispatchEvent(new CustomEvent('saved', { detail: this.held }))
+    this.held = null
+    this.open = false
   }
 
   private input(key: keyof Values, label: string, options: { hint?: string; placeholder?: string; mono?: boolean; area?: boolean; refused?: string | null; max?: number; upper?: boolean } = {}) {
@@ -181,7 +228,7 @@ export class ProjectForm extends LitElement {
     const hostOnly = denied('admin', 'choose what runs on a host (local mode, path, commands)')
     return html`
       <ta-modal heading=${this.project ? `Edit ${this.project.name}` : 'New project'} .open=${this.open}
-        @close=${() => { this.open = false; this.dispatchEvent(new Event('close')) }}>
+        @close=${() => { this.close(); this.dispatchEvent(new Event('close')) }}>
         <form id="project" novalidate @submit=${this.submit}>
           ${this.formError ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.formError}</span></div>` : ''}
           ${this.input('name', 'Name', { placeholder: 'Shop API', max: 200 })}
@@ -204,7 +251,8 @@ export class ProjectForm extends LitElement {
             </div>
             ${hostOnly ? html`<span class="hint">${hostOnly}.</span>` : ''}
           </fieldset>
-          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the checkout on the coordinator host. Checked there before each run: it must exist and be a git checkout whose origin is the repository URL (an empty folder is cloned into).', refused: hostOnly }) : ''}
+          ${v.execution_mode === 'local' ? this.input('project_path', 'Project path', { mono: true, placeholder: '/home/me/shop', hint: 'Absolute path of the checkout on the coordinator host. Checked there at save when a coordinator serving the project is online, and before each run: it must exist and be a git checkout whose origin is the repository URL (an empty folder is cloned into).', refused: hostOnly }) : ''}
+          ${v.execution_mode === 'local' && this.pathProblem ? html`<div class="alert warning path-problem" role="status">${icons.alert()}<span>Saved. The path check found a problem: ${this.pathProblem}</span></div>` : ''}
           <details ?open=${!!(v.default_branch || v.worker_mode || v.setup_command || v.test_command || this.errors.default_branch)}>
             <summary>Advanced</summary>
             <div class="two">
@@ -221,9 +269,9 @@ export class ProjectForm extends LitElement {
             ${this.input('test_command', 'Test command', { mono: true, placeholder: 'npm test', hint: 'The Director runs it to judge each turn.', refused: hostOnly })}
           </details>
         </form>
-        <button slot="footer" class="btn" type="button" @click=${() => (this.open = false)}>Cancel</button>
+        <button slot="footer" class="btn" type="button" @click=${() => this.close()}>${this.held ? 'Close' : 'Cancel'}</button>
         <button slot="footer" class="btn primary" type="submit" form="project" ?disabled=${this.saving}>
-          ${this.saving ? html`<span class="spinner"></span>` : ''}${this.project ? 'Save changes' : 'Create project'}
+          ${this.saving ? html`<span class="spinner"></span>` : ''}${this.checking ? 'Checking the path…' : this.project ? 'Save changes' : 'Create project'}
         </button>
       </ta-modal>`
   }

@@ -188,6 +188,12 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
       body: { coordinator_id: 'c1', host: 'build-1', version: '0.1.0', executor: 'local', capacity: 2, running_job_ids: [f.j4], report_interval_sec: 30, started_at: '2026-01-02T03:04:05Z', stopped: false },
       required: ['coordinator_id', 'host', 'version', 'executor', 'capacity', 'running_job_ids', 'report_interval_sec', 'started_at'],
     },
+    { method: 'GET', path: '/api/projects/:id/path-check', access: 'people', params: { id: f.p } },
+    { method: 'GET', path: '/api/worker/path-checks', access: 'worker' },
+    {
+      method: 'POST', path: '/api/worker/path-checks/:id', access: 'worker', params: { id: UNKNOWN - 1 },
+      body: { coordinator_id: 'c1', host: 'build-1', problem: null }, required: ['coordinator_id', 'host', 'problem'],
+    },
     { method: 'GET', path: '/api/coordinators', access: 'people' },
     { method: 'GET', path: '/api/coordinators/tokens', access: 'people' },
     { method: 'POST', path: '/api/coordinators/tokens', access: 'people', body: { name: 'builder', project_ids: [f.p] }, required: ['name'] },
@@ -378,6 +384,9 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
     { coordinator_id: 'bad id!' }, { host: '' }, { host: 'x'.repeat(256) }, { version: '' }, { executor: '' }, { capacity: -1 }, { capacity: 10001 }, { capacity: 1.5 },
     { running_job_ids: [0] }, { running_job_ids: ['1'] }, { report_interval_sec: 0 }, { report_interval_sec: 3601 },
     { started_at: 'yesterday' }, { started_at: '2026-01-02 03:04:05' }, { started_at: '2026-01-02T03:04:05+02:00' }, { stopped: 'no' },
+  ], field)
+  put(by('POST', '/api/worker/path-checks/:id'), [
+    { coordinator_id: 'bad id!' }, { host: '' }, { host: 'x'.repeat(256) }, { problem: '' }, { problem: 'x'.repeat(2001) }, { problem: 1 },
   ], field)
   put(by('POST', '/api/checks/worker-llm'), [{ worker_mode: 'vim' }, { worker_mode: '' }], field)
   put(by('POST', '/api/checks/forge'), [{ project_id: 0 }, { project_id: 1.5 }, { project_id: 2147483648 }, { project_id: '1' }], field)

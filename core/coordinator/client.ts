@@ -4,6 +4,7 @@
  * else the HTTP status with the app's error `code` (e.g. 409 `lease_lost`).
  */
 import type { CoordinatorReport } from '../services/coordinators.ts'
+import type { PathCheckRequest } from '../services/path-checks.ts'
 import type { ContainerLimits } from '../container-limits.ts'
 import type { JobKind, ExecutionMode } from '../types.ts'
 import type { JobReason } from '../services/job-reason.ts'
@@ -87,6 +88,10 @@ export interface WorkerClient {
   handForgeToken(token: string, projectIds: number[] | null): Promise<void>
   /** Reports this coordinator to the app's registry (report.ts). */
   report(body: CoordinatorReport): Promise<void>
+  /** Local path checks asked at save, for the projects this credential serves (path-checks.ts). */
+  pathChecks?(): Promise<PathCheckRequest[]>
+  /** Answers one: `problem` in words, or null when the agent can work at the path. */
+  answerPathCheck?(id: number, body: { host: string; problem: string | null }): Promise<void>
 }
 
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
@@ -169,6 +174,12 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     },
     async report(body) {
       await request('POST', '/api/worker/coordinators/report', { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
+    },
+    async pathChecks() {
+      return (await request<{ checks: PathCheckRequest[] }>('GET', '/api/worker/path-checks', { headers: workerAuth })).body.checks
+    },
+    async answerPathCheck(id, body) {
+      await request('POST', `/api/worker/path-checks/${id}`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
     },
   }
 }

@@ -11,6 +11,7 @@
  * - Container limits: the app settings AGENT_MEMORY, AGENT_CPUS and AGENT_PIDS_LIMIT, re-read with
  *   it and applied to the next container started; the coordinator's variables of the same names,
  *   when set, win (config.containerLimitOverrides).
+ * - Local path checks asked at a project's save are answered every few seconds (path-checks.ts).
  * - Nothing escapes the loop: a job's failure is written to that job, not thrown.
  * - When Docker first answers, how containers reach the app is decided (reachability.ts): with a
  *   loopback TERARCHITECT_API_URL the forwarder listens on the bridge before the first claim, and
@@ -28,6 +29,7 @@ import { gitCacheFor } from './git-cache.ts'
 import { runJob } from './run-job.ts'
 import { handForgeToken } from './forge-token.ts'
 import { startReporting } from './report.ts'
+import { startPathChecks } from './path-checks.ts'
 import type { CoordinatorExecutors } from './types.ts'
 
 const LONG_POLL_RETRY_MS = 5 * 60 * 1000
@@ -248,6 +250,9 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
     runningJobs: () => [...running.keys()], capacity: limit,
   })
 
+  // Path checks asked at a project's save answer within seconds, whatever the claim mode.
+  const pathChecks = startPathChecks({ client, log, intervalMs: Math.min(3000, config.POLL_INTERVAL_SEC * 1000) })
+
   let stopped: Promise<void> | undefined
   return {
     coordinatorId,
@@ -270,6 +275,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
             await finished
           }
         }
+        await pathChecks.stop()
         await reporting.stop()
         await (await reach)?.forwarder?.close()
         await containers?.close?.()

@@ -14,6 +14,7 @@ import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { DEFAULT_COLUMNS, type Project, type ProjectCreate, type ProjectPatch } from '../types.ts'
 import { isAbsolute } from 'node:path'
 import { checkRepoUrlAllowed } from './repo-allowlist.ts'
+import { PATH_CHECK_FIELDS, requestPathCheck } from './path-checks.ts'
 import { checkProjectSetup } from './setup-checks/project.ts'
 import { checkKeyFree, freeProjectKey, lockProjectKeys } from './project-keys.ts'
 
@@ -73,6 +74,7 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
     await tx`insert into graphs (project_id) values (${id})`
     await tx`insert into boards (project_id, columns) values (${id}, ${tx.json(DEFAULT_COLUMNS as never)})`
     const project = await getProject(tx, id)
+    await requestPathCheck(tx, project)
     await recordAudit(tx, editor.actor, { action: 'project.create', target: { type: 'project', id }, projectId: id, details: { name: project.name } })
     await emit({ project_id: id, type: 'project.created', payload: { project } })
     return project
@@ -93,6 +95,7 @@ export async function updateProject(ctx: AppContext, id: number, patch: ProjectP
     }
     await tx`update projects set ${tx(fields as Record<string, unknown>)}, updated_at = now() where id = ${id}`
     const project = await getProject(tx, id)
+    if (PATH_CHECK_FIELDS.some((field) => field in fields)) await requestPathCheck(tx, project)
     await recordAudit(tx, editor.actor, { action: 'project.update', target: { type: 'project', id }, projectId: id, details: { changed: Object.keys(fields) } })
     await emit({ project_id: id, type: 'project.updated', payload: { project } })
     return project

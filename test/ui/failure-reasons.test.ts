@@ -10,6 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Browser, Page } from 'playwright-core'
 import { PASSWORD, PROXIED } from '../people-helpers.ts'
+import { expireLeases } from '../../core/services/reaper.ts'
 import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
 
 let ui: UiApp
@@ -153,6 +154,22 @@ test('a job that fails while the board is open shows its reason on the card at o
   assert.is((await text.textContent())?.trim(), live.reason)
 })
 
+test('a job whose coordinator stopped answering: the reaper\'s reason on the card, neutral like a Stop', async () => {
+  const ticket = (await ui.api('POST', `/api/projects/${projectId}/tickets`, { title: 'Coordinator gone' }, session)).body
+  assert.is((await ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/run`, undefined, session)).status, 201)
+  const job = (await ui.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'ui-reasons' })).body
+  await ui.app.ctx.sql`update agent_jobs set max_attempts = 1, lease_expires_at = now() - interval '1 hour' where id = ${job.job_id}`
+  assert.ok((await expireLeases(ui.app.ctx)) >= 1)
+  const ended = (await ui.api('GET', `/api/jobs/${job.job_id}`, undefined, session)).body
+  assert.equal([ended.status, ended.reason_kind], ['failed', 'cancelled'])
+  seeded.push({ title: 'Coordinator gone', jobId: job.job_id, ticketId: ticket.id, reason: ended.reason, eventId: ended.reason_event_id })
+  const text = page.locator(`.card[data-id="${ticket.id}"] .card-reason .reason-text`)
+  await text.waitFor({ timeout: 3000 })
+  assert.is((await text.textContent())?.trim(), 'Its coordinator stopped answering (lease lost) on attempt 1 of 1; not retried')
+  const grey = await colours(`.card[data-id="${ticket.id}"] .reason`, '--text-2')
+  assert.is(grey.actual, grey.expected, 'a lost lease is neutral, not red')
+})
+
 test('the Jobs page lists each job with its ticket\'s title and reason; the fixes link to the setting and the project field', async () => {
   page = await open('/jobs')
   for (const job of seeded) {
@@ -165,9 +182,11 @@ test('the Jobs page lists each job with its ticket\'s title and reason; the fixe
   assert.is(await page.locator(`tr[data-job="${push.jobId}"] a.fix`).getAttribute('href'), '/settings#s-GITHUB_TOKEN')
   const gone = seeded.find((job) => job.title === 'Repository gone')!
   assert.is(await page.locator(`tr[data-job="${gone.jobId}"] a.fix`).getAttribute('href'), `/projects/${projectId}?edit=repo_url`)
-  const stop = seeded.find((job) => job.title === 'Stopped halfway')!
-  const grey = await colours(`tr[data-job="${stop.jobId}"] .reason`, '--text-2')
-  assert.is(grey.actual, grey.expected, 'the Stop is neutral in the Jobs list too')
+  for (const title of ['Stopped halfway', 'Coordinator gone']) {
+    const neutral = seeded.find((job) => job.title === title)!
+    const grey = await colours(`tr[data-job="${neutral.jobId}"] .reason`, '--text-2')
+    assert.is(grey.actual, grey.expected, `${title}: neutral in the Jobs list too`)
+  }
   await screenshot(page, 'failure-reasons-jobs')
   // Following the setting's fix lands on that setting, focused.
   await page.locator(`tr[data-job="${push.jobId}"] a.fix`).click()
