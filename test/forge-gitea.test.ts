@@ -6,12 +6,11 @@
  *
  * The API description: no package ships Gitea's swagger JSON itself. `gitea-js` (a dev dependency)
  * is generated from it and ships the typed client, whose `@request METHOD:/path` annotations, query
- * parameters and option interfaces (`field` vs `field?`) are that description; they are read from
- * its `dist/index.d.ts`.
+ * parameters and option interfaces (`field` vs `field?`) are that description
+ * (test/fixtures/gitea-api-description.ts reads them).
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -21,6 +20,7 @@ import { ForgeError, type ForgeClient } from '../core/forge.ts'
 import { toIssueComment } from '../plugins/forges/gitea/comments.ts'
 import { gitea } from '../plugins/forges/gitea/index.ts'
 import { forgeConformance } from './forge-conformance.ts'
+import { giteaOperations } from './fixtures/gitea-api-description.ts'
 import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 
@@ -271,35 +271,3 @@ described('every request the suites made is in Gitea\'s API description (method,
 })
 
 described.run()
-
-interface Operation { method: string; template: string; pattern: RegExp; params: number; query: string[]; requiredBody: string[] }
-
-/** Gitea's operations as gitea-js's generated client declares them (see the header). */
-async function giteaOperations(): Promise<Operation[]> {
-  const require = createRequire(import.meta.url)
-  const dts = await readFile(require.resolve('gitea-js').replace(/index\.js$/, 'index.d.ts'), 'utf8')
-  const interfaces = new Map<string, string[]>()
-  for (const m of dts.matchAll(/^interface (\w+) \{\n([\s\S]*?)\n\}/gm)) {
-    interfaces.set(m[1]!, [...m[2]!.matchAll(/^ {4}'?([\w-]+)'?:/gm)].map((f) => f[1]!))
-  }
-  const operations: Operation[] = []
-  const blocks = dts.split(/@request /).slice(1)
-  for (const block of blocks) {
-    const head = /^(GET|POST|PUT|PATCH|DELETE):(\S+)/.exec(block)
-    const signature = /\*\/\s*\n\s*\w+: \(([\s\S]*?)\) => Promise</.exec(block)
-    if (!head || !signature) continue
-    const template = head[2]!
-    const queryBlock = /query\??: \{([\s\S]*?)\n\s*\}/.exec(signature[1]!)?.[1] ?? ''
-    const query = [...queryBlock.matchAll(/^\s*'?([\w-]+)'?\??:/gm)].map((q) => q[1]!)
-    const bodyType = /\bbody: (\w+)/.exec(signature[1]!)?.[1]
-    operations.push({
-      method: head[1]!,
-      template,
-      pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      params: (template.match(/\{/g) ?? []).length,
-      query,
-      requiredBody: bodyType ? interfaces.get(bodyType) ?? [] : [],
-    })
-  }
-  return operations
-}
