@@ -8,6 +8,7 @@ import { resolveAppConfig } from './core/config.ts'
 import { startApp } from './core/app.ts'
 import { createLogger } from './core/log.ts'
 import { DATA_COMMANDS, runDataCommand } from './core/db/backup-command.ts'
+import { builtinForges } from './plugins/forges/index.ts'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -23,6 +24,7 @@ async function main() {
     log,
     migrationsDir: here('./sql/'),
     staticDir: config.STATIC_DIR ?? here('./public/'),
+    forges: builtinForges(),
   })
   process.stdout.write(`Terarchitect app on ${app.url} (database: ${app.ctx.db.kind})\n`)
   if (app.setupCode) process.stdout.write(`No account yet. First-admin setup code: ${app.setupCode}\n`)

@@ -47,6 +47,8 @@ import { metricsRoutes } from './api/metrics.ts'
 import { createDbProbe, migrationVersions } from './metrics/db-probe.ts'
 import { appMetrics } from './metrics/app.ts'
 import { createRequestLog } from './http/request-log.ts'
+import type { Forge } from './forge.ts'
+import { FORGE_KINDS } from './settings.ts'
 
 export interface AppOptions {
   config: AppConfig
@@ -56,6 +58,8 @@ export interface AppOptions {
   log?: Logger
   /** Extra routes (plugins, tests). */
   routes?: (ctx: AppContext) => Route[]
+  /** Forge plugins (server.ts passes plugins/forges); FORGE_KIND chooses among their kinds. */
+  forges?: Forge[]
 }
 
 export interface RunningApp {
@@ -107,7 +111,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const secrets = await openSecretBox({ config, sql: db.sql, dbKind: db.kind, log })
   const bus = await createBus(db, log)
-  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets, cache: createReadCache() }
+  const forges = new Map((options.forges ?? []).map((forge) => [forge.kind, forge]))
+  for (const kind of forges.keys()) if (!FORGE_KINDS.includes(kind)) FORGE_KINDS.push(kind)
+  const ctx: AppContext = { db, sql: db.sql, bus, config, log, secrets, cache: createReadCache(), forges }
   const feed = await createFeed(ctx)
   // The worker API never opens anonymously: generated (hash in the database) when not configured.
   const workerKey = await ensureWorkerKey(db.sql, config, log)

@@ -9,6 +9,7 @@ import type { AppConfig } from './config.ts'
 import type { Logger } from './log.ts'
 import type { SecretBox } from './secrets.ts'
 import type { ReadCache } from './read-cache.ts'
+import type { Forge } from './forge.ts'
 
 export interface AppContext {
   db: Database
@@ -18,6 +19,8 @@ export interface AppContext {
   log: Logger
   secrets: SecretBox
   cache: ReadCache
+  /** The forge plugins the entrypoint composed, by kind (`github`, `gitlab`, …). */
+  forges: ReadonlyMap<string, Forge>
 }
 
 export interface FeedEvent {

@@ -92,8 +92,11 @@ export type PollCursor = Record<string, unknown>
 
 /** A client bound to one connection. Every method names the repository by its `path`. */
 export interface ForgeClient {
-  /** The token's own login, and whether the forge accepted the token at all. */
-  whoami(): Promise<{ login: string }>
+  /**
+   * The token's own login (a refused token throws). `scopes`: what the forge says the token may do,
+   * when it says it (GitHub classic tokens), for the settings Test to show.
+   */
+  whoami(): Promise<{ login: string; scopes?: string | null }>
   /** The repository as the token sees it: null when it is not found (or not visible to the token). */
   repository(repo: string): Promise<{ defaultBranch: string; canPush: boolean; private: boolean } | null>
   /** The open request from `head` into `base` in this repository, if any. */

@@ -24,11 +24,21 @@ export interface SettingDefinition {
 
 export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aider'] as const
 
+/**
+ * The forge kinds of the running app's plugins (`github`, `gitlab`, …), the choices of FORGE_KIND.
+ * Filled by `startApp` from the forges the entrypoint passes.
+ */
+export const FORGE_KINDS: string[] = []
+
 export const SETTINGS: SettingDefinition[] = [
-  { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'Token for clone, push and pull requests, used by the app only (the git relay and forge actions); agents never receive it' },
-  { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3)' },
+  { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'GitHub token for clone, push and pull requests, used by the app only (the git relay and forge actions); agents never receive it. FORGE_TOKEN, when set, wins' },
+  { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3); FORGE_API_URL, when set, wins' },
   { key: 'REPO_ALLOWLIST', type: 'string', secret: false, description: 'Comma-separated repositories (owner/name or owner/*, any case) projects may name and the forge token may be used for; unset = any repository the token reaches (then the token\'s scope is the boundary: use a fine-grained token)' },
-  { key: 'GITHUB_WEBHOOK_SECRET', type: 'string', secret: true, description: 'HMAC secret of the GitHub webhook' },
+  { key: 'GITHUB_WEBHOOK_SECRET', type: 'string', secret: true, description: 'HMAC secret of the GitHub webhook; FORGE_WEBHOOK_SECRET, when set, wins' },
+  { key: 'FORGE_KIND', type: 'string', secret: false, default: 'github', choices: FORGE_KINDS, description: 'Which forge the repositories are on (a registered forge plugin: github, gitlab, gitea)' },
+  { key: 'FORGE_API_URL', type: 'url', secret: false, description: 'API base of the forge (https://gitlab.example.com/api/v4, https://gitea.example.com/api/v1); unset = the forge\'s default (GitHub: GITHUB_API_URL, then https://api.github.com)' },
+  { key: 'FORGE_TOKEN', type: 'string', secret: true, description: 'Token for clone, push and pull/merge requests on the forge, used by the app only; agents never receive it. For GitHub, GITHUB_TOKEN is read when this is unset' },
+  { key: 'FORGE_WEBHOOK_SECRET', type: 'string', secret: true, description: 'Secret of the forge\'s webhook (HMAC key, or GitLab\'s X-Gitlab-Token); for GitHub, GITHUB_WEBHOOK_SECRET is read when this is unset' },
   { key: 'WORKER_MODE', type: 'string', secret: false, default: 'opencode', choices: [...WORKER_MODES], required: 'error', description: 'Coding-agent CLI the agent drives' },
   { key: 'WORKER_LLM_URL', type: 'url', secret: false, description: 'Base URL of the LLM the worker CLI talks to' },
   { key: 'WORKER_MODEL', type: 'string', secret: false, required: 'error', description: 'Model the worker CLI uses' },

@@ -171,7 +171,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'DELETE', path: '/api/tokens/:id', access: 'people', params: { id: UNKNOWN - 1 } },
     { method: 'GET', path: '/api/audit', access: 'people', query: 'limit=10' },
     // Raw body, HMAC-verified: the JSON generators do not apply (see webhookCases).
-    { method: 'POST', path: '/api/webhooks/github', access: 'public' },
+    { method: 'POST', path: '/api/webhooks/:kind', access: 'public' },
     { method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: { project_id: f.p, wait_ms: 0, coordinator_id: 'c1', executor: 'local' } },
     { method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
     { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id'] },
@@ -451,7 +451,7 @@ function routeCases(list: Endpoint[], f: Fixture): Case[] {
     '/api', '/api/', '/api/nope', '/api/project', '/api/projects/1/nope', `/api/projects/${f.p}/tickets/${f.t1}/nope`, `/api/projects/${f.p}/tickets/${f.t1}/logs/1`,
     '/api/jobs/1/nope', '/api/worker', '/api/worker/jobs', `/api/worker/jobs/${f.j2}`, `/api/worker/jobs/${f.j2}/start`, '/api/settings/nope',
     '/apix', '/index.html', '/', '/api/projects/1/graph/nodes', '/API/projects', '/api/events/stream', `/api/projects/${f.p}/memory/nope`,
-    '/api/webhooks', '/api/webhooks/gitlab', `/api/projects/${f.p}/tickets/${f.t1}/review/nope`, `/api/projects/${f.p}/memory`,
+    '/api/webhooks', '/api/webhooks/github/nope', `/api/projects/${f.p}/tickets/${f.t1}/review/nope`, `/api/projects/${f.p}/memory`,
   ]
   for (const path of unknown) {
     cases.push({ name: `GET ${path} (unknown route)`, method: 'GET', path, status: 404 })
@@ -489,7 +489,11 @@ function authCases(list: Endpoint[], f: Fixture): Case[] {
   return cases
 }
 
-/** GitHub webhook deliveries: only a valid signature over the exact bytes gets past the door. */
+/**
+ * Forge webhook deliveries (`/api/webhooks/:kind`; GitHub's here): only a valid signature over the
+ * exact bytes gets past the door; a kind the app has no forge plugin for is a 404, a malformed one
+ * a 400 naming it.
+ */
 function webhookCases(): Case[] {
   const path = '/api/webhooks/github'
   const sign = (body: string, secret = WEBHOOK_SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -511,6 +515,9 @@ function webhookCases(): Case[] {
     post('signed form without payload', 'a=1', { 'content-type': 'application/x-www-form-urlencoded', 'x-hub-signature-256': sign('a=1') }, 400, '/body'),
     post('over MAX_BODY_BYTES', big, { 'x-hub-signature-256': sign(big) }, 413),
     post('over MAX_BODY_BYTES, chunked', big, { 'x-hub-signature-256': sign(big) }, 413, undefined, true),
+    { ...post('an unknown forge kind', delivery, { 'x-hub-signature-256': sign(delivery) }, 404), path: '/api/webhooks/bitbucket-server' },
+    { ...post('a malformed forge kind', delivery, { 'x-hub-signature-256': sign(delivery) }, 400, '/params/kind'), path: '/api/webhooks/Git_Hub' },
+    { ...post('an over-long forge kind', delivery, { 'x-hub-signature-256': sign(delivery) }, 400, '/params/kind'), path: `/api/webhooks/${'g'.repeat(41)}` },
   ]
 }
 

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
 import { ROOT } from './helpers.ts'
 // Types resolve through the export's `types` condition (core/index.ts); values come from dist.
-import type { Executor, Invocation, JobSpec, OutputChunk, ParseState, RunResult, Worker, WorkerEvent, WorkerSettings, WorkerTurn } from 'terarchitect/core'
+import type { Executor, Forge, ForgeClient, Invocation, JobSpec, OutputChunk, ParseState, RunResult, Worker, WorkerEvent, WorkerSettings, WorkerTurn } from 'terarchitect/core'
 
 type Core = typeof import('terarchitect/core')
 
@@ -194,6 +194,49 @@ test('a custom worker satisfies the interface: invocation and parsed events', as
   assert.equal(echoWorker.parseLine(JSON.stringify({ type: 'mystery' }), { cwd: ROOT }), [{ kind: 'error', message: 'unknown record mystery' }])
   assert.equal(echoWorker.parseLine(JSON.stringify({ type: 'edit', path: join(ROOT, 'core', 'a.ts') }), { cwd: ROOT }), [{ kind: 'file_change', path: join('core', 'a.ts'), change: 'modify' }])
   assert.is(echoWorker.end, undefined, 'optional capabilities may be left out')
+})
+
+test('a custom forge satisfies the interface; ForgeError is exported for its failures', async () => {
+  const { ForgeError, isAppError } = await loadCore()
+  // An in-memory forge: one repository, requests opened through the client, a token it refuses.
+  const requests: { number: number; head: string; base: string; title: string }[] = []
+  const missing = (what: string) => new ForgeError('not_found', 404, `${what} not found on the forge`, 404)
+  const memoryForge: Forge = {
+    kind: 'memory',
+    defaultApiUrl: null,
+    parseRepo: (url) => /^memory:\/\/([a-z]+\/[a-z]+)$/.exec(url)?.[1] ?? null,
+    gitHost: (apiUrl) => new URL(apiUrl).hostname,
+    gitCredentials: (token) => ({ username: 'oauth2', password: token }),
+    connect: ({ token }): ForgeClient => {
+      const refuse = () => { if (token !== 'good') throw new ForgeError('forge_unauthorized', 502, 'the forge refused the token', 401) }
+      const request = (r: (typeof requests)[number]) => ({ number: r.number, url: `memory://acme/shop/${r.number}`, title: r.title, body: '', state: 'open' as const, draft: false,
+        author: 'bot', headBranch: r.head, headSha: '0'.repeat(40), baseBranch: r.base, sameRepo: true, mergeable: null, createdAt: '', updatedAt: '' })
+      return {
+        whoami: async () => (refuse(), { login: 'bot' }),
+        repository: async (repo) => (refuse(), repo === 'acme/shop' ? { defaultBranch: 'main', canPush: true, private: true } : null),
+        findOpenRequest: async (_repo, head, base) => { const r = requests.find((q) => q.head === head && q.base === base); return r ? request(r) : null },
+        openRequest: async (_repo, fields) => { const r = { number: requests.length + 1, ...fields }; requests.push(r); return request(r) },
+        getRequest: async (_repo, number) => { const r = requests.find((q) => q.number === number); if (!r) throw missing(`request #${number}`); return request(r) },
+        requestCommits: async () => [],
+        requestFiles: async () => [],
+        listComments: async () => [],
+        poll: async (_repo, _number, cursor) => ({ request: null, comments: [], cursor }),
+        comment: async () => { throw missing('comments') },
+        canWrite: async (_repo, login) => login === 'bot',
+        merge: async () => ({ sha: null }),
+      }
+    },
+  }
+  assert.is(memoryForge.parseRepo('memory://acme/shop'), 'acme/shop')
+  const client = memoryForge.connect({ apiUrl: 'http://memory.example/api', token: 'good' })
+  assert.equal(await client.whoami(), { login: 'bot' })
+  const opened = await client.openRequest('acme/shop', { title: 't', body: '', head: 'ticket-1', base: 'main', draft: false })
+  assert.is((await client.findOpenRequest('acme/shop', 'ticket-1', 'main'))?.number, opened.number)
+  const refused = await memoryForge.connect({ apiUrl: 'http://memory.example/api', token: 'bad' }).whoami().catch((error: unknown) => error)
+  assert.instance(refused, ForgeError)
+  assert.ok(isAppError(refused))
+  assert.is((refused as InstanceType<typeof ForgeError>).status, 502)
+  assert.is((refused as InstanceType<typeof ForgeError>).forgeStatus, 401)
 })
 
 test.run()

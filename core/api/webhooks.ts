@@ -1,23 +1,24 @@
-/** Route: GitHub webhook deliveries (public, HMAC-verified over the raw body). */
+/**
+ * Route: forge webhook deliveries, `POST /api/webhooks/:kind` (`/api/webhooks/github` as before).
+ * Public, verified by the forge plugin over the raw body before anything is parsed; 404 for a kind
+ * the app has no plugin with webhooks for.
+ */
+import { Type } from '@sinclair/typebox'
 import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { handleWebhook } from '../services/review/webhook.ts'
+import { handleWebhook, webhooksOf } from '../services/review/webhook.ts'
+
+const WebhookParams = Type.Object({ kind: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description: 'forge kind: github, gitlab, gitea' }) })
 
 export function webhookRoutes(ctx: AppContext): Route[] {
   return [
     route({
-      method: 'POST', path: '/api/webhooks/github', access: 'public', machine: true, rawBody: true,
-      handle: ({ req, body }) => {
-        const header = (name: string) => {
-          const value = req.headers[name]
-          return Array.isArray(value) ? value[0] : value
-        }
-        return handleWebhook(ctx, {
-          event: header('x-github-event') ?? '',
-          signature: header('x-hub-signature-256'),
-          contentType: header('content-type') ?? 'application/json',
-          body: body as unknown as Buffer,
-        })
+      method: 'POST', path: '/api/webhooks/:kind', access: 'public', machine: true, rawBody: true, params: WebhookParams,
+      handle: ({ req, body, params }) => {
+        webhooksOf(ctx, params.kind)
+        const headers: Record<string, string | undefined> = {}
+        for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value[0] : value
+        return handleWebhook(ctx, params.kind, { headers, body: body as unknown as Buffer })
       },
     }),
   ]

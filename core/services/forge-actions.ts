@@ -8,42 +8,34 @@
  */
 import type { AppContext } from '../context.ts'
 import { conflict, unprocessable } from '../errors.ts'
-import { createGithubClient, parseRepo, type GithubClient } from '../github-client.ts'
+import type { Forge, ForgeClient } from '../forge.ts'
 import { redactText } from '../log.ts'
 import type { Job, Project } from '../types.ts'
-import { forgeToken } from './forge-token.ts'
+import { forgeAccess, forgeToken, projectForgePlugin, tokenSetting } from './forge-token.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
 
 export { forgeToken }
 
-export interface Forge {
-  /** `owner/name` of the project's repository. */
+export interface ProjectForge {
+  forge: Forge
+  kind: string
+  /** The repository path on the forge (`owner/name`, `group/sub/name`). */
   repo: string
   apiUrl: string
   /** The forge token; sent only to `apiUrl` and the project's git host. */
   token: string
-  client: GithubClient
+  client: ForgeClient
 }
 
-
-/** The forge of a project, or a 422 naming what is missing. */
-export async function projectForge(ctx: AppContext, project: Project): Promise<Forge> {
-  const { token, apiUrl } = await forgeToken(ctx, project)
-  if (!token) throw unprocessable('GITHUB_TOKEN is not set: the app cannot reach the forge', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
-  const repo = parseRepo(null, project.repo_url)
-  if (!repo) throw unprocessable(`project ${project.id} has no repo_url naming owner/name`, [{ path: '/project/repo_url', message: 'owner/name expected' }])
-  return { repo, apiUrl, token, client: createGithubClient({ apiUrl, token }) }
-}
-
-interface GithubPull {
-  number: number
-  html_url: string
-  title: string
-  state: string
-  draft?: boolean
-  head: { ref: string; sha: string; repo?: { full_name: string } | null }
-  base: { ref: string }
+/** The forge of a project with a client, or a 422 naming what is missing. */
+export async function projectForge(ctx: AppContext, project: Project): Promise<ProjectForge> {
+  const { forge, kind, token, apiUrl } = await forgeAccess(ctx, project)
+  const setting = tokenSetting(kind)
+  if (!token) throw unprocessable(`${setting} is not set: the app cannot reach the forge`, [{ path: `/settings/${setting}`, message: 'not set' }])
+  const repo = project.repo_url ? forge.parseRepo(project.repo_url) : null
+  if (!repo) throw unprocessable(`project ${project.id} has no repo_url naming a repository on the forge`, [{ path: '/project/repo_url', message: 'repository path expected' }])
+  return { forge, kind, repo, apiUrl, token, client: forge.connect({ apiUrl, token }) }
 }
 
 /** What a review job's agent needs about its PR and comment (served with worker-context). */
@@ -56,14 +48,12 @@ export interface ReviewContext {
 export async function reviewContext(ctx: AppContext, job: Job): Promise<ReviewContext> {
   if (job.kind !== 'review' || !job.pr_number) throw conflict(`job ${job.id} is not a review job`)
   const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
-  const { data } = await forge.client.get<GithubPull>(`/repos/${forge.repo}/pulls/${job.pr_number}`, `PR #${job.pr_number}`)
-  const pull = data!
-  const headRepo = pull.head.repo?.full_name
+  const pull = await forge.client.getRequest(forge.repo, job.pr_number)
   return {
     pr: {
-      number: pull.number, url: pull.html_url, title: pull.title, state: pull.state, head_branch: pull.head.ref, head_sha: pull.head.sha,
-      // A null head.repo is a deleted fork: not this repository.
-      base_branch: pull.base.ref, same_repo: !!headRepo && headRepo.toLowerCase() === forge.repo.toLowerCase(),
+      // `state` as agents have always read it: a merged request is closed.
+      number: pull.number, url: pull.url, title: pull.title, state: pull.state === 'open' ? 'open' : 'closed', head_branch: pull.headBranch,
+      head_sha: pull.headSha, base_branch: pull.baseBranch, same_repo: pull.sameRepo,
     },
     comment: { body: job.comment_body ?? '', github_comment_id: job.github_comment_id },
   }
@@ -76,7 +66,8 @@ export async function reviewContext(ctx: AppContext, job: Job): Promise<ReviewCo
  */
 export async function jobBranch(ctx: AppContext, job: Job): Promise<string> {
   if (job.kind === 'ticket') return `ticket-${job.ticket_id}`
-  const repo = parseRepo(null, (await getProject(ctx.sql, job.project_id)).repo_url)
+  const project = await getProject(ctx.sql, job.project_id)
+  const repo = project.repo_url ? (await projectForgePlugin(ctx, project.id)).parseRepo(project.repo_url) : null
   const [tracked] = await ctx.sql`select 1 from prs
     where ticket_id = ${job.ticket_id} and number = ${job.pr_number} and tracking and lower(repo) = lower(${repo ?? ''})`
   if (!tracked) throw conflict(`PR #${job.pr_number} is not a pull request the app tracks for ticket ${job.ticket_id}: nothing may be pushed for it`)
@@ -96,19 +87,14 @@ export async function openJobPull(ctx: AppContext, job: Job, fields: { title: st
   if (job.kind !== 'ticket') throw conflict(`job ${job.id} is a ${job.kind} job: only ticket jobs open pull requests`)
   const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
   const head = `ticket-${job.ticket_id}`
-  const owner = forge.repo.split('/')[0]!
-  const query = new URLSearchParams({ state: 'open', head: `${owner}:${head}`, base: fields.base })
-  const open = await forge.client.list<GithubPull>(`/repos/${forge.repo}/pulls?${query}`, `open PRs of ${head}`, { maxPages: 1 })
-  const existing = (open.data ?? []).find((pull) => pull.head.ref === head)
+  const existing = await forge.client.findOpenRequest(forge.repo, head, fields.base)
   if (existing) {
     await recordJobPull(ctx, job, existing.number)
-    return { number: existing.number, url: existing.html_url, created: false, draft: !!existing.draft }
+    return { number: existing.number, url: existing.url, created: false, draft: existing.draft }
   }
-  const { data } = await forge.client.request<GithubPull>('POST', `/repos/${forge.repo}/pulls`, `open the PR of ${head}`, {
-    body: { title: fields.title.slice(0, 250), head, base: fields.base, body: redactText(fields.body), draft: fields.draft, maintainer_can_modify: true },
-  })
-  await recordJobPull(ctx, job, data!.number)
-  return { number: data!.number, url: data!.html_url, created: true, draft: fields.draft }
+  const opened = await forge.client.openRequest(forge.repo, { title: fields.title.slice(0, 250), head, base: fields.base, body: redactText(fields.body), draft: fields.draft })
+  await recordJobPull(ctx, job, opened.number)
+  return { number: opened.number, url: opened.url, created: true, draft: fields.draft }
 }
 
 /** Replies on a review job's PR; the reply always carries REPLY_MARKER so ingestion skips it. */
@@ -116,7 +102,6 @@ export async function replyOnJobPull(ctx: AppContext, job: Job, body: string) {
   if (job.kind !== 'review' || !job.pr_number) throw conflict(`job ${job.id} is not a review job: it has no PR to reply on`)
   const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
   const text = redactText(body)
-  const { data } = await forge.client.request<{ id: number; html_url: string }>('POST', `/repos/${forge.repo}/issues/${job.pr_number}/comments`,
-    `reply on PR #${job.pr_number}`, { body: { body: text.includes(REPLY_MARKER) ? text : `${REPLY_MARKER}\n${text}` } })
-  return { id: data!.id, url: data!.html_url }
+  const reply = await forge.client.comment(forge.repo, job.pr_number, text.includes(REPLY_MARKER) ? text : `${REPLY_MARKER}\n${text}`)
+  return { id: reply.id, url: reply.url }
 }

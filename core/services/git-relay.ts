@@ -1,9 +1,10 @@
 /**
  * The git smart-HTTP relay: an agent clones, fetches and pushes its project's repository through the
- * app with its job token; the app forwards to the project's `repo_url` with the forge token as
- * Basic `x-access-token:<token>`. The token goes to that one host only: https (plain http only for
- * hosts in ALLOW_INSECURE_GIT_HOSTS), the forge's own git host, and redirects are answered with an
- * error instead of being followed. Bodies stream both ways unbuffered; a push's body is read only
+ * app with its job token; the app forwards to the project's `repo_url` with the forge token as the
+ * Basic credentials the project's forge plugin names (`gitCredentials`; GitHub:
+ * `x-access-token:<token>`). The token goes to that one host only: https (plain http only for hosts
+ * in ALLOW_INSECURE_GIT_HOSTS), the forge's own git host (`gitHost`), and redirects are answered
+ * with an error instead of being followed. Bodies stream both ways unbuffered; a push's body is read only
  * as far as its ref-update commands, which must all create or update the job's own branch.
  *
  * Wire format (gitprotocol-http, gitprotocol-pack): pkt-lines are a 4-hex-digit length (including
@@ -19,7 +20,8 @@ import { createGunzip } from 'node:zlib'
 import type { AppContext } from '../context.ts'
 import { AppError, forbidden, unprocessable } from '../errors.ts'
 import type { Job, Project } from '../types.ts'
-import { forgeToken, jobBranch } from './forge-actions.ts'
+import { jobBranch } from './forge-actions.ts'
+import { forgeAccess, tokenSetting } from './forge-token.ts'
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack'
 
@@ -32,11 +34,6 @@ export interface GitUpstream {
 /** The hosts in ALLOW_INSECURE_GIT_HOSTS, lower-cased (`host` or `host:port`). */
 export function insecureGitHosts(value: string): Set<string> {
   return new Set(value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean))
-}
-
-/** The host a forge keeps its repositories on: github.com for api.github.com, an Enterprise API's own host. */
-export function forgeGitHost(apiUrl: string): string {
-  return new URL(apiUrl).hostname.toLowerCase().replace(/^api\./, '')
 }
 
 /** The project's git host as the relay may reach it, or a 403/422 saying why not. */
@@ -57,9 +54,10 @@ export async function gitUpstream(ctx: AppContext, project: Project): Promise<Gi
     throw forbidden(`the git relay forwards only to https repositories (got ${base.protocol})`, [{ path: '/project/repo_url', message: 'https required' }])
   }
   if (base.username || base.password) throw forbidden('the project repo_url carries credentials', [{ path: '/project/repo_url', message: 'credentials in URL' }])
-  const { token, apiUrl } = await forgeToken(ctx, project)
-  if (!token) throw unprocessable('GITHUB_TOKEN is not set: the git relay has no forge token', [{ path: '/settings/GITHUB_TOKEN', message: 'not set' }])
-  const forgeHost = forgeGitHost(apiUrl)
+  const { forge, kind, token, apiUrl } = await forgeAccess(ctx, project)
+  const setting = tokenSetting(kind)
+  if (!token) throw unprocessable(`${setting} is not set: the git relay has no forge token`, [{ path: `/settings/${setting}`, message: 'not set' }])
+  const forgeHost = forge.gitHost(apiUrl).toLowerCase()
   if (base.hostname.toLowerCase() !== forgeHost) {
     throw forbidden(`the project repository is on ${base.hostname}, not on the forge's host ${forgeHost}: the forge token is sent only there`,
       [{ path: '/project/repo_url', message: `host must be ${forgeHost}` }])
@@ -67,7 +65,8 @@ export async function gitUpstream(ctx: AppContext, project: Project): Promise<Gi
   base.pathname = base.pathname.replace(/\/+$/, '')
   base.search = ''
   base.hash = ''
-  return { base, authorization: `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}` }
+  const credentials = forge.gitCredentials(token)
+  return { base, authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
 }
 
 /** A ref update of a push: `<old> <new> <ref>`. */

@@ -59,5 +59,5 @@ async function pullOf(ctx: AppContext, job: FailedJob): Promise<number | null> {
 /** The one forge call: a comment on PR `number` of the project's repository. */
 async function postPullComment(ctx: AppContext, projectId: number, number: number, body: string): Promise<void> {
   const forge = await projectForge(ctx, await getProject(ctx.sql, projectId))
-  await forge.client.request('POST', `/repos/${forge.repo}/issues/${number}/comments`, `comment on PR #${number}`, { body: { body } })
+  await forge.client.comment(forge.repo, number, body)
 }

@@ -3,30 +3,29 @@
  * the one the app opened or found for `ticket-<id>` (openJobPull records it on the job), or one the
  * forge shows with head `ticket-<id>` in the project's repository; a review job's PR is the one it
  * was created for. The number an agent reports on complete must be that PR (409 otherwise), and a
- * PR link is stored only as https on the forge's web host, exactly `/<owner>/<name>/pull/<n>`: the
- * board links what is stored, and review tracking follows the stored number.
+ * PR link is stored only as https on the forge's web host, exactly the request's page as the forge
+ * plugin names it (`requestUrl`; GitHub: `/<owner>/<name>/pull/<n>`): the board links what is
+ * stored, and review tracking follows the stored number.
  */
 import type { AppContext } from '../context.ts'
 import { badRequest, conflict, isAppError } from '../errors.ts'
-import { parseRepo } from '../github-client.ts'
 import type { Job } from '../types.ts'
 import { projectForge, recordJobPull } from './forge-actions.ts'
-import { forgeToken } from './forge-token.ts'
+import { forgeAccess } from './forge-token.ts'
 import { getProject } from './projects.ts'
-import { githubWebBase } from './sso/config.ts'
 
-/** The page of PR `number` of `repo` that `url` names, when it is https on the forge's web host; else null. */
-export function pullPageUrl(apiUrl: string, repo: string, number: number, url: string): string | null {
+/** `url` when it is https and names the same page as `canonical` (the request's page on the forge); else null. */
+export function pullPageUrl(canonical: string, url: string): string | null {
   let page: URL
+  let want: URL
   try {
     page = new URL(url)
+    want = new URL(canonical)
   } catch {
     return null
   }
-  const web = githubWebBase(apiUrl)
-  const path = `${web.pathname.replace(/\/+$/, '')}/${repo}/pull/${number}`
-  const exact = page.pathname.toLowerCase() === path.toLowerCase() && !page.search && !page.hash && !page.username && !page.password
-  return page.protocol === 'https:' && page.host === web.host && exact ? page.href : null
+  const exact = page.pathname.toLowerCase() === want.pathname.toLowerCase() && !page.search && !page.hash && !page.username && !page.password
+  return page.protocol === 'https:' && page.host === want.host && exact ? page.href : null
 }
 
 /**
@@ -53,13 +52,14 @@ export async function completedJobPull(
     if (reported.pr_url) throw conflict(`no pull request was opened for ticket-${job.ticket_id}: open it with POST …/forge/pull`, [{ path: '/body/pr_url', message: 'no PR of this job' }])
     return { pr_number: null, pr_url: null }
   }
-  const { apiUrl } = await forgeToken(ctx, job.project_id)
-  const repo = parseRepo(null, (await getProject(ctx.sql, job.project_id)).repo_url)
+  const project = await getProject(ctx.sql, job.project_id)
+  const { forge, apiUrl } = await forgeAccess(ctx, project)
+  const repo = project.repo_url ? forge.parseRepo(project.repo_url) : null
   if (!repo) return { pr_number: number, pr_url: null }
-  const web = githubWebBase(apiUrl)
-  const canonical = `${web.origin}${web.pathname.replace(/\/+$/, '')}/${repo}/pull/${number}`
-  if (!reported.pr_url) return { pr_number: number, pr_url: pullPageUrl(apiUrl, repo, number, canonical) }
-  const url = pullPageUrl(apiUrl, repo, number, reported.pr_url)
+  // A plugin without `requestUrl` is asked for the request's page.
+  const canonical = forge.requestUrl ? forge.requestUrl(apiUrl, repo, number) : (await (await projectForge(ctx, project)).client.getRequest(repo, number)).url
+  if (!reported.pr_url) return { pr_number: number, pr_url: pullPageUrl(canonical, canonical) }
+  const url = pullPageUrl(canonical, reported.pr_url)
   if (!url) throw badRequest(`pr_url must be the page of PR #${number}: ${canonical} (https, on the forge's web host)`, [{ path: '/body/pr_url', message: `expected ${canonical}` }])
   return { pr_number: number, pr_url: url }
 }
@@ -70,10 +70,9 @@ async function checkTicketPull(ctx: AppContext, job: Job, number: number): Promi
   const refuse = (why: string) => conflict(`PR #${number} is not the pull request of ${head}: ${why}`, [{ path: '/body/pr_number', message: why }])
   try {
     const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
-    const pull = (await forge.client.get<{ head?: { ref?: string; repo?: { full_name?: string } | null } }>(`/repos/${forge.repo}/pulls/${number}`, `PR #${number}`)).data
-    if (pull?.head?.ref !== head) throw refuse(`its head is ${pull?.head?.ref ?? 'unknown'}`)
-    const headRepo = pull.head.repo?.full_name
-    if (!headRepo || headRepo.toLowerCase() !== forge.repo.toLowerCase()) throw refuse(`its head is not in ${forge.repo}`)
+    const pull = await forge.client.getRequest(forge.repo, number)
+    if (pull.headBranch !== head) throw refuse(`its head is ${pull.headBranch || 'unknown'}`)
+    if (!pull.sameRepo) throw refuse(`its head is not in ${forge.repo}`)
   } catch (error) {
     if (isAppError(error) && error.status === 409) throw error
     throw refuse(`the app did not open it and cannot confirm it at the forge (${(error as Error).message})`)

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRunnableProject, createTicket, startTestApp, type TestApp } from '../helpers.ts'
 import { snapshotTables } from '../api-helpers.ts'
-import { createGithubClient } from '../../core/github-client.ts'
+import { github } from '../../plugins/forges/github/index.ts'
 import { createLogger } from '../../core/log.ts'
 import { API_TOKEN_PREFIX } from '../../core/services/api-tokens.ts'
 
@@ -107,10 +107,10 @@ test('embedding service errors name the status, never the body', async ({ t }) =
 test('GitHub API errors name the status, never the body', async () => {
   const { url, server } = await leakyServer(422)
   try {
-    const gh = createGithubClient({ apiUrl: url, token: 'ghp_x' })
+    const gh = github().connect({ apiUrl: url, token: 'ghp_x' })
     let error: any
     try {
-      await gh.request('POST', '/repos/a/b/pulls', 'open a pull request', { body: {} })
+      await gh.openRequest('a/b', { title: 't', body: '', head: 'h', base: 'main', draft: false })
     } catch (caught) {
       error = caught
     }

@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import * as assert from 'uvu/assert'
 import { resolveAppConfig } from '../../core/config.ts'
 import { startApp, type RunningApp } from '../../core/app.ts'
+import { builtinForges } from '../../plugins/forges/index.ts'
 import { createLogger } from '../../core/log.ts'
 import { ROOT } from '../helpers.ts'
 
@@ -55,7 +56,7 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     GITHUB_TOKEN: 'ghp_test_default_forge_token',
     ...extraEnv,
   })
-  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL) })
+  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL), forges: builtinForges() })
   return {
     app,
     url: app.url,

@@ -1,86 +1,36 @@
 /**
- * Review comments coming in from GitHub (webhook or poller), stored once per GitHub id, each with
- * the decision whether it triggers work:
+ * Review comments coming in from the forge (webhook or poller), stored once per forge id and kind
+ * (the `github_id` column holds any forge's id), each with the decision whether it triggers work:
  * - the app's own replies (hidden marker) and bots are ignored;
- * - otherwise the author must have write access (admin | maintain | write) or be listed in
- *   REVIEW_ALLOWED_AUTHORS; when GitHub cannot be asked, `authorized` stays null and the poller
+ * - otherwise the author must be a writer (the forge's `canWrite`) or be listed in
+ *   REVIEW_ALLOWED_AUTHORS; when the forge cannot be asked, `authorized` stays null and the poller
  *   asks again (`redecideComments`);
  * - an approval marks the PR approved and asks for no change; an empty review body asks for nothing.
  */
 import type { AppContext } from '../../context.ts'
 import { write } from '../../context.ts'
-import type { GithubClient } from '../../github-client.ts'
-import { hasWriteAccess, type ReviewSettings } from './github.ts'
+import type { ForgeComment } from '../../forge.ts'
+import { hasWriteAccess, type ReviewAccess } from './forge.ts'
 import { setApproved, type PrRow, PR_COLUMNS } from './prs.ts'
 
 /** Put in every comment the app (or its agents) writes, so it is never taken as a new request. */
 export const REPLY_MARKER = '<!-- terarchitect:reply -->'
 
-export type CommentKind = 'issue_comment' | 'review_comment' | 'review'
+export type CommentKind = ForgeComment['kind']
 
-export interface IncomingComment {
-  kind: CommentKind
-  githubId: number
-  author: string
-  authorType: string | null
-  body: string
-  path: string | null
-  line: number | null
-  /** Reviews: APPROVED | CHANGES_REQUESTED | COMMENTED (upper case, as the REST API says it). */
-  reviewState: string | null
-  htmlUrl: string | null
-  createdAt: string
-  /** The poller's `since` cursor advances on this. */
-  updatedAt: string
-}
-
-// GitHub's shapes → IncomingComment. Webhook payloads carry the same objects as the REST API,
-// except that webhook review states are lower case.
-export function fromIssueComment(c: any): IncomingComment {
-  return base('issue_comment', c, c.created_at, c.updated_at)
-}
-export function fromReviewComment(c: any): IncomingComment {
-  return { ...base('review_comment', c, c.created_at, c.updated_at), path: c.path ?? null, line: c.line ?? c.original_line ?? null }
-}
-export function fromReview(r: any): IncomingComment {
-  const at = r.submitted_at ?? r.created_at ?? new Date().toISOString()
-  return { ...base('review', r, at, at), reviewState: typeof r.state === 'string' ? r.state.toUpperCase() : null }
-}
-function base(kind: CommentKind, c: any, createdAt: string, updatedAt: string | undefined): IncomingComment {
-  return {
-    kind,
-    githubId: Number(c.id),
-    author: String(c.user?.login ?? 'ghost'),
-    authorType: c.user?.type ?? null,
-    body: typeof c.body === 'string' ? c.body : '',
-    path: null,
-    line: null,
-    reviewState: null,
-    htmlUrl: c.html_url ?? null,
-    createdAt,
-    updatedAt: updatedAt ?? createdAt,
-  }
-}
-
-export interface GithubAccess {
-  settings: ReviewSettings
-  /** Null when GITHUB_TOKEN is unset: only REVIEW_ALLOWED_AUTHORS can be decided then. */
-  gh: GithubClient | null
-}
-
-/** Reasons that need no GitHub call. */
-function triage(comment: IncomingComment): string | null {
+/** Reasons that need no forge call. */
+function triage(comment: ForgeComment): string | null {
   if (comment.body.includes(REPLY_MARKER)) return 'own_reply'
-  if (comment.authorType === 'Bot' || comment.author.endsWith('[bot]')) return 'bot'
+  if (comment.authorIsBot) return 'bot'
   return null
 }
 
-/** true / false, or null when GitHub could not be asked (logged; retried later). */
-async function authorize(ctx: AppContext, access: GithubAccess, repo: string, login: string): Promise<boolean | null> {
+/** true / false, or null when the forge could not be asked (logged; retried later). */
+async function authorize(ctx: AppContext, access: ReviewAccess, repo: string, login: string): Promise<boolean | null> {
   if (access.settings.allowedAuthors.has(login.toLowerCase())) return true
-  if (!access.gh) return null
+  if (!access.client) return null
   try {
-    return await hasWriteAccess(access.gh, access.settings.apiUrl, repo, login)
+    return await hasWriteAccess({ ...access, client: access.client }, repo, login)
   } catch (error) {
     ctx.log.warn('could not check a review author\'s access; will retry', { repo, login, error: (error as Error).message })
     return null
@@ -88,7 +38,7 @@ async function authorize(ctx: AppContext, access: GithubAccess, repo: string, lo
 }
 
 /** The final decision once `authorized` is known: the ignored reason, or null (work to do). */
-function reasonFor(comment: Pick<IncomingComment, 'body' | 'reviewState' | 'kind'>, authorized: boolean | null): string | null {
+function reasonFor(comment: Pick<ForgeComment, 'body' | 'reviewState' | 'kind'>, authorized: boolean | null): string | null {
   if (comment.kind === 'review' && comment.reviewState === 'APPROVED') return 'approval'
   if (!comment.body.trim()) return 'empty'
   if (authorized === false) return 'not_a_writer'
@@ -104,9 +54,9 @@ export interface StoredComment {
 }
 
 /** Stores the comment once and decides it; the caller dispatches the PR's next job afterwards. */
-export async function ingestComment(ctx: AppContext, pr: PrRow, comment: IncomingComment, access: GithubAccess): Promise<StoredComment> {
+export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeComment, access: ReviewAccess): Promise<StoredComment> {
   const [existing] = await ctx.sql`
-    select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.githubId}`
+    select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.id}`
   if (existing) return { id: existing.id as number, created: false, authorized: existing.authorized as boolean | null, ignored_reason: existing.ignored_reason as string | null }
   const early = triage(comment)
   const authorized = early ? false : await authorize(ctx, access, pr.repo!, comment.author)
@@ -115,12 +65,12 @@ export async function ingestComment(ctx: AppContext, pr: PrRow, comment: Incomin
     const { tx } = scope
     const [row] = await tx`
       insert into pr_review_comments (pr_id, github_id, kind, author, body, path, line, review_state, html_url, created_at, authorized, ignored_reason)
-      values (${pr.id}, ${comment.githubId}, ${comment.kind}, ${comment.author}, ${comment.body}, ${comment.path}, ${comment.line},
-        ${comment.reviewState}, ${comment.htmlUrl}, ${comment.createdAt}, ${authorized}, ${reason})
+      values (${pr.id}, ${comment.id}, ${comment.kind}, ${comment.author}, ${comment.body}, ${comment.path}, ${comment.line},
+        ${comment.reviewState}, ${comment.url}, ${comment.createdAt}, ${authorized}, ${reason})
       on conflict (kind, github_id) do nothing
       returning id`
     if (!row) {
-      const [again] = await tx`select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.githubId}`
+      const [again] = await tx`select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.id}`
       return { id: again!.id as number, created: false, authorized: again!.authorized as boolean | null, ignored_reason: again!.ignored_reason as string | null }
     }
     // A writer's approval approves; a writer's request for changes withdraws it.
@@ -138,7 +88,7 @@ export async function ingestComment(ctx: AppContext, pr: PrRow, comment: Incomin
 }
 
 /** Decides the comments whose author could not be checked before. Returns how many were decided. */
-export async function redecideComments(ctx: AppContext, pr: PrRow, access: GithubAccess): Promise<number> {
+export async function redecideComments(ctx: AppContext, pr: PrRow, access: ReviewAccess): Promise<number> {
   const rows = await ctx.sql`
     select id, author, body, kind, review_state from pr_review_comments
     where pr_id = ${pr.id} and authorized is null and ignored_reason is null order by id limit 100`

@@ -1,6 +1,6 @@
 /**
  * The review loop: the guarantee behind webhooks. Every REVIEW_POLL_INTERVAL_SEC (re-read each
- * cycle) it starts tracking new ticket PRs, polls each tracked PR, re-checks authors GitHub could
+ * cycle) it starts tracking new ticket PRs, polls each tracked PR, re-checks authors the forge could
  * not be asked about, and dispatches every PR's next comment. Between cycles, the live-update feed
  * is the fast path: a ticket that reports a PR is tracked at once, and a job of a ticket that ends
  * lets that ticket's PR start its next review job at once; a job that failed is looked at again
@@ -13,8 +13,7 @@ import type { AppContext } from '../../context.ts'
 import type { Feed, FeedRow } from '../feed.ts'
 import { redecideComments } from './comments.ts'
 import { dispatchForTicket, dispatchReview, retryDelayMs } from './dispatch.ts'
-import type { GithubClient } from '../../github-client.ts'
-import { githubClient, reviewSettings, type ReviewSettings } from './github.ts'
+import { reviewAccess, reviewSettings, type ReviewAccess } from './forge.ts'
 import { pollPr } from './poll.ts'
 import { listTrackingPrs, trackNewPrs } from './prs.ts'
 
@@ -25,11 +24,9 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 export async function reviewCycle(ctx: AppContext): Promise<{ polled: number; failed: number }> {
   await trackNewPrs(ctx)
   // Each project's forge token (forge-token.ts), read once per cycle.
-  const access = new Map<number, Promise<{ settings: ReviewSettings; gh: GithubClient | null }>>()
+  const access = new Map<number, Promise<ReviewAccess>>()
   const accessOf = (projectId: number) => {
-    if (!access.has(projectId)) {
-      access.set(projectId, reviewSettings(ctx, projectId).then((settings) => ({ settings, gh: settings.token ? githubClient(settings) : null })))
-    }
+    if (!access.has(projectId)) access.set(projectId, reviewAccess(ctx, projectId))
     return access.get(projectId)!
   }
   let polled = 0
@@ -37,10 +34,10 @@ export async function reviewCycle(ctx: AppContext): Promise<{ polled: number; fa
   for (const pr of await listTrackingPrs(ctx.sql)) {
     // One project's refusal (no token, not on REPO_ALLOWLIST) is that PR's failure, not the cycle's.
     try {
-      const { settings, gh } = await accessOf(pr.project_id)
-      if (gh && pr.repo) {
-        await pollPr(ctx, pr, { settings, gh })
-        await redecideComments(ctx, pr, { settings, gh })
+      const { settings, client } = await accessOf(pr.project_id)
+      if (client && pr.repo) {
+        await pollPr(ctx, pr, { settings, client })
+        await redecideComments(ctx, pr, { settings, client })
         polled++
       }
     } catch (error) {

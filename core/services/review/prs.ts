@@ -1,12 +1,12 @@
 /**
  * Tracked pull requests. A ticket whose agent reported a PR (tickets.pr_number) gets a `prs` row;
- * GitHub's view of the PR (from a webhook or the poller) moves it: merged → the ticket goes to the
+ * the forge's view of the PR (from a webhook or the poller) moves it: merged → the ticket goes to the
  * `done` column and tracking stops; closed without merge → tracking stops; reopened → tracked again.
  */
 import type { AppContext, WriteScope } from '../../context.ts'
 import { write } from '../../context.ts'
 import type { Sql, TransactionSql } from '../../db/index.ts'
-import { parseRepo } from '../../github-client.ts'
+import { projectForgePlugin } from '../forge-token.ts'
 import type { Job } from '../../types.ts'
 import { columnWithRole, getBoard } from '../board.ts'
 import { jobSummary } from '../jobs.ts'
@@ -27,7 +27,8 @@ export interface PrRow {
   approved: boolean
   head_branch: string | null
   tracking: boolean
-  poll_state: Record<string, { url?: string; etag?: string | null; since?: string | null }>
+  /** The forge plugin's poll cursor (PollCursor). */
+  poll_state: Record<string, unknown>
   last_polled_at: string | null
   last_error: string | null
   created_at: string
@@ -51,16 +52,23 @@ export async function trackNewPrs(ctx: AppContext): Promise<number> {
     where t.pr_number is not null
       and not exists (select 1 from prs where prs.ticket_id = t.id and prs.number = t.pr_number)`
   if (!candidates.length) return 0
+  // The repository path as each project's forge reads it (the request URL first, then repo_url).
+  const repos = new Map<number, string | null>()
+  for (const c of candidates) {
+    const forge = await projectForgePlugin(ctx, c.project_id as number)
+    const fromUrl = (url: unknown) => (typeof url === 'string' && url ? forge.parseRepo(url) : null)
+    repos.set(c.ticket_id as number, fromUrl(c.pr_url) ?? fromUrl(c.repo_url))
+  }
   return write(ctx, async ({ tx, emit }) => {
     let added = 0
     for (const c of candidates) {
-      const repo = parseRepo(c.pr_url as string | null, c.repo_url as string | null)
+      const repo = repos.get(c.ticket_id as number) ?? null
       const [row] = await tx.unsafe(
         `insert into prs (project_id, ticket_id, repo, number, url, tracking, last_error)
          values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (ticket_id, number) do nothing returning ${PR_COLUMNS}`,
         [c.project_id, c.ticket_id, repo, c.pr_number, c.pr_url, repo !== null,
-          repo ? null : 'cannot tell the GitHub repository from the PR URL or the project\'s repo_url; not tracked'],
+          repo ? null : 'cannot tell the forge repository from the PR URL or the project\'s repo_url; not tracked'],
       )
       if (!row) continue
       added++
@@ -128,31 +136,29 @@ export async function listProjectReview(sql: Sql, projectId: number) {
 const OPEN = '(c.ignored_reason is null and c.addressed_at is null and c.failed_at is null)'
 const ACTIVE = `coalesce(j.status in ('pending', 'running'), false)`
 
-/** GitHub's fields of a pull request this module reads (REST and webhook payloads agree on them). */
+/** What the forge says of a request (from `getRequest`, `poll` or a webhook); unknown fields stay as stored. */
 export interface PullFacts {
-  state: string
-  merged?: boolean
-  merged_at?: string | null
+  state: PrState
   title?: string
-  html_url?: string
-  head?: { ref?: string }
+  url?: string
+  headBranch?: string
 }
 
 /**
- * Brings the row in line with GitHub's view of the PR. Returns the new state when it changed.
- * Merged: the ticket moves to the done column; merged or closed: pending review jobs of the PR are
- * cancelled and tracking stops.
+ * Brings the row in line with the forge's view of the request. Returns the new state when it
+ * changed. Merged: the ticket moves to the done column; merged or closed: pending review jobs of
+ * the PR are cancelled and tracking stops.
  */
 export async function applyPullState(ctx: AppContext, prId: number, pull: PullFacts): Promise<PrState | null> {
-  const next: PrState = pull.merged || pull.merged_at ? 'merged' : pull.state === 'closed' ? 'closed' : 'open'
+  const next = pull.state
   return write(ctx, async (scope) => {
     const { tx } = scope
     const [row] = await tx.unsafe(`select ${PR_COLUMNS} from prs where id = $1 for update`, [prId])
     if (!row) return null
     const pr = row as unknown as PrRow
     const title = pull.title ?? pr.title
-    const head = pull.head?.ref ?? pr.head_branch
-    const url = pr.url ?? pull.html_url ?? null
+    const head = pull.headBranch || pr.head_branch
+    const url = pr.url ?? pull.url ?? null
     if (next === pr.state) {
       if (title !== pr.title || head !== pr.head_branch || url !== pr.url) {
         await tx`update prs set title = ${title}, head_branch = ${head}, url = ${url}, updated_at = now() where id = ${prId}`

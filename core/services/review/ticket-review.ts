@@ -1,14 +1,14 @@
 /**
- * A ticket's PR as the review page shows it, read live from GitHub (summary, commits, changed
- * files, every comment) and annotated with what the app did about each comment; posting a comment
- * and merging. GitHub's failures arrive as GithubError (4xx/502), never as a 500.
+ * A ticket's PR as the review page shows it, read live from the project's forge (summary, commits,
+ * changed files, every comment) and annotated with what the app did about each comment; posting a
+ * comment and merging. The forge's failures arrive as ForgeError (4xx/502), never as a 500.
  */
 import type { AppContext } from '../../context.ts'
 import { conflict, notFound, unprocessable } from '../../errors.ts'
 import { getTicket } from '../tickets.ts'
-import { fromIssueComment, fromReview, fromReviewComment, ingestComment, REPLY_MARKER, type IncomingComment } from './comments.ts'
+import { ingestComment, REPLY_MARKER } from './comments.ts'
 import { dispatchReview } from './dispatch.ts'
-import { githubClient, reviewSettings } from './github.ts'
+import { forgeClient, reviewSettings } from './forge.ts'
 import { applyPullState, prOfTicket, prView, trackNewPrs, type PrRow } from './prs.ts'
 import { linkReplies } from './replies.ts'
 
@@ -21,7 +21,7 @@ async function requirePr(ctx: AppContext, projectId: number, ticketId: number): 
     pr = await prOfTicket(ctx.sql, ticketId)
   }
   if (!pr) throw notFound(`pull request of ticket ${ticketId}`)
-  if (!pr.repo) throw unprocessable(pr.last_error ?? `cannot tell the GitHub repository of PR #${pr.number}`)
+  if (!pr.repo) throw unprocessable(pr.last_error ?? `cannot tell the forge repository of PR #${pr.number}`)
   return pr
 }
 
@@ -38,61 +38,50 @@ function status(row: Record<string, any> | undefined): string {
 
 export async function getTicketReview(ctx: AppContext, projectId: number, ticketId: number) {
   const pr = await requirePr(ctx, projectId, ticketId)
-  const gh = githubClient(await reviewSettings(ctx, projectId))
-  const at = `/repos/${pr.repo}/pulls/${pr.number}`
-  const what = `pull request #${pr.number} of ${pr.repo}`
-  const [pull, commits, files, issueComments, reviewComments, reviews] = await Promise.all([
-    gh.get<any>(at, what),
-    gh.list<any>(`${at}/commits`, `commits of ${what}`, { maxPages: 3 }),
-    gh.list<any>(`${at}/files`, `files of ${what}`, { maxPages: 30 }),
-    gh.list<any>(`/repos/${pr.repo}/issues/${pr.number}/comments`, `comments of ${what}`),
-    gh.list<any>(`${at}/comments`, `review comments of ${what}`),
-    gh.list<any>(`${at}/reviews`, `reviews of ${what}`),
+  const settings = await reviewSettings(ctx, projectId)
+  const client = forgeClient(settings)
+  const repo = pr.repo!
+  const [pull, commits, files, listed] = await Promise.all([
+    client.getRequest(repo, pr.number),
+    client.requestCommits(repo, pr.number),
+    client.requestFiles(repo, pr.number),
+    client.listComments(repo, pr.number),
   ])
-  const github = pull.data!
-  // GitHub is the source of truth; a missed webhook is corrected right here.
-  if (pr.tracking || github.merged) await applyPullState(ctx, pr.id, github)
+  // The forge is the source of truth; a missed webhook is corrected right here.
+  if (pr.tracking || pull.state === 'merged') await applyPullState(ctx, pr.id, { state: pull.state, title: pull.title, url: pull.url, headBranch: pull.headBranch })
   const current = (await prOfTicket(ctx.sql, ticketId))!
   const stored = await ctx.sql`
     select c.kind, c.github_id, c.authorized, c.ignored_reason, c.addressed_at, c.failed_at, c.error, c.job_id, c.attempts, j.status as job_status
     from pr_review_comments c left join agent_jobs j on j.id = c.job_id where c.pr_id = ${pr.id}`
   const byKey = new Map(stored.map((row) => [`${row.kind}:${row.github_id}`, row]))
-  const comments = await linkReplies(ctx.sql, ticketId, [
-    ...(issueComments.data ?? []).map(fromIssueComment),
-    ...(reviewComments.data ?? []).map(fromReviewComment),
-    ...(reviews.data ?? []).map(fromReview),
-  ]
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.githubId - b.githubId)
-    .map((c: IncomingComment) => {
-      const row = byKey.get(`${c.kind}:${c.githubId}`)
-      return {
-        id: c.githubId, kind: c.kind, author: c.author, body: c.body, created_at: c.createdAt, html_url: c.htmlUrl,
-        path: c.path, line: c.line, review_state: c.reviewState, status: status(row),
-        ignored_reason: row?.ignored_reason ?? null, job_id: row?.job_id ?? null, attempts: row?.attempts ?? 0, error: row?.error ?? null,
-      }
-    }))
+  const comments = await linkReplies(ctx.sql, ticketId, listed.map((c) => {
+    const row = byKey.get(`${c.kind}:${c.id}`)
+    return {
+      id: c.id, kind: c.kind, author: c.author, body: c.body, created_at: c.createdAt, html_url: c.url,
+      path: c.path, line: c.line, review_state: c.reviewState, status: status(row),
+      ignored_reason: row?.ignored_reason ?? null, job_id: row?.job_id ?? null, attempts: row?.attempts ?? 0, error: row?.error ?? null,
+    }
+  }))
   return {
     ticket_id: ticketId,
+    forge: settings.kind,
     pr: prView(current),
+    // `github`: the request as the forge describes it (the name predates other forges; the UI reads it).
     github: {
-      number: github.number, title: github.title, body: github.body, state: github.state, merged: !!github.merged,
-      draft: !!github.draft, mergeable: github.mergeable ?? null, mergeable_state: github.mergeable_state ?? null,
-      html_url: github.html_url, head: github.head?.ref ?? null, base: github.base?.ref ?? null, author: github.user?.login ?? null,
-      created_at: github.created_at, updated_at: github.updated_at,
+      number: pull.number, title: pull.title, body: pull.body, state: pull.state === 'open' ? 'open' : 'closed', merged: pull.state === 'merged',
+      draft: pull.draft, mergeable: pull.mergeable, mergeable_state: null, html_url: pull.url, head: pull.headBranch || null,
+      base: pull.baseBranch || null, author: pull.author, created_at: pull.createdAt, updated_at: pull.updatedAt,
     },
-    commits: (commits.data ?? []).map((c: any) => ({
-      sha: c.sha, message: c.commit?.message ?? c.message ?? '', author: c.commit?.author?.name ?? c.author?.login ?? null,
-      date: c.commit?.author?.date ?? null, html_url: c.html_url ?? null,
-    })),
-    files: (files.data ?? []).map((f: any) => ({
-      filename: f.filename, status: f.status, additions: f.additions ?? 0, deletions: f.deletions ?? 0, changes: f.changes ?? 0, patch: f.patch ?? null,
+    commits: commits.map((c) => ({ sha: c.sha, message: c.message, author: c.author, date: c.date, html_url: c.url })),
+    files: files.map((f) => ({
+      filename: f.path, status: f.status, additions: f.additions, deletions: f.deletions, changes: f.additions + f.deletions, patch: f.patch,
     })),
     comments,
   }
 }
 
 /**
- * Posts a comment on the PR as the app's GitHub user, naming the person who wrote it (GitHub shows
+ * Posts a comment on the PR as the app's forge user, naming the person who wrote it (the forge shows
  * the token's identity as its author). By default it is a request like any other (stored and, the
  * token's user being a writer, addressed by a review job); `trigger_review: false` marks it as the
  * app's own so no agent acts on it.
@@ -103,14 +92,14 @@ export async function postReviewComment(
   const pr = await requirePr(ctx, projectId, ticketId)
   if (pr.state !== 'open') throw conflict(`pull request #${pr.number} is ${pr.state}`)
   const settings = await reviewSettings(ctx, projectId)
-  const gh = githubClient(settings)
+  const client = forgeClient(settings)
   const signed = `${await byline(ctx, writer.userId)}${input.body}`
   const body = input.trigger_review === false ? `${signed}\n\n${REPLY_MARKER}` : signed
-  const res = await gh.request<any>('POST', `/repos/${pr.repo}/issues/${pr.number}/comments`, `comment on #${pr.number} of ${pr.repo}`, { body: { body } })
-  const stored = await ingestComment(ctx, pr, fromIssueComment(res.data), { settings, gh })
+  const posted = await client.comment(pr.repo!, pr.number, body)
+  const stored = await ingestComment(ctx, pr, posted, { settings, client })
   const job = await dispatchReview(ctx, pr.id)
   return {
-    comment: { id: res.data.id, html_url: res.data.html_url ?? null, body: res.data.body, author: res.data.user?.login ?? null },
+    comment: { id: posted.id, html_url: posted.url, body: posted.body, author: posted.author },
     authorized: stored.authorized,
     ignored_reason: stored.ignored_reason,
     job_id: job?.id ?? null,
@@ -132,7 +121,7 @@ async function byline(ctx: AppContext, userId: number | null): Promise<string> {
 
 export type MergeMethod = 'merge' | 'squash' | 'rebase'
 
-/** Merges on GitHub, then applies the merge at once (ticket → Done) instead of waiting for the webhook. */
+/** Merges on the forge, then applies the merge at once (ticket → Done) instead of waiting for the webhook. */
 export async function mergeReview(
   ctx: AppContext,
   projectId: number,
@@ -142,12 +131,13 @@ export async function mergeReview(
   const pr = await requirePr(ctx, projectId, ticketId)
   if (pr.state === 'merged') throw conflict(`pull request #${pr.number} is already merged`)
   if (pr.state === 'closed') throw conflict(`pull request #${pr.number} is closed`)
-  const gh = githubClient(await reviewSettings(ctx, projectId))
-  const body: Record<string, string> = { merge_method: input.method ?? 'merge' }
-  if (input.commit_title) body.commit_title = input.commit_title
-  if (input.commit_message) body.commit_message = input.commit_message
-  if (input.sha) body.sha = input.sha
-  const res = await gh.request<any>('PUT', `/repos/${pr.repo}/pulls/${pr.number}/merge`, `merge of #${pr.number} of ${pr.repo}`, { body })
-  await applyPullState(ctx, pr.id, { state: 'closed', merged: true })
-  return { merged: true, sha: res.data?.sha ?? null, message: res.data?.message ?? null, pr: prView((await prOfTicket(ctx.sql, ticketId))!), ticket: await getTicket(ctx.sql, projectId, ticketId) }
+  const client = forgeClient(await reviewSettings(ctx, projectId))
+  const merged = await client.merge(pr.repo!, pr.number, {
+    method: input.method ?? 'merge',
+    ...(input.commit_title ? { title: input.commit_title } : {}),
+    ...(input.commit_message ? { message: input.commit_message } : {}),
+    ...(input.sha ? { sha: input.sha } : {}),
+  })
+  await applyPullState(ctx, pr.id, { state: 'merged' })
+  return { merged: true, sha: merged.sha, message: `pull request #${pr.number} merged`, pr: prView((await prOfTicket(ctx.sql, ticketId))!), ticket: await getTicket(ctx.sql, projectId, ticketId) }
 }

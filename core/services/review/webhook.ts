@@ -1,71 +1,50 @@
 /**
- * GitHub webhooks, the fast path of review ingestion (the poller is the guarantee). A delivery is
- * accepted only with a valid `X-Hub-Signature-256` (HMAC-SHA256 of the exact body bytes with
- * GITHUB_WEBHOOK_SECRET, compared in constant time); anything else is refused before parsing.
- * Handled events: issue_comment, pull_request_review_comment, pull_request_review (stored and
- * dispatched like polled ones) and pull_request (closed/merged/reopened), all on tracked PRs.
+ * Forge webhooks, the fast path of review ingestion (the poller is the guarantee). The plugin of
+ * the delivery's kind verifies it under the webhook secret (FORGE_WEBHOOK_SECRET; for GitHub,
+ * GITHUB_WEBHOOK_SECRET when that is unset) before anything is parsed; a delivery that does not
+ * verify is refused. Comments on tracked requests are stored and dispatched like polled ones;
+ * request events (closed, merged, reopened) move the tracked request.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { AppContext } from '../../context.ts'
-import { badRequest, unauthorized } from '../../errors.ts'
-import { fromIssueComment, fromReview, fromReviewComment, ingestComment, type IncomingComment } from './comments.ts'
+import { notFound, unauthorized } from '../../errors.ts'
+import type { ForgeWebhooks } from '../../forge.ts'
+import { webhookSecret } from '../forge-token.ts'
+import { ingestComment } from './comments.ts'
 import { dispatchReview } from './dispatch.ts'
-import { githubClient, reviewSettings } from './github.ts'
+import { reviewAccess } from './forge.ts'
 import { applyPullState, findTrackedPr, prView, trackNewPrs, type PrRow } from './prs.ts'
 
-/** True when `header` is `sha256=<hex>` of the body under `secret`. */
-export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
-  const match = /^sha256=([0-9a-f]{64})$/i.exec(header?.trim() ?? '')
-  if (!match) return false
-  const expected = createHmac('sha256', secret).update(body).digest()
-  return timingSafeEqual(expected, Buffer.from(match[1]!, 'hex'))
-}
-
 export interface Delivery {
-  event: string
-  signature: string | undefined
-  contentType: string
+  /** Header names lower-cased, as node gives them. */
+  headers: Record<string, string | undefined>
   body: Buffer
 }
 
-/** Comment events: the action that creates the comment, and how to read it from the payload. */
-const COMMENT_EVENTS: Record<string, { action: string; number(p: any): number | null; comment(p: any): IncomingComment }> = {
-  issue_comment: { action: 'created', number: (p) => (p.issue?.pull_request ? p.issue.number : null), comment: (p) => fromIssueComment(p.comment) },
-  pull_request_review_comment: { action: 'created', number: (p) => p.pull_request?.number ?? null, comment: (p) => fromReviewComment(p.comment) },
-  pull_request_review: { action: 'submitted', number: (p) => p.pull_request?.number ?? null, comment: (p) => fromReview(p.review) },
+/** The webhooks capability of a registered forge kind; 404 for an unknown kind or one without webhooks. */
+export function webhooksOf(ctx: AppContext, kind: string): ForgeWebhooks {
+  const hooks = ctx.forges.get(kind)?.webhooks
+  if (!hooks) throw notFound(`webhooks of forge ${kind}`)
+  return hooks
 }
 
-export async function handleWebhook(ctx: AppContext, delivery: Delivery): Promise<Record<string, unknown>> {
-  const settings = await reviewSettings(ctx)
-  if (!settings.webhookSecret) throw unauthorized('GITHUB_WEBHOOK_SECRET is not set: webhook deliveries are refused')
-  if (!verifySignature(settings.webhookSecret, delivery.body, delivery.signature)) {
-    throw unauthorized('missing or invalid X-Hub-Signature-256')
-  }
-  const payload = parsePayload(delivery)
-  if (delivery.event === 'ping') return { ok: true, zen: payload.zen ?? null }
-
-  const repo = typeof payload.repository?.full_name === 'string' ? payload.repository.full_name : null
-  const spec = COMMENT_EVENTS[delivery.event]
-  const number = spec ? spec.number(payload) : delivery.event === 'pull_request' ? payload.pull_request?.number ?? null : null
-  if (!repo || typeof number !== 'number' || (!spec && delivery.event !== 'pull_request')) {
-    return { ignored: `event ${delivery.event} is not about a pull request the app handles` }
-  }
-  const pr = await trackedPr(ctx, repo, number)
-  if (!pr) return { ignored: `${repo}#${number} is not a tracked pull request` }
-
-  if (!spec) {
-    if (!['closed', 'reopened', 'edited', 'synchronize'].includes(payload.action)) return { ignored: `pull_request ${payload.action}` }
-    const state = await applyPullState(ctx, pr.id, payload.pull_request)
+export async function handleWebhook(ctx: AppContext, kind: string, delivery: Delivery): Promise<Record<string, unknown>> {
+  const hooks = webhooksOf(ctx, kind)
+  const secret = await webhookSecret(ctx, kind)
+  const setting = kind === 'github' ? 'FORGE_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET)' : 'FORGE_WEBHOOK_SECRET'
+  if (!secret) throw unauthorized(`${setting} is not set: webhook deliveries are refused`)
+  if (!hooks.verify(secret, delivery.headers, delivery.body)) throw unauthorized(`the delivery is not signed with the webhook secret of ${kind}`)
+  const event = hooks.parse(delivery.headers, delivery.body)
+  if (event.type === 'ping') return { ok: true }
+  if (event.type === 'ignored') return { ignored: event.reason }
+  const pr = await trackedPr(ctx, event.repo, event.number)
+  if (!pr) return { ignored: `${event.repo}#${event.number} is not a tracked pull request` }
+  if (event.type === 'request') {
+    const state = await applyPullState(ctx, pr.id, { state: event.state })
     return { pr: prView(pr), state: state ?? pr.state }
   }
-  if (payload.action !== spec.action) return { ignored: `${delivery.event} ${payload.action}` }
-  if (!pr.tracking) return { ignored: `${repo}#${number} is ${pr.state}; no longer tracked` }
-  const forge = await reviewSettings(ctx, pr.project_id)
-  let gh = null
-  try {
-    gh = githubClient(forge)
-  } catch {}
-  const stored = await ingestComment(ctx, pr, spec.comment(payload), { settings: forge, gh })
+  if (!pr.tracking) return { ignored: `${event.repo}#${event.number} is ${pr.state}; no longer tracked` }
+  const access = await reviewAccess(ctx, pr.project_id)
+  const stored = await ingestComment(ctx, pr, event.comment, access)
   const job = stored.created ? await dispatchReview(ctx, pr.id) : null
   return { comment_id: stored.id, created: stored.created, authorized: stored.authorized, ignored_reason: stored.ignored_reason, job_id: job?.id ?? null }
 }
@@ -75,15 +54,4 @@ async function trackedPr(ctx: AppContext, repo: string, number: number): Promise
   const pr = await findTrackedPr(ctx.sql, repo, number)
   if (pr) return pr
   return (await trackNewPrs(ctx)) ? findTrackedPr(ctx.sql, repo, number) : null
-}
-
-/** GitHub sends JSON, or a form with the JSON in `payload` when the hook is set to that type. */
-function parsePayload(delivery: Delivery): any {
-  let text = delivery.body.toString('utf8')
-  if (/x-www-form-urlencoded/i.test(delivery.contentType)) text = new URLSearchParams(text).get('payload') ?? ''
-  try {
-    const value = JSON.parse(text)
-    if (value && typeof value === 'object') return value
-  } catch {}
-  throw badRequest('webhook body is not a JSON object', [{ path: '/body', message: 'invalid JSON' }])
 }

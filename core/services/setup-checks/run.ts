@@ -13,7 +13,7 @@ import { projectsSharingPath } from './shared-path.ts'
 /** Appends to `details` what stops `project` from running, unless a detail already names it. */
 export async function addRunBlockers(ctx: AppContext, tx: TransactionSql, project: Project, details: ErrorDetail[]): Promise<void> {
   const named = new Set(details.map((detail) => detail.path))
-  if (!named.has('/settings/GITHUB_TOKEN') && !(await settingValue(ctx, 'GITHUB_TOKEN', tx))) {
+  if (!named.has('/settings/GITHUB_TOKEN') && !(await settingValue(ctx, 'FORGE_TOKEN', tx)) && !(await settingValue(ctx, 'GITHUB_TOKEN', tx))) {
     const [handed] = await tx`select 1 from forge_tokens where project_ids is null or ${project.id} = any(project_ids) limit 1`
     if (!handed) details.push({ path: '/settings/GITHUB_TOKEN', message: 'GITHUB_TOKEN is not set (and no coordinator serving this project handed one): agents clone and push through the app, which needs a forge token' })
   }

@@ -7,6 +7,8 @@ import { fromIssueComment, toCommit, toFile, toPullRequest } from './shapes.ts'
 /** GitHub permissions that may push, and so may ask an agent to push. */
 const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write'])
 const SEGMENT = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/
+const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/
+const GITHUB_SCOPES = /^[a-z:_, ]{0,200}$/
 
 /** `owner/name` checked before it becomes part of an API path. */
 function repoPath(repo: string): string {
@@ -21,9 +23,16 @@ const isNotFound = (error: unknown) => error instanceof ForgeError && error.forg
 
 export function githubClient(http: GithubHttp): ForgeClient {
   return {
+    /**
+     * Only a login (and scopes) shaped like GitHub's is returned: an API URL pointed at another
+     * service must not get its answer read back through the settings Test.
+     */
     async whoami() {
-      const { data } = await http.get<{ login?: string }>('/user', 'the token\'s user')
-      return { login: String(data?.login ?? '') }
+      const { data, headers } = await http.get<{ login?: string }>('/user', 'the token\'s user')
+      const login = String(data?.login ?? '')
+      if (!GITHUB_LOGIN.test(login)) throw new ForgeError('forge_unexpected_answer', 502, 'the API URL does not answer like the GitHub API (/user)', 200)
+      const scopes = headers.get('x-oauth-scopes')
+      return { login, scopes: scopes !== null && GITHUB_SCOPES.test(scopes) ? scopes.trim() : null }
     },
 
     async repository(repo) {

@@ -13,6 +13,7 @@ export interface GithubResponse<T> {
   etag: string | null
   /** Absolute URL of the next page, from the `Link` header. */
   next: string | null
+  headers: Headers
 }
 
 export interface RequestOptions {
@@ -68,7 +69,7 @@ export function createHttp(connection: ForgeConnection, onRequest?: RequestObser
     }
     const etag = res.headers.get('etag')
     const next = nextLink(res.headers.get('link'))
-    if (res.status === 304) return { status: 304, data: null, etag, next: null }
+    if (res.status === 304) return { status: 304, data: null, etag, next: null, headers: res.headers }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {})
       throw githubError(res.status, what)
@@ -80,7 +81,7 @@ export function createHttp(connection: ForgeConnection, onRequest?: RequestObser
     } catch {
       data = null
     }
-    return { status: res.status, data: data as T, etag, next }
+    return { status: res.status, data: data as T, etag, next, headers: res.headers }
   }
 
   /** Every page of a list, following `Link: rel="next"`, at most `maxPages` (100 items each). */
@@ -97,7 +98,7 @@ export function createHttp(connection: ForgeConnection, onRequest?: RequestObser
       items.push(...(more.data ?? []))
       next = more.next
     }
-    return { status: first.status, data: items, etag: first.etag, next }
+    return { ...first, data: items, next }
   }
 
   return {
