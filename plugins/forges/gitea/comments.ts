@@ -64,6 +64,8 @@ export function commentsApi(http: GiteaHttp) {
     // A COMMENT review without text only holds inline comments, which are listed on their own.
     const reviews = submitted.filter((r) => !(r.state === 'COMMENT' && !String(r.body ?? '').trim()))
     const inline: ForgeComment[] = []
+    // Every poll reads the inline comments of every submitted review that has some: a reply in a
+    // thread joins the thread's review without changing the review's times.
     for (const review of submitted) {
       if (!Number(review.comments_count)) continue
       const comments = await http.call<any[]>('GET', `${pullPath(repo, number)}/reviews/${Number(review.id)}/comments`, `comments of review ${review.id}`)

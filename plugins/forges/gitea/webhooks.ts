@@ -7,6 +7,11 @@
  * precise `X-Gitea-Event-Type` is `pull_request_comment`); `pull_request` carries opened, closed,
  * reopened, edited and synchronized. Review events carry the review's text but no comment id, so
  * they are left to the poller.
+ *
+ * Limit: a reply in an inline thread is delivered like a conversation comment (same event, and the
+ * payload's comment has no path, line or review), so it parses as an `issue_comment`; the poller
+ * lists the same comment, by the same id, as a `review_comment`. Gitea's comment ids are one
+ * sequence for both kinds, so `id` alone names the comment on this forge.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { badRequest } from '../../../core/errors.ts'
