@@ -14,6 +14,8 @@ import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGithub, webhookDelivery } from './fixtures/fake-github.ts'
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 import { checkAgainstDescription, type RecordedRequest } from './github-openapi.ts'
+import { assertError } from './api-helpers.ts'
+import { startTestApp, type TestApp } from './helpers.ts'
 
 const run = promisify(execFile)
 const TOKEN = 'ghp_conformance_app_token'
@@ -126,3 +128,71 @@ described('the check refuses an undescribed path and a missing required field', 
 })
 
 described.run()
+
+// The app's side: FORGE_* settings choose the forge, its API URL, token and webhook secret; the
+// GITHUB_* names keep working as GitHub's aliases.
+const app = suite<{ t: TestApp; gh: Awaited<ReturnType<typeof startGithub>> }>('the app on the GitHub forge: FORGE_ settings and webhooks by kind')
+const FORGE_TOKEN = 'ghp_forge_setting_token'
+const put = async (t: TestApp, values: Record<string, string | null>) => {
+  const res = await t.api('PUT', '/api/settings', { values })
+  assert.is(res.status, 200, JSON.stringify(res.body))
+}
+const deliver = (t: TestApp, kind: string, delivery: { headers: Record<string, string>; body: Buffer }) =>
+  fetch(`${t.url}/api/webhooks/${kind}`, { method: 'POST', headers: delivery.headers, body: new Uint8Array(delivery.body) })
+const ping = { zen: 'Keep it logically awesome.', hook_id: 1 }
+
+app.before(async (context) => {
+  context.gh = await startGithub({ tokens: { [FORGE_TOKEN]: 'forge-bot', [TOKEN]: 'terarchitect-bot' }, repos: [REPO] })
+  context.t = await startTestApp({ kind: 'pglite', env: { GITHUB_TOKEN: '' } })
+})
+app.after(async ({ t, gh }) => {
+  await t?.close()
+  await gh?.close()
+})
+
+app('FORGE_KIND takes a registered kind only (400 naming it otherwise)', async ({ t }) => {
+  assertError(await t.api('PUT', '/api/settings', { values: { FORGE_KIND: 'bitbucket' } }), 400, '/body/values/FORGE_KIND')
+  const listed = (await t.api('GET', '/api/settings')).body.settings.find((s: any) => s.key === 'FORGE_KIND')
+  assert.ok(listed.choices.includes('github'), JSON.stringify(listed))
+  assert.is(listed.value, 'github', 'the default')
+  await put(t, { FORGE_KIND: 'github' })
+})
+
+app('FORGE_API_URL and FORGE_TOKEN win over the GITHUB_ names, and the token reaches only that API', async ({ t, gh }) => {
+  await put(t, { FORGE_API_URL: gh.url, FORGE_TOKEN, GITHUB_API_URL: 'http://127.0.0.1:9', GITHUB_TOKEN: 'ghp_alias_that_must_not_be_sent' })
+  const check = await t.api('POST', '/api/checks/forge', {})
+  assert.is(check.body.kind, 'ok', JSON.stringify(check.body))
+  assert.match(check.body.reason, /forge-bot/)
+  assert.ok(gh.requests.length > 0 && gh.requests.every((r) => r.token === FORGE_TOKEN), JSON.stringify(gh.requests))
+  const problems = (await t.api('GET', '/api/settings/check')).body.problems
+  assert.not.ok(problems.some((p: any) => p.key === 'GITHUB_TOKEN'), 'FORGE_TOKEN is a forge token: nothing is missing')
+  // The aliases alone still work.
+  await put(t, { FORGE_API_URL: null, FORGE_TOKEN: null, GITHUB_API_URL: gh.url, GITHUB_TOKEN: TOKEN })
+  const alias = await t.api('POST', '/api/checks/forge', {})
+  assert.is(alias.body.kind, 'ok', JSON.stringify(alias.body))
+  assert.match(alias.body.reason, /terarchitect-bot/)
+  await put(t, { GITHUB_TOKEN: null })
+  const none = (await t.api('GET', '/api/settings/check')).body.problems.find((p: any) => p.key === 'GITHUB_TOKEN')
+  assert.is(none?.severity, 'error', 'no token at all stops runs')
+})
+
+app('webhooks by kind: FORGE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET as its alias, refusals before parsing', async ({ t }) => {
+  const refused = await deliver(t, 'github', webhookDelivery('anything', 'ping', ping))
+  assert.is(refused.status, 401, 'no secret set: refused')
+  await put(t, { GITHUB_WEBHOOK_SECRET: 'alias-secret' })
+  assert.is((await deliver(t, 'github', webhookDelivery('alias-secret', 'ping', ping))).status, 200, 'the alias')
+  await put(t, { FORGE_WEBHOOK_SECRET: 'forge-secret' })
+  assert.is((await deliver(t, 'github', webhookDelivery('forge-secret', 'ping', ping))).status, 200)
+  assert.is((await deliver(t, 'github', webhookDelivery('alias-secret', 'ping', ping))).status, 401, 'FORGE_WEBHOOK_SECRET wins')
+  const untracked = await deliver(t, 'github', webhookDelivery('forge-secret', 'issue_comment', {
+    action: 'created', issue: { number: 9, pull_request: {} }, comment: { id: 1, body: 'x', user: { login: 'u' } }, repository: { full_name: 'acme/else' },
+  }))
+  assert.is(untracked.status, 200)
+  assert.match((await untracked.json()).ignored, /not a tracked pull request/)
+  // Unsigned garbage is refused before it is read: 401, not 400.
+  assert.is((await deliver(t, 'github', { headers: { 'content-type': 'application/json', 'x-github-event': 'ping' }, body: Buffer.from('{not json') })).status, 401)
+  assert.is((await deliver(t, 'gitlab-nope', webhookDelivery('forge-secret', 'ping', ping))).status, 404, 'a kind without a plugin')
+  assert.is((await deliver(t, 'GitHub', webhookDelivery('forge-secret', 'ping', ping))).status, 400, 'a malformed kind')
+})
+
+app.run()
