@@ -20,6 +20,8 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { Namespace } from 'kubernetes-models/v1/Namespace'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
+import type { Pod } from '../plugins/executors/kubernetes/types.ts'
+import { watchPods } from '../plugins/executors/kubernetes/watch.ts'
 import { kubernetes, type KubernetesOptions } from '../plugins/executors/kubernetes/index.ts'
 import { executorConformance, makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
 import { startFakeKubernetes, type FakeKubernetes } from './fixtures/fake-kubernetes.ts'
@@ -169,6 +171,27 @@ test('a watch that expires (410 Gone) is listed again and the run still sees its
   assert.equal(run.result, { exitCode: 0 })
   assert.match(run.text('stdout'), /first\s+last/)
   assert.ok(logLines.slice(before).some((line) => line.includes('pod watch expired (410)')), 'the watch never got the 410')
+})
+
+test('a Pod deleted while the watch was down (and expired) is reported DELETED by the relist', async () => {
+  const client = createKubernetesClient(resolveConnection({ kubeconfig }))
+  const name = `watched-${randomBytes(3).toString('hex')}`
+  fake.create('jobs', NAMESPACE, {
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
+    spec: { backoffLimit: 0, template: { metadata: { labels: { watched: name } }, spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'agent', image: IMAGE, args: ['sleep', '30'] }] } } },
+  })
+  const events: string[] = []
+  const stop = new AbortController()
+  const watching = watchPods(client, { namespace: NAMESPACE, labelSelector: `watched=${name}`, signal: stop.signal, log, onPod: (type, pod: Pod) => events.push(`${type} ${pod.status?.phase}`) })
+  await waitFor('the Pod to run', () => events.includes('MODIFIED Running'))
+  fake.compact()
+  fake.dropWatches(1500)
+  await client.request('DELETE', `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`, { body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' } })
+  await waitFor('the Pod to be gone', () => !fake.objects('pods', NAMESPACE).some((pod) => pod.metadata.labels?.watched === name))
+  await waitFor('the DELETED report', () => events.some((event) => event.startsWith('DELETED')), 5000)
+  stop.abort()
+  await watching
+  client.close()
 })
 
 test('reconcile removes this coordinator\'s Jobs (and their Secrets) for jobs it no longer holds, found by label', async () => {

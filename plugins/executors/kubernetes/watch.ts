@@ -3,8 +3,9 @@
  * The stream is newline-delimited JSON events `{type, object}`: ADDED, MODIFIED, DELETED, BOOKMARK
  * (only a newer resourceVersion) and ERROR (a Status; code 410 `Expired` when the version asked for
  * is older than the server keeps). A watch ends when the server closes it (timeouts, restarts):
- * it is resumed from the last resourceVersion seen; after a 410 everything is listed again and the
- * listed Pods are replayed as MODIFIED, so no change between the two is missed.
+ * it is resumed from the last resourceVersion seen; after a 410 everything is listed again, the
+ * listed Pods are replayed as MODIFIED and those seen before but no longer listed as DELETED, so no
+ * change between the two is missed.
  */
 import { StringDecoder } from 'node:string_decoder'
 import type { Logger } from '../../../core/log.ts'
@@ -28,13 +29,22 @@ export interface PodWatchOptions {
 export async function watchPods(client: KubernetesClient, options: PodWatchOptions): Promise<void> {
   const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods`
   let resourceVersion: string | undefined
+  // The last state of each Pod seen: a relist that no longer has one reports it DELETED.
+  const known = new Map<string, Pod>()
+  const report = (type: WatchEventType, pod: Pod) => {
+    if (type === 'DELETED') known.delete(pod.metadata.name)
+    else known.set(pod.metadata.name, pod)
+    options.onPod(type, pod)
+  }
   while (!options.signal.aborted) {
     try {
       if (resourceVersion === undefined) {
         const list = await client.request<{ metadata: { resourceVersion: string }; items: Pod[] }>('GET', path, {
           query: { labelSelector: options.labelSelector }, signal: options.signal,
         })
-        for (const pod of list.items) options.onPod('MODIFIED', pod)
+        const listed = new Set(list.items.map((pod) => pod.metadata.name))
+        for (const [name, pod] of known) if (!listed.has(name)) report('DELETED', pod)
+        for (const pod of list.items) report('MODIFIED', pod)
         resourceVersion = list.metadata.resourceVersion
       }
       const response = await client.stream(path, {
@@ -48,7 +58,7 @@ export async function watchPods(client: KubernetesClient, options: PodWatchOptio
         }
         const pod = event.object as Pod
         if (pod.metadata?.resourceVersion) resourceVersion = pod.metadata.resourceVersion
-        if (event.type !== 'BOOKMARK') options.onPod(event.type as WatchEventType, pod)
+        if (event.type !== 'BOOKMARK') report(event.type as WatchEventType, pod)
       })
     } catch (error) {
       if (options.signal.aborted) return
