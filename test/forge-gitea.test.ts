@@ -23,6 +23,7 @@ import { forgeConformance } from './forge-conformance.ts'
 import { giteaOperations } from './fixtures/gitea-api-description.ts'
 import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
+import { startTestApp, type TestApp } from './helpers.ts'
 
 const run = promisify(execFile)
 const APP_TOKEN = 'gitea-app-token-5d1f'
@@ -270,4 +271,58 @@ described('every request the suites made is in Gitea\'s API description (method,
   }
 })
 
+
+// The app's side: FORGE_KIND gitea with its API URL and token, the forge check, and signed deliveries
+// on /api/webhooks/gitea (the route and settings are core's; this proves the plugin is reachable).
+const onApp = suite('the app on a Gitea forge: FORGE_ settings, the forge check, /api/webhooks/gitea')
+let t: TestApp
+let appFx: Awaited<ReturnType<typeof startFixture>>
+const put = async (values: Record<string, string | null>) => {
+  const res = await t.api('PUT', '/api/settings', { values })
+  assert.is(res.status, 200, JSON.stringify(res.body))
+}
+const deliver = (delivery: { headers: Record<string, string>; body: Buffer }) => fetch(`${t.url}/api/webhooks/gitea`, { method: 'POST', headers: delivery.headers, body: new Uint8Array(delivery.body) })
+onApp.before(async () => {
+  appFx = await startFixture()
+  t = await startTestApp({ kind: 'pglite', env: { GITHUB_TOKEN: '' } })
+})
+onApp.after(async () => {
+  await t?.close()
+  await appFx?.close()
+})
+
+onApp('FORGE_KIND gitea needs FORGE_API_URL; with it and FORGE_TOKEN the check names the token\'s user, and only that token reaches Gitea', async () => {
+  const kind = (await t.api('GET', '/api/settings')).body.settings.find((s: any) => s.key === 'FORGE_KIND')
+  assert.ok(kind.choices.includes('gitea'), JSON.stringify(kind.choices))
+  await put({ FORGE_KIND: 'gitea' })
+  const unset = await t.api('POST', '/api/checks/forge', {})
+  assert.is(unset.body.kind, 'not_configured', JSON.stringify(unset.body))
+  assert.match(unset.body.reason, 'FORGE_API_URL')
+  await put({ FORGE_API_URL: appFx.fake.url, FORGE_TOKEN: APP_TOKEN })
+  const wrong = await t.api('POST', '/api/checks/forge', {})
+  assert.is(wrong.body.kind, 'wrong_url', `the web root is not the API: ${JSON.stringify(wrong.body)}`)
+  const before = appFx.fake.requests.length
+  await put({ FORGE_API_URL: `${appFx.fake.url}/api/v1` })
+  const check = await t.api('POST', '/api/checks/forge', {})
+  assert.is(check.body.kind, 'ok', JSON.stringify(check.body))
+  assert.match(check.body.reason, 'terarchitect')
+  const seen = appFx.fake.requests.slice(before)
+  assert.ok(seen.length > 0 && seen.every((r) => r.token === APP_TOKEN), JSON.stringify(seen))
+})
+
+onApp('signed Gitea and Forgejo deliveries are accepted, anything else refused before it is read', async () => {
+  const delivery = (secret: string, forgejo = false) => appFx.fake.state.delivery(secret, 'comment', REPO, 1, { body: 'hello', login: 'alice', forgejo })
+  assert.is((await deliver(delivery('s3cret'))).status, 401, 'no secret set')
+  await put({ FORGE_WEBHOOK_SECRET: 's3cret' })
+  for (const forgejo of [false, true]) {
+    const res = await deliver(delivery('s3cret', forgejo))
+    assert.is(res.status, 200)
+    assert.match((await res.json()).ignored, /not a tracked pull request/)
+  }
+  assert.is((await deliver(delivery('other'))).status, 401, 'another secret')
+  assert.is((await deliver({ headers: { 'content-type': 'application/json', 'x-gitea-event': 'issue_comment' }, body: Buffer.from('{not json') })).status, 401, 'unsigned')
+})
+
+onApp.run()
+// Last: its check reads the requests of every suite above, the app's included.
 described.run()
