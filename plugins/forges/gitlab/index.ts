@@ -26,7 +26,7 @@ function relativeRoot(apiUrl: string | undefined): { host: string; root: string 
   if (!apiUrl) return null
   try {
     const url = new URL(apiUrl)
-    return { host: url.host.toLowerCase(), root: url.pathname.replace(/\/+$/, '').replace(/\/api\/v4$/, '') }
+    return { host: url.hostname.toLowerCase(), root: url.pathname.replace(/\/+$/, '').replace(/\/api\/v4$/, '') }
   } catch {
     return null
   }
@@ -35,7 +35,7 @@ function relativeRoot(apiUrl: string | undefined): { host: string; root: string 
 /**
  * `group/subgroup/name` of a clone URL (https, ssh, scp-style `git@host:group/name.git`) or of a
  * page of the project (`…/group/name/-/merge_requests/7`). With `apiUrl`, an https URL on the
- * API's host loses the instance's relative URL root first (ssh URLs never carry one).
+ * API's host name loses the instance's relative URL root first (ssh URLs never carry one).
  */
 export function parseRepo(url: string, apiUrl?: string): string | null {
   let path: string
@@ -53,7 +53,7 @@ export function parseRepo(url: string, apiUrl?: string): string | null {
     }
     if (!['http:', 'https:', 'ssh:', 'git+ssh:'].includes(parsed.protocol)) return null
     web = parsed.protocol.startsWith('http')
-    host = parsed.host.toLowerCase()
+    host = parsed.hostname.toLowerCase()
     try {
       path = decodeURIComponent(parsed.pathname)
     } catch {
@@ -73,8 +73,8 @@ export function gitlab(): Forge {
     kind: NAME,
     defaultApiUrl: 'https://gitlab.com/api/v4',
     parseRepo,
-    /** Repositories are served by the API's own host (under the same relative URL root). */
-    gitHost: (apiUrl) => new URL(apiUrl).host,
+    /** Repositories are served by the API's own host name (under the same relative URL root). */
+    gitHost: (apiUrl) => new URL(apiUrl).hostname.toLowerCase(),
     /** The merge request's page: the web base is the API URL without `/api/v4`. */
     requestUrl: (apiUrl, repo, number) => `${apiUrl.replace(/\/+$/, '').replace(/\/api\/v4$/, '')}/${repo}/-/merge_requests/${number}`,
     /** GitLab takes any access token as the password of the user name `oauth2`. */
