@@ -1,16 +1,30 @@
 /**
- * The agent: `node dist/agent.js ticket|review` (in the agent image: `node /app/agent.js …`).
+ * The agent: `node dist/agent.js ticket|review` (in the agent image: `node /app/agent.js …`), or
+ * `pooled` in a warm container: the job is handed over after start (core/agent/wait-job.ts).
  * One job, driven by the environment the coordinator sets (docs/agent.md). Wiring only: resolve the
  * configuration once, hand the worker plugins to the flow, map SIGTERM/SIGINT to a cancel, exit with
  * the flow's code.
  */
 import { resolveAgentConfig, type AgentConfig } from './core/agent-config.ts'
 import { runAgent } from './core/agent/run-agent.ts'
+import { waitForJob, withWarmProbe } from './core/agent/wait-job.ts'
 import { codex, workerFor } from './plugins/workers/index.ts'
+
+// A warm container's agent (`agent.js pooled`) waits for its job first: the job's kind and
+// environment arrive in a file, never in this process's own environment (core/agent/wait-job.ts).
+let env: Record<string, string | undefined> = process.env
+let kind = process.argv[2]
+let probes: Awaited<ReturnType<typeof waitForJob>>['probes'] | undefined
+if (kind === 'pooled') {
+  const handed = await waitForJob({ workerFor })
+  env = { ...process.env, ...handed.job.env }
+  kind = handed.job.kind
+  probes = handed.probes
+}
 
 let config: AgentConfig
 try {
-  config = resolveAgentConfig(process.env, process.argv[2])
+  config = resolveAgentConfig(env, kind)
 } catch (error) {
   process.stderr.write(`agent: ${(error as Error).message}\n`)
   process.exit(2)
@@ -35,7 +49,7 @@ for (const name of ['SIGTERM', 'SIGINT'] as const) {
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 
 const code = await runAgent(config, {
-  workerFor: (mode) => (mode === 'codex' && config.CODEX_SANDBOX ? codex({ sandbox: config.CODEX_SANDBOX }) : workerFor(mode)),
+  workerFor: (mode) => withWarmProbe(mode === 'codex' && config.CODEX_SANDBOX ? codex({ sandbox: config.CODEX_SANDBOX }) : workerFor(mode), probes, mode),
   signal: stop.signal,
   print: (line) => process.stdout.write(`${line}\n`),
 })

@@ -57,7 +57,7 @@ function containerExecutors(config: CoordinatorConfig, coordinatorId: string, lo
         return { ok: false, reason: (error as Error).message }
       }
     },
-    reconcile: (id, keep) => reconcileContainers(engine, id, keep, log),
+    reconcile: (id, keep, pool) => reconcileContainers(engine, id, keep, log, pool),
     imageId: (image) => imageIdOf(engine, image),
     keepImage: (imageId, projectId) => keepProjectImage(engine, imageId, projectId),
     async hostGateway() {

@@ -30,6 +30,34 @@ export interface JobSpec {
   limits?: ContainerLimits
   /** Optional: host directories a container executor binds read-only (the git object cache); others ignore them. */
   readOnlyMounts?: { source: string; target: string }[]
+  /**
+   * Optional: a ready container this executor made with `prepare` (the warm pool). `run` hands the
+   * job to it instead of creating one; when the hand-over fails it starts a cold one as usual.
+   * Its settings (project, limits, mounts) match this spec: the coordinator's pool keys them.
+   */
+  warm?: WarmContainer
+}
+
+/** Label on every warm container; its value names the pool (one per coordinator process) that made it. */
+export const POOL_LABEL = 'terarchitect.pool'
+
+/**
+ * What a warm container is made for: everything fixed at creation (mounts, limits), and nothing of
+ * a job: no job id, no token, no ticket text. `labels` mark it as pooled for reconcile.
+ */
+export interface WarmSpec {
+  projectId: number
+  labels: Record<string, string>
+  limits?: ContainerLimits
+  readOnlyMounts?: { source: string; target: string }[]
+}
+
+/** A container started by `prepare`, waiting for one job. */
+export interface WarmContainer {
+  /** The executor's id for it (a container id). */
+  readonly id: string
+  /** Removes it unused (pool drained, image changed, coordinator stopping). Never throws. */
+  discard(): Promise<void>
 }
 
 /** One piece of the agent's output, delivered while the run is going on. */
@@ -61,10 +89,19 @@ export interface Executor {
    */
   run(spec: JobSpec, output: OutputSink, signal: AbortSignal): Promise<RunResult>
   /**
-   * Optional: removes what earlier runs left behind (labelled containers) for jobs not in `keep`.
+   * Optional: removes what earlier runs left behind (labelled containers) for jobs not in `keep`,
+   * and warm containers of any pool but `pool` (this coordinator's live pool, when it has one).
    * Returns the ids of what was removed.
    */
-  reconcile?(coordinatorId: string, keep: ReadonlySet<number>): Promise<string[]>
+  reconcile?(coordinatorId: string, keep: ReadonlySet<number>, pool?: string): Promise<string[]>
+  /**
+   * Optional, the warm pool's capability: starts a container ready for one job of
+   * `spec.projectId` (the agent waiting, its daemon up) with no job data or secret in it. The job
+   * is delivered when `run` gets `spec.warm`: after start, never through argv, labels, the
+   * environment or anything else in the container's spec. One warm container serves one job and
+   * is removed after it like any other. Rejects when the container cannot be started.
+   */
+  prepare?(spec: WarmSpec): Promise<WarmContainer>
   /** Optional: releases long-lived resources (sockets, watchers). */
   close?(): Promise<void>
 }

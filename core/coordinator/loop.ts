@@ -16,6 +16,8 @@
  * - When Docker first answers, how containers reach the app is decided (reachability.ts): with a
  *   loopback TERARCHITECT_API_URL the forwarder listens on the bridge before the first claim, and
  *   container jobs get its URL; it closes after the last job has ended.
+ * - AGENT_WARM_POOL > 0: claimed docker jobs take a warm container when one of their key is ready
+ *   (warm-pool.ts); the pool is emptied on stop.
  */
 import type { ContainerLimits } from '../container-limits.ts'
 import type { CoordinatorConfig } from '../coordinator-config.ts'
@@ -27,6 +29,7 @@ import type { ProjectImages } from './images.ts'
 import { openContainerReach, withAgentApiUrl, type ContainerReach } from './reachability.ts'
 import { gitCacheFor } from './git-cache.ts'
 import { runJob } from './run-job.ts'
+import { createWarmPool } from './warm-pool.ts'
 import { handForgeToken } from './forge-token.ts'
 import { startReporting } from './report.ts'
 import { startPathChecks } from './path-checks.ts'
@@ -80,9 +83,15 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
     ? { ...executors, containers: withAgentApiUrl(containers, async () => (await reach)?.agentApiUrl) }
     : executors
 
+  // Warm containers (warm-pool.ts) when this coordinator runs containers that can be prepared.
+  const warmPool = containers && config.AGENT_WARM_POOL > 0
+    ? createWarmPool({ containers: jobExecutors.containers!, maxPerKey: config.AGENT_WARM_POOL, tickMs: config.DOCKER_CHECK_SEC * 1000, log })
+    : null
   const docker: DockerWatch | null = containers
     ? watchDocker({
-        containers, coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
+        // Reconcile keeps this process's warm containers and removes any other pool's.
+        containers: warmPool ? { ...containers, reconcile: (id, keep) => containers.reconcile(id, keep, warmPool.id) } : containers,
+        coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
         runningJobs: () => new Set(running.keys()),
         onChange(up) {
           if (up && !reach && containers.hostGateway && !stopping.signal.aborted) {
@@ -153,6 +162,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
       heartbeatMaxMs: config.HEARTBEAT_MAX_SEC * 1000,
       containerLimits: containerLimits(),
       gitCache,
+      warmPool,
       shutdown: shutdown.signal,
     }).catch((error: unknown) => log.error('job runner crashed', { jobId: job.job_id, error }))
       .finally(() => {
@@ -277,6 +287,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
         }
         await pathChecks.stop()
         await reporting.stop()
+        await warmPool?.close()
         await (await reach)?.forwarder?.close()
         await containers?.close?.()
         await executors.host.close?.()

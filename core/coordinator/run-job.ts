@@ -35,6 +35,7 @@ import type { ProjectImages } from './images.ts'
 import { withMirror, type GitCache } from './git-cache.ts'
 import { jobEnv } from './job-env.ts'
 import { createJobOutput, type JobOutput } from './output.ts'
+import type { WarmPool } from './warm-pool.ts'
 import type { CoordinatorExecutors } from './types.ts'
 
 export interface RunJobContext {
@@ -53,6 +54,8 @@ export interface RunJobContext {
   containerLimits?: ContainerLimits
   /** The git object cache (git-cache.ts); absent: every container clones cold. */
   gitCache?: GitCache | null
+  /** The warm pool (warm-pool.ts); absent: every container starts cold. */
+  warmPool?: WarmPool | null
   /** Aborts when the coordinator's shutdown grace period is over. */
   shutdown: AbortSignal
   flushMs?: number
@@ -112,7 +115,12 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
           choice = await chooseImage(job.project_id, ctx.images, ctx.defaultImage, containers, output.note, log)
           const cached = await withMirror(ctx.gitCache, job, ctx.apiUrl, spec, output.note, controller.signal)
           try {
-            outcome = await attempt(containers.forImage(choice.run), cached.spec, output, controller.signal, `agent starting in a container (${containers.name}, image ${choice.label})`)
+            const { limits, readOnlyMounts } = cached.spec
+            const warm = ctx.warmPool?.take({
+              projectId: job.project_id, image: choice.run, ref: choice.ref, ...(limits ? { limits } : {}), ...(readOnlyMounts ? { readOnlyMounts } : {}),
+            })
+            outcome = await attempt(containers.forImage(choice.run), warm ? { ...cached.spec, warm } : cached.spec, output, controller.signal,
+              `agent starting in a ${warm ? 'warm ' : ''}container (${containers.name}, image ${choice.label})`)
           } finally {
             cached.release()
           }

@@ -9,8 +9,11 @@ export interface ContainerExecutors {
   forImage(image: string): Executor
   /** Does the daemon answer? Never throws. */
   ping(): Promise<ProbeResult>
-  /** Removes containers labelled with `coordinatorId` for jobs not in `keep`; returns their ids. */
-  reconcile(coordinatorId: string, keep: ReadonlySet<number>): Promise<string[]>
+  /**
+   * Removes containers labelled with `coordinatorId` for jobs not in `keep`, and its warm containers
+   * of any pool but `pool` (the live one); returns their ids.
+   */
+  reconcile(coordinatorId: string, keep: ReadonlySet<number>, pool?: string): Promise<string[]>
   /** Optional: the id of `image` (a tag or an id); undefined when the daemon does not have it. Throws when the daemon cannot be asked. */
   imageId?(image: string): Promise<string | undefined>
   /** Optional: tags `imageId` for `projectId` so `docker image prune` keeps it; returns the tag. */

@@ -7,7 +7,8 @@ import { createLogger } from '../../../core/log.ts'
 import { createDockerEngine } from './engine.ts'
 import { probeDocker } from './probe-docker.ts'
 import { reconcileContainers } from './reconcile-containers.ts'
-import { commandFor, resolveSettings, runContainer, type ContainerVariant, type DockerExecutorOptions } from './run-container.ts'
+import { commandFor, resolveSettings, type ContainerVariant, type DockerExecutorOptions, type RunContainerSettings } from './run-container.ts'
+import { prepareWarm, runOrHandOver } from './warm-container.ts'
 
 export const NAME = 'docker-dind'
 
@@ -48,8 +49,8 @@ export const UNPRIVILEGED_RECIPE: ContainerVariant = {
 }
 
 /**
- * The `docker-dind` executor: probe = daemon + API 1.41 + image present; reconcile and close
- * supported. With `runtime` (e.g. sysbox-runc, which gives a container what a nested dockerd needs
+ * The `docker-dind` executor: probe = daemon + API 1.41 + image present; reconcile, prepare (warm
+ * containers) and close supported. With `runtime` (e.g. sysbox-runc, which gives a container what a nested dockerd needs
  * without host privileges) the container gets no extra privileges at all.
  */
 export function dockerDind(options: DockerDindOptions = {}): Executor {
@@ -62,27 +63,29 @@ export function dockerDind(options: DockerDindOptions = {}): Executor {
   if (options.runtime) memory.variant = { name: `runtime ${options.runtime}`, hostConfig: {} }
   else if (mode !== 'auto') memory.variant = mode === 'never' ? UNPRIVILEGED_RECIPE : PRIVILEGED
 
+  const containerSettings = (command: string[]): RunContainerSettings => ({
+    ...settings,
+    command,
+    variants: memory.variant ? [memory.variant] : [PRIVILEGED, UNPRIVILEGED_RECIPE],
+    anonymousVolumes: ['/var/lib/docker'],
+    onVariantStarted(variant) {
+      if (memory.variant?.name === variant.name) return
+      memory.variant = variant
+      log.info(
+        variant === PRIVILEGED
+          ? 'dind: using privileged containers'
+          : 'dind: host refuses privileged containers; using the unprivileged recipe (CapAdd ALL, CapDrop SYS_RESOURCE, seccomp/apparmor unconfined, unmasked /proc)',
+        { variant: variant.name },
+      )
+    },
+  })
+
   return {
     name: NAME,
     probe: () => probeDocker(engine, settings.image),
-    run: (spec, output, signal) =>
-      runContainer(spec, output, signal, {
-        ...settings,
-        command: commandFor(settings.command, spec),
-        variants: memory.variant ? [memory.variant] : [PRIVILEGED, UNPRIVILEGED_RECIPE],
-        anonymousVolumes: ['/var/lib/docker'],
-        onVariantStarted(variant) {
-          if (memory.variant?.name === variant.name) return
-          memory.variant = variant
-          log.info(
-            variant === PRIVILEGED
-              ? 'dind: using privileged containers'
-              : 'dind: host refuses privileged containers; using the unprivileged recipe (CapAdd ALL, CapDrop SYS_RESOURCE, seccomp/apparmor unconfined, unmasked /proc)',
-            { variant: variant.name },
-          )
-        },
-      }),
-    reconcile: (coordinatorId, keep) => reconcileContainers(engine, coordinatorId, keep, log),
+    run: (spec, output, signal) => runOrHandOver(spec, output, signal, containerSettings(commandFor(settings.command, spec))),
+    prepare: (spec) => prepareWarm(spec, containerSettings(settings.warmCommand)),
+    reconcile: (coordinatorId, keep, pool) => reconcileContainers(engine, coordinatorId, keep, log, pool),
     close: async () => engine.close(),
   }
 }

@@ -8,7 +8,8 @@ import { createLogger } from '../../../core/log.ts'
 import { createDockerEngine } from './engine.ts'
 import { probeDocker } from './probe-docker.ts'
 import { reconcileContainers } from './reconcile-containers.ts'
-import { commandFor, resolveSettings, runContainer, type DockerExecutorOptions } from './run-container.ts'
+import { commandFor, resolveSettings, type DockerExecutorOptions, type RunContainerSettings } from './run-container.ts'
+import { prepareWarm, runOrHandOver } from './warm-container.ts'
 
 export const NAME = 'docker-dood'
 
@@ -22,7 +23,7 @@ export interface DockerDoodOptions extends DockerExecutorOptions {
   agentDockerHost?: string
 }
 
-/** The `docker-dood` executor: probe = daemon + API 1.41 + image present; reconcile and close supported. */
+/** The `docker-dood` executor: probe = daemon + API 1.41 + image present; reconcile, prepare (warm containers) and close supported. */
 export function dockerDood(options: DockerDoodOptions = {}): Executor {
   const engine = options.engine ?? createDockerEngine({ dockerHost: options.dockerHost })
   const log = options.log ?? createLogger('info', { executor: NAME })
@@ -32,21 +33,23 @@ export function dockerDood(options: DockerDoodOptions = {}): Executor {
   const agentDockerHost = options.agentDockerHost ?? options.dockerHost
     ?? ('socketPath' in address ? `unix://${address.socketPath}` : `tcp://${address.host}:${address.port}`)
 
+  const containerSettings = (command: string[]): RunContainerSettings => ({
+    ...settings,
+    command,
+    // no-new-privileges: nothing in the container can gain privileges through a setuid binary
+    // (dind cannot use it: its inner runc and containers need those transitions).
+    variants: [{ name: mount ? 'socket-mounted' : 'docker-host', hostConfig: { SecurityOpt: ['no-new-privileges:true'] } }],
+    ...(mount && 'socketPath' in address
+      ? { extraBinds: [`${address.socketPath}:/var/run/docker.sock`] }
+      : { extraEnv: { DOCKER_HOST: agentDockerHost } }),
+  })
+
   return {
     name: NAME,
     probe: () => probeDocker(engine, settings.image),
-    run: (spec, output, signal) =>
-      runContainer(spec, output, signal, {
-        ...settings,
-        command: commandFor(settings.command, spec),
-        // no-new-privileges: nothing in the container can gain privileges through a setuid binary
-        // (dind cannot use it: its inner runc and containers need those transitions).
-        variants: [{ name: mount ? 'socket-mounted' : 'docker-host', hostConfig: { SecurityOpt: ['no-new-privileges:true'] } }],
-        ...(mount && 'socketPath' in address
-          ? { extraBinds: [`${address.socketPath}:/var/run/docker.sock`] }
-          : { extraEnv: { DOCKER_HOST: agentDockerHost } }),
-      }),
-    reconcile: (coordinatorId, keep) => reconcileContainers(engine, coordinatorId, keep, log),
+    run: (spec, output, signal) => runOrHandOver(spec, output, signal, containerSettings(commandFor(settings.command, spec))),
+    prepare: (spec) => prepareWarm(spec, containerSettings(settings.warmCommand)),
+    reconcile: (coordinatorId, keep, pool) => reconcileContainers(engine, coordinatorId, keep, log, pool),
     close: async () => engine.close(),
   }
 }

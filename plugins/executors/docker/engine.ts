@@ -3,6 +3,7 @@
  * daemon's version; newer daemons accept it). No docker CLI, no dockerode.
  */
 import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
 import { pack, type Pack } from 'tar-fs'
 import { codeForStatus, DockerError } from './errors.ts'
 import { LogDemuxer, readJsonLines, type JsonMessage, type LogFrame } from './streams.ts'
@@ -36,6 +37,7 @@ const STATUS = {
   containerKill: { 204: true, 404: 'no such container', 409: 'container is not running' },
   containerRemove: { 204: true, 400: 'bad parameter', 404: 'no such container', 409: 'conflict' },
   containerInspect: { 200: true, 404: 'no such container' },
+  containerPutArchive: { 200: true, 400: 'bad parameter', 403: 'permission denied (read-only path)', 404: 'no such container or path' },
   containerList: { 200: true, 400: 'bad parameter' },
   networkInspect: { 200: true, 404: 'no such network' },
   volumeCreate: { 201: true, 500: 'server error' },
@@ -117,6 +119,12 @@ export interface DockerEngine {
   containerKill(id: string, options?: { signal?: string }): Promise<void>
   containerRemove(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>
   containerInspect(id: string): Promise<ContainerInfo>
+  /**
+   * Extracts a tar archive into the container at `path` (a directory that exists), keeping the
+   * entries' owners and modes. It writes to the container's root filesystem: on a 20.10 daemon
+   * a tmpfs mounted over `path` hides what was written (measured), so the target must not be one.
+   */
+  containerPutArchive(id: string, path: string, tar: Buffer): Promise<void>
   /** Lists containers; `labels` are `key` or `key=value` filters (all must match). */
   containerList(options?: { all?: boolean; labels?: string[] }): Promise<ContainerSummary[]>
   /** Inspects a network, e.g. `bridge` for the gateway address `host-gateway` resolves to. */
@@ -233,6 +241,8 @@ export function createDockerEngine(options: DockerEngineOptions = {}): DockerEng
     containerRemove: async (id, { force, volumes } = {}) =>
       drain(await call('containerRemove', 'DELETE', `/containers/${id}`, { query: { force, v: volumes } })),
     containerInspect: async (id) => json<ContainerInfo>(await call('containerInspect', 'GET', `/containers/${id}/json`)),
+    containerPutArchive: async (id, path, tar) =>
+      drain(await call('containerPutArchive', 'PUT', `/containers/${id}/archive`, { query: { path }, body: Readable.from([tar]), contentType: 'application/x-tar' })),
     async containerList({ all = false, labels } = {}) {
       const filters = labels && labels.length > 0 ? JSON.stringify({ label: labels }) : undefined
       return json<ContainerSummary[]>(await call('containerList', 'GET', '/containers/json', { query: { all, filters } }))

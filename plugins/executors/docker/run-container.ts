@@ -7,7 +7,7 @@ import { hostname } from 'node:os'
 import { StringDecoder } from 'node:string_decoder'
 import type { JobSpec, OutputSink, RunResult } from '../../../core/executor.ts'
 import type { Logger } from '../../../core/log.ts'
-import type { DockerEngine } from './engine.ts'
+import type { ContainerWaiter, DockerEngine } from './engine.ts'
 import { isDockerError } from './errors.ts'
 import { rewriteEnvForContainer, usesHostGateway, HOST_GATEWAY_NAME } from './rewrite-env.ts'
 import type { ContainerCreateBody, HostConfig } from './types.ts'
@@ -25,6 +25,11 @@ export interface DockerExecutorOptions {
   image?: string
   /** The container command; default `['node', '/app/agent.js', spec.kind]`. */
   command?: string[] | ((spec: JobSpec) => string[])
+  /**
+   * The command of a warm container (`prepare`): the agent waiting for its job file
+   * (core/agent/wait-job.ts). Default `['node', '/app/agent.js', 'pooled']`.
+   */
+  warmCommand?: string[]
   /** Value of the `terarchitect.coordinator_id` label; default the host name. */
   coordinatorId?: string
   /**
@@ -83,11 +88,12 @@ export function resolveSettings(
   options: DockerExecutorOptions,
   engine: DockerEngine,
   log: Logger,
-): Omit<RunContainerSettings, 'variants' | 'command'> & { command: DockerExecutorOptions['command'] } {
+): Omit<RunContainerSettings, 'variants' | 'command'> & { command: DockerExecutorOptions['command']; warmCommand: string[] } {
   return {
     engine,
     image: options.image ?? 'terarchitect-agent',
     command: options.command,
+    warmCommand: options.warmCommand ?? ['node', '/app/agent.js', 'pooled'],
     coordinatorId: options.coordinatorId ?? hostname(),
     cacheVolume: options.cacheVolume ?? 'terarchitect-agent-cache',
     memoryBytes: options.memoryBytes ?? 0,
@@ -130,20 +136,6 @@ async function cpuLimit(settings: RunContainerSettings): Promise<number> {
 export function containerBody(spec: JobSpec, settings: RunContainerSettings, variant: ContainerVariant): ContainerCreateBody {
   const baseEnv = { ...spec.env, ...settings.extraEnv }
   const env = settings.rewriteLoopbackUrls ? rewriteEnvForContainer(baseEnv) : baseEnv
-  const binds = [...(settings.extraBinds ?? [])]
-  if (settings.cacheVolume !== '') binds.push(`${cacheVolumeName(settings.cacheVolume, spec.projectId)}:/cache`)
-  for (const mount of spec.readOnlyMounts ?? []) binds.push(`${mount.source}:${mount.target}:ro`)
-  const hostConfig: HostConfig = {
-    Binds: binds,
-    Init: true, // tini as PID 1: SIGTERM from stop/abort reaches the agent instead of being ignored
-    AutoRemove: false, // we read the exit code and the logs first, then remove ourselves
-    ...(usesHostGateway(env) ? { ExtraHosts: [`${HOST_GATEWAY_NAME}:host-gateway`] } : {}),
-    ...(settings.memoryBytes > 0 ? { Memory: settings.memoryBytes } : {}),
-    ...(settings.cpus > 0 ? { NanoCpus: Math.round(settings.cpus * 1e9) } : {}),
-    ...(settings.pidsLimit > 0 ? { PidsLimit: settings.pidsLimit } : {}),
-    ...(settings.runtime ? { Runtime: settings.runtime } : {}),
-    ...variant.hostConfig,
-  }
   return {
     Image: settings.image,
     Cmd: settings.command,
@@ -154,8 +146,40 @@ export function containerBody(spec: JobSpec, settings: RunContainerSettings, var
       [JOB_ID_LABEL]: String(spec.jobId),
     },
     Volumes: Object.fromEntries((settings.anonymousVolumes ?? []).map((path) => [path, {}])),
-    HostConfig: hostConfig,
+    HostConfig: hostConfigFor(spec, settings, variant, usesHostGateway(env)),
   }
+}
+
+/** Mounts (the project's cache volume, read-only binds), limits and the variant's privileges. */
+export function hostConfigFor(
+  spec: Pick<JobSpec, 'projectId' | 'readOnlyMounts'>, settings: RunContainerSettings, variant: ContainerVariant, hostGateway: boolean,
+): HostConfig {
+  const binds = [...(settings.extraBinds ?? [])]
+  if (settings.cacheVolume !== '') binds.push(`${cacheVolumeName(settings.cacheVolume, spec.projectId)}:/cache`)
+  for (const mount of spec.readOnlyMounts ?? []) binds.push(`${mount.source}:${mount.target}:ro`)
+  return {
+    Binds: binds,
+    Init: true, // tini as PID 1: SIGTERM from stop/abort reaches the agent instead of being ignored
+    AutoRemove: false, // we read the exit code and the logs first, then remove ourselves
+    ...(hostGateway ? { ExtraHosts: [`${HOST_GATEWAY_NAME}:host-gateway`] } : {}),
+    ...(settings.memoryBytes > 0 ? { Memory: settings.memoryBytes } : {}),
+    ...(settings.cpus > 0 ? { NanoCpus: Math.round(settings.cpus * 1e9) } : {}),
+    ...(settings.pidsLimit > 0 ? { PidsLimit: settings.pidsLimit } : {}),
+    ...(settings.runtime ? { Runtime: settings.runtime } : {}),
+    ...variant.hostConfig,
+  }
+}
+
+/** The settings with a job's (or warm container's) limits applied, CPUs capped at the daemon's. */
+export async function withLimits(settings: RunContainerSettings, limits: JobSpec['limits']): Promise<RunContainerSettings> {
+  if (limits) settings = { ...settings, ...limits }
+  return { ...settings, cpus: await cpuLimit(settings) }
+}
+
+/** A started container with its exit wait registered (before the start). */
+export interface StartedContainer {
+  id: string
+  waiter: ContainerWaiter
 }
 
 /**
@@ -168,11 +192,24 @@ export async function runContainer(
   signal: AbortSignal,
   settings: RunContainerSettings,
 ): Promise<RunResult> {
-  const { engine, log } = settings
   if (signal.aborted) return { exitCode: -1, stoppedBy: 'abort' }
-  if (spec.limits) settings = { ...settings, ...spec.limits }
-  settings = { ...settings, cpus: await cpuLimit(settings) }
-  const started = await createAndStart(spec, settings)
+  settings = await withLimits(settings, spec.limits)
+  const started = await createAndStart(`terarchitect-job-${spec.jobId}`, (variant) => containerBody(spec, settings, variant), settings, { jobId: spec.jobId })
+  return superviseContainer(started, spec, output, signal, settings)
+}
+
+/**
+ * The rest of a run once its container is started (cold, or warm and handed its job): stop on
+ * abort or timeout, logs streamed, exit code read, the container always removed.
+ */
+export async function superviseContainer(
+  started: StartedContainer,
+  spec: JobSpec,
+  output: OutputSink,
+  signal: AbortSignal,
+  settings: RunContainerSettings,
+): Promise<RunResult> {
+  const { engine, log } = settings
   const { id, waiter } = started
   const logFields = { jobId: spec.jobId, container: id.slice(0, 12) }
 
@@ -230,15 +267,17 @@ export async function runContainer(
   }
 }
 
-/** Creates and starts the container, trying each variant in turn; the wait is registered before start. */
-async function createAndStart(spec: JobSpec, settings: RunContainerSettings) {
+/** Creates and starts a container, trying each variant in turn; the wait is registered before start. */
+export async function createAndStart(
+  namePrefix: string, body: (variant: ContainerVariant) => ContainerCreateBody, settings: RunContainerSettings, logFields: Record<string, unknown>,
+): Promise<StartedContainer> {
   const { engine, log } = settings
   let lastError: unknown
   for (const [index, variant] of settings.variants.entries()) {
-    const name = `terarchitect-job-${spec.jobId}-${randomBytes(3).toString('hex')}`
+    const name = `${namePrefix}-${randomBytes(3).toString('hex')}`
     let id: string | undefined
     try {
-      id = (await engine.containerCreate(containerBody(spec, settings, variant), { name })).Id
+      id = (await engine.containerCreate(body(variant), { name })).Id
       const waiter = await engine.containerWait(id, { condition: 'next-exit' })
       try {
         await engine.containerStart(id)
@@ -247,7 +286,7 @@ async function createAndStart(spec: JobSpec, settings: RunContainerSettings) {
         throw error
       }
       settings.onVariantStarted?.(variant)
-      log.info('container started', { jobId: spec.jobId, container: id.slice(0, 12), image: settings.image, variant: variant.name })
+      log.info('container started', { ...logFields, container: id.slice(0, 12), image: settings.image, variant: variant.name })
       return { id, waiter }
     } catch (error) {
       lastError = error
@@ -255,7 +294,7 @@ async function createAndStart(spec: JobSpec, settings: RunContainerSettings) {
       const next = settings.variants[index + 1]
       if (!next || isDockerError(error, 'docker_not_found')) break
       log.warn('container variant failed; trying the next', {
-        jobId: spec.jobId, failed: variant.name, next: next.name, error: (error as Error).message,
+        ...logFields, failed: variant.name, next: next.name, error: (error as Error).message,
       })
     }
   }
