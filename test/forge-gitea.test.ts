@@ -106,8 +106,16 @@ only('requestUrl: the pull\'s page without asking Gitea, also under a sub-path; 
   assert.is(page, 'https://code.example.com/git/acme/widgets/pulls/7')
   assert.is(forge.parseRepo(page), REPO)
   assert.is(forge.parseRepo('https://code.example.com/git/acme/widgets.git'), REPO)
-  assert.is(forge.gitHost('https://code.example.com:3000/git/api/v1'), 'code.example.com:3000')
+  assert.is(forge.gitHost('https://Code.Example.com:3000/git/api/v1'), 'code.example.com', 'a host name, as the git relay compares it')
   assert.throws(() => forge.requestUrl!('https://code.example.com/api/v1', '../x', 1))
+})
+
+only('git over HTTP on the API\'s host, with the app token as the password (what the conformance suite cloned and pushed)', () => {
+  const git = fake.requests.filter((r) => /\.git\//.test(r.path))
+  assert.ok(git.some((r) => r.path.includes('git-receive-pack') && r.token === APP_TOKEN && r.status === 200), 'a push with the token')
+  assert.ok(git.every((r) => r.token === APP_TOKEN || (r.token === undefined && r.status === 401)), JSON.stringify(git.filter((r) => r.token !== APP_TOKEN)))
+  const cloneUrl = fake.state.resolve(REPO).cloneUrl
+  assert.is(gitea().gitHost(`${fake.url}/api/v1`), new URL(cloneUrl).hostname)
 })
 
 only('bots: system users (negative ids) and accounts named as bots; not a person whose name merely ends in "bot"', () => {

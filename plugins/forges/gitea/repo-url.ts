@@ -34,9 +34,9 @@ export function parseRepo(url: string): string | null {
   return checked(parts[parts.length - 2]!, parts[parts.length - 1]!.replace(/\.git$/, ''))
 }
 
-/** The host (and port) git reaches: Gitea serves the API and the repositories on one origin. */
+/** The host name git reaches: Gitea serves the API and the repositories on one host (core compares host names, without port). */
 export function gitHost(apiUrl: string): string {
-  return new URL(apiUrl).host
+  return new URL(apiUrl).hostname.toLowerCase()
 }
 
 /** `/repos/{owner}/{repo}`; a path that parseRepo would refuse is a 400, never an API path. */
