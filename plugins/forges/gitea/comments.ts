@@ -2,10 +2,11 @@
  * A pull request's conversation on Gitea/Forgejo: issue comments (one list, filtered by `since`),
  * submitted reviews (paginated) and each review's inline comments.
  *
- * Poll cursor: `{ request, since, seen }` — what the pull looked like (its fingerprint), the newest comment time
- * returned so far, and the keys (`kind:id@updatedAt`) already returned at exactly that time. Gitea's
- * times have whole seconds, so a comment made in the second of the last poll is told apart by key,
- * and `since` is sent one second early so both Gitea's and Forgejo's comparison keep that second.
+ * Poll cursor: `{ request, since, seen }` — what the pull looked like (a fingerprint), the newest
+ * comment time returned so far, and the keys (`kind:id@updatedAt`) already returned at exactly that
+ * time. Gitea's times have whole seconds, so a comment made in the second of the last poll is told
+ * apart by key, and `since` is sent one second early so that second is kept whether the server
+ * compares with `>` or `>=`.
  */
 import type { ForgeComment, PollCursor, PullRequest } from '../../../core/forge.ts'
 import type { GiteaHttp } from './client.ts'
