@@ -123,6 +123,26 @@ test('the environment is in a Secret owned by the Job, never in the Job or Pod s
   await waitFor('the Job, its Pod and Secret to be removed', () => leftovers(spec.jobId).length === 0)
 })
 
+test('a coordinator id that is no label value (a colon, an @) is labelled by its hash, and reconcile finds its Jobs by it', async () => {
+  const id = `host:1234@${randomBytes(2).toString('hex')}`
+  const executor = kubernetes(options({ coordinatorId: id, command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
+  const controller = new AbortController()
+  const spec = scenario({ SCENARIO: 'sleep' })
+  let removed: string[] = []
+  const run = await record(executor, spec, controller.signal, (chunk) => {
+    if (!chunk.text.includes('sleeping')) return
+    // The coordinator restarted and no longer holds the job: its Job is an orphan now.
+    void executor.reconcile!(id, new Set()).then((names) => { removed = names })
+  })
+  // Ended by the deletion (the container got SIGTERM), not by a stop of the run's own.
+  assert.equal(run.result, { exitCode: 143 })
+  assert.equal(removed.length, 1)
+  assert.match(removed[0]!, `terarchitect-job-${spec.jobId}-`)
+  const job = fake.received.find((request) => request.body?.metadata?.labels?.['terarchitect.job_id'] === String(spec.jobId))!.body
+  assert.match(job.metadata.labels['terarchitect.coordinator_id'], /^h-[0-9a-f]{40}$/)
+  assert.is(job.metadata.annotations['terarchitect.coordinator'], id)
+})
+
 test('a finished run deletes its Job; the garbage collector removes the Pod and the Secret', async () => {
   const executor = kubernetes(options({ command: [process.execPath, '-e', SCENARIO_SCRIPT] }))
   const spec = scenario({ SCENARIO: 'exit', EXIT_CODE: '0' })
@@ -295,11 +315,39 @@ test('coordinator: AGENT_DOCKER_MODE=kubernetes and its settings; the container 
   assert.throws(() => kubernetesContainers({ kubeconfig: join(dir, 'missing'), log }), /cannot read/)
 })
 
-test('every object the executor sent is valid against the published Kubernetes schemas', () => {
+test('every object the executor sent is valid against the published Kubernetes schemas and the API server\'s own rules (names, labels, Secret keys)', () => {
   assert.equal(fake.invalid, [])
   assert.ok(fake.validated >= 20, `only ${fake.validated} objects were validated`)
   const kinds = new Set(fake.received.map((request) => request.body?.kind))
   for (const kind of ['Job', 'Secret', 'DeleteOptions']) assert.ok(kinds.has(kind), `no ${kind} was sent`)
+})
+
+test('the fake refuses what a real API server refuses (so the validity check above can fail)', async () => {
+  const client = createKubernetesClient(resolveConnection({ kubeconfig }))
+  const before = fake.invalid.length
+  const job = (name: string, extra: object) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, ...extra }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'agent', image: IMAGE }] } } } })
+  const refusals = [
+    ['POST', '/apis/batch/v1/namespaces/agents/jobs', { ...job('bad-limit', {}), spec: { backoffLimit: 'none', template: job('x', {}).spec.template } }, /backoffLimit must be integer/],
+    ['POST', '/apis/batch/v1/namespaces/agents/jobs', job('bad-label', { labels: { 'terarchitect.coordinator_id': 'host:1' } }), /not a label value/],
+    ['POST', '/apis/batch/v1/namespaces/agents/jobs', job(`too-long-${'x'.repeat(60)}`, {}), /no more than 63 characters/],
+    ['POST', '/api/v1/namespaces/agents/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad-key' }, data: { 'A B': '' } }, /valid config key/],
+  ] as const
+  for (const [method, path, body, message] of refusals) {
+    await client.request(method, path, { body }).then(() => assert.unreachable(`${JSON.stringify(body)} was accepted`), (error: Error & { status?: number }) => {
+      assert.is(error.status, 422)
+      assert.match(error.message, message)
+    })
+  }
+  assert.is(fake.invalid.length, before + refusals.length)
+  await client.request('POST', '/apis/batch/v1/namespaces/agents/jobs', { body: job('twice', { labels: { a: 'b' } }) })
+  await client.request('POST', '/apis/batch/v1/namespaces/agents/jobs', { body: job('twice', {}) }).then(() => assert.unreachable('created twice'), (error: Error & { status?: number; reason?: string }) => {
+    assert.equal([error.status, error.reason], [409, 'AlreadyExists'])
+  })
+  await client.request('DELETE', '/apis/batch/v1/namespaces/agents/jobs/twice', { body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' } })
+  await client.request('GET', '/apis/batch/v1/namespaces/agents/jobs/twice').then(() => assert.unreachable('found after delete'), (error: Error & { status?: number; reason?: string }) => {
+    assert.equal([error.status, error.reason], [404, 'NotFound'])
+  })
+  client.close()
 })
 
 test('deploy/kubernetes: the example manifests are valid objects, and the Role grants every call the executor made here', () => {
