@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AppError } from '../core/errors.ts'
+import { ForgeError } from '../core/forge.ts'
 import { gitlab as gitlabForge } from '../plugins/forges/gitlab/index.ts'
 import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
@@ -234,6 +235,33 @@ test('files before GitLab 15.7 (no /diffs) come from /changes; a missing request
     assert.is(missing.status, 404)
   } finally {
     s.fake.settings.olderThan157 = false
+  }
+})
+
+test('an API URL that answers a web page or redirects is a ForgeError naming the API, and redirects are not followed', async () => {
+  const hits: string[] = []
+  const web = createServer((req, res) => {
+    hits.push(req.url ?? '')
+    if (req.url?.startsWith('/moved/')) return void res.writeHead(302, { location: '/users/sign_in' }).end()
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${ERROR_BODY_MARKER}</html>`)
+  })
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`
+  try {
+    const page = gitlab.connect({ apiUrl: `${origin}/api/v4`, token: 'glpat-app' })
+    for (const [name, call] of [['whoami', () => page.whoami()], ['repository', () => page.repository(REPO)], ['getRequest', () => page.getRequest(REPO, 1)], ['listComments', () => page.listComments(REPO, 1)]] as const) {
+      const error = await (call as () => Promise<unknown>)().then(() => null, (e) => e)
+      assert.instance(error, ForgeError, name)
+      assert.is(error.code, 'forge_unexpected_answer', name)
+      assert.is(error.status, 502)
+      assert.not.match(error.message, ERROR_BODY_MARKER)
+    }
+    const moved = await gitlab.connect({ apiUrl: `${origin}/moved/api/v4`, token: 'glpat-app' }).whoami().catch((e) => e)
+    assert.instance(moved, ForgeError)
+    assert.is(moved.forgeStatus, 302)
+    assert.not.ok(hits.includes('/users/sign_in'), 'the redirect was not followed')
+  } finally {
+    await new Promise<void>((resolve) => web.close(() => resolve()))
   }
 })
 

@@ -24,6 +24,10 @@ const STATUS_MAP: Record<number, { status: number; code: string; hint: string }>
   429: { status: 502, code: 'gitlab_rate_limited', hint: 'GitLab rate limit reached' },
 }
 
+/** A 2xx that is not GitLab's JSON (a proxy's or a web page's HTML, another service): the API URL is wrong. */
+export const unexpectedAnswer = (what: string, status: number) =>
+  new ForgeError('forge_unexpected_answer', 502, `the API URL does not answer like the GitLab API (${what})`, status)
+
 export function gitlabError(status: number, what: string): ForgeError {
   const mapped = STATUS_MAP[status] ?? { status: 502, code: 'gitlab_error', hint: `GitLab answered ${status}` }
   return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (GitLab ${status})`, status)
@@ -51,7 +55,8 @@ export function createClient(connection: ForgeConnection): GitlabClient {
     if (body !== undefined) headers['content-type'] = 'application/json'
     let res: Response
     try {
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(timeoutMs) })
+      // Redirects are not followed: the API never redirects, a web page does (to its sign-in).
+      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
     } catch (error) {
       throw new ForgeError('gitlab_unreachable', 502, `GitLab is unreachable (${what}): ${(error as Error).message}`, null, error)
     }
@@ -73,14 +78,18 @@ export function createClient(connection: ForgeConnection): GitlabClient {
 
   return {
     async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {
-      return json<T>(await send(method, base + path, what, body))
+      const res = await send(method, base + path, what, body)
+      const data = await json<T>(res)
+      if (data === null || typeof data !== 'object') throw unexpectedAnswer(what, res.status)
+      return data
     },
     async list<T>(path: string, what: string, options: { maxPages?: number; until?: (page: T[]) => boolean } = {}): Promise<T[]> {
       const items: T[] = []
       let url: string | null = `${base}${path}${path.includes('?') ? '&' : '?'}per_page=100`
       for (let page = 0; url && page < (options.maxPages ?? 50); page++) {
         const res: Response = await send('GET', url, what)
-        const batch = (await json<T[]>(res)) ?? []
+        const batch = await json<T[]>(res)
+        if (!Array.isArray(batch)) throw unexpectedAnswer(what, res.status)
         items.push(...batch)
         if (options.until?.(batch)) break
         url = nextPage(res, url, base)

@@ -5,7 +5,7 @@
  * 1 commit", "approved this merge request") are GitLab's own records and never comments.
  */
 import { ForgeError, type ForgeComment, type PollCursor, type PullRequest } from '../../../core/forge.ts'
-import { projectPath, type GitlabClient } from './client.ts'
+import { projectPath, unexpectedAnswer, type GitlabClient } from './client.ts'
 import { toPullRequest, type GitlabMergeRequest } from './requests.ts'
 
 export interface GitlabUser { id: number; username: string; bot?: boolean }
@@ -29,6 +29,7 @@ const BOT_LOGIN = /^(?:(?:project|group)_\d+_bot(?:_[0-9a-f]+)?|service_account_
 export const isBot = (user: GitlabUser | null | undefined) => Boolean(user && (user.bot || BOT_LOGIN.test(user.username)))
 
 export function noteComment(note: GitlabNote, requestUrl: string): ForgeComment {
+  if (!Number.isInteger(note?.id) || typeof note.author?.username !== 'string') throw unexpectedAnswer('a note', 200)
   const inline = note.type === 'DiffNote' && note.position
   return {
     kind: inline ? 'review_comment' : 'issue_comment',

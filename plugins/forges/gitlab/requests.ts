@@ -4,7 +4,7 @@
  * answers 409 to a second.
  */
 import { ForgeError, type PullRequest, type RequestCommit, type RequestFile, type RequestState } from '../../../core/forge.ts'
-import { projectPath, type GitlabClient } from './client.ts'
+import { projectPath, unexpectedAnswer, type GitlabClient } from './client.ts'
 
 export interface GitlabMergeRequest {
   iid: number
@@ -47,6 +47,7 @@ function mergeable(mr: GitlabMergeRequest): boolean | null {
 }
 
 export function toPullRequest(mr: GitlabMergeRequest): PullRequest {
+  if (!Number.isInteger(mr?.iid) || typeof mr.title !== 'string' || typeof mr.source_branch !== 'string') throw unexpectedAnswer('a merge request', 200)
   return {
     number: mr.iid,
     url: mr.web_url,
