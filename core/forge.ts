@@ -170,3 +170,16 @@ export class ForgeError extends AppError {
     this.forgeStatus = forgeStatus
   }
 }
+
+/**
+ * For plugins: the JSON of a successful answer, or null when it is empty or not JSON (a forge's
+ * 204, or a proxy's HTML page: the caller's normalizers then see nothing rather than a throw).
+ */
+export async function answerJson(res: Response): Promise<any> {
+  const text = await res.text().catch(() => '')
+  try {
+    return text ? JSON.parse(text) : null
+  } catch {
+    return null
+  }
+}

@@ -4,7 +4,7 @@
  * mapped to ForgeError so an API route answers a clear 4xx/502, never a 500. GitHub Enterprise
  * Server is the same API under `https://host/api/v3`.
  */
-import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forge.ts'
 
 export interface GithubResponse<T> {
   /** 304 when an `etag` was given and nothing changed (`data` is then null). */
@@ -32,7 +32,7 @@ export type RequestObserver = (method: string, url: string, body: unknown) => vo
  */
 const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
   400: { status: 502, code: 'github_bad_request', hint: 'GitHub rejected the request' },
-  401: { status: 502, code: 'github_unauthorized', hint: 'GitHub refused the forge token' },
+  401: { status: 502, code: 'github_unauthorized', hint: 'GitHub refused GITHUB_TOKEN or FORGE_TOKEN' },
   403: { status: 502, code: 'github_forbidden', hint: 'GitHub refused access (token scope or rate limit)' },
   404: { status: 404, code: 'not_found', hint: 'not found on GitHub' },
   405: { status: 409, code: 'github_conflict', hint: 'GitHub refused the operation (a merge: the pull request is not mergeable now)' },
@@ -74,14 +74,7 @@ export function createHttp(connection: ForgeConnection, onRequest?: RequestObser
       await res.body?.cancel().catch(() => {})
       throw githubError(res.status, what)
     }
-    const text = await res.text().catch(() => '')
-    let data: any = null
-    try {
-      data = text ? JSON.parse(text) : null
-    } catch {
-      data = null
-    }
-    return { status: res.status, data: data as T, etag, next, headers: res.headers }
+    return { status: res.status, data: (await answerJson(res)) as T, etag, next, headers: res.headers }
   }
 
   /** Every page of a list, following `Link: rel="next"`, at most `maxPages` (100 items each). */
