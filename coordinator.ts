@@ -94,7 +94,7 @@ async function main() {
       ? kubernetesContainers({
         kubeconfig: config.KUBERNETES_KUBECONFIG, context: config.KUBERNETES_CONTEXT, namespace: config.KUBERNETES_NAMESPACE,
         serviceHost: config.KUBERNETES_SERVICE_HOST, servicePort: config.KUBERNETES_SERVICE_PORT, serviceAccountName: config.KUBERNETES_SERVICE_ACCOUNT,
-        cpuRequest: config.KUBERNETES_CPU_REQUEST, memoryRequest: config.KUBERNETES_MEMORY_REQUEST,
+        cpuRequest: config.KUBERNETES_CPU_REQUEST, memoryRequest: config.KUBERNETES_MEMORY_REQUEST, startTimeoutSec: config.KUBERNETES_START_TIMEOUT_SEC,
         image: config.AGENT_IMAGE, coordinatorId, log, limits: config.containerLimits, stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
       })
       : containerExecutors(config, coordinatorId, log),

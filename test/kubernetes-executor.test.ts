@@ -35,7 +35,10 @@ const dir = mkdtempSync(join(tmpdir(), 'kubernetes-executor-'))
 const fake: FakeKubernetes = await startFakeKubernetes({
   namespaces: [NAMESPACE],
   // The image's entrypoint is the agent image's own: it exports the mounted environment files.
-  images: { [IMAGE]: { entrypoint: ['sh', ENTRYPOINT], cmd: ['ticket'] } },
+  images: {
+    [IMAGE]: { entrypoint: ['sh', ENTRYPOINT], cmd: ['ticket'] },
+    'too-big': { unschedulable: '0/1 nodes are available: 1 Insufficient cpu.' },
+  },
 })
 const kubeconfig = join(dir, 'kubeconfig')
 writeFileSync(kubeconfig, `# written by the test, as kubectl config view --raw writes one
@@ -243,6 +246,16 @@ test('a Pod whose image cannot be pulled fails the start and leaves nothing behi
   await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
 })
 
+test('a Pod that is not scheduled within the start timeout fails the start with the scheduler\'s message', async () => {
+  const executor = kubernetes(options({ image: 'too-big', startTimeoutSec: 0.5 }))
+  const spec = scenario({})
+  await executor.run(spec, () => {}, new AbortController().signal).then(
+    () => assert.unreachable('run resolved'),
+    (error: Error) => assert.match(error.message, 'not started within 1 s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.'),
+  )
+  await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
+})
+
 test('in-cluster settings: service account token, CA and namespace files, KUBERNETES_SERVICE_HOST/PORT', async () => {
   const account = join(dir, 'serviceaccount')
   rmSync(account, { recursive: true, force: true })
@@ -297,7 +310,7 @@ test('coordinator: AGENT_DOCKER_MODE=kubernetes and its settings; the container 
     TERARCHITECT_WORKER_API_KEY: 'k', AGENT_DOCKER_MODE: 'kubernetes', KUBERNETES_KUBECONFIG: kubeconfig, KUBERNETES_MEMORY_REQUEST: '256Mi',
     TERARCHITECT_API_URL: 'http://terarchitect.terarchitect.svc:5010',
   })
-  assert.equal([config.AGENT_DOCKER_MODE, config.KUBERNETES_CPU_REQUEST, config.KUBERNETES_MEMORY_REQUEST], ['kubernetes', '500m', '256Mi'])
+  assert.equal([config.AGENT_DOCKER_MODE, config.KUBERNETES_CPU_REQUEST, config.KUBERNETES_MEMORY_REQUEST, config.KUBERNETES_START_TIMEOUT_SEC], ['kubernetes', '500m', '256Mi', 600])
   // The default API URL is loopback, which pods cannot reach.
   assert.throws(() => resolveCoordinatorConfig({ TERARCHITECT_WORKER_API_KEY: 'k', AGENT_DOCKER_MODE: 'kubernetes' }), (error: Error) => /TERARCHITECT_API_URL.*not loopback/.test(error.message))
   for (const [name, value] of [['KUBERNETES_NAMESPACE', 'Not_A_Namespace'], ['KUBERNETES_CPU_REQUEST', 'lots'], ['KUBERNETES_MEMORY_REQUEST', '1 GB']]) {

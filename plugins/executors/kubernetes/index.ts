@@ -37,6 +37,8 @@ export interface KubernetesOptions extends ConnectionSettings {
   stopTimeoutSec?: number
   /** Service account of the agent's Pod (KUBERNETES_SERVICE_ACCOUNT); default none mounted. */
   serviceAccountName?: string
+  /** Seconds the container may take to start (scheduling, image pull) before the job fails (KUBERNETES_START_TIMEOUT_SEC). Default 600. */
+  startTimeoutSec?: number
   log?: Logger
 }
 
@@ -74,7 +76,9 @@ export function kubernetes(options: KubernetesOptions = {}): Executor {
     probe: async () => (client ? probeKubernetes(client, client.connection.namespace, image) : { ok: false, reason: connectionProblem! }),
     run: (spec, output, signal) => {
       const ready = connected()
-      return runKubernetesJob(spec, output, signal, { client: ready, namespace: ready.connection.namespace, settings: settingsFor(spec), log })
+      return runKubernetesJob(spec, output, signal, {
+        client: ready, namespace: ready.connection.namespace, settings: settingsFor(spec), log, startTimeoutMs: (options.startTimeoutSec ?? 600) * 1000,
+      })
     },
     reconcile: (id, keep) => reconcileJobs(connected(), connected().connection.namespace, id, keep, log),
     close: async () => client?.close(),

@@ -23,6 +23,17 @@ export interface RunJobContext {
   namespace: string
   settings: JobSettings
   log: Logger
+  /** How long the container may take to start (scheduling, image pull) before the start fails. */
+  startTimeoutMs: number
+}
+
+/** Why a Pod has not started yet, from its last state: the scheduler's message, a waiting reason. */
+function notStartedReason(pod: Pod | undefined): string {
+  if (!pod) return 'no Pod was created for the Job (a quota, a LimitRange or an admission webhook may refuse it: see the Job\'s events)'
+  const unscheduled = pod.status?.conditions?.find((condition) => condition.type === 'PodScheduled' && condition.status === 'False')
+  if (unscheduled) return `${unscheduled.reason ?? 'Unschedulable'}: ${unscheduled.message ?? ''}`.trim()
+  const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting
+  return waiting ? `${waiting.reason ?? 'waiting'}: ${waiting.message ?? ''}`.trim() : `Pod ${pod.metadata.name} is ${pod.status?.phase ?? 'Pending'}`
 }
 
 type Outcome = { kind: 'ended'; exitCode: number } | { kind: 'deleted'; exitCode?: number } | { kind: 'unstartable'; reason: string }
@@ -55,8 +66,10 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
   let settle: (outcome: Outcome) => void = () => {}
   const outcome = new Promise<Outcome>((resolve) => { settle = resolve })
   let logsDone: Promise<void> | undefined
+  let lastPod: Pod | undefined
 
   const onPod = (type: WatchEventType, pod: Pod) => {
+    lastPod = pod
     const state = pod.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME)?.state
     if (!logsDone && (state?.running || state?.terminated)) {
       log.info('agent pod started', { ...logFields, pod: pod.metadata.name })
@@ -83,6 +96,7 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
   }
   const onAbort = () => stop('abort')
   let timer: NodeJS.Timeout | undefined
+  let startTimer: NodeJS.Timeout | undefined
 
   try {
     await client.request('POST', secretsPath(namespace), { body: secretManifest(spec, name, job.metadata, settings.coordinatorId), expect: [201] })
@@ -101,6 +115,9 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
     signal.addEventListener('abort', onAbort, { once: true })
     if (signal.aborted) stop('abort')
     if (spec.timeoutMs > 0) timer = setTimeout(() => stop('timeout'), spec.timeoutMs)
+    startTimer = setTimeout(() => {
+      if (!logsDone) settle({ kind: 'unstartable', reason: `not started within ${Math.round(context.startTimeoutMs / 1000)} s: ${notStartedReason(lastPod)}` })
+    }, context.startTimeoutMs)
     const result = await outcome
     if (result.kind === 'unstartable') {
       log.warn('agent pod cannot start', { ...logFields, reason: result.reason })
@@ -117,6 +134,7 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
     return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
   } finally {
     clearTimeout(timer)
+    clearTimeout(startTimer)
     signal.removeEventListener('abort', onAbort)
     watching.abort()
     if (!deleted) {

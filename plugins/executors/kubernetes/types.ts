@@ -23,6 +23,8 @@ export interface Pod {
     reason?: string
     message?: string
     containerStatuses?: { name: string; state?: ContainerState }[]
+    /** PodScheduled False with reason Unschedulable carries the scheduler's message. */
+    conditions?: { type: string; status: string; reason?: string; message?: string }[]
   }
 }
 
