@@ -19,6 +19,8 @@ import { gitlab as gitlabForge } from '../plugins/forges/gitlab/index.ts'
 import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
 import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
+import { startTestApp, type TestApp } from './helpers.ts'
+import { assertNoStoredSecrets } from './secret-scan.ts'
 
 const run = promisify(execFile)
 const gitlab = gitlabForge()
@@ -326,3 +328,60 @@ test('webhooks: parse notes (inline, system, on issues), approvals, states; malf
 })
 
 test.run()
+
+// The app's side: FORGE_KIND gitlab with its API URL and token, the forge check, and deliveries on
+// /api/webhooks/gitlab (the settings and the route are core's; this proves the plugin is wired in).
+const onApp = suite('the app on a GitLab forge: FORGE_ settings, the forge check, /api/webhooks/gitlab')
+let t: TestApp
+let app: Setup
+const put = async (values: Record<string, string | null>) => {
+  const res = await t.api('PUT', '/api/settings', { values })
+  assert.is(res.status, 200, JSON.stringify(res.body))
+}
+const deliver = (d: { headers: Record<string, string>; body: Buffer }) => fetch(`${t.url}/api/webhooks/gitlab`, { method: 'POST', headers: d.headers, body: new Uint8Array(d.body) })
+onApp.before(async () => {
+  app = await setup('/gitlab')
+  t = await startTestApp({ kind: 'pglite', env: { GITHUB_TOKEN: '' } })
+})
+onApp.after(async () => {
+  await t?.close()
+  await app?.fake.close()
+  await app?.git.close()
+  if (app) await rm(app.work, { recursive: true, force: true })
+})
+
+onApp('FORGE_KIND gitlab: a web root is named a wrong URL; under the relative root the check names the token\'s user, and only FORGE_TOKEN reaches GitLab', async () => {
+  const kind = (await t.api('GET', '/api/settings')).body.settings.find((s: any) => s.key === 'FORGE_KIND')
+  assert.ok(kind.choices.includes('gitlab'), JSON.stringify(kind.choices))
+  await put({ FORGE_KIND: 'gitlab', FORGE_API_URL: app.fake.webUrl, FORGE_TOKEN: 'glpat-app' })
+  const wrong = await t.api('POST', '/api/checks/forge', {})
+  assert.is(wrong.body.kind, 'wrong_url', `the web root is not the API: ${JSON.stringify(wrong.body)}`)
+  const before = app.fake.requests.length
+  await put({ FORGE_API_URL: app.fake.apiUrl })
+  const check = await t.api('POST', '/api/checks/forge', {})
+  assert.is(check.body.kind, 'ok', JSON.stringify(check.body))
+  assert.match(check.body.reason, 'terarchitect')
+  const seen = app.fake.requests.slice(before)
+  assert.ok(seen.length > 0 && seen.every((r) => r.token === 'glpat-app' && r.path.startsWith('/gitlab/api/v4/')), JSON.stringify(seen))
+  await put({ FORGE_TOKEN: 'glpat-revoked' })
+  const refused = await t.api('POST', '/api/checks/forge', {})
+  assert.is(refused.body.kind, 'wrong_key', JSON.stringify(refused.body))
+  assert.not.match(JSON.stringify(refused.body), ERROR_BODY_MARKER)
+})
+
+onApp('deliveries with the secret token are accepted, anything else refused before it is read', async () => {
+  const note = () => delivery('s3cret', 'Note Hook', noteHook(app.fake, 1, 'hello'), { sign: false })
+  assert.is((await deliver(note())).status, 401, 'no secret set')
+  await put({ FORGE_WEBHOOK_SECRET: 's3cret' })
+  const res = await deliver(note())
+  assert.is(res.status, 200)
+  assert.match((await res.json()).ignored, /not a tracked/)
+  assert.is((await deliver(delivery('other', 'Note Hook', noteHook(app.fake, 1, 'hello'), { sign: false }))).status, 401, 'another token')
+  assert.is((await deliver({ headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Note Hook' }, body: Buffer.from('{not json') })).status, 401, 'no token')
+})
+
+onApp('the forge token and the webhook secret are stored nowhere in clear (database, logs)', async () => {
+  await assertNoStoredSecrets({ sql: t.app.ctx.sql, logs: { 'app log': t.logs }, secrets: { 'forge token': 'glpat-app', 'revoked token': 'glpat-revoked', 'webhook secret': 's3cret' } })
+})
+
+onApp.run()
