@@ -4,7 +4,7 @@
  * statuses mapped to the app's answers. Never a response body in an error: the API URL is a
  * setting that may point anywhere.
  */
-import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forge.ts'
 
 /**
  * GitLab's status → the app's answer. A bad or under-scoped token is the app's configuration (502);
@@ -67,19 +67,10 @@ export function createClient(connection: ForgeConnection): GitlabClient {
     return res
   }
 
-  async function json<T>(res: Response): Promise<T> {
-    const text = await res.text().catch(() => '')
-    try {
-      return (text ? JSON.parse(text) : null) as T
-    } catch {
-      return null as T
-    }
-  }
-
   return {
     async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {
       const res = await send(method, base + path, what, body)
-      const data = await json<T>(res)
+      const data = (await answerJson(res)) as T
       if (data === null || typeof data !== 'object') throw unexpectedAnswer(what, res.status)
       return data
     },
@@ -88,7 +79,7 @@ export function createClient(connection: ForgeConnection): GitlabClient {
       let url: string | null = `${base}${path}${path.includes('?') ? '&' : '?'}per_page=100`
       for (let page = 0; url && page < (options.maxPages ?? 50); page++) {
         const res: Response = await send('GET', url, what)
-        const batch = await json<T[]>(res)
+        const batch = (await answerJson(res)) as T[]
         if (!Array.isArray(batch)) throw unexpectedAnswer(what, res.status)
         items.push(...batch)
         if (options.until?.(batch)) break
