@@ -236,24 +236,22 @@ test('reconcile removes this coordinator\'s Jobs (and their Secrets) for jobs it
   assert.equal(fake.objects('jobs', NAMESPACE).map((object) => object.metadata.name).filter((name) => name.startsWith('leftover-')).sort(), ['leftover-9002', 'leftover-9003'])
 })
 
-test('a Pod whose image cannot be pulled fails the start and leaves nothing behind', async () => {
-  const executor = kubernetes(options({ image: 'no-such-image' }))
+/** The run rejects (the job could not be started) with `message`, and leaves nothing behind. */
+async function expectStartFailure(extra: Partial<KubernetesOptions>, message: string) {
   const spec = scenario({})
-  await executor.run(spec, () => {}, new AbortController().signal).then(
+  await kubernetes(options(extra)).run(spec, () => {}, new AbortController().signal).then(
     () => assert.unreachable('run resolved'),
-    (error: Error) => assert.match(error.message, 'ErrImagePull'),
+    (error: Error) => assert.match(error.message, message),
   )
   await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
+}
+
+test('a Pod whose image cannot be pulled fails the start and leaves nothing behind', async () => {
+  await expectStartFailure({ image: 'no-such-image' }, 'ErrImagePull')
 })
 
 test('a Pod that is not scheduled within the start timeout fails the start with the scheduler\'s message', async () => {
-  const executor = kubernetes(options({ image: 'too-big', startTimeoutSec: 0.5 }))
-  const spec = scenario({})
-  await executor.run(spec, () => {}, new AbortController().signal).then(
-    () => assert.unreachable('run resolved'),
-    (error: Error) => assert.match(error.message, 'not started within 1 s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.'),
-  )
-  await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
+  await expectStartFailure({ image: 'too-big', startTimeoutSec: 0.5 }, 'not started within 1 s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.')
 })
 
 test('in-cluster settings: service account token, CA and namespace files, KUBERNETES_SERVICE_HOST/PORT', async () => {
