@@ -143,6 +143,26 @@ test('a relative URL root: the API under /gitlab/api/v4, repository paths withou
   assert.ok(s.fake.requests.every((r) => r.path.startsWith('/gitlab/api/v4/')), 'every call went under the root')
 })
 
+test('parseRepo: nested groups, project pages, ssh with a port; encoded dot segments, leading dashes and too deep paths refused', () => {
+  const deep = Array.from({ length: 21 }, (_, i) => `g${i}`).join('/')
+  const cases: [string, string | null][] = [
+    ['https://gitlab.com/a/b/c/d.git', 'a/b/c/d'],
+    ['https://gitlab.com/a/b/-/merge_requests/7#note_42', 'a/b'],
+    ['https://gitlab.com/a/b/-/tree/main/src', 'a/b'],
+    ['ssh://git@gitlab.example.com:2222/a/b/c.git', 'a/b/c'],
+    ['git@gitlab.example.com:a/b.c_d-e/f.git', 'a/b.c_d-e/f'],
+    [`https://gitlab.com/${deep}.git`, deep],
+    [`https://gitlab.com/${deep}/g21.git`, null],
+    ['https://gitlab.com/a/%2e%2e/b.git', null],
+    ['https://gitlab.com/a/%2Fb', null],
+    ['https://gitlab.com/a/-b.git', null],
+    ['https://gitlab.com/a', null],
+    ['file:///srv/git/a/b.git', null],
+    ['https://gitlab.com/a/%zz', null],
+  ]
+  for (const [url, repo] of cases) assert.is(gitlab.parseRepo(url), repo, url)
+})
+
 test('nested group paths reach the API as one URL-encoded id; an unencoded path is another route', async () => {
   const client = gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' })
   await client.findOpenRequest(REPO, 'root-branch', 'main')
