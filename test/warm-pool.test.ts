@@ -4,14 +4,14 @@
  * these sources, the image's entrypoint and the Aider stand-in as the worker CLI). Proves: a claim
  * with an empty pool starts cold and the pool fills; the next job is handed to the warm container
  * (PR right), whose spec never holds the job's data or a secret, and which serves that one job and
- * is removed while the pool refills; a moved image reference replaces the warm containers; a
- * coordinator killed with kill -9 leaves its pool to the next process's reconcile; AGENT_WARM_POOL=0
+ * is removed while the pool refills; a moved image reference replaces the warm containers; a cancel
+ * stops a warm container's job as it stops a cold one; a coordinator killed with kill -9 leaves its pool to the next process's reconcile; AGENT_WARM_POOL=0
  * keeps none.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'esbuild'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
@@ -44,12 +44,20 @@ async function buildSlimImage(variant: string): Promise<string> {
       banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     })
     writeAiderStub(dir, '/tmp/aider-record.txt')
+    // A ticket saying SLOW-TICKET keeps the worker busy, for the cancel test.
+    renameSync(join(dir, 'aider'), join(dir, 'aider-stub'))
+    writeFileSync(join(dir, 'aider'), [
+      '#!/bin/sh',
+      'prev=""',
+      'for arg; do [ "$prev" = --message-file ] && grep -q SLOW-TICKET "$arg" && sleep 120; prev="$arg"; done',
+      'exec /usr/local/bin/aider-stub "$@"',
+    ].join('\n') + '\n', { mode: 0o755 })
     writeFileSync(join(dir, 'agent-entrypoint.sh'), readFileSync(join(ROOT, 'scripts/agent-entrypoint.sh')))
     chmodSync(join(dir, 'agent-entrypoint.sh'), 0o755)
     writeFileSync(join(dir, 'Dockerfile'), [
       `FROM ${BASE_IMAGE}`,
       'RUN useradd --create-home --uid 1000 --user-group --shell /bin/bash agent && mkdir -p /workspace /cache && chown agent:agent /workspace /cache',
-      'COPY agent-entrypoint.sh aider /usr/local/bin/',
+      'COPY agent-entrypoint.sh aider aider-stub /usr/local/bin/',
       'COPY agent.js /app/agent.js',
       `LABEL terarchitect.test-variant=${variant}`,
       'ENV AGENT_WORKSPACE=/workspace AGENT_USER=agent AGENT_DIND=off',
@@ -93,10 +101,13 @@ async function runTicket(title: string) {
 }
 
 async function ended(ticketId: number, jobId: number) {
+  let row: Record<string, any> = {}
   const job = await waitFor(async () => {
-    const row = (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
+    row = (await world.t.api('GET', `/api/jobs/${jobId}`, undefined, world.people)).body
     return ['succeeded', 'failed', 'cancelled'].includes(row.status) ? row : null
-  }, 120_000, `job ${jobId} to end`)
+  }, 90_000, `job ${jobId} to end`).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify(row).slice(0, 1500)}\n${coordinator?.lines.slice(-30).join('\n')}`)
+  })
   const log = (await ticketEvents(world, ticketId)).map((event) => `${event.summary}\n${event.raw_output ?? ''}`).join('\n')
   return { job, log }
 }
@@ -232,6 +243,28 @@ test('AGENT_WARM_POOL=0: jobs start cold and no warm container is made', async (
   }
   await new Promise((resolve) => setTimeout(resolve, 2000))
   assert.is((await poolContainers()).length, 0)
+})
+
+test('a cancel stops a job in a warm container as it stops a cold one: cancelled, container removed', async () => {
+  // Last: the slow ticket's title reaches every later prompt through the project's memory.
+  await coordinator!.stop()
+  startCoordinator(1)
+  await coordinator!.waitForLog(/^coordinator started$/)
+  const first = await runTicket('Fill the pool again')
+  assert.is((await ended(first.ticket.id, first.jobId)).job.status, 'succeeded')
+  const warm = await waitFor(async () => (await poolContainers()).find((c) => c.State === 'running'), 30_000, 'a warm container')
+  const { ticket, jobId } = await runTicket('SLOW-TICKET to cancel')
+  await waitFor(async () => {
+    const log = (await ticketEvents(world, ticket.id)).map((event) => `${event.summary}\n${event.raw_output ?? ''}`).join('\n')
+    return log.includes('[worker]') || log.includes('worker aider') ? log : null
+  }, 60_000, 'the worker to start')
+  const cancel = await world.t.api('POST', `/api/jobs/${jobId}/cancel`, undefined, world.people)
+  assert.ok(cancel.status < 300, JSON.stringify(cancel.body))
+  const { job, log } = await ended(ticket.id, jobId)
+  assert.is(job.status, 'cancelled', `${job.error}\n${job.output_tail}`)
+  assert.match(log, `job handed to a warm container (${warm.Id.slice(0, 12)})`)
+  await waitFor(async () => !(await poolContainers()).some((c) => c.Id === warm.Id), 10_000, 'the cancelled job\'s container to be removed')
+  assert.is(remoteGit(world, ['rev-parse', '--verify', `ticket-${ticket.id}`]), null, 'nothing pushed')
 })
 
 test.run()
