@@ -219,6 +219,7 @@ test('the plugin maps GitLab refusals: duplicate 409, missing 404, a reader\'s t
   const refused = await reader.merge(REPO, 1, { method: 'merge' }).catch((e) => e)
   assert.is(refused.status, 502, 'GitLab answers 401 to a merge the token may not do: the app\'s configuration')
   assert.is(refused.forgeStatus, 401)
+  assert.match(refused.message, 'FORGE_TOKEN', 'the setting to fix is named')
 })
 
 test('lists page by X-Next-Page when GitLab sends no Link (large lists); a Link to another origin is not followed', async () => {

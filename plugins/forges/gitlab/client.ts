@@ -14,8 +14,8 @@ import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forg
  */
 const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
   400: { status: 502, code: 'gitlab_bad_request', hint: 'GitLab rejected the request' },
-  401: { status: 502, code: 'gitlab_unauthorized', hint: 'GitLab refused the token' },
-  403: { status: 502, code: 'gitlab_forbidden', hint: 'GitLab refused access (token scope or role)' },
+  401: { status: 502, code: 'gitlab_unauthorized', hint: 'GitLab refused the token (FORGE_TOKEN)' },
+  403: { status: 502, code: 'gitlab_forbidden', hint: 'GitLab refused access (the scopes or role of FORGE_TOKEN)' },
   404: { status: 404, code: 'not_found', hint: 'not found on GitLab' },
   405: { status: 409, code: 'gitlab_conflict', hint: 'GitLab refused the operation now (the merge request is not mergeable)' },
   406: { status: 409, code: 'gitlab_conflict', hint: 'GitLab refused the operation (the merge request is merged or closed)' },
