@@ -15,7 +15,10 @@ import { ERROR_BODY_MARKER, start as startGithub, webhookDelivery } from './fixt
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 import { checkAgainstDescription, type RecordedRequest } from './github-openapi.ts'
 import { assertError } from './api-helpers.ts'
-import { startTestApp, type TestApp } from './helpers.ts'
+import { createRunnableProject, createTicket, startTestApp, type TestApp } from './helpers.ts'
+import { ingestComment } from '../core/services/review/comments.ts'
+import { reviewSettings } from '../core/services/review/forge.ts'
+import { getPr } from '../core/services/review/prs.ts'
 
 const run = promisify(execFile)
 const TOKEN = 'ghp_conformance_app_token'
@@ -193,6 +196,27 @@ app('webhooks by kind: FORGE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET as its alias,
   assert.is((await deliver(t, 'github', { headers: { 'content-type': 'application/json', 'x-github-event': 'ping' }, body: Buffer.from('{not json') })).status, 401)
   assert.is((await deliver(t, 'gitlab-nope', webhookDelivery('forge-secret', 'ping', ping))).status, 404, 'a kind without a plugin')
   assert.is((await deliver(t, 'GitHub', webhookDelivery('forge-secret', 'ping', ping))).status, 400, 'a malformed kind')
+})
+
+app('the same comment id on two requests (two forges number independently) is stored for each', async ({ t }) => {
+  const project = await createRunnableProject(t)
+  const ids: number[] = []
+  for (const number of [1, 2]) {
+    const ticket = await createTicket(t, project.id)
+    const [row] = await t.app.ctx.sql`insert into prs (project_id, ticket_id, repo, number, url, tracking)
+      values (${project.id}, ${ticket.id}, ${`acme/r${number}`}, ${number}, null, true) returning id`
+    ids.push(row!.id as number)
+  }
+  const settings = { ...(await reviewSettings(t.app.ctx)), allowedAuthors: new Set(['alice']) }
+  const comment = { kind: 'issue_comment' as const, id: 4242, author: 'alice', authorIsBot: false, body: 'Please rename it', path: null, line: null,
+    reviewState: null, url: null, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' }
+  for (const id of ids) {
+    const stored = await ingestComment(t.app.ctx, (await getPr(t.app.ctx.sql, id))!, comment, { settings, client: null })
+    assert.is(stored.created, true, `stored for request row ${id}`)
+    assert.is(stored.authorized, true)
+  }
+  const again = await ingestComment(t.app.ctx, (await getPr(t.app.ctx.sql, ids[0]!))!, comment, { settings, client: null })
+  assert.is(again.created, false, 'once per request')
 })
 
 app.run()

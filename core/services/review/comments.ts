@@ -1,6 +1,7 @@
 /**
- * Review comments coming in from the forge (webhook or poller), stored once per forge id and kind
- * (the `github_id` column holds any forge's id), each with the decision whether it triggers work:
+ * Review comments coming in from the forge (webhook or poller), stored once per tracked request,
+ * kind and forge id (the `github_id` column holds any forge's id; sql/013), each with the decision
+ * whether it triggers work:
  * - the app's own replies (hidden marker) and bots are ignored;
  * - otherwise the author must be a writer (the forge's `canWrite`) or be listed in
  *   REVIEW_ALLOWED_AUTHORS; when the forge cannot be asked, `authorized` stays null and the poller
@@ -56,7 +57,7 @@ export interface StoredComment {
 /** Stores the comment once and decides it; the caller dispatches the PR's next job afterwards. */
 export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeComment, access: ReviewAccess): Promise<StoredComment> {
   const [existing] = await ctx.sql`
-    select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.id}`
+    select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind = ${comment.kind} and github_id = ${comment.id}`
   if (existing) return { id: existing.id as number, created: false, authorized: existing.authorized as boolean | null, ignored_reason: existing.ignored_reason as string | null }
   const early = triage(comment)
   const authorized = early ? false : await authorize(ctx, access, pr.repo!, comment.author)
@@ -67,10 +68,10 @@ export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeCo
       insert into pr_review_comments (pr_id, github_id, kind, author, body, path, line, review_state, html_url, created_at, authorized, ignored_reason)
       values (${pr.id}, ${comment.id}, ${comment.kind}, ${comment.author}, ${comment.body}, ${comment.path}, ${comment.line},
         ${comment.reviewState}, ${comment.url}, ${comment.createdAt}, ${authorized}, ${reason})
-      on conflict (kind, github_id) do nothing
+      on conflict (pr_id, kind, github_id) do nothing
       returning id`
     if (!row) {
-      const [again] = await tx`select id, authorized, ignored_reason from pr_review_comments where kind = ${comment.kind} and github_id = ${comment.id}`
+      const [again] = await tx`select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind = ${comment.kind} and github_id = ${comment.id}`
       return { id: again!.id as number, created: false, authorized: again!.authorized as boolean | null, ignored_reason: again!.ignored_reason as string | null }
     }
     // A writer's approval approves; a writer's request for changes withdraws it.
