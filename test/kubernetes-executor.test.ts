@@ -254,6 +254,22 @@ test('a Pod that is not scheduled within the start timeout fails the start with 
   await expectStartFailure({ image: 'too-big', startTimeoutSec: 0.5 }, 'not started within 1 s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.')
 })
 
+test('the agent entrypoint exports each file of AGENT_ENV_DIR exactly (newlines, spaces, =) and skips names that are no variable', async () => {
+  const envDir = join(dir, 'env')
+  await import('node:fs/promises').then((fs) => fs.mkdir(envDir))
+  const values = { MULTI: 'line one\nline two\n\n', SPACED: ' a = b ', EMPTY: '' }
+  for (const [key, value] of Object.entries(values)) writeFileSync(join(envDir, key), value)
+  writeFileSync(join(envDir, 'not-a-name'), 'x')
+  const { execFileSync } = await import('node:child_process')
+  const printed = execFileSync('sh', [ENTRYPOINT, process.execPath, '-e', 'console.log(JSON.stringify(process.env))'], {
+    env: { PATH: process.env.PATH, AGENT_DIND: 'off', AGENT_ENV_DIR: envDir }, encoding: 'utf8',
+  })
+  const env = JSON.parse(printed) as Record<string, string>
+  assert.equal({ MULTI: env.MULTI, SPACED: env.SPACED, EMPTY: env.EMPTY }, values)
+  assert.not.ok('not-a-name' in env)
+  assert.not.ok('AGENT_ENV_DIR' in env, 'the directory is not passed on')
+})
+
 test('in-cluster settings: service account token, CA and namespace files, KUBERNETES_SERVICE_HOST/PORT', async () => {
   const account = join(dir, 'serviceaccount')
   rmSync(account, { recursive: true, force: true })
