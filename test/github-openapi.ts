@@ -1,6 +1,7 @@
 /**
  * Checks recorded GitHub API requests against GitHub's published OpenAPI description (the
- * `@octokit/openapi` dev dependency, api.github.com): each request must be a described operation
+ * `@octokit/openapi` dev dependency: api.github.com, or a GitHub Enterprise Server release such as
+ * `ghes-3.19`): each request must be a described operation
  * (method and path template), use only described query parameters, and send a JSON body with the
  * operation's required fields and no property the description does not know.
  */
@@ -12,18 +13,21 @@ export interface RecordedRequest { method: string; url: string; body: unknown }
 interface Operation { parameters?: any[]; requestBody?: any }
 interface Description { paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, any>> }
 
-let cached: { description: Description; templates: { template: string; pattern: RegExp }[] } | null = null
+type Loaded = { description: Description; templates: { template: string; pattern: RegExp }[] }
+const cache = new Map<string, Loaded>()
 
-function load() {
+function load(name: string): Loaded {
+  const cached = cache.get(name)
   if (cached) return cached
-  const file = createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json')
+  const file = createRequire(import.meta.url).resolve(`@octokit/openapi/generated/${name}.json`)
   const description = JSON.parse(readFileSync(file, 'utf8')) as Description
   const templates = Object.keys(description.paths).map((template) => ({
     template,
     pattern: new RegExp(`^${template.split('/').map((part) => (/^\{.+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}$`),
   }))
-  cached = { description, templates }
-  return cached
+  const loaded = { description, templates }
+  cache.set(name, loaded)
+  return loaded
 }
 
 /** `#/components/parameters/owner` → the object it names. */
@@ -61,8 +65,8 @@ function problemsOf(description: Description, operation: Operation, url: URL, bo
 }
 
 /** One line per request that does not match the description; empty when all do. */
-export function checkAgainstDescription(requests: RecordedRequest[]): string[] {
-  const { description, templates } = load()
+export function checkAgainstDescription(requests: RecordedRequest[], name = 'api.github.com'): string[] {
+  const { description, templates } = load(name)
   const problems: string[] = []
   for (const request of requests) {
     const url = new URL(request.url)
