@@ -225,6 +225,9 @@ test('the lease watch: stops at expiry minus the margin when the lease is not re
   const took = Date.now() - started
   assert.ok(took >= 350 && took < 1200, `stopped after ${took} ms (expected ≈ 500)`)
   assert.match(stale.reason() ?? '', 'lease of this job could not be confirmed')
+  // The agent must then be gone by the time the lease ends (the app may be unreachable).
+  const leaveBy = stale.leaveBy()
+  assert.ok(leaveBy !== undefined && Math.abs(leaveBy - expiry) < 400, `leave by ${leaveBy} for a lease ending at ${expiry}`)
   stale.stop()
 
   // The app unreachable from the first answer on: the last confirmed lease still ends it.
@@ -242,6 +245,7 @@ test('the lease watch: stops at expiry minus the margin when the lease is not re
     const watch = watchCancel(fakeApi(() => state), { intervalMs: 50, log, lease: { attempt: 1, marginMs: 1000 } })
     await waitFor(async () => watch.signal.aborted, 2000, reason)
     assert.match(watch.reason() ?? '', reason)
+    assert.is(watch.leaveBy(), undefined, 'the app answered: no deadline to leave by')
     watch.stop()
   }
 

@@ -17,6 +17,12 @@ export interface CancelWatch {
   signal: AbortSignal
   /** Why the signal aborted, for the final event. */
   reason(): string | undefined
+  /**
+   * When the lease could not be confirmed: the moment (epoch ms) the lease runs out, by which this
+   * agent must be gone, since the app may be unreachable (a cut network) and retrying it would keep
+   * the process alive beside the next attempt. Undefined otherwise.
+   */
+  leaveBy(): number | undefined
   /** Polls once now (used right before pushing) and throws `cancelled` if a cancel was requested. */
   check(): Promise<void>
   stop(): void
@@ -48,6 +54,7 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
 
   let intervalMs = options.intervalMs
   let deadline: NodeJS.Timeout | undefined
+  let leaveBy: number | undefined
   let inflight: Promise<void> | undefined
   const ask = async (): Promise<void> => {
     const sentAt = Date.now()
@@ -77,7 +84,10 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
     // Polls come often enough that a live coordinator's heartbeats keep the deadline ahead.
     intervalMs = Math.min(options.intervalMs, leaseMs / 6)
     clearTimeout(deadline)
-    deadline = setTimeout(() => abort(`the lease of this job could not be confirmed before it ran out (its coordinator stopped heartbeating, or the app is unreachable); stopping so that a retry never overlaps this attempt`), Math.max(0, left))
+    deadline = setTimeout(() => {
+      leaveBy ??= Date.now() + margin
+      abort(`the lease of this job could not be confirmed before it ran out (its coordinator stopped heartbeating, or the app is unreachable); stopping so that a retry never overlaps this attempt`)
+    }, Math.max(0, left))
     deadline.unref()
   }
   // One request at a time; `check` waits for the one in flight rather than starting another.
@@ -99,6 +109,7 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
   return {
     signal: controller.signal,
     reason: () => why,
+    leaveBy: () => leaveBy,
     async check() {
       await poll()
       if (controller.signal.aborted) throw cancelled(why)

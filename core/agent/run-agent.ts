@@ -9,7 +9,7 @@ import { createLogger, redact, type Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
 import type { Worker } from '../worker.ts'
 import { createAppClient, type AppClient } from './api.ts'
-import { watchCancel } from './cancel.ts'
+import { watchCancel, type CancelWatch } from './cancel.ts'
 import { AgentError, cancelled, isAgentError, reasonOf } from './errors.ts'
 import type { JobReason } from '../services/job-reason.ts'
 import { REPLY_MARKER, runReviewFlow } from './review-flow.ts'
@@ -54,7 +54,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
       reporter.step('docker_run_error', `the agent container could not start; running on the coordinator's host instead: ${config.TERARCHITECT_DOCKER_RUN_ERROR}`)
     }
     reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket id ${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
-    await (config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run))
+    await Promise.race([config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run), leaseGone(cancel)])
     code = 0
   } catch (thrown) {
     // Whatever a cancel interrupted (a git command, a Director call), the job ends as cancelled.
@@ -75,8 +75,22 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
     cancel.stop()
   }
   reporter.step('exit', `agent exits ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  await reporter.flush()
+  const leaveBy = cancel.leaveBy()
+  await reporter.flush(leaveBy === undefined ? undefined : Math.max(0, leaveBy - Date.now()))
   return code
+}
+
+/**
+ * Rejects with `cancelled` halfway from a lost lease to its end: a flow stuck on an app it cannot
+ * reach (a cut network) is left behind, so that the agent is gone before the job is handed out again.
+ */
+function leaseGone(cancel: CancelWatch): Promise<never> {
+  return new Promise((_, reject) => {
+    cancel.signal.addEventListener('abort', () => {
+      const leaveBy = cancel.leaveBy()
+      if (leaveBy !== undefined) setTimeout(() => reject(cancelled(cancel.reason())), Math.max(0, leaveBy - Date.now()) / 2).unref()
+    }, { once: true })
+  })
 }
 
 function causeText(error: Error): string | undefined {
