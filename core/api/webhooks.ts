@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox'
 import { route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
-import { handleWebhook, webhooksOf } from '../services/review/webhook.ts'
+import { handleWebhook } from '../services/review/webhook.ts'
 
 const WebhookParams = Type.Object({ kind: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description: 'forge kind: github, gitlab, gitea' }) })
 
@@ -15,7 +15,6 @@ export function webhookRoutes(ctx: AppContext): Route[] {
     route({
       method: 'POST', path: '/api/webhooks/:kind', access: 'public', machine: true, rawBody: true, params: WebhookParams,
       handle: ({ req, body, params }) => {
-        webhooksOf(ctx, params.kind)
         const headers: Record<string, string | undefined> = {}
         for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value[0] : value
         return handleWebhook(ctx, params.kind, { headers, body: body as unknown as Buffer })
