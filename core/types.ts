@@ -187,7 +187,27 @@ export interface Ticket {
   summary: string | null
   created_at: string
   updated_at: string
+  /** Tickets this one waits for (services/ticket-dependencies.ts); on every ticket read. */
+  blocked_by?: BlockerRef[]
+  /** Ids of the tickets this one blocks. */
+  blocks?: number[]
+  /** In In Progress, waiting for a blocker to be Done: no job exists yet. */
+  waiting?: boolean
+  /** What happened to its blockers while it waited ("WIDG-1 was deleted"). */
+  waiting_notes?: string[]
 }
+export interface BlockerRef {
+  id: number
+  number: number
+  title: string
+  column_id: string
+  /** In the done column. */
+  done: boolean
+  /** Its latest job's status, null when it never ran. */
+  job_status: JobStatus | null
+}
+export const TicketBlockers = Type.Object({ blocked_by: Type.Array(Id, { maxItems: 50 }) }, { additionalProperties: false })
+export type TicketBlockers = Static<typeof TicketBlockers>
 
 const NoteFields = {
   title: Text(300, { minLength: 1 }),

@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox'
 import { Reply, route, sendCached, type Caller, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { conflict, isAppError, notFound } from '../errors.ts'
-import { Cursor, INT4_MAX, Id, JobEventInput, NoteCreate, NotePatch, TicketCreate, TicketPatch, Usage } from '../types.ts'
+import { Cursor, INT4_MAX, Id, JobEventInput, NoteCreate, NotePatch, TicketBlockers, TicketCreate, TicketPatch, Usage } from '../types.ts'
+import { setBlockers } from '../services/ticket-dependencies.ts'
 import { cancelTicket, completeTicket, createTicket, deleteTicket, getTicket, listTickets, runTicket, updateTicket } from '../services/tickets.ts'
 import { createNote, deleteNote, listNotes, updateNote } from '../services/notes.ts'
 import { appendJobEvents, listTicketEvents } from '../services/job-events.ts'
@@ -73,6 +74,11 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       await deleteTicket(ctx, params.pid, params.tid)
       return new Reply(204)
     } }),
+    route({
+      // Replaces the tickets this one waits for (services/ticket-dependencies.ts); 400 for a cycle.
+      method: 'PUT', path: `${TICKET}/blockers`, access: 'member', params: ProjectItemParams, body: TicketBlockers,
+      handle: ({ params, body, caller }) => setBlockers(ctx, params.pid, params.tid, body.blocked_by, actorOf(caller)),
+    }),
     route({ method: 'POST', path: `${TICKET}/run`, access: 'member', params: ProjectItemParams, handle: async ({ params, caller }) =>
       new Reply(201, await runTicket(ctx, params.pid, params.tid, actorOf(caller))) }),
     route({ method: 'POST', path: `${TICKET}/cancel`, access: 'member', params: ProjectItemParams, handle: ({ params, caller }) =>

@@ -62,7 +62,7 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
  * A local project's agents run on the app's host as the app's user: only an admin may start one
  * (move, run, retry). Jobs the app starts itself (review replies) carry no role and pass.
  */
-async function assertMayStart(tx: TransactionSql, projectId: number, startedBy: Actor | undefined): Promise<void> {
+export async function assertMayStart(tx: TransactionSql, projectId: number, startedBy: Actor | undefined): Promise<void> {
   if (!startedBy?.role || startedBy.role === 'admin') return
   const [project] = await tx`select execution_mode from projects where id = ${projectId}`
   if (project?.execution_mode === 'local') {
@@ -85,6 +85,9 @@ export async function enqueueJob(
   if (active && input.kind === 'ticket') {
     throw conflict(`ticket ${input.ticketId} already has an active job (${active.id}, ${active.status})`)
   }
+  // A ticket waiting for its blockers counts as active (services/ticket-dependencies.ts clears the wait before it enqueues).
+  const [waiting] = input.kind === 'ticket' ? await tx`select id from tickets where id = ${input.ticketId} and waiting_since is not null` : []
+  if (waiting) throw conflict(`ticket ${input.ticketId} is waiting for its blockers; it starts by itself when they are done`)
   const [row] = await tx.unsafe(
     `insert into agent_jobs (project_id, ticket_id, kind, max_attempts, pr_number, comment_body, github_comment_id, started_by, started_by_user_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${JOB_COLUMNS}`,

@@ -14,6 +14,7 @@ import { defaultLinks, getGraph } from './graph.ts'
 import { assertRunnable, enqueueJob, jobSummary } from './jobs.ts'
 import { cancelJob } from './queue.ts'
 import { settleJobReason } from './job-reason-store.ts'
+import { queuePrOpenedNotification } from './notifications-hooks.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { insertJobEvents } from './job-events.ts'
 
@@ -21,6 +22,7 @@ import { insertJobEvents } from './job-events.ts'
 const AGENT_ACTOR: Actor = { userId: null, label: 'agent', address: null }
 import { redactNullable } from '../log.ts'
 import { registerStoredSecrets } from './coordinator-forge-token.ts'
+import { DEPENDENCY_COLUMNS, afterBlockerDeleted, endWait, onTicketDone, waitIfBlocked, waitingDependents } from './ticket-dependencies.ts'
 
 /** A ticket as shown on the board: with a summary of its latest job. */
 export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind: string } | null }
@@ -28,6 +30,7 @@ export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind:
 const SELECT = `
   select t.id, t.number, (select key from projects where id = t.project_id) as project_key, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
     t.associated_node_ids, t.associated_edge_ids, t.pr_url, t.pr_number, t.summary, t.created_at, t.updated_at,
+    ${DEPENDENCY_COLUMNS},
     case when j.id is null then null else jsonb_build_object('job_id', j.id, 'ticket_id', j.ticket_id, 'kind', j.kind,
       'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested,
       'reason_kind', j.reason_kind, 'reason', j.reason, 'reason_event_id', j.reason_event_id, 'reason_fix', j.reason_fix) end as job
@@ -120,7 +123,10 @@ async function moveTicket(ctx: AppContext, scope: WriteScope, ticket: TicketView
   if (target.role === 'backlog' && ticket.job && ['pending', 'running'].includes(ticket.job.status)) {
     await requestCancel(scope, ticket.job.job_id)
   }
+  if (source?.role === 'in_progress' && target.role !== 'in_progress') await endWait(tx, ticket.id)
+  if (target.role === 'done' && source?.role !== 'done') await onTicketDone(ctx, scope, ticket.project_id, ticket)
   if (target.role === 'in_progress' && source?.role !== 'in_progress') {
+    if (await waitIfBlocked(ctx, scope, ticket, actor)) return null
     return startTicketJob(ctx, scope, ticket.project_id, ticket.id, actor, `moved to ${target.title} by ${actor.label}`)
   }
   return null
@@ -149,8 +155,11 @@ async function startTicketJob(ctx: AppContext, scope: WriteScope, projectId: num
   return job
 }
 
-/** `POST …/run`: moves the ticket to the in_progress column (which enqueues) or, if already there, enqueues. */
-export async function runTicket(ctx: AppContext, projectId: number, ticketId: number, actor: Actor = APP_ACTOR): Promise<{ ticket: TicketView; job: Job }> {
+/**
+ * `POST …/run`: moves the ticket to the in_progress column (which enqueues) or, if already there,
+ * enqueues; `job` is null when the move made it wait for its blockers.
+ */
+export async function runTicket(ctx: AppContext, projectId: number, ticketId: number, actor: Actor = APP_ACTOR): Promise<{ ticket: TicketView; job: Job | null }> {
   return write(ctx, async (scope) => {
     const { tx } = scope
     await lockProject(tx, projectId)
@@ -160,8 +169,8 @@ export async function runTicket(ctx: AppContext, projectId: number, ticketId: nu
     const job =
       ticket.column_id === inProgress.id
         ? await startTicketJob(ctx, scope, projectId, ticketId, actor, `run by ${actor.label}`)
-        : (await moveTicket(ctx, scope, ticket, inProgress.id, undefined, actor))!
-    await recordAudit(tx, actor, { action: 'ticket.run', target: { type: 'ticket', id: ticketId }, projectId, details: { job_id: job.id } })
+        : await moveTicket(ctx, scope, ticket, inProgress.id, undefined, actor)
+    await recordAudit(tx, actor, { action: 'ticket.run', target: { type: 'ticket', id: ticketId }, projectId, details: { job_id: job?.id ?? null } })
     const updated = await getTicket(tx, projectId, ticketId)
     await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
     return { ticket: updated, job }
@@ -176,13 +185,16 @@ export async function cancelTicket(ctx: AppContext, projectId: number, ticketId:
 }
 
 export async function deleteTicket(ctx: AppContext, projectId: number, ticketId: number): Promise<void> {
-  await write(ctx, async ({ tx, emit }) => {
+  await write(ctx, async (scope) => {
+    const { tx, emit } = scope
     await lockProject(tx, projectId)
     const ticket = await getTicket(tx, projectId, ticketId)
+    const dependents = await waitingDependents(tx, ticketId)
     await tx`delete from tickets where id = ${ticketId}`
     await tx`update tickets set position = position - 1
       where project_id = ${projectId} and column_id = ${ticket.column_id} and position > ${ticket.position}`
     await emit({ project_id: projectId, type: 'ticket.deleted', payload: { ticket_id: ticketId, column_id: ticket.column_id } })
+    await afterBlockerDeleted(ctx, scope, projectId, dependents, ticket)
   })
 }
 
@@ -204,6 +216,7 @@ export async function completeTicket(
       pr_number = coalesce(${input.pr_number ?? null}, pr_number),
       summary = coalesce(${redactNullable(input.summary ?? null)}, summary), updated_at = now() where id = ${ticketId}`
     const jobId = input.job_id ?? ticket.job?.job_id
+    if (input.pr_number && input.pr_number !== ticket.pr_number) await queuePrOpenedNotification(tx, projectId, ticketId, { number: input.pr_number, url: input.pr_url ?? null }, jobId ?? null)
     if (jobId && input.usage) await tx`update agent_jobs set usage = ${tx.json(input.usage as never)} where id = ${jobId} and ticket_id = ${ticketId}`
     const inReview = columnWithRole(await getBoard(tx, projectId), 'in_review')!
     if (ticket.column_id !== inReview.id) await moveTicket(ctx, scope, ticket, inReview.id, undefined, AGENT_ACTOR)
@@ -220,7 +233,7 @@ function requireColumn(board: Board, columnId: string) {
 }
 
 /** Serializes board edits per project so concurrent moves keep positions dense. */
-async function lockProject(tx: TransactionSql, projectId: number): Promise<void> {
+export async function lockProject(tx: TransactionSql, projectId: number): Promise<void> {
   const [row] = await tx`select id from projects where id = ${projectId} for update`
   if (!row) throw notFound(`project ${projectId}`)
 }

@@ -11,6 +11,7 @@ import type { Job } from '../../types.ts'
 import { columnWithRole, getBoard } from '../board.ts'
 import { jobSummary } from '../jobs.ts'
 import { getTicket } from '../tickets.ts'
+import { endWait, onTicketDone } from '../ticket-dependencies.ts'
 import { settleJobReason } from '../job-reason-store.ts'
 
 export type PrState = 'open' | 'closed' | 'merged'
@@ -171,7 +172,7 @@ export async function applyPullState(ctx: AppContext, prId: number, pull: PullFa
       [prId, next, next === 'open', title, head, url],
     )
     if (next !== 'open') await cancelPendingReviewJobs(scope, pr, `pull request #${pr.number} was ${next}`)
-    if (next === 'merged') await moveTicketToDone(scope, pr.project_id, pr.ticket_id)
+    if (next === 'merged') await moveTicketToDone(ctx, scope, pr.project_id, pr.ticket_id)
     await scope.emit({ project_id: pr.project_id, type: 'pr.updated', payload: { pr: prView(updated as unknown as PrRow), from_state: pr.state } })
     return next
   })
@@ -195,7 +196,7 @@ async function cancelPendingReviewJobs(scope: WriteScope, pr: PrRow, why: string
 }
 
 /** Moves the ticket to the end of the column whose role is `done`, keeping positions dense. */
-async function moveTicketToDone(scope: WriteScope, projectId: number, ticketId: number): Promise<void> {
+async function moveTicketToDone(ctx: AppContext, scope: WriteScope, projectId: number, ticketId: number): Promise<void> {
   const { tx } = scope
   // Same lock as every board edit (services/tickets.ts), so concurrent moves keep positions dense.
   await tx`select id from projects where id = ${projectId} for update`
@@ -206,6 +207,9 @@ async function moveTicketToDone(scope: WriteScope, projectId: number, ticketId: 
     where project_id = ${projectId} and column_id = ${ticket.column_id} and position > ${ticket.position}`
   const [{ n }] = (await tx`select count(*)::int as n from tickets where project_id = ${projectId} and column_id = ${done.id}`) as unknown as [{ n: number }]
   await tx`update tickets set column_id = ${done.id}, position = ${n}, updated_at = now() where id = ${ticketId}`
+  // Leaving In Progress ends a wait; entering Done starts the tickets waiting only on this one.
+  await endWait(tx, ticketId)
+  await onTicketDone(ctx, scope, projectId, ticket)
   const updated = await getTicket(tx, projectId, ticketId)
   await scope.emit({ project_id: projectId, type: 'ticket.updated', payload: { ticket: updated, from_column_id: ticket.column_id } })
 }
