@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { Forge } from '../core/forge.ts'
 import { github } from '../plugins/forges/github/index.ts'
 import { gitHost, parseRepo, requestUrl, webBase } from '../plugins/forges/github/repo-url.ts'
 import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
@@ -222,3 +223,39 @@ app('the same comment id on two requests (two forges number independently) is st
 })
 
 app.run()
+
+// Another forge kind never gets the GitHub token: with FORGE_KIND on it, only FORGE_TOKEN counts.
+const other = suite<{ t: TestApp; connected: string[] }>('another forge kind reads FORGE_TOKEN only')
+
+other.before(async (context) => {
+  context.connected = []
+  const elsewhere: Forge = {
+    ...github(), kind: 'elsewhere', defaultApiUrl: 'http://127.0.0.1:9/api',
+    connect: (connection) => (context.connected.push(connection.token), github().connect(connection)),
+  }
+  context.t = await startTestApp({ kind: 'pglite', env: { GITHUB_TOKEN: TOKEN }, forges: [github(), elsewhere] })
+})
+other.after(async ({ t }) => t?.close())
+
+other('the GitHub token is not the other forge\'s: the check and Run name FORGE_TOKEN', async ({ t, connected }) => {
+  const before = (await t.api('GET', '/api/settings/check')).body.problems
+  assert.not.ok(before.some((p: any) => p.key === 'GITHUB_TOKEN' || p.key === 'FORGE_TOKEN'), 'GitHub with GITHUB_TOKEN: nothing missing')
+  await put(t, { FORGE_KIND: 'elsewhere' })
+  const problems = (await t.api('GET', '/api/settings/check')).body.problems
+  assert.is(problems.find((p: any) => p.key === 'FORGE_TOKEN')?.severity, 'error', JSON.stringify(problems))
+  assert.not.ok(problems.some((p: any) => p.key === 'GITHUB_TOKEN'))
+  const check = await t.api('POST', '/api/checks/forge', {})
+  assert.is(check.body.kind, 'not_configured', JSON.stringify(check.body))
+  assert.match(check.body.reason, /FORGE_TOKEN is not set/)
+  const project = await createRunnableProject(t)
+  const ticket = await createTicket(t, project.id)
+  const run = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/run`)
+  assertError(run, 422, '/settings/FORGE_TOKEN')
+  assert.equal(connected, [], 'no client of the other forge was made with any token')
+  await put(t, { FORGE_TOKEN: 'elsewhere-token' })
+  assert.not.ok((await t.api('GET', '/api/settings/check')).body.problems.some((p: any) => p.key === 'FORGE_TOKEN'))
+  await t.api('POST', '/api/checks/forge', {})
+  assert.equal(connected, ['elsewhere-token'])
+})
+
+other.run()

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { resolveAppConfig } from '../core/config.ts'
 import { startApp, type RunningApp } from '../core/app.ts'
 import { builtinForges } from '../plugins/forges/index.ts'
+import type { Forge } from '../core/forge.ts'
 import { createLogger, type LogLevel } from '../core/log.ts'
 import { createDatabase, startCluster, type Cluster } from './postgres.ts'
 
@@ -62,6 +63,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   /** Reuse the database of an earlier app (restart tests). */
   reuse?: { dataDir: string; env: Record<string, string> }
+  /** The forge plugins; default the built-in ones. */
+  forges?: Forge[]
 }
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error']
@@ -90,7 +93,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     const level = (/"level":"(\w+)"/.exec(line)?.[1] ?? 'error') as LogLevel
     if (LEVELS.indexOf(level) >= LEVELS.indexOf(config.LOG_LEVEL)) process.stderr.write(line + '\n')
   })
-  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log, forges: builtinForges() })
+  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), log, forges: options.forges ?? builtinForges() })
   // A replica started on another replica's database holds no key file: its tests send the first one's.
   const keyFile = join(env.TERARCHITECT_DATA_DIR ?? dataDir, 'worker.key')
   const workerKey = env.TERARCHITECT_WORKER_API_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '')

@@ -195,10 +195,15 @@ export async function checkSettings(ctx: AppContext, sql: Sql | TransactionSql =
   }
   // Every job clones and pushes through the git relay: with no forge token at all (the setting or
   // one a coordinator handed over) no run can work, so Run is disabled (setup-checks/run.ts per project).
-  // FORGE_TOKEN is the forge-neutral name of the same token: either one set is enough.
-  if (effective(ctx, SETTINGS_BY_KEY.get('FORGE_TOKEN')!, stored).value !== null) {
+  // FORGE_TOKEN is the forge-neutral name of the token: for GitHub either one set is enough; another
+  // forge reads FORGE_TOKEN only (a GitHub token is never sent to it).
+  const kind = effective(ctx, SETTINGS_BY_KEY.get('FORGE_KIND')!, stored).value ?? 'github'
+  if (kind !== 'github' || effective(ctx, SETTINGS_BY_KEY.get('FORGE_TOKEN')!, stored).value !== null) {
     const unset = problems.findIndex((problem) => problem.key === 'GITHUB_TOKEN' && problem.severity === 'warning')
     if (unset >= 0) problems.splice(unset, 1)
+  }
+  if (kind !== 'github' && effective(ctx, SETTINGS_BY_KEY.get('FORGE_TOKEN')!, stored).value === null) {
+    problems.push({ key: 'FORGE_TOKEN', severity: 'error', message: `FORGE_TOKEN is not set: agents clone and push through the app, which needs a token for the ${kind} forge` })
   }
   const forge = problems.find((problem) => problem.key === 'GITHUB_TOKEN' && problem.severity === 'warning')
   if (forge && !(await sql`select 1 from forge_tokens limit 1`).length) {

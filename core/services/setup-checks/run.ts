@@ -13,9 +13,13 @@ import { projectsSharingPath } from './shared-path.ts'
 /** Appends to `details` what stops `project` from running, unless a detail already names it. */
 export async function addRunBlockers(ctx: AppContext, tx: TransactionSql, project: Project, details: ErrorDetail[]): Promise<void> {
   const named = new Set(details.map((detail) => detail.path))
-  if (!named.has('/settings/GITHUB_TOKEN') && !(await settingValue(ctx, 'FORGE_TOKEN', tx)) && !(await settingValue(ctx, 'GITHUB_TOKEN', tx))) {
-    const [handed] = await tx`select 1 from forge_tokens where project_ids is null or ${project.id} = any(project_ids) limit 1`
-    if (!handed) details.push({ path: '/settings/GITHUB_TOKEN', message: 'GITHUB_TOKEN is not set (and no coordinator serving this project handed one): agents clone and push through the app, which needs a forge token' })
+  // GitHub reads FORGE_TOKEN, else GITHUB_TOKEN, else a coordinator's; another forge FORGE_TOKEN only (forge-token.ts).
+  const github = ((await settingValue(ctx, 'FORGE_KIND', tx)) ?? 'github') === 'github'
+  const setting = github ? 'GITHUB_TOKEN' : 'FORGE_TOKEN'
+  const token = (await settingValue(ctx, 'FORGE_TOKEN', tx)) ?? (github ? await settingValue(ctx, 'GITHUB_TOKEN', tx) : null)
+  if (!named.has(`/settings/${setting}`) && !token) {
+    const [handed] = github ? await tx`select 1 from forge_tokens where project_ids is null or ${project.id} = any(project_ids) limit 1` : []
+    if (!handed) details.push({ path: `/settings/${setting}`, message: `${setting} is not set${github ? ' (and no coordinator serving this project handed one)' : ''}: agents clone and push through the app, which needs a forge token` })
   }
   if (project.execution_mode === 'local' && project.project_path) {
     const sharing = await projectsSharingPath(tx, project.project_path, project.id)
