@@ -30,6 +30,8 @@ import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
 import { memoryRoutes } from './api/memory.ts'
 import { webhookRoutes } from './api/webhooks.ts'
+import { notificationRoutes } from './api/notifications.ts'
+import { startNotificationSender } from './services/notifications-deliveries.ts'
 import { gitRelayRoutes } from './api/relay-git.ts'
 import { agentForgeRoutes } from './api/agent-forge.ts'
 import { isRelayRequest, relayLlmHandler } from './api/relay-llm.ts'
@@ -120,6 +122,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // Changes committed by other replicas reach this one through the feed.
   feed.subscribe((rows) => rows.forEach((row) => row.type !== 'log' && ctx.cache.invalidate(row.project_id)))
   const stopReaper = startReaper(ctx)
+  const stopNotifications = startNotificationSender(ctx)
   const reviewLoop = startReviewLoop(ctx, feed)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
   const probe = createDbProbe({ sql: db.sql, expected: migrationVersions(options.migrationsDir), log })
@@ -144,6 +147,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...coordinatorRoutes(ctx),
     ...pathCheckRoutes(ctx),
     ...webhookRoutes(ctx),
+    ...notificationRoutes(ctx),
     ...gitRelayRoutes(ctx),
     ...agentForgeRoutes(ctx),
     ...(options.routes?.(ctx) ?? []),
@@ -178,6 +182,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     await reviewLoop.stop()
     await memoryIndexer.stop()
     await stopReaper()
+    await stopNotifications()
     feed.close()
     await bus.close()
     await db.close()

@@ -14,6 +14,7 @@ import type { Sql, TransactionSql } from '../db/index.ts'
 import { redactText } from '../log.ts'
 import type { Job } from '../types.ts'
 import { isReasonKind, type FixTarget, type JobReason, type JobReasonFields } from './job-reason.ts'
+import { queueJobFailedNotification } from './notifications-hooks.ts'
 
 type Ended = Pick<Job, 'id' | 'status'>
 
@@ -36,7 +37,10 @@ export async function settleJobReason(tx: Sql | TransactionSql, job: Ended, hint
   const found = job.status === 'cancelled'
     ? await cancelReason(tx, job.id, row as { ticket_id: number | null; created_at: string; error: string | null }, hint, hintEventId ?? null)
     : await failureReason(tx, job.id, row.started_at as string | null, row.error as string | null, hint, hintEventId ?? null)
-  return storeReason(tx, job.id, found)
+  const fields = await storeReason(tx, job.id, found)
+  // Settled once per failure, in the transaction that ends the job: the webhook's event (docs/notifications.md).
+  if (job.status === 'failed') await queueJobFailedNotification(tx, job.id, fields)
+  return fields
 }
 
 /** Records why a job that ended its attempt without a result is pending again (the reaper's lost lease). */

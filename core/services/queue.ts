@@ -20,6 +20,7 @@ import { JOB_COLUMNS, assertRunnable, enqueueJob, getJob, jobSummary } from './j
 import { getProject } from './projects.ts'
 import { APP_ACTOR, recordAudit, type Actor } from './audit.ts'
 import { settleJobReason } from './job-reason-store.ts'
+import { queueReviewDoneNotification } from './notifications-hooks.ts'
 import type { JobReason } from './job-reason.ts'
 import { commentJobFailure } from './job-failure-comment.ts'
 
@@ -229,6 +230,7 @@ async function writeReport(ctx: AppContext, jobId: number, report: Outcome): Pro
     )
     if (row) {
       const job = Object.assign(row as unknown as Job, await settleJobReason(tx, row as unknown as Job, report.reason))
+      if (job.kind === 'review' && job.status === 'succeeded') await queueReviewDoneNotification(tx, job)
       await emit({ project_id: job.project_id, type: 'job.updated', payload: jobSummary(job) })
       return job
     }

@@ -14,6 +14,7 @@ import { createSecretBox, loadMasterKey, type SecretBox } from '../secrets.ts'
 const STORES = [
   { table: 'app_settings', id: 'key', column: 'value', where: 'secret', label: 'setting' },
   { table: 'forge_tokens', id: 'credential', column: 'token', where: 'true', label: 'coordinator forge token of credential' },
+  { table: 'notification_endpoints', id: 'id', column: 'secret', where: 'true', label: 'notification endpoint' },
 ] as const
 
 export interface RotationResult {
