@@ -57,7 +57,7 @@ export function dropPosition(groups: Groups, ticketId: number, columnId: string,
   return index < 0 ? group.length : index
 }
 
-/** Applies a `job.updated` summary to the ticket it belongs to (newer jobs only). */
+/** Applies a `job.updated` summary to the ticket it belongs to (newer jobs only) and to the blocker lists naming that ticket. */
 export function applyJob(groups: Groups, job: JobSummary): Groups {
   if (job.ticket_id === null) return groups
   const ticket = findTicket(groups, job.ticket_id)
@@ -65,6 +65,18 @@ export function applyJob(groups: Groups, job: JobSummary): Groups {
   const merged: TicketView = { ...ticket, job: { ...ticket.job, ...job } }
   const next: Groups = new Map(groups)
   next.set(ticket.column_id, groups.get(ticket.column_id)!.map((candidate) => (candidate.id === ticket.id ? merged : candidate)))
+  return applyBlockerStatus(next, ticket.id, job.status)
+}
+
+/** The cards waiting on `blockerId` learn its latest job's status (a failure shows on them at once). */
+function applyBlockerStatus(groups: Groups, blockerId: number, status: JobSummary['status']): Groups {
+  const next: Groups = new Map(groups)
+  for (const [columnId, group] of groups) {
+    if (!group.some((ticket) => ticket.blocked_by?.some((blocker) => blocker.id === blockerId && blocker.job_status !== status))) continue
+    next.set(columnId, group.map((ticket) => ticket.blocked_by?.some((blocker) => blocker.id === blockerId)
+      ? { ...ticket, blocked_by: ticket.blocked_by.map((blocker) => (blocker.id === blockerId ? { ...blocker, job_status: status } : blocker)) }
+      : ticket))
+  }
   return next
 }
 

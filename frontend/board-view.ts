@@ -259,7 +259,7 @@ export class BoardView extends LitElement {
     try {
       const { ticket: saved } = await api.post<{ ticket: TicketView }>(`/api/projects/${this.project.id}/tickets/${id}/run`)
       this.groups = placeTicket(this.groups, saved)
-      notify(`Agent queued for ${ticketLabel(this.project, saved)} “${saved.title}”`, 'success')
+      notify(saved.waiting ? `${ticketLabel(this.project, saved)} is waiting for its blockers; it starts by itself` : `Agent queued for ${ticketLabel(this.project, saved)} “${saved.title}”`, saved.waiting ? 'info' : 'success')
     } catch (error) {
       notifyError(error, 'Could not run the ticket')
     }

@@ -9,6 +9,7 @@ import { icons } from './icons.ts'
 import { logHref, reasonLine, reasonOf, reasonStyles } from './job-reason.ts'
 import { prHref } from './pr-link.ts'
 import { STATUS_LOOK } from './styles.ts'
+import { blockerLines } from './ticket-blockers.ts'
 import { isActive, type TicketView } from './types.ts'
 
 export interface CardContext {
@@ -31,6 +32,8 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
   const active = isActive(job)
   const look = job ? STATUS_LOOK[job.status] : undefined
   const stopping = active && job!.cancel_requested
+  const blockers = blockerLines(ticket)
+  const runBlocker = blockers.waiting ? `${blockers.waiting}: it starts by itself` : context.runBlocker
   const links = ticket.associated_node_ids.includes('*') ? 'Whole graph' : ticket.associated_node_ids.length + ticket.associated_edge_ids.length
   return html`
     <article class="card ${active ? `is-${job!.status}` : ''} ${context.dragging ? 'dragging' : ''}" tabindex="0" draggable=${context.readOnly ? 'false' : 'true'} title=${context.readOnly ?? nothing}
@@ -38,13 +41,16 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
       aria-label="${ticket.title}, ${PRIORITY_LABEL[ticket.priority]} priority${look ? `, ${look.label}` : ''}">
       <div class="card-top">
         <span class="tid ${ticket.priority}" title="${PRIORITY_LABEL[ticket.priority]} priority">${ticketLabel(null, ticket)}</span>
+        ${blockers.open.length ? html`<span class="badge warning status blocked" title="Blocked by ${blockers.open.join(', ')}">Blocked</span>` : nothing}
         ${look ? html`<span class="badge ${look.cls} status">${active && job!.status === 'running' ? html`<span class="spinner"></span>` : html`<span class="dot"></span>`}${stopping ? 'Stopping…' : look.label}</span>` : nothing}
         ${active
           ? html`<button class="stop" data-action="stop" title=${context.readOnly ?? 'Stop the agent'} aria-label="Stop ${ticket.title}" ?disabled=${stopping || !!context.readOnly}>${icons.stop()}Stop</button>`
           : html`<button class="run" data-action="run" aria-label="Run ${ticket.title}"
-              title=${context.runBlocker ?? 'Run an agent on this ticket'} aria-disabled=${context.runBlocker ? 'true' : 'false'}></button>`}
+              title=${runBlocker ?? 'Run an agent on this ticket'} aria-disabled=${runBlocker ? 'true' : 'false'}></button>`}
       </div>
       <div class="card-title">${ticket.title}</div>
+      ${blockers.waiting ? html`<div class="waiting" data-testid="waiting">${blockers.waiting}</div>` : nothing}
+      ${blockers.problems.map((problem) => html`<div class="waiting problem">${problem}</div>`)}
       ${active && context.latest ? html`<div class="latest" title=${context.latest}>${context.latest}</div>` : nothing}
       ${reasonOf(job) ? html`<a class="card-reason" data-action="reason" href=${job!.reason_event_id ? logHref(ticket.project_id, ticket.id, job!.reason_event_id) : `/projects/${ticket.project_id}/tickets/${ticket.id}`}
         title="Show in the ticket's log">${reasonLine(job, { projectId: ticket.project_id, ticketId: ticket.id, plain: true })}</a>` : nothing}
@@ -93,6 +99,9 @@ export const cardStyles = css`
   .card-reason .reason-kind { background: transparent; padding: 0; }
   .card-reason .reason-text { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .card-meta { display: flex; gap: 6px; flex-wrap: wrap; }
+  /* A ticket waiting for its blockers: what it waits on, and what went wrong with them. */
+  .waiting { font-size: 11.5px; color: var(--warning); background: var(--warning-soft); border-radius: 5px; padding: 3px 6px; }
+  .waiting.problem { color: var(--danger); background: var(--danger-soft); }
   .chip { display: inline-flex; align-items: center; gap: 4px; font-size: 11.5px; color: var(--text-2); }
   .chip svg { width: 13px; height: 13px; }
   .chip.links::before { content: ''; width: 13px; height: 13px; background: currentColor; -webkit-mask: ${GRAPH} center / contain no-repeat; mask: ${GRAPH} center / contain no-repeat; }

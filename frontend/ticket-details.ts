@@ -14,6 +14,7 @@ import type { Column, Priority, TicketView } from './types.ts'
 import type { Links } from './links-picker.ts'
 import './links-picker.ts'
 import './priority-picker.ts'
+import './ticket-blockers-picker.ts'
 
 interface Draft {
   title: string
@@ -143,6 +144,10 @@ export class TicketDetails extends LitElement {
         <ta-links-picker .projectId=${t.project_id} .value=${{ nodes: draft.associated_node_ids, edges: draft.associated_edge_ids }} .text=${`${draft.title}\n${draft.description}`}
           @change=${(e: CustomEvent<Links>) => this.set({ associated_node_ids: e.detail.nodes, associated_edge_ids: e.detail.edges })}></ta-links-picker>
         <span class="hint">The agent gets these nodes and edges, with their neighbours, as context.</span>
+      </div>
+      <div class="field"><span class="label">Blocked by</span>
+        <ta-ticket-blockers .ticket=${t} @saved=${(e: CustomEvent<TicketView>) => this.dispatchEvent(new CustomEvent('saved', { detail: e.detail }))}></ta-ticket-blockers>
+        <span class="hint">Moved to In Progress, this ticket waits until every blocker is Done, then starts by itself.</span>
       </div>
       ${t.summary ? html`<div class="field"><span class="label">Agent summary</span><div class="summary">${t.summary}</div></div>` : ''}
       <div class="stamp">Created ${timeAgo(t.created_at)} · updated ${timeAgo(t.updated_at)}</div>

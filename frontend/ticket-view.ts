@@ -22,6 +22,7 @@ import { lazy } from './lazy.ts'
 import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
+import { blockerLines } from './ticket-blockers.ts'
 
 type Tab = 'activity' | 'details' | 'jobs' | 'review'
 const TAB_LABEL: Record<Tab, string> = { activity: 'Activity', details: 'Details', jobs: 'Jobs', review: 'Review' }
@@ -188,7 +189,7 @@ export class TicketViewElement extends LitElement {
       if (action === 'run') {
         const { ticket: saved } = await api.post<{ ticket: TicketView }>(`/api/projects/${this.project.id}/tickets/${ticket.id}/run`)
         this.loaded = saved
-        notify('Agent queued', 'success')
+        notify(saved.waiting ? blockerLines(saved).waiting! : 'Agent queued', saved.waiting ? 'info' : 'success')
         this.tab = 'activity'
       } else if (action === 'cancel') {
         await stopTicketJob(this.project.id, ticket.id)
@@ -233,6 +234,14 @@ export class TicketViewElement extends LitElement {
       <button class="icon-btn" aria-label="Delete ticket" title=${denied('member', 'delete tickets') ?? 'Delete ticket'} ?disabled=${!!denied('member', 'delete tickets')} @click=${() => this.act('delete')}>${icons.trash()}</button>`
   }
 
+  /** Blocked, waiting and what happened to the blockers (ticket-blockers.ts words it). */
+  private blockers(ticket: TicketView) {
+    const lines = blockerLines(ticket)
+    return html`${lines.open.length && !lines.waiting ? html`<span class="badge warning" data-testid="blocked">Blocked by ${lines.open.join(', ')}</span>` : nothing}
+      ${lines.waiting ? html`<span class="badge warning" data-testid="waiting">${lines.waiting}</span>` : nothing}
+      ${lines.problems.map((problem) => html`<span class="badge danger">${problem}</span>`)}`
+  }
+
   override render() {
     const ticket = this.current
     const tabs: Tab[] = ticket?.pr_number ? ['activity', 'details', 'jobs', 'review'] : ['activity', 'details', 'jobs']
@@ -255,6 +264,7 @@ export class TicketViewElement extends LitElement {
             ${look ? html`<span class="badge ${look.cls}">${ticket.job!.status === 'running' ? html`<span class="spinner small"></span>` : html`<span class="dot"></span>`}
               ${ticket.job!.cancel_requested && isActive(ticket.job) ? 'Stopping…' : look.label} · attempt ${ticket.job!.attempt}</span>` : nothing}
             ${reasonLine(ticket.job, { projectId: this.project.id, ticketId: ticket.id })}
+            ${this.blockers(ticket)}
           </div>` : nothing}
           <div class="tabs" role="tablist">
             ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}

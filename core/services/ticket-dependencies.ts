@@ -27,8 +27,6 @@ export const DEPENDENCY_COLUMNS = `t.waiting_since is not null as waiting, t.wai
       from ticket_dependencies d join tickets b on b.id = d.blocker_id where d.ticket_id = t.id), '[]'::jsonb) as blocked_by,
     coalesce((select jsonb_agg(d.ticket_id order by d.ticket_id) from ticket_dependencies d where d.blocker_id = t.id), '[]'::jsonb) as blocks`
 
-export const MAX_BLOCKERS = 50
-
 const labelOf = (ticket: { number: number }, key: string | undefined) => (key ? `${key}-${ticket.number}` : `ticket ${ticket.number}`)
 
 /** `PUT …/blockers`: replaces the ticket's blockers; a waiting ticket left with none open starts. */
@@ -46,7 +44,7 @@ export async function setBlockers(ctx: AppContext, projectId: number, ticketId: 
       if (id === ticketId) details.push({ path: `/body/blocked_by/${i}`, message: 'a ticket cannot block itself' })
       else if (!known.has(id)) details.push({ path: `/body/blocked_by/${i}`, message: `no ticket ${id} in this project` })
     })
-    if (details.length) throw badRequest(`invalid blocked_by: ${details[0]!.message}`, details)
+    if (details.length) throw badRequest(`blocked_by: ${details[0]!.message}`, details)
     const cycle = await findCycle(tx, projectId, ticketId, ids)
     if (cycle) {
       throw badRequest(`these tickets would wait for each other forever: ${cycle}`, [{ path: '/body/blocked_by', message: `makes a cycle: ${cycle}` }])
@@ -117,17 +115,20 @@ export async function endWait(tx: TransactionSql, ticketId: number): Promise<voi
   await tx`update tickets set waiting_since = null, waiting_notes = '[]' where id = ${ticketId} and waiting_since is not null`
 }
 
-/** Where a ticket enters the done column, whatever moved it: its waiting dependents with every blocker Done start. */
+/**
+ * Where a ticket enters the done column, whatever moved it: its waiting dependents with every
+ * blocker Done start (oldest wait first); the others' cards are told the blocker is Done.
+ */
 export async function onTicketDone(ctx: AppContext, scope: WriteScope, projectId: number, ticket: { id: number; number: number; project_key?: string }): Promise<void> {
-  for (const id of await waitingDependents(scope.tx, ticket.id)) {
+  for (const id of await dependentsOf(scope.tx, ticket.id)) {
     await startIfUnblocked(ctx, scope, projectId, id, `${labelOf(ticket, ticket.project_key)} is done`)
   }
 }
 
-/** Before a ticket is deleted: the tickets that wait on it (read before the cascade removes the edges). */
-export function waitingDependents(tx: TransactionSql, ticketId: number): Promise<number[]> {
+/** The tickets a ticket blocks, waiting ones first (oldest wait first); read before a delete's cascade removes the edges. */
+export function dependentsOf(tx: TransactionSql, ticketId: number): Promise<number[]> {
   return tx`select d.ticket_id from ticket_dependencies d join tickets t on t.id = d.ticket_id
-    where d.blocker_id = ${ticketId} and t.waiting_since is not null order by t.waiting_since, t.id`
+    where d.blocker_id = ${ticketId} order by t.waiting_since nulls last, t.id`
     .then((rows) => (rows as unknown as { ticket_id: number }[]).map((row) => row.ticket_id))
 }
 
@@ -135,7 +136,7 @@ export function waitingDependents(tx: TransactionSql, ticketId: number): Promise
 export async function afterBlockerDeleted(ctx: AppContext, scope: WriteScope, projectId: number, dependents: number[], deleted: { number: number; project_key?: string }): Promise<void> {
   const note = `${labelOf(deleted, deleted.project_key)} was deleted`
   for (const id of dependents) {
-    await scope.tx`update tickets set waiting_notes = waiting_notes || ${scope.tx.json([note])} where id = ${id}`
+    await scope.tx`update tickets set waiting_notes = waiting_notes || ${scope.tx.json([note])} where id = ${id} and waiting_since is not null`
     await startIfUnblocked(ctx, scope, projectId, id, note)
   }
 }

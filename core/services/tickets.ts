@@ -22,7 +22,7 @@ import { insertJobEvents } from './job-events.ts'
 const AGENT_ACTOR: Actor = { userId: null, label: 'agent', address: null }
 import { redactNullable } from '../log.ts'
 import { registerStoredSecrets } from './coordinator-forge-token.ts'
-import { DEPENDENCY_COLUMNS, afterBlockerDeleted, endWait, onTicketDone, waitIfBlocked, waitingDependents } from './ticket-dependencies.ts'
+import { DEPENDENCY_COLUMNS, afterBlockerDeleted, endWait, onTicketDone, waitIfBlocked, dependentsOf } from './ticket-dependencies.ts'
 
 /** A ticket as shown on the board: with a summary of its latest job. */
 export type TicketView = Ticket & { job: ReturnType<typeof jobSummary> & { kind: string } | null }
@@ -189,7 +189,7 @@ export async function deleteTicket(ctx: AppContext, projectId: number, ticketId:
     const { tx, emit } = scope
     await lockProject(tx, projectId)
     const ticket = await getTicket(tx, projectId, ticketId)
-    const dependents = await waitingDependents(tx, ticketId)
+    const dependents = await dependentsOf(tx, ticketId)
     await tx`delete from tickets where id = ${ticketId}`
     await tx`update tickets set position = position - 1
       where project_id = ${projectId} and column_id = ${ticket.column_id} and position > ${ticket.position}`
