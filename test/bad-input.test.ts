@@ -127,6 +127,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'PATCH', path: '/api/projects/:pid/tickets/:tid', access: 'people', params: ticket, body: { title: 't2', position: 0, priority: 'high' } },
     { method: 'DELETE', path: '/api/projects/:pid/tickets/:tid', access: 'people', params: ticket },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/run', access: 'people', params: ticket },
+    { method: 'PUT', path: '/api/projects/:pid/tickets/:tid/blockers', access: 'people', params: ticket, body: { blocked_by: [f.t2] }, required: ['blocked_by'] },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/cancel', access: 'people', params: ticket },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/logs', access: 'people', params: ticket, query: 'after=0&limit=10' },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/worker-context', access: 'agent', params: agentTicket },
@@ -521,6 +522,20 @@ function webhookCases(): Case[] {
   ]
 }
 
+/** Blockers the dependency rules refuse (services/ticket-dependencies.ts): 400 naming the entry. */
+function blockerCases(f: Fixture, ticketPath: (pid: number, tid: number, tail?: string) => string): Case[] {
+  const put = (name: string, blockedBy: number[], detail: string): Case => ({
+    name, method: 'PUT', path: ticketPath(f.p, f.t1, '/blockers'), status: 400, detail,
+    headers: { 'content-type': 'application/json' }, body: json({ blocked_by: blockedBy }),
+  })
+  return [
+    put('a ticket blocked by itself', [f.t2, f.t1], '/body/blocked_by/1'),
+    put('a blocker that does not exist', [UNKNOWN], '/body/blocked_by/0'),
+    put('a blocker of another project', [f.lt], '/body/blocked_by/0'),
+    put('more blockers than allowed', Array.from({ length: 51 }, (_, i) => i + 1), '/body/blocked_by'),
+  ]
+}
+
 /** Refusals the services decide (409, 422, 404 on state), each leaving the data alone. */
 function stateCases(list: Endpoint[], f: Fixture): Case[] {
   const by = (method: string, path: string) => list.find((e) => e.method === method && e.path === path)!
@@ -537,6 +552,7 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     { name: 'move a ticket of a project that cannot run', method: 'PATCH', path: ticketPath(f.l, f.lt), status: 422, detail: '/project/project_path', headers: { 'content-type': 'application/json' }, body: json({ column_id: 'in_progress' }) },
     post('create a ticket straight into In Progress of a project that cannot run', `/api/projects/${f.l}/tickets`, 422, { title: 'x', column_id: 'in_progress' }, '/project/project_path'),
     post('retry a pending job', `/api/jobs/${f.j2}/retry`, 409),
+    ...blockerCases(f, ticketPath),
     post('retry a succeeded job', `/api/jobs/${f.j3}/retry`, 409),
     post('cancel a succeeded job', `/api/jobs/${f.j3}/cancel`, 409, undefined, '/job/status'),
     post('cancel via a ticket with no job', ticketPath(f.p, f.t1, '/cancel'), 404),
