@@ -16,7 +16,7 @@ let env: Record<string, string | undefined> = process.env
 let kind = process.argv[2]
 let probes: Awaited<ReturnType<typeof waitForJob>>['probes'] | undefined
 if (kind === 'pooled') {
-  const handed = await waitForJob({ workerFor })
+  const handed = await waitForJob({ workerFor, print: (line) => process.stdout.write(`${line}\n`) })
   env = { ...process.env, ...handed.job.env }
   kind = handed.job.kind
   probes = handed.probes

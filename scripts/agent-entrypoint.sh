@@ -4,6 +4,9 @@
 #
 #   agent-entrypoint.sh ticket|review          → node /app/agent.js ticket|review
 #   agent-entrypoint.sh node /app/agent.js …   → runs the command as given (the executors' default Cmd)
+#   agent-entrypoint.sh node /app/agent.js pooled → a warm container's agent (AGENT_WARM_POOL): dockerd
+#                                                  comes up first as always, then the agent waits for the
+#                                                  job file the coordinator uploads (core/agent/wait-job.ts)
 #
 # dockerd stays root; the agent, and so the worker CLI and the project's commands, run unprivileged
 # with the user's groups plus the group owning /var/run/docker.sock (the inner daemon's `docker`, or

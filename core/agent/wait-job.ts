@@ -30,7 +30,12 @@ export interface WaitOptions {
   /** Polling interval while no job is there; default 20 ms. */
   pollMs?: number
   workerFor(mode: string): Worker
+  /** Told once the CLIs were read (READY_LINE …), unless the job came first. */
+  print?: (line: string) => void
 }
+
+/** How a warm container's output says its agent is ready (the bench waits for it). */
+export const READY_LINE = 'agent: ready for a job'
 
 /**
  * Resolves with the job once its file is there and whole, and the probe results gathered meanwhile
@@ -40,7 +45,10 @@ export async function waitForJob(options: WaitOptions): Promise<{ job: HandedJob
   const path = options.path ?? join(JOB_DIR, JOB_FILE)
   const probes = new Map<string, ProbeResult>()
   let arrived = false
-  // One CLI at a time: a warm container should not compete with running jobs for the CPU.
+  // One CLI at a time: a warm container should not compete with running jobs for the CPU. A job
+  // arriving meanwhile stops the rest (the probe in flight finishes: measured up to 10 s for a
+  // node-based CLI read for the first time on a loaded host).
+  const started = Date.now()
   void (async () => {
     for (const mode of WARM_MODES) {
       if (arrived) return
@@ -48,6 +56,7 @@ export async function waitForJob(options: WaitOptions): Promise<{ job: HandedJob
       const result = await probe?.().catch((error: Error) => ({ ok: false as const, reason: error.message }))
       if (result?.ok) probes.set(mode, result)
     }
+    if (!arrived) options.print?.(`${READY_LINE} (worker CLIs read in ${((Date.now() - started) / 1000).toFixed(1)} s: ${[...probes.keys()].join(', ') || 'none'})`)
   })()
   for (;;) {
     const job = await readFile(path, 'utf8').then(parseJob, () => null)
