@@ -93,12 +93,12 @@ async function deliveriesOf(t: TestApp, as: Roles, endpointId: number) {
 test('a job failure reaches an endpoint that fails twice on the third try, signed with its secret', async ({ t, as }) => {
   const hook = await receiver([500, 500, 200])
   try {
-    const created = await t.api('POST', '/api/notifications', { name: 'ops', url: hook.url, events: ['job.failed', 'pr.opened'] }, as.admin)
+    const created = await t.api('POST', '/api/notifications/endpoints', { name: 'ops', url: hook.url, events: ['job.failed', 'pr.opened'] }, as.admin)
     assert.is(created.status, 201, JSON.stringify(created.body))
     const { endpoint, secret } = created.body
     assert.match(secret, /^whsec_/)
     // The secret is shown once: neither the list nor the database holds it in the clear.
-    const list = await t.api('GET', '/api/notifications', undefined, as.admin)
+    const list = await t.api('GET', '/api/notifications/endpoints', undefined, as.admin)
     assert.not.ok(JSON.stringify(list.body).includes(secret))
     const [stored] = await t.app.ctx.sql`select secret from notification_endpoints where id = ${endpoint.id}`
     assert.is.not(stored!.secret, secret)
@@ -161,9 +161,9 @@ test('a failing endpoint is given up on after the last delay; a disabled or unsu
   const down = await receiver([503])
   const quiet = await receiver([200])
   try {
-    const endpoint = (await t.api('POST', '/api/notifications', { url: down.url, events: ['job.failed'] }, as.admin)).body.endpoint
-    const disabled = (await t.api('POST', '/api/notifications', { url: quiet.url, events: ['job.failed'], enabled: false }, as.admin)).body.endpoint
-    const other = (await t.api('POST', '/api/notifications', { url: quiet.url, events: ['review.done'] }, as.admin)).body.endpoint
+    const endpoint = (await t.api('POST', '/api/notifications/endpoints', { url: down.url, events: ['job.failed'] }, as.admin)).body.endpoint
+    const disabled = (await t.api('POST', '/api/notifications/endpoints', { url: quiet.url, events: ['job.failed'], enabled: false }, as.admin)).body.endpoint
+    const other = (await t.api('POST', '/api/notifications/endpoints', { url: quiet.url, events: ['review.done'] }, as.admin)).body.endpoint
     const { project } = await queuedTicket(t, as, 'Break things')
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
     await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', error: 'boom' })
@@ -179,7 +179,7 @@ test('a failing endpoint is given up on after the last delay; a disabled or unsu
     assert.equal(await deliveriesOf(t, as, disabled.id), [])
     assert.equal(await deliveriesOf(t, as, other.id), [])
     assert.is(quiet.received.length, 0)
-    for (const id of [endpoint.id, disabled.id, other.id]) assert.is((await t.api('DELETE', `/api/notifications/${id}`, undefined, as.admin)).status, 204)
+    for (const id of [endpoint.id, disabled.id, other.id]) assert.is((await t.api('DELETE', `/api/notifications/endpoints/${id}`, undefined, as.admin)).status, 204)
   } finally {
     await down.close()
     await quiet.close()
@@ -191,8 +191,8 @@ test('the Slack format posts { text, blocks }; a test send says what happened an
   const broken = await receiver([500])
   const moved = await receiver([302], 0, 'http://127.0.0.1:9/elsewhere')
   try {
-    const endpoint = (await t.api('POST', '/api/notifications', { url: slack.url, events: ['job.failed'], format: 'slack' }, as.admin)).body
-    const sent = await t.api('POST', `/api/notifications/${endpoint.endpoint.id}/test`, undefined, as.admin)
+    const endpoint = (await t.api('POST', '/api/notifications/endpoints', { url: slack.url, events: ['job.failed'], format: 'slack' }, as.admin)).body
+    const sent = await t.api('POST', `/api/notifications/endpoints/${endpoint.endpoint.id}/test`, undefined, as.admin)
     assert.is(sent.status, 200, JSON.stringify(sent.body))
     assert.is(sent.body.delivery.status, 'delivered')
     assert.is(sent.body.delivery.last_status_code, 200)
@@ -201,22 +201,22 @@ test('the Slack format posts { text, blocks }; a test send says what happened an
     assert.is(message.blocks[0].type, 'section')
     assert.ok(verify(endpoint.secret, slack.received[0]!))
 
-    const failing = (await t.api('POST', '/api/notifications', { url: broken.url, events: ['job.failed'] }, as.admin)).body.endpoint
-    const answer = await t.api('POST', `/api/notifications/${failing.id}/test`, undefined, as.admin)
+    const failing = (await t.api('POST', '/api/notifications/endpoints', { url: broken.url, events: ['job.failed'] }, as.admin)).body.endpoint
+    const answer = await t.api('POST', `/api/notifications/endpoints/${failing.id}/test`, undefined, as.admin)
     assert.is(answer.body.delivery.status, 'failed')
     assert.is(answer.body.delivery.attempts, 1, 'a test is tried once')
     assert.is(answer.body.delivery.last_status_code, 500)
     assert.not.ok(JSON.stringify(answer.body).includes(RECEIVER_BODY))
 
-    const redirecting = (await t.api('POST', '/api/notifications', { url: moved.url, events: ['job.failed'] }, as.admin)).body.endpoint
-    const redirected = await t.api('POST', `/api/notifications/${redirecting.id}/test`, undefined, as.admin)
+    const redirecting = (await t.api('POST', '/api/notifications/endpoints', { url: moved.url, events: ['job.failed'] }, as.admin)).body.endpoint
+    const redirected = await t.api('POST', `/api/notifications/endpoints/${redirecting.id}/test`, undefined, as.admin)
     assert.is(redirected.body.delivery.last_status_code, 302)
     assert.match(redirected.body.delivery.last_reason, /not followed/)
     assert.not.ok(JSON.stringify(redirected.body).includes('elsewhere'))
 
     // Nothing listens on port 9: no status, a reason naming the host only.
-    const closed = (await t.api('POST', '/api/notifications', { url: 'http://127.0.0.1:9/hook?token=abc', events: ['job.failed'] }, as.admin)).body.endpoint
-    const refused = await t.api('POST', `/api/notifications/${closed.id}/test`, undefined, as.admin)
+    const closed = (await t.api('POST', '/api/notifications/endpoints', { url: 'http://127.0.0.1:9/hook?token=abc', events: ['job.failed'] }, as.admin)).body.endpoint
+    const refused = await t.api('POST', `/api/notifications/endpoints/${closed.id}/test`, undefined, as.admin)
     assert.is(refused.body.delivery.last_status_code, null)
     assert.match(refused.body.delivery.last_reason, /127\.0\.0\.1:9 is unreachable/)
     assert.not.ok(refused.body.delivery.last_reason.includes('token=abc'))
@@ -228,7 +228,7 @@ test('the Slack format posts { text, blocks }; a test send says what happened an
 test('replicas claiming at once send every delivery exactly once (SKIP LOCKED)', async ({ t, as }) => {
   const slow = await receiver([200], 150)
   try {
-    const { endpoint } = (await t.api('POST', '/api/notifications', { url: slow.url, events: ['job.failed'], enabled: true }, as.admin)).body
+    const { endpoint } = (await t.api('POST', '/api/notifications/endpoints', { url: slow.url, events: ['job.failed'], enabled: true }, as.admin)).body
     const ctx = t.app.ctx
     // Queued with a future due time so the app's own sender leaves them to the two "replicas" below.
     await write(ctx, async ({ tx }) => {
@@ -249,13 +249,13 @@ test('replicas claiming at once send every delivery exactly once (SKIP LOCKED)',
 })
 
 test('only admins reach the notification routes', async ({ t, as }) => {
-  const { endpoint } = (await t.api('POST', '/api/notifications', { url: 'https://hooks.example/x', events: ['pr.opened'] }, as.admin)).body
+  const { endpoint } = (await t.api('POST', '/api/notifications/endpoints', { url: 'https://hooks.example/x', events: ['pr.opened'] }, as.admin)).body
   const calls: Array<[string, string, unknown]> = [
-    ['GET', '/api/notifications', undefined],
-    ['POST', '/api/notifications', { url: 'https://hooks.example/y', events: ['pr.opened'] }],
-    ['PATCH', `/api/notifications/${endpoint.id}`, { enabled: false }],
-    ['DELETE', `/api/notifications/${endpoint.id}`, undefined],
-    ['POST', `/api/notifications/${endpoint.id}/test`, undefined],
+    ['GET', '/api/notifications/endpoints', undefined],
+    ['POST', '/api/notifications/endpoints', { url: 'https://hooks.example/y', events: ['pr.opened'] }],
+    ['PATCH', `/api/notifications/endpoints/${endpoint.id}`, { enabled: false }],
+    ['DELETE', `/api/notifications/endpoints/${endpoint.id}`, undefined],
+    ['POST', `/api/notifications/endpoints/${endpoint.id}/test`, undefined],
     ['GET', '/api/notifications/deliveries', undefined],
   ]
   for (const [method, path, body] of calls) {
@@ -265,7 +265,7 @@ test('only admins reach the notification routes', async ({ t, as }) => {
   }
   const [row] = await t.app.ctx.sql`select enabled from notification_endpoints where id = ${endpoint.id}`
   assert.is(row!.enabled, true, 'refused calls changed nothing')
-  const patched = await t.api('PATCH', `/api/notifications/${endpoint.id}`, { enabled: false, events: ['pr.opened', 'review.done'] }, as.admin)
+  const patched = await t.api('PATCH', `/api/notifications/endpoints/${endpoint.id}`, { enabled: false, events: ['pr.opened', 'review.done'] }, as.admin)
   assert.is(patched.status, 200)
   assert.equal([patched.body.endpoint.enabled, patched.body.endpoint.events], [false, ['pr.opened', 'review.done']])
   const [audit] = await t.app.ctx.sql`select action from audit where target_type = 'notification_endpoint' and target_id = ${String(endpoint.id)} order by id desc limit 1`
@@ -274,7 +274,7 @@ test('only admins reach the notification routes', async ({ t, as }) => {
 
 test('bad input is refused naming the field, and writes nothing', async ({ t, as }) => {
   const before = await t.app.ctx.sql`select count(*)::int as n from notification_endpoints`
-  const post = (body: unknown) => t.api('POST', '/api/notifications', body, as.admin)
+  const post = (body: unknown) => t.api('POST', '/api/notifications/endpoints', body, as.admin)
   assertError(await post({ url: 'ftp://hooks.example/x', events: ['job.failed'] }), 400, '/body/url')
   assertError(await post({ url: 'file:///etc/passwd', events: ['job.failed'] }), 400, '/body/url')
   assertError(await post({ url: 'https://user:pass@hooks.example/x', events: ['job.failed'] }), 400, '/body/url')
@@ -286,12 +286,12 @@ test('bad input is refused naming the field, and writes nothing', async ({ t, as
   assertError(await post({ events: ['job.failed'] }), 400, /^\/body\/url/)
   const after = await t.app.ctx.sql`select count(*)::int as n from notification_endpoints`
   assert.is(after[0]!.n, before[0]!.n)
-  assertError(await t.api('PATCH', '/api/notifications/2147483000', { enabled: false }, as.admin), 404)
-  assertError(await t.api('PATCH', '/api/notifications/abc', { enabled: false }, as.admin), 400, '/params/id')
-  assertError(await t.api('PATCH', '/api/notifications/1', {}, as.admin), 400)
-  assertError(await t.api('PATCH', '/api/notifications/1', { url: 'gopher://x' }, as.admin), 400, '/body/url')
-  assertError(await t.api('DELETE', '/api/notifications/2147483000', undefined, as.admin), 404)
-  assertError(await t.api('POST', '/api/notifications/2147483000/test', undefined, as.admin), 404)
+  assertError(await t.api('PATCH', '/api/notifications/endpoints/2147483000', { enabled: false }, as.admin), 404)
+  assertError(await t.api('PATCH', '/api/notifications/endpoints/abc', { enabled: false }, as.admin), 400, '/params/id')
+  assertError(await t.api('PATCH', '/api/notifications/endpoints/1', {}, as.admin), 400)
+  assertError(await t.api('PATCH', '/api/notifications/endpoints/1', { url: 'gopher://x' }, as.admin), 400, '/body/url')
+  assertError(await t.api('DELETE', '/api/notifications/endpoints/2147483000', undefined, as.admin), 404)
+  assertError(await t.api('POST', '/api/notifications/endpoints/2147483000/test', undefined, as.admin), 404)
   assertError(await t.api('GET', '/api/notifications/deliveries?limit=0', undefined, as.admin), 400, '/query/limit')
   assertError(await t.api('GET', '/api/notifications/deliveries?endpoint_id=x', undefined, as.admin), 400, '/query/endpoint_id')
 })

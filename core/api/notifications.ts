@@ -35,18 +35,18 @@ const DeliveriesQuery = Type.Object(
 
 export function notificationRoutes(ctx: AppContext): Route[] {
   return [
-    route({ method: 'GET', path: '/api/notifications', access: 'admin', handle: async () => ({ endpoints: await listEndpoints(ctx.sql), events: NOTIFICATION_EVENTS }) }),
-    route({ method: 'POST', path: '/api/notifications', access: 'admin', body: EndpointCreate, handle: async ({ body, caller }) =>
+    route({ method: 'GET', path: '/api/notifications/endpoints', access: 'admin', handle: async () => ({ endpoints: await listEndpoints(ctx.sql), events: NOTIFICATION_EVENTS }) }),
+    route({ method: 'POST', path: '/api/notifications/endpoints', access: 'admin', body: EndpointCreate, handle: async ({ body, caller }) =>
       new Reply(201, await createEndpoint(ctx, body, actorOf(caller))) }),
     route({ method: 'GET', path: '/api/notifications/deliveries', access: 'admin', query: DeliveriesQuery, handle: async ({ query }) =>
       ({ deliveries: await listDeliveries(ctx.sql, { endpointId: query.endpoint_id, limit: query.limit ?? 100 }) }) }),
-    route({ method: 'PATCH', path: '/api/notifications/:id', access: 'admin', params: EndpointParams, body: EndpointPatch, handle: async ({ params, body, caller }) =>
+    route({ method: 'PATCH', path: '/api/notifications/endpoints/:id', access: 'admin', params: EndpointParams, body: EndpointPatch, handle: async ({ params, body, caller }) =>
       ({ endpoint: await updateEndpoint(ctx, params.id, body, actorOf(caller)) }) }),
-    route({ method: 'DELETE', path: '/api/notifications/:id', access: 'admin', params: EndpointParams, handle: async ({ params, caller }) => {
+    route({ method: 'DELETE', path: '/api/notifications/endpoints/:id', access: 'admin', params: EndpointParams, handle: async ({ params, caller }) => {
       await deleteEndpoint(ctx, params.id, actorOf(caller))
       return new Reply(204)
     } }),
-    route({ method: 'POST', path: '/api/notifications/:id/test', access: 'admin', params: EndpointParams, handle: async ({ params }) =>
+    route({ method: 'POST', path: '/api/notifications/endpoints/:id/test', access: 'admin', params: EndpointParams, handle: async ({ params }) =>
       ({ delivery: await sendTest(ctx, params.id) }) }),
   ]
 }
