@@ -154,6 +154,8 @@ export class AppShell extends LitElement {
         return this.adminOnly('manage users', lazy(import('./users-page.ts'), html`<ta-users-page></ta-users-page>`))
       case 'audit':
         return this.adminOnly('read the audit log', lazy(import('./audit-page.ts'), html`<ta-audit-page></ta-audit-page>`))
+      case 'notifications':
+        return this.adminOnly('manage notifications', lazy(import('./notifications-page.ts'), html`<ta-notifications-page></ta-notifications-page>`))
       case 'tokens':
         return lazy(import('./tokens-page.ts'), html`<ta-tokens-page></ta-tokens-page>`)
       default:
@@ -183,7 +185,7 @@ export class AppShell extends LitElement {
           ${link('/jobs', 'jobs', icons.jobs(), 'Jobs')}
           ${link('/coordinators', 'coordinators', icons.server(), 'Coordinators')}
           ${link('/settings', 'settings', icons.settings(), 'Settings')}
-          ${role() === 'admin' ? html`${link('/users', 'users', icons.users(), 'Users')}${link('/audit', 'audit', icons.audit(), 'Audit')}` : nothing}
+          ${role() === 'admin' ? html`${link('/users', 'users', icons.users(), 'Users')}${link('/audit', 'audit', icons.audit(), 'Audit')}${link('/notifications', 'notifications', icons.message(), 'Notifications')}` : nothing}
         </nav>
         <button class="icon-btn help" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" @click=${() => (this.help = true)}><kbd>?</kbd></button>
         <div class="live ${this.live}" title="Live updates from the server">

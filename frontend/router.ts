@@ -5,7 +5,7 @@
  */
 import { confirmDialog } from './confirm-dialog.ts'
 
-export type RouteName = 'projects' | 'project' | 'jobs' | 'coordinators' | 'settings' | 'users' | 'tokens' | 'audit' | 'not-found'
+export type RouteName = 'projects' | 'project' | 'jobs' | 'coordinators' | 'settings' | 'users' | 'tokens' | 'audit' | 'notifications' | 'not-found'
 export type ProjectTab = 'board' | 'graph' | 'notes' | 'jobs' | 'review'
 
 export interface Route {
@@ -18,7 +18,7 @@ export interface Route {
 
 const TABS: ProjectTab[] = ['board', 'graph', 'notes', 'jobs', 'review']
 /** Pages with a one-segment path: `/jobs`, `/settings`, … */
-const PAGES: RouteName[] = ['jobs', 'coordinators', 'settings', 'users', 'tokens', 'audit']
+const PAGES: RouteName[] = ['jobs', 'coordinators', 'settings', 'users', 'tokens', 'audit', 'notifications']
 
 export function parse(path: string): Route {
   const parts = path.replace(/\/+$/, '').split('/').filter(Boolean)

@@ -43,6 +43,8 @@ interface Fixture {
   token4: string
   /** A coordinator token's id. */
   coordinatorTokenId: number
+  /** An outgoing webhook endpoint (subscribed to nothing the fixture does). */
+  notificationId: number
   graphVersion: number
   boardVersion: number
 }
@@ -199,6 +201,12 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'GET', path: '/api/coordinators/tokens', access: 'people' },
     { method: 'POST', path: '/api/coordinators/tokens', access: 'people', body: { name: 'builder', project_ids: [f.p] }, required: ['name'] },
     { method: 'DELETE', path: '/api/coordinators/tokens/:id', access: 'people', params: { id: f.coordinatorTokenId } },
+    { method: 'GET', path: '/api/notifications/endpoints', access: 'people' },
+    { method: 'POST', path: '/api/notifications/endpoints', access: 'people', body: { name: 'ops', url: 'https://hooks.example/ops', events: ['job.failed'], format: 'json', enabled: true }, required: ['url', 'events'] },
+    { method: 'GET', path: '/api/notifications/deliveries', access: 'people', query: `endpoint_id=${f.notificationId}&limit=10` },
+    { method: 'PATCH', path: '/api/notifications/endpoints/:id', access: 'people', params: { id: f.notificationId }, body: { name: 'n', url: 'https://hooks.example/n', events: ['pr.opened'], format: 'slack', enabled: false } },
+    { method: 'DELETE', path: '/api/notifications/endpoints/:id', access: 'people', params: { id: f.notificationId } },
+    { method: 'POST', path: '/api/notifications/endpoints/:id/test', access: 'people', params: { id: f.notificationId } },
   ]
 }
 
@@ -315,6 +323,9 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   put(projects, [{ github_url: 'https://github.com/a/b', repo_url: 'https://github.com/a/c' }], () => '/body/github_url')
   put(by('PATCH', '/api/projects/:id'), [{ name: '' }, { execution_mode: 'vm' }, { project_path: './x' }, { repo_url: 'ftp://x/y' }], field)
   table.push([by('PATCH', '/api/projects/:id'), { __replace: {} }, '/body'])
+  const hooks = [{ url: 'ftp://hooks.example/x' }, { url: 'https://user:pass@hooks.example/x' }, { url: 'not a url' }, { events: [] }, { events: ['job.exploded'] }, { format: 'xml' }]
+  put(by('POST', '/api/notifications/endpoints'), hooks, field)
+  put(by('PATCH', '/api/notifications/endpoints/:id'), hooks, field)
   const graph = by('PUT', '/api/projects/:id/graph')
   put(graph, [{ version: -1 }, { version: 1.5 }, { version: 99999999999 }, { version: 1e300 }], () => '/body/version')
   put(graph, [{ nodes: [{ id: '', label: 'x' }] }, { nodes: [{ id: 'a' }] }, { nodes: [{ id: 'a', label: 5 }] }, { nodes: [{ id: 'a', label: 'A', x: 'left' }] }], () => /^\/body\/nodes\/0\//)
@@ -659,9 +670,11 @@ async function fixture(t: TestApp): Promise<Fixture> {
   const board = (await t.api('GET', `/api/projects/${project.id}/board`)).body
   const coordinatorToken = await t.api('POST', '/api/coordinators/tokens', { name: 'fixture' })
   assert.is(coordinatorToken.status, 201)
+  const notification = await t.api('POST', '/api/notifications/endpoints', { url: 'https://hooks.example/fixture', events: ['ci_fix.exhausted'] })
+  assert.is(notification.status, 201)
   return {
     p: project.id, pName: project.name, l: local.id, t1: t1.id, t2: t2.id, t3: t3.id, t4: t4.id, j4: running.body.job_id, lt: lt.id, note: note.id,
-    j2: ticket2.job.job_id, j3: claim.body.job_id, token3: claim.body.agent_token, token4: running.body.agent_token, coordinatorTokenId: coordinatorToken.body.id,
+    j2: ticket2.job.job_id, j3: claim.body.job_id, token3: claim.body.agent_token, token4: running.body.agent_token, coordinatorTokenId: coordinatorToken.body.id, notificationId: notification.body.endpoint.id,
     graphVersion: graph.body.version, boardVersion: board.version,
   }
 }
