@@ -11,6 +11,18 @@ import { cssProps } from './css-props.ts'
 import { shared } from './styles.ts'
 import type { Graph } from './types.ts'
 
+/** The bordered checklist with a search box at its top: this picker's and ticket-blockers-picker.ts's. */
+export const checklistStyles = css`
+  .box { border: 1px solid var(--border); border-radius: 9px; background: var(--surface); }
+  .top { display: flex; align-items: center; gap: 10px; padding: 8px 10px; border-bottom: 1px solid var(--border); }
+  .top .input { height: 28px; max-width: 200px; margin-left: auto; }
+  .lists { max-height: 220px; overflow: auto; padding: 4px 0; }
+  label.item { display: flex; align-items: center; gap: 8px; padding: 4px 10px; cursor: pointer; }
+  label.item:hover { background: var(--surface-2); }
+  .none { padding: 10px; color: var(--text-3); }
+  input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
+`
+
 export interface Links {
   nodes: string[]
   edges: string[]
@@ -36,23 +48,15 @@ export class LinksPicker extends LitElement {
   declare error: string
   declare query: string
 
-  static override styles = [shared, css`
+  static override styles = [shared, checklistStyles, css`
     :host { display: block; }
-    .box { border: 1px solid var(--border); border-radius: 9px; background: var(--surface); }
-    .top { display: flex; align-items: center; gap: 10px; padding: 8px 10px; border-bottom: 1px solid var(--border); }
-    .top .input { height: 28px; max-width: 200px; margin-left: auto; }
-    .lists { max-height: 220px; overflow: auto; padding: 4px 0; }
     .lists[aria-disabled='true'] { opacity: .5; pointer-events: none; }
     h4 { font-size: 11px; text-transform: uppercase; letter-spacing: .05em; color: var(--text-3); padding: 6px 10px 2px; font-weight: 600; }
-    label.item { display: flex; align-items: center; gap: 8px; padding: 4px 10px; cursor: pointer; }
-    label.item:hover { background: var(--surface-2); }
     .sw { width: 9px; height: 9px; border-radius: 3px; flex: none; }
     .sub { color: var(--text-3); font-size: 12px; }
     .named-line { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 6px; font-size: 13px; color: var(--text-2); }
     .named-line .chip { border: 1px solid var(--border); border-radius: 99px; padding: 1px 8px; background: var(--surface-2); }
     .named { font-size: 11px; color: var(--accent); border: 1px solid currentColor; border-radius: 99px; padding: 0 6px; margin-left: auto; }
-    .none { padding: 10px; color: var(--text-3); }
-    input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
   `]
 
   constructor() {

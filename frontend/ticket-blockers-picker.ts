@@ -8,6 +8,7 @@ import { ApiError, api, errorText } from './api.ts'
 import { ticketLabel } from './format.ts'
 import { denied } from './session.ts'
 import { shared } from './styles.ts'
+import { checklistStyles } from './links-picker.ts'
 import { notify } from './toast-host.ts'
 import type { TicketView } from './types.ts'
 
@@ -27,19 +28,11 @@ export class TicketBlockers extends LitElement {
   declare error: string
   declare saving: boolean
 
-  static override styles = [shared, css`
+  static override styles = [shared, checklistStyles, css`
     :host { display: block; }
-    .box { border: 1px solid var(--border); border-radius: 9px; background: var(--surface); }
-    .top { display: flex; align-items: center; gap: 8px; padding: 8px 10px; border-bottom: 1px solid var(--border); }
-    .top .input { height: 28px; max-width: 220px; margin-left: auto; }
-    .list { max-height: 200px; overflow: auto; padding: 4px 0; }
-    label.item { display: flex; align-items: center; gap: 8px; padding: 4px 10px; cursor: pointer; }
-    label.item:hover { background: var(--surface-2); }
     .key { color: var(--text-3); font-variant-numeric: tabular-nums; }
-    .none { padding: 10px; color: var(--text-3); }
     .bar { display: flex; justify-content: flex-end; align-items: center; gap: 8px; margin-top: 8px; }
     .alert { margin-top: 8px; }
-    input[type='checkbox'] { accent-color: var(--accent); margin: 0; }
   `]
 
   constructor() {
@@ -101,7 +94,7 @@ export class TicketBlockers extends LitElement {
       <div class="top"><span class="faint">${this.chosen.length ? `${this.chosen.length} blocker${this.chosen.length === 1 ? '' : 's'}` : 'No blockers'}</span>
         <input class="input" type="search" placeholder="Find tickets…" aria-label="Find tickets" .value=${this.query}
           @input=${(e: InputEvent) => (this.query = (e.target as HTMLInputElement).value)}></div>
-      <div class="list" data-testid="blocker-list">
+      <div class="lists" data-testid="blocker-list">
         ${this.others === null && !this.error ? html`<div class="none"><span class="spinner"></span> Loading tickets…</div>` : nothing}
         ${this.others?.length === 0 ? html`<div class="none">This project has no other tickets.</div>` : nothing}
         ${shown.map((other) => html`<label class="item"><input type="checkbox" .checked=${this.chosen.includes(other.id)} ?disabled=${!!refused}
