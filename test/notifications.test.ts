@@ -13,6 +13,7 @@ import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
 import { write } from '../core/context.ts'
 import { completeTicket } from '../core/services/tickets.ts'
 import { sendDue } from '../core/services/notifications-deliveries.ts'
+import { enqueueJob } from '../core/services/jobs.ts'
 
 const WORKER_KEY = 'notifications-worker-key-01'
 /** What every receiver answers in its body: it must never appear in the app's answers or logs. */
@@ -152,6 +153,30 @@ test('a job failure reaches an endpoint that fails twice on the third try, signe
     assert.equal(opened.pull_request, { number: 12, url: 'https://github.com/acme/app/pull/12' })
     assert.is(opened.ticket.id, ticket.id)
     assert.ok(verify(secret, hook.received[3]!))
+  } finally {
+    await hook.close()
+  }
+})
+
+test('a review job that succeeds is the review.done event, with its pull request', async ({ t, as }) => {
+  const hook = await receiver([200])
+  try {
+    const { endpoint, secret } = (await t.api('POST', '/api/notifications/endpoints', { url: hook.url, events: ['review.done'] }, as.admin)).body
+    const project = await t.api('POST', '/api/projects', { name: 'Reviewed', repo_url: 'https://git.example/repo.git' }, as.admin)
+    const ticket = (await t.api('POST', `/api/projects/${project.body.id}/tickets`, { title: 'Answer review' }, as.admin)).body
+    await completeTicket(t.app.ctx, project.body.id, ticket.id, { pr_number: 31, pr_url: 'https://github.com/acme/app/pull/31' })
+    // A review job as the review loop queues it for a PR comment.
+    const job = await write(t.app.ctx, (scope) => enqueueJob(t.app.ctx, scope, { projectId: project.body.id, ticketId: ticket.id, kind: 'review', prNumber: 31, commentBody: 'rename this' }))
+    const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.body.id, coordinator_id: 'c1' })
+    assert.is(claim.body.job_id, job.id)
+    assert.is((await t.api('POST', `/api/worker/jobs/${job.id}/complete`, { coordinator_id: 'c1', exit_code: 0 })).status, 200)
+    await waitFor(async () => (await deliveriesOf(t, as, endpoint.id)).some((d) => d.status === 'delivered'), 5000, 'the review.done delivery')
+    assert.is(hook.received.length, 1)
+    const body = JSON.parse(hook.received[0]!.body)
+    assert.is(body.event, 'review.done')
+    assert.equal(body.job, { id: job.id, kind: 'review', attempt: 1 })
+    assert.equal(body.pull_request, { number: 31, url: 'https://github.com/acme/app/pull/31' })
+    assert.ok(verify(secret, hook.received[0]!))
   } finally {
     await hook.close()
   }
