@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DB_KINDS, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
-import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
+import { PROXIED, firstAdmin, signIn, userWithRole } from './people-helpers.ts'
 import { applyPullState } from '../core/services/review/prs.ts'
 
 const path = (projectId: number, ticketId: number, tail = '') => `/api/projects/${projectId}/tickets/${ticketId}${tail}`
@@ -165,6 +165,21 @@ roles('a viewer may read blockers but not set them; a member may', async ({ t })
   const set = await t.api('PUT', path(project.id, b.id, '/blockers'), { blocked_by: [a.id] }, member)
   assert.is(set.status, 200, JSON.stringify(set.body))
   assertError(await t.api('PUT', path(project.id, b.id, '/blockers'), { blocked_by: [a.id] }, PROXIED), 401)
+})
+
+roles('a waiting ticket starts as the app later, so who may start it is checked when the wait begins', async ({ t }) => {
+  const admin = await signIn(t, 'root')
+  const member = { ...PROXIED, ...(await signIn(t, 'max')) }
+  // A local project's agents run on the app's host: only an admin may start one, and so only an admin may make one wait.
+  const local = await t.api('POST', '/api/projects', { name: 'on-host', execution_mode: 'local' }, admin)
+  assert.is(local.status, 201, JSON.stringify(local.body))
+  const a = (await t.api('POST', `/api/projects/${local.body.id}/tickets`, { title: 'a' }, member)).body
+  const b = (await t.api('POST', `/api/projects/${local.body.id}/tickets`, { title: 'b' }, member)).body
+  assert.is((await t.api('PUT', path(local.body.id, b.id, '/blockers'), { blocked_by: [a.id] }, member)).status, 200)
+  assertError(await t.api('PATCH', path(local.body.id, b.id), { column_id: 'in_progress' }, member), 403, '/project/execution_mode')
+  const read = (await t.api('GET', path(local.body.id, b.id), undefined, member)).body
+  assert.is(read.column_id, 'backlog')
+  assert.is(read.waiting, false)
 })
 
 roles.run()
