@@ -25,6 +25,7 @@ import { coordinatorRoutes } from './api/coordinators.ts'
 import { pathCheckRoutes } from './api/path-checks.ts'
 import { ensureWorkerKey } from './services/worker-key.ts'
 import { settingsRoutes } from './api/settings.ts'
+import { projectSettingsRoutes } from './api/project-settings.ts'
 import { checkRoutes } from './api/checks.ts'
 import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
@@ -133,6 +134,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...healthRoutes(ctx, probe),
     ...metricsRoutes(ctx, metrics.registry),
     ...settingsRoutes(ctx),
+    ...projectSettingsRoutes(ctx),
     ...checkRoutes(ctx),
     ...authRoutes(ctx),
     ...ssoRoutes(ctx, sso),

@@ -51,7 +51,9 @@ export const SETTINGS: SettingDefinition[] = [
   { key: 'DIRECTOR_MAX_MINUTES', type: 'integer', secret: false, default: '60', description: 'Wall-clock budget of one job' },
   { key: 'DIRECTOR_MAX_TOKENS', type: 'integer', secret: false, default: '2000000', description: 'Token budget of one job (Director and worker together)' },
   { key: 'DRAFT_PR_ON_BUDGET', type: 'boolean', secret: false, default: 'false', description: 'Open a draft PR when a budget runs out instead of none' },
-  { key: 'MAX_CONCURRENT_AGENTS', type: 'integer', secret: false, description: 'Agents per coordinator; overrides the coordinator\'s environment and is re-read while running' },
+  { key: 'GIT_AUTHOR_NAME', type: 'string', secret: false, description: 'Author and committer name of the agent\'s commits; unset = the agent\'s GIT_AUTHOR_NAME (default Terarchitect)' },
+  { key: 'GIT_AUTHOR_EMAIL', type: 'string', secret: false, check: (value) => (/^[^\s<>@]+@[^\s<>@]+$/.test(value) ? null : 'must be an email address'), description: 'Author and committer email of the agent\'s commits; unset = the agent\'s GIT_AUTHOR_EMAIL' },
+  { key: 'MAX_CONCURRENT_AGENTS', type: 'integer', secret: false, description: 'Agents per coordinator; overrides the coordinator\'s environment and is re-read while running. Set on a project: that project\'s cap on running jobs, across all coordinators' },
   ...CONTAINER_LIMIT_KEYS.map((key): SettingDefinition => ({
     key, type: key === 'AGENT_PIDS_LIMIT' ? 'integer' : 'string', secret: false, default: CONTAINER_LIMIT_DEFAULTS[key], check: containerLimitProblem(key),
     description: `${CONTAINER_LIMIT_DESCRIPTIONS[key]}. Re-read by coordinators while running; a coordinator's environment variable of the same name wins for it`,

@@ -81,7 +81,8 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
     cwd,
     env: config.baseEnv,
     credential: { token: jobToken, url: repoUrl },
-    author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
+    // The project's (else the app's) GIT_AUTHOR_* setting names the commits; unset, the agent's environment does.
+    author: { name: context.settings.GIT_AUTHOR_NAME || config.GIT_AUTHOR_NAME, email: context.settings.GIT_AUTHOR_EMAIL || config.GIT_AUTHOR_EMAIL },
     signal: run.cancel.signal,
   })
   const workspace = await openWorkspace({ config, log: run.log, reporter, repoUrl, gitFor })

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts'
 import { checkSettings, listSettings, updateSettings } from '../services/settings.ts'
 import { actorOf } from '../services/audit.ts'
 
-const SettingsPut = Type.Object(
+export const SettingsPut = Type.Object(
   {
     values: Type.Record(
       Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),

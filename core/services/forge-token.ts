@@ -5,13 +5,15 @@
  * GITHUB_TOKEN, else the token a coordinator serving the project handed over: coordinator-forge-
  * token.ts). The forge actions, the git relay, the review side and the setup checks all ask here,
  * so REPO_ALLOWLIST is enforced here too: no token is handed out for a repository it does not list
- * (a project made before the list was set included). Per-project settings plug in here.
+ * (a project made before the list was set included). A project's own settings come first
+ * (project-settings-resolve.ts, with its same-level rule for secrets).
  */
 import type { AppContext } from '../context.ts'
 import { unprocessable } from '../errors.ts'
 import type { Forge } from '../forge.ts'
 import { coordinatorForgeToken } from './coordinator-forge-token.ts'
 import { resolveSettings } from './settings.ts'
+import { resolveProjectSettings } from './project-settings-resolve.ts'
 import { assertForgeRepoAllowed } from './repo-allowlist.ts'
 
 type ProjectRepo = { id: number; repo_url: string | null }
@@ -40,9 +42,8 @@ export function forgeOfKind(ctx: AppContext, kind: string): Forge {
   return forge
 }
 
-/** The app-level forge: plugin, API URL and the app's token setting (no coordinator token). */
-export async function appForge(ctx: AppContext): Promise<ForgeAccess> {
-  const settings = await resolveSettings(ctx)
+/** The forge that `settings` (an app's or a project's effective values) name: plugin, API URL and token. */
+function forgeFrom(ctx: AppContext, settings: Record<string, string>): ForgeAccess {
   const kind = settings.FORGE_KIND || 'github'
   const forge = forgeOfKind(ctx, kind)
   const alias = (key: 'TOKEN' | 'API_URL') => {
@@ -54,28 +55,71 @@ export async function appForge(ctx: AppContext): Promise<ForgeAccess> {
   return { forge, kind, apiUrl: apiUrl.replace(/\/+$/, ''), token: settings.FORGE_TOKEN || alias('TOKEN') || null }
 }
 
-/** The webhook secret of forge `kind`: FORGE_WEBHOOK_SECRET, else GITHUB_WEBHOOK_SECRET for GitHub. */
-export async function webhookSecret(ctx: AppContext, kind: string): Promise<string | null> {
+/** The app-level forge: plugin, API URL and the app's token setting (no coordinator token). */
+export async function appForge(ctx: AppContext): Promise<ForgeAccess> {
+  return forgeFrom(ctx, await resolveSettings(ctx))
+}
+
+/**
+ * The webhook secret a delivery to /api/webhooks/`kind` is verified with. A delivery about the
+ * repository of a project on that kind with its own FORGE_WEBHOOK_SECRET (GITHUB_WEBHOOK_SECRET for
+ * GitHub) is verified with that project's secret only; any other with the app's. The delivery is
+ * parsed (not trusted) only to name its repository: nothing in it is acted on before it verifies.
+ */
+export async function webhookSecret(ctx: AppContext, kind: string, delivery?: { headers: Record<string, string | undefined>; body: Buffer }): Promise<string | null> {
+  const own = delivery ? await projectWebhookSecret(ctx, kind, delivery) : null
+  if (own) return own
   const settings = await resolveSettings(ctx)
   const alias = aliasOf(kind, 'WEBHOOK_SECRET')
   return settings.FORGE_WEBHOOK_SECRET || (alias ? settings[alias] : undefined) || null
 }
 
-/** The forge plugin a project's repository is on (no token, no allowlist: for reading its URLs). */
-export async function projectForgePlugin(ctx: AppContext, _projectId: number): Promise<Forge> {
-  return forgeOfKind(ctx, (await resolveSettings(ctx)).FORGE_KIND || 'github')
+async function projectWebhookSecret(ctx: AppContext, kind: string, delivery: { headers: Record<string, string | undefined>; body: Buffer }): Promise<string | null> {
+  const hooks = ctx.forges.get(kind)?.webhooks
+  let repo: string | null = null
+  try {
+    const event = hooks?.parse(delivery.headers, delivery.body)
+    repo = event && 'repo' in event ? (event.repo as string) : null
+  } catch {
+    return null
+  }
+  if (!repo) return null
+  const candidates = await ctx.sql<ProjectRepo[]>`
+    select p.id, p.repo_url from projects p
+    where p.repo_url is not null and exists (select 1 from project_settings s where s.project_id = p.id and s.key in ('FORGE_WEBHOOK_SECRET', 'GITHUB_WEBHOOK_SECRET'))`
+  for (const project of candidates) {
+    const { values } = await resolveProjectSettings(ctx, project.id)
+    if ((values.FORGE_KIND || 'github') !== kind) continue
+    const forge = forgeOfKind(ctx, kind)
+    if (forge.parseRepo(project.repo_url!, values.FORGE_API_URL || values[aliasOf(kind, 'API_URL') ?? ''])?.toLowerCase() !== repo.toLowerCase()) continue
+    const alias = aliasOf(kind, 'WEBHOOK_SECRET')
+    const secret = values.FORGE_WEBHOOK_SECRET || (alias ? values[alias] : undefined)
+    if (secret) return secret
+  }
+  return null
 }
 
-/** `project` as a row the caller already read (id and repo_url), or its id (read here). */
+/** The forge plugin a project's repository is on (no token, no allowlist: for reading its URLs). */
+export async function projectForgePlugin(ctx: AppContext, projectId: number): Promise<Forge> {
+  return forgeOfKind(ctx, (await resolveProjectSettings(ctx, projectId)).values.FORGE_KIND || 'github')
+}
+
+/**
+ * The forge of `project` (a row the caller already read, or its id): its own settings before the
+ * app's; a coordinator's token only for GitHub and only when the project did not move its forge
+ * (the same-level rule: project-settings-resolve.ts).
+ */
 export async function forgeAccess(ctx: AppContext, project: number | ProjectRepo): Promise<ForgeAccess> {
   const row = typeof project === 'number'
     ? (await ctx.sql<ProjectRepo[]>`select id, repo_url from projects where id = ${project}`)[0]
     : project
   if (row) await assertForgeRepoAllowed(ctx, row)
   const projectId = typeof project === 'number' ? project : project.id
-  const access = await appForge(ctx)
-  // A token a coordinator handed over is a GitHub token (the coordinator's GITHUB_TOKEN).
-  const token = access.token || (access.kind === 'github' ? await coordinatorForgeToken(ctx, projectId) : null)
+  const resolved = await resolveProjectSettings(ctx, projectId)
+  const access = forgeFrom(ctx, resolved.values)
+  const moved = resolved.withheld.has('FORGE_TOKEN') || resolved.withheld.has('GITHUB_TOKEN') || ['FORGE_KIND', 'FORGE_API_URL', 'GITHUB_API_URL'].some((key) => resolved.sources[key] === 'project')
+  // A token a coordinator handed over is a GitHub token (the coordinator's GITHUB_TOKEN) for the app's GitHub.
+  const token = access.token || (access.kind === 'github' && !moved ? await coordinatorForgeToken(ctx, projectId) : null)
   return { ...access, token: token || null }
 }
 

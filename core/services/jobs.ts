@@ -6,7 +6,6 @@ import type { AppContext, WriteScope } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
 import { conflict, forbidden, notFound, unprocessable, type ErrorDetail } from '../errors.ts'
 import type { Job, JobKind, Project } from '../types.ts'
-import { checkSettings } from './settings.ts'
 import { addRunBlockers } from './setup-checks/run.ts'
 import { APP_ACTOR, type Actor } from './audit.ts'
 import type { JobReasonFields } from './job-reason.ts'
@@ -48,10 +47,7 @@ export async function assertRunnable(ctx: AppContext, tx: TransactionSql, projec
   if (project.execution_mode === 'local' && !project.project_path) {
     details.push({ path: '/project/project_path', message: 'local execution needs the project\'s project_path' })
   }
-  const check = await checkSettings(ctx, tx)
-  for (const problem of check.problems) {
-    if (problem.severity === 'error') details.push({ path: `/settings/${problem.key}`, message: problem.message })
-  }
+  // The project's settings (its own before the app's: project-settings.ts) and its setup.
   await addRunBlockers(ctx, tx, project, details)
   if (details.length) {
     throw unprocessable(`project ${project.id} cannot run agents: ${details.map((d) => d.message).join('; ')}`, details)

@@ -6,7 +6,7 @@
  * The read in flight is what is cached, so callers arriving together share one query.
  */
 import type { AppContext } from '../context.ts'
-import { resolveSettings } from './settings.ts'
+import { resolveProjectSettings } from './project-settings-resolve.ts'
 
 const TTL_MS = 1000
 
@@ -15,18 +15,24 @@ interface Cached {
   readAt: number
 }
 
-const caches = new WeakMap<AppContext, Cached>()
+const caches = new WeakMap<AppContext, Map<number, Cached>>()
 
-/** Effective settings with secrets decrypted, as `resolveSettings` returns them. */
-export function relaySettings(ctx: AppContext): Promise<Record<string, string>> {
-  let cached = caches.get(ctx)
-  if (!cached) {
-    const fresh: Cached = { value: undefined, readAt: 0 }
-    ctx.bus.subscribe('feed', () => (fresh.value = undefined))
-    caches.set(ctx, (cached = fresh))
+/**
+ * Effective settings of the job's project with secrets decrypted: its own before the app's, a key
+ * the same-level rule withholds absent (project-settings-resolve.ts), so the relay never sends the
+ * app's key to a URL a project set.
+ */
+export function relaySettings(ctx: AppContext, projectId: number): Promise<Record<string, string>> {
+  let projects = caches.get(ctx)
+  if (!projects) {
+    const fresh = new Map<number, Cached>()
+    ctx.bus.subscribe('feed', () => fresh.clear())
+    caches.set(ctx, (projects = fresh))
   }
+  let cached = projects.get(projectId)
+  if (!cached) projects.set(projectId, (cached = { value: undefined, readAt: 0 }))
   if (cached.value && Date.now() - cached.readAt < TTL_MS) return cached.value
-  const value = resolveSettings(ctx)
+  const value = resolveProjectSettings(ctx, projectId).then((resolved) => resolved.values)
   const entry = cached
   entry.value = value
   entry.readAt = Date.now()

@@ -101,10 +101,11 @@ export async function relayLlmRequest(ctx: AppContext, req: IncomingMessage, res
       const inQuery = search.has('key') ? ' (a key in the URL query is not accepted: send it in a header)' : ''
       throw relayError('unauthorized', 401, `send the job token as the API key${inQuery} (Terarchitect relay)`)
     }
-    // The body arrives while the token and the (cached) settings are read.
+    // The body arrives while the token and the (cached) settings of the job's project are read.
     const bodyRead = req.method === 'POST' ? readBody(req) : Promise.resolve(undefined)
     bodyRead.catch(() => {}) // awaited below unless refused first
-    const [job, settings] = await Promise.all([verifyRelayToken(ctx, credential.token), relaySettings(ctx)])
+    const job = await verifyRelayToken(ctx, credential.token)
+    const settings = await relaySettings(ctx, job.projectId)
     const names = RELAY_SETTINGS[purpose]
     const configured = settings[names.url]
     if (!configured) throw relayError('relay_unconfigured', 503, `${names.url} is not set: the app has no ${purpose} LLM to relay to`)

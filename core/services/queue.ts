@@ -51,6 +51,38 @@ export type ClaimedJob = Job & {
 
 const claimedColumns = JOB_COLUMNS.split(',').map((column) => `claimed.${column.trim()}`).join(', ')
 
+/** SQL: the project `column` names has no cap of its own (MAX_CONCURRENT_AGENTS) or runs fewer jobs than it. */
+const UNDER_CAP = (column: string) => `not exists (
+  select 1 from project_settings c where c.project_id = ${column} and c.key = 'MAX_CONCURRENT_AGENTS'
+    and (select count(*) from agent_jobs r where r.project_id = ${column} and r.status = 'running') >= c.value::int)`
+
+/**
+ * Runs the claim statement in a transaction and, when the claimed job's project has a cap, takes
+ * that project's advisory lock and counts its running jobs again before committing. Two claims
+ * racing for the last slot each pass the statement's filter (neither sees the other's row); the
+ * lock orders them and the second, counting after the first committed, sees both and rolls back
+ * ('over-cap'). So concurrent claims never exceed a project's cap.
+ */
+async function claimUnderCap(ctx: AppContext, claim: (sql: TransactionSql) => Promise<Record<string, unknown>[]>): Promise<Record<string, unknown>[] | 'over-cap'> {
+  const overCap = new Error('over-cap')
+  try {
+    return await ctx.sql.begin(async (tx) => {
+      const rows = await claim(tx)
+      const projectId = rows[0]?.project_id as number | undefined
+      if (projectId === undefined) return rows
+      const [cap] = await tx`select value::int as cap from project_settings where project_id = ${projectId} and key = 'MAX_CONCURRENT_AGENTS'`
+      if (!cap) return rows
+      await tx`select pg_advisory_xact_lock(hashtext('terarchitect.project-cap'), ${projectId})`
+      const [running] = await tx`select count(*)::int as n from agent_jobs where project_id = ${projectId} and status = 'running'`
+      if ((running!.n as number) > (cap.cap as number)) throw overCap
+      return rows
+    })
+  } catch (error) {
+    if (error === overCap) return 'over-cap'
+    throw error
+  }
+}
+
 /**
  * One statement: pick the project with the fewest running jobs that has pending work (ties: the
  * oldest pending job), lock its oldest pending job with SKIP LOCKED, mark it running with a lease
@@ -58,23 +90,27 @@ const claimedColumns = JOB_COLUMNS.split(',').map((column) => `claimed.${column.
  * Running jobs are counted up to 32 only: beyond that the order between two busy projects does
  * not matter, and an uncapped count would make every claim O(running).
  * When every pending job of the picked project is locked by a racing claimer, a plain FIFO claim
- * over all allowed projects follows, so work is never left idle.
+ * over all allowed projects follows, so work is never left idle. A project whose own
+ * MAX_CONCURRENT_AGENTS (project_settings) is reached is passed over.
  */
 export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<ClaimedJob | null> {
   const all = filter.projectIds === null
   const ids = filter.projectIds ?? []
   const lease = ctx.config.JOB_LEASE_SEC
-  for (const fair of [true, false]) {
+  const passes = [true, false]
+  for (let pass = 0, retries = 0; pass < passes.length; pass++) {
+    const fair = passes[pass]
     const pick = fair
       ? `and project_id = (
            select p.id from projects p
            where ($1 or p.id = any($2::int[]))
              and exists (select 1 from agent_jobs q where q.project_id = p.id and q.status = 'pending')
+             and ${UNDER_CAP('p.id')}
            order by (select count(*) from (select 1 from agent_jobs r where r.project_id = p.id and r.status = 'running' limit 32) busy),
                     (select min(q.id) from agent_jobs q where q.project_id = p.id and q.status = 'pending')
            limit 1)`
-      : `and ($1 or project_id = any($2::int[]))`
-    const rows = await ctx.sql.unsafe(
+      : `and ($1 or project_id = any($2::int[])) and ${UNDER_CAP('agent_jobs.project_id')}`
+    const rows = await claimUnderCap(ctx, (sql) => sql.unsafe(
       `with next as (
          select id from agent_jobs where status = 'pending' ${pick}
          order by id limit 1 for update skip locked
@@ -91,12 +127,18 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
            'attempt', attempt, 'error', error, 'cancel_requested', cancel_requested)
          from claimed returning id
        )
-       select ${claimedColumns}, claimed.claim_seq, p.repo_url, p.default_branch, p.execution_mode, p.project_path, p.worker_mode,
+       select ${claimedColumns}, claimed.claim_seq, p.repo_url, p.default_branch, p.execution_mode, p.project_path,
+         coalesce((select s.value from project_settings s where s.project_id = p.id and s.key = 'WORKER_MODE'), p.worker_mode) as worker_mode,
          t.title as ticket_title, (select max(id) from feed) as feed_id
        from claimed join projects p on p.id = claimed.project_id left join tickets t on t.id = claimed.ticket_id`,
       [all, ids, filter.coordinatorId, filter.executor, lease, filter.credential],
       { prepare: true },
-    )
+    ))
+    // A claim undone by its project's cap is tried again: the filter now passes that project over.
+    if (rows === 'over-cap') {
+      if (retries++ < 3) pass--
+      continue
+    }
     const row = rows[0]
     if (row) {
       ctx.cache.invalidate(row.project_id as number)

@@ -13,6 +13,7 @@ import { createSecretBox, loadMasterKey, type SecretBox } from '../secrets.ts'
 /** Where encrypted values are stored: one row per value, named by `id` in logs. */
 const STORES = [
   { table: 'app_settings', id: 'key', column: 'value', where: 'secret', label: 'setting' },
+  { table: 'project_settings', id: "(project_id || '/' || key)", column: 'value', where: 'secret', label: 'project setting' },
   { table: 'forge_tokens', id: 'credential', column: 'token', where: 'true', label: 'coordinator forge token of credential' },
   { table: 'notification_endpoints', id: 'id', column: 'secret', where: 'true', label: 'notification endpoint' },
 ] as const

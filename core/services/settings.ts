@@ -71,6 +71,12 @@ export async function registerSecrets(ctx: AppContext, sql: Sql | TransactionSql
   for (const definition of SETTINGS) if (definition.secret) effective(ctx, definition, stored)
 }
 
+/** Every setting's effective app-level value and source, read with `sql`. */
+export async function appSettingSources(ctx: AppContext, sql: Sql | TransactionSql = ctx.sql): Promise<Map<string, ReturnType<typeof effective>>> {
+  const stored = await loadStored(sql)
+  return new Map(SETTINGS.map((definition) => [definition.key, effective(ctx, definition, stored)]))
+}
+
 function effective(ctx: AppContext, definition: SettingDefinition, stored: Stored): { value: string | null; source: SettingView['source']; unreadable?: true } {
   const row = stored.get(definition.key)
   if (row) {
@@ -157,7 +163,7 @@ export async function updateSettings(ctx: AppContext, values: Record<string, str
   return listSettings(ctx)
 }
 
-function checkValue(definition: SettingDefinition, value: string): string | null {
+export function checkValue(definition: SettingDefinition, value: string): string | null {
   if (value.length > 10000) return 'longer than 10000 characters'
   if (definition.choices && !definition.choices.includes(value)) return `must be one of ${definition.choices.join(', ')}`
   if (definition.type === 'integer' && !/^\d{1,9}$/.test(value)) return 'must be a non-negative integer'

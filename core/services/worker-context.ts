@@ -8,7 +8,7 @@ import { getProject } from './projects.ts'
 import { getGraph, linkedParts } from './graph.ts'
 import { getTicket } from './tickets.ts'
 import { listNotes } from './notes.ts'
-import { resolveSettings } from './settings.ts'
+import { resolveProjectSettings } from './project-settings-resolve.ts'
 import { getBoard } from './board.ts'
 import { reviewContext } from './forge-actions.ts'
 import type { Job } from '../types.ts'
@@ -22,9 +22,10 @@ import { redactText } from '../log.ts'
 const AGENT_SETTING_KEYS = [
   'WORKER_MODE', 'WORKER_MODEL', 'WORKER_TIMEOUT_SEC',
   'AGENT_MODEL', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
+  'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL',
 ]
 
-/** The context of `job` (its ticket's); a review job's also carries its PR and comment as the forge has them. */
+/** The context of `job` (its ticket's, with its project's settings before the app's); a review job's also carries its PR and comment as the forge has them. */
 export async function workerContext(ctx: AppContext, projectId: number, ticketId: number, job?: Job) {
   const project = await getProject(ctx.sql, projectId)
   const [graph, ticket, notes, board, settings] = await Promise.all([
@@ -32,7 +33,7 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
     getTicket(ctx.sql, projectId, ticketId),
     listNotes(ctx.sql, projectId),
     getBoard(ctx.sql, projectId),
-    resolveSettings(ctx),
+    resolveProjectSettings(ctx, projectId).then((resolved) => resolved.values),
   ])
   const wholeGraph = ticket.associated_node_ids.includes('*')
   const linked = linkedParts(graph, { nodes: ticket.associated_node_ids, edges: ticket.associated_edge_ids })
@@ -46,7 +47,8 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
   // LLM URLs and keys stay in the app (the LLM relay uses them); the agent learns only whether a Director is configured.
   agentSettings.DIRECTOR_ENABLED = String(Boolean(settings.AGENT_LLM_URL && settings.AGENT_MODEL))
   const context = {
-    project,
+    // The project's effective WORKER_MODE (its setting, else its form's Worker CLI, else the app's) is the one the agent runs.
+    project: { ...project, worker_mode: settings.WORKER_MODE ?? project.worker_mode },
     repo_url: project.repo_url,
     graph,
     ticket: {

@@ -1,6 +1,7 @@
 /**
  * Forge webhooks, the fast path of review ingestion (the poller is the guarantee). The plugin of
- * the delivery's kind verifies it under the webhook secret (FORGE_WEBHOOK_SECRET; for GitHub,
+ * the delivery's kind verifies it under the webhook secret (the project's own for its repository,
+ * else the app's: forge-token.ts; FORGE_WEBHOOK_SECRET, for GitHub
  * GITHUB_WEBHOOK_SECRET when that is unset) before anything is parsed; a delivery that does not
  * verify is refused. Comments on tracked requests are stored and dispatched like polled ones;
  * request events (closed, merged, reopened) move the tracked request.
@@ -29,7 +30,7 @@ export function webhooksOf(ctx: AppContext, kind: string): ForgeWebhooks {
 
 export async function handleWebhook(ctx: AppContext, kind: string, delivery: Delivery): Promise<Record<string, unknown>> {
   const hooks = webhooksOf(ctx, kind)
-  const secret = await webhookSecret(ctx, kind)
+  const secret = await webhookSecret(ctx, kind, delivery)
   const setting = kind === 'github' ? 'FORGE_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET)' : 'FORGE_WEBHOOK_SECRET'
   if (!secret) throw unauthorized(`${setting} is not set: webhook deliveries are refused`)
   if (!hooks.verify(secret, delivery.headers, delivery.body)) throw unauthorized(`the delivery is not signed with the webhook secret of ${kind}`)
