@@ -157,6 +157,12 @@ export interface Forge {
   requestUrl?(apiUrl: string, repo: string, number: number): string
   /** HTTP basic credentials git sends to the forge's git host with this token. */
   gitCredentials(token: string): { username: string; password: string }
+  /**
+   * True when comment ids are one sequence over conversation and inline comments (Gitea): a webhook
+   * and the poller may name one comment's kind differently (`issue_comment` / `review_comment`),
+   * and core stores it once by its id.
+   */
+  readonly sharedCommentIds?: boolean
   connect(connection: ForgeConnection): ForgeClient
   webhooks?: ForgeWebhooks
 }

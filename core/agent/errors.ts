@@ -75,6 +75,9 @@ const KIND_OF_CODE: Record<AgentErrorCode, ReasonKind> = {
   app: 'internal',
 }
 
+/** The token setting a message names: FORGE_TOKEN, or GITHUB_TOKEN. */
+const tokenNamed = (message: string) => (/\bFORGE_TOKEN\b/.test(message) ? 'FORGE_TOKEN' : 'GITHUB_TOKEN')
+
 /**
  * Messages whose cause is known, in words for people, with where to fix it. The patterns match the
  * app's own git relay answers (core/services/git-relay.ts: "the repository was not found on the git
@@ -85,7 +88,8 @@ const REASON_RULES: { codes: AgentErrorCode[]; match: RegExp; kind: ReasonKind; 
   { codes: ['git'], match: /^(push to |git push failed).*refused the forge token \(40[13]\)/s, kind: 'forge', text: 'The GitHub token may not push to the repository (refused with 403): give it write access to the repository', fix: settingFix('GITHUB_TOKEN') },
   { codes: ['git', 'app'], match: /refused the forge token/, kind: 'forge', text: 'GitHub refused the token: check the GitHub token', fix: settingFix('GITHUB_TOKEN') },
   { codes: ['git', 'app'], match: /repository was not found|repository '[^']*' not found/, kind: 'forge', text: 'The repository was not found on GitHub (or the token cannot see it): check the project\'s repository URL', fix: projectFix('repo_url') },
-  { codes: ['git', 'app'], match: /GITHUB_TOKEN is not set/, kind: 'config', text: 'No GitHub token is set: the app cannot reach the repository', fix: settingFix('GITHUB_TOKEN') },
+  // The app names the token setting of the project's forge kind (forge-token.ts tokenSetting).
+  { codes: ['git', 'app'], match: /\b(GITHUB|FORGE)_TOKEN is not set/, kind: 'config', text: (m) => `No forge token is set (${tokenNamed(m)}): the app cannot reach the repository`, fix: (m) => settingFix(tokenNamed(m)) },
   { codes: ['git', 'app'], match: /cannot be reached|could not resolve host|connection refused/i, kind: 'forge', text: (m) => `The repository's host could not be reached: ${m}`, fix: projectFix('repo_url') },
   { codes: ['github'], match: /not found on GitHub|\b404\b/, kind: 'forge', text: 'GitHub: the repository or pull request was not found (or the token cannot see it)', fix: projectFix('repo_url') },
   { codes: ['github'], match: /\b403\b|permission/i, kind: 'forge', text: 'GitHub refused the pull request: the token lacks the permission', fix: settingFix('GITHUB_TOKEN') },

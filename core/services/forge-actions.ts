@@ -11,7 +11,7 @@ import { conflict, unprocessable } from '../errors.ts'
 import type { Forge, ForgeClient } from '../forge.ts'
 import { redactText } from '../log.ts'
 import type { Job, Project } from '../types.ts'
-import { forgeAccess, forgeToken, projectForgePlugin, tokenSetting } from './forge-token.ts'
+import { forgeAccess, forgeToken, tokenSetting } from './forge-token.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
 
@@ -33,7 +33,7 @@ export async function projectForge(ctx: AppContext, project: Project): Promise<P
   const { forge, kind, token, apiUrl } = await forgeAccess(ctx, project)
   const setting = tokenSetting(kind)
   if (!token) throw unprocessable(`${setting} is not set: the app cannot reach the forge`, [{ path: `/settings/${setting}`, message: 'not set' }])
-  const repo = project.repo_url ? forge.parseRepo(project.repo_url) : null
+  const repo = project.repo_url ? forge.parseRepo(project.repo_url, apiUrl) : null
   if (!repo) throw unprocessable(`project ${project.id} has no repo_url naming a repository on the forge`, [{ path: '/project/repo_url', message: 'repository path expected' }])
   return { forge, kind, repo, apiUrl, token, client: forge.connect({ apiUrl, token }) }
 }
@@ -67,7 +67,8 @@ export async function reviewContext(ctx: AppContext, job: Job): Promise<ReviewCo
 export async function jobBranch(ctx: AppContext, job: Job): Promise<string> {
   if (job.kind === 'ticket') return `ticket-${job.ticket_id}`
   const project = await getProject(ctx.sql, job.project_id)
-  const repo = project.repo_url ? (await projectForgePlugin(ctx, project.id)).parseRepo(project.repo_url) : null
+  const { forge, apiUrl } = await forgeAccess(ctx, project)
+  const repo = project.repo_url ? forge.parseRepo(project.repo_url, apiUrl) : null
   const [tracked] = await ctx.sql`select 1 from prs
     where ticket_id = ${job.ticket_id} and number = ${job.pr_number} and tracking and lower(repo) = lower(${repo ?? ''})`
   if (!tracked) throw conflict(`PR #${job.pr_number} is not a pull request the app tracks for ticket ${job.ticket_id}: nothing may be pushed for it`)

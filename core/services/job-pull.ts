@@ -54,7 +54,7 @@ export async function completedJobPull(
   }
   const project = await getProject(ctx.sql, job.project_id)
   const { forge, apiUrl } = await forgeAccess(ctx, project)
-  const repo = project.repo_url ? forge.parseRepo(project.repo_url) : null
+  const repo = project.repo_url ? forge.parseRepo(project.repo_url, apiUrl) : null
   if (!repo) return { pr_number: number, pr_url: null }
   // A plugin without `requestUrl` is asked for the request's page.
   const canonical = forge.requestUrl ? forge.requestUrl(apiUrl, repo, number) : (await (await projectForge(ctx, project)).client.getRequest(repo, number)).url

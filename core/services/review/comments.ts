@@ -55,15 +55,37 @@ export interface StoredComment {
 }
 
 /** Stores the comment once and decides it; the caller dispatches the PR's next job afterwards. */
+/**
+ * The kinds one forge id may be stored under: its own, or on a forge whose ids are one sequence
+ * (`sharedCommentIds`) both comment kinds, so a webhook's `issue_comment` and the poller's
+ * `review_comment` of one inline reply are one stored comment.
+ */
+function sameCommentKinds(comment: ForgeComment, access: ReviewAccess): string[] {
+  return access.settings.forge?.sharedCommentIds && comment.kind !== 'review' ? ['issue_comment', 'review_comment'] : [comment.kind]
+}
+
+const storedAs = (row: Record<string, unknown>) =>
+  ({ id: row.id as number, created: false, authorized: row.authorized as boolean | null, ignored_reason: row.ignored_reason as string | null })
+
 export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeComment, access: ReviewAccess): Promise<StoredComment> {
+  const kinds = sameCommentKinds(comment, access)
   const [existing] = await ctx.sql`
-    select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind = ${comment.kind} and github_id = ${comment.id}`
-  if (existing) return { id: existing.id as number, created: false, authorized: existing.authorized as boolean | null, ignored_reason: existing.ignored_reason as string | null }
+    select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind in (${kinds[0]!}, ${kinds[kinds.length - 1]!}) and github_id = ${comment.id}`
+  if (existing) {
+    await notePlace(ctx, existing.id as number, comment)
+    return storedAs(existing)
+  }
   const early = triage(comment)
   const authorized = early ? false : await authorize(ctx, access, pr.repo!, comment.author)
   const reason = early ?? reasonFor(comment, authorized)
   return write(ctx, async (scope) => {
     const { tx } = scope
+    if (kinds.length > 1) {
+      // A webhook and a poll of the same comment under two kinds: the PR's lock orders them.
+      await tx`select id from prs where id = ${pr.id} for update`
+      const [other] = await tx`select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind in (${kinds[0]!}, ${kinds[kinds.length - 1]!}) and github_id = ${comment.id}`
+      if (other) return storedAs(other)
+    }
     const [row] = await tx`
       insert into pr_review_comments (pr_id, github_id, kind, author, body, path, line, review_state, html_url, created_at, authorized, ignored_reason)
       values (${pr.id}, ${comment.id}, ${comment.kind}, ${comment.author}, ${comment.body}, ${comment.path}, ${comment.line},
@@ -72,7 +94,7 @@ export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeCo
       returning id`
     if (!row) {
       const [again] = await tx`select id, authorized, ignored_reason from pr_review_comments where pr_id = ${pr.id} and kind = ${comment.kind} and github_id = ${comment.id}`
-      return { id: again!.id as number, created: false, authorized: again!.authorized as boolean | null, ignored_reason: again!.ignored_reason as string | null }
+      return storedAs(again!)
     }
     // A writer's approval approves; a writer's request for changes withdraws it.
     if (comment.kind === 'review' && authorized && (comment.reviewState === 'APPROVED' || comment.reviewState === 'CHANGES_REQUESTED')) {
@@ -86,6 +108,12 @@ export async function ingestComment(ctx: AppContext, pr: PrRow, comment: ForgeCo
     })
     return { id: row.id as number, created: true, authorized, ignored_reason: reason }
   })
+}
+
+/** An inline place learnt later (the poller after a webhook) fills the stored comment's path and line. */
+async function notePlace(ctx: AppContext, id: number, comment: ForgeComment): Promise<void> {
+  if (comment.kind !== 'review_comment' || !comment.path) return
+  await ctx.sql`update pr_review_comments set path = ${comment.path}, line = ${comment.line} where id = ${id} and path is null`
 }
 
 /** Decides the comments whose author could not be checked before. Returns how many were decided. */

@@ -6,7 +6,8 @@
 import type { AppContext, WriteScope } from '../../context.ts'
 import { write } from '../../context.ts'
 import type { Sql, TransactionSql } from '../../db/index.ts'
-import { projectForgePlugin } from '../forge-token.ts'
+import { isAppError } from '../../errors.ts'
+import { forgeAccess } from '../forge-token.ts'
 import type { Job } from '../../types.ts'
 import { columnWithRole, getBoard } from '../board.ts'
 import { jobSummary } from '../jobs.ts'
@@ -53,11 +54,21 @@ export async function trackNewPrs(ctx: AppContext): Promise<number> {
     where t.pr_number is not null
       and not exists (select 1 from prs where prs.ticket_id = t.id and prs.number = t.pr_number)`
   if (!candidates.length) return 0
-  // The repository path as each project's forge reads it (the request URL first, then repo_url).
+  // The repository path as each project's forge reads it (the request URL first, then repo_url),
+  // with the API URL (a forge under a path prefix drops it from web URLs); a project the forge
+  // token may not be used for (REPO_ALLOWLIST) is recorded untracked, with the reason.
   const repos = new Map<number, string | null>()
+  const refusals = new Map<number, string>()
   for (const c of candidates) {
-    const forge = await projectForgePlugin(ctx, c.project_id as number)
-    const fromUrl = (url: unknown) => (typeof url === 'string' && url ? forge.parseRepo(url) : null)
+    let access: Awaited<ReturnType<typeof forgeAccess>>
+    try {
+      access = await forgeAccess(ctx, { id: c.project_id as number, repo_url: c.repo_url as string | null })
+    } catch (error) {
+      if (!isAppError(error)) throw error
+      refusals.set(c.ticket_id as number, `${error.message}; not tracked`)
+      continue
+    }
+    const fromUrl = (url: unknown) => (typeof url === 'string' && url ? access.forge.parseRepo(url, access.apiUrl) : null)
     repos.set(c.ticket_id as number, fromUrl(c.pr_url) ?? fromUrl(c.repo_url))
   }
   return write(ctx, async ({ tx, emit }) => {
@@ -69,7 +80,7 @@ export async function trackNewPrs(ctx: AppContext): Promise<number> {
          values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (ticket_id, number) do nothing returning ${PR_COLUMNS}`,
         [c.project_id, c.ticket_id, repo, c.pr_number, c.pr_url, repo !== null,
-          repo ? null : 'cannot tell the forge repository from the PR URL or the project\'s repo_url; not tracked'],
+          repo ? null : refusals.get(c.ticket_id as number) ?? 'cannot tell the forge repository from the PR URL or the project\'s repo_url; not tracked'],
       )
       if (!row) continue
       added++

@@ -50,7 +50,7 @@ export async function testForge(ctx: AppContext, projectId?: number): Promise<Ch
     if (projectId !== undefined) {
       const project = await getProject(ctx.sql, projectId)
       access = await forgeAccess(ctx, project)
-      repo = project.repo_url ? access.forge.parseRepo(project.repo_url) : null
+      repo = project.repo_url ? access.forge.parseRepo(project.repo_url, access.apiUrl) : null
       if (!repo) return outcome('not_configured', null, `project ${project.name} has no repository URL naming a repository on the forge.`)
     } else {
       access = await appForge(ctx)
@@ -83,7 +83,7 @@ export async function testForge(ctx: AppContext, projectId?: number): Promise<Ch
  */
 export async function checkRepository(ctx: AppContext, repoUrl: string, field: 'repo_url' | 'github_url', projectId?: number): Promise<string[]> {
   const access = projectId !== undefined ? await forgeAccess(ctx, { id: projectId, repo_url: repoUrl }) : await appForge(ctx)
-  const repo = access.forge.parseRepo(repoUrl)
+  const repo = access.forge.parseRepo(repoUrl, access.apiUrl)
   if (!repo) return []
   if (!access.token) return [`No forge token is set (${tokenSetting(access.kind)}): the repository was not checked, and runs are refused until one is set.`]
   let host: string

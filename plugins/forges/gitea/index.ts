@@ -30,6 +30,8 @@ export function gitea(options: GiteaOptions = {}): Forge {
     gitHost,
     requestUrl,
     gitCredentials: (token) => ({ username: gitUser, password: token }),
+    // An inline reply comes by webhook as a conversation comment, listed by the poller as inline.
+    sharedCommentIds: true,
     connect(connection: ForgeConnection): ForgeClient {
       const http = createHttp(connection)
       return { ...accessApi(http), ...requestsApi(http), ...commentsApi(http) }
