@@ -22,6 +22,7 @@ export const AgentEnv = Type.Object({
   JOB_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'The job; implied by the job token when unset' })),
   JOB_KIND: Type.Optional(Type.Union([Type.Literal('ticket'), Type.Literal('review')], { description: '`ticket` | `review`; the command-line argument wins' })),
   JOB_ATTEMPT: Type.Optional(Type.Integer({ minimum: 1, description: 'Attempt number, shown in the first job event' })),
+  JOB_LEASE_SEC: Type.Optional(Type.Number({ minimum: 0, description: "The job's lease at its claim (set by the coordinator): until the app first confirms the lease, the agent counts it from its own start" })),
   TERARCHITECT_AGENT_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Job-scoped token for the ticket endpoints (sent as Authorization: Bearer)' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'The worker key, accepted instead of a job token (manual runs)' })),
   DEFAULT_BRANCH: Type.Optional(Type.String({ minLength: 1, description: "Base branch; default the project's, else detected from the remote's HEAD" })),

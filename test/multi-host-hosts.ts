@@ -1,19 +1,20 @@
 /**
  * The programs test/multi-host.test.ts runs on its hosts (test/multi-host-net.ts): PostgreSQL, the
  * built app (`dist/server.js`), the built coordinator (`dist/coordinator.js`, local executor), the
- * forge process (test/multi-host-forge.ts), and the stand-in worker CLI the agents drive. Every
+ * forge process (test/multi-host-forge.ts), the stand-in worker CLI the agents drive, and the list
+ * of live agents (from /proc, with the host each runs on). Every
  * process started here is listed in `processes`, so the suite's clean-up can kill them all.
  * Secrets go to children in their environment, never in argv.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process'
-import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import postgres from 'postgres'
 import { ROOT, sleep } from './helpers.ts'
 import { PG_BIN } from './postgres.ts'
-import { SUBNET, spawnIn, type Host } from './multi-host-net.ts'
+import { SUBNET, hostOf, spawnIn, type Host } from './multi-host-net.ts'
 
 export interface HostProcess {
   name: string
@@ -166,4 +167,26 @@ const opt = (name) => args[args.indexOf(name) + 1]
 `)
   chmodSync(path, 0o755)
   return dir
+}
+
+export interface Agent { pid: number; ppid: number; ticketId: number; jobId: number; attempt: number; host: string }
+
+/** Live agents talking to one of `apiUrls` (argv names dist/agent.js; from /proc), with the host (of `hosts`) each runs on. */
+export function agentsOf(apiUrls: string[], hosts: Host[]): Agent[] {
+  const found: Agent[] = []
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('/dist/agent.js'))) continue
+      const stat = /^\d+ \(.*\) (\S) (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))
+      if (!stat || stat[1] === 'Z') continue
+      const env = new Map(readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+      if (!apiUrls.includes(env.get('TERARCHITECT_API_URL') ?? '')) continue
+      found.push({ pid: Number(entry), ppid: Number(stat[2]), ticketId: Number(env.get('TICKET_ID')), jobId: Number(env.get('JOB_ID')), attempt: Number(env.get('JOB_ATTEMPT')), host: hostOf(Number(entry), hosts)?.name ?? '?' })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  // Between fork and exec an agent's child shows the agent's argv and environment: the same agent.
+  const pids = new Set(found.map((agent) => agent.pid))
+  return found.filter((agent) => !pids.has(agent.ppid))
 }

@@ -15,7 +15,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,8 +24,8 @@ import type { Browser } from 'playwright-core'
 import { dirtyCheckout } from './checkout-fixtures.ts'
 import { APP_ENV, sampleAgents } from './lost-coordinator-fixtures.ts'
 import { ROOT, waitFor } from './helpers.ts'
-import { createNetwork, cutLink, hostOf, removeNetwork, type Host } from './multi-host-net.ts'
-import { killAll, startApp, startCoordinator, startForge, startPostgres, writeWorkerStandIn, type Forge, type HostProcess } from './multi-host-hosts.ts'
+import { createNetwork, cutLink, removeNetwork, type Host } from './multi-host-net.ts'
+import { agentsOf, killAll, processes, startApp, startCoordinator, startForge, startPostgres, writeWorkerStandIn, type Forge, type HostProcess } from './multi-host-hosts.ts'
 import { launchBrowser, openPage } from './ui/helpers.ts'
 
 const TICKETS = 30
@@ -33,7 +33,7 @@ const AGENTS_PER_HOST = 5
 const LLM_DELAY_MS = 5000
 const suiteStarted = Date.now()
 const scratch = mkdtempSync(join(tmpdir(), 'multi-host-'))
-const secrets = { forge: `ghp_mh_${randomBytes(12).toString('hex')}`, worker: `twk_${randomBytes(12).toString('hex')}`, admin: `tadm_${randomBytes(12).toString('hex')}`, llm: `sk-mh-${randomBytes(12).toString('hex')}` }
+const secrets = { forge: `ghp_mh_${randomBytes(12).toString('hex')}`, worker: `twk_${randomBytes(12).toString('hex')}`, admin: `tadm_${randomBytes(12).toString('hex')}`, llm: `sk-mh-${randomBytes(12).toString('hex')}`, secretKey: randomBytes(24).toString('hex') }
 const people = { authorization: `Bearer ${secrets.admin}`, 'content-type': 'application/json' }
 
 let hosts: Record<string, Host>
@@ -72,7 +72,7 @@ async function setUp() {
   forge = await startForge(hosts.forge!, secrets.forge, LLM_DELAY_MS, scratch)
   const appEnv = {
     ...APP_ENV,
-    TERARCHITECT_SECRET_KEY: randomBytes(24).toString('hex'),
+    TERARCHITECT_SECRET_KEY: secrets.secretKey,
     TERARCHITECT_WORKER_API_KEY: secrets.worker,
     TERARCHITECT_ADMIN_TOKEN: secrets.admin,
     ALLOWED_HOSTS: `${hosts.app!.address},${hosts.app2!.address}`,
@@ -104,29 +104,6 @@ test.after(async () => {
   process.stderr.write(`  multi-host suite: ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s in all\n`)
 })
 
-interface Agent { pid: number; ppid: number; ticketId: number; jobId: number; attempt: number; host: string }
-
-/** Live agents of this suite (argv names dist/agent.js, env names the app by a test address), with their host. */
-function liveAgents(): Agent[] {
-  const found: Agent[] = []
-  const all = Object.values(hosts)
-  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('/dist/agent.js'))) continue
-      const stat = /^\d+ \(.*\) (\S) (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))
-      if (!stat || stat[1] === 'Z') continue
-      const env = new Map(readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-      if (![replicaA, replicaB].includes(env.get('TERARCHITECT_API_URL') ?? '')) continue
-      found.push({ pid: Number(entry), ppid: Number(stat[2]), ticketId: Number(env.get('TICKET_ID')), jobId: Number(env.get('JOB_ID')), attempt: Number(env.get('JOB_ATTEMPT')), host: hostOf(Number(entry), all)?.name ?? '?' })
-    } catch {
-      // gone meanwhile
-    }
-  }
-  // Between fork and exec an agent's child shows the agent's argv and environment: the same agent.
-  const pids = new Set(found.map((agent) => agent.pid))
-  return found.filter((agent) => !pids.has(agent.ppid))
-}
-
 /** Every attempt's running interval, from the database: opened by its coordinator's start note, closed by the next `lease_expired` or the job's end. */
 async function runningIntervals() {
   const events = await sql<{ job_id: number; ticket_id: number; step: string; summary: string; at: Date; finished_at: Date | null }[]>`
@@ -154,8 +131,8 @@ async function runningIntervals() {
 /** What a failure shows: the jobs, and the log of one ticket. */
 async function story(ticketId: number): Promise<string> {
   const jobs = await sql`select id, ticket_id, status, attempt, claimed_by, error from agent_jobs order by id`
-  const events = await sql`select step, left(summary, 300) as summary from job_events where ticket_id = ${ticketId} and step <> 'agent_output' order by id`
-  return `jobs: ${JSON.stringify(jobs)}\nticket ${ticketId}:\n${events.map((e) => `${e.step}: ${e.summary}`).join('\n')}`
+  const events = await sql`select step, left(summary, 300) as summary, raw_output from job_events where ticket_id = ${ticketId} order by id`
+  return `jobs: ${JSON.stringify(jobs)}\nticket ${ticketId}:\n${events.map((e) => `${e.step}: ${e.summary}${e.raw_output ? ` ${e.raw_output.slice(-400)}` : ''}`).join('\n')}`
 }
 
 test(`${TICKETS} tickets over two projects; c1's cable cut and its coordinator killed mid-run: each ticket one PR, never two attempts at once, c1's jobs finished by c2`, async () => {
@@ -167,6 +144,7 @@ test(`${TICKETS} tickets over two projects; c1's cable cut and its coordinator k
   coordinators.c1 = startCoordinator(hosts.c1!, 'c1', coordinatorEnv(replicaA))
   coordinators.c2 = startCoordinator(hosts.c2!, 'c2', coordinatorEnv(replicaB))
   await Promise.all(Object.values(coordinators).map((c) => c.waitForLine(/coordinator started/)))
+  const liveAgents = () => agentsOf([replicaA, replicaB], Object.values(hosts))
   const sampler = sampleAgents(liveAgents)
   const started = Date.now()
   const tickets: { id: number; project: (typeof projects)[number] }[] = []
@@ -212,7 +190,7 @@ test(`${TICKETS} tickets over two projects; c1's cable cut and its coordinator k
   const total = (Date.now() - started) / 1000
   sampler.stop()
 
-  for (const job of ended) assert.is(job.status, 'succeeded', `ticket ${job.ticket_id}: ${job.status} ${job.error}`)
+  for (const job of ended) if (job.status !== 'succeeded') assert.unreachable(`ticket ${job.ticket_id}: ${job.status} ${job.error}\n${await story(job.ticket_id)}`)
   for (const t of tickets) {
     const bare = join(forge.root, `${t.project.repo}.git`)
     const diff = spawnSync('git', ['--git-dir', bare, 'diff', '--name-only', 'main', `ticket-${t.id}`], { encoding: 'utf8' }).stdout
@@ -244,6 +222,10 @@ test(`${TICKETS} tickets over two projects; c1's cable cut and its coordinator k
   }
   const [expired] = await sql<{ n: number }[]>`select count(distinct job_id)::int as n from job_events where step = 'lease_expired' and job_id = any(${lost.map((l) => l.id)})`
   assert.is(expired!.n, lost.length, 'each of c1\'s jobs was taken back after its lease')
+
+  // Secrets went to processes in their environment only: none in any log or job event.
+  const logged = processes.flatMap((p) => p.lines).join('\n') + JSON.stringify(await sql`select summary, raw_output, event from job_events`)
+  for (const [name, value] of Object.entries(secrets)) assert.not.ok(logged.includes(value), `the ${name} secret is in a log or a job event`)
 
   coordinators.c2.child.kill('SIGTERM')
   assert.is(await coordinators.c2.exited, 0, coordinators.c2.lines.slice(-20).join('\n'))

@@ -236,6 +236,15 @@ test('the lease watch: stops at expiry minus the margin when the lease is not re
   await waitFor(async () => unreachable.signal.aborted, 3000, 'an unconfirmed lease to stop the agent')
   unreachable.stop()
 
+  // The app never answers (the host was cut off before the first poll): the lease given at the
+  // claim, counted from the agent's start, still ends it, a quarter of it early at most.
+  const cutOff = watchCancel(fakeApi(() => new Error('ETIMEDOUT')), { intervalMs: 50, log, lease: { attempt: 1, marginMs: 1000, givenSec: 1.6 } })
+  const cutAt = Date.now()
+  await waitFor(async () => cutOff.signal.aborted, 3000, 'the given lease to stop an agent that never reached the app')
+  assert.ok(Date.now() - cutAt >= 1000, `stopped after ${Date.now() - cutAt} ms (expected ≈ 1200)`)
+  assert.ok(cutOff.leaveBy()! - cutAt <= 1700, 'gone by the end of the given lease')
+  cutOff.stop()
+
   for (const [state, reason] of [
     [lease(60_000, { attempt: 2 }), 'handed to attempt 2'],
     [lease(60_000, { status: 'pending' }), 'the job is pending'],

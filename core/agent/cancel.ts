@@ -36,8 +36,10 @@ export interface CancelOptions {
    * Confirm the job is still this agent's (with a job token; a manual run with the worker key has
    * no lease to confirm): stop when it is no longer running, runs another attempt than `attempt`,
    * or its token is refused, and when the lease cannot be confirmed up to `marginMs` before it ends.
+   * `givenSec`: the lease at the claim (JOB_LEASE_SEC from the coordinator), counted from now until
+   * the app first confirms it.
    */
-  lease?: { attempt: number | undefined; marginMs: number }
+  lease?: { attempt: number | undefined; marginMs: number; givenSec?: number }
 }
 
 export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch {
@@ -83,6 +85,9 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
     const left = sentAt + Date.parse(state.lease_expires_at) - Date.parse(state.now) - margin - Date.now()
     // Polls come often enough that a live coordinator's heartbeats keep the deadline ahead.
     intervalMs = Math.min(options.intervalMs, leaseMs / 6)
+    armDeadline(left, margin)
+  }
+  const armDeadline = (left: number, margin: number) => {
     clearTimeout(deadline)
     deadline = setTimeout(() => {
       leaveBy ??= Date.now() + margin
@@ -103,6 +108,13 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
     if (stopped || controller.signal.aborted) return
     timer = setTimeout(() => void poll().finally(next), intervalMs)
     timer.unref()
+  }
+  // Until the app first answers, the lease is the one given at the claim, which came before this
+  // agent started: an agent cut off from the start (its host's network went down) stops too.
+  const given = options.lease?.givenSec
+  if (options.lease && given) {
+    const margin = Math.min(options.lease.marginMs, (given * 1000) / 4)
+    armDeadline(given * 1000 - margin, margin)
   }
   void poll().finally(next)
 

@@ -42,7 +42,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
   const cancel = watchCancel(api, {
     intervalMs: config.CANCEL_POLL_SEC * 1000, log, external: deps.signal,
     // A job token is the mark of a coordinator's claim, with a lease to confirm.
-    ...(config.TERARCHITECT_AGENT_TOKEN ? { lease: { attempt: config.JOB_ATTEMPT, marginMs: config.LEASE_MARGIN_SEC * 1000 } } : {}),
+    ...(config.TERARCHITECT_AGENT_TOKEN ? { lease: { attempt: config.JOB_ATTEMPT, marginMs: config.LEASE_MARGIN_SEC * 1000, givenSec: config.JOB_LEASE_SEC } } : {}),
   })
   const run: AgentRun = { config, api, reporter, log, cancel, workerFor: deps.workerFor }
 
@@ -54,7 +54,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
       reporter.step('docker_run_error', `the agent container could not start; running on the coordinator's host instead: ${config.TERARCHITECT_DOCKER_RUN_ERROR}`)
     }
     reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket id ${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
-    await Promise.race([config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run), leaseGone(cancel)])
+    const flow = config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run)
+    await Promise.race([flow, leaseRunsOut(cancel, 0.5).then(() => Promise.reject(cancelled(cancel.reason())))])
     code = 0
   } catch (thrown) {
     // Whatever a cancel interrupted (a git command, a Director call), the job ends as cancelled.
@@ -71,25 +72,27 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
       reporter.step('error', `unexpected failure: ${detail}`, (error as Error)?.stack, { kind: 'failure', code: 'internal', ...reasonEvent({ kind: 'internal', text: `The agent failed unexpectedly: ${detail}`.slice(0, 2000) }) })
       code = 1
     }
-  } finally {
-    cancel.stop()
   }
   reporter.step('exit', `agent exits ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  const leaveBy = cancel.leaveBy()
-  await reporter.flush(leaveBy === undefined ? undefined : Math.max(0, leaveBy - Date.now()))
+  // The lease is still watched while the last events go out: lost meanwhile, it bounds the wait.
+  await Promise.race([reporter.flush(), leaseRunsOut(cancel, 1)])
+  cancel.stop()
   return code
 }
 
 /**
- * Rejects with `cancelled` halfway from a lost lease to its end: a flow stuck on an app it cannot
- * reach (a cut network) is left behind, so that the agent is gone before the job is handed out again.
+ * Resolves `share` of the way from a lost lease to its end (at once when it was lost already): the
+ * flow (half) or the last events (all of it) stuck on an app it cannot reach (a cut network) are
+ * left behind, so that the agent is gone before the job is handed out again. Never otherwise.
  */
-function leaseGone(cancel: CancelWatch): Promise<never> {
-  return new Promise((_, reject) => {
-    cancel.signal.addEventListener('abort', () => {
+function leaseRunsOut(cancel: CancelWatch, share: number): Promise<void> {
+  return new Promise((resolve) => {
+    const arm = () => {
       const leaveBy = cancel.leaveBy()
-      if (leaveBy !== undefined) setTimeout(() => reject(cancelled(cancel.reason())), Math.max(0, leaveBy - Date.now()) / 2).unref()
-    }, { once: true })
+      if (leaveBy !== undefined) setTimeout(resolve, Math.max(0, leaveBy - Date.now()) * share)
+    }
+    if (cancel.signal.aborted) arm()
+    else cancel.signal.addEventListener('abort', arm, { once: true })
   })
 }
 
