@@ -8,6 +8,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, ApiError, errorText, fieldOf } from './api.ts'
 import { confirmDialog } from './confirm-dialog.ts'
+import { copyText } from './copy-text.ts'
 import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
 import { pageStyles, shared } from './styles.ts'
@@ -170,15 +171,6 @@ export class NotificationsPage extends LitElement {
     }
   }
 
-  private async copy() {
-    try {
-      await navigator.clipboard.writeText(this.created!.secret)
-      notify('Secret copied', 'success')
-    } catch {
-      notify('Select the secret and copy it', 'info')
-    }
-  }
-
   private field(name: string) {
     return this.errors[name] ? html`<span class="field-error" role="alert">${this.errors[name]}</span>` : nothing
   }
@@ -205,7 +197,7 @@ export class NotificationsPage extends LitElement {
     return html`
       <div class="head"><div class="grow"><h1>Notifications</h1><p>Webhooks the app calls when a job fails, a pull request opens, a review job is done or CI fixes run out. Each request is signed with the endpoint's secret (docs/notifications.md).</p></div></div>
       ${this.created ? html`<div class="alert success once" role="status"><span class="grow">Signing secret of “${this.created.name}”. It is shown this once: store it with the receiver.</span>
-        <div class="row"><code data-secret>${this.created.secret}</code><button class="btn" @click=${() => this.copy()}>${icons.check()} Copy</button>
+        <div class="row"><code data-secret>${this.created.secret}</code><button class="btn" @click=${() => copyText(this.created!.secret, 'Secret')}>${icons.check()} Copy</button>
         <button class="btn ghost" @click=${() => (this.created = null)}>Done</button></div></div>` : nothing}
       ${this.form()}
       ${this.error ? html`<div class="alert error" role="alert">${icons.alert()}<span class="grow">Could not load notifications: ${this.error}</span><button class="btn small" @click=${() => this.load()}>Retry</button></div>` : nothing}

@@ -6,6 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
 import { timeAgo } from './format.ts'
+import { copyText } from './copy-text.ts'
 import { icons } from './icons.ts'
 import { role, type Role } from './session.ts'
 import { pageStyles, shared } from './styles.ts'
@@ -112,16 +113,6 @@ export class TokensPage extends LitElement {
     }
   }
 
-  private async copy() {
-    try {
-      await navigator.clipboard.writeText(this.created!.token)
-      notify('Token copied', 'success')
-    } catch {
-      // Clipboard access needs a secure context; the code block selects on one click instead.
-      notify('Select the token and copy it', 'info')
-    }
-  }
-
   private state(token: TokenRow) {
     if (token.revoked_at) return html`<span class="badge">Revoked</span>`
     if (token.expires_at && new Date(token.expires_at).getTime() <= Date.now()) return html`<span class="badge warning">Expired</span>`
@@ -140,7 +131,7 @@ export class TokensPage extends LitElement {
       </div>
       ${this.created ? html`<div class="alert success once" role="status">
         <b>Copy your new token “${this.created.name}” now: it is not shown again.</b>
-        <div class="row"><code data-token>${this.created.token}</code><button class="btn" @click=${() => this.copy()}>${icons.check()} Copy</button>
+        <div class="row"><code data-token>${this.created.token}</code><button class="btn" @click=${() => copyText(this.created!.token, 'Token')}>${icons.check()} Copy</button>
           <button class="btn ghost" @click=${() => (this.created = null)}>Done</button></div>
       </div>` : nothing}
       ${this.errors.form ? html`<div class="alert error" role="alert">${icons.alert()}<span>${this.errors.form}</span></div>` : nothing}
