@@ -21,6 +21,7 @@ import { createDockerEngine } from './plugins/executors/docker/engine.ts'
 import { dropProjectImageTag, imageIdOf, keepProjectImage } from './plugins/executors/docker/project-image.ts'
 import { reconcileContainers } from './plugins/executors/docker/reconcile-containers.ts'
 import { local } from './plugins/executors/local.ts'
+import { swarmContainers } from './plugins/executors/docker-swarm/containers.ts'
 import { kubernetesContainers } from './plugins/executors/kubernetes/containers.ts'
 
 /** The container executors for AGENT_DOCKER_MODE, one per image, sharing one Engine client. */
@@ -97,7 +98,13 @@ async function main() {
         cpuRequest: config.KUBERNETES_CPU_REQUEST, memoryRequest: config.KUBERNETES_MEMORY_REQUEST, startTimeoutSec: config.KUBERNETES_START_TIMEOUT_SEC,
         image: config.AGENT_IMAGE, coordinatorId, log, limits: config.containerLimits, stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
       })
-      : containerExecutors(config, coordinatorId, log),
+      : config.AGENT_DOCKER_MODE === 'swarm'
+        ? swarmContainers({
+          dockerHost: config.DOCKER_HOST, image: config.AGENT_IMAGE, coordinatorId, log, limits: config.containerLimits,
+          constraints: config.swarmConstraints, cpuReservation: config.SWARM_CPU_RESERVATION, memoryReservation: config.swarmMemoryReservation,
+          startTimeoutSec: config.SWARM_START_TIMEOUT_SEC, stopTimeoutSec: config.AGENT_STOP_TIMEOUT_SEC,
+        })
+        : containerExecutors(config, coordinatorId, log),
     host: local({ log, user: config.agentLocalUser, ...(hostCommand ? { command: (spec) => [...hostCommand, spec.kind] } : {}) }),
   })
 

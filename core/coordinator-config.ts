@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { configurationError, readEnv } from './env.ts'
 import { badRequest } from './errors.ts'
-import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
+import { CONTAINER_LIMIT_DESCRIPTIONS, DEFAULT_CONTAINER_LIMITS, parseContainerLimit, parseContainerLimits, type ContainerLimitKey, type ContainerLimits } from './container-limits.ts'
 import type { LogLevel } from './log.ts'
 import { resolveAgentLocalUser, type LocalUser } from './agent/local-user.ts'
 import { isLoopbackUrl } from './coordinator/reachability.ts'
@@ -29,7 +29,7 @@ export const CoordinatorEnv = Type.Object({
   CLAIM_WAIT_SEC: Type.Number({ default: 25, minimum: 0, maximum: 60, description: 'Long-poll: how long one claim waits at the app for a job (0 = plain polling)' }),
   AGENT_WARM_POOL: Type.Integer({ default: 0, minimum: 0, maximum: 32, description: 'Docker mode: the most agent containers kept started and waiting per (project, image), sized from recent claims, so a claimed job skips the container start (docs/coordinator.md "Warm pool"); 0 (default) disables; the coordinator service units set 2' }),
   AGENT_CACHE_VOLUME: Type.String({ default: 'terarchitect-agent-cache', description: 'Prefix of the cache volumes mounted at /cache in agent containers, one per project (<prefix>-p<project id>); set it empty to disable' }),
-  AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood'), Type.Literal('kubernetes')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only); kubernetes: one Kubernetes Job per agent job (KUBERNETES_*; docs/scaling.md). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
+  AGENT_DOCKER_MODE: Type.Optional(Type.Union([Type.Literal('dind'), Type.Literal('dood'), Type.Literal('kubernetes'), Type.Literal('swarm')], { description: 'dind (default): a dockerd per job container; dood: the host daemon through its socket (one agent at a time only); kubernetes: one Kubernetes Job per agent job (KUBERNETES_*; docs/scaling.md); swarm: one one-shot Swarm service per agent job, DOCKER_HOST a manager (SWARM_*; docs/scaling.md). Default dood when AGENT_MOUNT_DOCKER_SOCKET=true' })),
   AGENT_MOUNT_DOCKER_SOCKET: Type.Optional(Type.Boolean({ description: 'dood: mount the daemon socket into agent containers (default true); false passes DOCKER_HOST instead (a sidecar daemon)' })),
   DOCKER_HOST: Type.Optional(Type.String({ description: 'Docker daemon: unix:///path or tcp://host:port (default unix:///var/run/docker.sock)' })),
   KUBERNETES_KUBECONFIG: Type.Optional(Type.String({ minLength: 1, description: 'kubernetes mode: a kubeconfig file (token or client certificate, and the CA); unset = the pod\'s own service account (in-cluster)' })),
@@ -41,6 +41,10 @@ export const CoordinatorEnv = Type.Object({
   KUBERNETES_MEMORY_REQUEST: Type.String({ default: '1Gi', pattern: '^\\d+(\\.\\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$', description: 'kubernetes mode: memory the scheduler reserves per agent pod (capped at AGENT_MEMORY)' }),
   KUBERNETES_SERVICE_ACCOUNT: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$', description: 'kubernetes mode: service account of agent pods; unset = no API token is mounted into them' })),
   KUBERNETES_START_TIMEOUT_SEC: Type.Integer({ default: 600, minimum: 1, maximum: 86400, description: 'kubernetes mode: how long an agent pod may take to start (scheduling, image pull) before its job fails with the reason' }),
+  SWARM_CONSTRAINTS: Type.Optional(Type.String({ description: 'swarm mode: placement constraints of agent services, comma-separated, e.g. node.labels.agents==true' })),
+  SWARM_CPU_RESERVATION: Type.Number({ default: 0.5, minimum: 0, maximum: 1024, description: 'swarm mode: CPUs the scheduler reserves per agent task (capped at AGENT_CPUS); 0 = none' }),
+  SWARM_MEMORY_RESERVATION: Type.String({ default: '1g', description: 'swarm mode: memory the scheduler reserves per agent task, as AGENT_MEMORY (capped at it); 0 = none' }),
+  SWARM_START_TIMEOUT_SEC: Type.Integer({ default: 600, minimum: 1, maximum: 86400, description: 'swarm mode: how long an agent task may take to start (scheduling, image pull) before its job fails with the reason' }),
   COORDINATOR_STATE_DIR: Type.String({ default: join(homedir(), '.terarchitect', 'coordinator'), description: 'Holds coordinator_id, the lock and project_images.json (no secrets)' }),
   AGENT_GIT_CACHE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'Docker mode: keep a bare mirror per repository on this host, refreshed through the git relay with each job\'s own token and mounted read-only into its container, so clones copy only what the mirror lacks (docs/coordinator.md "Git object cache"); off with a remote tcp:// DOCKER_HOST' }),
   AGENT_GIT_CACHE_MAX_MB: Type.Integer({ default: 5120, minimum: 1, maximum: 10485760, description: 'Size budget of the git object cache; least recently used mirrors no job is using are removed beyond it' }),
@@ -80,7 +84,11 @@ export interface CoordinatorConfig extends Omit<Env, 'PROJECT_ID' | 'PROJECT_IDS
   LOG_LEVEL: LogLevel
   /** PROJECT_ID / PROJECT_IDS merged; null = all projects. */
   projectIds: number[] | null
-  AGENT_DOCKER_MODE: 'dind' | 'dood' | 'kubernetes'
+  AGENT_DOCKER_MODE: 'dind' | 'dood' | 'kubernetes' | 'swarm'
+  /** SWARM_CONSTRAINTS split at commas. */
+  swarmConstraints: string[]
+  /** SWARM_MEMORY_RESERVATION in bytes. */
+  swarmMemoryReservation: number
   AGENT_MOUNT_DOCKER_SOCKET: boolean
   COORDINATOR_REPO_ROOT: string
   /** Parsed AGENT_HOST_COMMAND; undefined = the local executor's default. */
@@ -120,6 +128,8 @@ export function resolveCoordinatorConfig(env: Record<string, string | undefined>
     agentLocalUser: resolveAgentLocalUser(rest.AGENT_LOCAL_USER),
     containerLimitOverrides,
     containerLimits: { ...DEFAULT_CONTAINER_LIMITS, ...containerLimitOverrides },
+    swarmConstraints: (rest.SWARM_CONSTRAINTS ?? '').split(',').map((constraint) => constraint.trim()).filter(Boolean),
+    swarmMemoryReservation: (parseContainerLimit('AGENT_MEMORY', rest.SWARM_MEMORY_RESERVATION) as { value?: number }).value ?? 0,
     workerCredential: workerCredential(rest),
   }
 }
@@ -195,6 +205,13 @@ function checkValues(env: Record<string, string | undefined>, values: Env): Part
   // Pods cannot reach the coordinator's loopback, and no forwarder runs for them.
   else if (env.AGENT_DOCKER_MODE === 'kubernetes' && isLoopbackUrl(values.TERARCHITECT_API_URL)) {
     details.push({ path: 'TERARCHITECT_API_URL', message: 'AGENT_DOCKER_MODE=kubernetes: must be an address agent pods can reach (e.g. the app\'s Service, http://terarchitect.terarchitect.svc:5010), not loopback' })
+  } else if (env.AGENT_DOCKER_MODE === 'swarm' && isLoopbackUrl(values.TERARCHITECT_API_URL)) {
+    details.push({ path: 'TERARCHITECT_API_URL', message: 'AGENT_DOCKER_MODE=swarm: must be an address every swarm node\'s agents can reach, not loopback' })
+  }
+  const reservation = parseContainerLimit('AGENT_MEMORY', values.SWARM_MEMORY_RESERVATION)
+  if ('problem' in reservation) details.push({ path: 'SWARM_MEMORY_RESERVATION', message: reservation.problem })
+  for (const constraint of (values.SWARM_CONSTRAINTS ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    if (!/^[A-Za-z0-9_.-]+\s*(==|!=)\s*\S+$/.test(constraint)) details.push({ path: 'SWARM_CONSTRAINTS', message: `expected name==value or name!=value, e.g. node.labels.agents==true: ${JSON.stringify(constraint)}` })
   }
   if (values.DOCKER_HOST !== undefined && !DOCKER_HOST_VALUE.test(values.DOCKER_HOST)) {
     details.push({ path: 'DOCKER_HOST', message: `must be unix:///path/to/docker.sock or tcp://host:port (TLS and npipe are not supported): ${JSON.stringify(values.DOCKER_HOST)}` })

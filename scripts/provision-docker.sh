@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions what the Docker tests and the coordinator need on a Debian host, as root:
-#   1. the Docker engine (Debian's docker.io), docker-compose and debootstrap, installed when missing;
+#   1. the Docker engine (Debian's docker.io), docker-compose, debootstrap and docker-registry (the
+#      swarm suite's local registry), installed when missing;
 #   2. a running dockerd (started detached, logging to /var/log/dockerd.log) answering on its socket;
 #   3. the base image terarchitect-base:bookworm, built without any registry:
 #      debootstrap minbase + git + ca-certificates from this machine's Debian mirror, plus the host's
@@ -26,6 +27,8 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# The docker-swarm suite's local registry (a process it starts itself on an address it picks).
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   # `apt-get update` only when needed: the first install attempt fails on missing/stale lists.
@@ -36,6 +39,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
       || { tail -n 30 /tmp/provision-apt.log; log "apt-get install failed"; exit 1; }
   fi
   log "installed ${missing[*]}"
+  # The package enables a registry service on :5000; the tests start their own and need none.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || service docker-registry stop >/dev/null 2>&1 || true
+  fi
 fi
 
 # --- 2. dockerd ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ function refusal(env: Record<string, string>): string {
 }
 
 test('enumerations list their allowed values', () => {
-  assert.is(refusal({ AGENT_DOCKER_MODE: 'podman' }), 'invalid configuration: AGENT_DOCKER_MODE: must be one of dind, dood, kubernetes; got "podman"')
+  assert.is(refusal({ AGENT_DOCKER_MODE: 'podman' }), 'invalid configuration: AGENT_DOCKER_MODE: must be one of dind, dood, kubernetes, swarm; got "podman"')
   assert.match(refusal({ LOG_LEVEL: 'loud' }), 'LOG_LEVEL: must be one of debug, info, warn, error; got "loud"')
 })
 
@@ -140,7 +140,7 @@ processes('a bad AGENT_CACHE_VOLUME, AGENT_IMAGE or AGENT_DOCKER_MODE stops it a
     ['volume-slash', { AGENT_CACHE_VOLUME: 'team/cache' }, /AGENT_CACHE_VOLUME: not a volume name/],
     ['image-comment', { AGENT_IMAGE: 'terarchitect-agent #pinned' }, /AGENT_IMAGE: has a trailing comment/],
     ['image-space', { AGENT_IMAGE: 'terarchitect agent' }, /AGENT_IMAGE: not an image reference/],
-    ['mode', { AGENT_DOCKER_MODE: 'podman' }, /AGENT_DOCKER_MODE: must be one of dind, dood, kubernetes; got "podman"/],
+    ['mode', { AGENT_DOCKER_MODE: 'podman' }, /AGENT_DOCKER_MODE: must be one of dind, dood, kubernetes, swarm; got "podman"/],
   ]
   const runs = await Promise.all(cases.map(([name, env]) => startCoordinator(context, name, { ...env, AGENT_FALLBACK_TO_HOST: 'true' }).exited))
   for (const [index, [name, , expected]] of cases.entries()) {

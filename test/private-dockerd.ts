@@ -23,7 +23,8 @@ export interface PrivateDockerd {
   destroy(): Promise<void>
 }
 
-export async function startPrivateDockerd(run: string): Promise<PrivateDockerd> {
+/** `args`: more dockerd flags (e.g. `--insecure-registry`). */
+export async function startPrivateDockerd(run: string, options: { args?: string[] } = {}): Promise<PrivateDockerd> {
   if (process.getuid?.() !== 0) throw new Error('a private dockerd needs root')
   const dir = `/var/lib/terarchitect-test-dockerd/${run}`
   const socket = `${dir}/docker.sock`
@@ -52,7 +53,7 @@ export async function startPrivateDockerd(run: string): Promise<PrivateDockerd> 
       const log = openSync(`${dir}/dockerd.log`, 'a')
       child = spawn('dockerd', [
         '--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`,
-        '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false',
+        '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false', ...(options.args ?? []),
       ], { detached: true, stdio: ['ignore', log, log] })
       child.unref()
       const deadline = Date.now() + 30000

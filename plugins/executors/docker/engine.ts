@@ -258,7 +258,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): DockerEng
 }
 
 /** The daemon's error bodies are `{"message":"…"}`; anything else yields undefined. */
-function daemonMessage(text: string): string | undefined {
+export function daemonMessage(text: string): string | undefined {
   try {
     const parsed = JSON.parse(text) as { message?: unknown }
     return typeof parsed.message === 'string' ? parsed.message : undefined

@@ -1,0 +1,203 @@
+/**
+ * A real three-node Docker Swarm for the docker-swarm suite, built on this one machine and removed
+ * by `destroy()` (also on failure):
+ *   - manager: a private dockerd (test/private-dockerd.ts), never the host's daemon, which other
+ *     suites use; `swarm init` on its bridge's gateway address;
+ *   - two workers: Docker-in-Docker containers on the host daemon (the unprivileged recipe of
+ *     DESIGN.md §6) whose inner dockerd joins the swarm; stopping one is a node going down;
+ *   - a local registry (Debian's `docker-registry`) on the same gateway address, serving a slim
+ *     agent test image: the base image with the agent image's entrypoint (AGENT_ENV_DIR).
+ * Needs root, the docker CLI and /usr/bin/docker-registry (scripts/provision-docker.sh).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
+import { UNPRIVILEGED_RECIPE } from '../plugins/executors/docker/dind.ts'
+import { createSwarmApi, type SwarmApi } from '../plugins/executors/docker-swarm/api.ts'
+import { BASE_IMAGE, contextDir, ensureDindTestImage } from './docker-fixtures.ts'
+import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.ts'
+import { ROOT, sleep } from './helpers.ts'
+
+export const REGISTRY_BINARY = '/usr/bin/docker-registry'
+const WORKER_LABEL = 'terarchitect.test-swarm'
+
+export interface TestSwarm {
+  /** The manager's DOCKER_HOST. */
+  dockerHost: string
+  api: SwarmApi
+  manager: DockerEngine
+  /** The agent test image, by its registry name. */
+  image: string
+  /** Worker containers on the host daemon, by node host name. */
+  workers: { hostname: string; containerId: string; nodeId: string }[]
+  /** The manager's address on its bridge: nodes and their tasks reach the host there. */
+  gateway: string
+  /** The docker CLI against the manager; throws on failure. */
+  docker(...args: string[]): string
+  /** The docker CLI against a worker's inner daemon (`docker exec <worker> docker …`). */
+  dockerOn(workerContainerId: string, ...args: string[]): string
+  /** Stops a worker's dind container (its node goes down). */
+  stopWorker(hostname: string): Promise<void>
+  /** Seconds each setup step took, for the suite's cost line. */
+  timings: Record<string, number>
+  destroy(): Promise<void>
+}
+
+const cli = (args: string[], input?: string): string => {
+  const result = spawnSync('docker', args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 })
+  if (result.status !== 0) throw new Error(`docker ${args.filter((arg) => !arg.startsWith('SWMTKN')).join(' ')}: ${result.stderr || result.stdout}`)
+  return result.stdout.trim()
+}
+
+async function freePort(host: string): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done, fail) => server.once('error', fail).listen(0, host, done))
+  const { port } = server.address() as { port: number }
+  await new Promise((done) => server.close(done))
+  return port
+}
+
+const ENTRYPOINT_DOCKERFILE = `FROM ${BASE_IMAGE}
+COPY agent-entrypoint.sh /usr/local/bin/agent-entrypoint.sh
+ENTRYPOINT ["sh", "/usr/local/bin/agent-entrypoint.sh"]
+`
+
+export async function startTestSwarm(run: string, host: DockerEngine): Promise<TestSwarm> {
+  const timings: Record<string, number> = {}
+  let mark = Date.now()
+  const step = (name: string) => {
+    timings[name] = (Date.now() - mark) / 1000
+    mark = Date.now()
+  }
+  const cleanups: (() => Promise<void> | void)[] = []
+  const destroy = async () => {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => process.stderr.write(`swarm cleanup: ${(error as Error).message}\n`))
+    cleanups.length = 0
+  }
+  try {
+    const dindImage = await ensureDindTestImage(host)
+    step('dind image')
+    const hadGwBridge = existsSync('/sys/class/net/docker_gwbridge')
+    const daemon: PrivateDockerd = await startPrivateDockerd(run, { args: ['--insecure-registry', '172.16.0.0/12'] })
+    cleanups.push(async () => {
+      spawnSync('docker', ['-H', daemon.dockerHost, 'swarm', 'leave', '--force'], { encoding: 'utf8' })
+      await daemon.destroy()
+      // swarm init made docker_gwbridge in this network namespace; no other daemon here uses it.
+      if (!hadGwBridge) spawnSync('ip', ['link', 'del', 'docker_gwbridge'])
+    })
+    step('manager dockerd')
+    const manager = daemon.engine
+    const gateway = (await manager.networkInspect('bridge')).IPAM.Config?.[0]?.Gateway
+    if (!gateway) throw new Error('the private dockerd\'s bridge has no gateway')
+    const docker = (...args: string[]) => cli(['-H', daemon.dockerHost, ...args])
+
+    // The registry: a local process on the manager's gateway, reachable from every node.
+    const registryPort = await freePort(gateway)
+    const registryDir = `/var/lib/terarchitect-test-registry/${run}`
+    mkdirSync(registryDir, { recursive: true })
+    writeFileSync(`${registryDir}/config.yml`, `version: 0.1
+log: { level: warn }
+storage: { filesystem: { rootdirectory: ${registryDir}/data } }
+http: { addr: "${gateway}:${registryPort}" }
+`)
+    const registry: ChildProcess = spawn(REGISTRY_BINARY, ['serve', `${registryDir}/config.yml`], {
+      stdio: ['ignore', openSync(`${registryDir}/registry.log`, 'a'), openSync(`${registryDir}/registry.log`, 'a')],
+    })
+    cleanups.push(() => {
+      registry.kill('SIGKILL')
+      rmSync(registryDir, { recursive: true, force: true })
+    })
+    const registryAddress = `${gateway}:${registryPort}`
+    for (let tries = 0; ; tries++) {
+      const ok = await fetch(`http://${registryAddress}/v2/`).then((response) => response.ok, () => false)
+      if (ok) break
+      if (tries > 100 || registry.exitCode !== null) throw new Error(`docker-registry did not start; see ${registryDir}/registry.log`)
+      await sleep(100)
+    }
+    step('registry')
+
+    const image = `${registryAddress}/terarchitect-agent-swarm:test`
+    const context = contextDir({ Dockerfile: ENTRYPOINT_DOCKERFILE, 'agent-entrypoint.sh': readFileSync(resolve(ROOT, 'scripts/agent-entrypoint.sh'), 'utf8') })
+    try {
+      await manager.imageBuild(context, { tag: image })
+    } finally {
+      rmSync(context, { recursive: true, force: true })
+    }
+    docker('push', image)
+    step('agent test image built and pushed')
+
+    const swarmPort = await freePort(gateway)
+    const dataPathPort = await freePort('0.0.0.0')
+    docker('swarm', 'init', '--advertise-addr', gateway, '--listen-addr', `${gateway}:${swarmPort}`, '--data-path-port', String(dataPathPort))
+    // A 1 s heartbeat: a stopped node is marked down in seconds rather than the default ~15 s.
+    docker('swarm', 'update', '--dispatcher-heartbeat', '1s')
+    const token = docker('swarm', 'join-token', '-q', 'worker')
+    step('swarm init')
+
+    const workers: TestSwarm['workers'] = []
+    // Registered before any is created: a failed start still removes what was made.
+    cleanups.push(async () => {
+      for (const container of await host.containerList({ all: true, labels: [`${WORKER_LABEL}=${run}`] })) {
+        await host.containerRemove(container.Id, { force: true, volumes: true }).catch(() => {})
+      }
+    })
+    const daemonJson = JSON.stringify({ 'insecure-registries': [registryAddress] })
+    await Promise.all([1, 2].map(async (index) => {
+      const hostname = `swarm-worker-${index}-${run.slice(-6)}`
+      const { Id } = await host.containerCreate({
+        Image: dindImage,
+        Cmd: ['sh', '-c', 'mkdir -p /etc/docker && printf %s "$DAEMON_JSON" >/etc/docker/daemon.json && exec dind-entrypoint.sh sleep infinity'],
+        Env: [`DAEMON_JSON=${daemonJson}`],
+        Labels: { [WORKER_LABEL]: run },
+        Volumes: { '/var/lib/docker': {} },
+        HostConfig: { ...UNPRIVILEGED_RECIPE.hostConfig, Init: true },
+      }, { name: hostname })
+      await host.containerStart(Id)
+      for (let tries = 0; ; tries++) {
+        const ready = spawnSync('docker', ['exec', Id, 'docker', 'version'], { encoding: 'utf8' }).status === 0
+        if (ready) break
+        if (tries > 150) throw new Error(`the inner dockerd of ${hostname} did not start`)
+        await sleep(200)
+      }
+      cli(['exec', Id, 'docker', 'swarm', 'join', '--token', token, `${gateway}:${swarmPort}`])
+      workers.push({ hostname, containerId: Id, nodeId: cli(['exec', Id, 'docker', 'info', '--format', '{{.Swarm.NodeID}}']) })
+    }))
+    step('workers joined')
+
+    const api = createSwarmApi({ dockerHost: daemon.dockerHost })
+    cleanups.push(() => api.close())
+    for (let tries = 0; ; tries++) {
+      const nodes = await api.nodeList()
+      if (nodes.length === 3 && nodes.every((node) => node.Status.State === 'ready')) {
+        for (const node of nodes) docker('node', 'update', '--label-add', 'agents=true', node.ID)
+        break
+      }
+      if (tries > 150) throw new Error(`swarm nodes not ready: ${JSON.stringify(nodes.map((node) => node.Status))}`)
+      await sleep(200)
+    }
+    step('nodes ready')
+
+    return {
+      dockerHost: daemon.dockerHost,
+      api,
+      manager,
+      image,
+      gateway,
+      workers,
+      docker,
+      dockerOn: (workerContainerId, ...args) => cli(['exec', workerContainerId, 'docker', ...args]),
+      timings,
+      async stopWorker(hostname) {
+        const worker = workers.find((candidate) => candidate.hostname === hostname)
+        if (!worker) throw new Error(`no worker ${hostname}`)
+        await host.containerKill(worker.containerId)
+      },
+      destroy,
+    }
+  } catch (error) {
+    await destroy()
+    throw error
+  }
+}
