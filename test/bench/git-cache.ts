@@ -6,8 +6,14 @@
  *   - plain: the agent's clone (core/agent/git.ts) with its full checkout;
  *   - cached: the coordinator's `prepare` (the manifest check, `git fetch --prune` into the mirror
  *     with the job's token, which is its access check) + the agent's clone with
- *     `--reference-if-able <mirror> --dissociate` and its full checkout.
- * The mirror's first fill (a cold fetch, once per repository and host) is printed apart.
+ *     `--reference-if-able <mirror>` (objects borrowed through alternates) and its full checkout;
+ *   - one sample of the former cached clone, `--reference-if-able <mirror> --dissociate`, to show
+ *     what copying the mirror's objects into each clone cost.
+ * Each clone runs with GIT_TRACE2_EVENT, and its phases are read from git's own timings: receiving
+ * the pack (the server packing it, the relay carrying it and index-pack, which overlap), the
+ * connectivity check, --dissociate's repack and the checkout (unpack_trees: writing the files and
+ * the index). The mirror's first fill (a cold fetch, once per repository and host) is printed apart.
+ * Run it with the machine otherwise idle: it prints the load average before and after.
  *
  *   npm run bench -- test/bench/git-cache.ts      # GIT_CACHE_BENCH_MB=210 GIT_CACHE_BENCH_FILES=20000
  *
@@ -17,8 +23,8 @@
  */
 import { spawn, execFileSync } from 'node:child_process'
 import { createCipheriv } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGit } from '../../core/agent/git.ts'
 import { createGitCache } from '../../core/coordinator/git-cache.ts'
@@ -28,6 +34,7 @@ import { startTestApp } from '../helpers.ts'
 import { start as startGitHttp } from '../fixtures/git-http.ts'
 import { start as startGithub } from '../fixtures/fake-github.ts'
 import { countingRelay } from '../fixtures/counting-relay.ts'
+import { clonePhases, type ClonePhases } from './git-trace.ts'
 
 const RUNS = Number(process.env.GIT_CACHE_BENCH_RUNS ?? 3)
 const TOTAL_MB = Number(process.env.GIT_CACHE_BENCH_MB ?? 210) // content; about 205 MB packed
@@ -88,6 +95,8 @@ function commitOnRemote(bare: string, run: number): void {
 async function main() {
   const scratch = mkdtempSync(join(tmpdir(), 'git-cache-bench-'))
   const log = createLogger('warn', { bench: 'git-cache' })
+  const load = () => loadavg().map((value) => value.toFixed(2)).join(' ')
+  process.stdout.write(`load average at start: ${load()} (${process.env.GIT_CACHE_BENCH_RUNS ? '' : 'default '}${RUNS} runs)\n`)
   const forgeGit = await startGitHttp({ token: FORGE_TOKEN, root: join(scratch, 'forge') })
   const gh = await startGithub({ tokens: { [FORGE_TOKEN]: 'terarchitect-bot' } })
   const t = await startTestApp({
@@ -119,9 +128,16 @@ async function main() {
     const relay = await countingRelay(Number(new URL(t.url).port))
     const relayUrl = (job: ClaimedJob) => `http://127.0.0.1:${relay.port}/api/relay/git/${job.project_id}/${job.ticket_id}/repo.git`
     const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
-    const clone = async (job: ClaimedJob, dir: string, mirror?: string) => {
-      const git = createGit({ cwd: dir, env: { PATH: process.env.PATH!, HOME: scratch }, credential: { token: job.agent_token, url: relayUrl(job) }, author: { name: 'b', email: 'b@b' } })
-      await git.clone(relayUrl(job), dir, mirror)
+    /** The agent's clone (with `dissociate`, the former cached clone), traced; its phases. */
+    const clone = async (job: ClaimedJob, dir: string, mirror?: string, dissociate = false): Promise<ClonePhases> => {
+      const trace = `${dir}.trace.json`
+      const env = { PATH: process.env.PATH!, HOME: scratch, GIT_TRACE2_EVENT: trace }
+      const git = createGit({ cwd: dir, env, credential: { token: job.agent_token, url: relayUrl(job) }, author: { name: 'b', email: 'b@b' } })
+      if (dissociate) await git.run(['clone', '--quiet', '--no-tags', '--reference-if-able', mirror!, '--dissociate', '--', relayUrl(job), dir], { network: true, cwd: '/' })
+      else await git.clone(relayUrl(job), dir, mirror)
+      const phases = clonePhases(readFileSync(trace, 'utf8'))
+      rmSync(trace, { force: true })
+      return phases
     }
     const cache = createGitCache({ dir: join(scratch, 'cache'), maxBytes: 5120 * 1024 * 1024, log })
     const cacheJob = (job: ClaimedJob) => ({ repoUrl: job.repo_url!, relayUrl: relayUrl(job), token: job.agent_token })
@@ -132,44 +148,50 @@ async function main() {
     first.release()
     const fill = Date.now() - fillStarted
 
-    const plain: number[] = []
-    const cached: number[] = []
-    const plainBytes: number[] = []
-    const cachedBytes: number[] = []
-    const refreshes: number[] = []
+    interface Sample { total: number; refresh: number; bytes: number; phases: ClonePhases }
+    const samples: Record<'plain' | 'cached' | 'dissociate', Sample[]> = { plain: [], cached: [], dissociate: [] }
+    const measure = async (path: keyof typeof samples, run: number) => {
+      const job = await claim()
+      const dir = join(scratch, `${path}-${run}`)
+      const at = Date.now()
+      const bytes = relay.received
+      const lease = path === 'plain' ? null : await cache.prepare(cacheJob(job), (text) => log.info(text))
+      if (path !== 'plain' && !lease) throw new Error('the cache was not used')
+      const refresh = Date.now() - at
+      const phases = await clone(job, dir, lease?.path, path === 'dissociate')
+      samples[path].push({ total: Date.now() - at, refresh, bytes: relay.received - bytes, phases })
+      lease?.release()
+      rmSync(dir, { recursive: true, force: true })
+      const last = samples[path].at(-1)!
+      process.stdout.write(`run ${run} ${path}: ${s(last.total)} (refresh ${s(refresh)}, receive ${s(phases.receive)}, repack ${s(phases.repack)}, checkout ${s(phases.checkout)}; ${mb(last.bytes)} through the relay)\n`)
+    }
     for (let run = 1; run <= RUNS; run++) {
       commitOnRemote(bare, run)
-      const plainJob = await claim()
-      let at = Date.now()
-      let bytes = relay.received
-      await clone(plainJob, join(scratch, `plain-${run}`))
-      plain.push(Date.now() - at)
-      plainBytes.push(relay.received - bytes)
-      rmSync(join(scratch, `plain-${run}`), { recursive: true, force: true })
-
-      const cachedJob = await claim()
-      at = Date.now()
-      bytes = relay.received
-      const lease = await cache.prepare(cacheJob(cachedJob), (text) => log.info(text))
-      if (!lease) throw new Error('the cache was not used')
-      refreshes.push(Date.now() - at)
-      await clone(cachedJob, join(scratch, `cached-${run}`), lease.path)
-      cached.push(Date.now() - at)
-      cachedBytes.push(relay.received - bytes)
-      lease.release()
-      rmSync(join(scratch, `cached-${run}`), { recursive: true, force: true })
-      process.stdout.write(`run ${run}: plain ${s(plain.at(-1)!)} (${mb(plainBytes.at(-1)!)} through the relay), cached ${s(cached.at(-1)!)} (${mb(cachedBytes.at(-1)!)})\n`)
+      await measure('plain', run)
+      await measure('cached', run)
     }
-    const ratio = median(plain) / median(cached)
+    commitOnRemote(bare, RUNS + 1)
+    await measure('dissociate', RUNS + 1)
+
+    const p50 = (path: keyof typeof samples, pick: (sample: Sample) => number) => median(samples[path].map(pick))
+    const row = (label: string, path: keyof typeof samples) => {
+      const of = (pick: (sample: Sample) => number) => s(p50(path, pick))
+      return `| ${label} | ${of((x) => x.total)} | ${of((x) => x.refresh)} | ${of((x) => x.phases.receive)} | ${of((x) => x.phases.connectivity)} | ${of((x) => x.phases.repack)} | ${of((x) => x.phases.checkout)} | ${of((x) => x.total - x.refresh - x.phases.receive - x.phases.connectivity - x.phases.repack - x.phases.checkout)} | ${mb(p50(path, (x) => x.bytes))} |`
+    }
+    const ratio = p50('plain', (x) => x.total) / p50('cached', (x) => x.total)
+    const withoutCheckout = (path: keyof typeof samples) => p50(path, (x) => x.total - x.phases.checkout)
     process.stdout.write([
       '',
-      `| clone of ${files} files, ${packMb.toFixed(0)} MB packed, through the app relay | p50 of ${RUNS} | through the relay |`,
-      '|---|---|---|',
-      `| plain clone + checkout | ${s(median(plain))} | ${mb(median(plainBytes))} |`,
-      `| cached: mirror refresh (access check, manifest check, fetch) + clone --reference --dissociate + checkout | ${s(median(cached))} | ${mb(median(cachedBytes))} |`,
-      `| … of which the mirror's refresh | ${s(median(refreshes))} | |`,
-      `| speed-up (goal ≥ 5×) | ${ratio.toFixed(1)}× | |`,
-      `| the mirror's first fill (once per repository and host) | ${s(fill)} | |`,
+      `| ${files} files, ${packMb.toFixed(0)} MB packed, through the app relay | total | mirror refresh | receive pack (server ∥ relay ∥ index-pack) | connectivity check | repack | checkout | rest (refs, process starts) | through the relay |`,
+      '|---|---|---|---|---|---|---|---|---|',
+      row(`plain clone + checkout (p50 of ${RUNS})`, 'plain'),
+      row(`cached: refresh + clone --reference-if-able (alternates) + checkout (p50 of ${RUNS})`, 'cached'),
+      row('former cached: refresh + clone --reference-if-able --dissociate + checkout (1 run)', 'dissociate'),
+      '',
+      `speed-up, plain vs cached (goal ≥ 5×): ${ratio.toFixed(1)}×`,
+      `the same without the checkout both paths share: ${(withoutCheckout('plain') / withoutCheckout('cached')).toFixed(1)}× (${s(withoutCheckout('plain'))} vs ${s(withoutCheckout('cached'))})`,
+      `the mirror's first fill (once per repository and host): ${s(fill)}`,
+      `load average at end: ${load()}`,
       '',
     ].join('\n'))
     await relay.close()
