@@ -42,14 +42,23 @@ interface FileResult {
   failed: number
   skipped: number
   seconds: number
+  /** Until the first output; and from the last uvu summary to the process's end. */
+  startSeconds: number
+  tailSeconds: number
 }
 
 async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   const started = Date.now()
   const child = spawn(process.execPath, ['--import', './scripts/ts-register.mjs', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
+  // When the first output and the last summary arrived: a file whose process outlives its tests
+  // (a handle left open, a child holding the pipes) shows up as a long tail in the results.
+  let firstAt = 0
+  let summaryAt = 0
   const collect = (chunk: Buffer) => {
+    firstAt ||= Date.now()
     output += chunk.toString()
+    if (/Duration:/.test(chunk.toString())) summaryAt = Date.now()
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
@@ -67,7 +76,17 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult
   const skipped = count('Skipped')
   let failed = Math.max(0, total - passed - skipped)
   if (code !== 0 && failed === 0) failed = 1 // crashed or timed out outside a test
-  return { file: relative(ROOT, file), passed, failed, skipped, seconds: (Date.now() - started) / 1000 }
+  const ended = Date.now()
+  return {
+    file: relative(ROOT, file), passed, failed, skipped, seconds: (ended - started) / 1000,
+    startSeconds: ((firstAt || ended) - started) / 1000, tailSeconds: summaryAt ? (ended - summaryAt) / 1000 : 0,
+  }
+}
+
+/** Start-up and tail times worth a look (over 20 s). */
+function timing(r: FileResult): string {
+  const parts = [r.startSeconds > 20 ? `start ${r.startSeconds.toFixed(0)} s` : '', r.tailSeconds > 20 ? `tail ${r.tailSeconds.toFixed(0)} s` : ''].filter(Boolean)
+  return parts.length ? `; ${parts.join(', ')}` : ''
 }
 
 async function main() {
@@ -100,7 +119,7 @@ async function main() {
     '--include', 'core/**', '--include', 'plugins/**', '--reporter', 'text-summary', '--reporter', 'lcov'], { cwd: ROOT, stdio: 'inherit' })
   process.stdout.write('\n== results\n')
   for (const r of results.sort((a, b) => a.file.localeCompare(b.file))) {
-    process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)\n`)
+    process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s${timing(r)})\n`)
   }
   const sum = (key: 'passed' | 'failed' | 'skipped') => results.reduce((total, r) => total + r[key], 0)
   const skipped = sum('skipped')
