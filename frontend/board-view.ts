@@ -18,6 +18,7 @@ import { LiveController } from './live-controller.ts'
 import { replaceQuietly } from './router.ts'
 import { denied } from './session.ts'
 import { SettingsCheckController, localRunDenied, runBlocker } from './settings-check.ts'
+import { blockerLines } from './ticket-blockers.ts'
 import { shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
 import { isActive, type Board, type Column, type JobEvent, type Project, type TicketView } from './types.ts'
@@ -265,6 +266,14 @@ export class BoardView extends LitElement {
     }
   }
 
+  /** A disabled Run pressed: a waiting ticket says on what it waits, others why agents cannot run. */
+  private explainBlocked(id: number, blocker: string | null): void {
+    const ticket = findTicket(this.groups, id)
+    const waiting = ticket && blockerLines(ticket).waiting
+    if (waiting) notify(`${waiting}: it starts by itself`, 'info')
+    else notify(blocker ?? '', 'error')
+  }
+
   private async stop(id: number): Promise<void> {
     await stopTicketJob(this.project.id, id)
   }
@@ -315,7 +324,7 @@ export class BoardView extends LitElement {
       ${this.columns
         ? html`<div class="columns" @ticket-move=${this.onMove} @ticket-move-column=${this.onMoveColumn} @ticket-nav=${this.onNav}
             @ticket-open=${(e: CustomEvent) => this.open(e.detail.id)} @ticket-run=${(e: CustomEvent) => this.run(e.detail.id)}
-            @ticket-stop=${(e: CustomEvent) => this.stop(e.detail.id)} @ticket-blocked=${() => notify(blocker ?? '', 'error')}
+            @ticket-stop=${(e: CustomEvent) => this.stop(e.detail.id)} @ticket-blocked=${(e: CustomEvent) => this.explainBlocked(e.detail.id, blocker)}
             @ticket-drag=${(e: CustomEvent) => (this.draggingId = e.detail.id)}>
             ${repeat(this.columns, (column) => column.id, (column) => html`
               <ta-board-column data-column=${column.id} .column=${column} .tickets=${this.visible(column.id)}

@@ -76,6 +76,11 @@ test("a waiting card says on what it waits, shows its blocker's failure, and sta
   await waiting.waitFor({ timeout: 5000 })
   assert.is(await waiting.innerText(), `Waiting for ${labels.a}`)
   assert.is((await ui.api('GET', ticketPath(ids.b))).body.job, null, 'no job while it waits')
+  // Its Run button says why it does nothing: it starts by itself.
+  const run = page.locator(`${card(ids.b)} .run`)
+  assert.is(await run.getAttribute('title'), `Waiting for ${labels.a}: it starts by itself`)
+  await run.click({ force: true })
+  await page.getByText(`Waiting for ${labels.a}: it starts by itself`).first().waitFor({ timeout: 3000 })
   // The blocker's job fails: the waiting card says so at once (a live job event), and keeps waiting.
   await write(ui.app.ctx, async ({ tx, emit }) => {
     const [job] = await tx`update agent_jobs set status = 'failed', error = 'tests failed', finished_at = now() where ticket_id = ${ids.a}
