@@ -13,7 +13,7 @@ import { assertError } from './api-helpers.ts'
 import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
 import { write } from '../core/context.ts'
 import { completeTicket } from '../core/services/tickets.ts'
-import { sendDue } from '../core/services/notifications-deliveries.ts'
+import { pruneDeliveries, sendDue } from '../core/services/notifications-deliveries.ts'
 import { enqueueJob } from '../core/services/jobs.ts'
 
 const WORKER_KEY = 'notifications-worker-key-01'
@@ -273,6 +273,18 @@ for (const kind of DB_KINDS) {
     } finally {
       await slow.close()
     }
+  })
+
+  test('finished deliveries leave the log after 30 days; pending ones stay', async ({ t, as }) => {
+    const { endpoint } = (await t.api('POST', '/api/notifications/endpoints', { url: 'https://hooks.example/old', events: ['job.failed'], enabled: false }, as.admin)).body
+    const sql = t.app.ctx.sql
+    for (const [status, age] of [['delivered', 31], ['failed', 31], ['delivered', 1], ['pending', 31]] as const) {
+      await sql`insert into notification_deliveries (endpoint_id, event_id, event, body, status, created_at, next_attempt_at)
+        values (${endpoint.id}, gen_random_uuid(), 'job.failed', '{}', ${status}, now() - make_interval(days => ${age}), now() + interval '1 day')`
+    }
+    await pruneDeliveries(t.app.ctx)
+    const left = await sql`select status, extract(day from now() - created_at)::int as age from notification_deliveries where endpoint_id = ${endpoint.id} order by id`
+    assert.equal(left.map((row) => [row.status, row.age]), [['delivered', 1], ['pending', 31]])
   })
 
   test('only admins reach the notification routes', async ({ t, as }) => {

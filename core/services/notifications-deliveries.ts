@@ -126,11 +126,20 @@ async function record(ctx: AppContext, delivery: Claimed, result: Attempt): Prom
   if (!result.ok) ctx.log.info('notification attempt failed', { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, status: result.status, next: status })
 }
 
-/** Starts the sender; returns its stop function. */
+/** Finished deliveries are kept this long in the log. */
+export const DELIVERY_LOG_DAYS = 30
+
+export async function pruneDeliveries(ctx: AppContext): Promise<void> {
+  await ctx.sql`delete from notification_deliveries
+    where status in ('delivered', 'failed') and created_at < now() - make_interval(days => ${DELIVERY_LOG_DAYS})`
+}
+
+/** Starts the sender (and, about hourly, prunes the log); returns its stop function. */
 export function startNotificationSender(ctx: AppContext): () => Promise<void> {
   let stopped = false
   let running: Promise<void> = Promise.resolve()
   let queued = false
+  let polls = 0
   const tick = () => {
     if (queued || stopped) return
     queued = true
@@ -143,7 +152,11 @@ export function startNotificationSender(ctx: AppContext): () => Promise<void> {
       }
     })
   }
-  const timer = setInterval(tick, ctx.config.NOTIFY_POLL_SEC * 1000)
+  const pollsPerHour = Math.max(1, Math.round(3600 / ctx.config.NOTIFY_POLL_SEC))
+  const timer = setInterval(() => {
+    if (polls++ % pollsPerHour === 0) running = running.then(() => pruneDeliveries(ctx)).catch((error) => ctx.log.warn('could not prune the notification log', { error }))
+    tick()
+  }, ctx.config.NOTIFY_POLL_SEC * 1000)
   timer.unref()
   // Fast path: every transaction that queues a delivery also commits feed events.
   const unsubscribe = ctx.bus.subscribe('feed', tick)
