@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * The agent image: it builds here FROM the locally imported base (scripts/build-agent-image.sh →
  * Engine API), its CLI pins match scripts/provision-clis.sh, and one ticket runs end to end inside

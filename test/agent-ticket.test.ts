@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * The ticket flow end to end on the host, once per worker CLI: the real app, a git smart-HTTP remote
  * that wants the token, the fake GitHub and the fake LLM; the job claimed through the worker API and

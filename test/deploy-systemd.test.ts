@@ -1,3 +1,4 @@
+// test-runner: slow
 // The systemd path of the runbook: both units in deploy/ pass `systemd-analyze verify` (and a
 // broken copy does not, so the check has teeth), and each unit's own [Service] lines — User,
 // Group, SupplementaryGroups, EnvironmentFile, Environment, StateDirectory, WorkingDirectory,

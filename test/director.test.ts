@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * The Director loop end to end: a Director model on the fake LLM (Chat Completions) plans, rejects
  * the first worker turn after seeing the real diff and the failing test command, and accepts the

@@ -1,4 +1,4 @@
-// test-runner: alone
+// test-runner: slow
 // The docker-swarm executor on a real three-node swarm built by test/swarm-fixtures.ts (a private
 // dockerd as manager, two Docker-in-Docker workers, a local registry serving a slim agent image):
 // the shared conformance suite, then what only Swarm does: the job's environment as secrets

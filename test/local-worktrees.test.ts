@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * Local mode works in a worktree per job (core/agent/worktree.ts): a person's dirty checkout is
  * never touched (working tree, index, HEAD, refs, stash, config), whatever the job's end; stale

@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * A lost coordinator loses nothing in docker mode (real coordinator processes in docker-dood mode,
  * the agent image with the current agent, Claude Code against a slow scripted model): two

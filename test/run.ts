@@ -7,7 +7,8 @@
  * Files run `TEST_JOBS` at a time (default 2): most suites spend their time waiting on a daemon, a
  * lease or a child process, so two lanes finish well before one. Each file's output is printed in one
  * piece when it ends. A file whose assertions measure time (a latency median, a p50 ceiling) says
- * `// test-runner: alone` and runs with no other file beside it.
+ * `// test-runner: alone` and runs with no other file beside it; one that takes minutes of docker or
+ * CLI work says `// test-runner: slow` and starts first.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs'
@@ -102,8 +103,10 @@ async function main() {
   const env = { ...process.env, TEST_PG_URL: cluster.url, NODE_V8_COVERAGE: coverageDir, FORCE_COLOR: '0' }
   const results: FileResult[] = []
   const alone = files.filter((file) => /^\/\/ test-runner: alone$/m.test(readFileSync(file, 'utf8')))
-  // Larger files first, a rough stand-in for their running time, so the lanes end close together.
-  const shared = files.filter((file) => !alone.includes(file)).sort((a, b) => statSync(b).size - statSync(a).size)
+  // Files marked `// test-runner: slow` (minutes of docker or CLI work) first, then larger files
+  // first, a rough stand-in for their running time, so the lanes end close together.
+  const slow = (file: string) => (/^\/\/ test-runner: slow$/m.test(readFileSync(file, 'utf8')) ? 1 : 0)
+  const shared = files.filter((file) => !alone.includes(file)).sort((a, b) => slow(b) - slow(a) || statSync(b).size - statSync(a).size)
   process.stdout.write(`\n== ${files.length} files: ${shared.length} on ${LANES} lanes, then ${alone.length} alone\n`)
   try {
     const lane = async () => {

@@ -1,3 +1,4 @@
+// test-runner: slow
 /**
  * The warm pool (AGENT_WARM_POOL), end to end: the real coordinator process (docker-dood, the git
  * cache on) against a real app, the real agent in a slim image (the base image, the agent bundle of

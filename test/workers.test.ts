@@ -1,3 +1,4 @@
+// test-runner: slow
 // Every Worker plugin against the conformance suite (real CLIs for the four installable ones, a stub
 // for Aider), then what only one plugin does: Claude's and OpenCode's permission denials with exit
 // 0, Codex's sandbox that can never be read-only, and `workerFor`.
