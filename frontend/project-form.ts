@@ -4,6 +4,8 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
+import { type ProjectForgeKind } from './project-settings-forge.ts'
+import './project-settings-forge.ts'
 import { counter, counterStyles } from './char-counter.ts'
 import { icons } from './icons.ts'
 import { denied } from './session.ts'
@@ -160,6 +162,7 @@ export class ProjectForm extends LitElement {
       const project = this.project
         ? await api.patch<Project>(`/api/projects/${this.project.id}`, body)
         : await api.post<Project>('/api/projects', body)
+      await this.renderRoot.querySelector<ProjectForgeKind>('ta-project-forge-kind')?.apply(project.id)
       await this.afterSave(project)
     } catch (error) {
       this.errors = error instanceof ApiError ? error.fields() : {}
@@ -236,6 +239,7 @@ export class ProjectForm extends LitElement {
           ${this.input('description', 'Description', { area: true, placeholder: 'What the system does, for the agents and for you' })}
           ${this.input('repo_url', 'Repository URL', { mono: true, placeholder: 'https://github.com/acme/shop.git', hint: 'Agents clone this, push a branch and open the pull request here.',
             refused: this.project ? denied('admin', 'change the repository of an existing project (the app\'s GitHub token is used there)') : null })}
+          <ta-project-forge-kind .repoUrl=${v.repo_url} .projectId=${this.project?.id ?? null}></ta-project-forge-kind>
           ${this.project?.repo_url ? html`<ta-check-button class="repo-check" check="forge" label="Test push access" .body=${{ project_id: this.project.id }}
             .refused=${denied('admin', 'run setup tests')}></ta-check-button>` : ''}
           <fieldset>

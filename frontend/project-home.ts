@@ -1,4 +1,4 @@
-/** `<ta-project-home>`: a project's header and tabs (Board, Graph, Notes, Jobs, Review). */
+/** `<ta-project-home>`: a project's header and tabs (Board, Graph, Notes, Jobs, Review, Project settings). */
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { shortRepo } from './format.ts'
@@ -19,6 +19,7 @@ const TABS: { id: ProjectTab; label: string; icon: () => unknown }[] = [
   { id: 'notes', label: 'Notes', icon: icons.notes },
   { id: 'jobs', label: 'Jobs', icon: icons.jobs },
   { id: 'review', label: 'Review', icon: icons.review },
+  { id: 'settings', label: 'Project settings', icon: icons.settings },
 ]
 
 export class ProjectHome extends LitElement {
@@ -118,6 +119,8 @@ export class ProjectHome extends LitElement {
         return lazy(import('./jobs-view.ts'), html`<ta-jobs-view .project=${project}></ta-jobs-view>`)
       case 'review':
         return lazy(import('./review-list.ts'), html`<ta-review-list .project=${project}></ta-review-list>`)
+      case 'settings':
+        return lazy(import('./project-settings-page.ts'), html`<ta-project-settings .project=${project}></ta-project-settings>`)
       default:
         return html`<ta-board .project=${project} .ticketId=${this.ticketId}></ta-board>`
     }
@@ -146,7 +149,7 @@ export class ProjectHome extends LitElement {
         </div>
         <nav class="tabs" aria-label="Project">
           ${TABS.map((tab) => html`<a class="tab" href="/projects/${project.id}/${tab.id}" aria-current=${this.tab === tab.id ? 'page' : 'false'}>${tab.icon()} ${tab.label}</a>`)}
-          <a class="tab settings" href="/settings">${icons.settings()} Settings</a>
+          <a class="tab settings" href="/settings">${icons.settings()} App settings</a>
         </nav>
       </div>
       <div class="content">${this.content(project)}</div>

@@ -6,7 +6,7 @@
 import { confirmDialog } from './confirm-dialog.ts'
 
 export type RouteName = 'projects' | 'project' | 'jobs' | 'coordinators' | 'settings' | 'users' | 'tokens' | 'audit' | 'notifications' | 'not-found'
-export type ProjectTab = 'board' | 'graph' | 'notes' | 'jobs' | 'review'
+export type ProjectTab = 'board' | 'graph' | 'notes' | 'jobs' | 'review' | 'settings'
 
 export interface Route {
   name: RouteName
@@ -16,7 +16,7 @@ export interface Route {
   path: string
 }
 
-const TABS: ProjectTab[] = ['board', 'graph', 'notes', 'jobs', 'review']
+const TABS: ProjectTab[] = ['board', 'graph', 'notes', 'jobs', 'review', 'settings']
 /** Pages with a one-segment path: `/jobs`, `/settings`, … */
 const PAGES: RouteName[] = ['jobs', 'coordinators', 'settings', 'users', 'tokens', 'audit', 'notifications']
 
