@@ -4,13 +4,14 @@
  * An error carries the status, never the response body: the API URL is a setting that may point
  * anywhere, and its answer must not travel back to whoever reads the error.
  */
-import { ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+import { answerJson, type ForgeConnection } from '../../../core/forge.ts'
+import { forgeFetch, nextLink, statusErrors, type ForgeStatus } from '../../../core/forge-http.ts'
 
 /**
  * Gitea's status → the app's. A refused token is the app's configuration, not the caller's request,
  * so it is a 502 naming it; what Gitea refuses about the request itself keeps its 4xx meaning.
  */
-const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+const STATUS_MAP: Record<number, ForgeStatus> = {
   400: { status: 502, code: 'gitea_bad_request', hint: 'Gitea rejected the request' },
   401: { status: 502, code: 'gitea_unauthorized', hint: 'Gitea refused the forge token' },
   403: { status: 502, code: 'gitea_forbidden', hint: 'Gitea refused access (token scope or repository role)' },
@@ -21,10 +22,7 @@ const STATUS_MAP: Record<number, { status: number; code: string; hint: string }>
   429: { status: 502, code: 'gitea_rate_limited', hint: 'Gitea rate limit reached' },
 }
 
-export function giteaError(status: number, what: string): ForgeError {
-  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'gitea_error', hint: `Gitea answered ${status}` }
-  return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (Gitea ${status})`, status)
-}
+export const giteaError = statusErrors('Gitea', 'gitea', STATUS_MAP)
 
 /** Gitea clamps `limit` to its MAX_RESPONSE_ITEMS, 50 by default. */
 export const PAGE_SIZE = 50
@@ -38,30 +36,14 @@ export interface GiteaHttp {
 
 export function createHttp(connection: ForgeConnection): GiteaHttp {
   const base = connection.apiUrl.replace(/\/+$/, '')
-  const timeoutMs = connection.timeoutMs ?? 30000
+  const fetchOptions = {
+    forgeName: 'Gitea', codePrefix: 'gitea', timeoutMs: connection.timeoutMs ?? 30000, errorOf: giteaError,
+    headers: { accept: 'application/json', authorization: `token ${connection.token}`, 'user-agent': 'terarchitect' },
+  }
 
   async function send(method: string, url: string, what: string, body?: unknown): Promise<{ data: any; headers: Headers }> {
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `token ${connection.token}`, 'user-agent': 'terarchitect' }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    let res: Response
-    try {
-      // A redirect is not followed: the token goes to the API URL only (a renamed repository's 301 is an error).
-      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
-    } catch (error) {
-      throw new ForgeError('gitea_unreachable', 502, `Gitea is unreachable (${what}): ${(error as Error).message}`, null, error)
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {})
-      throw giteaError(res.status, what)
-    }
-    const text = await res.text().catch(() => '')
-    let data: any = null
-    try {
-      data = text ? JSON.parse(text) : null
-    } catch {
-      data = null
-    }
-    return { data, headers: res.headers }
+    const res = await forgeFetch(fetchOptions, method, url, what, body)
+    return { data: await answerJson(res), headers: res.headers }
   }
 
   return {
@@ -86,14 +68,4 @@ export function createHttp(connection: ForgeConnection): GiteaHttp {
       return items
     },
   }
-}
-
-/** The `rel="next"` URL of a `Link` header. */
-function nextLink(header: string | null): string | null {
-  if (!header) return null
-  for (const part of header.split(',')) {
-    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim())
-    if (match && match[2]!.split(/\s+/).includes('next')) return match[1]!
-  }
-  return null
 }

@@ -5,6 +5,7 @@
  * Server is the same API under `https://host/api/v3`.
  */
 import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+import { forgeFetch, nextLink, statusErrors, type ForgeStatus } from '../../../core/forge-http.ts'
 
 export interface GithubResponse<T> {
   /** 304 when an `etag` was given and nothing changed (`data` is then null). */
@@ -30,7 +31,7 @@ export type RequestObserver = (method: string, url: string, body: unknown) => vo
  * the caller's request, so it is a 502 that says so; what GitHub refuses about the request itself
  * (missing PR, unmergeable, validation) keeps its meaning as a 4xx.
  */
-const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+const STATUS_MAP: Record<number, ForgeStatus> = {
   400: { status: 502, code: 'github_bad_request', hint: 'GitHub rejected the request' },
   401: { status: 502, code: 'github_unauthorized', hint: 'GitHub refused GITHUB_TOKEN or FORGE_TOKEN' },
   403: { status: 502, code: 'github_forbidden', hint: 'GitHub refused access (token scope or rate limit)' },
@@ -42,38 +43,18 @@ const STATUS_MAP: Record<number, { status: number; code: string; hint: string }>
 
 export function createHttp(connection: ForgeConnection, onRequest?: RequestObserver) {
   const base = connection.apiUrl.replace(/\/+$/, '')
-  const timeoutMs = connection.timeoutMs ?? 30000
+  const fetchOptions = {
+    forgeName: 'GitHub', codePrefix: 'github', timeoutMs: connection.timeoutMs ?? 30000, errorOf: githubError, pass: [304],
+    headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${connection.token}`, 'x-github-api-version': '2022-11-28', 'user-agent': 'terarchitect' },
+  }
 
   async function request<T>(method: string, pathOrUrl: string, what: string, opts: RequestOptions = {}): Promise<GithubResponse<T>> {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : base + pathOrUrl
-    const headers: Record<string, string> = {
-      accept: 'application/vnd.github+json',
-      authorization: `Bearer ${connection.token}`,
-      'x-github-api-version': '2022-11-28',
-      'user-agent': 'terarchitect',
-    }
-    if (opts.etag) headers['if-none-match'] = opts.etag
-    if (opts.body !== undefined) headers['content-type'] = 'application/json'
     onRequest?.(method, url, opts.body)
-    let res: Response
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      })
-    } catch (error) {
-      throw new ForgeError('github_unreachable', 502, `GitHub is unreachable (${what}): ${(error as Error).message}`, null, error)
-    }
+    const res = await forgeFetch(fetchOptions, method, url, what, opts.body, opts.etag ? { 'if-none-match': opts.etag } : {})
     const etag = res.headers.get('etag')
     const next = nextLink(res.headers.get('link'))
     if (res.status === 304) return { status: 304, data: null, etag, next: null, headers: res.headers }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {})
-      throw githubError(res.status, what)
-    }
     return { status: res.status, data: (await answerJson(res)) as T, etag, next, headers: res.headers }
   }
 
@@ -107,17 +88,6 @@ export type GithubHttp = ReturnType<typeof createHttp>
  * The status, never the body: the API URL is a setting and may point at any service, whose answer
  * an error message must not carry back to the caller (a read primitive for SSRF).
  */
-function githubError(status: number, what: string): ForgeError {
-  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'github_error', hint: `GitHub answered ${status}` }
-  return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (GitHub ${status})`, status)
-}
+const githubError = statusErrors('GitHub', 'github', STATUS_MAP)
 
-/** The `rel="next"` URL of a `Link` header: `<https://…?page=2>; rel="next", <…>; rel="last"`. */
-export function nextLink(header: string | null): string | null {
-  if (!header) return null
-  for (const part of header.split(',')) {
-    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim())
-    if (match && match[2]!.split(/\s+/).includes('next')) return match[1]!
-  }
-  return null
-}
+export { nextLink }

@@ -5,6 +5,7 @@
  * setting that may point anywhere.
  */
 import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forge.ts'
+import { forgeFetch, statusErrors, type ForgeStatus } from '../../../core/forge-http.ts'
 
 /**
  * GitLab's status → the app's answer. A bad or under-scoped token is the app's configuration (502);
@@ -12,7 +13,7 @@ import { answerJson, ForgeError, type ForgeConnection } from '../../../core/forg
  * 405 not mergeable now, 406 already merged or closed (older GitLab), 409 `sha` is not the head,
  * 422 branch cannot be merged.
  */
-const STATUS_MAP: Record<number, { status: number; code: string; hint: string }> = {
+const STATUS_MAP: Record<number, ForgeStatus> = {
   400: { status: 502, code: 'gitlab_bad_request', hint: 'GitLab rejected the request' },
   401: { status: 502, code: 'gitlab_unauthorized', hint: 'GitLab refused the token (FORGE_TOKEN)' },
   403: { status: 502, code: 'gitlab_forbidden', hint: 'GitLab refused access (the scopes or role of FORGE_TOKEN)' },
@@ -28,10 +29,7 @@ const STATUS_MAP: Record<number, { status: number; code: string; hint: string }>
 export const unexpectedAnswer = (what: string, status: number) =>
   new ForgeError('forge_unexpected_answer', 502, `the API URL does not answer like the GitLab API (${what})`, status)
 
-export function gitlabError(status: number, what: string): ForgeError {
-  const mapped = STATUS_MAP[status] ?? { status: 502, code: 'gitlab_error', hint: `GitLab answered ${status}` }
-  return new ForgeError(mapped.code, mapped.status, `${mapped.hint}: ${what} (GitLab ${status})`, status)
-}
+export const gitlabError = statusErrors('GitLab', 'gitlab', STATUS_MAP)
 
 /** The API path of a project: its `group/subgroup/name` as ONE URL-encoded segment (GitLab's `:id`). */
 export const projectPath = (repo: string) => `/projects/${encodeURIComponent(repo)}`
@@ -48,24 +46,12 @@ export interface GitlabClient {
 
 export function createClient(connection: ForgeConnection): GitlabClient {
   const base = connection.apiUrl.replace(/\/+$/, '')
-  const timeoutMs = connection.timeoutMs ?? 30000
-
-  async function send(method: string, url: string, what: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${connection.token}`, 'user-agent': 'terarchitect' }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    let res: Response
-    try {
-      // Redirects are not followed: the API never redirects, a web page does (to its sign-in).
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
-    } catch (error) {
-      throw new ForgeError('gitlab_unreachable', 502, `GitLab is unreachable (${what}): ${(error as Error).message}`, null, error)
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {})
-      throw gitlabError(res.status, what)
-    }
-    return res
+  // Redirects are not followed: the API never redirects, a web page does (to its sign-in).
+  const fetchOptions = {
+    forgeName: 'GitLab', codePrefix: 'gitlab', timeoutMs: connection.timeoutMs ?? 30000, errorOf: gitlabError,
+    headers: { accept: 'application/json', authorization: `Bearer ${connection.token}`, 'user-agent': 'terarchitect' },
   }
+  const send = (method: string, url: string, what: string, body?: unknown) => forgeFetch(fetchOptions, method, url, what, body)
 
   return {
     async request<T>(method: string, path: string, what: string, body?: unknown): Promise<T> {
