@@ -13,7 +13,7 @@ import { assertError, snapshotTables } from './api-helpers.ts'
 import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
 import { start as startGitHttp, type GitHttp } from './fixtures/git-http.ts'
 import { start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
-import { start as startGithub, type FakeGithub } from './fixtures/fake-github.ts'
+import { start as startGithub, webhookDelivery, type FakeGithub } from './fixtures/fake-github.ts'
 import { PROJECT_SETTING_KEYS } from '../core/services/project-settings-resolve.ts'
 
 const GL_REPO = 'acme/api'
@@ -152,6 +152,20 @@ test('MAX_CONCURRENT_AGENTS on a project caps its running jobs across concurrent
   assert.is(running!.n, 2)
   await putProject(w, capped, { MAX_CONCURRENT_AGENTS: null })
   assert.is((await w.t.api('POST', '/api/worker/jobs/start', { project_id: capped })).status, 200, 'cleared, the project runs more')
+})
+
+test('a project\'s own webhook secret verifies deliveries about its repository, and only those; the app\'s the rest', async (w) => {
+  assert.is((await w.t.api('PUT', '/api/settings', { values: { GITHUB_WEBHOOK_SECRET: 'app-hook-secret' } }, w.admin)).status, 200)
+  const gh = (await w.t.api('GET', '/api/projects', undefined, w.admin)).body.find((p: any) => p.name === 'on-github').id as number
+  assert.is((await putProject(w, gh, { GITHUB_WEBHOOK_SECRET: 'project-hook-secret' })).status, 200)
+  const about = (repo: string, secret: string) => {
+    const d = webhookDelivery(secret, 'issue_comment', { action: 'created', issue: { number: 9, pull_request: {} }, comment: { id: 1, body: 'x', user: { login: 'u' } }, repository: { full_name: repo } })
+    return fetch(`${w.t.url}/api/webhooks/github`, { method: 'POST', headers: d.headers, body: new Uint8Array(d.body) })
+  }
+  assert.is((await about(GH_REPO, 'project-hook-secret')).status, 200, 'the project\'s secret verifies its repository\'s delivery')
+  assert.is((await about(GH_REPO, 'app-hook-secret')).status, 401, 'the app\'s secret does not, for that repository')
+  assert.is((await about('acme/else', 'app-hook-secret')).status, 200, 'the app\'s secret verifies other repositories')
+  assert.is((await about('acme/else', 'project-hook-secret')).status, 401, 'the project\'s secret verifies no other repository')
 })
 
 test('access: viewers read, only admins write; secrets never read back', async (w) => {
