@@ -1,7 +1,8 @@
 /**
  * Forge details core must get right on every forge kind, without a server: REPO_ALLOWLIST entries as
  * forge paths (GitLab nested groups, a relative URL root read through the plugin with its API URL),
- * and a missing FORGE_TOKEN classified like a missing GITHUB_TOKEN (config, the setting to fix).
+ * a missing FORGE_TOKEN classified like a missing GITHUB_TOKEN (config, the setting to fix), and the
+ * UI's names for a forge's requests.
  * Runs in well under a second: `node --import ./scripts/ts-register.mjs test/forge-loose-ends.test.ts`.
  */
 import { test } from 'uvu'
@@ -9,6 +10,7 @@ import * as assert from 'uvu/assert'
 import { agentError, reasonOf } from '../core/agent/errors.ts'
 import { repoAllowed, repositoryPath } from '../core/services/repo-allowlist.ts'
 import { gitlab } from '../plugins/forges/gitlab/index.ts'
+import { forgeName, requestLabel, requestNoun } from '../frontend/pr-link.ts'
 
 test('REPO_ALLOWLIST: GitLab group/sub/name entries and group/* over subgroups; GitHub owner/name as before', () => {
   const list = 'acme/web/shop, tools/*, Solo/Repo'
@@ -26,15 +28,18 @@ test('REPO_ALLOWLIST: GitLab group/sub/name entries and group/* over subgroups; 
   assert.is(repositoryPath('https://gitlab.example/alone'), null)
 })
 
-test('REPO_ALLOWLIST under a GitLab relative URL root: the plugin with its API URL drops /gitlab', () => {
-  const forge = gitlab()
+test('REPO_ALLOWLIST under a GitLab relative URL root: the API URL\'s prefix is dropped on its host only', () => {
   const apiUrl = 'https://code.example/gitlab/api/v4'
-  const pathOf = (url: string) => forge.parseRepo(url, apiUrl)
+  const pathOf = (url: string) => repositoryPath(url, apiUrl)
   const url = 'https://code.example/gitlab/acme/web/shop.git'
+  assert.is(pathOf(url), 'acme/web/shop')
+  assert.is(pathOf(url), gitlab().parseRepo(url, apiUrl), 'the path the GitLab plugin reads')
   assert.ok(repoAllowed('acme/web/shop', url, pathOf))
   assert.ok(repoAllowed('acme/*', url, pathOf))
   assert.not.ok(repoAllowed('gitlab/*', url, pathOf), 'the root is no group')
+  assert.not.ok(repoAllowed('acme/web/shop', 'https://elsewhere.example/gitlab/acme/web/shop.git', pathOf), 'another host keeps its whole path')
   assert.not.ok(repoAllowed('acme/web/shop', url), 'read without the API URL the root would be part of the path')
+  assert.not.ok(repoAllowed('acme/shop', 'https://github.com/x/acme/shop.git', (u) => repositoryPath(u, 'https://api.github.com')), 'every other segment counts')
 })
 
 test('a missing forge token is a config reason naming the setting of the forge kind', () => {
@@ -46,6 +51,18 @@ test('a missing forge token is a config reason naming the setting of the forge k
       assert.equal(reason.fix, { kind: 'setting', key: setting })
     }
   }
+})
+
+test('the UI names requests as their forge does: "Merge request !7" on GitLab, "Pull request #7" elsewhere', () => {
+  assert.is(requestLabel('gitlab', 7), 'Merge request !7')
+  assert.is(requestLabel('gitlab', 7, true), 'MR !7')
+  for (const forge of ['github', 'gitea', undefined]) {
+    assert.is(requestLabel(forge, 7), 'Pull request #7')
+    assert.is(requestLabel(forge, 7, true), 'PR #7')
+  }
+  assert.is(requestNoun('gitlab'), 'merge request')
+  assert.is(requestNoun('gitea'), 'pull request')
+  assert.equal(['github', 'gitlab', 'gitea', null].map(forgeName), ['GitHub', 'GitLab', 'Gitea', 'GitHub'])
 })
 
 test.run()

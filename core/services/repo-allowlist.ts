@@ -3,8 +3,8 @@
  * each a repository path on the forge (`owner/name` on GitHub and Gitea, `group/subgroup/name` on
  * GitLab) or a path ending in `/*`: every repository under that owner or group, subgroups included
  * (`acme/*` allows `acme/shop` and `acme/web/shop`). Compared case-insensitively with the repository
- * path the project's forge plugin reads from its repo_url (`.git` dropped; a GitLab relative URL
- * root such as `/gitlab` is not part of the path). Unset or empty = any repository: the forge
+ * path of the project's repo_url (every segment, `.git` dropped; the path prefix of the forge's API
+ * URL on its host, such as GitLab's relative URL root `/gitlab`, is not part of it). Unset or empty = any repository: the forge
  * token's own scope is then the boundary (docs/SECURITY.md advises a fine-grained token). An entry
  * that is not such a path matches nothing, so a typo narrows, never widens.
  * Checked where a repo_url is set (400 naming the field) and again where the token is used (the
@@ -13,19 +13,30 @@
  */
 import type { AppContext } from '../context.ts'
 import { badRequest, forbidden } from '../errors.ts'
-import { appForge } from './forge-token.ts'
+import { resolveProjectSettings } from './project-settings-resolve.ts'
 import { resolveSettings } from './settings.ts'
 
-/** Reads the repository path of a URL: the forge plugin's parseRepo, bound to its API URL. */
+/** Reads the repository path of a URL (repositoryPath bound to the forge's API URL). */
 export type RepoPathOf = (repoUrl: string) => string | null
 
-/** The path of a repository URL (https, ssh or `git@host:path`) with no forge to ask: every segment, `.git` dropped. */
-export function repositoryPath(repoUrl: string): string | null {
+/**
+ * The whole path of a repository URL (https, ssh or `git@host:path`), `.git` dropped, at least two
+ * segments; null otherwise. With `apiUrl`, an http(s) URL on the API's host loses the instance's
+ * path prefix first (`/gitlab` of `https://host/gitlab/api/v4`: a relative URL root). Every other
+ * segment counts, so `https://github.com/x/acme/shop` is not `acme/shop`.
+ */
+export function repositoryPath(repoUrl: string, apiUrl?: string): string | null {
   const scp = /^[\w.-]+@[\w.-]+:(.+)$/.exec(repoUrl)
   let path = scp?.[1]
   if (path === undefined) {
     try {
-      path = new URL(repoUrl).pathname
+      const url = new URL(repoUrl)
+      path = url.pathname
+      const api = apiUrl && URL.canParse(apiUrl) ? new URL(apiUrl) : null
+      const root = api ? api.pathname.replace(/\/api\/v\d+\/?$/, '').replace(/\/+$/, '') : ''
+      if (root && url.protocol.startsWith('http') && url.hostname.toLowerCase() === api!.hostname.toLowerCase() && path.toLowerCase().startsWith(`${root.toLowerCase()}/`)) {
+        path = path.slice(root.length)
+      }
     } catch {
       return null
     }
@@ -47,12 +58,14 @@ export function repoAllowed(list: string | undefined, repoUrl: string, pathOf: R
   })
 }
 
-/** The list, and how the app's forge reads repository paths (its API URL drops a relative URL root). */
-async function allowlist(ctx: AppContext): Promise<{ list: string | undefined; pathOf: RepoPathOf }> {
+/** The list, and the forge's API URL to read paths with: a project's own settings when `projectId` is given, else the app's. */
+async function allowlist(ctx: AppContext, projectId?: number): Promise<{ list: string | undefined; pathOf: RepoPathOf }> {
   const list = (await resolveSettings(ctx)).REPO_ALLOWLIST
   if (!list?.trim()) return { list, pathOf: repositoryPath }
-  const { forge, apiUrl } = await appForge(ctx)
-  return { list, pathOf: (url) => forge.parseRepo(url, apiUrl) }
+  const values = projectId === undefined ? await resolveSettings(ctx) : (await resolveProjectSettings(ctx, projectId)).values
+  const kind = values.FORGE_KIND || 'github'
+  const apiUrl = values.FORGE_API_URL || (kind === 'github' ? values.GITHUB_API_URL : undefined) || ctx.forges.get(kind)?.defaultApiUrl || undefined
+  return { list, pathOf: (url) => repositoryPath(url, apiUrl) }
 }
 
 /** 400 naming the body field when a project's new repo_url is not on REPO_ALLOWLIST. */
@@ -66,7 +79,7 @@ export async function checkRepoUrlAllowed(ctx: AppContext, repoUrl: string, fiel
 /** 403 before the forge token is used for a project whose repo_url is not (or no longer) on REPO_ALLOWLIST. */
 export async function assertForgeRepoAllowed(ctx: AppContext, project: { id: number; repo_url: string | null }): Promise<void> {
   if (!project.repo_url) return
-  const { list, pathOf } = await allowlist(ctx)
+  const { list, pathOf } = await allowlist(ctx, project.id)
   if (repoAllowed(list, project.repo_url, pathOf)) return
   throw forbidden(`project ${project.id}'s repository is not on REPO_ALLOWLIST: the forge token is not used for it`,
     [{ path: '/project/repo_url', message: 'not on REPO_ALLOWLIST' }])
