@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { ticketLabel, timeAgo } from './format.ts'
-import { prHref } from './pr-link.ts'
+import { forgeName, prHref, requestLabel } from './pr-link.ts'
 import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { shared } from './styles.ts'
@@ -28,6 +28,8 @@ export class ReviewList extends LitElement {
   }
   declare project: Project
   declare prs: ReviewPr[] | null
+  /** The project's forge kind, from the review API. */
+  forge = 'github'
   declare error: string
   private live = new LiveController(this, {
     project: () => this.project.id,
@@ -77,7 +79,8 @@ export class ReviewList extends LitElement {
 
   async load() {
     try {
-      const { prs } = await api.get<{ prs: ReviewPr[] }>(`/api/projects/${this.project.id}/review`)
+      const { prs, forge } = await api.get<{ prs: ReviewPr[]; forge: string }>(`/api/projects/${this.project.id}/review`)
+      this.forge = forge
       this.prs = prs
       this.error = ''
     } catch (error) {
@@ -96,11 +99,11 @@ export class ReviewList extends LitElement {
       </div>
       <div class="badges">
         <span class="badge ${look.cls}" title=${look.title}><span class="dot"></span>${look.label}</span>
-        ${pr.approved ? html`<span class="badge success" title="Approved on GitHub">${icons.check()} Approved</span>` : nothing}
+        ${pr.approved ? html`<span class="badge success" title="Approved on ${forgeName(this.forge)}">${icons.check()} Approved</span>` : nothing}
       </div>
       <div class="sub">
-        ${prHref(pr.url) ? html`<a href=${prHref(pr.url)!} target="_blank" rel="noopener" aria-label="Pull request #${pr.number}">${icons.pr()} PR #${pr.number}</a>`
-          : html`<span>${icons.pr()} PR #${pr.number}</span>`}
+        ${prHref(pr.url) ? html`<a href=${prHref(pr.url)!} target="_blank" rel="noopener" aria-label=${requestLabel(this.forge, pr.number)}>${icons.pr()} ${requestLabel(this.forge, pr.number, true)}</a>`
+          : html`<span>${icons.pr()} ${requestLabel(this.forge, pr.number, true)}</span>`}
         ${pr.repo ? html`<span class="mono">${pr.repo}</span>` : nothing}
         ${pr.title ? html`<span>${pr.title}</span>` : nothing}
         <span>updated ${timeAgo(pr.updated_at)}</span>
@@ -118,7 +121,7 @@ export class ReviewList extends LitElement {
   override render() {
     const prs = this.prs
     return html`<div class="wrap">
-      <div class="head"><h2>Pull requests</h2>${prs ? html`<span class="faint">${prs.length}</span>` : nothing}</div>
+      <div class="head"><h2>${this.forge === 'gitlab' ? 'Merge requests' : 'Pull requests'}</h2>${prs ? html`<span class="faint">${prs.length}</span>` : nothing}</div>
       ${this.error ? html`<div class="alert error" role="alert">${icons.alert()}<span class="grow">Could not load the pull requests: ${this.error}</span>
         <button class="btn small" @click=${() => void this.load()}>Retry</button></div>` : nothing}
       ${prs === null
@@ -126,7 +129,7 @@ export class ReviewList extends LitElement {
         : prs.length === 0
           ? html`<div class="empty" role="status">${icons.review()}<h3>No pull requests yet</h3>
               <p>When an agent opens a pull request for a ticket it appears here. Comments on it become review jobs that address them on the same branch.</p></div>`
-          : html`<ul aria-label="Pull requests">${prs.map((pr) => this.row(pr))}</ul>`}
+          : html`<ul aria-label=${this.forge === 'gitlab' ? 'Merge requests' : 'Pull requests'}>${prs.map((pr) => this.row(pr))}</ul>`}
     </div>`
   }
 }

@@ -1,8 +1,9 @@
 /**
- * `<ta-review-panel>`: a ticket's pull request in the ticket view, read live from GitHub through
+ * `<ta-review-panel>`: a ticket's pull/merge request in the ticket view, read live from its forge through
  * the review API: state, changed files, commits and every comment with what the app did about it;
  * a form to comment (optionally asking the agent to address it) and Merge with a method.
- * GitHub's refusals (4xx, or 502 for a token problem) are shown where the action was taken.
+ * The forge's refusals (4xx, or 502 for a token problem) are shown where the action was taken, named
+ * by the forge kind the review API answers (`forge`: "Merge request !7" on GitLab, "PR #7" elsewhere).
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
@@ -12,6 +13,7 @@ import { icons } from './icons.ts'
 import { LiveController } from './live-controller.ts'
 import { safeHref } from './linkify.ts'
 import { markdown, markdownStyles } from './markdown.ts'
+import { forgeName, requestLabel, requestNoun } from './pr-link.ts'
 import { PR_LOOK } from './review-list.ts'
 import { denied } from './session.ts'
 import { shared } from './styles.ts'
@@ -33,11 +35,12 @@ const COMMENT_LOOK: Record<ReviewCommentStatus, { cls: string; label: string }> 
 
 type Method = 'merge' | 'squash' | 'rebase'
 
-/** An error as a person should read it, saying when GitHub (not the app) refused. */
-function describe(error: unknown, doing: string): string {
+/** An error as a person should read it, saying when the forge (not the app) refused. */
+function describe(error: unknown, doing: string, forge: string | null | undefined): string {
   if (error instanceof ApiError) {
-    if (error.status === 502) return `GitHub refused to ${doing}: ${error.describe()}. Check GITHUB_TOKEN and GITHUB_API_URL in the settings.`
-    if (error.code.startsWith('github_') || error.status === 404 || error.status === 409 || error.status === 422) {
+    const settings = !forge || forge === 'github' ? 'GITHUB_TOKEN and GITHUB_API_URL' : 'FORGE_TOKEN and FORGE_API_URL'
+    if (error.status === 502) return `${forgeName(forge)} refused to ${doing}: ${error.describe()}. Check ${settings} in the settings.`
+    if (error.code.startsWith(`${forge ?? 'github'}_`) || error.status === 404 || error.status === 409 || error.status === 422) {
       return `Could not ${doing} (${error.status}): ${error.describe()}`
     }
   }
@@ -155,7 +158,7 @@ export class ReviewPanel extends LitElement {
       this.review = await api.get<TicketReview>(this.base)
       this.loadError = ''
     } catch (error) {
-      this.loadError = describe(error, 'read the pull request from GitHub')
+      this.loadError = describe(error, 'read the request from the forge', this.review?.forge)
     }
   }
 
@@ -174,17 +177,18 @@ export class ReviewPanel extends LitElement {
       notify(res.job_id ? 'Comment posted; an agent will address it' : 'Comment posted', 'success')
       await this.load()
     } catch (error) {
-      this.commentError = describe(error, 'post the comment')
+      this.commentError = describe(error, 'post the comment', this.review?.forge)
     } finally {
       this.posting = false
     }
   }
 
   private async merge() {
-    const number = this.review?.github.number
+    const number = this.review?.github.number ?? 0
+    const forge = this.review?.forge
     const ok = await confirmDialog({
-      title: `Merge PR #${number}?`,
-      message: `The pull request is merged on GitHub (${this.method}) and the ticket moves to Done.`,
+      title: `Merge ${requestLabel(forge, number, true)}?`,
+      message: `The ${requestNoun(forge)} is merged on ${forgeName(forge)} (${this.method}) and the ticket moves to Done.`,
       confirm: 'Merge',
     })
     if (!ok) return
@@ -192,10 +196,10 @@ export class ReviewPanel extends LitElement {
     this.mergeError = ''
     try {
       await api.post(`${this.base}/merge`, { method: this.method })
-      notify(`PR #${number} merged`, 'success')
+      notify(`${requestLabel(forge, number, true)} merged`, 'success')
       await this.load()
     } catch (error) {
-      this.mergeError = describe(error, 'merge')
+      this.mergeError = describe(error, 'merge', forge)
     } finally {
       this.merging = false
     }
@@ -217,7 +221,7 @@ export class ReviewPanel extends LitElement {
           <span class="grow"></span>
           ${reply ? html`<span class="badge accent" title="Written by Terarchitect (an agent's reply or a note posted from the app)">${icons.message()}Reply</span>`
             : html`<span class="badge ${look.cls}">${comment.status === 'addressed' ? icons.check() : nothing}${look.label}</span>`}
-          ${comment.html_url && safeHref(comment.html_url) ? html`<a href=${safeHref(comment.html_url)!} target="_blank" rel="noopener" title="Open on GitHub" aria-label="Open comment on GitHub">${icons.external()}</a>` : nothing}
+          ${comment.html_url && safeHref(comment.html_url) ? html`<a href=${safeHref(comment.html_url)!} target="_blank" rel="noopener" title="Open on ${forgeName(this.review?.forge)}" aria-label="Open comment on ${forgeName(this.review?.forge)}">${icons.external()}</a>` : nothing}
         </div>
         ${comment.body ? html`<div class="text md">${markdown(comment.body)}</div>` : nothing}
         ${comment.ignored_reason && !reply ? html`<div class="why">Ignored: ${comment.ignored_reason}</div>` : nothing}
@@ -231,7 +235,7 @@ export class ReviewPanel extends LitElement {
     if (!review) {
       return this.loadError
         ? html`<div class="alert error" role="alert">${icons.alert()}<span class="grow">${this.loadError}</span><button class="btn small" @click=${() => void this.load()}>Retry</button></div>`
-        : html`<div class="row faint" aria-busy="true"><span class="spinner"></span> Reading the pull request from GitHub…</div>`
+        : html`<div class="row faint" aria-busy="true"><span class="spinner"></span> Reading the request from the forge…</div>`
     }
     const gh = review.github
     const state = review.pr.state
@@ -239,9 +243,9 @@ export class ReviewPanel extends LitElement {
     const open = state === 'open'
     return html`
       ${this.loadError ? html`<div class="alert error" role="alert">${icons.alert()}<span class="grow">${this.loadError}</span></div>` : nothing}
-      <section class="pr" aria-label="Pull request">
+      <section class="pr" aria-label=${review.forge === 'gitlab' ? 'Merge request' : 'Pull request'}>
         <div class="line">
-          <a class="name" href=${gh.html_url} target="_blank" rel="noopener">${icons.pr()} PR #${gh.number}</a>
+          <a class="name" href=${gh.html_url} target="_blank" rel="noopener">${icons.pr()} ${requestLabel(review.forge, gh.number, true)}</a>
           <span class="badge ${look.cls}" title=${look.title}><span class="dot"></span>${look.label}</span>
           ${review.pr.approved ? html`<span class="badge success">${icons.check()} Approved</span>` : nothing}
           ${gh.draft ? html`<span class="badge">Draft</span>` : nothing}

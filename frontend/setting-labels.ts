@@ -4,10 +4,14 @@
  */
 
 export const SETTING_LABELS: Record<string, string> = {
+  FORGE_KIND: 'Forge (GitHub, GitLab, Gitea)',
+  FORGE_API_URL: 'Forge API URL',
+  FORGE_TOKEN: 'Forge token',
+  FORGE_WEBHOOK_SECRET: 'Forge webhook secret',
   GITHUB_TOKEN: 'GitHub token',
   GITHUB_API_URL: 'GitHub API URL',
   REPO_ALLOWLIST: 'Allowed repositories',
-  GITHUB_WEBHOOK_SECRET: 'Webhook secret',
+  GITHUB_WEBHOOK_SECRET: 'GitHub webhook secret',
   WORKER_MODE: 'Coding-agent CLI',
   WORKER_LLM_URL: 'Worker LLM URL',
   WORKER_MODEL: 'Worker model',
@@ -69,6 +73,10 @@ const FIXED_HINTS: Record<string, string> = {
   EMBEDDING_SERVICE_URL: 'An OpenAI-compatible URL; /v1/embeddings is called under it.',
   GITHUB_API_URL: 'https://api.github.com, or https://host/api/v3 on GitHub Enterprise.',
   GITHUB_TOKEN: 'A fine-grained token with Contents and Pull requests read and write on the project repositories (or a classic token with repo).',
+  FORGE_KIND: 'github, gitlab or gitea (Gitea and Forgejo); the GITHUB_ settings are GitHub\'s names for the FORGE_ ones.',
+  FORGE_API_URL: 'The forge\'s API base: https://gitlab.example.com/api/v4 (also under a path, /gitlab/api/v4), https://gitea.example.com/api/v1.',
+  FORGE_TOKEN: 'GitLab: an access token with api and write_repository. Gitea: a token with repository and issue read and write (docs/forges.md).',
+  REPO_ALLOWLIST: 'Repository paths as the forge names them, comma-separated: owner/name, group/subgroup/name, or group/* for everything under a group.',
 }
 
 /** What the CLI `workerMode` wants in a worker setting, or a fixed hint, or null. */

@@ -73,9 +73,11 @@ export interface ReviewComment {
   error: string | null
 }
 
-/** `GET /api/projects/:pid/tickets/:tid/review`: the ticket's PR read live from GitHub. */
+/** `GET /api/projects/:pid/tickets/:tid/review`: the ticket's PR read live from its forge. */
 export interface TicketReview {
   ticket_id: number
+  /** The project's forge kind: `github`, `gitlab`, `gitea`. */
+  forge: string
   pr: Omit<ReviewPr, 'ticket_title' | 'column_id' | 'comments'>
   github: {
     number: number; title: string; body: string | null; state: string; merged: boolean; draft: boolean

@@ -161,6 +161,7 @@ async function ticketFlow(world: World, t: TestApp, gitCloneUrl: string): Promis
   const pr = await waitFor(async () => (await t.api('GET', `/api/projects/${project.body.id}/review`)).body.prs?.[0], 10000, 'the request to be tracked')
   assert.is(pr.repo, world.repo, 'tracked by its forge path')
   assert.is(pr.tracking, true, JSON.stringify(pr))
+  assert.is((await t.api('GET', `/api/projects/${project.body.id}/review`)).body.forge, world.kind, 'the review API names the forge for the UI')
   return { world, t, projectId: project.body.id, ticketId: ticket.id, number: request!.number }
 }
 

@@ -4,6 +4,7 @@ import { Reply, route, type Route } from '../http/router.ts'
 import type { AppContext } from '../context.ts'
 import { getProject } from '../services/projects.ts'
 import { getTicket } from '../services/tickets.ts'
+import { projectForgePlugin } from '../services/forge-token.ts'
 import { listProjectReview } from '../services/review/prs.ts'
 import { getTicketReview, mergeReview, postReviewComment } from '../services/review/ticket-review.ts'
 import { markAddressed } from '../services/review/dispatch.ts'
@@ -36,7 +37,8 @@ export function reviewRoutes(ctx: AppContext): Route[] {
   return [
     route({ method: 'GET', path: '/api/projects/:id/review', access: 'viewer', params: ProjectParams, handle: async ({ params }) => {
       await getProject(ctx.sql, params.id)
-      return { prs: await listProjectReview(ctx.sql, params.id) }
+      // `forge`: the project's forge kind, so the page names its requests (GitLab: merge requests).
+      return { forge: (await projectForgePlugin(ctx, params.id)).kind, prs: await listProjectReview(ctx.sql, params.id) }
     } }),
     route({ method: 'GET', path: REVIEW, access: 'viewer', params: ProjectItemParams, handle: ({ params }) =>
       getTicketReview(ctx, params.pid, params.tid) }),
