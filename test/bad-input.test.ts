@@ -96,6 +96,9 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'GET', path: '/api/settings', access: 'people' },
     { method: 'PUT', path: '/api/settings', access: 'people', body: { values: { WORKER_MODE: 'codex' } }, required: ['values'] },
     { method: 'GET', path: '/api/settings/check', access: 'people' },
+    { method: 'GET', path: '/api/projects/:id/settings', access: 'people', params: { id: f.p } },
+    { method: 'PUT', path: '/api/projects/:id/settings', access: 'people', params: { id: f.p }, body: { values: { WORKER_MODEL: 'project-model' } }, required: ['values'] },
+    { method: 'GET', path: '/api/projects/:id/settings/check', access: 'people', params: { id: f.p } },
     // Setup checks: nothing malformed reaches the remote they test.
     { method: 'POST', path: '/api/checks/worker-llm', access: 'people', body: { worker_mode: 'codex' } },
     { method: 'POST', path: '/api/checks/director-llm', access: 'people', body: {} },
@@ -364,6 +367,10 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   put(settings, [
     { values: { NOPE: 'x' } }, { values: { lower: 'x' } }, { values: { WORKER_MODE: 'vim' } }, { values: { WORKER_TIMEOUT_SEC: 'soon' } },
     { values: { WORKER_TIMEOUT_SEC: 1.5 } }, { values: { WORKER_LLM_URL: 'nope' } }, { values: { DRAFT_PR_ON_BUDGET: 'maybe' } }, { values: { WORKER_MODEL: [] } },
+  ], (change) => `/body/values/${Object.keys(change.values as object)[0]}`)
+  put(by('PUT', '/api/projects/:id/settings'), [
+    { values: { NOPE: 'x' } }, { values: { EMBEDDING_API_KEY: 'x' } }, { values: { FORGE_KIND: 'bitbucket' } }, { values: { WORKER_MODE: 'vim' } },
+    { values: { MAX_CONCURRENT_AGENTS: 0 } }, { values: { FORGE_API_URL: 'nope' } }, { values: { GIT_AUTHOR_EMAIL: 'nobody' } }, { values: { WORKER_MODEL: [] } },
   ], (change) => `/body/values/${Object.keys(change.values as object)[0]}`)
   put(by('POST', '/api/projects/:id/memory/index'), [{ documents: [] }, { documents: [{ content: '' }] }, { documents: [{ content: 'c', kind: 'UPPER' }] }, { documents: [{ content: 'c', extra: 1 }] }], field)
   put(by('POST', '/api/projects/:id/memory/retrieve'), [{ query: '' }, { k: 0 }, { k: 51 }, { kinds: ['Bad Kind'] }], field)
