@@ -6,28 +6,16 @@
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
-import { badRequest, type ErrorDetail } from '../errors.ts'
 import { redact } from '../log.ts'
 import { SETTINGS_BY_KEY } from '../settings.ts'
 import { recordAudit, type Actor } from './audit.ts'
 import { getProject } from './projects.ts'
 import { PROJECT_SETTING_KEYS, resolveProjectSettings, withheldMessage, type ProjectSource } from './project-settings-resolve.ts'
-import { checkValue, UNREADABLE_FIX, type SettingsProblem } from './settings.ts'
+import { settingChanges, UNREADABLE_FIX, type SettingsProblem, type SettingView } from './settings.ts'
 
-export interface ProjectSettingView {
-  key: string
-  type: string
-  secret: boolean
-  description: string
-  choices?: string[]
-  default: string | null
-  /** The effective value for non-secrets; always null for secrets. */
-  value: string | null
-  set: boolean
+export type ProjectSettingView = Omit<SettingView, 'source' | 'status'> & {
   source: ProjectSource
-  status: 'set' | 'unset' | 'unreadable' | 'withheld'
-  /** Why a secret is withheld, or what to do about an unreadable one. */
-  fix?: string
+  status: SettingView['status'] | 'withheld'
 }
 
 const OVERRIDABLE = new Set<string>(PROJECT_SETTING_KEYS)
@@ -64,20 +52,8 @@ export async function listProjectSettings(ctx: AppContext, projectId: number, sq
 
 /** Sets or (with null or '') clears a project's own values, all or nothing; a cleared key inherits again. */
 export async function updateProjectSettings(ctx: AppContext, projectId: number, values: Record<string, string | number | boolean | null>, actor: Actor): Promise<ProjectSettingView[]> {
-  const details: ErrorDetail[] = []
-  const changes: { key: string; value: string | null; secret: boolean }[] = []
-  for (const [key, raw] of Object.entries(values)) {
-    const definition = SETTINGS_BY_KEY.get(key)
-    if (!definition || !OVERRIDABLE.has(key)) {
-      details.push({ path: `/body/values/${key}`, message: definition ? 'not a setting a project may override' : 'unknown setting' })
-      continue
-    }
-    const value = raw === null || raw === '' ? null : String(raw)
-    const problem = value === null ? null : key === 'MAX_CONCURRENT_AGENTS' && value === '0' ? 'must be at least 1' : checkValue(definition, value)
-    if (problem) details.push({ path: `/body/values/${key}`, message: problem })
-    else changes.push({ key, value, secret: definition.secret })
-  }
-  if (details.length) throw badRequest(`invalid settings: ${details[0]!.path} ${details[0]!.message}`, details)
+  const changes = settingChanges(values, (key, value) =>
+    !OVERRIDABLE.has(key) ? 'not a setting a project may override' : key === 'MAX_CONCURRENT_AGENTS' && value === '0' ? 'must be at least 1' : null)
   await getProject(ctx.sql, projectId)
   await write(ctx, async ({ tx, emit }) => {
     // Locks the project: a concurrent delete either waits for this write or makes it a 404.

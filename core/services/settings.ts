@@ -128,22 +128,29 @@ export async function listSettings(ctx: AppContext): Promise<SettingView[]> {
   })
 }
 
-/** Sets or (with null or '') unsets settings, all or nothing. */
-export async function updateSettings(ctx: AppContext, values: Record<string, string | number | boolean | null>, actor: Actor): Promise<SettingView[]> {
+export interface SettingChange { key: string; value: string | null; secret: boolean }
+
+/**
+ * `values` of a PUT as changes (a null or '' value: unset), checked against the table and `refuse`
+ * (a refusal beyond the table's, for a key and its value); a 400 naming every bad key otherwise.
+ */
+export function settingChanges(values: Record<string, string | number | boolean | null>, refuse?: (key: string, value: string | null) => string | null): SettingChange[] {
   const details: ErrorDetail[] = []
-  const changes: { key: string; value: string | null; secret: boolean }[] = []
+  const changes: SettingChange[] = []
   for (const [key, raw] of Object.entries(values)) {
     const definition = SETTINGS_BY_KEY.get(key)
-    if (!definition) {
-      details.push({ path: `/body/values/${key}`, message: 'unknown setting' })
-      continue
-    }
     const value = raw === null || raw === '' ? null : String(raw)
-    const problem = value === null ? null : checkValue(definition, value)
+    const problem = !definition ? 'unknown setting' : refuse?.(key, value) ?? (value === null ? null : checkValue(definition, value))
     if (problem) details.push({ path: `/body/values/${key}`, message: problem })
-    else changes.push({ key, value, secret: definition.secret })
+    else changes.push({ key, value, secret: definition!.secret })
   }
   if (details.length) throw badRequest(`invalid settings: ${details[0]!.path} ${details[0]!.message}`, details)
+  return changes
+}
+
+/** Sets or (with null or '') unsets settings, all or nothing. */
+export async function updateSettings(ctx: AppContext, values: Record<string, string | number | boolean | null>, actor: Actor): Promise<SettingView[]> {
+  const changes = settingChanges(values)
   await write(ctx, async ({ tx, emit }) => {
     for (const change of changes) {
       if (change.value === null) {
@@ -163,7 +170,7 @@ export async function updateSettings(ctx: AppContext, values: Record<string, str
   return listSettings(ctx)
 }
 
-export function checkValue(definition: SettingDefinition, value: string): string | null {
+function checkValue(definition: SettingDefinition, value: string): string | null {
   if (value.length > 10000) return 'longer than 10000 characters'
   if (definition.choices && !definition.choices.includes(value)) return `must be one of ${definition.choices.join(', ')}`
   if (definition.type === 'integer' && !/^\d{1,9}$/.test(value)) return 'must be a non-negative integer'
