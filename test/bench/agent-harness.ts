@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url'
 import { jobEnv } from '../../core/coordinator/job-env.ts'
 import type { ClaimedJob } from '../../core/coordinator/client.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
+import { start as startGitea, type FakeGitea } from '../fixtures/fake-gitea.ts'
 import { start as startGitHttp, type GitHttp } from '../fixtures/git-http.ts'
 import { start as startLlm, type FakeLlm, type Script } from '../fixtures/fake-llm.ts'
 import { ROOT, startTestApp, type TestApp } from '../helpers.ts'
@@ -38,6 +39,8 @@ export interface World {
   t: TestApp
   llm: FakeLlm
   gh: FakeGithub
+  /** With `forge: 'gitea'`: the fake Gitea the repository is on (FORGE_KIND gitea). */
+  gitea?: FakeGitea
   git: GitHttp
   secrets: WorldSecrets
   repoUrl: string
@@ -61,6 +64,8 @@ export interface WorldOptions {
   settings?: Record<string, string | number | boolean | null>
   /** Extra app environment (JOB_LEASE_SEC, JOB_LEASE_GRACE_SEC, …). */
   appEnv?: Record<string, string>
+  /** `gitea`: the repository is on the fake Gitea (over the same git server), set with the FORGE_ settings. Default GitHub. */
+  forge?: 'github' | 'gitea'
 }
 
 const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`
@@ -79,21 +84,27 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const llm = await startLlm({ host, script: options.script, apiKey: undefined })
   const gh = await startGithub({ host, tokens: { [secrets.githubToken]: 'terarchitect-bot' } })
   const git = await startGitHttp({ host, token: secrets.githubToken })
-  const repoUrl = await git.createRepo('acme/widgets', options.files ?? { 'README.md': '# widgets\n', 'package.json': '{"name":"widgets"}\n' })
+  const files = options.files ?? { 'README.md': '# widgets\n', 'package.json': '{"name":"widgets"}\n' }
+  const gitea = options.forge === 'gitea' ? await startGitea({ git, host, tokens: { [secrets.githubToken]: 'terarchitect-bot' } }) : undefined
+  const repoUrl = gitea ? await gitea.createRepo('acme/widgets', { 'terarchitect-bot': 'admin' }, files) : await git.createRepo('acme/widgets', files)
+  // Its pages on https, as a real instance's (and the fake GitHub's): the only links the app stores.
+  if (gitea) gitea.state.web = gitea.url.replace(/^http:/, 'https:')
   const t = await startTestApp({
     kind: 'pglite',
     // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
     // The git relay reaches the fixture's plain-http remote only because it is listed here.
-    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(git.url).host, ...options.appEnv },
+    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(repoUrl).host, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
   const settings = async (values: Record<string, string | number | boolean | null>) => {
     const res = await t.api('PUT', '/api/settings', { values }, people)
     if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(res.body)}`)
   }
+  const forgeSettings: Record<string, string> = gitea
+    ? { FORGE_KIND: 'gitea', FORGE_API_URL: `${gitea.url}/api/v1`, FORGE_TOKEN: secrets.githubToken, FORGE_WEBHOOK_SECRET: secrets.webhookSecret }
+    : { GITHUB_TOKEN: secrets.githubToken, GITHUB_API_URL: gh.url }
   await settings({
-    GITHUB_TOKEN: secrets.githubToken,
-    GITHUB_API_URL: gh.url,
+    ...forgeSettings,
     WORKER_LLM_URL: llm.url,
     WORKER_MODEL,
     WORKER_API_KEY: secrets.workerKey,
@@ -105,12 +116,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const project = await t.api('POST', '/api/projects', { name: `widgets-${randomBytes(3).toString('hex')}`, repo_url: repoUrl, ...options.project }, people)
   if (project.status !== 201) throw new Error(`project: ${project.status} ${JSON.stringify(project.body)}`)
   return {
-    t, llm, gh, git, secrets, repoUrl, people, settings, agentOutput: [],
+    t, llm, gh, ...(gitea ? { gitea } : {}), git, secrets, repoUrl, people, settings, agentOutput: [],
     bare: join(git.root, 'acme', 'widgets.git'),
     projectId: project.body.id,
     async close() {
       await t.close()
-      await Promise.all([llm.close(), gh.close(), git.close()])
+      await Promise.all([llm.close(), gh.close(), gitea?.close()])
+      await git.close()
     },
   }
 }
