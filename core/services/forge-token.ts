@@ -117,9 +117,8 @@ export async function forgeAccess(ctx: AppContext, project: number | ProjectRepo
   const projectId = typeof project === 'number' ? project : project.id
   const resolved = await resolveProjectSettings(ctx, projectId)
   const access = forgeFrom(ctx, resolved.values)
-  const moved = resolved.withheld.has('FORGE_TOKEN') || resolved.withheld.has('GITHUB_TOKEN') || ['FORGE_KIND', 'FORGE_API_URL', 'GITHUB_API_URL'].some((key) => resolved.sources[key] === 'project')
   // A token a coordinator handed over is a GitHub token (the coordinator's GITHUB_TOKEN) for the app's GitHub.
-  const token = access.token || (access.kind === 'github' && !moved ? await coordinatorForgeToken(ctx, projectId) : null)
+  const token = access.token || (access.kind === 'github' && !resolved.forgeMoved ? await coordinatorForgeToken(ctx, projectId) : null)
   return { ...access, token: token || null }
 }
 

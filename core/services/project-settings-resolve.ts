@@ -39,6 +39,8 @@ export interface ResolvedProjectSettings {
   unreadable: Set<string>
   /** Secrets withheld by the same-level rule, with the setting that moved their destination. */
   withheld: Map<string, string>
+  /** The project points its forge somewhere of its own: no app or coordinator token goes there. */
+  forgeMoved: boolean
   problems: SettingsProblem[]
 }
 
@@ -85,9 +87,11 @@ export async function resolveProjectSettings(ctx: AppContext, projectId: number,
   }
   const problems: SettingsProblem[] = []
   const withheld = new Map<string, string>()
+  let forgeMoved = false
   for (const group of SAME_LEVEL) {
     const moved = group.urls.find((key) => own.has(key) && (key !== 'FORGE_KIND' || (own.get(key) ?? 'github') !== (app.get(key)!.value ?? 'github')))
     if (!moved) continue
+    if (group.what === 'forge') forgeMoved = true
     for (const key of group.secrets) {
       if (sources[key] === 'project' || values[key] === undefined) continue
       delete values[key]
@@ -95,7 +99,7 @@ export async function resolveProjectSettings(ctx: AppContext, projectId: number,
     }
   }
   for (const key of unreadable) problems.push({ key, severity: 'error', message: `${key} is unreadable (${UNREADABLE_FIX})` })
-  return { values, sources, unreadable, withheld, problems }
+  return { values, sources, unreadable, withheld, forgeMoved, problems }
 }
 
 /** The message for a secret the same-level rule withholds. */

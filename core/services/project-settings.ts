@@ -30,7 +30,7 @@ export async function listProjectSettings(ctx: AppContext, projectId: number, sq
     const withheld = resolved.withheld.get(key)
     const unreadable = resolved.unreadable.has(key)
     let source = resolved.sources[key]!
-    if (key === 'GITHUB_TOKEN' && value === null && !withheld && handed && (resolved.values.FORGE_KIND || 'github') === 'github' && !resolved.values.FORGE_TOKEN) source = 'coordinator'
+    if (key === 'GITHUB_TOKEN' && value === null && !resolved.forgeMoved && handed && (resolved.values.FORGE_KIND || 'github') === 'github' && !resolved.values.FORGE_TOKEN) source = 'coordinator'
     // The project-level cap is the project's own only: the app's MAX_CONCURRENT_AGENTS is per coordinator.
     if (key === 'MAX_CONCURRENT_AGENTS' && source !== 'project') source = 'unset'
     const effective = key === 'MAX_CONCURRENT_AGENTS' && source === 'unset' ? null : value
@@ -100,7 +100,7 @@ export async function checkProjectSettings(ctx: AppContext, projectId: number, s
   if (!token && !resolved.unreadable.has(tokenKey)) {
     const movedBy = withheld.get('FORGE_TOKEN') ?? withheld.get('GITHUB_TOKEN')
     if (movedBy) problems.push({ key: 'FORGE_TOKEN', severity: 'error', message: `${withheldMessage('FORGE_TOKEN', movedBy)}; agents clone and push through the app, which needs a token for this project's forge` })
-    else if (kind !== 'github' || !(await coordinatorHandsToken(sql, projectId))) {
+    else if (kind !== 'github' || resolved.forgeMoved || !(await coordinatorHandsToken(sql, projectId))) {
       problems.push({ key: tokenKey, severity: 'error', message: `${tokenKey} is not set${kind === 'github' ? ' (and no coordinator serving this project handed one)' : ''}: agents clone and push through the app, which needs a forge token` })
     }
   }
