@@ -32,7 +32,7 @@ export const AgentEnv = Type.Object({
   EXECUTION_MODE: Type.Union([Type.Literal('docker'), Type.Literal('local')], { default: 'docker', description: '`local`: work in PROJECT_PATH' }),
   PROJECT_PATH: Type.Optional(Type.String({ description: 'Local mode: the checkout to work in (must be clean), or an empty directory to clone into' })),
   AGENT_WORKSPACE: Type.Optional(Type.String({ description: 'Where to clone (the agent image sets /workspace); default PROJECT_PATH in local mode, else a fresh temp dir removed afterwards' })),
-  AGENT_GIT_MIRROR: Type.Optional(Type.String({ pattern: '^/', description: 'Set by the coordinator (git object cache): a read-only bare mirror of the repository whose objects the clone borrows for the job's run (--reference-if-able, through alternates); refs still come from the git relay' })),
+  AGENT_GIT_MIRROR: Type.Optional(Type.String({ pattern: '^/', description: 'Set by the coordinator (git object cache): a read-only bare mirror of the repository whose objects the clone borrows while the job runs (--reference-if-able, through alternates); refs still come from the git relay' })),
   TERARCHITECT_DOCKER_RUN_ERROR: Type.Optional(Type.String({ description: 'Set by the coordinator when the container could not start; logged on the ticket first' })),
   GIT_AUTHOR_NAME: Type.String({ default: 'Terarchitect', minLength: 1, description: "Author and committer name of the agent's commits" }),
   GIT_AUTHOR_EMAIL: Type.String({ default: 'terarchitect@users.noreply.github.com', minLength: 3, description: "Author and committer email of the agent's commits" }),
