@@ -72,7 +72,7 @@ test('REPO_ALLOWLIST set after a project was made: the review side gets no token
     assert.not.ok(polledRepos.has('acme/unlisted'), 'the unlisted repository was never called with the token')
     assert.ok(cycle.failed >= 1, 'the unlisted project is reported, not silently skipped')
     const page = await t.api('GET', `/api/projects/${unlisted.projectId}/tickets/${unlisted.ticketId}/review`)
-    assert.is(page.status, 403)
+    assert.is(page.status, 403, JSON.stringify(page.body))
     assert.match(JSON.stringify(page.body), 'REPO_ALLOWLIST')
     assert.is((await t.api('GET', `/api/projects/${listed.projectId}/tickets/${listed.ticketId}/review`)).status, 200)
   } finally {

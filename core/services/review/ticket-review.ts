@@ -5,6 +5,7 @@
  */
 import type { AppContext } from '../../context.ts'
 import { conflict, notFound, unprocessable } from '../../errors.ts'
+import { forgeAccess } from '../forge-token.ts'
 import { getTicket } from '../tickets.ts'
 import { ingestComment, REPLY_MARKER } from './comments.ts'
 import { dispatchReview } from './dispatch.ts'
@@ -21,7 +22,11 @@ async function requirePr(ctx: AppContext, projectId: number, ticketId: number): 
     pr = await prOfTicket(ctx.sql, ticketId)
   }
   if (!pr) throw notFound(`pull request of ticket ${ticketId}`)
-  if (!pr.repo) throw unprocessable(pr.last_error ?? `cannot tell the forge repository of PR #${pr.number}`)
+  if (!pr.repo) {
+    // A repository REPO_ALLOWLIST refuses is refused as such (403), not as an unreadable URL.
+    await forgeAccess(ctx, projectId)
+    throw unprocessable(pr.last_error ?? `cannot tell the forge repository of PR #${pr.number}`)
+  }
   return pr
 }
 
