@@ -8,6 +8,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { api, errorText } from './api.ts'
 import { icons } from './icons.ts'
 import { pageStyles, shared } from './styles.ts'
+import { PollController } from './poll-controller.ts'
 
 interface CoordinatorRow {
   coordinator_id: string
@@ -43,7 +44,6 @@ export class CoordinatorsPage extends LitElement {
   static override properties = { rows: { state: true }, error: { state: true } }
   declare rows: CoordinatorRow[] | null
   declare error: string
-  private timer: ReturnType<typeof setInterval> | undefined
 
   static override styles = [shared, pageStyles, css`
     .state { display: inline-flex; align-items: center; gap: 6px; font-weight: 500; }
@@ -56,20 +56,11 @@ export class CoordinatorsPage extends LitElement {
 
   constructor() {
     super()
+    new PollController(this, () => this.load(), REFRESH_MS)
     this.rows = null
     this.error = ''
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    void this.load()
-    this.timer = setInterval(() => void this.load(), REFRESH_MS)
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    clearInterval(this.timer)
-  }
 
   async load() {
     try {

@@ -13,6 +13,7 @@ import { timeAgo } from './format.ts'
 import { icons } from './icons.ts'
 import { pageStyles, shared } from './styles.ts'
 import { notify, notifyError } from './toast-host.ts'
+import { PollController } from './poll-controller.ts'
 
 interface Endpoint {
   id: number
@@ -59,7 +60,6 @@ export class NotificationsPage extends LitElement {
   declare errors: Record<string, string>
   declare error: string
   declare busy: boolean
-  private timer: ReturnType<typeof setInterval> | undefined
 
   static override styles = [shared, pageStyles, css`
     form.endpoint { display: grid; grid-template-columns: 2fr 1fr 140px; gap: 12px; align-items: end; margin-bottom: 18px; }
@@ -72,6 +72,7 @@ export class NotificationsPage extends LitElement {
 
   constructor() {
     super()
+    new PollController(this, () => this.load(), REFRESH_MS)
     this.endpoints = null
     this.deliveries = []
     this.events = Object.keys(EVENT_TEXT).filter((event) => event !== 'test')
@@ -82,16 +83,6 @@ export class NotificationsPage extends LitElement {
     this.busy = false
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    void this.load()
-    this.timer = setInterval(() => void this.load(), REFRESH_MS)
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    clearInterval(this.timer)
-  }
 
   async load() {
     try {
