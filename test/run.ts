@@ -8,7 +8,8 @@
  * lease or a child process, so two lanes finish well before one. Each file's output is printed in one
  * piece when it ends. A file whose assertions measure time (a latency median, a p50 ceiling) says
  * `// test-runner: alone` and runs with no other file beside it; one that takes minutes of docker or
- * CLI work says `// test-runner: slow` and starts first.
+ * CLI work says `// test-runner: slow` and starts first. A file still alive 20 s after uvu's summary
+ * (every suite ran) holds a handle open: it is stopped and named in the results, its tests counted.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs'
@@ -17,6 +18,7 @@ import { ROOT } from './helpers.ts'
 import { startCluster } from './postgres.ts'
 
 const FILE_TIMEOUT_MS = 15 * 60 * 1000
+const LINGER_MS = 20 * 1000
 const LANES = Math.max(1, Number(process.env.TEST_JOBS) || 2)
 const filters = process.argv.slice(2)
 
@@ -46,6 +48,8 @@ interface FileResult {
   /** Until the first output; and from the last uvu summary to the process's end. */
   startSeconds: number
   tailSeconds: number
+  /** Stopped LINGER_MS after its tests ended. */
+  lingered: boolean
 }
 
 async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
@@ -56,10 +60,21 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult
   // (a handle left open, a child holding the pipes) shows up as a long tail in the results.
   let firstAt = 0
   let summaryAt = 0
+  let lingered = false
+  let lingerTimer: ReturnType<typeof setTimeout> | undefined
   const collect = (chunk: Buffer) => {
     firstAt ||= Date.now()
     output += chunk.toString()
-    if (/Duration:/.test(chunk.toString())) summaryAt = Date.now()
+    if (!summaryAt && /Duration:/.test(output)) {
+      summaryAt = Date.now()
+      // uvu prints its one summary when every suite of the file has run: a process still alive
+      // LINGER_MS later holds a handle open. It is stopped and named, not counted as a failure.
+      lingerTimer = setTimeout(() => {
+        lingered = true
+        output += `\n${relative(ROOT, file)}: still running ${LINGER_MS / 1000} s after its tests ended (a handle left open); stopped\n`
+        child.kill('SIGKILL')
+      }, LINGER_MS)
+    }
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
@@ -69,6 +84,7 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult
   }, FILE_TIMEOUT_MS)
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
   clearTimeout(timer)
+  clearTimeout(lingerTimer)
   process.stdout.write(`\n== ${relative(ROOT, file)}\n${output}`)
   // uvu prints one summary per process: Total, Passed, Skipped.
   const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0)
@@ -76,17 +92,20 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult
   const passed = count('Passed')
   const skipped = count('Skipped')
   let failed = Math.max(0, total - passed - skipped)
-  if (code !== 0 && failed === 0) failed = 1 // crashed or timed out outside a test
+  if (code !== 0 && failed === 0 && !lingered) failed = 1 // crashed or timed out outside a test
   const ended = Date.now()
   return {
     file: relative(ROOT, file), passed, failed, skipped, seconds: (ended - started) / 1000,
-    startSeconds: ((firstAt || ended) - started) / 1000, tailSeconds: summaryAt ? (ended - summaryAt) / 1000 : 0,
+    startSeconds: ((firstAt || ended) - started) / 1000, tailSeconds: summaryAt ? (ended - summaryAt) / 1000 : 0, lingered,
   }
 }
 
 /** Start-up and tail times worth a look (over 20 s). */
 function timing(r: FileResult): string {
-  const parts = [r.startSeconds > 20 ? `start ${r.startSeconds.toFixed(0)} s` : '', r.tailSeconds > 20 ? `tail ${r.tailSeconds.toFixed(0)} s` : ''].filter(Boolean)
+  const parts = [
+    r.startSeconds > 20 ? `start ${r.startSeconds.toFixed(0)} s` : '',
+    r.lingered ? 'stopped after its tests: a handle left open' : r.tailSeconds > 20 ? `tail ${r.tailSeconds.toFixed(0)} s` : '',
+  ].filter(Boolean)
   return parts.length ? `; ${parts.join(', ')}` : ''
 }
 
