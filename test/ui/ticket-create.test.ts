@@ -104,6 +104,8 @@ test('Ctrl+Enter creates the ticket, linked to the whole graph, and the card nam
   assert.equal(created.associated_edge_ids, ['api-db', 'api-cache'])
   const card = page.locator(`.card[data-id="${created.id}"]`)
   await card.waitFor()
+  // Read once the card shows it: a live event may re-render the card while it is being read.
+  await card.locator('.tid', { hasText: `${project.key}-${created.number}` }).waitFor({ timeout: 10000 })
   assert.is((await card.locator('.tid').innerText()).trim(), `${project.key}-${created.number}`)
   assert.not.match(await card.innerText(), /#\d/, 'no #N on the card')
   await page.locator('ta-toasts', { hasText: `Created ${project.key}-${created.number}` }).waitFor()
