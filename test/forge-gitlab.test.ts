@@ -30,12 +30,14 @@ const MEMBERS = { terarchitect: 40, alice: 30, rita: 20, project_7_bot_5f3a: 30 
 
 interface Setup { git: GitHttp; fake: FakeGitlab; cloneUrl: string; work: string; pushBranch(name: string): Promise<void> }
 
-/** A git server (the app token is its password), a fake GitLab over it, and the project `acme/platform/api`. */
+/** A git server (the app token is its password), a fake GitLab over it serving its git, and the project `acme/platform/api`. */
 async function setup(relativeRoot?: string): Promise<Setup> {
   const git = await startGit({ token: 'glpat-app' })
-  const cloneUrl = await git.createRepo(REPO, { 'README.md': '# api\n' })
-  const fake = await startGitlab({ git, tokens: TOKENS, ...(relativeRoot ? { relativeRoot } : {}) })
+  await git.createRepo(REPO, { 'README.md': '# api\n' })
+  const fake = await startGitlab({ git, gitToken: 'glpat-app', tokens: TOKENS, scopes: { 'glpat-rita': ['read_repository'] }, ...(relativeRoot ? { relativeRoot } : {}) })
   fake.state.addProject(REPO, MEMBERS)
+  // GitLab's own clone URL: git goes through GitLab's auth (fake-gitlab-git.ts).
+  const cloneUrl = `${fake.webUrl}/${REPO}.git`
   const work = await mkdtemp(join(tmpdir(), 'forge-gitlab-'))
   const basic = Buffer.from('oauth2:glpat-app').toString('base64')
   const env = { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` }
@@ -140,7 +142,7 @@ test('a relative URL root: the API under /gitlab/api/v4, repository paths withou
   const opened = await client.openRequest(REPO, { title: 'Under a root', body: 'b', head: 'root-branch', base: 'main', draft: false })
   assert.is(gitlab.parseRepo(opened.url, apiUrl), REPO, `request URL ${opened.url}`)
   assert.is(gitlab.requestUrl!(apiUrl, REPO, opened.number), opened.url, 'the page GitLab names is the one the plugin builds')
-  assert.ok(s.fake.requests.every((r) => r.path.startsWith('/gitlab/api/v4/')), 'every call went under the root')
+  assert.ok(s.fake.requests.every((r) => r.path.startsWith('/gitlab/api/v4/') || r.path.startsWith(`/gitlab/${REPO}.git/`)), 'every call went under the root (API and git)')
 })
 
 test('parseRepo: nested groups, project pages, ssh with a port; encoded dot segments, leading dashes and too deep paths refused', () => {
@@ -346,6 +348,39 @@ test('webhooks: parse notes (inline, system, on issues), approvals, states; malf
       assert.is((error as AppError).status, 400)
     }
   }
+})
+
+test('git over HTTP at GitLab\'s clone URLs under the root: oauth2 or any user with a token; 401 with a challenge; 403 for a push without write access', async () => {
+  const url = `${s.fake.webUrl}/${REPO}.git`
+  assert.match(url, /\/gitlab\/acme\/platform\/api\.git$/)
+  const git = async (args: string[], user?: string, token?: string) => {
+    const auth = user ? ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`] : []
+    return run('git', [...auth, ...args], { env: { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0' }, cwd: s.work }).then(() => 0, (error) => String(error.stderr))
+  }
+  const before = s.fake.requests.length
+  assert.is(await git(['ls-remote', url], 'oauth2', 'glpat-app'), 0, 'oauth2 with the app token')
+  assert.is(await git(['ls-remote', url], 'alice', 'glpat-alice'), 0, 'any user name with a personal access token')
+  assert.match(String(await git(['ls-remote', url])), /401|Authentication failed|could not read Username/, 'no credential')
+  assert.match(String(await git(['ls-remote', url], 'oauth2', 'glpat-unknown')), /401|Authentication failed|could not read Username/, 'an unknown token')
+  assert.is(s.fake.requests.at(-1)!.status, 401)
+  const challenge = await fetch(`${url}/info/refs?service=git-upload-pack`)
+  assert.is(challenge.status, 401)
+  assert.is(challenge.headers.get('www-authenticate'), 'Basic realm="GitLab"', 'git asks its credential helper after this challenge')
+  const seen = s.fake.requests.slice(before)
+  assert.ok(seen.some((r) => r.user === 'alice' && r.token === 'glpat-alice' && r.status === 200), JSON.stringify(seen))
+
+  const work = join(s.work, 'git-auth')
+  assert.is(await git(['clone', '--quiet', url, work], 'rita', 'glpat-rita'), 0, 'a read_repository token of a Reporter fetches')
+  await writeFile(join(work, 'x.txt'), 'x\n')
+  await run('git', ['add', 'x.txt'], { cwd: work })
+  await run('git', ['commit', '--quiet', '-m', 'x'], { cwd: work, env: { ...process.env, ...GIT_IDENTITY } })
+  const push = (user: string, token: string, branch: string) => git(['-C', work, 'push', '--quiet', url, `HEAD:refs/heads/${branch}`], user, token)
+  assert.match(String(await push('rita', 'glpat-rita', 'by-rita')), /403|not allowed to push/, 'no write scope and no write role: refused')
+  assert.is(s.fake.requests.at(-1)!.status, 403)
+  assert.is(await push('alice', 'glpat-alice', 'by-alice'), 0, 'a Developer with an api token pushes')
+  const mr = await gitlab.connect({ apiUrl: s.fake.apiUrl, token: 'glpat-app' }).openRequest(REPO, { title: 'Pushed over GitLab', body: 'b', head: 'by-alice', base: 'main', draft: false })
+  assert.is(s.fake.state.mrOf(REPO, mr.number).sha, (await s.fake.state.branchSha(s.fake.state.project(REPO)!, 'by-alice'))!, 'the merge request sees the branch pushed there')
+  assert.is((await fetch(`${s.fake.webUrl}/acme/nothing.git/info/refs?service=git-upload-pack`, { headers: { authorization: `Basic ${Buffer.from('oauth2:glpat-app').toString('base64')}` } })).status, 404, 'an unknown project')
 })
 
 test.run()
