@@ -16,6 +16,7 @@ import { jobEnv } from '../../core/coordinator/job-env.ts'
 import type { ClaimedJob } from '../../core/coordinator/client.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 import { start as startGitea, type FakeGitea } from '../fixtures/fake-gitea.ts'
+import { start as startGitlab, type FakeGitlab } from '../fixtures/fake-gitlab.ts'
 import { start as startGitHttp, type GitHttp } from '../fixtures/git-http.ts'
 import { start as startLlm, type FakeLlm, type Script } from '../fixtures/fake-llm.ts'
 import { ROOT, startTestApp, type TestApp } from '../helpers.ts'
@@ -41,6 +42,8 @@ export interface World {
   gh: FakeGithub
   /** With `forge: 'gitea'`: the fake Gitea the repository is on (FORGE_KIND gitea). */
   gitea?: FakeGitea
+  /** With `forge: 'gitlab'`: the fake GitLab (under the relative URL root `/gitlab`) serving the repository's git. */
+  gitlab?: FakeGitlab
   git: GitHttp
   secrets: WorldSecrets
   repoUrl: string
@@ -64,8 +67,8 @@ export interface WorldOptions {
   settings?: Record<string, string | number | boolean | null>
   /** Extra app environment (JOB_LEASE_SEC, JOB_LEASE_GRACE_SEC, …). */
   appEnv?: Record<string, string>
-  /** `gitea`: the repository is on the fake Gitea (over the same git server), set with the FORGE_ settings. Default GitHub. */
-  forge?: 'github' | 'gitea'
+  /** `gitea`, `gitlab`: the repository is on that fake (over the same git server), set with the FORGE_ settings. Default GitHub. */
+  forge?: 'github' | 'gitea' | 'gitlab'
 }
 
 const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`
@@ -86,22 +89,28 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const git = await startGitHttp({ host, token: secrets.githubToken })
   const files = options.files ?? { 'README.md': '# widgets\n', 'package.json': '{"name":"widgets"}\n' }
   const gitea = options.forge === 'gitea' ? await startGitea({ git, host, tokens: { [secrets.githubToken]: 'terarchitect-bot' } }) : undefined
+  const gitlab = options.forge === 'gitlab'
+    ? await startGitlab({ git, gitToken: secrets.githubToken, tokens: { [secrets.githubToken]: 'terarchitect-bot' }, relativeRoot: '/gitlab', httpsPages: true })
+    : undefined
   const repoUrl = gitea ? await gitea.createRepo('acme/widgets', { 'terarchitect-bot': 'admin' }, files) : await git.createRepo('acme/widgets', files)
+  if (gitlab) gitlab.state.addProject('acme/widgets', { 'terarchitect-bot': 40 })
+  const projectUrl = gitlab ? `${gitlab.webUrl}/acme/widgets.git` : repoUrl
   // Its pages on https, as a real instance's (and the fake GitHub's): the only links the app stores.
   if (gitea) gitea.state.web = gitea.url.replace(/^http:/, 'https:')
   const t = await startTestApp({
     kind: 'pglite',
     // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
     // The git relay reaches the fixture's plain-http remote only because it is listed here.
-    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(repoUrl).host, ...options.appEnv },
+    env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(projectUrl).host, ...options.appEnv },
   })
   const people = { authorization: `Bearer ${secrets.adminToken}` }
   const settings = async (values: Record<string, string | number | boolean | null>) => {
     const res = await t.api('PUT', '/api/settings', { values }, people)
     if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(res.body)}`)
   }
-  const forgeSettings: Record<string, string> = gitea
-    ? { FORGE_KIND: 'gitea', FORGE_API_URL: `${gitea.url}/api/v1`, FORGE_TOKEN: secrets.githubToken, FORGE_WEBHOOK_SECRET: secrets.webhookSecret }
+  const forge = gitea ? { kind: 'gitea', apiUrl: `${gitea.url}/api/v1` } : gitlab ? { kind: 'gitlab', apiUrl: gitlab.apiUrl } : null
+  const forgeSettings: Record<string, string> = forge
+    ? { FORGE_KIND: forge.kind, FORGE_API_URL: forge.apiUrl, FORGE_TOKEN: secrets.githubToken, FORGE_WEBHOOK_SECRET: secrets.webhookSecret }
     : { GITHUB_TOKEN: secrets.githubToken, GITHUB_API_URL: gh.url }
   await settings({
     ...forgeSettings,
@@ -113,15 +122,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     EMBEDDING_API_KEY: secrets.embeddingKey,
     ...options.settings,
   })
-  const project = await t.api('POST', '/api/projects', { name: `widgets-${randomBytes(3).toString('hex')}`, repo_url: repoUrl, ...options.project }, people)
+  const project = await t.api('POST', '/api/projects', { name: `widgets-${randomBytes(3).toString('hex')}`, repo_url: projectUrl, ...options.project }, people)
   if (project.status !== 201) throw new Error(`project: ${project.status} ${JSON.stringify(project.body)}`)
   return {
-    t, llm, gh, ...(gitea ? { gitea } : {}), git, secrets, repoUrl, people, settings, agentOutput: [],
+    t, llm, gh, ...(gitea ? { gitea } : {}), ...(gitlab ? { gitlab } : {}), git, secrets, repoUrl: projectUrl, people, settings, agentOutput: [],
     bare: join(git.root, 'acme', 'widgets.git'),
     projectId: project.body.id,
     async close() {
       await t.close()
-      await Promise.all([llm.close(), gh.close(), gitea?.close()])
+      await Promise.all([llm.close(), gh.close(), gitea?.close(), gitlab?.close()])
       await git.close()
     },
   }
