@@ -85,7 +85,7 @@ export async function createProject(ctx: AppContext, input: ProjectCreate, edito
 export async function updateProject(ctx: AppContext, id: number, patch: ProjectPatch, editor: ProjectEditor = ADMIN_EDITOR): Promise<Project> {
   const fields = normalize(patch)
   // Before the transaction: the settings read takes its own connection (one, on embedded PGlite).
-  await checkAllowed(ctx, patch, fields)
+  await checkAllowed(ctx, patch, fields, id)
   const warnings = await checkProjectSetup(ctx, fields, repoField(patch), id)
   const project = await write(ctx, async ({ tx, emit }) => {
     checkHostFields(editor, fields, await getProject(tx, id))
@@ -124,8 +124,9 @@ export async function deleteProject(ctx: AppContext, id: number, confirm: string
 const repoField = (input: ProjectCreate | ProjectPatch) =>
   input.github_url !== undefined && input.repo_url === undefined ? 'github_url' : 'repo_url'
 
-async function checkAllowed(ctx: AppContext, input: ProjectCreate | ProjectPatch, fields: Record<string, unknown>): Promise<void> {
-  if (typeof fields.repo_url === 'string') await checkRepoUrlAllowed(ctx, fields.repo_url, repoField(input))
+/** REPO_ALLOWLIST for a new repo_url; on update, its paths are read with the project's own forge settings. */
+async function checkAllowed(ctx: AppContext, input: ProjectCreate | ProjectPatch, fields: Record<string, unknown>, projectId?: number): Promise<void> {
+  if (typeof fields.repo_url === 'string') await checkRepoUrlAllowed(ctx, fields.repo_url, repoField(input), projectId)
 }
 
 /** Folds the `github_url` alias into `repo_url` and checks values the schema cannot. */

@@ -68,9 +68,9 @@ async function allowlist(ctx: AppContext, projectId?: number): Promise<{ list: s
   return { list, pathOf: (url) => repositoryPath(url, apiUrl) }
 }
 
-/** 400 naming the body field when a project's new repo_url is not on REPO_ALLOWLIST. */
-export async function checkRepoUrlAllowed(ctx: AppContext, repoUrl: string, field: 'repo_url' | 'github_url'): Promise<void> {
-  const { list, pathOf } = await allowlist(ctx)
+/** 400 naming the body field when a project's new repo_url is not on REPO_ALLOWLIST (read with project `projectId`'s forge when it exists). */
+export async function checkRepoUrlAllowed(ctx: AppContext, repoUrl: string, field: 'repo_url' | 'github_url', projectId?: number): Promise<void> {
+  const { list, pathOf } = await allowlist(ctx, projectId)
   if (repoAllowed(list, repoUrl, pathOf)) return
   throw badRequest(`${field} names a repository REPO_ALLOWLIST does not list (an admin sets it in settings)`,
     [{ path: `/body/${field}`, message: 'not on REPO_ALLOWLIST' }])

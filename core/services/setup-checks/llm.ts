@@ -10,6 +10,7 @@ import { WORKER_MODES } from '../../settings.ts'
 import { findEndpoint, type Wire } from '../llm-relay-protocols.ts'
 import { RELAY_SETTINGS } from '../llm-relay.ts'
 import type { RelayPurpose } from '../llm-relay-urls.ts'
+import { resolveProjectSettings } from '../project-settings-resolve.ts'
 import { resolveSettings } from '../settings.ts'
 import { CHECK_TIMEOUT_MS, discard, hostOf, outcome, unreachable, type CheckOutcome } from './outcome.ts'
 
@@ -102,17 +103,21 @@ function classify(status: number, target: Target, names: { url: string; key: str
   return outcome('rejected', status, `the ${target.what} answered ${status}: the service has a problem; try again later.`)
 }
 
-/** Tests the worker LLM as `mode` (default WORKER_MODE) would call it. */
-export async function testWorkerLlm(ctx: AppContext, mode?: WorkerMode): Promise<CheckOutcome> {
-  const settings = await resolveSettings(ctx)
+/** The values a test reads: the app's settings, or a project's effective ones (a withheld secret is absent). */
+const settingsOf = async (ctx: AppContext, projectId?: number): Promise<Record<string, string>> =>
+  projectId === undefined ? resolveSettings(ctx) : (await resolveProjectSettings(ctx, projectId)).values
+
+/** Tests the worker LLM as `mode` (default WORKER_MODE) would call it, with the app's or project `projectId`'s settings. */
+export async function testWorkerLlm(ctx: AppContext, mode?: WorkerMode, projectId?: number): Promise<CheckOutcome> {
+  const settings = await settingsOf(ctx, projectId)
   const cli = (mode ?? settings.WORKER_MODE ?? 'opencode') as WorkerMode
   const spec = WORKER_WIRES[cli] ?? WORKER_WIRES.opencode
   const model = settings.WORKER_MODEL
   return probe(settings, { purpose: 'worker', what: `worker LLM (${cli}, ${spec.label})`, hint: URL_HINTS[cli], wire: spec.wire, path: spec.path(model ?? ''), model, modelKey: 'WORKER_MODEL' })
 }
 
-export async function testDirectorLlm(ctx: AppContext): Promise<CheckOutcome> {
-  const settings = await resolveSettings(ctx)
+export async function testDirectorLlm(ctx: AppContext, projectId?: number): Promise<CheckOutcome> {
+  const settings = await settingsOf(ctx, projectId)
   return probe(settings, { purpose: 'director', what: 'Director LLM', hint: URL_HINTS.director, wire: 'openai-chat', path: '/v1/chat/completions', model: settings.AGENT_MODEL, modelKey: 'AGENT_MODEL' })
 }
 
