@@ -99,6 +99,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'GET', path: '/api/projects/:id/settings', access: 'people', params: { id: f.p } },
     { method: 'PUT', path: '/api/projects/:id/settings', access: 'people', params: { id: f.p }, body: { values: { WORKER_MODEL: 'project-model' } }, required: ['values'] },
     { method: 'GET', path: '/api/projects/:id/settings/check', access: 'people', params: { id: f.p } },
+    { method: 'POST', path: '/api/projects/:id/settings/test', access: 'people', params: { id: f.p }, body: { check: 'director-llm' }, required: ['check'] },
     // Setup checks: nothing malformed reaches the remote they test.
     { method: 'POST', path: '/api/checks/worker-llm', access: 'people', body: { worker_mode: 'codex' } },
     { method: 'POST', path: '/api/checks/director-llm', access: 'people', body: {} },
@@ -408,6 +409,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
     { coordinator_id: 'bad id!' }, { host: '' }, { host: 'x'.repeat(256) }, { problem: '' }, { problem: 'x'.repeat(2001) }, { problem: 1 },
   ], field)
   put(by('POST', '/api/checks/worker-llm'), [{ worker_mode: 'vim' }, { worker_mode: '' }], field)
+  put(by('POST', '/api/projects/:id/settings/test'), [{ check: 'embeddings' }, { check: '' }, { check: 5 }, { check: ['forge'] }], field)
   put(by('POST', '/api/checks/forge'), [{ project_id: 0 }, { project_id: 1.5 }, { project_id: 2147483648 }, { project_id: '1' }], field)
   put(by('POST', '/api/projects/:pid/tickets/:tid/forge/pull'), [
     { title: '' }, { body: 'x'.repeat(60001) }, { base: '' }, { base: '-main' }, { base: 'a..b' }, { base: 'a b' }, { base: 'main/' }, { draft: 'yes' },
