@@ -44,6 +44,7 @@ import { auditRoutes } from './api/audit.ts'
 import { anyUser } from './services/users.ts'
 import { issueSetupCode } from './services/setup-code.ts'
 import { startReviewLoop } from './services/review/loop.ts'
+import { startIntakeLoop } from './services/intake/loop.ts'
 import { startMemoryIndexer } from './services/memory-sources.ts'
 import { healthRoutes } from './api/health.ts'
 import { metricsRoutes } from './api/metrics.ts'
@@ -125,6 +126,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const stopReaper = startReaper(ctx)
   const stopNotifications = startNotificationSender(ctx)
   const reviewLoop = startReviewLoop(ctx, feed)
+  const intakeLoop = startIntakeLoop(ctx)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
   const probe = createDbProbe({ sql: db.sql, expected: migrationVersions(options.migrationsDir), log })
   const metrics = appMetrics({ db, poolSize: config.DB_POOL_SIZE, probe, log })
@@ -182,6 +184,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   /** Stops the background loops, then the feed, the bus and the database, in that order. */
   const stopServices = async () => {
     await reviewLoop.stop()
+    await intakeLoop.stop()
     await memoryIndexer.stop()
     await stopReaper()
     await stopNotifications()

@@ -119,6 +119,51 @@ export interface ForgeClient {
   /** True when `login` may push to the repository (the writer check behind "only writers trigger work"). */
   canWrite(repo: string, login: string): Promise<boolean>
   merge(repo: string, number: number, options: { method: 'merge' | 'squash' | 'rebase'; sha?: string; title?: string; message?: string }): Promise<{ sha: string | null }>
+  /** Optional capability: the repository's issues (issue intake, docs/issue-intake.md). */
+  issues?: ForgeIssues
+}
+
+/** An issue of a repository (never a pull/merge request), as every forge can describe it. */
+export interface ForgeIssue {
+  number: number
+  url: string | null
+  title: string
+  body: string
+  state: 'open' | 'closed'
+  labels: string[]
+  author: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/**
+ * A label applied to or removed from an issue and who did it (GitHub issue events `labeled` /
+ * `unlabeled`, GitLab resource label events, Gitea timeline comments of type `label`). A label set
+ * when the issue was opened (an issue template's, or the author's own) is an `added` event by the
+ * author at the issue's creation time.
+ */
+export interface IssueLabelEvent {
+  label: string
+  action: 'added' | 'removed'
+  actor: string | null
+  actorIsBot: boolean
+  at: string
+}
+
+export interface ForgeIssues {
+  /** The issue; a 404 ForgeError when there is none (or the number is a pull/merge request's). */
+  get(repo: string, number: number): Promise<ForgeIssue>
+  /** Every label event of the issue, oldest first. */
+  labelEvents(repo: string, number: number): Promise<IssueLabelEvent[]>
+  /**
+   * Issues changed since `cursor` (an empty cursor: the open ones); some may have been returned
+   * before. The caller saves `cursor` only after handling every issue returned.
+   */
+  changed(repo: string, cursor: PollCursor): Promise<{ issues: ForgeIssue[]; cursor: PollCursor }>
+  /** Posts on the issue's conversation. */
+  comment(repo: string, number: number, body: string): Promise<{ id: number; url: string | null }>
+  /** The line a request's body carries so that merging it closes issue `number` (`Closes #7`). */
+  closeKeyword(number: number): string
 }
 
 /** What a verified webhook delivery is about, in forge-neutral terms. */
@@ -127,6 +172,11 @@ export type WebhookEvent =
   | { type: 'comment'; repo: string; number: number; comment: ForgeComment }
   | { type: 'request'; repo: string; number: number; state: RequestState }
   | { type: 'ignored'; reason: string }
+  /**
+   * Something happened to an issue (the intake reads the issue and its label events again); `sender`
+   * is who did it, the editor of an `edited`.
+   */
+  | { type: 'issue'; repo: string; number: number; action: 'labeled' | 'unlabeled' | 'edited' | 'closed' | 'reopened'; sender: string | null; senderIsBot: boolean }
 
 /** Optional capability: webhooks. Verification happens before any parsing. */
 export interface ForgeWebhooks {

@@ -63,6 +63,8 @@ export const SETTINGS: SettingDefinition[] = [
   { key: 'MEMORY_EMBEDDING_MODEL', type: 'string', secret: false, description: 'Embedding model' },
   { key: 'REVIEW_POLL_INTERVAL_SEC', type: 'integer', secret: false, default: '60', description: 'How often open PRs are polled for new comments' },
   { key: 'REVIEW_ALLOWED_AUTHORS', type: 'string', secret: false, description: 'Comma-separated GitHub logins whose comments trigger review jobs besides writers' },
+  { key: 'INTAKE_LABEL', type: 'string', secret: false, description: 'Issue intake (docs/issue-intake.md): an issue a person with write access gives this label becomes a Backlog ticket; unset = no intake. Best set per project' },
+  { key: 'INTAKE_START_LABEL', type: 'string', secret: false, description: 'Issue intake: an issue a writer gives this label becomes a ticket moved straight to In Progress' },
 ]
 
 export const SETTINGS_BY_KEY = new Map(SETTINGS.map((definition) => [definition.key, definition]))

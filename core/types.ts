@@ -195,6 +195,17 @@ export interface Ticket {
   waiting?: boolean
   /** What happened to its blockers while it waited ("WIDG-1 was deleted"). */
   waiting_notes?: string[]
+  /** The forge issue it was imported from (services/intake/); null for a ticket made in the app. */
+  issue?: TicketIssue | null
+}
+/** A ticket's forge issue: where it is, its state, who imported it, the last edit not applied. */
+export interface TicketIssue {
+  number: number
+  url: string | null
+  repo: string
+  state: 'open' | 'closed'
+  imported_by: string
+  ignored_edit: { by: string | null; at: string } | null
 }
 export interface BlockerRef {
   id: number

@@ -33,6 +33,8 @@ export const SETTING_LABELS: Record<string, string> = {
   MEMORY_EMBEDDING_MODEL: 'Embedding model',
   REVIEW_POLL_INTERVAL_SEC: 'PR polling interval (seconds)',
   REVIEW_ALLOWED_AUTHORS: 'Also trusted PR commenters',
+  INTAKE_LABEL: 'Issue intake label',
+  INTAKE_START_LABEL: 'Issue intake label that starts work',
 }
 
 /** The label of a setting; its variable name when it has none. */

@@ -25,6 +25,7 @@ const GROUPS: { title: string; about: string; test: (key: string) => boolean; ch
   { title: 'Coordinators', about: 'How coordinators run agents.', test: (key) => key === 'MAX_CONCURRENT_AGENTS' },
   { title: 'Memory', about: 'Embeddings for project memory.', test: (key) => /^(EMBEDDING_|MEMORY_)/.test(key), check: { path: 'embeddings', label: 'Test embedding service' } },
   { title: 'Review', about: 'Turning PR comments into review jobs.', test: (key) => key.startsWith('REVIEW_') },
+  { title: 'Issue intake', about: 'Forge issues a writer labels become tickets (best set per project).', test: (key) => key.startsWith('INTAKE_') },
 ]
 
 const SOURCE_LABEL: Record<string, string> = { app: 'Set here', env: 'From environment', default: 'Default', unset: 'Not set' }

@@ -14,6 +14,7 @@ import type { Job, Project } from '../types.ts'
 import { forgeAccess, forgeToken, tokenSetting } from './forge-token.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
+import { linkOfTicket } from './intake/links.ts'
 
 export { forgeToken }
 
@@ -93,9 +94,18 @@ export async function openJobPull(ctx: AppContext, job: Job, fields: { title: st
     await recordJobPull(ctx, job, existing.number)
     return { number: existing.number, url: existing.url, created: false, draft: existing.draft }
   }
-  const opened = await forge.client.openRequest(forge.repo, { title: fields.title.slice(0, 250), head, base: fields.base, body: redactText(fields.body), draft: fields.draft })
+  const body = await withCloseKeyword(ctx, job, forge, redactText(fields.body))
+  const opened = await forge.client.openRequest(forge.repo, { title: fields.title.slice(0, 250), head, base: fields.base, body, draft: fields.draft })
   await recordJobPull(ctx, job, opened.number)
   return { number: opened.number, url: opened.url, created: true, draft: fields.draft }
+}
+
+/** A ticket imported from an issue of this repository: its request's body closes the issue on merge (`Closes #7`). */
+async function withCloseKeyword(ctx: AppContext, job: Job, forge: ProjectForge, body: string): Promise<string> {
+  const link = job.ticket_id === null ? null : await linkOfTicket(ctx.sql, job.ticket_id)
+  if (!link || !forge.client.issues || link.repo.toLowerCase() !== forge.repo.toLowerCase()) return body
+  const keyword = forge.client.issues.closeKeyword(link.issue_number)
+  return body.includes(keyword) ? body : `${body.trimEnd()}\n\n${keyword}`
 }
 
 /** Replies on a review job's PR; the reply always carries REPLY_MARKER so ingestion skips it. */

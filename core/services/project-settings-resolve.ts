@@ -19,6 +19,7 @@ export const PROJECT_SETTING_KEYS = [
   'WORKER_MODE', 'WORKER_MODEL', 'WORKER_LLM_URL', 'WORKER_API_KEY', 'WORKER_TIMEOUT_SEC',
   'AGENT_LLM_URL', 'AGENT_MODEL', 'AGENT_API_KEY', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
   'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'MAX_CONCURRENT_AGENTS',
+  'INTAKE_LABEL', 'INTAKE_START_LABEL',
 ] as const
 
 /** Where a project's value comes from; `coordinator`: a token a coordinator serving it handed over. */

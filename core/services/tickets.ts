@@ -22,6 +22,7 @@ import { insertJobEvents } from './job-events.ts'
 const AGENT_ACTOR: Actor = { userId: null, label: 'agent', address: null }
 import { redactNullable } from '../log.ts'
 import { registerStoredSecrets } from './coordinator-forge-token.ts'
+import { ISSUE_COLUMN } from './intake/links.ts'
 import { DEPENDENCY_COLUMNS, afterBlockerDeleted, endWait, onTicketDone, waitIfBlocked, dependentsOf } from './ticket-dependencies.ts'
 
 /** A ticket as shown on the board: with a summary of its latest job. */
@@ -31,6 +32,7 @@ const SELECT = `
   select t.id, t.number, (select key from projects where id = t.project_id) as project_key, t.project_id, t.title, t.description, t.column_id, t.position, t.priority,
     t.associated_node_ids, t.associated_edge_ids, t.pr_url, t.pr_number, t.summary, t.created_at, t.updated_at,
     ${DEPENDENCY_COLUMNS},
+    ${ISSUE_COLUMN},
     case when j.id is null then null else jsonb_build_object('job_id', j.id, 'ticket_id', j.ticket_id, 'kind', j.kind,
       'status', j.status, 'attempt', j.attempt, 'error', j.error, 'cancel_requested', j.cancel_requested,
       'reason_kind', j.reason_kind, 'reason', j.reason, 'reason_event_id', j.reason_event_id, 'reason_fix', j.reason_fix) end as job
@@ -47,7 +49,9 @@ export async function getTicket(sql: Sql | TransactionSql, projectId: number, ti
   return row as unknown as TicketView
 }
 
-export async function createTicket(ctx: AppContext, projectId: number, input: TicketCreate, actor: Actor = APP_ACTOR): Promise<TicketView> {
+/** `within`: more writes in the ticket's own transaction, after its row exists (the issue intake's link). */
+export async function createTicket(ctx: AppContext, projectId: number, input: TicketCreate, actor: Actor = APP_ACTOR,
+  within?: (scope: WriteScope, ticketId: number) => Promise<void>): Promise<TicketView> {
   return write(ctx, async (scope) => {
     const { tx } = scope
     await lockProject(tx, projectId)
@@ -67,6 +71,7 @@ export async function createTicket(ctx: AppContext, projectId: number, input: Ti
         ${tx.json(links.nodes)}, ${tx.json(links.edges)})
       returning id`
     const id = row!.id as number
+    await within?.(scope, id)
     if (column.role === 'in_progress') {
       await startTicketJob(ctx, scope, projectId, id, actor, `created in ${column.title} by ${actor.label}`)
       await recordAudit(tx, actor, { action: 'ticket.move', target: { type: 'ticket', id }, projectId, details: { to: columnId, created: true } })

@@ -10,6 +10,7 @@ import type { AppContext } from '../../context.ts'
 import { notFound, unauthorized } from '../../errors.ts'
 import type { ForgeWebhooks } from '../../forge.ts'
 import { webhookSecret } from '../forge-token.ts'
+import { handleIssueEvent } from '../intake/webhook.ts'
 import { ingestComment } from './comments.ts'
 import { dispatchReview } from './dispatch.ts'
 import { reviewAccess } from './forge.ts'
@@ -37,6 +38,7 @@ export async function handleWebhook(ctx: AppContext, kind: string, delivery: Del
   const event = hooks.parse(delivery.headers, delivery.body)
   if (event.type === 'ping') return { ok: true }
   if (event.type === 'ignored') return { ignored: event.reason }
+  if (event.type === 'issue') return handleIssueEvent(ctx, kind, event)
   const pr = await trackedPr(ctx, event.repo, event.number)
   if (!pr) return { ignored: `${event.repo}#${event.number} is not a tracked pull request` }
   if (event.type === 'request') {

@@ -19,7 +19,7 @@ interface GiteaUser { login?: string; id?: number }
  * Gitea's API has no bot flag on users: system users (Gitea Actions, Ghost) have negative ids, and
  * bot accounts are told by name — `[bot]` (migrated and app accounts) or a `-bot`, `_bot`, `.bot` suffix.
  */
-const isBot = (user: GiteaUser | null | undefined) => !!user && ((user.id ?? 0) < 0 || /(\[bot\]|[-_.]bot)$/i.test(user.login ?? ''))
+export const isBot = (user: GiteaUser | null | undefined) => !!user && ((user.id ?? 0) < 0 || /(\[bot\]|[-_.]bot)$/i.test(user.login ?? ''))
 
 /** Gitea review states → the interface's; PENDING (unsubmitted) and REQUEST_REVIEW (a request) are not reviews. */
 const REVIEW_STATES: Record<string, string> = { APPROVED: 'APPROVED', REQUEST_CHANGES: 'CHANGES_REQUESTED', COMMENT: 'COMMENTED' }

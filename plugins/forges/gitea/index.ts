@@ -10,6 +10,7 @@ import type { Forge, ForgeClient, ForgeConnection } from '../../../core/forge.ts
 import { accessApi } from './access.ts'
 import { createHttp } from './client.ts'
 import { commentsApi } from './comments.ts'
+import { issuesApi } from './issues.ts'
 import { gitHost, parseRepo, requestUrl } from './repo-url.ts'
 import { requestsApi } from './requests.ts'
 import { webhooks } from './webhooks.ts'
@@ -34,7 +35,7 @@ export function gitea(options: GiteaOptions = {}): Forge {
     sharedCommentIds: true,
     connect(connection: ForgeConnection): ForgeClient {
       const http = createHttp(connection)
-      return { ...accessApi(http), ...requestsApi(http), ...commentsApi(http) }
+      return { ...accessApi(http), ...requestsApi(http), ...commentsApi(http), ...issuesApi(http) }
     },
     webhooks,
   }

@@ -18,6 +18,7 @@ import { badRequest } from '../../../core/errors.ts'
 import type { ForgeWebhooks, RequestState, WebhookEvent } from '../../../core/forge.ts'
 import { toIssueComment } from './comments.ts'
 import { parseRepo } from './repo-url.ts'
+import { parseIssueEvent } from './issues.ts'
 
 const header = (headers: Record<string, string | undefined>, name: string) => {
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value
@@ -59,6 +60,7 @@ export const webhooks: ForgeWebhooks = {
       if (!Number.isSafeInteger(Number(payload.comment?.id))) throw malformed('comment')
       return { type: 'comment', repo, number, comment: toIssueComment(payload.comment) }
     }
+    if (event === 'issues' || event === 'issue_label') return parseIssueEvent(repo, payload)
     if (event === 'pull_request') {
       if (!ACTIONS.has(payload.action)) return { type: 'ignored', reason: `pull request ${String(payload.action)}` }
       const number = Number(payload.number ?? payload.pull_request?.number)

@@ -3,6 +3,7 @@ import { ForgeError, type ForgeClient, type ForgeComment } from '../../../core/f
 import type { GithubHttp } from './http.ts'
 import { poll, STREAMS } from './poll.ts'
 import { fromIssueComment, toCommit, toFile, toPullRequest } from './shapes.ts'
+import { issuesApi } from './issues.ts'
 
 /** GitHub permissions that may push, and so may ask an agent to push. */
 const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write'])
@@ -107,5 +108,7 @@ export function githubClient(http: GithubHttp): ForgeClient {
       const { data } = await http.request<{ sha?: string }>('PUT', `/repos/${repoPath(repo)}/pulls/${number}/merge`, `merge of #${number} of ${repo}`, { body })
       return { sha: data?.sha ?? null }
     },
+
+    issues: issuesApi(http, repoPath),
   }
 }

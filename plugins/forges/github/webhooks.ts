@@ -9,6 +9,7 @@ import { badRequest } from '../../../core/errors.ts'
 import type { ForgeComment, ForgeWebhooks, WebhookEvent } from '../../../core/forge.ts'
 import { parseRepo } from './repo-url.ts'
 import { fromIssueComment, fromReview, fromReviewComment, toPullRequest } from './shapes.ts'
+import { parseIssueEvent } from './issues.ts'
 
 /** True when `header` is `sha256=<hex>` of the body under `secret`. */
 export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
@@ -47,6 +48,7 @@ export const webhooks: ForgeWebhooks = {
     if (event === 'ping') return { type: 'ping' }
     const fullName = payload.repository?.full_name
     const repo = typeof fullName === 'string' ? parseRepo(`https://github.com/${fullName}`) : null
+    if (event === 'issues' && repo) return parseIssueEvent(repo, payload)
     const spec = COMMENT_EVENTS[event]
     const number = spec ? spec.number(payload) : event === 'pull_request' ? payload.pull_request?.number : null
     if (!repo || typeof number !== 'number' || (!spec && event !== 'pull_request')) {

@@ -1,0 +1,32 @@
+/**
+ * The intake's webhook fast path: a verified `issue` delivery (review/webhook.ts verifies and
+ * parses it) is handled for every project on that forge and repository whose intake is on. The
+ * delivery is a prompt to look, not the truth: the issue and its label events are read from the
+ * forge again, so a label counts only by what the forge records about who applied it; the sender is
+ * used only as the editor of an `edited` (GitHub, GitLab and Gitea name the editor there and nowhere
+ * the poller can read).
+ */
+import type { AppContext } from '../../context.ts'
+import type { WebhookEvent } from '../../forge.ts'
+import { forgeAccess } from '../forge-token.ts'
+import { syncIssue } from './sync.ts'
+import { intakeProjectIds, intakeTarget } from './target.ts'
+
+type IssueEvent = Extract<WebhookEvent, { type: 'issue' }>
+
+export async function handleIssueEvent(ctx: AppContext, kind: string, event: IssueEvent): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown>[] = []
+  for (const projectId of await intakeProjectIds(ctx)) {
+    const [project] = await ctx.sql<{ id: number; repo_url: string }[]>`select id, repo_url from projects where id = ${projectId}`
+    if (!project) continue
+    const access = await forgeAccess(ctx, project).catch(() => null)
+    if (!access || access.kind !== kind || access.forge.parseRepo(project.repo_url, access.apiUrl)?.toLowerCase() !== event.repo.toLowerCase()) continue
+    const target = await intakeTarget(ctx, projectId)
+    if (!target) continue
+    const issue = await target.issues.get(target.forge.repo, event.number)
+    const sender = event.action === 'edited' ? event.sender : null
+    results.push({ project_id: projectId, ...(await syncIssue(ctx, target, issue, { source: 'webhook', sender, senderIsBot: event.senderIsBot })) })
+  }
+  if (!results.length) return { ignored: `no project takes issues from ${event.repo}` }
+  return { issue: event.number, action: event.action, results }
+}
