@@ -45,6 +45,44 @@ export interface OpenJob {
 }
 
 export async function openJob(run: AgentRun): Promise<OpenJob> {
+  const { config } = run
+  // The repository is reached through the app's git relay with the job token; the app holds the
+  // forge token and forwards to the project's repo_url. Neither needs the worker context, so the
+  // clone runs while the context and the memories are fetched and the worker CLI is probed.
+  const repoUrl = gitRelayUrl(config.TERARCHITECT_API_URL, config.PROJECT_ID, config.TICKET_ID)
+  const jobToken = (config.TERARCHITECT_AGENT_TOKEN ?? config.TERARCHITECT_WORKER_API_KEY)!
+  // The project's (else the app's) GIT_AUTHOR_* setting names the commits; unset, the agent's
+  // environment does. Filled in from the context before anything is committed.
+  const author = { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL }
+  const gitFor = (cwd: string) => createGit({ cwd, env: config.baseEnv, credential: { token: jobToken, url: repoUrl }, author, signal: run.cancel.signal })
+  const [planned, opened] = await Promise.allSettled([planJob(run), openWorkspace({ config, log: run.log, reporter: run.reporter, repoUrl, gitFor })])
+  const workspace = opened.status === 'fulfilled' ? opened.value : undefined
+  try {
+    // A refused context or a bad setting says more than the clone's failure it may have caused.
+    if (planned.status === 'rejected') throw planned.reason
+    if (!workspace) throw (opened as PromiseRejectedResult).reason
+    const { context, probing, ...job } = planned.value
+    Object.assign(author, { name: context.settings.GIT_AUTHOR_NAME || config.GIT_AUTHOR_NAME, email: context.settings.GIT_AUTHOR_EMAIL || config.GIT_AUTHOR_EMAIL })
+    if (workspace.cloned) await workspace.git.setIdentity()
+    const probe = await probing
+    if (probe && !probe.ok) throw agentError('config', `worker ${job.worker.name} cannot run here: ${probe.reason}`)
+    // A probe's first line is not always the version (Codex may print a warning first).
+    const version = probe?.ok ? /\d+\.\d+[\w.+-]*/.exec(probe.version ?? '')?.[0] : undefined
+    if (probe) run.reporter.step('probe', `${job.worker.name}${version ? ` ${version}` : ''} is ready`)
+    return withWorkspace(run, { context, ...job }, workspace)
+  } catch (error) {
+    await workspace?.close()
+    throw error
+  }
+}
+
+type ProbeResult = Awaited<ReturnType<NonNullable<Worker['probe']>>> | { ok: false; reason: string } | undefined
+
+/**
+ * The job's context, memories, settings and worker, and the worker's probe started: everything
+ * that can be known to fail before the repository is needed.
+ */
+async function planJob(run: AgentRun): Promise<{ context: WorkerContext; settings: AgentSettings; worker: Worker; budget: Budget; probing: Promise<ProbeResult> }> {
   const { config, reporter } = run
   const context = await run.api.workerContext(run.cancel.signal)
   context.memories = await recallMemories(run, context)
@@ -56,12 +94,7 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
   }
   for (const secret of [settings.worker.apiKey, settings.director?.apiKey]) redact(secret)
   const budget = createBudget(settings.budget)
-
-  // The repository is reached through the app's git relay with the job token; the app holds the
-  // forge token and forwards to the project's repo_url.
   if (!context.repo_url) throw agentError('config', `project ${context.project.id} has no repo_url`)
-  const repoUrl = gitRelayUrl(config.TERARCHITECT_API_URL, config.PROJECT_ID, config.TICKET_ID)
-  const jobToken = (config.TERARCHITECT_AGENT_TOKEN ?? config.TERARCHITECT_WORKER_API_KEY)!
   if (!settings.worker.model) throw agentError('config', 'WORKER_MODEL is not set')
 
   let worker: Worker
@@ -74,30 +107,15 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
     ? `Director ${settings.director.model}, budgets ${settings.budget.maxTurns} turns / ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
     : `single-shot (no AGENT_LLM_URL/AGENT_MODEL), budgets ${settings.budget.maxMinutes} min / ${settings.budget.maxTokens} tokens`
   reporter.step('context', `${ticketRef(context.project, context.ticket)} "${context.ticket.title}" of ${context.project.name}: ${linkedSummary(context)}; ${context.notes.length} notes; worker ${worker.name} (${settings.worker.model}); ${mode}`)
+  // The probe (`<cli> --version`, up to 1.5 s for a node-based CLI; a warm container ran it already) runs while the repo is cloned.
+  const probing: Promise<ProbeResult> = (worker.probe?.() ?? Promise.resolve(undefined)).catch((error: Error) => ({ ok: false as const, reason: error.message }))
+  return { context, settings, worker, budget, probing }
+}
 
-  // The probe (`<cli> --version`, up to 1.5 s for a node-based CLI) runs while the repo is cloned.
-  const probing = (worker.probe?.() ?? Promise.resolve(undefined)).catch((error: Error) => ({ ok: false as const, reason: error.message }))
-  const gitFor = (cwd: string) => createGit({
-    cwd,
-    env: config.baseEnv,
-    credential: { token: jobToken, url: repoUrl },
-    // The project's (else the app's) GIT_AUTHOR_* setting names the commits; unset, the agent's environment does.
-    author: { name: context.settings.GIT_AUTHOR_NAME || config.GIT_AUTHOR_NAME, email: context.settings.GIT_AUTHOR_EMAIL || config.GIT_AUTHOR_EMAIL },
-    signal: run.cancel.signal,
-  })
-  const workspace = await openWorkspace({ config, log: run.log, reporter, repoUrl, gitFor })
+function withWorkspace(run: AgentRun, job: { context: WorkerContext; settings: AgentSettings; worker: Worker; budget: Budget }, workspace: Workspace): OpenJob {
+  const { config, reporter } = run
+  const { context, settings, worker, budget } = job
   const git = workspace.git
-  try {
-    const probe = await probing
-    if (probe && !probe.ok) throw agentError('config', `worker ${worker.name} cannot run here: ${probe.reason}`)
-    // A probe's first line is not always the version (Codex may print a warning first).
-    const version = probe?.ok ? /\d+\.\d+[\w.+-]*/.exec(probe.version ?? '')?.[0] : undefined
-    if (probe) reporter.step('probe', `${worker.name}${version ? ` ${version}` : ''} is ready`)
-  } catch (error) {
-    await workspace.close()
-    throw error
-  }
-
   const commandEnv = { ...config.baseEnv, HOME: workspace.home }
   return {
     context,

@@ -28,9 +28,12 @@ export interface Workspace {
   home: string
   /** Git in `dir` (the token for network commands, the job's cancel signal). */
   git: Git
+  /** The job's own clone (its config is the job's to write), not a worktree of someone's checkout. */
+  cloned: boolean
   /**
    * Fetches `branches` and the remote's default branch, as they are on the remote now. `commits`
-   * holds each that exists (branch → commit); `head` names the remote's default branch.
+   * holds each that exists (branch → commit); `head` names the remote's default branch. The first
+   * call after a clone answers from the refs the clone just fetched, without asking the remote again.
    */
   fetch(branches: string[]): Promise<{ head: string | undefined; commits: Map<string, string> }>
   /** Puts the work tree at `commit`, detached, with nothing else in it. */
@@ -56,7 +59,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   try {
     if (config.EXECUTION_MODE === 'local' && config.PROJECT_PATH && !config.AGENT_WORKSPACE) {
       const worktree = await openWorktree({ ...options, source: resolve(config.PROJECT_PATH), home })
-      return { ...worktree, home, close: async () => (await worktree.close(), await dropHome()) }
+      return { ...worktree, home, cloned: false, close: async () => (await worktree.close(), await dropHome()) }
     }
     const temp = config.AGENT_WORKSPACE ? undefined : await mkdtemp(join(tmpdir(), 'terarchitect-ws-'))
     const dir = temp ? join(temp, 'repo') : resolve(config.AGENT_WORKSPACE!)
@@ -65,12 +68,16 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     const git = options.gitFor(dir)
     const started = Date.now()
     await git.clone(options.repoUrl, dir, config.AGENT_GIT_MIRROR)
-    await git.setIdentity()
+    let fresh = true
     const cache = config.AGENT_GIT_MIRROR ? ' (objects from the git cache)' : ''
     options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)}${cache} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     return {
-      dir, home, git,
-      fetch: (branches) => fetchBranches(git, 'origin', branches, 'refs/remotes/origin'),
+      dir, home, git, cloned: true,
+      async fetch(branches) {
+        if (!fresh) return fetchBranches(git, 'origin', branches, 'refs/remotes/origin')
+        fresh = false
+        return clonedBranches(git, branches)
+      },
       checkout: async (commit) => void (await git.run(['checkout', '--quiet', '--detach', commit])),
       push: (branch, expected) => pushLeased(git, 'origin', branch, expected),
       async close() {
@@ -96,6 +103,18 @@ export async function fetchBranches(git: Git, remote: string, branches: string[]
     found.forEach((branch, i) => listed.commits.set(branch, fetched[i]!))
   }
   return listed
+}
+
+/** What `Workspace.fetch` answers from a fresh clone's own remote-tracking refs (all of the remote's branches and its HEAD). */
+async function clonedBranches(git: Git, branches: string[]): Promise<{ head: string | undefined; commits: Map<string, string> }> {
+  const head = (await git.run(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], { allowFailure: true })).stdout.trim().replace(/^origin\//, '') || undefined
+  const wanted = new Set([...branches, ...(head ? [head] : [])])
+  const commits = new Map<string, string>()
+  for (const line of (await git.run(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/remotes/origin/'])).stdout.split('\n')) {
+    const match = /^([0-9a-f]{40,64}) refs\/remotes\/origin\/(.+)$/.exec(line)
+    if (match && wanted.has(match[2]!)) commits.set(match[2]!, match[1]!)
+  }
+  return { head, commits }
 }
 
 /** A URL fit for the log: no user info, whatever it held. */

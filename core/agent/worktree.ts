@@ -45,7 +45,7 @@ export interface WorktreeOptions {
   gitFor(cwd: string): Git
 }
 
-export async function openWorktree(options: WorktreeOptions): Promise<Omit<Workspace, 'home'>> {
+export async function openWorktree(options: WorktreeOptions): Promise<Omit<Workspace, 'home' | 'cloned'>> {
   const { config, log, reporter, repoUrl } = options
   // Local commands on the checkout run without the cancel signal: clean-up must survive a cancel.
   const admin = createGit({ cwd: options.source, env: config.baseEnv, author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL } })

@@ -67,6 +67,8 @@ export interface WorldOptions {
   settings?: Record<string, string | number | boolean | null>
   /** Extra app environment (JOB_LEASE_SEC, JOB_LEASE_GRACE_SEC, …). */
   appEnv?: Record<string, string>
+  /** The app's database: PGlite in the app's process (default), or a temporary PostgreSQL 15 as the tests start one. */
+  database?: 'pglite' | 'postgres'
   /** `gitea`, `gitlab`: the repository is on that fake (over the same git server), set with the FORGE_ settings. Default GitHub. */
   forge?: 'github' | 'gitea' | 'gitlab'
 }
@@ -98,7 +100,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   // Its pages on https, as a real instance's (and the fake GitHub's): the only links the app stores.
   if (gitea) gitea.state.web = gitea.url.replace(/^http:/, 'https:')
   const t = await startTestApp({
-    kind: 'pglite',
+    kind: options.database ?? 'pglite',
     // The tests call the people API as 127.0.0.1:<port>, which off loopback must be listed.
     // The git relay reaches the fixture's plain-http remote only because it is listed here.
     env: { HOST: host, ALLOWED_HOSTS: '127.0.0.1', TERARCHITECT_WORKER_API_KEY: secrets.workerApiKey, TERARCHITECT_ADMIN_TOKEN: secrets.adminToken, ALLOW_INSECURE_GIT_HOSTS: new URL(projectUrl).host, ...options.appEnv },
@@ -247,7 +249,11 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
  */
 export function holdJob(world: World, jobId: number): { report(exitCode: number | null): Promise<void> } {
   const worker = { authorization: `Bearer ${world.secrets.workerApiKey}` }
-  const heartbeat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'agent-tests' }, worker).catch(() => {}), 10_000)
+  // At once and then every 10 s, as a coordinator does from its claim on: a job held only later
+  // (a wave of claims before the runs) may have used up most of its lease already.
+  const beat = () => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'agent-tests' }, worker).catch(() => {})
+  beat()
+  const heartbeat = setInterval(beat, 10_000)
   return {
     async report(exitCode) {
       clearInterval(heartbeat)

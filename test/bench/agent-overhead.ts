@@ -23,6 +23,7 @@ import type { DockerEngine } from '../../plugins/executors/docker/engine.ts'
 import { isDockerError } from '../../plugins/executors/docker/errors.ts'
 import { defaultScript } from '../fixtures/fake-llm.ts'
 import { ensureDocker } from '../docker-fixtures.ts'
+import { sharesLine, stepClock, type Mark } from './step-clock.ts'
 import {
   buildAgentImage, cliDirs, createTicket, holdJob, runAgentProcess, runAndClaim, startWorld, ticketEvents, timedScript, writeAiderStub, type World,
 } from './agent-harness.ts'
@@ -64,17 +65,25 @@ async function hostRuns(dirs: Map<string, string>) {
       }
       await world.settings({ WORKER_MODE: mode })
       const samples: { total: number; before: number; turn: number; after: number; first: number }[] = []
+      const steps: Map<Mark, number>[] = []
       for (let i = 0; i < RUNS; i++) {
         const ticket = await createTicket(world, { title: `bench ${mode} ${i}` })
+        const clock = stepClock()
+        clock.mark('moved')
         const job = await runAndClaim(world, ticket.id)
         timed.reset()
         const started = Date.now()
-        const result = await runAgentProcess(world, job, { path: [dir] })
+        clock.mark('ready', started)
+        const result = await runAgentProcess(world, job, { path: [dir], onLine: (line) => clock.feed(`${line}\n`) })
         if (result.code !== 0) throw new Error(`${mode}: agent exit ${result.code}\n${result.stdout.slice(-2000)}`)
-        samples.push({ total: result.seconds * 1000, ...(await phases(world, ticket.id, job.job_id)), first: (timed.firstWorkerRequestAt() ?? NaN) - started })
+        const first = timed.firstWorkerRequestAt()
+        if (first) clock.mark('first LLM request', first)
+        steps.push(clock.shares())
+        samples.push({ total: result.seconds * 1000, ...(await phases(world, ticket.id, job.job_id)), first: (first ?? NaN) - started })
       }
       const m = (key: keyof (typeof samples)[number]) => median(samples.map((sample) => sample[key]))
       console.log(`${mode.padEnd(12)} ${s(m('total')).padEnd(9)} ${s(m('before')).padEnd(12)} ${s(m('turn')).padEnd(9)} ${s(m('after')).padEnd(11)} ${cli ? s(m('first')) : '(stub: no LLM call)'}`)
+      console.log(`  steps, p50 (each from the mark before it): ${sharesLine(steps)}`)
     }
   } finally {
     rmSync(stub, { recursive: true, force: true })
@@ -137,20 +146,27 @@ async function containerRuns() {
     for (const [mode] of MODES.filter(([, cli]) => cli)) {
       await world.settings({ WORKER_MODE: mode })
       const samples = { cold: { moved: [] as number[], ready: [] as number[] }, warm: { moved: [] as number[], ready: [] as number[] } }
+      const steps = { cold: [] as Map<Mark, number>[], warm: [] as Map<Mark, number>[] }
       for (let i = 0; i < RUNS * 2; i++) {
         const start = i % 2 === 0 ? 'cold' : 'warm'
         const warm = start === 'warm' ? await executor.prepare!({ projectId: world.projectId, labels: { [POOL_LABEL]: 'agent-bench' } }) : undefined
         if (warm) await warmReady(docker, warm.id)
         const ticket = await createTicket(world, { title: `bench ${start} ${mode} ${i}` })
         timed.reset()
+        const clock = stepClock()
         const moved = Date.now()
+        clock.mark('moved', moved)
         const job = await runAndClaim(world, ticket.id)
         const output: OutputChunk[] = []
         const lease = holdJob(world, job.job_id)
         const result = await executor.run({
           jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: 'ticket', executionMode: 'docker', projectPath: null,
           env: jobEnv(job, { apiUrl: world.t.url }), labels: {}, timeoutMs: 10 * 60 * 1000, ...(warm ? { warm } : {}),
-        }, (chunk) => output.push(chunk), new AbortController().signal)
+        }, (chunk) => {
+          output.push(chunk)
+          clock.mark('ready', readyAt)
+          clock.feed(chunk.text)
+        }, new AbortController().signal)
         await lease.report(result.exitCode)
         const text = output.map((c) => c.text).join('')
         if (result.exitCode !== 0) throw new Error(`${mode} (${start}) in the container: exit ${result.exitCode}\n${text.slice(-2000)}`)
@@ -158,9 +174,12 @@ async function containerRuns() {
         const first = timed.firstWorkerRequestAt() ?? NaN
         samples[start].moved.push(first - moved)
         samples[start].ready.push(first - readyAt)
+        clock.mark('first LLM request', first)
+        steps[start].push(clock.shares())
       }
       const cell = (values: number[]) => s(median(values)).padEnd(21)
       console.log(`${mode.padEnd(12)} ${cell(samples.cold.moved)}${cell(samples.cold.ready)}${cell(samples.warm.moved)}${cell(samples.warm.ready)}`)
+      for (const start of ['cold', 'warm'] as const) console.log(`  ${start} steps, p50 (each from the mark before it): ${sharesLine(steps[start])}`)
     }
   } finally {
     await executor.close?.()

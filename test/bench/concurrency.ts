@@ -2,7 +2,7 @@
  * How many agents one host holds (issue 14, acceptance 4; prints figures, not a test): N tickets
  * run at once, each in its own container of the agent image (docker-dood, no daemon socket
  * mounted), with the real Claude Code CLI the image carries talking to the scripted fake LLM, on a
- * small repository behind the git fixture: clone through the app's relay, one turn that writes a
+ * small repository behind the git fixture, the app on a temporary PostgreSQL 15: clone through the app's relay, one turn that writes a
  * file, commit, push, pull request, complete. For each N of CONCURRENCY_BENCH_LEVELS (default
  * 8,16,32,48) it prints the wall time of the wave, the failed jobs (exit ≠ 0, or no pushed branch),
  * the p50 job time, and the memory each agent adds: the p50 over containers of their cgroup's peak
@@ -28,6 +28,7 @@ import type { DockerEngine } from '../../plugins/executors/docker/engine.ts'
 import { defaultScript } from '../fixtures/fake-llm.ts'
 import { ensureDocker } from '../docker-fixtures.ts'
 import { removeCoordinatorContainers } from '../coordinator-fixtures.ts'
+import { stopOwnCluster } from '../helpers.ts'
 import { createTicket, holdJob, remoteGit, runAndClaim, startWorld, type World } from './agent-harness.ts'
 
 const IMAGE = process.env.CONCURRENCY_BENCH_IMAGE ?? 'terarchitect-agent:test'
@@ -102,18 +103,19 @@ async function waitForNoContainers(engine: DockerEngine): Promise<void> {
 /** One wave: N tickets claimed, then run at once; what each ended with. */
 async function wave(world: World, engine: DockerEngine, n: number) {
   const executor = dockerDood({ engine, image: IMAGE, mountSocket: false, cacheVolume: '', coordinatorId: COORDINATOR_ID, log: createLogger('error') })
-  const jobs: { ticketId: number; job: ClaimedJob }[] = []
+  // Each job is held (heartbeated) from its claim on, as a coordinator holds it.
+  const jobs: { ticketId: number; job: ClaimedJob; lease: ReturnType<typeof holdJob> }[] = []
   for (let i = 0; i < n; i++) {
     const ticket = await createTicket(world, { title: `concurrency ${n} #${i}` })
-    jobs.push({ ticketId: ticket.id, job: await runAndClaim(world, ticket.id) })
+    const job = await runAndClaim(world, ticket.id)
+    jobs.push({ ticketId: ticket.id, job, lease: holdJob(world, job.job_id) })
   }
   const before = memAvailable()
   const memory = sampleMemory(engine)
   const stop = AbortSignal.timeout(WAVE_MS)
   setMaxListeners(n * 4 + 10, stop) // every job of the wave listens to it
   const started = Date.now()
-  const results = await Promise.all(jobs.map(async ({ ticketId, job }) => {
-    const lease = holdJob(world, job.job_id)
+  const results = await Promise.all(jobs.map(async ({ ticketId, job, lease }) => {
     const at = Date.now()
     let tail = ''
     const result = await executor.run({
@@ -136,7 +138,10 @@ async function main() {
   await engine.imageInspect(IMAGE).catch(() => {
     throw new Error(`${IMAGE} is missing: scripts/build-agent-image.sh builds it (AGENT_IMAGE=${IMAGE})`)
   })
-  const world = await startWorld({ host: '0.0.0.0', script: defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'done' }) })
+  // The app on PostgreSQL, as a deployment runs it: with PGlite the database shares the app's one
+  // event loop with the relay, the fake forge and LLM and this bench, and 32 agents' lease checks
+  // queue behind it.
+  const world = await startWorld({ host: '0.0.0.0', database: 'postgres', script: defaultScript({ path: 'HEALTH.md', content: 'healthy\n', finalText: 'done' }) })
   await world.settings({ WORKER_MODE: 'claude-code' })
   const load = () => (readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '))
   console.log(`agents at once in ${IMAGE} (docker-dood, Claude Code against the scripted LLM); levels ${LEVELS.join(', ')}; a wave stops after ${s(WAVE_MS)}`)
@@ -157,6 +162,7 @@ async function main() {
   } finally {
     await removeCoordinatorContainers(engine, [COORDINATOR_ID])
     await world.close()
+    await stopOwnCluster()
     engine.close()
   }
   console.log([
