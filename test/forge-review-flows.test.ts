@@ -20,6 +20,7 @@ import * as assert from 'uvu/assert'
 import { reviewCycle } from '../core/services/review/loop.ts'
 import { start as startGitea } from './fixtures/fake-gitea.ts'
 import { start as startGitlab } from './fixtures/fake-gitlab.ts'
+import { giteaComment, gitlabComment, lowerCased, type CommentWithDelivery } from './fixtures/forge-comments.ts'
 import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { createTicket, sleep, startTestApp, waitFor, type TestApp } from './helpers.ts'
 
@@ -41,7 +42,7 @@ interface World {
   /** Comments on request `number` on the fake (bodies). */
   bodies(number: number): string[]
   /** A conversation comment by `login` and its signed delivery. */
-  comment(login: string, number: number, body: string): { id: number; delivery: { headers: Record<string, string>; body: Buffer } }
+  comment(login: string, number: number, body: string): CommentWithDelivery
   /** A conversation comment by `login` the forge shows, without a delivery (for the poller). */
   quietComment(login: string, number: number, body: string): void
   close(): Promise<void>
@@ -51,13 +52,8 @@ async function gitlabWorld(): Promise<World> {
   const repo = 'acme/platform/api'
   const git = await startGit({ token: 'glpat-app' })
   await git.createRepo(repo, { 'README.md': '# api\n' })
-  const fake = await startGitlab({ git, tokens: { 'glpat-app': 'terarchitect' }, relativeRoot: '/gitlab' })
-  const project = fake.state.addProject(repo, { terarchitect: 40, alice: 30, rita: 20 })
-  const hook = (login: string, number: number, note: { id: number; body: string }) => ({
-    object_kind: 'note', event_type: 'note', user: { id: 77, username: login, name: login }, project: { id: project.id, path_with_namespace: repo, web_url: `${fake.webUrl}/${repo}` },
-    object_attributes: { id: note.id, note: note.body, noteable_type: 'MergeRequest', system: false, type: null, created_at: '2026-01-01 10:00:00 UTC', updated_at: '2026-01-01 10:00:00 UTC', url: `${fake.webUrl}/${repo}/-/merge_requests/${number}#note_${note.id}` },
-    merge_request: { iid: number, state: 'opened' },
-  })
+  const fake = await startGitlab({ git, gitToken: 'glpat-app', tokens: { 'glpat-app': 'terarchitect' }, relativeRoot: '/gitlab' })
+  fake.state.addProject(repo, { terarchitect: 40, alice: 30, rita: 20 })
   const mrs = () => fake.state.project(repo)!.mrs
   return {
     kind: 'gitlab', repo, repoUrl: `${fake.webUrl}/${repo}.git`, git, gitUser: 'oauth2', token: 'glpat-app',
@@ -67,11 +63,7 @@ async function gitlabWorld(): Promise<World> {
       return mr ? { number: mr.iid, url: `${fake.webUrl}/${repo}/-/merge_requests/${mr.iid}` } : null
     },
     bodies: (number) => mrs().find((m) => m.iid === number)!.notes.map((n) => n.body),
-    comment(login, number, body) {
-      const note = fake.state.addNote(repo, number, login, body)
-      const payload = Buffer.from(JSON.stringify(hook(login, number, { id: note.id, body })))
-      return { id: note.id, delivery: { headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Note Hook', 'x-gitlab-token': SECRET }, body: payload } }
-    },
+    comment: (login, number, body) => gitlabComment(fake, SECRET, repo, login, number, body),
     quietComment: (login, number, body) => void fake.state.addNote(repo, number, login, body),
     close: async () => {
       await fake.close()
@@ -80,13 +72,12 @@ async function gitlabWorld(): Promise<World> {
   }
 }
 
-async function giteaWorld(): Promise<World & { inlineReply(login: string, number: number, body: string): { id: number; delivery: { headers: Record<string, string>; body: Buffer } } }> {
+async function giteaWorld(): Promise<World & { inlineReply(login: string, number: number, body: string): CommentWithDelivery }> {
   const repo = 'acme/widgets'
   const git = await startGit({ token: 'gitea-app' })
   const fake = await startGitea({ git, tokens: { 'gitea-app': 'terarchitect' } })
   const repoUrl = await fake.createRepo(repo, { terarchitect: 'admin', alice: 'write', rita: 'read' })
   const commentId = (delivery: { body: Buffer }) => Number(JSON.parse(delivery.body.toString()).comment.id)
-  const lower = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
   return {
     kind: 'gitea', repo, repoUrl, git, gitUser: 'terarchitect', token: 'gitea-app',
     env: { FORGE_KIND: 'gitea', FORGE_API_URL: `${fake.url}/api/v1`, FORGE_TOKEN: 'gitea-app', FORGE_WEBHOOK_SECRET: SECRET },
@@ -95,19 +86,11 @@ async function giteaWorld(): Promise<World & { inlineReply(login: string, number
       return pull ? { number: pull.number, url: `${fake.url}/${repo}/pulls/${pull.number}` } : null
     },
     bodies: (number) => fake.state.resolve(repo).comments.filter((c) => c.issue === number).map((c) => c.body),
-    comment(login, number, body) {
-      // The delivery's comment is the one the forge stores (the conversation lists it by this id).
-      const delivery = fake.state.delivery(SECRET, 'comment', repo, number, { body, login })
-      const id = commentId(delivery)
-      // Gitea's times have whole seconds, as the fake's own comments do.
-      const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-      fake.state.resolve(repo).comments.push({ id, issue: number, user: login, body, created_at: at, updated_at: at })
-      return { id, delivery: { headers: lower(delivery.headers), body: delivery.body } }
-    },
+    comment: (login, number, body) => giteaComment(fake, SECRET, repo, login, number, body),
     quietComment: (login, number, body) => void fake.state.comment(repo, number, login, body),
     inlineReply(login, number, body) {
       const delivery = fake.state.delivery(SECRET, 'comment', repo, number, { body, login, inline: { path: 'README.md', line: 1 } })
-      return { id: commentId(delivery), delivery: { headers: lower(delivery.headers), body: delivery.body } }
+      return { id: commentId(delivery), delivery: { headers: lowerCased(delivery.headers), body: delivery.body } }
     },
     close: async () => {
       await fake.close()
@@ -217,8 +200,7 @@ for (const [name, make] of WORLDS) {
   })
   test('ticket flow: request opened by the app, ticket In Review with its link, tracked by its path', async (context) => {
     const world = context.world!
-    const cloneUrl = world.kind === 'gitlab' ? `${world.git.url}/${world.repo}.git` : world.repoUrl
-    context.flow = await ticketFlow(world, context.t!, cloneUrl)
+    context.flow = await ticketFlow(world, context.t!, world.repoUrl)
   })
   test('review flow: writer → job → reply with the marker; reader → nothing; the poller alone too', async ({ flow }) => {
     await reviewFlow(flow!)
