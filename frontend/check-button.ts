@@ -1,5 +1,5 @@
 /**
- * `<ta-check-button>`: a setup "Test" (`POST /api/checks/<check>`) and its answer in words: works,
+ * `<ta-check-button>`: a setup "Test" (`POST /api/checks/<check>`, or `path` with `body`) and its answer in words: works,
  * wrong URL, wrong key, no push rights… with the server's short reason. Tests what is saved.
  */
 import { LitElement, css, html, nothing } from 'lit'
@@ -17,6 +17,7 @@ const KIND_LABEL: Record<string, string> = {
 export class CheckButton extends LitElement {
   static override properties = {
     check: {},
+    path: {},
     label: {},
     body: { attribute: false },
     refused: { attribute: false },
@@ -25,6 +26,8 @@ export class CheckButton extends LitElement {
     failure: { state: true },
   }
   declare check: string
+  /** Another route answering a CheckOutcome (a project's: `/api/projects/:id/settings/test`); default `/api/checks/<check>`. */
+  declare path: string
   declare label: string
   declare body: Record<string, unknown>
   /** Why this person may not run the test (the button is disabled and says so), or null. */
@@ -42,6 +45,7 @@ export class CheckButton extends LitElement {
   constructor() {
     super()
     this.check = ''
+    this.path = ''
     this.label = 'Test'
     this.body = {}
     this.refused = null
@@ -54,7 +58,7 @@ export class CheckButton extends LitElement {
     this.running = true
     this.failure = ''
     try {
-      this.result = await api.post<CheckOutcome>(`/api/checks/${this.check}`, this.body)
+      this.result = await api.post<CheckOutcome>(this.path || `/api/checks/${this.check}`, this.body)
     } catch (error) {
       this.result = null
       this.failure = errorText(error)

@@ -2,7 +2,8 @@
  * `<ta-project-settings>`: the project's Settings tab. Each setting a project may override, its
  * effective value and where it comes from (this project, the app, the environment, a coordinator,
  * the default); admins override or clear it per key. Secrets are write-only. The project's check
- * (`GET /api/projects/:id/settings/check`) sits on top and says what stops the project.
+ * (`GET /api/projects/:id/settings/check`) sits on top and says what stops the project; its Test
+ * buttons (`POST /api/projects/:id/settings/test`) test the project's effective forge and LLMs.
  */
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit'
 import { api, ApiError, errorText } from './api.ts'
@@ -11,7 +12,8 @@ import { denied } from './session.ts'
 import { shared } from './styles.ts'
 import { notify } from './toast-host.ts'
 import type { Project } from './types.ts'
-import { settingLabel } from './setting-labels.ts'
+import { settingHint, settingLabel } from './setting-labels.ts'
+import './check-button.ts'
 
 interface ProjectSetting {
   key: string
@@ -26,6 +28,13 @@ interface ProjectSetting {
   fix?: string
 }
 interface Check { ok: boolean; problems: { key: string; severity: 'error' | 'warning'; message: string }[] }
+
+/** The project's setup tests: each with the values this page shows (saved ones). */
+const TESTS = [
+  { check: 'forge', label: 'Test forge token' },
+  { check: 'worker-llm', label: 'Test worker LLM' },
+  { check: 'director-llm', label: 'Test Director LLM' },
+]
 
 export const SOURCE_LABEL: Record<ProjectSetting['source'], string> = {
   project: 'This project', app: 'App settings', env: 'Environment', coordinator: 'Coordinator', default: 'Default', unset: 'Not set',
@@ -61,6 +70,7 @@ export class ProjectSettingsPage extends LitElement {
     .controls { display: flex; gap: 6px; align-items: center; }
     .controls .input { width: 200px; }
     .fix { font-size: 12px; color: var(--danger, #b42318); margin-top: 4px; }
+    .tests { display: flex; flex-wrap: wrap; gap: 12px 20px; margin-bottom: 18px; }
   `]
 
   constructor() {
@@ -130,15 +140,20 @@ export class ProjectSettingsPage extends LitElement {
     if (!this.settings || !this.project) return html`<div class="wrap"><span class="spinner"></span> Loading settings…</div>`
     const readOnly = denied('admin', 'change project settings')
     const problems = this.check?.problems ?? []
+    const workerMode = this.settings.find((setting) => setting.key === 'WORKER_MODE')?.value ?? 'opencode'
+    const refusedTests = denied('admin', 'run setup tests')
     return html`<div class="wrap">
       <p class="about">Values this project uses, and where each comes from. A project that sets its own forge or LLM URL must set its own token or key: the app's are never sent to a URL a project sets.</p>
       ${problems.length ? html`<div class="alert ${this.check?.ok ? 'warning' : 'error'} check" role="status" data-check>
         <strong>${this.check?.ok ? 'Runs, with warnings' : 'This project cannot run'}</strong>
         <ul>${problems.map((problem) => html`<li>${problem.message}</li>`)}</ul></div>` : nothing}
+      <div class="tests" data-tests>${TESTS.map((item) => html`<ta-check-button data-check=${item.check} path=${`${this.base()}/test`} .body=${{ check: item.check }}
+        label=${item.label} .refused=${refusedTests} title="Tests this project's saved settings"></ta-check-button>`)}</div>
       <table>
         <thead><tr><th>Setting</th><th>Value</th><th>Source</th><th>${readOnly ? nothing : 'Override'}</th></tr></thead>
         <tbody>${this.settings.map((setting) => html`<tr data-key=${setting.key}>
           <td><strong>${settingLabel(setting.key)}</strong> <code>${setting.key}</code><div class="desc">${setting.description}</div>
+            ${settingHint(setting.key, workerMode) ? html`<div class="desc" data-hint>${settingHint(setting.key, workerMode)}</div>` : nothing}
             ${setting.fix ? html`<div class="fix">${setting.fix}</div>` : nothing}</td>
           <td>${this.shown(setting)}</td>
           <td><span class="badge" data-source>${SOURCE_LABEL[setting.source]}</span></td>

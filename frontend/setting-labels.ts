@@ -35,6 +35,8 @@ export const SETTING_LABELS: Record<string, string> = {
   REVIEW_ALLOWED_AUTHORS: 'Also trusted PR commenters',
   INTAKE_LABEL: 'Issue intake label',
   INTAKE_START_LABEL: 'Issue intake label that starts work',
+  GIT_AUTHOR_NAME: 'Commit author name',
+  GIT_AUTHOR_EMAIL: 'Commit author email',
 }
 
 /** The label of a setting; its variable name when it has none. */
@@ -78,6 +80,8 @@ const FIXED_HINTS: Record<string, string> = {
   FORGE_KIND: 'github, gitlab or gitea (Gitea and Forgejo); the GITHUB_ settings are GitHub\'s names for the FORGE_ ones.',
   FORGE_API_URL: 'The forge\'s API base: https://gitlab.example.com/api/v4 (also under a path, /gitlab/api/v4), https://gitea.example.com/api/v1.',
   FORGE_TOKEN: 'GitLab: an access token with api and write_repository. Gitea: a token with repository and issue read and write (docs/forges.md).',
+  GIT_AUTHOR_NAME: 'The name on the agent\'s commits (author and committer), e.g. Terarchitect Bot; unset: the agent\'s own default.',
+  GIT_AUTHOR_EMAIL: 'The email on the agent\'s commits; use an address the forge links to the bot account (e.g. its noreply address) so commits show as the bot\'s.',
   REPO_ALLOWLIST: 'Repository paths as the forge names them, comma-separated: owner/name, group/subgroup/name, or group/* for everything under a group.',
 }
 

@@ -105,6 +105,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'POST', path: '/api/checks/director-llm', access: 'people', body: {} },
     { method: 'POST', path: '/api/checks/embeddings', access: 'people', body: {} },
     { method: 'POST', path: '/api/checks/forge', access: 'people', body: { project_id: f.p } },
+    { method: 'POST', path: '/api/checks/forge-kind', access: 'people', body: { repo_url: 'http://127.0.0.1:9/a/b.git' }, required: ['repo_url'] },
     { method: 'GET', path: '/api/setup/checklist', access: 'people' },
     { method: 'GET', path: '/api/projects', access: 'people' },
     {
@@ -410,6 +411,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   ], field)
   put(by('POST', '/api/checks/worker-llm'), [{ worker_mode: 'vim' }, { worker_mode: '' }], field)
   put(by('POST', '/api/projects/:id/settings/test'), [{ check: 'embeddings' }, { check: '' }, { check: 5 }, { check: ['forge'] }], field)
+  put(by('POST', '/api/checks/forge-kind'), [{ repo_url: '' }, { repo_url: 'file:///etc/passwd' }, { repo_url: 'https://u:p@host/a.git' }, { repo_url: 'x'.repeat(2001) }, { repo_url: 5 }], field)
   put(by('POST', '/api/checks/forge'), [{ project_id: 0 }, { project_id: 1.5 }, { project_id: 2147483648 }, { project_id: '1' }], field)
   put(by('POST', '/api/projects/:pid/tickets/:tid/forge/pull'), [
     { title: '' }, { body: 'x'.repeat(60001) }, { base: '' }, { base: '-main' }, { base: 'a..b' }, { base: 'a b' }, { base: 'main/' }, { draft: 'yes' },

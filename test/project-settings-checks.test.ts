@@ -4,9 +4,12 @@
  * repository), never the app's; admins only, refusals and bad input named. And a repository URL
  * changed on project UPDATE is checked against REPO_ALLOWLIST with the project's own forge (a
  * GitLab under a relative URL root reads `/gitlab/acme/x.git` as `acme/x`, GitHub would not).
+ * And the project form's probe of a host the URL does not name (`POST /api/checks/forge-kind`).
  * PGlite, one app: a few seconds.
  *   node --import ./scripts/ts-register.mjs test/project-settings-checks.test.ts
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestApp, type TestApp } from './helpers.ts'
@@ -123,6 +126,44 @@ test('a repository URL changed on UPDATE is checked against REPO_ALLOWLIST with 
   // A new project is read with the app's forge (it has no settings yet): the same URL is refused.
   assertError(await t.api('POST', '/api/projects', { name: 'new-one', repo_url: `${gitlab.webUrl}/acme/web.git` }, admin), 400, '/body/repo_url')
   assert.is((await t.api('PUT', '/api/settings', { values: { REPO_ALLOWLIST: null } }, admin)).status, 200)
+})
+
+/** A host answering `/api/v1/version` as given, recording the headers each request carried. */
+async function versionHost(answer: (path: string) => { status: number; type?: string; body: string; location?: string }) {
+  const seen: { path: string; headers: Record<string, unknown> }[] = []
+  const server: Server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers })
+    const a = answer(req.url ?? '')
+    res.writeHead(a.status, { 'content-type': a.type ?? 'application/json', ...(a.location ? { location: a.location } : {}) }).end(a.body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+test('the project form asks a host the URL does not name whether it runs Gitea or Forgejo: admins only, no credentials sent, no redirect followed, nothing of the body passed on', async () => {
+  const kindOf = (repo_url: unknown, as = admin) => t.api('POST', '/api/checks/forge-kind', { repo_url }, as)
+  const gitea = await versionHost(() => ({ status: 200, body: '{"version":"1.22.3"}' }))
+  const forgejo = await versionHost(() => ({ status: 200, body: '{"version":"9.0.1+gitea-1.22.0"}' }))
+  const other = await versionHost((path) => (path === '/api/v1/version' ? { status: 302, body: '', location: `${gitea.url}/api/v1/version` } : { status: 404, body: '{}' }))
+  const huge = await versionHost(() => ({ status: 200, body: JSON.stringify({ version: '1.0.0', pad: 'x'.repeat(8000) }) }))
+  try {
+    const found = await kindOf(`${gitea.url}/acme/shop.git`)
+    assert.equal([found.status, found.body.kind, found.body.forgejo], [200, 'gitea', false], JSON.stringify(found.body))
+    assert.is(gitea.seen[0]!.path, '/api/v1/version', 'only the version endpoint of the origin')
+    assert.not.ok(gitea.seen[0]!.headers.authorization ?? gitea.seen[0]!.headers.cookie, 'no token or cookie is sent')
+    assert.equal([(await kindOf(`${forgejo.url}/acme/shop`)).body.kind, (await kindOf(`${forgejo.url}/acme/shop`)).body.forgejo], ['gitea', true])
+    const redirected = await kindOf(`${other.url}/acme/shop.git`)
+    assert.is(redirected.body.kind, null, 'a redirect is not followed')
+    assert.is(gitea.seen.length, 1, 'the redirect target was never asked')
+    assert.is((await kindOf(`${huge.url}/a/b.git`)).body.kind, null, 'a long answer is not read')
+    assert.not.match(JSON.stringify(await kindOf(`${huge.url}/a/b.git`)), 'xxxx', 'nothing of the body comes back')
+    assertError(await kindOf(`${gitea.url}/acme/shop.git`, viewer), 403)
+    assertError(await kindOf(`${gitea.url}/acme/shop.git`, member), 403)
+    for (const bad of ['file:///etc/passwd', 'not a url', '', 'ext::sh -c id', 5]) assertError(await kindOf(bad), 400, '/body/repo_url', String(bad))
+    assertError(await t.api('POST', '/api/checks/forge-kind', {}, admin), 400, '/body/repo_url')
+  } finally {
+    await Promise.all([gitea.close(), forgejo.close(), other.close(), huge.close()])
+  }
 })
 
 test.run()
