@@ -11,14 +11,21 @@
  * About 40 s (the agent run is most of it).
  *   node --import ./scripts/ts-register.mjs test/issue-intake.test.ts
  */
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
+import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { defaultScript } from './fixtures/fake-llm.ts'
 import { webhookDelivery } from './fixtures/fake-github.ts'
 import { intakeCycle } from '../core/services/intake/loop.ts'
 import { INTAKE_MARKER } from '../core/services/intake/sync.ts'
 import { claimJob, cliDirs, getTicket, runAgentProcess, startWorld, type World } from './bench/agent-harness.ts'
-import { waitFor } from './helpers.ts'
+import { startTestApp, waitFor, type TestApp } from './helpers.ts'
 
 const REPO = 'acme/widgets'
 const github = suite('github')
@@ -148,4 +155,123 @@ github('closing the issue stops the ticket\'s running job, naming the issue', as
   assert.match(ended, `the close of issue ${REPO}#${issue.number}`)
 })
 
+// ---- GitLab: the same rules through the app; the agent's side is played through its API -------------
+
+const gitlab = suite('gitlab')
+const GL_REPO = 'acme/platform/api'
+const SECRET = 'intake-hook-secret'
+const BOT = 'project_9_bot_ab12cd'
+const gl = {} as { git: GitHttp; fake: FakeGitlab; t: TestApp; projectId: number }
+
+gitlab.before(async () => {
+  gl.git = await startGit({ token: 'glpat-app' })
+  await gl.git.createRepo(GL_REPO, { 'README.md': '# api\n' })
+  gl.fake = await startGitlab({ git: gl.git, tokens: { 'glpat-app': 'terarchitect' } })
+  gl.fake.state.addProject(GL_REPO, { terarchitect: 40, alice: 30, rita: 20, [BOT]: 40 })
+  gl.t = await startTestApp({ kind: 'pglite', env: { FORGE_KIND: 'gitlab', FORGE_API_URL: gl.fake.apiUrl, FORGE_TOKEN: 'glpat-app', FORGE_WEBHOOK_SECRET: SECRET, REVIEW_POLL_INTERVAL_SEC: '3600' } })
+  const project = await gl.t.api('POST', '/api/projects', { name: 'gitlab-intake', repo_url: `${gl.fake.webUrl}/${GL_REPO}.git` })
+  assert.is(project.status, 201, JSON.stringify(project.body))
+  gl.projectId = project.body.id
+  const put = await gl.t.api('PUT', `/api/projects/${gl.projectId}/settings`, { values: { INTAKE_LABEL: 'agent', INTAKE_START_LABEL: 'agent::start' } })
+  assert.is(put.status, 200, JSON.stringify(put.body))
+})
+
+gitlab.after(async () => {
+  await gl.t?.close()
+  await gl.fake?.close()
+  await gl.git?.close()
+})
+
+const glDeliver = (iid: number, action: string, login: string, changes: Record<string, { previous: unknown; current: unknown }> = {}) =>
+  fetch(`${gl.t.url}/api/webhooks/gitlab`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Issue Hook', 'x-gitlab-token': SECRET },
+    body: JSON.stringify(gl.fake.state.hookPayload(GL_REPO, iid, action, login, changes)),
+  })
+const glLabel = async (iid: number, login: string, label: string) => {
+  const before = gl.fake.state.issueOf(GL_REPO, iid).labels.map((title) => ({ title }))
+  gl.fake.state.label(GL_REPO, iid, login, label)
+  return glDeliver(iid, 'update', login, { labels: { previous: before, current: [...before, { title: label }] } })
+}
+const glLinks = (iid: number) => gl.t.app.ctx.sql`select * from ticket_issues where project_id = ${gl.projectId} and issue_number = ${iid}`
+const glTicket = async (id: number) => (await gl.t.api('GET', `/api/projects/${gl.projectId}/tickets/${id}`)).body
+
+gitlab('a writer\'s label makes exactly one ticket, the webhook and the poller racing (3 rounds); a reader\'s, a bot\'s and a template\'s nothing', async () => {
+  for (let round = 0; round < 3; round++) {
+    const issue = gl.fake.state.openIssue(GL_REPO, 'rita', { title: `GitLab round ${round}`, description: `Round ${round} text`, createdAt: minuteAgo() })
+    gl.fake.state.label(GL_REPO, issue.iid, 'alice', 'agent')
+    const hook = () => glDeliver(issue.iid, 'update', 'alice', { labels: { previous: [], current: [{ title: 'agent' }] } })
+    const answers = await Promise.all([hook(), intakeCycle(gl.t.app.ctx), hook(), intakeCycle(gl.t.app.ctx)])
+    for (const answer of answers) if (answer instanceof Response) assert.is(answer.status, 200, await answer.text())
+    assert.is((await glLinks(issue.iid)).length, 1)
+    const titled = await gl.t.app.ctx.sql`select id, description from tickets where project_id = ${gl.projectId} and title = ${issue.title}`
+    assert.is(titled.length, 1, `round ${round}: one ticket`)
+    assert.is(titled[0]!.description, issue.description)
+    assert.is(gl.fake.state.issueOf(GL_REPO, issue.iid).notes.filter((note) => note.body.startsWith(INTAKE_MARKER)).length, 1, 'one marked note')
+  }
+  const reader = gl.fake.state.openIssue(GL_REPO, 'rita', { title: 'GitLab reader', createdAt: minuteAgo() })
+  const bot = gl.fake.state.openIssue(GL_REPO, 'rita', { title: 'GitLab bot', createdAt: minuteAgo() })
+  const template = gl.fake.state.openIssue(GL_REPO, 'alice', { title: 'GitLab template', labels: ['agent::start'] })
+  assert.is((await glLabel(reader.iid, 'rita', 'agent')).status, 200)
+  assert.is((await glLabel(bot.iid, BOT, 'agent::start')).status, 200)
+  assert.is((await glDeliver(template.iid, 'open', 'alice')).status, 200)
+  await intakeCycle(gl.t.app.ctx)
+  for (const issue of [reader, bot, template]) assert.is((await glLinks(issue.iid)).length, 0, `${issue.title}: not imported`)
+  const reasons = JSON.stringify(await gl.t.app.ctx.sql`select details from audit where action = 'intake.refused' and project_id = ${gl.projectId}`)
+  for (const expected of ['rita, who has no write access', `applied by the bot ${BOT}`, 'set when the issue was opened']) assert.match(reasons, expected)
+})
+
+gitlab('a writer\'s edit updates the ticket, a reader\'s is shown; the start label queues the job, the request closes the issue on merge; closing stops a job', async () => {
+  const issue = gl.fake.state.openIssue(GL_REPO, 'rita', { title: 'Add a change file', description: 'First', createdAt: minuteAgo() })
+  assert.is((await glLabel(issue.iid, 'alice', 'agent::start')).status, 200)
+  const [link] = await glLinks(issue.iid)
+  const ticketId = link!.ticket_id as number
+  gl.fake.state.edit(GL_REPO, issue.iid, { description: 'Reader text' })
+  await glDeliver(issue.iid, 'update', 'rita', { description: { previous: 'First', current: 'Reader text' } })
+  assert.equal([(await glTicket(ticketId)).description, (await glTicket(ticketId)).issue.ignored_edit?.by], ['First', 'rita'])
+  gl.fake.state.edit(GL_REPO, issue.iid, { description: 'Writer text' })
+  await glDeliver(issue.iid, 'update', 'alice', { description: { previous: 'Reader text', current: 'Writer text' } })
+  assert.equal([(await glTicket(ticketId)).description, (await glTicket(ticketId)).issue.ignored_edit], ['Writer text', null])
+  // The agent's side: claim, push the branch, ask the app to open the request.
+  const claim = await gl.t.api('POST', '/api/worker/jobs/start', { project_id: gl.projectId, coordinator_id: 'c1' })
+  assert.is(claim.body.ticket_id, ticketId, JSON.stringify(claim.body))
+  await pushBranch(`${gl.fake.webUrl}/${GL_REPO}.git`, `ticket-${ticketId}`)
+  const opened = await gl.t.api('POST', `/api/projects/${gl.projectId}/tickets/${ticketId}/forge/pull`, { title: 'Add a change file', body: 'Done.', base: 'main', draft: false },
+    { authorization: `Bearer ${claim.body.agent_token}` })
+  assert.is(opened.status, 201, JSON.stringify(opened.body))
+  const mr = gl.fake.state.mrOf(GL_REPO, opened.body.number)
+  assert.match(mr.description, `Closes #${issue.iid}`, 'the merge request closes the issue')
+  assert.ok(await gl.fake.state.merge(GL_REPO, mr.iid))
+  assert.is(gl.fake.state.issueOf(GL_REPO, issue.iid).state, 'closed', 'merging closed the issue, as GitLab does')
+  await gl.t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  // Closing an issue whose ticket's job is queued cancels it, the reason naming the issue.
+  const stop = gl.fake.state.openIssue(GL_REPO, 'rita', { title: 'Stop me on GitLab', createdAt: minuteAgo() })
+  await glLabel(stop.iid, 'alice', 'agent::start')
+  const [stopLink] = await glLinks(stop.iid)
+  assert.is((await glTicket(stopLink!.ticket_id)).job?.status, 'pending')
+  gl.fake.state.closeIssue(GL_REPO, stop.iid)
+  assert.is((await glDeliver(stop.iid, 'close', 'rita')).status, 200)
+  const job = (await glTicket(stopLink!.ticket_id)).job
+  assert.equal([job?.status, job?.reason], ['cancelled', `Stopped by the close of issue ${GL_REPO}#${stop.iid}`])
+})
+
+const run = promisify(execFile)
+
+/** A branch one commit ahead of main, pushed as the app's git relay would (oauth2 and the token). */
+async function pushBranch(cloneUrl: string, branch: string): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'intake-'))
+  const env = { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('oauth2:glpat-app').toString('base64')}` }
+  try {
+    await run('git', ['clone', '--quiet', cloneUrl, work], { env })
+    await run('git', ['checkout', '--quiet', '-B', branch], { cwd: work, env })
+    await writeFile(join(work, 'change.txt'), `${branch}\n`)
+    await run('git', ['add', '--all'], { cwd: work, env })
+    await run('git', ['commit', '--quiet', '-m', `Work on ${branch}`], { cwd: work, env })
+    await run('git', ['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work, env })
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
 github.run()
+gitlab.run()

@@ -8,21 +8,22 @@
  */
 import type { AppContext } from '../../context.ts'
 import type { WebhookEvent } from '../../forge.ts'
-import { forgeAccess } from '../forge-token.ts'
 import { syncIssue } from './sync.ts'
 import { intakeProjectIds, intakeTarget } from './target.ts'
 
 type IssueEvent = Extract<WebhookEvent, { type: 'issue' }>
 
-export async function handleIssueEvent(ctx: AppContext, kind: string, event: IssueEvent): Promise<Record<string, unknown>> {
+/**
+ * Acts within `verified.ids` only: the projects whose webhook secret verified the delivery
+ * (webhook-projects.ts); null ids: every project on `kind` with this repository.
+ */
+export async function handleIssueEvent(ctx: AppContext, event: IssueEvent, verified: { kind: string; ids: number[] | null }): Promise<Record<string, unknown>> {
   const results: Record<string, unknown>[] = []
+  const allowed = verified.ids ? new Set(verified.ids) : null
   for (const projectId of await intakeProjectIds(ctx)) {
-    const [project] = await ctx.sql<{ id: number; repo_url: string }[]>`select id, repo_url from projects where id = ${projectId}`
-    if (!project) continue
-    const access = await forgeAccess(ctx, project).catch(() => null)
-    if (!access || access.kind !== kind || access.forge.parseRepo(project.repo_url, access.apiUrl)?.toLowerCase() !== event.repo.toLowerCase()) continue
-    const target = await intakeTarget(ctx, projectId)
-    if (!target) continue
+    if (allowed && !allowed.has(projectId)) continue
+    const target = await intakeTarget(ctx, projectId).catch(() => null)
+    if (!target || target.forge.kind !== verified.kind || target.forge.repo.toLowerCase() !== event.repo.toLowerCase()) continue
     const issue = await target.issues.get(target.forge.repo, event.number)
     const sender = event.action === 'edited' ? event.sender : null
     results.push({ project_id: projectId, ...(await syncIssue(ctx, target, issue, { source: 'webhook', sender, senderIsBot: event.senderIsBot })) })

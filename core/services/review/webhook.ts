@@ -38,7 +38,7 @@ export async function handleWebhook(ctx: AppContext, kind: string, delivery: Del
   const event = hooks.parse(delivery.headers, delivery.body)
   if (event.type === 'ping') return { ok: true }
   if (event.type === 'ignored') return { ignored: event.reason }
-  if (event.type === 'issue') return handleIssueEvent(ctx, kind, event)
+  if (event.type === 'issue') return handleIssueEvent(ctx, event, { kind, ids: null })
   const pr = await trackedPr(ctx, event.repo, event.number)
   if (!pr) return { ignored: `${event.repo}#${event.number} is not a tracked pull request` }
   if (event.type === 'request') {
