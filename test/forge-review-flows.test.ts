@@ -6,7 +6,8 @@
  * by webhook → one review job, a reader's → none; the review job's reply lands on the request with
  * the marker; the poller picks a writer's comment up without a webhook; and on Gitea an inline reply
  * delivered by webhook and then polled (one id, two kinds) is stored and dispatched once.
- * The agent's side is played through its API (the real-CLI runs are test/agent-*.test.ts).
+ * The agent's side is played through its API (the real agent with a real CLI on these forges:
+ * test/forge-agent-flows.test.ts).
  * PGlite, one app per forge: about 10 s in all.
  *   node --import ./scripts/ts-register.mjs test/forge-review-flows.test.ts
  */

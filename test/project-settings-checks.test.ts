@@ -68,7 +68,9 @@ test('worker and Director LLM tests use the project\'s own URL, model and key; t
   assert.is(put.status, 200, JSON.stringify(put.body))
   const withheld = await testOf('worker-llm')
   assert.is(withheld.status, 200, JSON.stringify(withheld.body))
-  assert.is(withheld.body.kind, 'wrong_key', `the project's URL without its own key: ${JSON.stringify(withheld.body)}`)
+  assert.is(withheld.body.kind, 'not_configured', `the project's URL without its own key: ${JSON.stringify(withheld.body)}`)
+  assert.match(withheld.body.reason, 'WORKER_LLM_URL is set on this project, so WORKER_API_KEY must be set on the project too')
+  assert.is(projectLlm.requests.length, 0, 'nothing is sent to the project\'s URL without its own key')
   assert.not.ok(projectLlm.keyWasSent(KEYS.app), 'the app\'s key never reaches a URL the project set')
 
   await t.api('PUT', `/api/projects/${id}/settings`, { values: { WORKER_API_KEY: KEYS.project } }, admin)

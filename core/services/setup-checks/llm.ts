@@ -10,7 +10,7 @@ import { WORKER_MODES } from '../../settings.ts'
 import { findEndpoint, type Wire } from '../llm-relay-protocols.ts'
 import { RELAY_SETTINGS } from '../llm-relay.ts'
 import type { RelayPurpose } from '../llm-relay-urls.ts'
-import { resolveProjectSettings } from '../project-settings-resolve.ts'
+import { resolveProjectSettings, withheldMessage } from '../project-settings-resolve.ts'
 import { resolveSettings } from '../settings.ts'
 import { CHECK_TIMEOUT_MS, discard, hostOf, outcome, unreachable, type CheckOutcome } from './outcome.ts'
 
@@ -66,10 +66,13 @@ interface Target {
   modelOptional?: boolean
 }
 
-async function probe(settings: Record<string, string>, target: Target): Promise<CheckOutcome> {
+async function probe({ values: settings, withheld }: TestSettings, target: Target): Promise<CheckOutcome> {
   const names = RELAY_SETTINGS[target.purpose]
   const configured = settings[names.url]
   if (!configured) return outcome('not_configured', null, `${names.url} is not set: there is no ${target.what} to test.`)
+  // The same-level rule: nothing is sent to a URL the project set without its own key.
+  const movedBy = withheld?.get(names.key)
+  if (movedBy) return outcome('not_configured', null, withheldMessage(names.key, movedBy))
   if (!target.model && !target.modelOptional) return outcome('not_configured', null, `${target.modelKey} is not set: name the model the ${target.what} should use.`)
   const found = findEndpoint('POST', target.path)
   if (!found || !found.endpoint.purposes.includes(target.purpose)) {
@@ -103,25 +106,26 @@ function classify(status: number, target: Target, names: { url: string; key: str
   return outcome('rejected', status, `the ${target.what} answered ${status}: the service has a problem; try again later.`)
 }
 
-/** The values a test reads: the app's settings, or a project's effective ones (a withheld secret is absent). */
-const settingsOf = async (ctx: AppContext, projectId?: number): Promise<Record<string, string>> =>
-  projectId === undefined ? resolveSettings(ctx) : (await resolveProjectSettings(ctx, projectId)).values
+/** The values a test reads: the app's settings, or a project's effective ones with the secrets the same-level rule withholds. */
+interface TestSettings { values: Record<string, string>; withheld?: Map<string, string> }
+const settingsOf = async (ctx: AppContext, projectId?: number): Promise<TestSettings> =>
+  projectId === undefined ? { values: await resolveSettings(ctx) } : resolveProjectSettings(ctx, projectId)
 
 /** Tests the worker LLM as `mode` (default WORKER_MODE) would call it, with the app's or project `projectId`'s settings. */
 export async function testWorkerLlm(ctx: AppContext, mode?: WorkerMode, projectId?: number): Promise<CheckOutcome> {
   const settings = await settingsOf(ctx, projectId)
-  const cli = (mode ?? settings.WORKER_MODE ?? 'opencode') as WorkerMode
+  const cli = (mode ?? settings.values.WORKER_MODE ?? 'opencode') as WorkerMode
   const spec = WORKER_WIRES[cli] ?? WORKER_WIRES.opencode
-  const model = settings.WORKER_MODEL
+  const model = settings.values.WORKER_MODEL
   return probe(settings, { purpose: 'worker', what: `worker LLM (${cli}, ${spec.label})`, hint: URL_HINTS[cli], wire: spec.wire, path: spec.path(model ?? ''), model, modelKey: 'WORKER_MODEL' })
 }
 
 export async function testDirectorLlm(ctx: AppContext, projectId?: number): Promise<CheckOutcome> {
   const settings = await settingsOf(ctx, projectId)
-  return probe(settings, { purpose: 'director', what: 'Director LLM', hint: URL_HINTS.director, wire: 'openai-chat', path: '/v1/chat/completions', model: settings.AGENT_MODEL, modelKey: 'AGENT_MODEL' })
+  return probe(settings, { purpose: 'director', what: 'Director LLM', hint: URL_HINTS.director, wire: 'openai-chat', path: '/v1/chat/completions', model: settings.values.AGENT_MODEL, modelKey: 'AGENT_MODEL' })
 }
 
 export async function testEmbeddings(ctx: AppContext): Promise<CheckOutcome> {
   const settings = await resolveSettings(ctx)
-  return probe(settings, { purpose: 'embeddings', what: 'embedding service', hint: URL_HINTS.embeddings, wire: 'openai-embeddings', path: '/v1/embeddings', model: settings.MEMORY_EMBEDDING_MODEL, modelKey: 'MEMORY_EMBEDDING_MODEL', modelOptional: true })
+  return probe({ values: settings }, { purpose: 'embeddings', what: 'embedding service', hint: URL_HINTS.embeddings, wire: 'openai-embeddings', path: '/v1/embeddings', model: settings.MEMORY_EMBEDDING_MODEL, modelKey: 'MEMORY_EMBEDDING_MODEL', modelOptional: true })
 }
