@@ -10,6 +10,7 @@ import { logHref, reasonLine, reasonOf, reasonStyles } from './job-reason.ts'
 import { prHref } from './pr-link.ts'
 import { STATUS_LOOK } from './styles.ts'
 import { blockerLines } from './ticket-blockers.ts'
+import { issueChip } from './ticket-issue.ts'
 import { isActive, type TicketView } from './types.ts'
 
 export interface CardContext {
@@ -54,8 +55,9 @@ export function ticketCard(ticket: TicketView, context: CardContext) {
       ${active && context.latest ? html`<div class="latest" title=${context.latest}>${context.latest}</div>` : nothing}
       ${reasonOf(job) ? html`<a class="card-reason" data-action="reason" href=${job!.reason_event_id ? logHref(ticket.project_id, ticket.id, job!.reason_event_id) : `/projects/${ticket.project_id}/tickets/${ticket.id}`}
         title="Show in the ticket's log">${reasonLine(job, { projectId: ticket.project_id, ticketId: ticket.id, plain: true })}</a>` : nothing}
-      ${links || prHref(ticket.pr_url) ? html`<div class="card-meta">
+      ${links || prHref(ticket.pr_url) || ticket.issue ? html`<div class="card-meta">
         ${links ? html`<span class="chip links" title="Linked architecture">${links}</span>` : nothing}
+        ${issueChip(ticket.issue)}
         ${prHref(ticket.pr_url) ? html`<a class="chip pr" href=${prHref(ticket.pr_url)!} target="_blank" rel="noopener" data-action="pr">${icons.pr()} PR${ticket.pr_number ? ` #${ticket.pr_number}` : ''}</a>` : nothing}
       </div>` : nothing}
     </article>`

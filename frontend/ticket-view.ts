@@ -22,6 +22,7 @@ import { lazy } from './lazy.ts'
 import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
+import './ticket-issue.ts'
 import { blockerLines } from './ticket-blockers.ts'
 
 type Tab = 'activity' | 'details' | 'jobs' | 'review'
@@ -265,6 +266,7 @@ export class TicketViewElement extends LitElement {
               ${ticket.job!.cancel_requested && isActive(ticket.job) ? 'Stopping…' : look.label} · attempt ${ticket.job!.attempt}</span>` : nothing}
             ${reasonLine(ticket.job, { projectId: this.project.id, ticketId: ticket.id })}
             ${this.blockers(ticket)}
+            <ta-ticket-issue .issue=${ticket.issue}></ta-ticket-issue>
           </div>` : nothing}
           <div class="tabs" role="tablist">
             ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}
