@@ -15,11 +15,14 @@ import { codex, workerFor } from './plugins/workers/index.ts'
 let env: Record<string, string | undefined> = process.env
 let kind = process.argv[2]
 let probes: Awaited<ReturnType<typeof waitForJob>>['probes'] | undefined
+let prepared: Awaited<ReturnType<typeof waitForJob>>['prepared'] = null
 if (kind === 'pooled') {
-  const handed = await waitForJob({ workerFor, print: (line) => process.stdout.write(`${line}\n`) })
+  // AGENT_WORKSPACE is the image's own setting (no job data): the mirror, when mounted, is cloned there meanwhile.
+  const handed = await waitForJob({ workerFor, print: (line) => process.stdout.write(`${line}\n`), ...(process.env.AGENT_WORKSPACE ? { workspace: process.env.AGENT_WORKSPACE } : {}) })
   env = { ...process.env, ...handed.job.env }
   kind = handed.job.kind
   probes = handed.probes
+  prepared = handed.prepared
 }
 
 let config: AgentConfig
@@ -52,5 +55,6 @@ const code = await runAgent(config, {
   workerFor: (mode) => withWarmProbe(mode === 'codex' && config.CODEX_SANDBOX ? codex({ sandbox: config.CODEX_SANDBOX }) : workerFor(mode), probes, mode),
   signal: stop.signal,
   print: (line) => process.stdout.write(`${line}\n`),
+  prepared,
 })
 process.exit(code)

@@ -4,7 +4,8 @@
  * cache on) against a real app, the real agent in a slim image (the base image, the agent bundle of
  * these sources, the image's entrypoint and the Aider stand-in as the worker CLI). Proves: a claim
  * with an empty pool starts cold and the pool fills; the next job is handed to the warm container
- * (PR right), whose spec never holds the job's data or a secret, and which serves that one job and
+ * (PR right; the workspace it cloned from the git mirror while it waited is the one the job
+ * works in), whose spec never holds the job's data or a secret, and which serves that one job and
  * is removed while the pool refills; a moved image reference replaces the warm containers; a cancel
  * stops a warm container's job as it stops a cold one; a coordinator killed with kill -9 leaves its pool to the next process's reconcile; AGENT_WARM_POOL=0
  * keeps none.
@@ -18,6 +19,7 @@ import { join } from 'node:path'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
 import type { ContainerInfo } from '../plugins/executors/docker/types.ts'
 import { PROJECT_IMAGES_FILE } from '../core/coordinator/images.ts'
+import { PREPARED_LINE } from '../core/agent/wait-job.ts'
 import { createTicket, getTicket, remoteGit, startWorld, ticketEvents, writeAiderStub, type World } from './bench/agent-harness.ts'
 import { removeCoordinatorContainers, spawnCoordinator, type CoordinatorProcess } from './coordinator-fixtures.ts'
 import { BASE_IMAGE, ensureDocker } from './docker-fixtures.ts'
@@ -161,6 +163,12 @@ test('an empty pool: the first job starts cold, then a warm container waits for 
 test('a claimed job is handed to the warm container: PR right, nothing of the job in its spec, removed after its one job, pool refilled', async () => {
   const [warm] = (await poolContainers()).filter((c) => c.State === 'running')
   assert.ok(warm, 'a warm container is waiting')
+  // The git cache's mirror is mounted: the waiting agent clones it into its workspace.
+  await waitFor(async () => {
+    let text = ''
+    await engine.containerLogs(warm.Id, { stdout: true, stderr: true }, (frame) => (text += frame.data.toString()))
+    return text.includes(PREPARED_LINE)
+  }, 30_000, 'the warm container to clone the mirror')
   const inspections: ContainerInfo[] = []
   const { ticket, jobId } = await runTicket('Warm start')
   // Inspected until it is gone: the last look is after the hand-over (it is removed only after the job).
@@ -174,6 +182,7 @@ test('a claimed job is handed to the warm container: PR right, nothing of the jo
   assert.is(job.status, 'succeeded', `${job.error}\n${job.output_tail}`)
   assert.match(log, 'agent starting in a warm container')
   assert.match(log, `job handed to a warm container (${warm.Id.slice(0, 12)})`)
+  assert.match(log, 'into the workspace this container cloned from the git cache while it waited')
   assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:HEALTH.md`]), 'healthy\n')
   const updated = await getTicket(world, ticket.id)
   assert.is(updated.column_id, 'in_review')

@@ -16,6 +16,7 @@ import { agentError } from './errors.ts'
 import { createGit, type Git } from './git.ts'
 import type { Reporter } from './reporter.ts'
 import { openWorkspace, type Workspace } from './workspace.ts'
+import type { PreparedWorkspace } from './prepared-workspace.ts'
 import { linkedSummary, ticketRef } from './prompt.ts'
 
 /** One agent process: its configuration and the services every step uses. */
@@ -26,6 +27,8 @@ export interface AgentRun {
   log: Logger
   cancel: CancelWatch
   workerFor(mode: string): Worker
+  /** The workspace a warm container cloned from the git cache while it waited. */
+  prepared?: PreparedWorkspace
 }
 
 /** How many memories are recalled into a job's prompts. */
@@ -55,7 +58,7 @@ export async function openJob(run: AgentRun): Promise<OpenJob> {
   // environment does. Filled in from the context before anything is committed.
   const author = { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL }
   const gitFor = (cwd: string) => createGit({ cwd, env: config.baseEnv, credential: { token: jobToken, url: repoUrl }, author, signal: run.cancel.signal })
-  const [planned, opened] = await Promise.allSettled([planJob(run), openWorkspace({ config, log: run.log, reporter: run.reporter, repoUrl, gitFor })])
+  const [planned, opened] = await Promise.allSettled([planJob(run), openWorkspace({ config, log: run.log, reporter: run.reporter, repoUrl, gitFor, ...(run.prepared ? { prepared: run.prepared } : {}) })])
   const workspace = opened.status === 'fulfilled' ? opened.value : undefined
   try {
     // A refused context or a bad setting says more than the clone's failure it may have caused.

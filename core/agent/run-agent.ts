@@ -14,6 +14,7 @@ import { AgentError, cancelled, isAgentError, reasonOf } from './errors.ts'
 import type { JobReason } from '../services/job-reason.ts'
 import { REPLY_MARKER, runReviewFlow } from './review-flow.ts'
 import type { AgentRun } from './job.ts'
+import type { PreparedWorkspace } from './prepared-workspace.ts'
 import { createReporter } from './reporter.ts'
 import { runTicketFlow } from './ticket-flow.ts'
 
@@ -26,6 +27,8 @@ export interface AgentDeps {
   log?: Logger
   /** For tests: a client other than the HTTP one. */
   api?: AppClient
+  /** The workspace a warm container cloned from the git cache while it waited. */
+  prepared?: PreparedWorkspace | null
 }
 
 export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<number> {
@@ -44,7 +47,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
     // A job token is the mark of a coordinator's claim, with a lease to confirm.
     ...(config.TERARCHITECT_AGENT_TOKEN ? { lease: { attempt: config.JOB_ATTEMPT, marginMs: config.LEASE_MARGIN_SEC * 1000, givenSec: config.JOB_LEASE_SEC } } : {}),
   })
-  const run: AgentRun = { config, api, reporter, log, cancel, workerFor: deps.workerFor }
+  const run: AgentRun = { config, api, reporter, log, cancel, workerFor: deps.workerFor, ...(deps.prepared ? { prepared: deps.prepared } : {}) }
 
   const started = Date.now()
   let code: number

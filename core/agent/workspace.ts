@@ -5,7 +5,9 @@
  *   never touched. A missing or empty PROJECT_PATH is cloned into first, once.
  * - AGENT_WORKSPACE (the agent image sets /workspace): cloned into, must be empty or missing.
  *   With AGENT_GIT_MIRROR (docker mode, the coordinator's git object cache) the clone copies the
- *   objects that read-only mirror holds and fetches only the rest; refs come from the relay.
+ *   objects that read-only mirror holds and fetches only the rest; refs come from the relay. A
+ *   warm container may have cloned the mirror there while it waited (prepared-workspace.ts): the
+ *   job then only fetches what changed since and checks out the difference.
  * - otherwise a fresh temp directory, cloned into and removed at the end.
  * Either way the work starts detached at a commit the flow chose, and the result is pushed by
  * refspec with a lease (`pushLeased`), so no branch is ever checked out and a newer attempt's push
@@ -22,6 +24,7 @@ import { agentError } from './errors.ts'
 import { fetchInto, lsRemote, pushLeased, type Git } from './git.ts'
 import type { Reporter } from './reporter.ts'
 import { openWorktree } from './worktree.ts'
+import { adoptPrepared, emptyDir, type PreparedWorkspace } from './prepared-workspace.ts'
 
 export interface Workspace {
   dir: string
@@ -50,6 +53,8 @@ export interface WorkspaceOptions {
   repoUrl: string
   /** Git for a directory, carrying the job's token and cancel signal. */
   gitFor(cwd: string): Git
+  /** What a warm container prepared in AGENT_WORKSPACE while it waited (prepared-workspace.ts). */
+  prepared?: PreparedWorkspace
 }
 
 export async function openWorkspace(options: WorkspaceOptions): Promise<Workspace> {
@@ -63,14 +68,22 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     }
     const temp = config.AGENT_WORKSPACE ? undefined : await mkdtemp(join(tmpdir(), 'terarchitect-ws-'))
     const dir = temp ? join(temp, 'repo') : resolve(config.AGENT_WORKSPACE!)
-    if (existsSync(dir) && readdirSync(dir).length > 0) throw agentError('config', `workspace ${dir} is not empty`)
-    await mkdir(dir, { recursive: true })
     const git = options.gitFor(dir)
     const started = Date.now()
-    await git.clone(options.repoUrl, dir, config.AGENT_GIT_MIRROR)
+    const prepared = options.prepared
+    // Only for the mirror it came from: any other job (no cache, another mirror) gets a clone of its own.
+    if (prepared && !(prepared.dir === dir && prepared.mirror === config.AGENT_GIT_MIRROR)) await emptyDir(prepared.dir)
+    if (prepared && prepared.dir === dir && prepared.mirror === config.AGENT_GIT_MIRROR) {
+      await adoptPrepared(git, options.repoUrl)
+      options.reporter.step('clone', `fetched ${displayUrl(options.repoUrl)} into the workspace this container cloned from the git cache while it waited (${prepared.seconds.toFixed(1)} s then) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    } else {
+      if (existsSync(dir) && readdirSync(dir).length > 0) throw agentError('config', `workspace ${dir} is not empty`)
+      await mkdir(dir, { recursive: true })
+      await git.clone(options.repoUrl, dir, config.AGENT_GIT_MIRROR)
+      const cache = config.AGENT_GIT_MIRROR ? ' (objects from the git cache)' : ''
+      options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)}${cache} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    }
     let fresh = true
-    const cache = config.AGENT_GIT_MIRROR ? ' (objects from the git cache)' : ''
-    options.reporter.step('clone', `cloned ${displayUrl(options.repoUrl)}${cache} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     return {
       dir, home, git, cloned: true,
       async fetch(branches) {

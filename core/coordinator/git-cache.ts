@@ -33,6 +33,7 @@ import type { CoordinatorConfig } from '../coordinator-config.ts'
 import type { Logger } from '../log.ts'
 import { gitRelayUrl } from '../agent/api.ts'
 import { createGit } from '../agent/git.ts'
+import { MIRROR_PATH } from '../agent/prepared-workspace.ts'
 import type { JobSpec } from '../executor.ts'
 import type { ClaimedJob } from './client.ts'
 import {
@@ -40,7 +41,7 @@ import {
 } from './git-cache-store.ts'
 
 /** Where the mirror is mounted in the agent's container (read-only). */
-export const MIRROR_TARGET = '/git-mirror'
+export const MIRROR_TARGET = MIRROR_PATH
 
 export interface GitCacheJob {
   /** The project's repository URL: the mirror's key. */

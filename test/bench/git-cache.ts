@@ -7,6 +7,10 @@
  *   - cached: the coordinator's `prepare` (the manifest check, `git fetch --prune` into the mirror
  *     with the job's token, which is its access check) + the agent's clone with
  *     `--reference-if-able <mirror>` (objects borrowed through alternates) and its full checkout;
+ *   - prepared: what a warm container of the pool does (core/agent/prepared-workspace.ts): it clones
+ *     the mirror into its workspace while it waits (before the claim, printed apart), and the job
+ *     pays the refresh, the adoption (a pruned fetch of what changed through the relay) and the
+ *     checkout of the changed files;
  *   - one sample of the former cached clone, `--reference-if-able <mirror> --dissociate`, to show
  *     what copying the mirror's objects into each clone cost.
  * Each clone runs with GIT_TRACE2_EVENT, and its phases are read from git's own timings: receiving
@@ -27,6 +31,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGit } from '../../core/agent/git.ts'
+import { adoptPrepared, prepareFromMirror } from '../../core/agent/prepared-workspace.ts'
 import { createGitCache } from '../../core/coordinator/git-cache.ts'
 import type { ClaimedJob } from '../../core/coordinator/client.ts'
 import { createLogger } from '../../core/log.ts'
@@ -149,7 +154,42 @@ async function main() {
     const fill = Date.now() - fillStarted
 
     interface Sample { total: number; refresh: number; bytes: number; phases: ClonePhases }
-    const samples: Record<'plain' | 'cached' | 'dissociate', Sample[]> = { plain: [], cached: [], dissociate: [] }
+    const samples: Record<'plain' | 'cached' | 'prepared' | 'dissociate', Sample[]> = { plain: [], cached: [], prepared: [], dissociate: [] }
+    const preparing: number[] = []
+    /** A warm container's clone of the mirror while it waits for its job (untimed: before the claim), as of the last refresh. */
+    const prepareAhead = async (run: number) => {
+      const dir = join(scratch, `prepared-${run}`)
+      const prepared = await prepareFromMirror(first.path, dir)
+      if (!prepared) throw new Error('the workspace could not be prepared from the mirror')
+      preparing.push(prepared.seconds * 1000)
+      return dir
+    }
+    /**
+     * The job's side with a prepared workspace: the cache's refresh (its access check) and the
+     * agent's adoption (origin → the relay, a pruned fetch with the job's token, HEAD from the
+     * remote), then the work tree moved to the remote's main, as the ticket flow checks it out.
+     */
+    const measurePrepared = async (run: number, dir: string) => {
+      const job = await claim()
+      const at = Date.now()
+      const bytes = relay.received
+      const lease = await cache.prepare(cacheJob(job), (text) => log.info(text))
+      if (!lease) throw new Error('the cache was not used')
+      const refresh = Date.now() - at
+      const trace = `${dir}.trace.json`
+      const git = createGit({ cwd: dir, env: { PATH: process.env.PATH!, HOME: scratch, GIT_TRACE2_EVENT: trace }, credential: { token: job.agent_token, url: relayUrl(job) }, author: { name: 'b', email: 'b@b' } })
+      await adoptPrepared(git, relayUrl(job))
+      const adopted = Date.now()
+      await git.run(['checkout', '--quiet', '--detach', 'origin/main'])
+      const checkout = Date.now() - adopted
+      if ((await git.run(['status', '--porcelain'])).stdout.trim()) throw new Error('the prepared workspace is not clean after its checkout')
+      samples.prepared.push({ total: Date.now() - at, refresh, bytes: relay.received - bytes, phases: { receive: adopted - at - refresh, connectivity: 0, repack: 0, checkout, total: 0 } })
+      lease.release()
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(trace, { force: true })
+      const last = samples.prepared.at(-1)!
+      process.stdout.write(`run ${run} prepared: ${s(last.total)} (refresh ${s(refresh)}, adopt (fetch, HEAD) ${s(last.phases.receive)}, checkout of what changed ${s(checkout)}; ${mb(last.bytes)} through the relay; cloned from the mirror beforehand in ${s(preparing.at(-1)!)})\n`)
+    }
     const measure = async (path: keyof typeof samples, run: number) => {
       const job = await claim()
       const dir = join(scratch, `${path}-${run}`)
@@ -166,9 +206,11 @@ async function main() {
       process.stdout.write(`run ${run} ${path}: ${s(last.total)} (refresh ${s(refresh)}, receive ${s(phases.receive)}, repack ${s(phases.repack)}, checkout ${s(phases.checkout)}; ${mb(last.bytes)} through the relay)\n`)
     }
     for (let run = 1; run <= RUNS; run++) {
+      const ahead = await prepareAhead(run)
       commitOnRemote(bare, run)
       await measure('plain', run)
       await measure('cached', run)
+      await measurePrepared(run, ahead)
     }
     commitOnRemote(bare, RUNS + 1)
     await measure('dissociate', RUNS + 1)
@@ -187,8 +229,10 @@ async function main() {
       row(`plain clone + checkout (p50 of ${RUNS})`, 'plain'),
       row(`cached: refresh + clone --reference-if-able (alternates) + checkout (p50 of ${RUNS})`, 'cached'),
       row('former cached: refresh + clone --reference-if-able --dissociate + checkout (1 run)', 'dissociate'),
+      row(`prepared: refresh + adopt a workspace a warm container cloned from the mirror while it waited (receive = adopt: fetch + HEAD) + checkout of what changed (p50 of ${RUNS})`, 'prepared'),
       '',
       `speed-up, plain vs cached (goal ≥ 5×): ${ratio.toFixed(1)}×`,
+      `speed-up, plain vs prepared (what the job waits for; the warm container's clone from the mirror, p50 ${s(median(preparing))}, ran before the claim): ${(p50('plain', (x) => x.total) / p50('prepared', (x) => x.total)).toFixed(1)}×`,
       `the same without the checkout both paths share: ${(withoutCheckout('plain') / withoutCheckout('cached')).toFixed(1)}× (${s(withoutCheckout('plain'))} vs ${s(withoutCheckout('cached'))})`,
       `the mirror's first fill (once per repository and host): ${s(fill)}`,
       `load average at end: ${load()}`,
