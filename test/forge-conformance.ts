@@ -42,6 +42,12 @@ export interface ForgeFixture {
   personClose(number: number): Promise<void>
   /** A signed delivery the way the real forge would send it, when the plugin has `webhooks`. */
   webhookDelivery?(secret: string, event: 'comment' | 'close', number: number, body?: string): { headers: Record<string, string>; body: Buffer }
+  /** Issues on the fake, when it serves them (the plugin's `issues`): a person opens one (`labels` set with it, as a template does) and labels one. */
+  issues?: {
+    open(login: string, fields: { title: string; body: string; labels?: string[]; createdAt?: number }): Promise<number>
+    label(login: string, number: number, label: string): Promise<void>
+    state(number: number): Promise<'open' | 'closed'>
+  }
   /** A string the fake puts in every error body: no ForgeError message may carry it. */
   errorBodyMarker?: string
   close(): Promise<void>
@@ -330,6 +336,46 @@ export function forgeConformance(name: string, start: () => Promise<ForgeFixture
     if (closed.type !== 'request') return
     assert.is(closed.number, pr.number)
     assert.is(closed.state, 'closed')
+  })
+
+  test('issues: get, label events with their actor (writer, bot, set at opening), changed since a cursor, comment, a merged request\'s close keyword', async () => {
+    const issues = client.issues
+    if (!issues || !fx.issues) {
+      console.log(`  skipped (${name}): ${issues ? 'the fake serves no issues' : 'the plugin has no issues capability'}`)
+      assert.is(issues === undefined || !fx.issues, true)
+      return
+    }
+    const first = await issues.changed(fx.repo, {})
+    const minuteAgo = Date.now() - 60_000
+    const number = await fx.issues.open(fx.reader, { title: `Issue ${tag}`, body: `Body ${tag}`, createdAt: minuteAgo })
+    await fx.issues.label(fx.writer, number, `intake-${tag}`)
+    await fx.issues.label(fx.bot, number, `bot-${tag}`)
+    const issue = await issues.get(fx.repo, number)
+    assert.equal([issue.number, issue.title, issue.body, issue.state, lower(issue.author ?? '')], [number, `Issue ${tag}`, `Body ${tag}`, 'open', lower(fx.reader)])
+    assert.equal(issue.labels.slice().sort(), [`bot-${tag}`, `intake-${tag}`])
+    const events = await issues.labelEvents(fx.repo, number)
+    const byLabel = (label: string) => events.find((event) => event.label === label && event.action === 'added')
+    assert.equal([lower(byLabel(`intake-${tag}`)?.actor ?? ''), byLabel(`intake-${tag}`)?.actorIsBot], [lower(fx.writer), false])
+    assert.equal([lower(byLabel(`bot-${tag}`)?.actor ?? ''), byLabel(`bot-${tag}`)?.actorIsBot], [lower(fx.bot), true])
+    const templated = await fx.issues.open(fx.writer, { title: `Templated ${tag}`, body: '', labels: [`intake-${tag}`] })
+    const atOpening = (await issues.labelEvents(fx.repo, templated)).find((event) => event.label === `intake-${tag}`)
+    const opened = await issues.get(fx.repo, templated)
+    assert.is(lower(atOpening?.actor ?? ''), lower(fx.writer), 'a label set with the issue is the opener\'s')
+    assert.ok(Math.abs(Date.parse(atOpening!.at) - Date.parse(opened.createdAt)) < 2000, 'at the creation time')
+    const changed = await issues.changed(fx.repo, first.cursor)
+    assert.ok(changed.issues.some((found) => found.number === number), 'changed since the cursor')
+    const posted = await issues.comment(fx.repo, number, `app says ${tag}`)
+    assert.ok(Number.isInteger(posted.id))
+    const missing = await expectForgeError(issues.get(fx.repo, 999999), 'missing issue')
+    assert.is(missing.status, 404)
+    const keyword = issues.closeKeyword(number)
+    assert.match(keyword, new RegExp(`#${number}$`))
+    const branch = `${head}-closes`
+    await fx.pushBranch(branch)
+    const request = await client.openRequest(fx.repo, { title: 'Closes an issue', body: `Work.\n\n${keyword}`, head: branch, base: 'main', draft: false })
+    await client.merge(fx.repo, request.number, { method: 'merge' })
+    assert.is(await fx.issues.state(number), 'closed', 'merging a request with the close keyword closed the issue')
+    assert.is((await issues.get(fx.repo, number)).state, 'closed')
   })
 
   test('merge → the request is merged', async () => {

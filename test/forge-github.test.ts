@@ -62,6 +62,11 @@ async function startFixture(apiPrefix = ''): Promise<ForgeFixture> {
     personInlineComment: async (login, number, path, line, body) => void gh.state.addReviewComment(REPO, number, login, body, path, line),
     personApprove: async (login, number) => void gh.state.addReview(REPO, number, login, 'APPROVED'),
     personClose: async (number) => gh.state.closePull(REPO, number),
+    issues: {
+      open: async (login, fields) => gh.state.openIssue(REPO, login, fields).number,
+      label: async (login, number, label) => gh.state.label(REPO, number, login, label),
+      state: async (number) => gh.state.issueOf(REPO, number).state,
+    },
     webhookDelivery(secret, event, number, body) {
       const pull = gh.state.pullOf(REPO, number)!
       const repository = { full_name: REPO, name: 'shop', owner: { login: 'acme' } }

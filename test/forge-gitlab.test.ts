@@ -99,6 +99,11 @@ forgeConformance('gitlab', async (): Promise<ForgeFixture> => {
     personInlineComment: async (login, number, path, line, body) => void s.fake.state.addNote(REPO, number, login, body, { inline: { path, line } }),
     personApprove: async (login, number) => s.fake.state.approve(REPO, number, login),
     personClose: async (number) => s.fake.state.close(REPO, number),
+    issues: {
+      open: async (login, fields) => s.fake.state.openIssue(REPO, login, { ...fields, description: fields.body }).iid,
+      label: async (login, number, label) => s.fake.state.label(REPO, number, login, label),
+      state: async (number) => (s.fake.state.issueOf(REPO, number).state === 'opened' ? 'open' : 'closed'),
+    },
     webhookDelivery: (secret, event, number, body) =>
       event === 'comment' ? delivery(secret, 'Note Hook', noteHook(s.fake, number, body ?? '')) : delivery(secret, 'Merge Request Hook', mrHook(s.fake, number, 'closed', 'close')),
     errorBodyMarker: ERROR_BODY_MARKER,
