@@ -21,7 +21,7 @@ import * as assert from 'uvu/assert'
 import { reviewCycle } from '../core/services/review/loop.ts'
 import { start as startGitea } from './fixtures/fake-gitea.ts'
 import { start as startGitlab } from './fixtures/fake-gitlab.ts'
-import { giteaComment, gitlabComment, lowerCased, type CommentWithDelivery } from './fixtures/forge-comments.ts'
+import { freshDeliveryId, giteaComment, gitlabComment, type CommentWithDelivery } from './fixtures/forge-comments.ts'
 import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { createTicket, sleep, startTestApp, waitFor, type TestApp } from './helpers.ts'
 
@@ -91,7 +91,7 @@ async function giteaWorld(): Promise<World & { inlineReply(login: string, number
     quietComment: (login, number, body) => void fake.state.comment(repo, number, login, body),
     inlineReply(login, number, body) {
       const delivery = fake.state.delivery(SECRET, 'comment', repo, number, { body, login, inline: { path: 'README.md', line: 1 } })
-      return { id: commentId(delivery), delivery: { headers: lowerCased(delivery.headers), body: delivery.body } }
+      return { id: commentId(delivery), delivery: { headers: freshDeliveryId(delivery.headers), body: delivery.body } }
     },
     close: async () => {
       await fake.close()
