@@ -5,20 +5,22 @@
  *     suites use; `swarm init` on its bridge's gateway address;
  *   - two workers: Docker-in-Docker containers on the host daemon (the unprivileged recipe of
  *     DESIGN.md §6) whose inner dockerd joins the swarm; stopping one is a node going down;
- *   - a local registry (Debian's `docker-registry`) on the same gateway address, serving a slim
- *     agent test image: the base image with the agent image's entrypoint (AGENT_ENV_DIR).
+ *   - a local registry (Debian's `docker-registry`) on the same gateway address, serving the slim
+ *     agent image (test/fixtures/swarm-agent-image.ts: the real agent, its entrypoint and a
+ *     stand-in worker CLI) from storage kept between runs, so an unchanged image is not rebuilt.
  * Needs root, the docker CLI and /usr/bin/docker-registry (scripts/provision-docker.sh).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { resolve } from 'node:path'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
+import type { ContainerCreateBody } from '../plugins/executors/docker/types.ts'
 import { UNPRIVILEGED_RECIPE } from '../plugins/executors/docker/dind.ts'
 import { createSwarmApi, type SwarmApi } from '../plugins/executors/docker-swarm/api.ts'
-import { BASE_IMAGE, contextDir, ensureDindTestImage } from './docker-fixtures.ts'
+import { ensureDindTestImage } from './docker-fixtures.ts'
+import { ensureSlimAgentImage, STORE, type SlimAgentImage } from './fixtures/swarm-agent-image.ts'
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.ts'
-import { ROOT, sleep } from './helpers.ts'
+import { sleep } from './helpers.ts'
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
 const WORKER_LABEL = 'terarchitect.test-swarm'
@@ -28,10 +30,14 @@ export interface TestSwarm {
   dockerHost: string
   api: SwarmApi
   manager: DockerEngine
-  /** The agent test image, by its registry name. */
+  /** The slim agent image, by its registry name. */
   image: string
-  /** Worker containers on the host daemon, by node host name. */
-  workers: { hostname: string; containerId: string; nodeId: string }[]
+  /** What the image weighs (test/fixtures/swarm-agent-image.ts). */
+  agentImage: SlimAgentImage
+  /** The manager's own node (it runs agents too). */
+  managerNodeId: string
+  /** Worker containers on the host daemon, by node host name; `pid`: their init's, on the host. */
+  workers: { hostname: string; containerId: string; nodeId: string; pid: number }[]
   /** The manager's address on its bridge: nodes and their tasks reach the host there. */
   gateway: string
   /** The docker CLI against the manager; throws on failure. */
@@ -58,11 +64,6 @@ async function freePort(host: string): Promise<number> {
   await new Promise((done) => server.close(done))
   return port
 }
-
-const ENTRYPOINT_DOCKERFILE = `FROM ${BASE_IMAGE}
-COPY agent-entrypoint.sh /usr/local/bin/agent-entrypoint.sh
-ENTRYPOINT ["sh", "/usr/local/bin/agent-entrypoint.sh"]
-`
 
 export async function startTestSwarm(run: string, host: DockerEngine): Promise<TestSwarm> {
   const timings: Record<string, number> = {}
@@ -97,9 +98,10 @@ export async function startTestSwarm(run: string, host: DockerEngine): Promise<T
     const registryPort = await freePort(gateway)
     const registryDir = `/var/lib/terarchitect-test-registry/${run}`
     mkdirSync(registryDir, { recursive: true })
+    mkdirSync(STORE, { recursive: true })
     writeFileSync(`${registryDir}/config.yml`, `version: 0.1
 log: { level: warn }
-storage: { filesystem: { rootdirectory: ${registryDir}/data } }
+storage: { filesystem: { rootdirectory: ${STORE} } }
 http: { addr: "${gateway}:${registryPort}" }
 `)
     const registry: ChildProcess = spawn(REGISTRY_BINARY, ['serve', `${registryDir}/config.yml`], {
@@ -118,15 +120,9 @@ http: { addr: "${gateway}:${registryPort}" }
     }
     step('registry')
 
-    const image = `${registryAddress}/terarchitect-agent-swarm:test`
-    const context = contextDir({ Dockerfile: ENTRYPOINT_DOCKERFILE, 'agent-entrypoint.sh': readFileSync(resolve(ROOT, 'scripts/agent-entrypoint.sh'), 'utf8') })
-    try {
-      await manager.imageBuild(context, { tag: image })
-    } finally {
-      rmSync(context, { recursive: true, force: true })
-    }
-    docker('push', image)
-    step('agent test image built and pushed')
+    const agentImage = await ensureSlimAgentImage(manager, registryAddress, (image) => docker('push', image))
+    const image = agentImage.image
+    step(agentImage.built ? 'agent image built and pushed' : 'agent image found in the registry')
 
     const swarmPort = await freePort(gateway)
     const dataPathPort = await freePort('0.0.0.0')
@@ -146,14 +142,16 @@ http: { addr: "${gateway}:${registryPort}" }
     const daemonJson = JSON.stringify({ 'insecure-registries': [registryAddress] })
     await Promise.all([1, 2].map(async (index) => {
       const hostname = `swarm-worker-${index}-${run.slice(-6)}`
+      // Hostname: the node's name in the swarm, and so in the executor's "its node … is down".
       const { Id } = await host.containerCreate({
+        Hostname: hostname,
         Image: dindImage,
         Cmd: ['sh', '-c', 'mkdir -p /etc/docker && printf %s "$DAEMON_JSON" >/etc/docker/daemon.json && exec dind-entrypoint.sh sleep infinity'],
         Env: [`DAEMON_JSON=${daemonJson}`],
         Labels: { [WORKER_LABEL]: run },
         Volumes: { '/var/lib/docker': {} },
         HostConfig: { ...UNPRIVILEGED_RECIPE.hostConfig, Init: true },
-      }, { name: hostname })
+      } as ContainerCreateBody, { name: hostname })
       await host.containerStart(Id)
       for (let tries = 0; ; tries++) {
         const ready = spawnSync('docker', ['exec', Id, 'docker', 'version'], { encoding: 'utf8' }).status === 0
@@ -162,7 +160,8 @@ http: { addr: "${gateway}:${registryPort}" }
         await sleep(200)
       }
       cli(['exec', Id, 'docker', 'swarm', 'join', '--token', token, `${gateway}:${swarmPort}`])
-      workers.push({ hostname, containerId: Id, nodeId: cli(['exec', Id, 'docker', 'info', '--format', '{{.Swarm.NodeID}}']) })
+      const { State } = await host.containerInspect(Id) as unknown as { State: { Pid: number } }
+      workers.push({ hostname, containerId: Id, nodeId: cli(['exec', Id, 'docker', 'info', '--format', '{{.Swarm.NodeID}}']), pid: State.Pid })
     }))
     step('workers joined')
 
@@ -184,7 +183,9 @@ http: { addr: "${gateway}:${registryPort}" }
       api,
       manager,
       image,
+      agentImage,
       gateway,
+      managerNodeId: docker('info', '--format', '{{.Swarm.NodeID}}'),
       workers,
       docker,
       dockerOn: (workerContainerId, ...args) => cli(['exec', workerContainerId, 'docker', ...args]),

@@ -1,109 +1,203 @@
 /**
- * Tickets through the docker-swarm executor, with one node killed mid-job: a small queue (retry on a
- * lost or unstartable run, as the coordinator's queue does) and a ledger the jobs report to over
- * HTTP: heartbeats while they work (two live attempts of one ticket = an overlap) and their pull
- * request at the end, created once per ticket as the agent does (it reuses the branch's open PR).
- * The jobs are a scripted stand-in for the agent (docs/scaling.md says why), run in the real swarm.
+ * Tickets through the real coordinator (`coordinator.ts`, AGENT_DOCKER_MODE=swarm) and the real
+ * agent (the slim image of test/fixtures/swarm-agent-image.ts) on the test swarm, one worker node
+ * killed while an agent on it is mid-turn:
+ *   - the app, the git server, the fake GitHub and the model listen on the manager's bridge address
+ *     (`swarm.gateway`, made by the test), which tasks on every node reach; the agents clone and push
+ *     through the app's git relay, ask the model through its LLM relay and open their PR through it;
+ *   - the running agent containers of every node are listed every 200 ms through each node's own
+ *     daemon (a worker's inner socket is reached under /proc/<its pid>/root): two live for one
+ *     ticket is an overlap; a killed node's containers are gone with it;
+ *   - each agent container seen is checked once: its job token is read from the secret file the
+ *     swarm mounted, and must be in none of the service spec, its tasks, the container's inspect.
+ * A run lost with its node ends at once with the reason and the job fails (the coordinator reports
+ * what the executor saw); the test then retries it as a person would (POST /api/jobs/:id/retry).
  */
-import { createServer } from 'node:http'
-import type { Executor } from '../core/executor.ts'
-import { makeSpec } from './executor-conformance.ts'
-import { sleep } from './helpers.ts'
+import { readFileSync } from 'node:fs'
+import { createDockerEngine, type DockerEngine } from '../plugins/executors/docker/engine.ts'
+import { COORDINATOR_ID_LABEL, JOB_ID_LABEL } from '../plugins/executors/docker/run-container.ts'
+import { getTicket, startWorld, ticketEvents, type World } from './bench/agent-harness.ts'
+import { spawnCoordinator } from './coordinator-fixtures.ts'
+import type { LlmRequest, Reply } from './fixtures/fake-llm.ts'
+import { sleep, waitFor } from './helpers.ts'
+import { jobOf, runTickets, sampleAgents, workerAsked } from './lost-coordinator-fixtures.ts'
 import type { TestSwarm } from './swarm-fixtures.ts'
 
-/** The job: ~5 s of work with a heartbeat every 250 ms, then its ticket's pull request. */
-export const TICKET_SCRIPT = `
-const { LEDGER, TICKET, ATTEMPT } = process.env
-const post = (path) => fetch(LEDGER + path, { method: 'POST', body: JSON.stringify({ ticket: TICKET, attempt: ATTEMPT }) }).then((r) => r.json())
-;(async () => {
-  console.log('working on ticket ' + TICKET)
-  for (let beat = 0; beat < 20; beat++) { await post('/beat'); await new Promise((r) => setTimeout(r, 250)) }
-  const { pr } = await post('/pr')
-  console.log('pull request ' + pr)
-})().catch((error) => { console.error(String(error)); process.exitCode = 1 })
-`
+const PROJECT_LABEL = 'terarchitect.project_id'
+const TOKEN_FILE = 'run/secrets/TERARCHITECT_AGENT_TOKEN'
+/** The shape of a job token (core/secrets.ts), found anywhere it must not be. */
+const JOB_TOKEN = /tj1\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/
 
-/** Heartbeats younger than this mark an attempt as live. */
-const LIVE_MS = 1000
+/** Each ticket's stand-in aider is told to write `ticket-<id>.txt`; the answer takes `delayMs`. */
+const ticketModel = (delayMs: number) => (request: LlmRequest): Reply => {
+  const id = /branch ticket-(\d+)\b/.exec(request.allText)?.[1]
+  return id ? { text: `ticket-${id}.txt\nchange for ticket ${id}`, delayMs } : { text: 'ok' }
+}
 
-export async function runTickets(swarm: TestSwarm, makeExecutor: (command: string[]) => Executor, count: number, concurrency = 6) {
-  const started = Date.now()
-  const beats = new Map<string, Map<string, number>>()
-  const prs = new Map<string, number>()
-  let nextPr = 1
-  const overlaps: string[] = []
-  const server = createServer((request, response) => {
-    let body = ''
-    request.on('data', (chunk) => { body += chunk })
-    request.on('end', () => {
-      const { ticket, attempt } = JSON.parse(body) as { ticket: string; attempt: string }
-      const now = Date.now()
-      const attempts = beats.get(ticket) ?? new Map<string, number>()
-      beats.set(ticket, attempts)
-      for (const [other, at] of attempts) {
-        if (other !== attempt && now - at < LIVE_MS) overlaps.push(`ticket ${ticket}: attempts ${other} and ${attempt}`)
-      }
-      attempts.set(attempt, now)
-      if (request.url === '/pr' && !prs.has(ticket)) prs.set(ticket, nextPr++)
-      response.end(JSON.stringify({ pr: prs.get(ticket) ?? null }))
-    })
+/**
+ * A node's daemon as this process reaches it; `root`: the prefix of its processes' /proc. Paths under
+ * /proc/<pid>/root name no symlink (/var/run is one, to the host's own /run).
+ */
+interface NodeView { nodeId: string; engine: DockerEngine; root: string; own: boolean }
+
+const nodeViews = (swarm: TestSwarm): NodeView[] => [
+  { nodeId: swarm.managerNodeId, engine: swarm.manager, root: '', own: false },
+  ...swarm.workers.map((worker) => ({
+    nodeId: worker.nodeId, engine: createDockerEngine({ dockerHost: `unix:///proc/${worker.pid}/root/run/docker.sock` }), root: `/proc/${worker.pid}/root`, own: true,
+  })),
+]
+
+interface LiveAgent { view: NodeView; containerId: string; jobId: number; ticketId: number }
+
+export interface SwarmTicketRun {
+  world: World
+  ids: number[]
+  ended: { id: number; job: { job_id: number; status: string; error: string | null; attempt: number } }[]
+  /** Jobs lost with the killed node, with what their log said. */
+  lost: { jobId: number; ticketId: number; said: string }[]
+  overlaps: string[]
+  samples: number
+  nodesUsed: number
+  /** Agent containers whose job token was read and looked for; where it was found. */
+  secretChecks: number
+  secretFindings: string[]
+  eventsPerTicket: { ticketId: number; pr: boolean; output: boolean }[]
+  coordinatorLines: string[]
+  figures: Record<string, number | null>
+  close(): Promise<void>
+}
+
+export async function runSwarmTickets(swarm: TestSwarm, options: { coordinatorId: string; count: number; concurrency: number; llmDelayMs: number }): Promise<SwarmTicketRun> {
+  const world = await startWorld({
+    host: swarm.gateway, script: ticketModel(options.llmDelayMs), settings: { WORKER_MODE: 'aider' },
+    appEnv: { ALLOWED_HOSTS: `127.0.0.1,${swarm.gateway}` },
   })
-  await new Promise<void>((done) => server.listen(0, swarm.gateway, done))
-  const ledger = `http://${swarm.gateway}:${(server.address() as { port: number }).port}`
-  const executor = makeExecutor(['node', '-e', TICKET_SCRIPT])
-
-  // Watches where the jobs run, and kills the first worker once a job of it is working.
-  const victim = swarm.workers[0]!
-  const nodesUsed = new Set<string>()
-  let killedAt = 0
-  let watching = true
-  const watcher = (async () => {
-    while (watching) {
-      const mine = new Set((await swarm.api.serviceList(['terarchitect.swarm_run']).catch(() => [])).map((service) => service.ID))
-      const running = (await swarm.api.taskList({}).catch(() => [])).filter((task) => mine.has(task.ServiceID) && task.Status.State === 'running')
-      for (const task of running) nodesUsed.add(task.NodeID!)
-      if (!killedAt && running.some((task) => task.NodeID === victim.nodeId) && beats.size >= 2) {
-        killedAt = Date.now()
-        await swarm.stopWorker(victim.hostname)
-      }
-      await sleep(250)
-    }
-  })()
-
-  const queue = Array.from({ length: count }, (_, index) => ({ ticket: String(index + 1), attempt: 0 }))
-  let lostRuns = 0
-  let recoveredAt = 0
-  const worker = async () => {
-    for (let item = queue.shift(); item; item = queue.shift()) {
-      item.attempt++
-      const spec = makeSpec({ ticketId: Number(item.ticket), env: { LEDGER: ledger, TICKET: item.ticket, ATTEMPT: String(item.attempt) } })
-      const result = await executor.run(spec, () => {}, new AbortController().signal).catch(() => ({ exitCode: -2 }))
-      if (result.exitCode === 0) {
-        if (killedAt && item.attempt > 1) recoveredAt = Math.max(recoveredAt, Date.now())
-        continue
-      }
-      if (result.exitCode === -1) lostRuns++
-      if (item.attempt >= 4) throw new Error(`ticket ${item.ticket} failed ${item.attempt} times (last exit ${result.exitCode})`)
-      queue.push(item)
-    }
+  const coordinator = spawnCoordinator({
+    TERARCHITECT_API_URL: world.t.url,
+    TERARCHITECT_WORKER_API_KEY: world.secrets.workerApiKey,
+    COORDINATOR_ID: options.coordinatorId,
+    PROJECT_ID: String(world.projectId),
+    MAX_CONCURRENT_AGENTS: String(options.concurrency),
+    AGENT_DOCKER_MODE: 'swarm',
+    DOCKER_HOST: swarm.dockerHost,
+    AGENT_IMAGE: swarm.image,
+    SWARM_CONSTRAINTS: 'node.labels.agents==true',
+    SWARM_CPU_RESERVATION: '0.1',
+    SWARM_MEMORY_RESERVATION: '64m',
+    SWARM_START_TIMEOUT_SEC: '120',
+    AGENT_MEMORY: '512m',
+    AGENT_STOP_TIMEOUT_SEC: '1',
+    AGENT_FALLBACK_TO_HOST: 'false',
+    CLAIM_WAIT_SEC: '5',
+    HEARTBEAT_MAX_SEC: '1',
+    LOG_LEVEL: 'info',
+  })
+  const views = nodeViews(swarm)
+  const close = async () => {
+    await coordinator.stop()
+    for (const view of views) if (view.own) view.engine.close()
+    await world.close()
   }
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker))
-  } finally {
+    await coordinator.waitForLog(/^coordinator started$/, 60_000)
+    const started = Date.now()
+    const { ids, jobIds } = await runTickets(world, options.count)
+    const mine = [`${COORDINATOR_ID_LABEL}=${options.coordinatorId}`, `${PROJECT_LABEL}=${world.projectId}`]
+    const liveAgents = async (): Promise<LiveAgent[]> => (await Promise.all(views.map(async (view) =>
+      // A killed node's socket is gone with it: no containers there.
+      (await view.engine.containerList({ labels: mine }).catch(() => [])).map((container) => {
+        const jobId = Number(container.Labels[JOB_ID_LABEL])
+        return { view, containerId: container.Id, jobId, ticketId: jobIds.get(jobId) ?? -jobId }
+      })))).flat()
+
+    const victim = swarm.workers[0]!
+    const nodesUsed = new Set<string>()
+    const checked = new Set<string>()
+    const secretFindings: string[] = []
+    let killedAt = 0
+    let killedJobs: number[] = []
+    let watching = true
+    const sampler = sampleAgents(liveAgents)
+    const watcher = (async () => {
+      while (watching) {
+        const live = await liveAgents()
+        for (const agent of live) {
+          nodesUsed.add(agent.view.nodeId)
+          if (checked.has(agent.containerId)) continue
+          checked.add(agent.containerId)
+          await secretsOutOfSight(swarm, agent).then((found) => secretFindings.push(...found), () => checked.delete(agent.containerId))
+        }
+        const onVictim = live.filter((agent) => agent.view.nodeId === victim.nodeId)
+        if (!killedAt && onVictim.some((agent) => workerAsked(world, agent.ticketId))) {
+          killedAt = Date.now()
+          killedJobs = onVictim.map((agent) => agent.jobId)
+          await swarm.stopWorker(victim.hostname)
+        }
+        await sleep(200)
+      }
+    })()
+
+    // A job lost with the node is retried as soon as it has failed, while the others run on.
+    const lost: SwarmTicketRun['lost'] = []
+    const ended = await waitFor(async () => {
+      const tickets = await Promise.all(ids.map((id) => getTicket(world, id)))
+      for (const ticket of tickets.filter((candidate) => candidate.job?.status === 'failed' && lost.filter((known) => known.ticketId === candidate.id).length < 2)) {
+        const said = (await ticketEvents(world, ticket.id)).filter((event) => event.job_id === ticket.job.job_id)
+          .map((event) => `${event.step}: ${event.summary} ${event.raw_output ?? ''}`).join('\n')
+        lost.push({ jobId: ticket.job.job_id, ticketId: ticket.id, said })
+        const retry = await world.t.api('POST', `/api/jobs/${ticket.job.job_id}/retry`, undefined, world.people)
+        if (retry.status !== 201) throw new Error(`retry of job ${ticket.job.job_id}: ${retry.status} ${JSON.stringify(retry.body)}`)
+        jobIds.set(retry.body.id, ticket.id)
+        return null
+      }
+      if (tickets.every((ticket) => ['succeeded', 'failed', 'cancelled'].includes(ticket.job?.status))) return tickets
+      await sleep(400) // ten reads a round: not at waitFor's pace
+      return null
+    }, 240_000, 'every ticket\'s job to end')
+    const totalSec = (Date.now() - started) / 1000
     watching = false
     await watcher
-    await executor.close?.()
-    server.close()
+    sampler.stop()
+
+    // `pr`: the agent posted its PR step to the app; `output`: the coordinator followed the service's
+    // log (the job's output tail holds the step lines the agent printed, [push] and [pr]).
+    const eventsPerTicket = await Promise.all(ended.map(async (ticket) => {
+      const events = await ticketEvents(world, ticket.id)
+      const tail = String((await jobOf(world, ticket.job.job_id)).output_tail ?? '')
+      return { ticketId: ticket.id, pr: events.some((event) => event.step === 'pr' && event.job_id === ticket.job.job_id), output: /\[push\][\s\S]*\[pr\]/.test(tail) }
+    }))
+    return {
+      world, ids, ended, lost, overlaps: sampler.overlaps, samples: sampler.samples(), nodesUsed: nodesUsed.size,
+      secretChecks: checked.size, secretFindings, eventsPerTicket, coordinatorLines: coordinator.lines,
+      figures: {
+        tickets: options.count, concurrency: options.concurrency, totalSec, lostRuns: lost.length,
+        killedAfterSec: killedAt ? (killedAt - started) / 1000 : null, agentsOnKilledNode: killedJobs.length,
+      },
+      close,
+    }
+  } catch (error) {
+    process.stderr.write(`coordinator:\n${coordinator.lines.slice(-30).join('\n')}\n`)
+    await close()
+    throw error
   }
-  return {
-    prsPerTicket: Array.from({ length: count }, (_, index) => (prs.has(String(index + 1)) ? 1 : 0)),
-    overlaps,
-    lostRuns,
-    nodesUsed: nodesUsed.size,
-    figures: {
-      tickets: count, totalSec: (Date.now() - started) / 1000, lostRuns,
-      killedAfterSec: killedAt ? (killedAt - started) / 1000 : null,
-      lastRetryDoneSec: recoveredAt ? (recoveredAt - started) / 1000 : null,
-    },
+}
+
+/**
+ * Reads the agent's job token from the secret file in its container (so the check knows the value)
+ * and looks for it, and for any job token, in the service spec, its tasks and the container's
+ * inspect. Rejects when the container is gone before it could be read.
+ */
+async function secretsOutOfSight(swarm: TestSwarm, agent: LiveAgent): Promise<string[]> {
+  const inspect = await agent.view.engine.containerInspect(agent.containerId)
+  const pid = (inspect as unknown as { State: { Pid: number } }).State.Pid
+  const token = readFileSync(`${agent.view.root}/proc/${pid}/root/${TOKEN_FILE}`, 'utf8')
+  if (!JOB_TOKEN.test(token)) throw new Error(`job ${agent.jobId}: the secret file holds no job token`)
+  const services = await swarm.api.serviceList([`${JOB_ID_LABEL}=${agent.jobId}`])
+  if (services.length === 0) throw new Error(`job ${agent.jobId}: its service is gone`)
+  const tasks = await swarm.api.taskList({ service: services.map((service) => service.ID) })
+  const findings: string[] = []
+  for (const [where, text] of [['service spec', JSON.stringify(services)], ['task', JSON.stringify(tasks)], ['container', JSON.stringify(inspect)]] as const) {
+    if (text.includes(token) || JOB_TOKEN.test(text)) findings.push(`job ${agent.jobId}: a job token in its ${where}`)
   }
+  return findings
 }

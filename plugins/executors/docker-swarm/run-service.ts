@@ -124,19 +124,20 @@ export async function runSwarmService(spec: JobSpec, output: OutputSink, signal:
       lastTask = task
       const state = task?.Status.State
       if (state && STARTED.has(state)) started = true
+      // Read before the task's own state: once its node is down the orchestrator shuts the task
+      // down (desired state `shutdown`), and the node is the reason to name.
+      const node = task?.NodeID && state !== 'complete' ? (await api.nodeList().catch(() => [])).find((candidate) => candidate.ID === task.NodeID) : undefined
+      const nodeLost = node && (node.Status.State === 'down' || node.Status.State === 'disconnected')
+        ? `its node ${node.Description?.Hostname ?? node.ID} is ${node.Status.State}${node.Status.Message ? ` (${node.Status.Message})` : ''}`
+        : undefined
       if (state === 'complete') outcome = { kind: 'ended', exitCode: task!.Status.ContainerStatus?.ExitCode ?? 0 }
       else if (state === 'failed' && task!.Status.ContainerStatus?.ExitCode) outcome = { kind: 'ended', exitCode: task!.Status.ContainerStatus.ExitCode }
+      else if (nodeLost) outcome = { kind: 'lost', reason: nodeLost }
       else if (state === 'rejected' || (state === 'failed' && !started)) outcome = { kind: 'unstartable', reason: taskReason(task!) }
       else if (state === 'failed') outcome = { kind: 'lost', reason: `its task failed: ${taskReason(task!)}` }
       else if (state && FINAL.has(state)) outcome = { kind: 'lost', reason: `the swarm ended its task (${taskReason(task!)})` }
       // The swarm is taking the task down (its service was removed): it will not run to its end.
       else if (task && ENDING.has(task.DesiredState)) outcome = { kind: 'lost', reason: `the swarm is ending its task (desired state ${task.DesiredState}: its service was removed?)` }
-      else if (task?.NodeID) {
-        const node = (await api.nodeList().catch(() => [])).find((candidate) => candidate.ID === task.NodeID)
-        if (node && (node.Status.State === 'down' || node.Status.State === 'disconnected')) {
-          outcome = { kind: 'lost', reason: `its node ${node.Description?.Hostname ?? node.ID} is ${node.Status.State}${node.Status.Message ? ` (${node.Status.Message})` : ''}` }
-        }
-      }
       if (!outcome && !started && Date.now() > startDeadline) {
         outcome = { kind: 'unstartable', reason: `not started within ${Math.round(context.startTimeoutMs / 1000)} s: ${task ? taskReason(task) : 'no task was created'}` }
       }
