@@ -30,6 +30,9 @@ export const WORKER_MODES = ['opencode', 'claude-code', 'codex', 'gemini', 'aide
  */
 export const FORGE_KINDS: string[] = []
 
+/** An issue label as the forges allow one, and as the intake can ask for it (no comma: lists are comma-separated). */
+const labelProblem = (value: string) => (value.length <= 100 && !/[,\u0000-\u001f\u007f]/.test(value) ? null : 'must be one label name: at most 100 characters, no comma or control character')
+
 export const SETTINGS: SettingDefinition[] = [
   { key: 'GITHUB_TOKEN', type: 'string', secret: true, required: 'warning', description: 'GitHub token for clone, push and pull requests, used by the app only (the git relay and forge actions); agents never receive it. FORGE_TOKEN, when set, wins' },
   { key: 'GITHUB_API_URL', type: 'url', secret: false, default: 'https://api.github.com', description: 'GitHub REST API base (GitHub Enterprise: https://host/api/v3); FORGE_API_URL, when set, wins' },
@@ -63,8 +66,8 @@ export const SETTINGS: SettingDefinition[] = [
   { key: 'MEMORY_EMBEDDING_MODEL', type: 'string', secret: false, description: 'Embedding model' },
   { key: 'REVIEW_POLL_INTERVAL_SEC', type: 'integer', secret: false, default: '60', description: 'How often open PRs are polled for new comments' },
   { key: 'REVIEW_ALLOWED_AUTHORS', type: 'string', secret: false, description: 'Comma-separated GitHub logins whose comments trigger review jobs besides writers' },
-  { key: 'INTAKE_LABEL', type: 'string', secret: false, description: 'Issue intake (docs/issue-intake.md): an issue a person with write access gives this label becomes a Backlog ticket; unset = no intake. Best set per project' },
-  { key: 'INTAKE_START_LABEL', type: 'string', secret: false, description: 'Issue intake: an issue a writer gives this label becomes a ticket moved straight to In Progress' },
+  { key: 'INTAKE_LABEL', type: 'string', secret: false, check: labelProblem, description: 'Issue intake (docs/issue-intake.md): an issue a person with write access gives this label becomes a Backlog ticket; unset = no intake. Best set per project' },
+  { key: 'INTAKE_START_LABEL', type: 'string', secret: false, check: labelProblem, description: 'Issue intake: an issue a writer gives this label becomes a ticket moved straight to In Progress' },
 ]
 
 export const SETTINGS_BY_KEY = new Map(SETTINGS.map((definition) => [definition.key, definition]))

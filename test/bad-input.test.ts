@@ -373,6 +373,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   put(by('PUT', '/api/projects/:id/settings'), [
     { values: { NOPE: 'x' } }, { values: { EMBEDDING_API_KEY: 'x' } }, { values: { FORGE_KIND: 'bitbucket' } }, { values: { WORKER_MODE: 'vim' } },
     { values: { MAX_CONCURRENT_AGENTS: 0 } }, { values: { FORGE_API_URL: 'nope' } }, { values: { GIT_AUTHOR_EMAIL: 'nobody' } }, { values: { WORKER_MODEL: [] } },
+    { values: { INTAKE_LABEL: 'agent,start' } }, { values: { INTAKE_START_LABEL: 'x'.repeat(101) } },
   ], (change) => `/body/values/${Object.keys(change.values as object)[0]}`)
   put(by('POST', '/api/projects/:id/memory/index'), [{ documents: [] }, { documents: [{ content: '' }] }, { documents: [{ content: 'c', kind: 'UPPER' }] }, { documents: [{ content: 'c', extra: 1 }] }], field)
   put(by('POST', '/api/projects/:id/memory/retrieve'), [{ query: '' }, { k: 0 }, { k: 51 }, { kinds: ['Bad Kind'] }], field)
