@@ -4,8 +4,9 @@
  * more than the ticket's description) and its link are written in one transaction; the link is
  * unique per project and issue, so the webhook and the poller importing at once make one ticket (the
  * loser's transaction rolls back). The start label then moves the ticket to In Progress through
- * `runTicket`, the path a person's move takes (the one-active-job rule, blockers, the project's cap
- * and whether it can run all apply; a refusal leaves the ticket in the Backlog and says why).
+ * `runTicket`, the path a person's move takes, as a member (the one-active-job rule, blockers, the
+ * project's cap, whether it can run, and that a local project's agents are started by admins only
+ * all apply; a refusal leaves the ticket in the Backlog and says why).
  */
 import type { AppContext } from '../../context.ts'
 import { AppError, isAppError } from '../../errors.ts'
@@ -51,7 +52,8 @@ export async function importIssue(ctx: AppContext, target: IntakeTarget, issue: 
     return { imported: false, reason }
   }
   const by = accepted.event!.actor!
-  const actor: Actor = { userId: null, label: `${by} on ${target.forge.kind} (${ref})`, address: null }
+  // A forge writer acts with a member's rights: a local project's agents, which only an admin may start, are not started.
+  const actor: Actor = { userId: null, label: `${by} on ${target.forge.kind} (${ref})`, address: null, role: 'member' }
   let ticketId: number
   try {
     const ticket = await createTicket(ctx, target.projectId, { title: boundedTitle(issue), description: boundedBody(issue) }, actor, async ({ tx }, id) => {
