@@ -12,6 +12,7 @@ import { builtinForges } from '../plugins/forges/index.ts'
 import type { Forge } from '../core/forge.ts'
 import { createLogger, type LogLevel } from '../core/log.ts'
 import { createDatabase, startCluster, type Cluster } from './postgres.ts'
+import { seedPglite } from './pglite-template.ts'
 
 export type DbKind = 'postgres' | 'pglite'
 export const DB_KINDS: DbKind[] = ['postgres', 'pglite']
@@ -86,6 +87,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...options.env,
   }
   const config = resolveAppConfig(env)
+  // An embedded database opens a copy of an initialized cluster instead of running initdb (pglite-template.ts).
+  if (!config.DATABASE_URL) await seedPglite(config.TERARCHITECT_DATA_DIR)
   // Every record is kept at debug level for the stored-secrets scan (secret-scan.ts); stderr gets LOG_LEVEL's.
   const logs: string[] = []
   const log = createLogger('debug', {}, (line) => {

@@ -16,6 +16,7 @@ import { readdirSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ROOT } from './helpers.ts'
 import { startCluster } from './postgres.ts'
+import { pgliteTemplate } from './pglite-template.ts'
 
 const FILE_TIMEOUT_MS = 15 * 60 * 1000
 const LINGER_MS = 20 * 1000
@@ -118,7 +119,9 @@ async function main() {
   const coverageDir = join(ROOT, 'coverage', 'tmp')
   rmSync(join(ROOT, 'coverage'), { recursive: true, force: true })
   mkdirSync(coverageDir, { recursive: true })
-  const cluster = await startCluster()
+  // One PostgreSQL cluster for every file, and the migrated PGlite data dir their embedded apps copy
+  // (pglite-template.ts), made before the files start.
+  const [cluster] = await Promise.all([startCluster(), pgliteTemplate()])
   const env = { ...process.env, TEST_PG_URL: cluster.url, NODE_V8_COVERAGE: coverageDir, FORCE_COLOR: '0' }
   const results: FileResult[] = []
   const alone = files.filter((file) => /^\/\/ test-runner: alone$/m.test(readFileSync(file, 'utf8')))
