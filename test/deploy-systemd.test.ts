@@ -112,7 +112,10 @@ function runUnit(unit: string, root: string, fileEnv: Record<string, string>): U
     async stop() {
       const killed = Date.now()
       child.kill(one('KillSignal') as NodeJS.Signals)
-      const code = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), Number(one('TimeoutStopSec')) * 1000))])
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const code = await Promise.race([exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Number(one('TimeoutStopSec')) * 1000)))])
+      // A timer left running would hold the process TimeoutStopSec after the tests end.
+      clearTimeout(timer)
       if (code === null) child.kill('SIGKILL')
       assert.ok(Date.now() - killed < Number(one('TimeoutStopSec')) * 1000, 'stopped within TimeoutStopSec')
       return code
