@@ -67,7 +67,7 @@ async function postComment(ctx: AppContext, target: IntakeTarget, link: IssueLin
   try {
     const ticket = await getTicket(ctx.sql, target.projectId, link.ticket_id)
     const key = ticket.project_key ? `${ticket.project_key}-${ticket.number}` : `ticket ${ticket.number}`
-    const body = `${INTAKE_MARKER}\nImported as ${key} ("${ticket.title.replace(/[\r\n]+/g, ' ').slice(0, 120)}"). Its pull request will close this issue when merged.`
+    const body = `${INTAKE_MARKER}\nImported as ${key}. Its pull request will close this issue when merged.`
     const posted = await target.issues.comment(target.forge.repo, link.issue_number, body)
     await ctx.sql`update ticket_issues set comment_id = ${posted.id || 0} where id = ${link.id}`
   } catch (error) {
