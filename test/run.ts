@@ -13,6 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, relative } from 'node:path'
 import { ROOT } from './helpers.ts'
 import { startCluster } from './postgres.ts'
@@ -110,6 +111,29 @@ function timing(r: FileResult): string {
   return parts.length ? `; ${parts.join(', ')}` : ''
 }
 
+/** The machine's CPU counters (/proc/stat, in ticks): busy and iowait against the total. */
+function cpuTimes(): { busy: number; iowait: number; total: number } | undefined {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number) as number[]
+    const busy = user! + nice! + system! + irq! + softirq! + steal!
+    return { busy, iowait: iowait!, total: busy + idle! + iowait! }
+  } catch {
+    return undefined // not Linux
+  }
+}
+
+/**
+ * How busy the cores were while the lanes ran: whether another lane (TEST_JOBS) would find idle
+ * CPU (the files waiting on docker, leases, timers) or only contend.
+ */
+function cpuShare(from: ReturnType<typeof cpuTimes>, to: ReturnType<typeof cpuTimes>): string {
+  if (!from || !to || to.total === from.total) return 'CPU use unknown'
+  const share = (key: 'busy' | 'iowait') => `${((100 * (to[key] - from[key])) / (to.total - from.total)).toFixed(0)}%`
+  return `CPU ${share('busy')} busy, ${share('iowait')} iowait (of ${availableParallelism()} cores)`
+}
+
+let lanesSummary = ''
+
 async function main() {
   step('provision', 'bash', ['scripts/provision.sh'])
   step('build', process.execPath, ['scripts/build.mjs'])
@@ -130,11 +154,14 @@ async function main() {
   const slow = (file: string) => (/^\/\/ test-runner: slow$/m.test(readFileSync(file, 'utf8')) ? 1 : 0)
   const shared = files.filter((file) => !alone.includes(file)).sort((a, b) => slow(b) - slow(a) || statSync(b).size - statSync(a).size)
   process.stdout.write(`\n== ${files.length} files: ${shared.length} on ${LANES} lanes, then ${alone.length} alone\n`)
+  const lanesStarted = Date.now()
+  const cpuAtStart = cpuTimes()
   try {
     const lane = async () => {
       for (let file = shared.shift(); file; file = shared.shift()) results.push(await runFile(file, env))
     }
     await Promise.all(Array.from({ length: LANES }, lane))
+    lanesSummary = `${LANES} lanes: ${((Date.now() - lanesStarted) / 1000).toFixed(0)} s; ${cpuShare(cpuAtStart, cpuTimes())}`
     for (const file of alone) results.push(await runFile(file, env))
   } finally {
     await cluster.stop()
@@ -153,6 +180,7 @@ async function main() {
     process.stdout.write(`CI: ${skipped} skipped test(s) count as failures\n`)
     failed += skipped
   }
+  if (lanesSummary) process.stdout.write(`${lanesSummary}\n`)
   process.stdout.write(`\n${sum('passed')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`)
   process.exit(failed ? 1 : 0)
 }
