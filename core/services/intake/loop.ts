@@ -3,16 +3,12 @@
  * poller's cadence, re-read each cycle) each project whose intake is on asks its forge for the
  * issues changed since its cursor (the plugin's own) and syncs each one; the cursor is saved only
  * after every issue returned was handled, so a failure mid-way is retried from the old cursor.
- *
- * It never throws. A failing cycle is logged and the next one waits longer: the interval doubled per
- * consecutive failure, capped at 10 minutes, ±20% jitter so app replicas drift apart.
+ * It never throws (poll-loop.ts).
  */
 import type { AppContext } from '../../context.ts'
-import { reviewSettings } from '../review/forge.ts'
+import { startPollLoop, type PollLoop } from '../poll-loop.ts'
 import { syncIssue } from './sync.ts'
 import { intakeProjectIds, intakeTarget, type IntakeTarget } from './target.ts'
-
-const MAX_BACKOFF_SEC = 600
 
 /** One project's poll; exported for tests. Returns how many issues the forge reported. */
 export async function pollIntake(ctx: AppContext, target: IntakeTarget): Promise<number> {
@@ -53,41 +49,7 @@ export async function intakeCycle(ctx: AppContext): Promise<{ polled: number; fa
   return { polled, failed }
 }
 
-export interface IntakeLoop {
-  stop(): Promise<void>
-}
-
-export function startIntakeLoop(ctx: AppContext): IntakeLoop {
-  let stopped = false
-  let failures = 0
-  let timer: NodeJS.Timeout | undefined
-  let cycle: Promise<void> = Promise.resolve()
-
-  const schedule = (seconds: number) => {
-    if (stopped) return
-    timer = setTimeout(() => (cycle = run()), seconds * (0.8 + Math.random() * 0.4) * 1000)
-    timer.unref()
-  }
-
-  async function run(): Promise<void> {
-    let interval = 60
-    try {
-      interval = (await reviewSettings(ctx)).pollIntervalSec
-      await intakeCycle(ctx)
-      failures = 0
-    } catch (error) {
-      failures++
-      if (!stopped) ctx.log.warn('intake cycle failed; backing off', { failures, error })
-    }
-    schedule(Math.min(interval * 2 ** failures, Math.max(interval, MAX_BACKOFF_SEC)))
-  }
-
-  schedule(1)
-  return {
-    async stop() {
-      stopped = true
-      clearTimeout(timer)
-      await cycle
-    },
-  }
+/** The poller (poll-loop.ts: the review poller's cadence and backoff). */
+export function startIntakeLoop(ctx: AppContext): PollLoop {
+  return startPollLoop(ctx, 'intake', () => intakeCycle(ctx))
 }

@@ -6,18 +6,17 @@
  * lets that ticket's PR start its next review job at once; a job that failed is looked at again
  * when its retry delay has passed (dispatch.ts `retryDelayMs`) rather than at the next cycle.
  *
- * It never throws. A failing cycle is logged and the next one waits longer: the interval doubled
- * per consecutive failure, capped at 10 minutes, ±20% jitter so app replicas drift apart.
+ * It never throws: the cycles' cadence and backoff are poll-loop.ts's.
  */
 import type { AppContext } from '../../context.ts'
 import type { Feed, FeedRow } from '../feed.ts'
 import { redecideComments } from './comments.ts'
 import { dispatchForTicket, dispatchReview, retryDelayMs } from './dispatch.ts'
-import { reviewAccess, reviewSettings, type ReviewAccess } from './forge.ts'
+import { startPollLoop } from '../poll-loop.ts'
+import { reviewAccess, type ReviewAccess } from './forge.ts'
 import { pollPr } from './poll.ts'
 import { listTrackingPrs, trackNewPrs } from './prs.ts'
 
-const MAX_BACKOFF_SEC = 600
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 /** One full cycle; exported for tests and scripts. Per-PR failures are recorded on the PR. */
@@ -55,32 +54,9 @@ export interface ReviewLoop {
 
 export function startReviewLoop(ctx: AppContext, feed: Feed): ReviewLoop {
   let stopped = false
-  let failures = 0
-  let timer: NodeJS.Timeout | undefined
-  let cycle: Promise<void> = Promise.resolve()
   // Feed-triggered work runs one task at a time, apart from the (slower) poll cycle.
   let quick: Promise<void> = Promise.resolve()
   const retryTimers = new Set<NodeJS.Timeout>()
-
-  const schedule = (seconds: number) => {
-    if (stopped) return
-    const jittered = seconds * (0.8 + Math.random() * 0.4)
-    timer = setTimeout(() => (cycle = run()), jittered * 1000)
-    timer.unref()
-  }
-
-  async function run(): Promise<void> {
-    let interval = 60
-    try {
-      interval = (await reviewSettings(ctx)).pollIntervalSec
-      await reviewCycle(ctx)
-      failures = 0
-    } catch (error) {
-      failures++
-      if (!stopped) ctx.log.warn('review cycle failed; backing off', { failures, error })
-    }
-    schedule(Math.min(interval * 2 ** failures, Math.max(interval, MAX_BACKOFF_SEC)))
-  }
 
   const enqueue = (task: () => Promise<unknown>) => {
     quick = quick.then(task).then(
@@ -116,15 +92,13 @@ export function startReviewLoop(ctx: AppContext, feed: Feed): ReviewLoop {
     for (const ticketId of tickets) enqueue(() => dispatchForTicket(ctx, ticketId))
   })
 
-  // The first cycle soon after start: catches up on what happened while the app was down.
-  schedule(1)
+  const poll = startPollLoop(ctx, 'review', () => reviewCycle(ctx))
   return {
     async stop() {
       stopped = true
       unsubscribe()
-      clearTimeout(timer)
       for (const retry of retryTimers) clearTimeout(retry)
-      await Promise.all([cycle, quick])
+      await Promise.all([poll.stop(), quick])
     },
   }
 }
