@@ -67,6 +67,11 @@ async function startFixture(options: { byBaseHead?: boolean; rootUrl?: string } 
       void fake.state.review(REPO, number, login, 'COMMENT', '', { path, line, body }),
     personApprove: async (login: string, number: number) => void fake.state.review(REPO, number, login, 'APPROVED', 'Looks good'),
     personClose: async (number: number) => fake.state.close(REPO, number),
+    issues: {
+      open: async (login: string, fields: { title: string; body: string; labels?: string[]; createdAt?: number }) => fake.issues.openIssue(REPO, login, fields).number,
+      label: async (login: string, number: number, label: string) => fake.issues.label(REPO, number, login, label),
+      state: async (number: number) => fake.issues.issueOf(REPO, number).state,
+    },
     webhookDelivery: (secret: string, event: 'comment' | 'close', number: number, body?: string) => fake.state.delivery(secret, event, REPO, number, { body, login: 'alice' }),
     async close() {
       await fake.close()
