@@ -2,7 +2,9 @@
  * Where an agent's time goes before the worker's first LLM request, for the agent benches: the
  * agent prints every job step as one marked line (core/agent/reporter.ts), and the bench's output
  * sink stamps each line as it arrives, on the same clock as "ticket moved" and the fake LLM's first
- * request. A step's share is the time from the mark before it to its own line.
+ * request. A step's share is the time from the mark before it to its own line. The clone runs
+ * beside the memory and context fetches (core/agent/job.ts): its share is what it took beyond them
+ * (negative when it finished first).
  */
 import { STEP_LINE_MARK } from '../../core/agent/reporter.ts'
 
@@ -11,7 +13,7 @@ import { STEP_LINE_MARK } from '../../core/agent/reporter.ts'
  * moved (the run request), the agent ready for it (cold: its container started; warm: its job file
  * handed over; host: its process spawned), then the steps the agent prints.
  */
-export const MARKS = ['moved', 'ready', 'start', 'context', 'memory', 'clone', 'probe', 'branch', 'turn', 'first LLM request'] as const
+export const MARKS = ['moved', 'ready', 'start', 'memory', 'context', 'clone', 'probe', 'branch', 'turn', 'first LLM request'] as const
 export type Mark = (typeof MARKS)[number]
 
 export interface StepClock {
