@@ -20,13 +20,13 @@ export const AgentEnv = Type.Object({
   PROJECT_ID: Type.Integer({ minimum: 1, description: 'Project of the job' }),
   TICKET_ID: Type.Integer({ minimum: 1, description: 'Ticket of the job' }),
   JOB_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'The job; implied by the job token when unset' })),
-  JOB_KIND: Type.Optional(Type.Union([Type.Literal('ticket'), Type.Literal('review')], { description: '`ticket` | `review`; the command-line argument wins' })),
+  JOB_KIND: Type.Optional(Type.Union([Type.Literal('ticket'), Type.Literal('review'), Type.Literal('ci_fix')], { description: '`ticket` | `review` | `ci_fix`; the command-line argument wins' })),
   JOB_ATTEMPT: Type.Optional(Type.Integer({ minimum: 1, description: 'Attempt number, shown in the first job event' })),
   JOB_LEASE_SEC: Type.Optional(Type.Number({ minimum: 0, description: "The job's lease at its claim (set by the coordinator): until the app first confirms the lease, the agent counts it from its own start" })),
   TERARCHITECT_AGENT_TOKEN: Type.Optional(Type.String({ minLength: 8, description: 'Job-scoped token for the ticket endpoints (sent as Authorization: Bearer)' })),
   TERARCHITECT_WORKER_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'The worker key, accepted instead of a job token (manual runs)' })),
   DEFAULT_BRANCH: Type.Optional(Type.String({ minLength: 1, description: "Base branch; default the project's, else detected from the remote's HEAD" })),
-  PR_NUMBER: Type.Optional(Type.Integer({ minimum: 1, description: 'Review jobs: the pull request' })),
+  PR_NUMBER: Type.Optional(Type.Integer({ minimum: 1, description: 'Review and CI-fix jobs: the pull request' })),
   COMMENT_BODY: Type.Optional(Type.String({ description: 'Review jobs: the comment to address' })),
   GITHUB_COMMENT_ID: Type.Optional(Type.Integer({ minimum: 1, description: 'Review jobs: id of the comment' })),
   EXECUTION_MODE: Type.Union([Type.Literal('docker'), Type.Literal('local')], { default: 'docker', description: '`local`: work in PROJECT_PATH' }),
@@ -56,7 +56,7 @@ export const AgentEnv = Type.Object({
   DRAFT_PR_ON_BUDGET: Type.Optional(Type.Boolean({ description: 'Override: open a draft PR when a budget runs out' })),
 })
 
-export type AgentKind = 'ticket' | 'review'
+export type AgentKind = 'ticket' | 'review' | 'ci_fix'
 
 export type AgentConfig = Static<typeof AgentEnv> & {
   kind: AgentKind
@@ -76,8 +76,8 @@ const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'USER', 'SHELL', 
 export function resolveAgentConfig(env: Record<string, string | undefined>, argvKind?: string): AgentConfig {
   const raw = readEnv(AgentEnv, env)
   const kind = argvKind ?? raw.JOB_KIND
-  if (kind !== 'ticket' && kind !== 'review') {
-    throw badRequest(`usage: agent ticket|review (got ${JSON.stringify(kind ?? '')})`, [{ path: 'JOB_KIND', message: 'expected ticket or review' }])
+  if (kind !== 'ticket' && kind !== 'review' && kind !== 'ci_fix') {
+    throw badRequest(`usage: agent ticket|review|ci_fix (got ${JSON.stringify(kind ?? '')})`, [{ path: 'JOB_KIND', message: 'expected ticket, review or ci_fix' }])
   }
   if (!raw.TERARCHITECT_AGENT_TOKEN && !raw.TERARCHITECT_WORKER_API_KEY) {
     throw badRequest('invalid configuration: TERARCHITECT_AGENT_TOKEN (or TERARCHITECT_WORKER_API_KEY) is required', [
@@ -88,6 +88,9 @@ export function resolveAgentConfig(env: Record<string, string | undefined>, argv
     throw badRequest('invalid configuration: a review job needs PR_NUMBER and COMMENT_BODY', [
       { path: raw.PR_NUMBER ? 'COMMENT_BODY' : 'PR_NUMBER', message: 'required for review jobs' },
     ])
+  }
+  if (kind === 'ci_fix' && !raw.PR_NUMBER) {
+    throw badRequest('invalid configuration: a ci_fix job needs PR_NUMBER', [{ path: 'PR_NUMBER', message: 'required for ci_fix jobs' }])
   }
   const baseEnv: Record<string, string> = {}
   for (const key of INHERITED) if (env[key]) baseEnv[key] = env[key]!

@@ -29,6 +29,7 @@ import { projectSettingsRoutes } from './api/project-settings.ts'
 import { checkRoutes } from './api/checks.ts'
 import { eventRoutes } from './api/events.ts'
 import { reviewRoutes } from './api/review.ts'
+import { ciFixRoutes } from './api/ci-fix.ts'
 import { memoryRoutes } from './api/memory.ts'
 import { webhookRoutes } from './api/webhooks.ts'
 import { notificationRoutes } from './api/notifications.ts'
@@ -44,6 +45,7 @@ import { auditRoutes } from './api/audit.ts'
 import { anyUser } from './services/users.ts'
 import { issueSetupCode } from './services/setup-code.ts'
 import { startReviewLoop } from './services/review/loop.ts'
+import { startCiLoop } from './services/ci-fix/loop.ts'
 import { startIntakeLoop } from './services/intake/loop.ts'
 import { startMemoryIndexer } from './services/memory-sources.ts'
 import { healthRoutes } from './api/health.ts'
@@ -126,6 +128,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const stopReaper = startReaper(ctx)
   const stopNotifications = startNotificationSender(ctx)
   const reviewLoop = startReviewLoop(ctx, feed)
+  const ciLoop = startCiLoop(ctx, feed)
   const intakeLoop = startIntakeLoop(ctx)
   const memoryIndexer = startMemoryIndexer(ctx, feed)
   const probe = createDbProbe({ sql: db.sql, expected: migrationVersions(options.migrationsDir), log })
@@ -147,6 +150,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...jobRoutes(ctx),
     ...eventRoutes(ctx, feed),
     ...reviewRoutes(ctx),
+    ...ciFixRoutes(ctx),
     ...memoryRoutes(ctx),
     ...coordinatorRoutes(ctx),
     ...pathCheckRoutes(ctx),
@@ -184,6 +188,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   /** Stops the background loops, then the feed, the bus and the database, in that order. */
   const stopServices = async () => {
     await reviewLoop.stop()
+    await ciLoop.stop()
     await intakeLoop.stop()
     await memoryIndexer.stop()
     await stopReaper()

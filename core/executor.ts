@@ -10,7 +10,7 @@ export interface JobSpec {
   jobId: number
   ticketId: number | null
   projectId: number
-  kind: 'ticket' | 'review'
+  kind: 'ticket' | 'review' | 'ci_fix'
   executionMode: 'docker' | 'local'
   /** Host directory the agent works in for execution mode `local`. */
   projectPath: string | null

@@ -119,6 +119,8 @@ export interface ForgeClient {
   /** True when `login` may push to the repository (the writer check behind "only writers trigger work"). */
   canWrite(repo: string, login: string): Promise<boolean>
   merge(repo: string, number: number, options: { method: 'merge' | 'squash' | 'rebase'; sha?: string; title?: string; message?: string }): Promise<{ sha: string | null }>
+  /** Optional capability: a commit's CI checks (CI auto-fix, docs/ci-fix.md). */
+  checks?: ForgeChecks
   /** Optional capability: the repository's issues (issue intake, docs/issue-intake.md). */
   issues?: ForgeIssues
 }
@@ -166,12 +168,41 @@ export interface ForgeIssues {
   closeKeyword(number: number): string
 }
 
+/** Where one check stands; `queued` has not started (a runner never picked it up, or it waits). */
+export type CheckState = 'queued' | 'running' | 'success' | 'failure' | 'cancelled' | 'skipped' | 'neutral'
+
+/**
+ * One CI check of a commit, whatever the forge calls it: a GitHub check run or commit status, a
+ * GitLab pipeline job, a Gitea commit status. `name` is unique among a commit's checks (the newest
+ * run of a name wins). `excerpt` is set for failures only: the check's own output (GitHub's output
+ * title/summary/text) or its log's tail (GitLab's job trace), at most `EXCERPT_MAX_BYTES` as the
+ * plugin read it; core bounds and redacts it again before it reaches a prompt.
+ */
+export interface CommitCheck {
+  name: string
+  state: CheckState
+  /** One line the forge gives about the conclusion (a status description, a check title), or null. */
+  summary: string | null
+  detailsUrl: string | null
+  excerpt: string | null
+}
+
+/** The most a plugin reads of one failed check's log or output. */
+export const EXCERPT_MAX_BYTES = 16 * 1024
+
+export interface ForgeChecks {
+  /** Every check of commit `sha` in the repository, newest run per name. */
+  list(repo: string, sha: string): Promise<CommitCheck[]>
+}
+
 /** What a verified webhook delivery is about, in forge-neutral terms. */
 export type WebhookEvent =
   | { type: 'ping' }
   | { type: 'comment'; repo: string; number: number; comment: ForgeComment }
   | { type: 'request'; repo: string; number: number; state: RequestState }
   | { type: 'ignored'; reason: string }
+  /** A commit's checks changed (the follower reads them again through `checks`); `number` when the forge names the request. */
+  | { type: 'checks'; repo: string; sha: string; number: number | null }
   /**
    * Something happened to an issue (the intake reads the issue and its label events again); `sender`
    * is who did it, the editor of an `edited`.

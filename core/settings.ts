@@ -68,6 +68,8 @@ export const SETTINGS: SettingDefinition[] = [
   { key: 'REVIEW_ALLOWED_AUTHORS', type: 'string', secret: false, description: 'Comma-separated GitHub logins whose comments trigger review jobs besides writers' },
   { key: 'INTAKE_LABEL', type: 'string', secret: false, check: labelProblem, description: 'Issue intake (docs/issue-intake.md): an issue a person with write access gives this label becomes a Backlog ticket; unset = no intake. Best set per project' },
   { key: 'INTAKE_START_LABEL', type: 'string', secret: false, check: labelProblem, description: 'Issue intake: an issue a writer gives this label becomes a ticket moved straight to In Progress' },
+  { key: 'CI_FIX_MAX_ROUNDS', type: 'integer', secret: false, default: '2', description: 'CI-fix jobs per pull request whose checks fail (docs/ci-fix.md); 0 = CI is followed and reported but never fixed' },
+  { key: 'CI_FIX_START_TIMEOUT_SEC', type: 'integer', secret: false, default: '1800', description: 'Seconds a pull request\'s checks may stay queued (or absent) before the ticket is told they never started' },
 ]
 
 export const SETTINGS_BY_KEY = new Map(SETTINGS.map((definition) => [definition.key, definition]))

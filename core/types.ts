@@ -19,7 +19,7 @@ export const Priority = Type.Union([Type.Literal('low'), Type.Literal('medium'),
 export const ColumnRole = Type.Union([
   Type.Literal('backlog'), Type.Literal('in_progress'), Type.Literal('in_review'), Type.Literal('done'), Type.Literal('custom'),
 ])
-export const JobKind = Type.Union([Type.Literal('ticket'), Type.Literal('review')])
+export const JobKind = Type.Union([Type.Literal('ticket'), Type.Literal('review'), Type.Literal('ci_fix')])
 export const JobStatus = Type.Union([
   Type.Literal('pending'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled'),
 ])

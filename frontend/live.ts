@@ -11,7 +11,7 @@
 export const EVENT_TYPES = [
   'project.created', 'project.updated', 'project.deleted', 'graph.updated', 'board.updated',
   'ticket.created', 'ticket.updated', 'ticket.deleted', 'job.updated', 'log',
-  'note.created', 'note.updated', 'note.deleted', 'settings.updated', 'pr.updated',
+  'note.created', 'note.updated', 'note.deleted', 'settings.updated', 'pr.updated', 'ci.updated',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 export type LiveListener = (type: EventType, data: any) => void

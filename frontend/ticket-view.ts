@@ -23,6 +23,7 @@ import './job-log.ts'
 import './job-history.ts'
 import './ticket-details.ts'
 import './ticket-issue.ts'
+import './ticket-ci.ts'
 import { blockerLines } from './ticket-blockers.ts'
 
 type Tab = 'activity' | 'details' | 'jobs' | 'review'
@@ -267,6 +268,7 @@ export class TicketViewElement extends LitElement {
             ${reasonLine(ticket.job, { projectId: this.project.id, ticketId: ticket.id })}
             ${this.blockers(ticket)}
             <ta-ticket-issue .issue=${ticket.issue}></ta-ticket-issue>
+            <ta-ticket-ci .projectId=${this.project.id} .ticketId=${ticket.id}></ta-ticket-ci>
           </div>` : nothing}
           <div class="tabs" role="tablist">
             ${tabs.map((id) => html`<button class="tab" role="tab" aria-selected=${tab === id ? 'true' : 'false'}

@@ -158,6 +158,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/memory/retrieve', access: 'agent', params: agentTicket, body: { query: 'q' }, required: ['query'] },
     { method: 'GET', path: '/api/projects/:id/review', access: 'people', params: { id: f.p } },
     { method: 'GET', path: '/api/projects/:pid/tickets/:tid/review', access: 'people', params: ticket },
+    { method: 'GET', path: '/api/projects/:pid/tickets/:tid/ci', access: 'people', params: ticket },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/comment', access: 'people', params: ticket, body: { body: 'please rename', trigger_review: false }, required: ['body'] },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/merge', access: 'people', params: ticket, body: { method: 'squash', commit_title: 't', commit_message: 'm', sha: 'a'.repeat(40) } },
     { method: 'POST', path: '/api/projects/:pid/tickets/:tid/review/addressed', access: 'agent', params: agentTicket, body: { github_comment_id: 1 }, required: ['github_comment_id'] },

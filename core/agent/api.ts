@@ -25,6 +25,14 @@ export interface WorkerContext {
     pr: { number: number; url: string; title: string; state: string; head_branch: string; head_sha: string; base_branch: string; same_repo: boolean }
     comment: { body: string; github_comment_id: number | null }
   } | null
+  /** CI-fix jobs: the request, and the round's failing checks (bounded and redacted by the app); null otherwise. */
+  ci_fix?: {
+    pr: { number: number; url: string; title: string; state: string; head_branch: string; head_sha: string; base_branch: string; same_repo: boolean }
+    round: number
+    max_rounds: number | null
+    sha: string
+    failing: { name: string; state: string; summary: string | null; details_url: string | null; excerpt: string | null }[]
+  } | null
   /** Project memories recalled for this ticket by the agent (not part of the app's answer). */
   memories?: RecalledMemory[]
 }

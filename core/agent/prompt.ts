@@ -5,7 +5,7 @@
  */
 import type { WorkerContext } from './api.ts'
 
-const clip = (text: string | null | undefined, max: number) => {
+export const clip = (text: string | null | undefined, max: number) => {
   const value = (text ?? '').trim()
   return value.length > max ? `${value.slice(0, max)}\n… (${value.length - max} more characters left out)` : value
 }
@@ -88,7 +88,7 @@ export interface WorkspaceFacts {
   testCommand?: string | null
 }
 
-function rules(facts: WorkspaceFacts): string {
+export function rules(facts: WorkspaceFacts): string {
   const list = [...RULES]
   if (facts.testCommand) list.push(`The project's tests run with \`${facts.testCommand}\`; make them pass.`)
   list.push('End with a short summary of what you changed.')

@@ -17,6 +17,7 @@ import type { AgentRun } from './job.ts'
 import type { PreparedWorkspace } from './prepared-workspace.ts'
 import { createReporter } from './reporter.ts'
 import { runTicketFlow } from './ticket-flow.ts'
+import { runCiFixFlow } from './ci-fix-flow.ts'
 
 export interface AgentDeps {
   workerFor(mode: string): Worker
@@ -56,8 +57,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<nu
     if (config.TERARCHITECT_DOCKER_RUN_ERROR) {
       reporter.step('docker_run_error', `the agent container could not start; running on the coordinator's host instead: ${config.TERARCHITECT_DOCKER_RUN_ERROR}`)
     }
-    reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket id ${config.TICKET_ID}${config.kind === 'review' ? ` (PR #${config.PR_NUMBER})` : ''}`)
-    const flow = config.kind === 'ticket' ? runTicketFlow(run) : runReviewFlow(run)
+    reporter.step('start', `agent ${VERSION}: ${config.kind} job ${config.JOB_ID ?? '?'}${config.JOB_ATTEMPT ? ` attempt ${config.JOB_ATTEMPT}` : ''} for ticket id ${config.TICKET_ID}${config.kind !== 'ticket' ? ` (PR #${config.PR_NUMBER})` : ''}`)
+    const flow = config.kind === 'ticket' ? runTicketFlow(run) : config.kind === 'ci_fix' ? runCiFixFlow(run) : runReviewFlow(run)
     await Promise.race([flow, leaseRunsOut(cancel, 0.5).then(() => Promise.reject(cancelled(cancel.reason())))])
     code = 0
   } catch (thrown) {

@@ -17,7 +17,7 @@ export const JOB_FILE = 'job.json'
 
 /** What the coordinator hands a warm container. */
 export interface HandedJob {
-  kind: 'ticket' | 'review'
+  kind: 'ticket' | 'review' | 'ci_fix'
   env: Record<string, string>
 }
 
@@ -97,7 +97,7 @@ function parseJob(text: string): HandedJob | null {
     return null
   }
   const job = value as Partial<HandedJob>
-  if ((job.kind !== 'ticket' && job.kind !== 'review') || typeof job.env !== 'object' || job.env === null) return null
+  if ((job.kind !== 'ticket' && job.kind !== 'review' && job.kind !== 'ci_fix') || typeof job.env !== 'object' || job.env === null) return null
   if (!Object.values(job.env).every((item) => typeof item === 'string')) return null
   return { kind: job.kind, env: job.env }
 }

@@ -2,7 +2,7 @@
  * What an agent asks of the forge, done by the app with the forge token the agent never holds:
  * the review context of a review job, the branch a job may push, opening the pull request of a
  * ticket job's branch and replying on a review job's PR. Everything is bound to the job: a ticket
- * job opens a PR only from `ticket-<id>` (and the app records which), a review job pushes only to
+ * job opens a PR only from `ticket-<id>` (and the app records which), a review (or CI-fix) job pushes only to
  * the head branch of the PR the app tracks for its ticket, in the project's repository, and replies
  * only on that PR.
  */
@@ -47,7 +47,7 @@ export interface ReviewContext {
 
 /** The review job's PR as the forge has it now. */
 export async function reviewContext(ctx: AppContext, job: Job): Promise<ReviewContext> {
-  if (job.kind !== 'review' || !job.pr_number) throw conflict(`job ${job.id} is not a review job`)
+  if ((job.kind !== 'review' && job.kind !== 'ci_fix') || !job.pr_number) throw conflict(`job ${job.id} is not a review or CI-fix job`)
   const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
   const pull = await forge.client.getRequest(forge.repo, job.pr_number)
   return {
@@ -110,7 +110,7 @@ async function withCloseKeyword(ctx: AppContext, job: Job, forge: ProjectForge, 
 
 /** Replies on a review job's PR; the reply always carries REPLY_MARKER so ingestion skips it. */
 export async function replyOnJobPull(ctx: AppContext, job: Job, body: string) {
-  if (job.kind !== 'review' || !job.pr_number) throw conflict(`job ${job.id} is not a review job: it has no PR to reply on`)
+  if ((job.kind !== 'review' && job.kind !== 'ci_fix') || !job.pr_number) throw conflict(`job ${job.id} is not a review or CI-fix job: it has no PR to reply on`)
   const forge = await projectForge(ctx, await getProject(ctx.sql, job.project_id))
   const text = redactText(body)
   const reply = await forge.client.comment(forge.repo, job.pr_number, text.includes(REPLY_MARKER) ? text : `${REPLY_MARKER}\n${text}`)

@@ -41,7 +41,7 @@ export async function completedJobPull(
   const claimed = reported.pr_number ?? null
   let number = job.pr_number
   if (claimed !== null && claimed !== number) {
-    if (job.kind === 'review') {
+    if (job.kind === 'review' || job.kind === 'ci_fix') {
       throw conflict(`PR #${claimed} is not the PR this review job works on (#${number})`, [{ path: '/body/pr_number', message: `must be ${number}` }])
     }
     await checkTicketPull(ctx, job, claimed)

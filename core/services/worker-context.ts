@@ -11,6 +11,7 @@ import { listNotes } from './notes.ts'
 import { resolveProjectSettings } from './project-settings-resolve.ts'
 import { getBoard } from './board.ts'
 import { reviewContext } from './forge-actions.ts'
+import { ciFixContext } from './ci-fix/context.ts'
 import type { Job } from '../types.ts'
 import { redactText } from '../log.ts'
 
@@ -62,6 +63,7 @@ export async function workerContext(ctx: AppContext, projectId: number, ticketId
       wholeGraph || note.associated_node_ids.length === 0 || note.associated_node_ids.some((id) => id === '*' || nodeIds.has(id))),
     neighbouring_tickets: neighbours,
     review: job?.kind === 'review' ? await reviewContext(ctx, job) : null,
+    ci_fix: job?.kind === 'ci_fix' ? await ciFixContext(ctx, job) : null,
   }
   // A secret the app holds (the forge token, say) pasted into a ticket, a note or a PR title never
   // reaches the agent, which could not mask it in what it commits: the app masks it here.

@@ -11,6 +11,7 @@ import { accessApi } from './access.ts'
 import { createHttp } from './client.ts'
 import { commentsApi } from './comments.ts'
 import { issuesApi } from './issues.ts'
+import { checksApi } from './checks.ts'
 import { gitHost, parseRepo, requestUrl } from './repo-url.ts'
 import { requestsApi } from './requests.ts'
 import { webhooks } from './webhooks.ts'
@@ -35,7 +36,7 @@ export function gitea(options: GiteaOptions = {}): Forge {
     sharedCommentIds: true,
     connect(connection: ForgeConnection): ForgeClient {
       const http = createHttp(connection)
-      return { ...accessApi(http), ...requestsApi(http), ...commentsApi(http), ...issuesApi(http) }
+      return { ...accessApi(http), ...requestsApi(http), ...commentsApi(http), ...issuesApi(http), checks: checksApi(http) }
     },
     webhooks,
   }

@@ -19,6 +19,7 @@ import type { ForgeWebhooks, RequestState, WebhookEvent } from '../../../core/fo
 import { toIssueComment } from './comments.ts'
 import { parseRepo } from './repo-url.ts'
 import { parseIssueEvent } from './issues.ts'
+import { parseStatusEvent } from './checks.ts'
 
 const header = (headers: Record<string, string | undefined>, name: string) => {
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value
@@ -61,6 +62,7 @@ export const webhooks: ForgeWebhooks = {
       return { type: 'comment', repo, number, comment: toIssueComment(payload.comment) }
     }
     if (event === 'issues' || event === 'issue_label') return parseIssueEvent(repo, payload)
+    if (event === 'status') return parseStatusEvent(repo, payload)
     if (event === 'pull_request') {
       if (!ACTIONS.has(payload.action)) return { type: 'ignored', reason: `pull request ${String(payload.action)}` }
       const number = Number(payload.number ?? payload.pull_request?.number)

@@ -4,6 +4,7 @@ import type { GithubHttp } from './http.ts'
 import { poll, STREAMS } from './poll.ts'
 import { fromIssueComment, toCommit, toFile, toPullRequest } from './shapes.ts'
 import { issuesApi } from './issues.ts'
+import { checksApi } from './checks.ts'
 
 /** GitHub permissions that may push, and so may ask an agent to push. */
 const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write'])
@@ -110,5 +111,6 @@ export function githubClient(http: GithubHttp): ForgeClient {
     },
 
     issues: issuesApi(http, repoPath),
+    checks: checksApi(http, repoPath),
   }
 }

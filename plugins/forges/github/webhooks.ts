@@ -10,6 +10,7 @@ import type { ForgeComment, ForgeWebhooks, WebhookEvent } from '../../../core/fo
 import { parseRepo } from './repo-url.ts'
 import { fromIssueComment, fromReview, fromReviewComment, toPullRequest } from './shapes.ts'
 import { parseIssueEvent } from './issues.ts'
+import { parseChecksEvent } from './checks.ts'
 
 /** True when `header` is `sha256=<hex>` of the body under `secret`. */
 export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
@@ -49,6 +50,8 @@ export const webhooks: ForgeWebhooks = {
     const fullName = payload.repository?.full_name
     const repo = typeof fullName === 'string' ? parseRepo(`https://github.com/${fullName}`) : null
     if (event === 'issues' && repo) return parseIssueEvent(repo, payload)
+    const checks = repo ? parseChecksEvent(event, repo, payload) : null
+    if (checks) return checks
     const spec = COMMENT_EVENTS[event]
     const number = spec ? spec.number(payload) : event === 'pull_request' ? payload.pull_request?.number : null
     if (!repo || typeof number !== 'number' || (!spec && event !== 'pull_request')) {

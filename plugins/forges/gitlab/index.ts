@@ -11,6 +11,7 @@ import type { Forge, ForgeClient, ForgeConnection } from '../../../core/forge.ts
 import { createClient } from './client.ts'
 import { comments } from './comments.ts'
 import { issues } from './issues.ts'
+import { checks } from './checks.ts'
 import { members } from './members.ts'
 import { requests } from './requests.ts'
 import { webhooks } from './webhooks.ts'
@@ -82,7 +83,7 @@ export function gitlab(): Forge {
     gitCredentials: (token) => ({ username: 'oauth2', password: token }),
     connect(connection: ForgeConnection): ForgeClient {
       const client = createClient(connection)
-      return { ...members(client), ...requests(client), ...comments(client), ...issues(client) }
+      return { ...members(client), ...requests(client), ...comments(client), ...issues(client), checks: checks(client, connection) }
     },
     webhooks,
   }

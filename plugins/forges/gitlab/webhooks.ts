@@ -14,6 +14,7 @@ import { badRequest } from '../../../core/errors.ts'
 import type { ForgeWebhooks, RequestState, WebhookEvent } from '../../../core/forge.ts'
 import { isBot, noteComment, type GitlabNote } from './comments.ts'
 import { parseIssueHook } from './issues.ts'
+import { parsePipelineHook } from './checks.ts'
 
 /** How far a signed delivery's timestamp may be from now (Standard Webhooks' recommendation). */
 const TOLERANCE_SEC = 5 * 60
@@ -83,6 +84,7 @@ export function parse(headers: Record<string, string | undefined>, body: Buffer)
     return { type: 'comment', repo, number, comment: { ...comment, url: typeof attributes.url === 'string' ? attributes.url : null } }
   }
   if (event === 'Issue Hook' && typeof repo === 'string') return parseIssueHook(repo, payload)
+  if (event === 'Pipeline Hook' && typeof repo === 'string') return parsePipelineHook(repo, payload)
   if (event === 'Merge Request Hook') {
     const number = attributes?.iid
     if (typeof repo !== 'string' || !Number.isInteger(number)) throw badRequest('the merge request hook lacks project.path_with_namespace or object_attributes.iid')

@@ -1,0 +1,190 @@
+// test-runner: slow
+/**
+ * CI auto-fix (docs/ci-fix.md). End to end on the fake GitHub (PostgreSQL 15) and the fake GitLab
+ * (PGlite), each running "CI" on every push to a branch with an open request (a check that fails
+ * unless FIXED exists on the head commit, read with real git): the real agent (local mode, Claude
+ * Code against the scripted LLM) opens the request; its checks fail; the follower queues ONE ci_fix
+ * job with the failing check (name, summary, redacted log excerpt) in its prompt; the agent pushes
+ * a fix to the same branch and comments with the marker; the checks pass and nothing more starts.
+ * A check that keeps failing stops at CI_FIX_MAX_ROUNDS (the app's 2 on GitHub, a project's 1 on
+ * GitLab), the ticket's CI view says so and `ci_fix.exhausted` is queued for the subscribed endpoint.
+ * Then, on the GitHub world with requests set up directly (no agent run): merged or closed → nothing;
+ * a person's newer commit → nothing; checks that never start → reported after the timeout; a webhook
+ * and the poller racing → one job; a token in a log excerpt never stored; the route's refusals.
+ * About 1-2 min (seven real agent runs).
+ *   node --import ./scripts/ts-register.mjs test/ci-fix.test.ts
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { REPLY_MARKER } from '../core/agent/review-flow.ts'
+import { ciCycle } from '../core/services/ci-fix/loop.ts'
+import { followPr } from '../core/services/ci-fix/follow.ts'
+import { handleWebhook } from '../core/services/review/webhook.ts'
+import { trackNewPrs } from '../core/services/review/prs.ts'
+import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
+import { requireFile, type Ci } from './fixtures/fake-ci-checks.ts'
+import { enableGithubCi } from './fixtures/fake-github-checks.ts'
+import { enableGitlabCi } from './fixtures/fake-gitlab-checks.ts'
+import { webhookDelivery } from './fixtures/fake-github.ts'
+import { GIT_IDENTITY } from './fixtures/git-http.ts'
+import { claimJob, cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, type World } from './bench/agent-harness.ts'
+import { waitFor } from './helpers.ts'
+
+/** A token shape no setting holds (masked by shape) and, per world, the forge token itself (masked as a known secret). */
+const LEAKED_SHAPE = `ghp_${'Z9'.repeat(18)}`
+const logOf = (w: World) => `npm test\nFAIL test/health.test.js\n  Error: FIXED is missing\n  at deploy with token ${LEAKED_SHAPE} and ${w.secrets.githubToken}\n`
+
+/** Ticket prompts write HEALTH.md; CI-fix prompts write FIXED, unless the ticket is "Keeps failing" (then a file that fixes nothing). */
+function script(request: LlmRequest): Reply {
+  if (request.lastIsToolResult || request.tools.length === 0) return { text: 'Done as asked.' }
+  const ciFix = request.lastUserText.includes('The CI checks of this pull request failed')
+  if (!ciFix) return { toolCalls: [writeFileCall(request, 'HEALTH.md', 'healthy\n')!] }
+  if (request.lastUserText.includes('Keeps failing')) return { toolCalls: [writeFileCall(request, 'ATTEMPT.md', `attempt ${Date.now()}\n`)!] }
+  return { toolCalls: [writeFileCall(request, 'FIXED', 'fixed\n')!] }
+}
+
+interface Forge {
+  world: World
+  ci: Ci
+  stopCi(): void
+  /** The open request of `ticket-<id>`: its number and the bodies of its comments. */
+  request(ticketId: number): { number: number; comments: string[] } | null
+}
+
+let claude = ''
+
+async function githubForge(): Promise<Forge> {
+  const world = await startWorld({ script, database: 'postgres', settings: { WORKER_MODE: 'claude-code' } })
+  const { ci, stop } = enableGithubCi(world.gh.state, 'acme/widgets', { gitRoot: world.git.root, name: 'ci/test', script: requireFile('FIXED', logOf(world)) })
+  return {
+    world, ci, stopCi: stop,
+    request(ticketId) {
+      const repo = world.gh.state.repo('acme/widgets')!
+      const pull = repo.pulls.find((p) => p.head.ref === `ticket-${ticketId}`)
+      return pull ? { number: pull.number, comments: repo.comments.filter((c) => c.issue_number === pull.number).map((c) => c.body) } : null
+    },
+  }
+}
+
+async function gitlabForge(): Promise<Forge> {
+  const world = await startWorld({ script, forge: 'gitlab', settings: { WORKER_MODE: 'claude-code' } })
+  const { ci, stop } = enableGitlabCi(world.gitlab!.state, 'acme/widgets', { gitRoot: world.git.root, name: 'test', script: requireFile('FIXED', logOf(world)) })
+  return {
+    world, ci, stopCi: stop,
+    request(ticketId) {
+      const mr = world.gitlab!.state.project('acme/widgets')!.mrs.find((m) => m.source_branch === `ticket-${ticketId}`)
+      return mr ? { number: mr.iid, comments: mr.notes.map((n) => n.body) } : null
+    },
+  }
+}
+
+const ciJobs = async (w: World, ticketId: number) =>
+  w.t.app.ctx.sql`select id, status from agent_jobs where ticket_id = ${ticketId} and kind = 'ci_fix' order by id`
+
+/** Runs follower cycles (the poller's guarantee) until the ticket has `count` ci_fix jobs, then claims the newest. */
+async function nextCiJob(w: World, ticketId: number, count: number) {
+  await waitFor(async () => {
+    await ciCycle(w.t.app.ctx)
+    return (await ciJobs(w, ticketId)).length >= count
+  }, 20_000, `ci_fix job ${count} of ticket ${ticketId}`)
+  const job = await claimJob(w)
+  assert.is(job.kind, 'ci_fix')
+  assert.is(job.ticket_id, ticketId)
+  return job
+}
+
+/** Follower cycles until the ticket's newest CI record has `outcome`. */
+async function outcome(w: World, ticketId: number, wanted: string) {
+  return waitFor(async () => {
+    await ciCycle(w.t.app.ctx)
+    const [row] = await w.t.app.ctx.sql`select * from ci_rounds where ticket_id = ${ticketId} order by id desc limit 1`
+    return row?.outcome === wanted ? row : null
+  }, 20_000, `CI outcome ${wanted} on ticket ${ticketId}`)
+}
+
+const ciView = async (w: World, ticketId: number) => (await w.t.api('GET', `/api/projects/${w.projectId}/tickets/${ticketId}/ci`, undefined, w.people)).body
+
+async function subscribeExhausted(w: World): Promise<void> {
+  const res = await w.t.api('POST', '/api/notifications/endpoints', { url: 'http://127.0.0.1:9/hook', events: ['ci_fix.exhausted'] }, w.people)
+  assert.is(res.status, 201, JSON.stringify(res.body))
+}
+
+/** Acceptance 1 on one forge: fixed in one round; and a check that keeps failing stops at the cap. */
+function endToEnd(name: string, start: () => Promise<Forge>, cap: { project?: number; expected: number }) {
+  const s = suite<{ f: Forge }>(`ci-fix end to end: ${name}`)
+  s.before(async (ctx) => {
+    claude = cliDirs().get('claude') ?? ''
+    ctx.f = await start()
+    if (cap.project !== undefined) {
+      const res = await ctx.f.world.t.api('PUT', `/api/projects/${ctx.f.world.projectId}/settings`, { values: { CI_FIX_MAX_ROUNDS: cap.project } }, ctx.f.world.people)
+      assert.is(res.status, 200, JSON.stringify(res.body))
+    }
+    await subscribeExhausted(ctx.f.world)
+  })
+  s.after(async ({ f }) => {
+    f?.stopCi()
+    await f?.world.close()
+  })
+
+  s('a failing check gets one ci_fix job that pushes a fix; the check passes and no further job starts', async ({ f }) => {
+    if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+    const w = f.world
+    const ticket = await createTicket(w, { title: 'Add a health file' })
+    assert.is((await runAgentProcess(w, await runAndClaim(w, ticket.id), { path: [claude] })).code, 0)
+    const request = f.request(ticket.id)!
+    assert.ok(request, 'the agent opened the request')
+    const job = await nextCiJob(w, ticket.id, 1)
+    assert.is(job.pr_number, request.number)
+    const result = await runAgentProcess(w, job, { path: [claude] })
+    assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
+    const branch = `ticket-${ticket.id}`
+    assert.is(remoteGit(w, ['show', `${branch}:FIXED`]), 'fixed\n', 'the fix is on the same branch')
+    assert.is(f.request(ticket.id)!.number, request.number, 'no new request')
+    const comment = f.request(ticket.id)!.comments.find((body) => body.includes(REPLY_MARKER) && body.includes('CI fix, round 1'))
+    assert.ok(comment, 'the request says what was fixed, with the marker')
+    const passed = await outcome(w, ticket.id, 'passed')
+    assert.is(passed.sha, remoteGit(w, ['rev-parse', branch])!.trim())
+    await ciCycle(w.t.app.ctx)
+    assert.is((await ciJobs(w, ticket.id)).length, 1, 'no further job')
+    const view = await ciView(w, ticket.id)
+    assert.equal(view.rounds.map((r: any) => r.outcome), ['passed', 'fixed'])
+    assert.is(view.rounds[1].failing[0].name, f.ci.config.name)
+    // The prompt had the failing check and its log, redacted; no token reached the LLM.
+    const prompts = JSON.stringify(w.llm.llmCalls().map((call) => call.body))
+    assert.ok(prompts.includes('FIXED is missing'), 'the log excerpt reached the prompt')
+    assert.not.ok(prompts.includes(LEAKED_SHAPE), 'a token-shaped string is masked')
+    assert.not.ok(prompts.includes(w.secrets.githubToken), 'the forge token is masked')
+  })
+
+  s(`a check that keeps failing stops at the cap (${cap.expected}); the ticket says so and ci_fix.exhausted is queued`, async ({ f }) => {
+    if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+    const w = f.world
+    const ticket = await createTicket(w, { title: 'Keeps failing' })
+    assert.is((await runAgentProcess(w, await runAndClaim(w, ticket.id), { path: [claude] })).code, 0)
+    for (let round = 1; round <= cap.expected; round++) {
+      const job = await nextCiJob(w, ticket.id, round)
+      assert.is((await runAgentProcess(w, job, { path: [claude] })).code, 0)
+    }
+    const last = await outcome(w, ticket.id, 'exhausted')
+    assert.match(last.reason, `CI_FIX_MAX_ROUNDS (${cap.expected}) reached`)
+    await ciCycle(w.t.app.ctx)
+    assert.is((await ciJobs(w, ticket.id)).length, cap.expected, 'rounds stop at the cap')
+    const view = await ciView(w, ticket.id)
+    assert.is(view.exhausted, true)
+    assert.is(view.rounds_used, cap.expected)
+    assert.is(view.max_rounds, cap.expected)
+    const [delivery] = await w.t.app.ctx.sql`select body from notification_deliveries where event = 'ci_fix.exhausted' and (body->'ticket'->>'id')::int = ${ticket.id}`
+    assert.ok(delivery, 'ci_fix.exhausted is queued for the subscribed endpoint')
+    assert.is(delivery!.body.ci.rounds, cap.expected)
+    const events = (await w.t.api('GET', `/api/projects/${w.projectId}/tickets/${ticket.id}/logs?limit=1000`, undefined, w.people)).body.events
+    assert.ok(events.some((e: any) => e.event?.kind === 'ci_exhausted'), 'the ticket\'s log says the cap was reached')
+  })
+  return s
+}
+
+endToEnd('GitHub', githubForge, { expected: 2 }).run()
+endToEnd('GitLab', gitlabForge, { project: 1, expected: 1 }).run()
