@@ -45,7 +45,7 @@ const deliver = (n: number, action: string, login: string) => {
 const links = (n: number) => w.t.app.ctx.sql`select * from ticket_issues where project_id = ${w.projectId} and issue_number = ${n}`
 const ticket = async (id: number) => (await w.t.api('GET', `/api/projects/${w.projectId}/tickets/${id}`)).body
 
-test('a writer\'s label imports once (webhook and poller racing); a bot\'s and an opening label nothing; a writer's edit applies; closing cancels', async () => {
+test('a writer\'s label imports once (webhook and poller racing); a bot\'s and an opening label nothing; a writer\'s edit applies; closing cancels', async () => {
   const issue = w.fake.issues.openIssue(REPO, 'rita', { title: 'Gitea issue', body: 'Make it faster', createdAt: minuteAgo() })
   w.fake.issues.label(REPO, issue.number, 'alice', 'agent')
   const answers = await Promise.all([deliver(issue.number, 'label_updated', 'alice'), intakeCycle(w.t.app.ctx), deliver(issue.number, 'label_updated', 'alice')])
