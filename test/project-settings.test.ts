@@ -158,6 +158,9 @@ test('a project\'s own webhook secret verifies deliveries about its repository, 
   assert.is((await w.t.api('PUT', '/api/settings', { values: { GITHUB_WEBHOOK_SECRET: 'app-hook-secret' } }, w.admin)).status, 200)
   const gh = (await w.t.api('GET', '/api/projects', undefined, w.admin)).body.find((p: any) => p.name === 'on-github').id as number
   assert.is((await putProject(w, gh, { GITHUB_WEBHOOK_SECRET: 'project-hook-secret' })).status, 200)
+  // The other projects on the same repository verify with their own secret (inheriting, they would take the app's for themselves).
+  const others = (await w.t.api('GET', '/api/projects', undefined, w.admin)).body.filter((p: any) => p.id !== gh && p.repo_url?.includes(GH_REPO))
+  for (const other of others) assert.is((await putProject(w, other.id, { GITHUB_WEBHOOK_SECRET: 'other-hook-secret' })).status, 200)
   const about = (repo: string, secret: string) => {
     const d = webhookDelivery(secret, 'issue_comment', { action: 'created', issue: { number: 9, pull_request: {} }, comment: { id: 1, body: 'x', user: { login: 'u' } }, repository: { full_name: repo } })
     return fetch(`${w.t.url}/api/webhooks/github`, { method: 'POST', headers: d.headers, body: new Uint8Array(d.body) })

@@ -29,6 +29,12 @@ export interface ForgeAccess {
 /** GitHub reads its historical setting names when the FORGE_ ones are unset. */
 const aliasOf = (kind: string, key: 'TOKEN' | 'API_URL' | 'WEBHOOK_SECRET') => (kind === 'github' ? `GITHUB_${key}` : null)
 
+/** The webhook secret `settings` (one level's values: alias groups come whole) hold for `kind`, or null. */
+export function webhookSecretOf(kind: string, settings: Record<string, string>): string | null {
+  const alias = aliasOf(kind, 'WEBHOOK_SECRET')
+  return settings.FORGE_WEBHOOK_SECRET || (alias ? settings[alias] : undefined) || null
+}
+
 /** The setting that names the token of `kind` in messages and error details. */
 export const tokenSetting = (kind: string) => aliasOf(kind, 'TOKEN') ?? 'FORGE_TOKEN'
 
@@ -43,7 +49,7 @@ export function forgeOfKind(ctx: AppContext, kind: string): Forge {
 }
 
 /** The forge that `settings` (an app's or a project's effective values) name: plugin, API URL and token. */
-function forgeFrom(ctx: AppContext, settings: Record<string, string>): ForgeAccess {
+export function forgeFrom(ctx: AppContext, settings: Record<string, string>): ForgeAccess {
   const kind = settings.FORGE_KIND || 'github'
   const forge = forgeOfKind(ctx, kind)
   const alias = (key: 'TOKEN' | 'API_URL') => {
@@ -58,45 +64,6 @@ function forgeFrom(ctx: AppContext, settings: Record<string, string>): ForgeAcce
 /** The app-level forge: plugin, API URL and the app's token setting (no coordinator token). */
 export async function appForge(ctx: AppContext): Promise<ForgeAccess> {
   return forgeFrom(ctx, await resolveSettings(ctx))
-}
-
-/**
- * The webhook secret a delivery to /api/webhooks/`kind` is verified with. A delivery about the
- * repository of a project on that kind with its own FORGE_WEBHOOK_SECRET (GITHUB_WEBHOOK_SECRET for
- * GitHub) is verified with that project's secret only; any other with the app's. The delivery is
- * parsed (not trusted) only to name its repository: nothing in it is acted on before it verifies.
- */
-export async function webhookSecret(ctx: AppContext, kind: string, delivery?: { headers: Record<string, string | undefined>; body: Buffer }): Promise<string | null> {
-  const own = delivery ? await projectWebhookSecret(ctx, kind, delivery) : null
-  if (own) return own
-  const settings = await resolveSettings(ctx)
-  const alias = aliasOf(kind, 'WEBHOOK_SECRET')
-  return settings.FORGE_WEBHOOK_SECRET || (alias ? settings[alias] : undefined) || null
-}
-
-async function projectWebhookSecret(ctx: AppContext, kind: string, delivery: { headers: Record<string, string | undefined>; body: Buffer }): Promise<string | null> {
-  const hooks = ctx.forges.get(kind)?.webhooks
-  let repo: string | null = null
-  try {
-    const event = hooks?.parse(delivery.headers, delivery.body)
-    repo = event && 'repo' in event ? (event.repo as string) : null
-  } catch {
-    return null
-  }
-  if (!repo) return null
-  const candidates = await ctx.sql<ProjectRepo[]>`
-    select p.id, p.repo_url from projects p
-    where p.repo_url is not null and exists (select 1 from project_settings s where s.project_id = p.id and s.key in ('FORGE_WEBHOOK_SECRET', 'GITHUB_WEBHOOK_SECRET'))`
-  for (const project of candidates) {
-    const { values } = await resolveProjectSettings(ctx, project.id)
-    if ((values.FORGE_KIND || 'github') !== kind) continue
-    const forge = forgeOfKind(ctx, kind)
-    if (forge.parseRepo(project.repo_url!, values.FORGE_API_URL || values[aliasOf(kind, 'API_URL') ?? ''])?.toLowerCase() !== repo.toLowerCase()) continue
-    const alias = aliasOf(kind, 'WEBHOOK_SECRET')
-    const secret = values.FORGE_WEBHOOK_SECRET || (alias ? values[alias] : undefined)
-    if (secret) return secret
-  }
-  return null
 }
 
 /** The forge plugin a project's repository is on (no token, no allowlist: for reading its URLs). */

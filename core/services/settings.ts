@@ -39,6 +39,20 @@ export interface SettingsProblem {
 
 type Stored = Map<string, { value: string; secret: boolean }>
 
+/**
+ * One setting under two names, the FORGE_ name and GitHub's historical alias. The level (project,
+ * app, environment) that sets either name sets the whole group: the other name's value at another
+ * level is not inherited, so a token is never paired with another level's API URL (docs/forges.md).
+ */
+export const ALIAS_GROUPS: readonly (readonly string[])[] = [
+  ['FORGE_TOKEN', 'GITHUB_TOKEN'], ['FORGE_API_URL', 'GITHUB_API_URL'], ['FORGE_WEBHOOK_SECRET', 'GITHUB_WEBHOOK_SECRET'],
+]
+
+/** The other names of `key`'s alias group (none for a setting without an alias). */
+export function aliasPartners(key: string): readonly string[] {
+  return ALIAS_GROUPS.find((group) => group.includes(key))?.filter((other) => other !== key) ?? []
+}
+
 async function loadStored(sql: Sql | TransactionSql): Promise<Stored> {
   const rows = await sql`select key, value, secret from app_settings`
   return new Map(rows.map((row) => [row.key as string, { value: row.value as string, secret: row.secret as boolean }]))
@@ -88,7 +102,10 @@ function effective(ctx: AppContext, definition: SettingDefinition, stored: Store
     if (row.secret) redact(value)
     return { value, source: 'app' }
   }
+  const partners = aliasPartners(definition.key)
+  if (partners.some((key) => stored.has(key))) return { value: null, source: 'unset' }
   const fromEnv = ctx.config.settingsEnv[definition.key]
+  if (!fromEnv && partners.some((key) => ctx.config.settingsEnv[key])) return { value: null, source: 'unset' }
   if (fromEnv) {
     if (definition.secret) redact(fromEnv)
     return { value: fromEnv, source: 'env' }

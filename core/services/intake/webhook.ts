@@ -8,20 +8,18 @@
  */
 import type { AppContext } from '../../context.ts'
 import type { WebhookEvent } from '../../forge.ts'
+import type { VerifiedProjects } from '../webhook-projects.ts'
 import { syncIssue } from './sync.ts'
 import { intakeProjectIds, intakeTarget } from './target.ts'
 
 type IssueEvent = Extract<WebhookEvent, { type: 'issue' }>
 
-/**
- * Acts within `verified.ids` only: the projects whose webhook secret verified the delivery
- * (webhook-projects.ts); null ids: every project on `kind` with this repository.
- */
-export async function handleIssueEvent(ctx: AppContext, event: IssueEvent, verified: { kind: string; ids: number[] | null }): Promise<Record<string, unknown>> {
+/** Acts within `verified.ids` only: the projects whose webhook secret verified the delivery (webhook-projects.ts). */
+export async function handleIssueEvent(ctx: AppContext, event: IssueEvent, verified: VerifiedProjects): Promise<Record<string, unknown>> {
   const results: Record<string, unknown>[] = []
-  const allowed = verified.ids ? new Set(verified.ids) : null
+  const allowed = new Set(verified.ids)
   for (const projectId of await intakeProjectIds(ctx)) {
-    if (allowed && !allowed.has(projectId)) continue
+    if (!allowed.has(projectId)) continue
     const target = await intakeTarget(ctx, projectId).catch(() => null)
     if (!target || target.forge.kind !== verified.kind || target.forge.repo.toLowerCase() !== event.repo.toLowerCase()) continue
     const issue = await target.issues.get(target.forge.repo, event.number)

@@ -105,11 +105,11 @@ export async function prOfTicket(sql: Sql | TransactionSql, ticketId: number): P
   return (row as unknown as PrRow) ?? null
 }
 
-/** The tracked PR `number` of repository `repo` (`owner/name`, any case). */
-export async function findTrackedPr(sql: Sql, repo: string, number: number): Promise<PrRow | null> {
+/** The tracked PR `number` of repository `repo` (`owner/name`, any case) in one of `projectIds` (a verified delivery's). */
+export async function findTrackedPr(sql: Sql, repo: string, number: number, projectIds: number[]): Promise<PrRow | null> {
   const [row] = await sql.unsafe(
-    `select ${PR_COLUMNS} from prs where lower(repo) = lower($1) and number = $2 order by tracking desc, id desc limit 1`,
-    [repo, number],
+    `select ${PR_COLUMNS} from prs where lower(repo) = lower($1) and number = $2 and project_id = any($3::int[]) order by tracking desc, id desc limit 1`,
+    [repo, number, projectIds],
   )
   return (row as unknown as PrRow) ?? null
 }
@@ -198,7 +198,7 @@ export async function setApproved(scope: WriteScope, pr: PrRow, approved: boolea
 async function cancelPendingReviewJobs(scope: WriteScope, pr: PrRow, why: string): Promise<void> {
   const rows = (await scope.tx`
     update agent_jobs set status = 'cancelled', cancel_requested = true, finished_at = now(), error = ${why}
-    where ticket_id = ${pr.ticket_id} and kind in ('review', 'ci_fix') and pr_number = ${pr.number} and status = 'pending'
+    where ticket_id = ${pr.ticket_id} and kind = 'review' and pr_number = ${pr.number} and status = 'pending'
     returning id, project_id, ticket_id, status, attempt, error, cancel_requested`) as unknown as Job[]
   for (const job of rows) {
     Object.assign(job, await settleJobReason(scope.tx, job))
