@@ -76,12 +76,19 @@ async function heldRun(job: Awaited<ReturnType<Awaited<ReturnType<typeof secondA
   }
 }
 
+/**
+ * The coordinator of attempt 1 is lost: its lease runs out now instead of LEASE_SEC from the claim
+ * (no heartbeat would renew it), and the reaper requeues the job within REAPER_INTERVAL_SEC.
+ */
+const leaseRunsOut = (jobId: number) => world.t.app.ctx.sql`update agent_jobs set lease_expires_at = now() where id = ${jobId} and status = 'running'`
+
 /** Enqueues the ticket, claims attempt 1 for a coordinator that then dies, and claims attempt 2. */
 async function secondAttempt(ticketId: number) {
   await world.t.api('POST', `/api/projects/${world.projectId}/tickets/${ticketId}/run`, undefined, world.people)
   const first = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'lost' }, worker())
   assert.is(first.body.attempt, 1)
   return { jobId: first.body.job_id as number, claim: async () => {
+    await leaseRunsOut(first.body.job_id)
     const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 30_000 }, worker())
     assert.is(again.body.job_id, first.body.job_id)
     assert.is(again.body.attempt, 2)
@@ -150,6 +157,7 @@ test('a review job\'s retry whose earlier attempt pushed its commit replies with
   const head = remoteGit(world, ['rev-parse', `ticket-${ticket.id}`])!.trim()
   const pushed = pushCommit(`ticket-${ticket.id}`, head, { 'READY.md': 'ready\n' },
     `Address review comment on #${pull.number} (${comment.id})\n\nAdded READY.md.\n\nTerarchitect job ${first.body.job_id} (aider)`)
+  await leaseRunsOut(first.body.job_id)
   const again = await world.t.api('POST', '/api/worker/jobs/start', { project_id: world.projectId, coordinator_id: 'agent-tests', wait_ms: 30_000 }, worker())
   assert.is(again.body.job_id, first.body.job_id)
   assert.is(again.body.attempt, 2)
