@@ -7,22 +7,22 @@
  *     DESIGN.md §6) whose inner dockerd joins the swarm; stopping one is a node going down;
  *   - a local registry (Debian's `docker-registry`) on the same gateway address, serving the slim
  *     agent image (test/fixtures/swarm-agent-image.ts: the real agent, its entrypoint and a
- *     stand-in worker CLI) from storage kept between runs, so an unchanged image is not rebuilt.
+ *     stand-in worker CLI; built by the host's daemon, the one thing asked of it besides the
+ *     workers' containers) from storage kept between runs, so an unchanged image is not rebuilt.
  * Needs root, the docker CLI and /usr/bin/docker-registry (scripts/provision-docker.sh).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawnSync } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
 import type { DockerEngine } from '../plugins/executors/docker/engine.ts'
 import type { ContainerCreateBody } from '../plugins/executors/docker/types.ts'
 import { UNPRIVILEGED_RECIPE } from '../plugins/executors/docker/dind.ts'
 import { createSwarmApi, type SwarmApi } from '../plugins/executors/docker-swarm/api.ts'
 import { ensureDindTestImage } from './docker-fixtures.ts'
-import { ensureSlimAgentImage, STORE, type SlimAgentImage } from './fixtures/swarm-agent-image.ts'
+import { ensureSlimAgentImage, freePort, serveRegistry, type SlimAgentImage } from './fixtures/swarm-agent-image.ts'
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.ts'
 import { sleep } from './helpers.ts'
 
-export const REGISTRY_BINARY = '/usr/bin/docker-registry'
+export { REGISTRY_BINARY } from './fixtures/swarm-agent-image.ts'
 const WORKER_LABEL = 'terarchitect.test-swarm'
 
 export interface TestSwarm {
@@ -57,13 +57,6 @@ const cli = (args: string[], input?: string): string => {
   return result.stdout.trim()
 }
 
-async function freePort(host: string): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((done, fail) => server.once('error', fail).listen(0, host, done))
-  const { port } = server.address() as { port: number }
-  await new Promise((done) => server.close(done))
-  return port
-}
 
 export async function startTestSwarm(run: string, host: DockerEngine): Promise<TestSwarm> {
   const timings: Record<string, number> = {}
@@ -95,32 +88,15 @@ export async function startTestSwarm(run: string, host: DockerEngine): Promise<T
     const docker = (...args: string[]) => cli(['-H', daemon.dockerHost, ...args])
 
     // The registry: a local process on the manager's gateway, reachable from every node.
-    const registryPort = await freePort(gateway)
     const registryDir = `/var/lib/terarchitect-test-registry/${run}`
-    mkdirSync(registryDir, { recursive: true })
-    mkdirSync(STORE, { recursive: true })
-    writeFileSync(`${registryDir}/config.yml`, `version: 0.1
-log: { level: warn }
-storage: { filesystem: { rootdirectory: ${STORE} } }
-http: { addr: "${gateway}:${registryPort}" }
-`)
-    const registry: ChildProcess = spawn(REGISTRY_BINARY, ['serve', `${registryDir}/config.yml`], {
-      stdio: ['ignore', openSync(`${registryDir}/registry.log`, 'a'), openSync(`${registryDir}/registry.log`, 'a')],
-    })
-    cleanups.push(() => {
-      registry.kill('SIGKILL')
+    const registry = await serveRegistry(gateway, registryDir)
+    cleanups.push(async () => {
+      await registry.stop()
       rmSync(registryDir, { recursive: true, force: true })
     })
-    const registryAddress = `${gateway}:${registryPort}`
-    for (let tries = 0; ; tries++) {
-      const ok = await fetch(`http://${registryAddress}/v2/`).then((response) => response.ok, () => false)
-      if (ok) break
-      if (tries > 100 || registry.exitCode !== null) throw new Error(`docker-registry did not start; see ${registryDir}/registry.log`)
-      await sleep(100)
-    }
     step('registry')
 
-    const agentImage = await ensureSlimAgentImage(manager, registryAddress, (image) => docker('push', image))
+    const agentImage = await ensureSlimAgentImage(host, registry.address, () => serveRegistry('127.0.0.1', `${registryDir}/loopback`))
     const image = agentImage.image
     step(agentImage.built ? 'agent image built and pushed' : 'agent image found in the registry')
 
@@ -139,7 +115,7 @@ http: { addr: "${gateway}:${registryPort}" }
         await host.containerRemove(container.Id, { force: true, volumes: true }).catch(() => {})
       }
     })
-    const daemonJson = JSON.stringify({ 'insecure-registries': [registryAddress] })
+    const daemonJson = JSON.stringify({ 'insecure-registries': [registry.address] })
     await Promise.all([1, 2].map(async (index) => {
       const hostname = `swarm-worker-${index}-${run.slice(-6)}`
       // Hostname: the node's name in the swarm, and so in the executor's "its node … is down".
