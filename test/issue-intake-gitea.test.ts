@@ -4,9 +4,13 @@
  * label and a label set at opening make none; a writer's edit (`issues` edited) updates the ticket;
  * closing the issue cancels the ticket's queued job. A merged pull closing the issue by its keyword
  * is the conformance suite's (forge-gitea.test.ts); the app adding the keyword is forge-neutral
- * (test/issue-intake.test.ts, GitHub and GitLab). 5-30 s (PGlite start, load).
+ * (test/issue-intake.test.ts, GitHub and GitLab). And the start label on a local project (whose
+ * agents only admins start) imports without starting. 10-30 s (PGlite start, load).
  *   node --import ./scripts/ts-register.mjs test/issue-intake-gitea.test.ts
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { intakeCycle } from '../core/services/intake/loop.ts'
@@ -77,6 +81,22 @@ test('a writer\'s label imports once (webhook and poller racing); a bot\'s and a
   assert.is((await deliver(start.number, 'closed', 'rita')).status, 200)
   const job = (await ticket(startLink!.ticket_id)).job
   assert.equal([job?.status, job?.reason], ['cancelled', `Stopped by the close of issue ${REPO}#${start.number}`])
+})
+
+test('the start label does not start a local project\'s agents (admins only): the ticket stays in the Backlog, the refusal audited', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'intake-local-'))
+  const local = await w.t.api('POST', '/api/projects', { name: 'gitea-intake-local', repo_url: `${w.fake.url}/${REPO}.git`, execution_mode: 'local', project_path: dir })
+  assert.is(local.status, 201, JSON.stringify(local.body))
+  await w.t.api('PUT', `/api/projects/${local.body.id}/settings`, { values: { INTAKE_START_LABEL: 'agent/local' } })
+  const issue = w.fake.issues.openIssue(REPO, 'rita', { title: 'Run on the host', createdAt: minuteAgo() })
+  w.fake.issues.label(REPO, issue.number, 'alice', 'agent/local')
+  assert.is((await deliver(issue.number, 'label_updated', 'alice')).status, 200)
+  const [link] = await w.t.app.ctx.sql`select ticket_id from ticket_issues where project_id = ${local.body.id} and issue_number = ${issue.number}`
+  const shown = (await w.t.api('GET', `/api/projects/${local.body.id}/tickets/${link!.ticket_id}`)).body
+  assert.equal([shown.column_id, shown.job], ['backlog', null])
+  const [refusal] = await w.t.app.ctx.sql`select details from audit where action = 'intake.start_refused' and project_id = ${local.body.id}`
+  assert.match(String(refusal?.details?.reason), 'only an admin may start')
+  await rm(dir, { recursive: true, force: true })
 })
 
 test.run()
