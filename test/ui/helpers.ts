@@ -14,6 +14,7 @@ import { startApp, type RunningApp } from '../../core/app.ts'
 import { builtinForges } from '../../plugins/forges/index.ts'
 import { createLogger } from '../../core/log.ts'
 import { ROOT } from '../helpers.ts'
+import { seedPglite } from '../pglite-template.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui')
@@ -56,6 +57,8 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     GITHUB_TOKEN: 'ghp_test_default_forge_token',
     ...extraEnv,
   })
+  // The embedded database opens a copy of a migrated one instead of running initdb (pglite-template.ts).
+  if (!config.DATABASE_URL) await seedPglite(config.TERARCHITECT_DATA_DIR)
   const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL), forges: builtinForges() })
   return {
     app,
