@@ -1,10 +1,11 @@
 // test-runner: slow
 // The docker-swarm executor on a real three-node swarm built by test/swarm-fixtures.ts (a private
-// dockerd as manager, two Docker-in-Docker workers, a local registry serving a slim agent image):
-// the shared conformance suite, then what only Swarm does: the job's environment as secrets
-// mounted as files and in no service spec, task or container; reservations, limits, constraints
-// and the one-shot job mode in the service; orphans found by label; an unplaceable task refused;
-// and ten tickets across the swarm with one node killed mid-job.
+// dockerd as manager, two Docker-in-Docker workers, a local registry serving the slim agent image of
+// test/fixtures/swarm-agent-image.ts): the shared conformance suite, then what only Swarm does: the
+// job's environment as secrets mounted as files and in no service spec, task or container;
+// reservations, limits, constraints and the one-shot mode in the service; orphans found by label; an
+// unplaceable task refused; and ten tickets run by the real coordinator and the real agent across
+// the swarm with one worker node killed mid-turn (test/swarm-tickets.ts).
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { test } from 'uvu'
@@ -41,7 +42,8 @@ const cleanup = async () => {
   closing = true
   await swarm.destroy()
   host.close()
-  process.stdout.write(`docker-swarm suite: setup ${setupSec.toFixed(1)} s (${Object.entries(swarm.timings).map(([step, sec]) => `${step} ${sec.toFixed(1)} s`).join(', ')}), total ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
+  const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(1)
+  process.stdout.write(`docker-swarm suite: agent image ${mb(swarm.agentImage.imageBytes)} MB (${mb(swarm.agentImage.pullBytes)} MB pulled per node); setup ${setupSec.toFixed(1)} s (${Object.entries(swarm.timings).map(([step, sec]) => `${step} ${sec.toFixed(1)} s`).join(', ')}), total ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
 }
 process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)))
 
