@@ -11,21 +11,15 @@
  * PGlite, one app per forge: about 10 s in all.
  *   node --import ./scripts/ts-register.mjs test/forge-review-flows.test.ts
  */
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { reviewCycle } from '../core/services/review/loop.ts'
 import { start as startGitea } from './fixtures/fake-gitea.ts'
 import { start as startGitlab } from './fixtures/fake-gitlab.ts'
 import { freshDeliveryId, giteaComment, gitlabComment, type CommentWithDelivery } from './fixtures/forge-comments.ts'
-import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
+import { pushBranchAhead, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { createTicket, sleep, startTestApp, waitFor, type TestApp } from './helpers.ts'
 
-const run = promisify(execFile)
 const SECRET = 'forge-flows-hook-secret'
 const MARKER = '<!-- terarchitect:reply -->'
 
@@ -102,19 +96,7 @@ async function giteaWorld(): Promise<World & { inlineReply(login: string, number
 
 /** Pushes `branch` one commit ahead of main on the forge's git server, with the app's token (as the git relay would). */
 async function pushBranch(world: World, cloneUrl: string, branch: string): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'forge-flows-'))
-  const basic = Buffer.from(`${world.gitUser}:${world.token}`).toString('base64')
-  const env = { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` }
-  try {
-    await run('git', ['clone', '--quiet', cloneUrl, work], { env })
-    await run('git', ['checkout', '--quiet', '-B', branch], { cwd: work, env })
-    await writeFile(join(work, 'change.txt'), `${branch}\n`)
-    await run('git', ['add', '--all'], { cwd: work, env })
-    await run('git', ['commit', '--quiet', '-m', `Work on ${branch}`], { cwd: work, env })
-    await run('git', ['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work, env })
-  } finally {
-    await rm(work, { recursive: true, force: true })
-  }
+  await pushBranchAhead(cloneUrl, branch, { username: world.gitUser, password: world.token })
 }
 
 interface Flow { world: World; t: TestApp; projectId: number; ticketId: number; number: number }

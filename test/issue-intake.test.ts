@@ -11,15 +11,10 @@
  * About 40 s (the agent run is most of it).
  *   node --import ./scripts/ts-register.mjs test/issue-intake.test.ts
  */
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
-import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
+import { pushBranchAhead, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { defaultScript } from './fixtures/fake-llm.ts'
 import { webhookDelivery } from './fixtures/fake-github.ts'
 import { intakeCycle } from '../core/services/intake/loop.ts'
@@ -234,7 +229,7 @@ gitlab('a writer\'s edit updates the ticket, a reader\'s is shown; the start lab
   // The agent's side: claim, push the branch, ask the app to open the request.
   const claim = await gl.t.api('POST', '/api/worker/jobs/start', { project_id: gl.projectId, coordinator_id: 'c1' })
   assert.is(claim.body.ticket_id, ticketId, JSON.stringify(claim.body))
-  await pushBranch(`${gl.fake.webUrl}/${GL_REPO}.git`, `ticket-${ticketId}`)
+  await pushBranchAhead(`${gl.fake.webUrl}/${GL_REPO}.git`, `ticket-${ticketId}`, { username: 'oauth2', password: 'glpat-app' })
   const opened = await gl.t.api('POST', `/api/projects/${gl.projectId}/tickets/${ticketId}/forge/pull`, { title: 'Add a change file', body: 'Done.', base: 'main', draft: false },
     { authorization: `Bearer ${claim.body.agent_token}` })
   assert.is(opened.status, 201, JSON.stringify(opened.body))
@@ -253,25 +248,6 @@ gitlab('a writer\'s edit updates the ticket, a reader\'s is shown; the start lab
   const job = (await glTicket(stopLink!.ticket_id)).job
   assert.equal([job?.status, job?.reason], ['cancelled', `Stopped by the close of issue ${GL_REPO}#${stop.iid}`])
 })
-
-const run = promisify(execFile)
-
-/** A branch one commit ahead of main, pushed as the app's git relay would (oauth2 and the token). */
-async function pushBranch(cloneUrl: string, branch: string): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'intake-'))
-  const env = { ...process.env, ...GIT_IDENTITY, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader',
-    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('oauth2:glpat-app').toString('base64')}` }
-  try {
-    await run('git', ['clone', '--quiet', cloneUrl, work], { env })
-    await run('git', ['checkout', '--quiet', '-B', branch], { cwd: work, env })
-    await writeFile(join(work, 'change.txt'), `${branch}\n`)
-    await run('git', ['add', '--all'], { cwd: work, env })
-    await run('git', ['commit', '--quiet', '-m', `Work on ${branch}`], { cwd: work, env })
-    await run('git', ['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work, env })
-  } finally {
-    await rm(work, { recursive: true, force: true })
-  }
-}
 
 github.run()
 gitlab.run()
