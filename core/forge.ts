@@ -258,15 +258,39 @@ export class ForgeError extends AppError {
   }
 }
 
+/** The most of one forge answer `answerJson` reads: the API URL is a setting that may point anywhere. */
+export const ANSWER_MAX_BYTES = 32 * 1024 * 1024
+
 /**
  * For plugins: the JSON of a successful answer, or null when it is empty or not JSON (a forge's
- * 204, or a proxy's HTML page: the caller's normalizers then see nothing rather than a throw).
+ * 204, or a proxy's HTML page: the caller's normalizers then see nothing rather than a throw). An
+ * answer longer than ANSWER_MAX_BYTES is not read further (a 502 ForgeError).
  */
 export async function answerJson(res: Response): Promise<any> {
-  const text = await res.text().catch(() => '')
+  const text = await cappedText(res, ANSWER_MAX_BYTES).catch(() => '')
+  if (text === null) throw new ForgeError('forge_answer_too_large', 502, `the forge's answer is larger than ${ANSWER_MAX_BYTES / (1024 * 1024)} MiB: not read`, res.status)
   try {
     return text ? JSON.parse(text) : null
   } catch {
     return null
   }
+}
+
+/** The body as text, or null past `max` bytes (the rest is cancelled unread). */
+export async function cappedText(res: Response, max: number): Promise<string | null> {
+  const reader = res.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => {})
+      return null
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }

@@ -103,9 +103,11 @@ export class NotificationsPage extends LitElement {
     event.preventDefault()
     const form = event.target as HTMLFormElement
     const data = new FormData(form)
+    const url = String(data.get('url') ?? '').trim()
+    // The stored URL is sealed and never read back: an edit leaves it as it is unless a new one is typed.
     const body = {
       name: String(data.get('name') ?? ''),
-      url: String(data.get('url') ?? ''),
+      ...(url || !this.editing ? { url } : {}),
       format: String(data.get('format')) as Endpoint['format'],
       events: data.getAll('events').map(String),
     }
@@ -114,7 +116,7 @@ export class NotificationsPage extends LitElement {
     try {
       if (this.editing) {
         await api.patch(`/api/notifications/endpoints/${this.editing.id}`, body)
-        notify(`Saved “${body.name || body.url}”`, 'success')
+        notify(`Saved “${body.name || this.editing.url}”`, 'success')
         this.editing = null
       } else {
         const answer = await api.post<{ endpoint: Endpoint; secret: string }>('/api/notifications/endpoints', body)
@@ -170,7 +172,7 @@ export class NotificationsPage extends LitElement {
     const editing = this.editing
     // Keyed by what is edited, so switching endpoints re-renders the inputs with their values.
     return html`<form class="endpoint" data-editing=${editing?.id ?? 'new'} @submit=${(e: SubmitEvent) => this.save(e)}>
-      <label class="field"><span>URL</span><input class="input" name="url" type="url" required placeholder="https://hooks.example.com/terarchitect" .value=${editing?.url ?? ''} aria-invalid=${this.errors.url ? 'true' : 'false'}>${this.field('url')}</label>
+      <label class="field"><span>URL</span><input class="input" name="url" type="url" ?required=${!editing} placeholder=${editing ? `${editing.url}/… (kept unless you type a new URL)` : 'https://hooks.example.com/terarchitect'} .value=${''} aria-invalid=${this.errors.url ? 'true' : 'false'}>${this.field('url')}</label>
       <label class="field"><span>Name</span><input class="input" name="name" placeholder="Ops channel" .value=${editing?.name ?? ''}>${this.field('name')}</label>
       <label class="field"><span>Format</span><select class="input" name="format">
         <option value="json" ?selected=${editing?.format !== 'slack'}>JSON (signed)</option><option value="slack" ?selected=${editing?.format === 'slack'}>Slack</option></select></label>

@@ -14,6 +14,7 @@ import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
 import { write } from '../core/context.ts'
 import { completeTicket } from '../core/services/tickets.ts'
 import { pruneDeliveries, sendDue } from '../core/services/notifications-deliveries.ts'
+import { sealStoredUrls } from '../core/services/notifications.ts'
 import { enqueueJob } from '../core/services/jobs.ts'
 
 const WORKER_KEY = 'notifications-worker-key-01'
@@ -273,6 +274,25 @@ for (const kind of DB_KINDS) {
     } finally {
       await slow.close()
     }
+  })
+
+  test('an endpoint URL is a secret: stored sealed, listed and audited as scheme and host only; an edit without a URL keeps it', async ({ t, as }) => {
+    const secretUrl = 'https://hooks.example/services/T000/B000/sealed-url-token'
+    const { endpoint } = (await t.api('POST', '/api/notifications/endpoints', { url: secretUrl, events: ['job.failed'], enabled: false }, as.admin)).body
+    assert.is(endpoint.url, 'https://hooks.example')
+    const listed = (await t.api('GET', '/api/notifications/endpoints', undefined, as.admin)).body.endpoints.find((e: any) => e.id === endpoint.id)
+    assert.is(listed.url, 'https://hooks.example')
+    assert.is((await t.api('PATCH', `/api/notifications/endpoints/${endpoint.id}`, { name: 'renamed' }, as.admin)).status, 200)
+    const [stored] = await t.app.ctx.sql`select url, url_shown from notification_endpoints where id = ${endpoint.id}`
+    assert.is(stored!.url_shown, 'https://hooks.example')
+    assert.is(t.app.ctx.secrets.tryDecrypt(stored!.url as string), secretUrl, 'sealed, and kept by an edit that names no URL')
+    const everywhere = JSON.stringify(await t.app.ctx.sql`select * from notification_endpoints`) + JSON.stringify(await t.app.ctx.sql`select * from audit`)
+    assert.not.match(everywhere, 'sealed-url-token')
+    // A URL stored in clear before URLs were sealed is sealed by the sender at start, and still delivered to.
+    await t.app.ctx.sql`update notification_endpoints set url = ${secretUrl} where id = ${endpoint.id}`
+    assert.ok((await sealStoredUrls(t.app.ctx)) >= 1)
+    const [resealed] = await t.app.ctx.sql`select url from notification_endpoints where id = ${endpoint.id}`
+    assert.is(t.app.ctx.secrets.tryDecrypt(resealed!.url as string), secretUrl)
   })
 
   test('finished deliveries leave the log after 30 days; pending ones stay', async ({ t, as }) => {

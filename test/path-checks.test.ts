@@ -107,6 +107,12 @@ test('the worker routes: anonymous callers are refused; a coordinator token sees
   assertError(await t.api('POST', `/api/worker/path-checks/${others.id}`, { coordinator_id: 'x', host: 'h', problem: null }, scoped), 403)
   assert.is((await pathCheck(otherId)).status, 'pending', 'the refused answer was not recorded')
   assertError(await t.api('POST', '/api/worker/path-checks/2147483646', { coordinator_id: 'x', host: 'h', problem: null }), 404)
+  // A coordinator whose PROJECT_IDS leave a project out neither lists nor answers its check, whatever its credential serves.
+  const served = await t.api('GET', `/api/worker/path-checks?project_ids=${goodId}`)
+  assert.equal(served.body.checks.map((check: { project_id: number }) => check.project_id), [goodId])
+  assertError(await t.api('POST', `/api/worker/path-checks/${others.id}`, { coordinator_id: 'x', host: 'h', problem: null, project_ids: [goodId] }), 403, '/body/project_ids')
+  assert.is((await pathCheck(otherId)).status, 'pending', 'the refused answer was not recorded')
+  assertError(await t.api('GET', '/api/worker/path-checks?project_ids=1;2'), 400, '/query/project_ids')
 })
 
 test('an online coordinator answers within seconds: a good checkout is ok, a wrong origin is named, on its host', async () => {

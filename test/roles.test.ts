@@ -16,7 +16,8 @@ const PUBLIC = new Set([
   'POST /api/auth/setup',
   'POST /api/auth/login',
   'POST /api/auth/logout',
-  'POST /api/webhooks/github',
+  // Forge webhooks of every kind: each delivery is verified with a webhook secret in the handler.
+  'POST /api/webhooks/:kind',
   // Single sign-on: browser navigations to and back from the provider (state cookie, PKCE).
   'GET /api/auth/oidc/start',
   'GET /api/auth/oidc/callback',
@@ -63,6 +64,9 @@ test('every route has a rule, and every people route refuses the roles below it'
     if (route.access === 'public') assert.ok(PUBLIC.has(name) || route.machine === true, `${name} is public: add it to PUBLIC on purpose, or give it a role`)
     else assert.ok(MACHINE.has(route.access) || people.includes(route), `${name} has no role rule (${String(route.access)})`)
   }
+  for (const name of PUBLIC) assert.ok(routes.some((route) => `${route.method} ${route.path}` === name && route.access === 'public'), `${name} is listed public but is no public route`)
+  // The webhook route is public but refuses an unsigned delivery, for every kind it serves.
+  for (const kind of ['github', 'gitlab', 'gitea']) assertError(await t.api('POST', `/api/webhooks/${kind}`, {}, PROXIED), 401, undefined, `POST /api/webhooks/${kind} unsigned`)
   for (const route of people) {
     const name = `${route.method} ${route.path} (${route.access})`
     assertError(await call(t, route, PROXIED), 401, undefined, `${name} anonymous`)

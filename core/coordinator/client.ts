@@ -88,10 +88,10 @@ export interface WorkerClient {
   handForgeToken(token: string, projectIds: number[] | null): Promise<void>
   /** Reports this coordinator to the app's registry (report.ts). */
   report(body: CoordinatorReport): Promise<void>
-  /** Local path checks asked at save, for the projects this credential serves (path-checks.ts). */
-  pathChecks?(): Promise<PathCheckRequest[]>
-  /** Answers one: `problem` in words, or null when the agent can work at the path. */
-  answerPathCheck?(id: number, body: { host: string; problem: string | null }): Promise<void>
+  /** Local path checks asked at save, for the projects this credential and `projectIds` (PROJECT_IDS; null: all) serve (path-checks.ts). */
+  pathChecks?(projectIds?: number[] | null): Promise<PathCheckRequest[]>
+  /** Answers one: `problem` in words, or null when the agent can work at the path; `project_ids`: the coordinator's PROJECT_IDS. */
+  answerPathCheck?(id: number, body: { host: string; problem: string | null; project_ids?: number[] }): Promise<void>
 }
 
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
@@ -175,8 +175,9 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     async report(body) {
       await request('POST', '/api/worker/coordinators/report', { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
     },
-    async pathChecks() {
-      return (await request<{ checks: PathCheckRequest[] }>('GET', '/api/worker/path-checks', { headers: workerAuth })).body.checks
+    async pathChecks(projectIds) {
+      const query = projectIds ? `?project_ids=${projectIds.join(',')}` : ''
+      return (await request<{ checks: PathCheckRequest[] }>('GET', `/api/worker/path-checks${query}`, { headers: workerAuth })).body.checks
     },
     async answerPathCheck(id, body) {
       await request('POST', `/api/worker/path-checks/${id}`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })

@@ -261,7 +261,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   })
 
   // Path checks asked at a project's save answer within seconds, whatever the claim mode.
-  const pathChecks = startPathChecks({ client, log, intervalMs: Math.min(3000, config.POLL_INTERVAL_SEC * 1000) })
+  const pathChecks = startPathChecks({ client, log, intervalMs: Math.min(3000, config.POLL_INTERVAL_SEC * 1000), projectIds: config.projectIds })
 
   let stopped: Promise<void> | undefined
   return {

@@ -16,11 +16,14 @@ export interface PathCheckOptions {
   client: WorkerClient
   intervalMs: number
   log: Logger
+  /** The coordinator's PROJECT_IDS (null: every project its credential serves); sent so the app lists and takes checks of those only. */
+  projectIds?: number[] | null
 }
 
 /** Starts answering; a client without the calls (an older app's fakes) answers nothing. */
 export function startPathChecks(options: PathCheckOptions): { stop(): Promise<void> } {
   const { client, intervalMs, log } = options
+  const projectIds = options.projectIds ?? null
   const stopping = new AbortController()
   const host = hostname()
   const answered = new Set<number>()
@@ -28,11 +31,11 @@ export function startPathChecks(options: PathCheckOptions): { stop(): Promise<vo
     if (!client.pathChecks || !client.answerPathCheck) return
     while (!stopping.signal.aborted) {
       try {
-        for (const check of await client.pathChecks()) {
+        for (const check of await client.pathChecks(projectIds)) {
           if (answered.has(check.id) || stopping.signal.aborted) continue
           const found = await localCheckoutProblem(check.project_path, check.repo_url ?? undefined)
           const problem = found?.replace('on this host', `on ${host}`) ?? null
-          await client.answerPathCheck(check.id, { host, problem }).catch((error: unknown) => {
+          await client.answerPathCheck(check.id, { host, problem, ...(projectIds ? { project_ids: projectIds } : {}) }).catch((error: unknown) => {
             // 404: a later save replaced the request; 403: not ours. Either way, nothing to retry.
             if (!isClientError(error, 404) && !isClientError(error, 403)) throw error
           })

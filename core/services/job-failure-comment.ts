@@ -1,6 +1,7 @@
 /**
  * A failed ticket job says why on its ticket's pull request, where reviewers look: one comment per
- * failed job, with the job's plain reason and, when PUBLIC_URL is set, a link to it in the app.
+ * failed job, with the job's classified reason (never its raw error) and, when PUBLIC_URL is set, a
+ * link to it in the app.
  * - Only `failed` ticket jobs: a person's cancel ends `cancelled` and says nothing on the PR; a
  *   review job replies on its PR itself (core/agent/run-agent.ts).
  * - The PR: the one the job opened or found (its `pr_number`), else the ticket's newest open one.
@@ -17,7 +18,7 @@ import { projectForge } from './forge-actions.ts'
 import { getProject } from './projects.ts'
 import { REPLY_MARKER } from './review/comments.ts'
 
-type FailedJob = Pick<Job, 'id' | 'project_id' | 'ticket_id' | 'kind' | 'status' | 'attempt' | 'max_attempts' | 'pr_number' | 'reason' | 'reason_event_id' | 'error'>
+type FailedJob = Pick<Job, 'id' | 'project_id' | 'ticket_id' | 'kind' | 'status' | 'attempt' | 'max_attempts' | 'pr_number' | 'reason' | 'reason_kind' | 'reason_event_id' | 'error'>
 
 /** Comments on the failed ticket job's PR, at most once; resolves when done (or given up), never rejects. */
 export async function commentJobFailure(ctx: AppContext, job: FailedJob): Promise<void> {
@@ -35,10 +36,15 @@ export async function commentJobFailure(ctx: AppContext, job: FailedJob): Promis
   }
 }
 
-/** The comment: the reason as one sentence, and where to read the job's log in the app. */
+/**
+ * The comment: the classified reason as one sentence, and where to read the job's log in the app.
+ * The PR may be public: an unclassified failure (`internal`: the raw error, a stack line, a host
+ * path) is never posted, only a line saying the reason is in the app.
+ */
 export function failureCommentBody(ctx: AppContext, job: FailedJob): string {
-  const reason = (job.reason ?? job.error ?? 'Failed').replace(/[.\s]+$/, '')
-  const lines = [REPLY_MARKER, `Terarchitect job ${job.id} (attempt ${job.attempt} of ${job.max_attempts}) on this ticket failed: ${reason}.`]
+  const classified = job.reason && job.reason_kind && job.reason_kind !== 'internal' ? job.reason.replace(/[.\s]+$/, '') : null
+  const what = `Terarchitect job ${job.id} (attempt ${job.attempt} of ${job.max_attempts}) on this ticket failed`
+  const lines = [REPLY_MARKER, classified ? `${what}: ${classified}.` : `${what}; its reason is in the app.`]
   const base = ctx.config.PUBLIC_URL?.replace(/\/+$/, '')
   if (base) {
     const query = job.reason_event_id ? `?event=${job.reason_event_id}` : ''

@@ -12,6 +12,7 @@ import type { AppContext } from '../context.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
 import { notFound } from '../errors.ts'
 import { redactText } from '../log.ts'
+import { openUrl, sealStoredUrls } from './notifications.ts'
 import { queueTestNotification } from './notifications-events.ts'
 import { sendDelivery, type Attempt } from './notifications-send.ts'
 
@@ -105,9 +106,10 @@ async function attempt(ctx: AppContext, delivery: Claimed): Promise<void> {
     delivery.max_attempts = delivery.attempts
   } else {
     const secret = ctx.secrets.tryDecrypt(delivery.secret)
-    result = secret === null
-      ? { ok: false, status: null, reason: 'The endpoint\'s secret cannot be decrypted with the app\'s secret key: recreate the endpoint' }
-      : await sendDelivery({ url: delivery.url, format: delivery.format, secret }, delivery, ctx.config.NOTIFY_TIMEOUT_SEC * 1000)
+    const url = openUrl(ctx, delivery.url)
+    result = secret === null || url === null
+      ? { ok: false, status: null, reason: `The endpoint's ${secret === null ? 'secret' : 'URL'} cannot be decrypted with the app's secret key: recreate the endpoint` }
+      : await sendDelivery({ url, format: delivery.format, secret }, delivery, ctx.config.NOTIFY_TIMEOUT_SEC * 1000)
   }
   await record(ctx, delivery, result).catch((error) => ctx.log.warn('could not record a notification attempt', { error, delivery: delivery.id }))
 }
@@ -140,6 +142,10 @@ export function startNotificationSender(ctx: AppContext): () => Promise<void> {
   let running: Promise<void> = Promise.resolve()
   let queued = false
   let polls = 0
+  // URLs stored in clear before they were sealed (sql/022) are sealed before anything is sent.
+  running = sealStoredUrls(ctx)
+    .then((sealed) => { if (sealed) ctx.log.info('sealed notification endpoint URLs stored in clear', { sealed }) })
+    .catch((error) => ctx.log.warn('could not seal notification endpoint URLs stored in clear; retrying at the next start', { error }))
   const tick = () => {
     if (queued || stopped) return
     queued = true

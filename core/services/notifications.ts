@@ -1,9 +1,11 @@
 /**
  * Outgoing webhook endpoints (docs/notifications.md), configured by admins. The HMAC secret is
  * generated here, returned once in the creation answer and stored sealed with the app's secret key
- * (core/secrets.ts); lists never carry it. The URL is an admin's, but the app calls it from its own
- * network: only http(s), no credentials in it (they would be stored and shown in the clear), and
- * what it answers never comes back (notifications-send.ts). Changes are audited.
+ * (core/secrets.ts); lists never carry it. The URL is sealed the same way (a Slack incoming-webhook
+ * URL is a bearer credential): lists and the audit log show only its scheme and host, and only the
+ * sender opens it. The URL is an admin's, but the app calls it from its own network: only http(s),
+ * no credentials in it, and what it answers never comes back (notifications-send.ts). Changes are
+ * audited.
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
@@ -18,6 +20,7 @@ export type NotificationFormat = 'json' | 'slack'
 export interface NotificationEndpoint {
   id: number
   name: string
+  /** The URL's scheme and host only (`https://hooks.slack.com`): the whole URL is sealed. */
   url: string
   events: NotificationEventType[]
   format: NotificationFormat
@@ -34,7 +37,7 @@ export interface EndpointInput {
   enabled?: boolean
 }
 
-const COLUMNS = 'id, name, url, events, format, enabled, created_at, updated_at'
+const COLUMNS = 'id, name, url_shown as url, events, format, enabled, created_at, updated_at'
 export const SECRET_PREFIX = 'whsec_'
 
 export async function listEndpoints(sql: Sql | TransactionSql): Promise<NotificationEndpoint[]> {
@@ -48,8 +51,8 @@ export async function createEndpoint(ctx: AppContext, input: Required<Pick<Endpo
   const secret = generateToken(SECRET_PREFIX)
   return write(ctx, async ({ tx }) => {
     const [row] = await tx.unsafe(
-      `insert into notification_endpoints (name, url, events, format, secret, enabled) values ($1, $2, $3, $4, $5, $6) returning ${COLUMNS}`,
-      [input.name?.trim() || new URL(url).host, url, events, input.format ?? 'json', ctx.secrets.encrypt(secret), input.enabled ?? true],
+      `insert into notification_endpoints (name, url, url_shown, events, format, secret, enabled) values ($1, $2, $3, $4, $5, $6, $7) returning ${COLUMNS}`,
+      [input.name?.trim() || new URL(url).host, ctx.secrets.encrypt(url), shownUrl(url), events, input.format ?? 'json', ctx.secrets.encrypt(secret), input.enabled ?? true],
     )
     const endpoint = row as unknown as NotificationEndpoint
     await recordAudit(tx, actor, { action: 'notification.create', target: { type: 'notification_endpoint', id: endpoint.id }, details: { name: endpoint.name, host: new URL(url).host, events } })
@@ -64,13 +67,13 @@ export async function updateEndpoint(ctx: AppContext, id: number, input: Endpoin
   if (name === '') throw badRequest('name must not be blank', [{ path: '/body/name', message: 'blank' }])
   return write(ctx, async ({ tx }) => {
     const [row] = await tx.unsafe(
-      `update notification_endpoints set name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4::text[], events),
-         format = coalesce($5, format), enabled = coalesce($6, enabled), updated_at = now()
+      `update notification_endpoints set name = coalesce($2, name), url = coalesce($3, url), url_shown = coalesce($7, url_shown),
+         events = coalesce($4::text[], events), format = coalesce($5, format), enabled = coalesce($6, enabled), updated_at = now()
        where id = $1 returning ${COLUMNS}`,
-      [id, name, url, events, input.format ?? null, input.enabled ?? null],
+      [id, name, url === null ? null : ctx.secrets.encrypt(url), events, input.format ?? null, input.enabled ?? null, url === null ? null : shownUrl(url)],
     )
     if (!row) throw notFound(`notification endpoint ${id}`)
-    await recordAudit(tx, actor, { action: 'notification.update', target: { type: 'notification_endpoint', id }, details: { fields: Object.keys(input) } })
+    await recordAudit(tx, actor, { action: 'notification.update', target: { type: 'notification_endpoint', id }, details: { fields: Object.keys(input), ...(url === null ? {} : { host: new URL(url).host }) } })
     return row as unknown as NotificationEndpoint
   })
 }
@@ -82,6 +85,23 @@ export async function deleteEndpoint(ctx: AppContext, id: number, actor: Actor):
     if (!row) throw notFound(`notification endpoint ${id}`)
     await recordAudit(tx, actor, { action: 'notification.delete', target: { type: 'notification_endpoint', id }, details: { name: row.name } })
   })
+}
+
+/** What may be shown of an endpoint URL: its scheme and host. */
+export const shownUrl = (url: string) => new URL(url).origin
+
+/** The endpoint URL as stored: sealed, or (stored before URLs were sealed) still in clear; null: unreadable. */
+export function openUrl(ctx: AppContext, stored: string): string | null {
+  return /^https?:\/\//i.test(stored) ? stored : ctx.secrets.tryDecrypt(stored)
+}
+
+/** Seals the URLs stored in clear before URLs were sealed (sql/022); run when the sender starts. */
+export async function sealStoredUrls(ctx: AppContext): Promise<number> {
+  const rows = await ctx.sql`select id, url from notification_endpoints where url ~* '^https?://'`
+  for (const row of rows) {
+    await ctx.sql`update notification_endpoints set url = ${ctx.secrets.encrypt(row.url as string)} where id = ${row.id as number} and url = ${row.url as string}`
+  }
+  return rows.length
 }
 
 /** 400 naming `/body/url` unless `raw` is an absolute http(s) URL without credentials. */

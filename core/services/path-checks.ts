@@ -51,24 +51,32 @@ export async function requestPathCheck(tx: TransactionSql, project: Project): Pr
   await tx`insert into path_checks (project_id, project_path, repo_url) values (${project.id}, ${project.project_path}, ${project.repo_url ?? null})`
 }
 
-/** Pending requests of the projects `credential` serves, oldest first (at most 20 a call). */
-export async function pendingPathChecks(sql: Sql, credential: MachineCredential): Promise<PathCheckRequest[]> {
+/**
+ * Pending requests of the projects `credential` serves and the coordinator says it serves
+ * (`served`: its PROJECT_IDS; null: every project its credential serves), oldest first (at most 20).
+ */
+export async function pendingPathChecks(sql: Sql, credential: MachineCredential, served: number[] | null = null): Promise<PathCheckRequest[]> {
   const rows = await sql`
     select c.id, c.project_id, c.project_path, c.repo_url from path_checks c join projects p on p.id = c.project_id
     where c.status = 'pending' and p.execution_mode = 'local'
       and (${credential.projectIds === null} or c.project_id = any(${credential.projectIds ?? []}::int[]))
+      and (${served === null} or c.project_id = any(${served ?? []}::int[]))
     order by c.id limit 20`
   return rows as unknown as PathCheckRequest[]
 }
 
 /**
  * Records a coordinator's answer to request `id`: 404 for a request replaced by a later save (or
- * never made), 403 outside the credential's projects; an answer to one already answered is ignored.
+ * never made), 403 outside the credential's projects or the ones the coordinator says it serves
+ * (`served`, its PROJECT_IDS: a host that never runs the project must not vouch for its path); an
+ * answer to one already answered is ignored.
  */
-export async function answerPathCheck(sql: Sql, credential: MachineCredential, id: number, answer: { host: string; problem: string | null }): Promise<void> {
+export async function answerPathCheck(sql: Sql, credential: MachineCredential, id: number, answer: { host: string; problem: string | null; served?: number[] | null }): Promise<void> {
   const [row] = await sql`select project_id from path_checks where id = ${id}`
   if (!row) throw notFound(`path check ${id} (a later save replaced it)`)
-  if (credential.projectIds && !credential.projectIds.includes(row.project_id as number)) throw forbidden(`path check ${id} is for a project this coordinator token does not serve`)
+  const projectId = row.project_id as number
+  if (credential.projectIds && !credential.projectIds.includes(projectId)) throw forbidden(`path check ${id} is for a project this coordinator token does not serve`)
+  if (answer.served && !answer.served.includes(projectId)) throw forbidden(`path check ${id} is for a project outside this coordinator's PROJECT_IDS`, [{ path: '/body/project_ids', message: 'does not include the project' }])
   await sql`
     update path_checks set status = ${answer.problem ? 'problem' : 'ok'}, problem = ${answer.problem}, checked_on = ${answer.host}, checked_at = now()
     where id = ${id} and status = 'pending'`

@@ -21,6 +21,7 @@ export const PROJECT_SETTING_KEYS = [
   'AGENT_LLM_URL', 'AGENT_MODEL', 'AGENT_API_KEY', 'DIRECTOR_MAX_TURNS', 'DIRECTOR_MAX_MINUTES', 'DIRECTOR_MAX_TOKENS', 'DRAFT_PR_ON_BUDGET',
   'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'MAX_CONCURRENT_AGENTS',
   'INTAKE_LABEL', 'INTAKE_START_LABEL',
+  'CI_FIX_MAX_ROUNDS', 'CI_FIX_START_TIMEOUT_SEC',
 ] as const
 
 /** Where a project's value comes from; `coordinator`: a token a coordinator serving it handed over. */

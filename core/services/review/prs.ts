@@ -198,7 +198,7 @@ export async function setApproved(scope: WriteScope, pr: PrRow, approved: boolea
 async function cancelPendingReviewJobs(scope: WriteScope, pr: PrRow, why: string): Promise<void> {
   const rows = (await scope.tx`
     update agent_jobs set status = 'cancelled', cancel_requested = true, finished_at = now(), error = ${why}
-    where ticket_id = ${pr.ticket_id} and kind = 'review' and pr_number = ${pr.number} and status = 'pending'
+    where ticket_id = ${pr.ticket_id} and kind in ('review', 'ci_fix') and pr_number = ${pr.number} and status = 'pending'
     returning id, project_id, ticket_id, status, attempt, error, cancel_requested`) as unknown as Job[]
   for (const job of rows) {
     Object.assign(job, await settleJobReason(scope.tx, job))

@@ -11,6 +11,7 @@ import type { AppContext } from '../../context.ts'
 import { notFound } from '../../errors.ts'
 import type { ForgeWebhooks } from '../../forge.ts'
 import { handleIssueEvent } from '../intake/webhook.ts'
+import { handleChecksEvent } from '../ci-fix/webhook.ts'
 import { verifiedProjects, type Delivery, type VerifiedProjects } from '../webhook-projects.ts'
 import { claimDelivery } from '../webhook-replay.ts'
 import { ingestComment } from './comments.ts'
@@ -48,6 +49,7 @@ async function handleVerified(ctx: AppContext, hooks: ForgeWebhooks, delivery: D
     return { ignored: `${what}no project on ${verified.kind} has repository ${event.repo}` }
   }
   if (event.type === 'issue') return handleIssueEvent(ctx, event, verified)
+  if (event.type === 'checks') return handleChecksEvent(ctx, event, verified)
   const pr = await trackedPr(ctx, event.repo, event.number, verified)
   if (!pr) return { ignored: `${event.repo}#${event.number} is not a tracked pull request` }
   if (event.type === 'request') {

@@ -10,6 +10,7 @@
  * followed, at most 4 KiB read and only as that JSON; the answer says the kind, never the body.
  */
 import { badRequest } from '../../errors.ts'
+import { cappedText } from '../../forge.ts'
 import { CHECK_TIMEOUT_MS, discard, hostOf } from './outcome.ts'
 
 const MAX_BYTES = 4096
@@ -37,23 +38,7 @@ export function probeOrigin(repoUrl: string): string | null {
 }
 
 /** Reads at most MAX_BYTES of the body; null when it is longer. */
-async function limitedText(res: Response): Promise<string | null> {
-  const reader = res.body?.getReader()
-  if (!reader) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_BYTES) {
-      await reader.cancel().catch(() => {})
-      return null
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
+const limitedText = (res: Response) => cappedText(res, MAX_BYTES)
 
 export async function detectForgeKindAt(repoUrl: string): Promise<ForgeKindAnswer> {
   const origin = probeOrigin(repoUrl)
