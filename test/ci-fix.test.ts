@@ -23,6 +23,7 @@ import * as assert from 'uvu/assert'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { ciCycle } from '../core/services/ci-fix/loop.ts'
 import { followPr } from '../core/services/ci-fix/follow.ts'
+import { maskCredentials } from '../core/services/ci-fix/excerpt.ts'
 import { handleWebhook } from '../core/services/review/webhook.ts'
 import { trackNewPrs } from '../core/services/review/prs.ts'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
@@ -186,5 +187,133 @@ function endToEnd(name: string, start: () => Promise<Forge>, cap: { project?: nu
   return s
 }
 
-endToEnd('GitHub', githubForge, { expected: 2 }).run()
+/**
+ * A request "the agent opened" without running it: branch `ticket-<id>` pushed with one commit by
+ * `author` (the agent's git name unless a person's), the pull request opened by the app's user, the
+ * ticket's job recorded as its opener, tracked; then waits for its CI run to finish (unless `wait` is false).
+ */
+async function agentPr(f: Forge, title: string, options: { author?: string; wait?: boolean } = {}) {
+  const w = f.world
+  const ticket = await createTicket(w, { title })
+  const branch = `ticket-${ticket.id}`
+  const work = mkdtempSync(join(tmpdir(), 'ci-fix-seed-'))
+  const author = options.author ?? 'Terarchitect'
+  const env = { ...process.env, ...GIT_IDENTITY, GIT_AUTHOR_NAME: author, GIT_COMMITTER_NAME: author }
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: work, env, encoding: 'utf8' })
+  try {
+    git('clone', '-q', w.bare, '.')
+    git('checkout', '-q', '-b', branch)
+    writeFileSync(join(work, `${branch}.md`), `${title}\n`)
+    git('add', '.')
+    git('commit', '-q', '-m', title)
+    assert.is(git('push', '-q', 'origin', branch).status, 0)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+  const sha = remoteGit(w, ['rev-parse', branch])!.trim()
+  const pull = w.gh.state.createPull('acme/widgets', { title, head: branch, base: 'main' }, 'terarchitect-bot')
+  const ctx = w.t.app.ctx
+  await ctx.sql`update tickets set pr_number = ${pull.number}, pr_url = ${pull.html_url} where id = ${ticket.id}`
+  await ctx.sql`insert into agent_jobs (project_id, ticket_id, kind, status, pr_number, finished_at) values (${w.projectId}, ${ticket.id}, 'ticket', 'succeeded', ${pull.number}, now())`
+  await trackNewPrs(ctx)
+  const [pr] = await ctx.sql`select id from prs where ticket_id = ${ticket.id}`
+  if (options.wait !== false) await waitFor(async () => f.ci.runsOf(sha).some((r) => r.stage === 'done'), 10_000, `CI of ${sha}`)
+  return { ticketId: ticket.id, number: pull.number, sha, prId: pr!.id as number }
+}
+
+const rounds = async (w: World, ticketId: number) => w.t.app.ctx.sql`select * from ci_rounds where ticket_id = ${ticketId} order by id`
+
+const github = endToEnd('GitHub', githubForge, { expected: 2 })
+
+github('a merged or closed request gets nothing, though its checks fail', async ({ f }) => {
+  const w = f.world
+  const merged = await agentPr(f, 'Merged before CI')
+  const closed = await agentPr(f, 'Closed before CI')
+  w.gh.state.mergePull('acme/widgets', merged.number)
+  w.gh.state.closePull('acme/widgets', closed.number)
+  await ciCycle(w.t.app.ctx)
+  await ciCycle(w.t.app.ctx)
+  for (const pr of [merged, closed]) {
+    assert.is((await rounds(w, pr.ticketId)).length, 0, 'no CI record')
+    assert.is((await ciJobs(w, pr.ticketId)).length, 0, 'no ci_fix job')
+  }
+  const [row] = await w.t.app.ctx.sql`select state, tracking from prs where id = ${merged.prId}`
+  assert.equal({ ...row }, { state: 'merged', tracking: false })
+})
+
+github('a person\'s newer commit at the head: nothing, and the record says why', async ({ f }) => {
+  const w = f.world
+  const pr = await agentPr(f, 'A person pushed', { author: 'Alice Person' })
+  const skipped = await outcome(w, pr.ticketId, 'skipped')
+  assert.match(skipped.reason, 'Alice Person')
+  assert.is((await ciJobs(w, pr.ticketId)).length, 0)
+})
+
+github('checks that never start are reported after CI_FIX_START_TIMEOUT_SEC, not waited on', async ({ f }) => {
+  const w = f.world
+  f.ci.config.mode = 'never'
+  await w.settings({ CI_FIX_START_TIMEOUT_SEC: 1 })
+  try {
+    const pr = await agentPr(f, 'CI never starts', { wait: false })
+    await waitFor(async () => f.ci.runsOf(pr.sha).length > 0, 5000, 'the queued run')
+    await ciCycle(w.t.app.ctx)
+    const [first] = await rounds(w, pr.ticketId)
+    assert.is(first?.outcome, 'waiting', 'within the timeout the follower waits')
+    const reported = await outcome(w, pr.ticketId, 'not_started')
+    assert.match(reported.reason, 'did not start within 1 s')
+    assert.is((await ciJobs(w, pr.ticketId)).length, 0)
+  } finally {
+    f.ci.config.mode = 'run'
+    await w.settings({ CI_FIX_START_TIMEOUT_SEC: null })
+  }
+})
+
+github('a webhook and the poller racing each other queue one job; its log excerpt is stored redacted', async ({ f }) => {
+  const w = f.world
+  const ctx = w.t.app.ctx
+  const pr = await agentPr(f, 'Raced')
+  const delivery = () => {
+    const signed = webhookDelivery(w.secrets.webhookSecret, 'check_run', {
+      action: 'completed', repository: { full_name: 'acme/widgets' },
+      check_run: { head_sha: pr.sha, status: 'completed', conclusion: 'failure', pull_requests: [{ number: pr.number }] },
+    })
+    return { headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])), body: signed.body }
+  }
+  const answers = await Promise.all([
+    ciCycle(ctx), handleWebhook(ctx, 'github', delivery()), handleWebhook(ctx, 'github', delivery()), followPr(ctx, pr.prId), ciCycle(ctx),
+  ])
+  assert.ok(JSON.stringify(answers[1]).includes('followed'), JSON.stringify(answers[1]))
+  const jobs = await ciJobs(w, pr.ticketId)
+  assert.is(jobs.length, 1, 'one ci_fix job')
+  const records = await rounds(w, pr.ticketId)
+  assert.is(records.length, 1)
+  assert.is(records[0]!.outcome, 'fixing')
+  assert.is(records[0]!.round, 1)
+  const excerpt = String(records[0]!.failing[0].excerpt)
+  assert.ok(excerpt.includes('FIXED is missing'))
+  assert.not.ok(excerpt.includes(LEAKED_SHAPE), 'a token-shaped string is not stored')
+  assert.not.ok(excerpt.includes(w.secrets.githubToken), 'the forge token is not stored')
+  assert.ok(excerpt.includes('***'))
+  assert.is((await w.t.api('POST', `/api/jobs/${jobs[0]!.id}/cancel`, undefined, w.people)).status, 200)
+})
+
+github('token shapes in CI text are masked whether or not the app holds them', () => {
+  const leaked = ['glpat-abcdefghijklmnopqrst', 'abcdefghijklmnopqrs', 'pw1234secret', 'hunter2hunter2', 'xoxb-1234567890-abcdef', 'AKIAABCDEFGHIJKLMNOP', LEAKED_SHAPE]
+  const text = maskCredentials(`push glpat-abcdefghijklmnopqrst\nAuthorization: Bearer abcdefghijklmnopqrs\nhttps://ci:pw1234secret@git.example/x.git\nDB_PASSWORD=hunter2hunter2\nxoxb-1234567890-abcdef AKIAABCDEFGHIJKLMNOP ${LEAKED_SHAPE}`)
+  for (const value of leaked) assert.not.ok(text.includes(value), `${value} in ${text}`)
+  assert.ok(text.includes('git.example/x.git'), 'the rest of the text stays')
+})
+
+github('the CI route: ticket readers only (anonymous and machine credentials refused), 404 for another project\'s ticket', async ({ f }) => {
+  const w = f.world
+  const path = `/api/projects/${w.projectId}/tickets`
+  const [ticket] = await w.t.app.ctx.sql`select id from tickets where project_id = ${w.projectId} order by id limit 1`
+  assert.is((await w.t.api('GET', `${path}/${ticket!.id}/ci`, undefined, w.people)).status, 200)
+  assert.is((await w.t.api('GET', `${path}/${ticket!.id}/ci`, undefined, { authorization: '' })).status, 401)
+  const machine = await w.t.api('GET', `${path}/${ticket!.id}/ci`, undefined, { authorization: `Bearer ${w.secrets.workerApiKey}` })
+  assert.ok(machine.status === 401 || machine.status === 403, `worker key: ${machine.status}`)
+  assert.is((await w.t.api('GET', `/api/projects/${w.projectId + 1000}/tickets/${ticket!.id}/ci`, undefined, w.people)).status, 404)
+})
+
+github.run()
 endToEnd('GitLab', gitlabForge, { project: 1, expected: 1 }).run()
