@@ -7,7 +7,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createHmac } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { DB_KINDS, startTestApp, stopOwnCluster, waitFor, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
 import { PROXIED, firstAdmin, userWithRole } from './people-helpers.ts'
@@ -15,6 +17,8 @@ import { write } from '../core/context.ts'
 import { completeTicket } from '../core/services/tickets.ts'
 import { pruneDeliveries, sendDue } from '../core/services/notifications-deliveries.ts'
 import { sealStoredUrls } from '../core/services/notifications.ts'
+import { reencryptStoredSecrets } from '../core/services/secret-key.ts'
+import { createSecretBox } from '../core/secrets.ts'
 import { enqueueJob } from '../core/services/jobs.ts'
 
 const WORKER_KEY = 'notifications-worker-key-01'
@@ -293,6 +297,17 @@ for (const kind of DB_KINDS) {
     assert.ok((await sealStoredUrls(t.app.ctx)) >= 1)
     const [resealed] = await t.app.ctx.sql`select url from notification_endpoints where id = ${endpoint.id}`
     assert.is(t.app.ctx.secrets.tryDecrypt(resealed!.url as string), secretUrl)
+    // A key rotation re-encrypts the sealed URL with the secrets (and back, for the suites after this one).
+    const current = t.env.TERARCHITECT_SECRET_KEY ?? readFileSync(join(t.dataDir, 'secret.key'), 'utf8').trim()
+    const next = randomBytes(32).toString('base64url')
+    const rotated = createSecretBox(next, current, Math.floor(Date.now() / 1000) + 60)
+    await reencryptStoredSecrets(t.app.ctx.sql, rotated)
+    const [moved] = await t.app.ctx.sql`select url from notification_endpoints where id = ${endpoint.id}`
+    assert.ok(rotated.readsWithCurrentKey(moved!.url as string))
+    assert.is(rotated.tryDecrypt(moved!.url as string), secretUrl)
+    await reencryptStoredSecrets(t.app.ctx.sql, createSecretBox(current, next, Math.floor(Date.now() / 1000) + 60))
+    const [back] = await t.app.ctx.sql`select url from notification_endpoints where id = ${endpoint.id}`
+    assert.is(t.app.ctx.secrets.tryDecrypt(back!.url as string), secretUrl)
   })
 
   test('finished deliveries leave the log after 30 days; pending ones stay', async ({ t, as }) => {

@@ -16,6 +16,8 @@ const STORES = [
   { table: 'project_settings', id: "(project_id || '/' || key)", column: 'value', where: 'secret', label: 'project setting' },
   { table: 'forge_tokens', id: 'credential', column: 'token', where: 'true', label: 'coordinator forge token of credential' },
   { table: 'notification_endpoints', id: 'id', column: 'secret', where: 'true', label: 'notification endpoint' },
+  // A URL still in clear (stored before URLs were sealed) is sealed by the notification sender instead.
+  { table: 'notification_endpoints', id: 'id', column: 'url', where: "url !~* '^https?://'", label: 'notification endpoint URL of' },
 ] as const
 
 export interface RotationResult {
