@@ -18,6 +18,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ForgeError, type Forge, type ForgeClient, type ForgeComment, type ForgeConnection, type PollCursor, type PullRequest } from '../core/forge.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
+import type { CheckScript } from './fixtures/fake-ci-checks.ts'
 
 const run = promisify(execFile)
 
@@ -48,6 +49,8 @@ export interface ForgeFixture {
     label(login: string, number: number, label: string): Promise<void>
     state(number: number): Promise<'open' | 'closed'>
   }
+  /** CI on the fake, when it runs one (the plugin's `checks`): on with `script` for every open request's head; returns its stop. */
+  ci?: { enable(script: CheckScript): () => void }
   /** A string the fake puts in every error body: no ForgeError message may carry it. */
   errorBodyMarker?: string
   close(): Promise<void>
@@ -76,6 +79,16 @@ async function expectForgeError(promise: Promise<unknown>, what: string): Promis
 }
 
 const lower = (s: string) => s.toLowerCase()
+
+/** Reads checks until `done` holds (the fake's CI steps every few ms), at most 10 s. */
+async function waitForChecks<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const value = await read()
+    if (done(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
 
 /** Returns the uvu suite for the plugin; the caller `.run()`s it. */
 export function forgeConformance(name: string, start: () => Promise<ForgeFixture>) {
@@ -376,6 +389,30 @@ export function forgeConformance(name: string, start: () => Promise<ForgeFixture
     await client.merge(fx.repo, request.number, { method: 'merge' })
     assert.is(await fx.issues.state(number), 'closed', 'merging a request with the close keyword closed the issue')
     assert.is((await issues.get(fx.repo, number)).state, 'closed')
+  })
+
+  test('checks: the request head\'s failing check with its excerpt, then passing; a ref that is no sha lists nothing', async () => {
+    const checks = client.checks
+    if (!checks || !fx.ci) {
+      console.log(`  skipped (${name}): ${checks ? 'the fake runs no CI' : 'the plugin has no checks capability'}`)
+      assert.is(checks === undefined || !fx.ci, true)
+      return
+    }
+    const stop = fx.ci.enable(async (commit) => ((await commit.show('PASS')) !== null
+      ? { ok: true, summary: 'PASS found', log: 'ok' }
+      : { ok: false, summary: 'PASS is missing', log: `conformance ${tag}: PASS is missing` }))
+    try {
+      const sha = (await client.getRequest(fx.repo, pr.number)).headSha
+      assert.match(sha, /^[0-9a-f]{40}$/)
+      const listed = await waitForChecks(() => checks.list(fx.repo, sha), (list) => list.some((c) => c.state === 'failure'))
+      const failed = listed.find((c) => c.state === 'failure')!
+      assert.ok(failed.name, 'a check has a name')
+      assert.ok(failed.excerpt?.includes(`conformance ${tag}: PASS is missing`), `the excerpt carries the output: ${failed.excerpt}`)
+      assert.ok(failed.detailsUrl === null || /^https?:\/\//.test(failed.detailsUrl))
+      assert.equal(await checks.list(fx.repo, 'main'), [], 'a branch name is not a sha')
+    } finally {
+      stop()
+    }
   })
 
   test('merge → the request is merged', async () => {

@@ -13,6 +13,7 @@ import { github } from '../plugins/forges/github/index.ts'
 import { gitHost, parseRepo, requestUrl, webBase } from '../plugins/forges/github/repo-url.ts'
 import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGithub, webhookDelivery } from './fixtures/fake-github.ts'
+import { enableGithubCi } from './fixtures/fake-github-checks.ts'
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 import { checkAgainstDescription, type RecordedRequest } from './github-openapi.ts'
 import { assertError } from './api-helpers.ts'
@@ -62,6 +63,7 @@ async function startFixture(apiPrefix = ''): Promise<ForgeFixture> {
     personInlineComment: async (login, number, path, line, body) => void gh.state.addReviewComment(REPO, number, login, body, path, line),
     personApprove: async (login, number) => void gh.state.addReview(REPO, number, login, 'APPROVED'),
     personClose: async (number) => gh.state.closePull(REPO, number),
+    ci: { enable: (script) => enableGithubCi(gh.state, REPO, { gitRoot: git.root, script }).stop },
     issues: {
       open: async (login, fields) => gh.state.openIssue(REPO, login, fields).number,
       label: async (login, number, label) => gh.state.label(REPO, number, login, label),

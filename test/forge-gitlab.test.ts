@@ -18,6 +18,7 @@ import { ForgeError } from '../core/forge.ts'
 import { gitlab as gitlabForge } from '../plugins/forges/gitlab/index.ts'
 import { forgeConformance, type ForgeFixture } from './forge-conformance.ts'
 import { ERROR_BODY_MARKER, start as startGitlab, type FakeGitlab } from './fixtures/fake-gitlab.ts'
+import { enableGitlabCi } from './fixtures/fake-gitlab-checks.ts'
 import { GIT_IDENTITY, start as startGit, type GitHttp } from './fixtures/git-http.ts'
 import { startTestApp, type TestApp } from './helpers.ts'
 import { assertNoStoredSecrets } from './secret-scan.ts'
@@ -99,6 +100,7 @@ forgeConformance('gitlab', async (): Promise<ForgeFixture> => {
     personInlineComment: async (login, number, path, line, body) => void s.fake.state.addNote(REPO, number, login, body, { inline: { path, line } }),
     personApprove: async (login, number) => s.fake.state.approve(REPO, number, login),
     personClose: async (number) => s.fake.state.close(REPO, number),
+    ci: { enable: (script) => enableGitlabCi(s.fake.state, REPO, { gitRoot: s.git.root, script }).stop },
     issues: {
       open: async (login, fields) => s.fake.state.openIssue(REPO, login, { ...fields, description: fields.body }).iid,
       label: async (login, number, label) => s.fake.state.label(REPO, number, login, label),
