@@ -22,6 +22,8 @@ import { gitea } from '../plugins/forges/gitea/index.ts'
 import { forgeConformance } from './forge-conformance.ts'
 import { giteaOperations } from './fixtures/gitea-api-description.ts'
 import { ERROR_BODY_MARKER, start as startGitea, type FakeGitea } from './fixtures/fake-gitea.ts'
+import { enableGiteaCi } from './fixtures/fake-gitea-checks.ts'
+import type { CheckScript } from './fixtures/fake-ci-checks.ts'
 import { GIT_IDENTITY, start as startGit } from './fixtures/git-http.ts'
 import { startTestApp, type TestApp } from './helpers.ts'
 
@@ -67,6 +69,7 @@ async function startFixture(options: { byBaseHead?: boolean; rootUrl?: string } 
       void fake.state.review(REPO, number, login, 'COMMENT', '', { path, line, body }),
     personApprove: async (login: string, number: number) => void fake.state.review(REPO, number, login, 'APPROVED', 'Looks good'),
     personClose: async (number: number) => fake.state.close(REPO, number),
+    ci: { enable: (script: CheckScript) => enableGiteaCi(fake.state, REPO, { gitRoot: git.root, script }).stop },
     issues: {
       open: async (login: string, fields: { title: string; body: string; labels?: string[]; createdAt?: number }) => fake.issues.openIssue(REPO, login, fields).number,
       label: async (login: string, number: number, label: string) => fake.issues.label(REPO, number, login, label),
