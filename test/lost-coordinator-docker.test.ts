@@ -44,7 +44,9 @@ let engine: DockerEngine
 test.before(async () => {
   engine = await ensureDocker()
   // Always built: the layer cache makes it quick when nothing changed, and the image then carries the current agent.
-  const built = await buildAgentImage(TAG)
+  // No Aider in it (these cases run Claude Code): INSTALL_AIDER=never skips asking pip's index
+  // whether Aider's pinned version is there, up to 30 s where no index answers.
+  const built = await buildAgentImage(TAG, { INSTALL_AIDER: 'never' })
   if (built.code !== 0) throw new Error(`the agent image did not build:\n${built.output.slice(-3000)}`)
 })
 

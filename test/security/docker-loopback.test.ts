@@ -89,7 +89,8 @@ test.before(async () => {
     await engine.imageInspect(TAG)
   } catch (error) {
     if (!isDockerError(error, 'docker_not_found')) throw error
-    const built = await buildAgentImage(TAG)
+    // No Aider needed: INSTALL_AIDER=never skips asking pip's index for it (up to 30 s where none answers).
+    const built = await buildAgentImage(TAG, { INSTALL_AIDER: 'never' })
     if (built.code !== 0) throw new Error(`the agent image did not build:\n${built.output.slice(-3000)}`)
   }
   // Everything on loopback: the app (HOST 127.0.0.1) and the LLM, GitHub and git fixtures.
