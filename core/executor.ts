@@ -75,6 +75,14 @@ export interface RunResult {
   exitCode: number
   /** Set when the run ended because the abort signal fired or the timeout hit. */
   stoppedBy?: 'abort' | 'timeout'
+  /**
+   * Set when the run ended because the place it ran is gone (its Swarm node down or disconnected,
+   * its pod evicted or its node lost), not because of the agent; says what was seen, e.g. "its node
+   * w1 is down". The coordinator asks the app to queue the job again. Set only once the run is seen
+   * down (or its service/pod removed): the next attempt never runs beside it. What the agent pushed
+   * stays on its branch.
+   */
+  lost?: string
 }
 
 export interface Executor {

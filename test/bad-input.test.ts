@@ -186,6 +186,7 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id'] },
     { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error', 'coordinator_id'] },
     { method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', reason: 'its node w1 is down' }, required: ['coordinator_id', 'reason'] },
     {
       method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: { id: f.j4 },
       body: { coordinator_id: 'c1', executor: 'local', fallback_reason: 'the daemon refused the container' }, required: ['coordinator_id', 'executor'],
@@ -400,6 +401,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
   put(by('POST', '/api/worker/jobs/:id/fail'), [{ error: '' }, { exit_code: -99999999999 }], field)
+  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ coordinator_id: 'has space' }, { reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }], field)
   put(by('POST', '/api/worker/jobs/:id/executor'), [
     { coordinator_id: 'has space' }, { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
   ], field)
@@ -584,6 +586,7 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     post('heartbeat a finished job', `/api/worker/jobs/${f.j3}/heartbeat`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
     post('heartbeat the running job as another instance', `/api/worker/jobs/${f.j4}/heartbeat`, 409, { coordinator_id: 'c2' }, '/job/status', worker),
     post('release a job that is not running', `/api/worker/jobs/${f.j2}/release`, 409, { coordinator_id: 'c1' }, undefined, worker),
+    post('requeue a job that is not running', `/api/worker/jobs/${f.j2}/requeue`, 409, { coordinator_id: 'c1', reason: 'its node w1 is down' }, undefined, worker),
     post('complete a job that was never claimed', `/api/worker/jobs/${f.j2}/complete`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
     post('fail a succeeded job', `/api/worker/jobs/${f.j3}/fail`, 409, { coordinator_id: 'c1', error: 'late' }, '/job/status', worker),
     post('agent logs with the token of a finished job', ticketPath(f.p, f.t3, '/logs'), 401, { step: 's' }, undefined, { authorization: `Bearer ${f.token3}` }),

@@ -1,7 +1,7 @@
 /**
  * Routes: jobs for people, and the coordinator's worker API (runbook paths). Worker routes take
  * the worker key or a coordinator token (never anonymous); a claim binds the job to that credential
- * and to `coordinator_id`, which the bound calls (heartbeat, complete, fail, release) must repeat.
+ * and to `coordinator_id`, which the bound calls (heartbeat, complete, fail, release, requeue) must repeat.
  */
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Caller, type Route } from '../http/router.ts'
@@ -20,6 +20,7 @@ import { CoordinatorId, JobParams, ProjectParams } from './params.ts'
 import { actorOf } from '../services/audit.ts'
 import { parseContainerLimits } from '../container-limits.ts'
 import { JobReason } from '../services/job-reason.ts'
+import { requeueLostJob } from '../services/job-requeue.ts'
 
 const StatusFilter = Type.Union([JobStatus, Type.Literal('completed')], { description: '`completed` = succeeded' })
 const JobsQuery = Type.Object({
@@ -53,6 +54,15 @@ const Fail = Type.Object(
     usage: Type.Optional(Usage),
     /** The coordinator's account of the failure; the agent's own classified event wins over it. */
     reason: Type.Optional(JobReason),
+  },
+  { additionalProperties: false },
+)
+const Requeue = Type.Object(
+  {
+    coordinator_id: CoordinatorId,
+    /** What the executor saw of the run's place, e.g. "its node swarm-worker-1 is down". */
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+    output_tail: Type.Optional(Tail),
   },
   { additionalProperties: false },
 )
@@ -148,6 +158,9 @@ export function jobRoutes(ctx: AppContext): Route[] {
         error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null, reason: body.reason ?? null,
       }),
     }),
+    // The run's place is gone (node down, pod evicted): queued again, or failed after its last attempt.
+    route({ method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: JobParams, body: Requeue,
+      handle: ({ params, body, caller }) => requeueLostJob(ctx, params.id, { holder: holderOf(caller, body.coordinator_id), lost: body.reason, outputTail: body.output_tail ?? null }) }),
     // Where the agent really runs, when not where the claim said (the host fallback, local mode).
     route({ method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: JobParams, body: ExecutorReport,
       handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id), body.executor, body.fallback_reason ?? null) }),

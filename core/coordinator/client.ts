@@ -80,6 +80,8 @@ export interface WorkerClient {
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */
   release(jobId: number): Promise<void>
+  /** Queues a job whose run lost its place (node down, pod evicted) again; fails it after its last attempt. */
+  requeue?(jobId: number, body: { reason: string; output_tail: string }): Promise<void>
   /** Records the executor a job really runs on (`local` after a host fallback) and why. */
   recordExecutor(jobId: number, body: { executor: string; fallback_reason?: string }): Promise<void>
   /** What the app's settings say to coordinators (no secret is among them); throws when refused. */
@@ -158,6 +160,9 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
     },
     async release(jobId) {
       await request('POST', `/api/worker/jobs/${jobId}/release`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })
+    },
+    async requeue(jobId, body) {
+      await request('POST', `/api/worker/jobs/${jobId}/requeue`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })
     },
     async readSettings() {
       const { body } = await request<{ max_concurrent_agents: number | null; container_limits?: Record<string, number | null> }>('GET', '/api/worker/settings', { headers: workerAuth })

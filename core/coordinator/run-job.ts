@@ -14,7 +14,9 @@
  * fails with the reason. A job that falls back is recorded at the app as running on `local`, with the
  * container error as its `fallback_reason`; so is a local-mode job claimed by a docker coordinator.
  *
- * Ending: exit 0 → complete; otherwise fail with the exit code. A cancel stops the run and reports
+ * Ending: exit 0 → complete; a run that lost its place (`RunResult.lost`: node down, pod evicted) →
+ * requeue (the app queues it again at attempt+1, or fails it after its last attempt); otherwise fail
+ * with the exit code. A cancel stops the run and reports
  * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
  * coordinator shutdown stops the run and releases the job: pending again at the same attempt, for
  * whichever coordinator claims it next (if the release cannot reach the app, the lease expiry does it).
@@ -200,7 +202,7 @@ async function attempt(executor: Executor, spec: JobSpec, output: JobOutput, sig
 type Outcome = { result: RunResult } | { error: string; reason?: JobReason; configuration?: string | null }
 
 interface Report {
-  outcome: 'complete' | 'fail'
+  outcome: 'complete' | 'fail' | 'requeue'
   exitCode?: number
   error?: string
   /** What the coordinator knows of the cause; the app prefers the agent's own classified failure event. */
@@ -215,11 +217,12 @@ function describe(outcome: Outcome, ending: Ending | undefined, timeoutMs: numbe
     const reason = outcome.reason ?? { kind: 'internal', text: `The agent could not be started: ${outcome.error}`.slice(0, 2000) }
     return { outcome: 'fail', error: outcome.error, reason, summary: `the agent could not be started: ${outcome.error}` }
   }
-  const { exitCode, stoppedBy } = outcome.result
+  const { exitCode, stoppedBy, lost } = outcome.result
   if (ending === 'shutdown') return { outcome: 'fail', exitCode, summary: `agent stopped for the coordinator's shutdown (exit code ${exitCode})` }
   if (ending === 'cancel') {
     return { outcome: 'fail', exitCode, error: 'cancelled on request', reason: { kind: 'cancelled', text: 'Stopped on request' }, summary: `agent stopped after a cancel (exit code ${exitCode})` }
   }
+  if (lost && !stoppedBy) return { outcome: 'requeue', exitCode, error: lost, summary: `the agent's run was lost: ${lost}; asking the app to queue the job again` }
   if (stoppedBy === 'timeout') {
     const error = `timed out after ${Math.round(timeoutMs / 1000)} s (JOB_TIMEOUT_SEC)`
     const reason: JobReason = { kind: 'budget', text: `The job ran out of time: the coordinator stops agents after ${Math.round(timeoutMs / 1000)} s (its JOB_TIMEOUT_SEC)` }
@@ -237,12 +240,13 @@ function localStartReason(path: string | null, error: string): JobReason {
   return { kind: 'setup', text: (error.charAt(0).toUpperCase() + error.slice(1)).slice(0, 2000), fix: projectFix('project_path') }
 }
 
-/** Reports complete/fail; retried with backoff while the app is unreachable, for up to two leases. */
+/** Reports complete/fail/requeue; retried with backoff while the app is unreachable, for up to two leases. */
 async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Report, tail: string, leaseMs: number, log: Logger): Promise<void> {
   const deadline = Date.now() + 2 * leaseMs
   for (let tries = 1; ; tries++) {
     try {
       if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { exit_code: report.exitCode ?? 0, output_tail: tail })
+      else if (report.outcome === 'requeue' && ctx.client.requeue) await ctx.client.requeue(job.job_id, { reason: (report.error ?? 'its run was lost').slice(0, 500), output_tail: tail })
       else await ctx.client.fail(job.job_id, { ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail, ...(report.reason ? { reason: report.reason } : {}) })
       log.info('job reported', { outcome: report.outcome, exitCode: report.exitCode })
       return

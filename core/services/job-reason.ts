@@ -61,3 +61,17 @@ export function leaseLostReason(status: 'pending' | 'failed', attempt: number, m
     ? { kind: 'cancelled', text: `${lost}; queued again as attempt ${attempt} of ${maxAttempts}` }
     : { kind: 'cancelled', text: `${lost} on attempt ${attempt} of ${maxAttempts}; not retried` }
 }
+
+/**
+ * A job whose run lost its place (the coordinator saw its node go down, its pod evicted): like a
+ * lost lease, a cancel by circumstance. `lost` is the executor's words ("its node w1 is down").
+ */
+export function placeLostReason(lost: string, status: 'pending' | 'failed', attempt: number, maxAttempts: number): JobReason {
+  const said = lostSentence(lost)
+  return status === 'pending'
+    ? { kind: 'cancelled', text: `${said}; queued again as attempt ${attempt} of ${maxAttempts}`.slice(0, 2000) }
+    : { kind: 'cancelled', text: `${said} on attempt ${attempt} of ${maxAttempts}; not retried`.slice(0, 2000) }
+}
+
+/** The executor's words about a lost run as the start of a sentence. */
+export const lostSentence = (lost: string) => lost.charAt(0).toUpperCase() + lost.slice(1)

@@ -4,8 +4,9 @@
  * Cancel and timeout remove the service at once (the task gets its stop grace period) and the run
  * resolves with `stoppedBy`. A task that fails to start or is rejected rejects the run (it never
  * started); a task whose node goes down, or that the swarm shuts down on its own, ends the run with
- * exit code -1 and the reason in the output, after the service is removed: the queue's retry is
- * then the only task of the job.
+ * exit code -1 and the reason in the output, after the service is removed and its task seen down;
+ * a lost node is also `lost` in the result (the coordinator has the job queued again), and that
+ * next attempt is then the only task of the job.
  */
 import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
@@ -32,7 +33,7 @@ export interface RunServiceContext {
 
 type Outcome =
   | { kind: 'ended'; exitCode: number }
-  | { kind: 'lost'; reason: string }
+  | { kind: 'lost'; reason: string; node?: true }
   | { kind: 'unstartable'; reason: string }
   | { kind: 'stopped' }
 
@@ -132,7 +133,7 @@ export async function runSwarmService(spec: JobSpec, output: OutputSink, signal:
         : undefined
       if (state === 'complete') outcome = { kind: 'ended', exitCode: task!.Status.ContainerStatus?.ExitCode ?? 0 }
       else if (state === 'failed' && task!.Status.ContainerStatus?.ExitCode) outcome = { kind: 'ended', exitCode: task!.Status.ContainerStatus.ExitCode }
-      else if (nodeLost) outcome = { kind: 'lost', reason: nodeLost }
+      else if (nodeLost) outcome = { kind: 'lost', reason: nodeLost, node: true }
       else if (state === 'rejected' || (state === 'failed' && !started)) outcome = { kind: 'unstartable', reason: taskReason(task!) }
       else if (state === 'failed') outcome = { kind: 'lost', reason: `its task failed: ${taskReason(task!)}` }
       else if (state && FINAL.has(state)) outcome = { kind: 'lost', reason: `the swarm ended its task (${taskReason(task!)})` }
@@ -177,7 +178,9 @@ export async function runSwarmService(spec: JobSpec, output: OutputSink, signal:
     }
     const exitCode = outcome.kind === 'ended' ? outcome.exitCode : -1
     log.info('agent service ended', { ...fields, exitCode, stoppedBy })
-    return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
+    if (stoppedBy) return { exitCode, stoppedBy }
+    // Its node went: the service is removed and its task seen down (above), so the queue may run it again.
+    return outcome.kind === 'lost' && outcome.node ? { exitCode, lost: outcome.reason } : { exitCode }
   } finally {
     clearTimeout(timer)
     signal.removeEventListener('abort', onAbort)
