@@ -165,15 +165,19 @@ test('reconcile removes services and secrets of jobs not kept, by label, and kee
   assert.match(orphanRun!.text('system'), /swarm task ended before its container exited: (its service was removed|the swarm (ended|is ending) its task)/)
 })
 
-test('ten tickets by the real coordinator and agent across the three nodes, one node killed mid-turn: each ends with exactly one PR, never two live agents, no job token in sight', async () => {
+test('ten tickets by the real coordinator and agent across the three nodes, one node killed mid-turn: its jobs are queued again by themselves, each ticket ends with exactly one PR, never two live agents, no job token in sight', async () => {
   const run = await runSwarmTickets(swarm, { coordinatorId: `${COORDINATOR}-tickets`, count: 10, concurrency: 6, llmDelayMs: 3000 })
   try {
     process.stdout.write(`swarm tickets: ${JSON.stringify({ ...run.figures, samples: run.samples, nodesUsed: run.nodesUsed, secretChecks: run.secretChecks })}\n`)
-    // The killed node took at least one agent mid-turn; each such run ended with the node named, and
-    // every failure is one of those (a retry then finished it).
+    // The killed node took at least one agent mid-turn; each such run ended with the node named and
+    // its job came back by itself as its next attempt, which finished it (nobody retried it).
     assert.ok(run.lost.length >= 1, 'the killed node took at least one running job with it')
     const victim = swarm.workers[0]!.hostname
-    for (const lost of run.lost) assert.match(lost.said, new RegExp(`its node ${victim} is (down|disconnected)`), `job ${lost.jobId} failed for another reason:\n${lost.said.slice(-3000)}`)
+    for (const lost of run.lost) {
+      assert.match(lost.said, new RegExp(`its node ${victim} is (down|disconnected)`), `job ${lost.jobId} failed for another reason:\n${lost.said.slice(-3000)}`)
+      assert.match(lost.said, new RegExp(`run_lost: Its node ${victim} is (down|disconnected)[^\n]*; queued again as attempt 2 of 3`), `job ${lost.jobId} was not queued again by itself:\n${lost.said.slice(-3000)}`)
+      assert.is(lost.attempt, 2, `job ${lost.jobId} ran its next attempt`)
+    }
     await assertEveryTicketDone(run.world, run.ended)
     for (const ticket of run.eventsPerTicket) {
       assert.ok(ticket.pr && ticket.output, `ticket ${ticket.ticketId}: the agent's PR event and its worker's output streamed from the swarm: ${JSON.stringify(ticket)}`)

@@ -22,6 +22,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
 import type { Pod } from '../plugins/executors/kubernetes/types.ts'
 import { watchPods } from '../plugins/executors/kubernetes/watch.ts'
+import { podLost } from '../plugins/executors/kubernetes/run-job.ts'
 import { kubernetes, type KubernetesOptions } from '../plugins/executors/kubernetes/index.ts'
 import { executorConformance, makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
 import { startFakeKubernetes, type FakeKubernetes } from './fixtures/fake-kubernetes.ts'
@@ -178,6 +179,15 @@ test('timeout deletes the Job and says so', async () => {
   assert.is.not(run.result.exitCode, 0)
   await waitFor('the Job to be gone', () => leftovers(spec.jobId).length === 0)
   assert.ok(fake.received.some((request) => request.body?.propagationPolicy === 'Foreground'), 'the stop deleted the Job in the foreground')
+})
+
+test('a Pod failed as Evicted or NodeLost is a lost run (queued again), named with the message; other failures are not', () => {
+  const pod = (status: NonNullable<Pod['status']>): Pod => ({ metadata: { name: 'terarchitect-job-7-abc', uid: 'u', resourceVersion: '1' }, status })
+  assert.is(podLost(pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' })), 'its pod terarchitect-job-7-abc was evicted (The node was low on resource: memory.)')
+  assert.is(podLost(pod({ phase: 'Failed', reason: 'NodeLost' })), 'its pod terarchitect-job-7-abc lost its node')
+  assert.is(podLost(pod({ phase: 'Failed', reason: 'Error' })), undefined)
+  assert.is(podLost(pod({ phase: 'Running', reason: 'Evicted' })), undefined)
+  assert.is(podLost(pod({ phase: 'Failed' })), undefined)
 })
 
 test('a watch that expires (410 Gone) is listed again and the run still sees its Pod end', async () => {

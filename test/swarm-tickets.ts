@@ -10,8 +10,9 @@
  *     ticket is an overlap; a killed node's containers are gone with it;
  *   - each agent container seen is checked once: its job token is read from the secret file the
  *     swarm mounted, and must be in none of the service spec, its tasks, the container's inspect.
- * A run lost with its node ends at once with the reason and the job fails (the coordinator reports
- * what the executor saw); the test then retries it as a person would (POST /api/jobs/:id/retry).
+ * A run lost with its node ends at once with the reason, and the coordinator has the job queued
+ * again by itself (POST /api/worker/jobs/:id/requeue): the same job runs its next attempt and ends
+ * with its PR, nobody retrying it.
  */
 import { readFileSync } from 'node:fs'
 import { createDockerEngine, type DockerEngine } from '../plugins/executors/docker/engine.ts'
@@ -54,7 +55,7 @@ export interface SwarmTicketRun {
   ids: number[]
   ended: { id: number; job: { job_id: number; status: string; error: string | null; attempt: number } }[]
   /** Jobs lost with the killed node, with what their log said. */
-  lost: { jobId: number; ticketId: number; said: string }[]
+  lost: { jobId: number; ticketId: number; said: string; attempt: number }[]
   overlaps: string[]
   samples: number
   nodesUsed: number
@@ -137,23 +138,20 @@ export async function runSwarmTickets(swarm: TestSwarm, options: { coordinatorId
       }
     })()
 
-    // A job lost with the node is retried as soon as it has failed, while the others run on.
-    const lost: SwarmTicketRun['lost'] = []
+    // A job lost with the node comes back by itself (attempt 2 of the same job), while the others run on.
     const ended = await waitFor(async () => {
       const tickets = await Promise.all(ids.map((id) => getTicket(world, id)))
-      for (const ticket of tickets.filter((candidate) => candidate.job?.status === 'failed' && lost.filter((known) => known.ticketId === candidate.id).length < 2)) {
-        const said = (await ticketEvents(world, ticket.id)).filter((event) => event.job_id === ticket.job.job_id)
-          .map((event) => `${event.step}: ${event.summary} ${event.raw_output ?? ''}`).join('\n')
-        lost.push({ jobId: ticket.job.job_id, ticketId: ticket.id, said })
-        const retry = await world.t.api('POST', `/api/jobs/${ticket.job.job_id}/retry`, undefined, world.people)
-        if (retry.status !== 201) throw new Error(`retry of job ${ticket.job.job_id}: ${retry.status} ${JSON.stringify(retry.body)}`)
-        jobIds.set(retry.body.id, ticket.id)
-        return null
-      }
       if (tickets.every((ticket) => ['succeeded', 'failed', 'cancelled'].includes(ticket.job?.status))) return tickets
       await sleep(400) // ten reads a round: not at waitFor's pace
       return null
     }, 240_000, 'every ticket\'s job to end')
+    const lost: SwarmTicketRun['lost'] = []
+    for (const ticket of ended) {
+      const events = (await ticketEvents(world, ticket.id)).filter((event) => event.job_id === ticket.job.job_id)
+      if (!events.some((event) => event.step === 'run_lost')) continue
+      const said = events.map((event) => `${event.step}: ${event.summary} ${event.raw_output ?? ''}`).join('\n')
+      lost.push({ jobId: ticket.job.job_id, ticketId: ticket.id, said, attempt: ticket.job.attempt })
+    }
     const totalSec = (Date.now() - started) / 1000
     watching = false
     await watcher

@@ -3,7 +3,9 @@
  * it → watch its Pod → unsuspend → follow the log once the container runs → exit code from the
  * container's terminated state → delete the Job (the garbage collector takes the Pod and the
  * Secret). Cancel and timeout delete the Job at once (Foreground: the Pod is stopped with its grace
- * period first) and the run resolves with `stoppedBy`.
+ * period first) and the run resolves with `stoppedBy`. A Pod failed with reason Evicted or NodeLost
+ * (its phase Failed: the kubelet or the node controller ended it) resolves with `lost`: the
+ * coordinator has the job queued again.
  */
 import { randomBytes } from 'node:crypto'
 import type { JobSpec, OutputSink, RunResult } from '../../../core/executor.ts'
@@ -14,6 +16,17 @@ import { followLogs } from './logs.ts'
 import { CONTAINER_NAME, jobManifest, jobName, RUN_LABEL, secretManifest, type JobSettings } from './manifests.ts'
 import type { Job, Pod } from './types.ts'
 import { watchPods, type WatchEventType } from './watch.ts'
+
+/** Pod failure reasons that say its place went, not the agent: the job is queued again (RunResult.lost). */
+const PLACE_LOST = new Set(['Evicted', 'NodeLost'])
+
+/** What ended a Pod whose place went (failed as Evicted or NodeLost), in words; undefined otherwise. */
+export function podLost(pod: Pod): string | undefined {
+  const reason = pod.status?.reason ?? ''
+  if (pod.status?.phase !== 'Failed' || !PLACE_LOST.has(reason)) return undefined
+  const message = pod.status.message ? ` (${pod.status.message})` : ''
+  return `its pod ${pod.metadata.name} ${reason === 'Evicted' ? 'was evicted' : 'lost its node'}${message}`
+}
 
 /** Container waiting reasons that will not resolve on their own: the job could not be started. */
 const UNSTARTABLE = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'ErrImageNeverPull'])
@@ -36,7 +49,7 @@ function notStartedReason(pod: Pod | undefined): string {
   return waiting ? `${waiting.reason ?? 'waiting'}: ${waiting.message ?? ''}`.trim() : `Pod ${pod.metadata.name} is ${pod.status?.phase ?? 'Pending'}`
 }
 
-type Outcome = { kind: 'ended'; exitCode: number } | { kind: 'deleted'; exitCode?: number } | { kind: 'unstartable'; reason: string }
+type Outcome = { kind: 'ended'; exitCode: number; lost?: string } | { kind: 'deleted'; exitCode?: number } | { kind: 'unstartable'; reason: string }
 
 export const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`
 const secretsPath = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`
@@ -77,6 +90,7 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
     }
     const phase = pod.status?.phase
     if (type === 'DELETED') settle({ kind: 'deleted', ...(state?.terminated ? { exitCode: state.terminated.exitCode } : {}) })
+    else if (podLost(pod)) settle({ kind: 'ended', exitCode: state?.terminated?.exitCode ?? -1, lost: podLost(pod)! })
     else if (phase === 'Succeeded' || phase === 'Failed') settle({ kind: 'ended', exitCode: state?.terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : -1) })
     else if (state?.waiting?.reason && UNSTARTABLE.has(state.waiting.reason)) settle({ kind: 'unstartable', reason: `${state.waiting.reason}: ${state.waiting.message ?? ''}`.trim() })
   }
@@ -131,7 +145,12 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
       exitCode = -1
     }
     log.info('agent pod ended', { ...logFields, exitCode, stoppedBy })
-    return stoppedBy ? { exitCode, stoppedBy } : { exitCode }
+    if (stoppedBy) return { exitCode, stoppedBy }
+    if (result.kind === 'ended' && result.lost) {
+      output({ stream: 'system', text: `the agent's run was lost: ${result.lost}\n` })
+      return { exitCode, lost: result.lost }
+    }
+    return { exitCode }
   } finally {
     clearTimeout(timer)
     clearTimeout(startTimer)
