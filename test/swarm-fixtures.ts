@@ -74,7 +74,7 @@ export async function startTestSwarm(run: string, host: DockerEngine): Promise<T
     const dindImage = await ensureDindTestImage(host)
     step('dind image')
     const hadGwBridge = existsSync('/sys/class/net/docker_gwbridge')
-    const daemon: PrivateDockerd = await startPrivateDockerd(run, { args: ['--insecure-registry', '172.16.0.0/12'] })
+    const daemon: PrivateDockerd = await startPrivateDockerd(run, { args: ['--insecure-registry', '172.16.0.0/12'], copyBaseImage: false })
     cleanups.push(async () => {
       spawnSync('docker', ['-H', daemon.dockerHost, 'swarm', 'leave', '--force'], { encoding: 'utf8' })
       await daemon.destroy()
