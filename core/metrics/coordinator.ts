@@ -31,7 +31,7 @@ export function coordinatorMetrics(coordinatorId: string): CoordinatorMetrics {
   const starts = registry.counter('terarchitect_coordinator_agent_starts_total', 'Agent starts attempted, by executor (those that could not start are also in _start_failures_total)')
   const startFailures = registry.counter('terarchitect_coordinator_agent_start_failures_total', 'Agents that could not be started (image missing, daemon error…), by executor')
   const fallbacks = registry.counter('terarchitect_coordinator_fallbacks_total', 'Docker-mode jobs run on the host because their container could not start (AGENT_FALLBACK_TO_HOST)')
-  const reported = registry.counter('terarchitect_coordinator_jobs_reported_total', 'Job ends reported to the app, by outcome (complete, fail, release)')
+  const reported = registry.counter('terarchitect_coordinator_jobs_reported_total', 'Job ends reported to the app, by outcome (complete, fail, release, requeue)')
   const appErrors = registry.counter('terarchitect_coordinator_app_errors_total', 'Requests to the app that failed, by call')
   let reachedAt = 0
   let source: { runningJobs(): number[]; limit(): number } | undefined
@@ -81,7 +81,7 @@ export function coordinatorMetrics(coordinatorId: string): CoordinatorMetrics {
 
   function countSuccess(name: string, result: unknown) {
     if (name === 'claim') claims.inc({ result: result ? 'job' : 'none' })
-    if (name === 'complete' || name === 'fail' || name === 'release') reported.inc({ outcome: name })
+    if (name === 'complete' || name === 'fail' || name === 'release' || name === 'requeue') reported.inc({ outcome: name })
   }
 }
 
