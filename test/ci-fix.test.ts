@@ -34,6 +34,9 @@ import { webhookDelivery } from './fixtures/fake-github.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { claimJob, cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, type World } from './bench/agent-harness.ts'
 import { waitFor } from './helpers.ts'
+import { github as githubPlugin } from '../plugins/forges/github/index.ts'
+import { gitlab as gitlabPlugin } from '../plugins/forges/gitlab/index.ts'
+import { gitea as giteaPlugin } from '../plugins/forges/gitea/index.ts'
 
 /** A token shape no setting holds (masked by shape) and, per world, the forge token itself (masked as a known secret). */
 const LEAKED_SHAPE = `ghp_${'Z9'.repeat(18)}`
@@ -315,5 +318,26 @@ github('the CI route: ticket readers only (anonymous and machine credentials ref
   assert.is((await w.t.api('GET', `/api/projects/${w.projectId + 1000}/tickets/${ticket!.id}/ci`, undefined, w.people)).status, 404)
 })
 
+const parsing = suite('ci-fix: check webhooks parse as a commit\'s checks changed')
+
+parsing('GitHub check_run, check_suite and status; GitLab Pipeline Hook; Gitea status', () => {
+  const sha = 'a'.repeat(40)
+  const json = (value: unknown) => Buffer.from(JSON.stringify(value))
+  const gh = githubPlugin().webhooks!
+  const repository = { full_name: 'acme/widgets' }
+  assert.equal(gh.parse({ 'x-github-event': 'check_run' }, json({ action: 'completed', repository, check_run: { head_sha: sha, pull_requests: [{ number: 4 }] } })),
+    { type: 'checks', repo: 'acme/widgets', sha, number: 4 })
+  assert.equal(gh.parse({ 'x-github-event': 'check_suite' }, json({ action: 'completed', repository, check_suite: { head_sha: sha, pull_requests: [] } })),
+    { type: 'checks', repo: 'acme/widgets', sha, number: null })
+  assert.equal(gh.parse({ 'x-github-event': 'status' }, json({ sha, state: 'failure', context: 'ci', repository })), { type: 'checks', repo: 'acme/widgets', sha, number: null })
+  assert.is(gh.parse({ 'x-github-event': 'status' }, json({ sha: 'nope', repository })).type, 'ignored')
+  const gl = gitlabPlugin().webhooks!
+  assert.equal(gl.parse({ 'x-gitlab-event': 'Pipeline Hook' }, json({ object_kind: 'pipeline', project: { path_with_namespace: 'acme/platform/api' }, object_attributes: { sha, status: 'failed' }, merge_request: { iid: 7 } })),
+    { type: 'checks', repo: 'acme/platform/api', sha, number: 7 })
+  const gt = giteaPlugin().webhooks!
+  assert.equal(gt.parse({ 'x-gitea-event': 'status' }, json({ sha, state: 'failure', context: 'ci', repository })), { type: 'checks', repo: 'acme/widgets', sha, number: null })
+})
+
+parsing.run()
 github.run()
 endToEnd('GitLab', gitlabForge, { project: 1, expected: 1 }).run()

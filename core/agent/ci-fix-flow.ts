@@ -9,7 +9,7 @@ import type { WorkerContext } from './api.ts'
 import type { AgentRun, OpenJob } from './job.ts'
 import { openJob } from './job.ts'
 import { agentError } from './errors.ts'
-import { clip, rules, ticketContext, type WorkspaceFacts } from './prompt.ts'
+import { clip, pullRequestTail, type WorkspaceFacts } from './prompt.ts'
 import { commitWork, pushBranch } from './publish.ts'
 import { REPLY_MARKER } from './review-flow.ts'
 import { finishedEarlier, usageOf } from './ticket-flow.ts'
@@ -84,11 +84,6 @@ export function ciFixPrompt(context: WorkerContext, facts: WorkspaceFacts, fix: 
     '',
     ...checks,
     '',
-    'The pull request implements this ticket (for context):',
-    '',
-    ticketContext(context),
-    '',
-    '## How to work',
-    rules(facts),
+    ...pullRequestTail(context, facts),
   ].join('\n')
 }

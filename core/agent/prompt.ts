@@ -88,7 +88,7 @@ export interface WorkspaceFacts {
   testCommand?: string | null
 }
 
-export function rules(facts: WorkspaceFacts): string {
+function rules(facts: WorkspaceFacts): string {
   const list = [...RULES]
   if (facts.testCommand) list.push(`The project's tests run with \`${facts.testCommand}\`; make them pass.`)
   list.push('End with a short summary of what you changed.')
@@ -116,13 +116,13 @@ export function reviewPrompt(context: WorkerContext, facts: WorkspaceFacts, revi
     '',
     clip(review.comment, 20000).split('\n').map((line) => `> ${line}`).join('\n'),
     '',
-    'The pull request implements this ticket (for context):',
-    '',
-    ticketContext(context),
-    '',
-    '## How to work',
-    rules(facts),
+    ...pullRequestTail(context, facts),
   ].join('\n')
+}
+
+/** What follows a task on a pull request's branch (review, CI fix): the ticket it implements and the rules. */
+export function pullRequestTail(context: WorkerContext, facts: WorkspaceFacts): string[] {
+  return ['The pull request implements this ticket (for context):', '', ticketContext(context), '', '## How to work', rules(facts)]
 }
 
 /** A Director instruction wrapped with what every worker turn must know. */

@@ -5,17 +5,16 @@
  * that pushed, a review job that freed the slot) and a ticket that reports its request bring that
  * ticket's requests back at once.
  *
- * It never throws. A failing cycle is logged and the next waits longer: the interval doubled per
- * consecutive failure, capped at 10 minutes, ±20% jitter so app replicas drift apart.
+ * It never throws: the cadence and the backoff are the shared poll loop's (poll-loop.ts).
  */
 import type { AppContext } from '../../context.ts'
 import type { ForgeClient } from '../../forge.ts'
 import type { Feed, FeedRow } from '../feed.ts'
-import { reviewAccess, reviewSettings } from '../review/forge.ts'
+import { startPollLoop } from '../poll-loop.ts'
+import { reviewAccess } from '../review/forge.ts'
 import { listTrackingPrs, trackNewPrs } from '../review/prs.ts'
 import { followPr } from './follow.ts'
 
-const MAX_BACKOFF_SEC = 600
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 /** One cycle over every tracked request; one request's failure is logged and counted, not raised. */
@@ -52,29 +51,8 @@ export interface CiLoop {
 
 export function startCiLoop(ctx: AppContext, feed: Feed): CiLoop {
   let stopped = false
-  let failures = 0
-  let timer: NodeJS.Timeout | undefined
-  let cycle: Promise<void> = Promise.resolve()
   let quick: Promise<void> = Promise.resolve()
-
-  const schedule = (seconds: number) => {
-    if (stopped) return
-    timer = setTimeout(() => (cycle = run()), seconds * (0.8 + Math.random() * 0.4) * 1000)
-    timer.unref()
-  }
-
-  async function run(): Promise<void> {
-    let interval = 60
-    try {
-      interval = (await reviewSettings(ctx)).pollIntervalSec
-      await ciCycle(ctx)
-      failures = 0
-    } catch (error) {
-      failures++
-      if (!stopped) ctx.log.warn('CI cycle failed; backing off', { failures, error })
-    }
-    schedule(Math.min(interval * 2 ** failures, Math.max(interval, MAX_BACKOFF_SEC)))
-  }
+  const poller = startPollLoop(ctx, 'CI', () => ciCycle(ctx))
 
   const enqueue = (task: () => Promise<unknown>) => {
     quick = quick.then(task).then(() => {}, (error) => {
@@ -95,13 +73,11 @@ export function startCiLoop(ctx: AppContext, feed: Feed): CiLoop {
     for (const ticketId of tickets) enqueue(() => followTicket(ctx, ticketId))
   })
 
-  schedule(1)
   return {
     async stop() {
       stopped = true
       unsubscribe()
-      clearTimeout(timer)
-      await Promise.all([cycle, quick])
+      await Promise.all([poller.stop(), quick])
     },
   }
 }
