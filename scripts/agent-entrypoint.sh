@@ -2,7 +2,7 @@
 # Entrypoint of the agent image (Dockerfile.agent). Starts a private dockerd when the container is
 # meant for Docker-in-Docker, then runs the agent as AGENT_USER (the image's `agent`, uid 1000):
 #
-#   agent-entrypoint.sh ticket|review          → node /app/agent.js ticket|review
+#   agent-entrypoint.sh ticket|review|ci_fix   → node /app/agent.js ticket|review|ci_fix
 #   agent-entrypoint.sh node /app/agent.js …   → runs the command as given (the executors' default Cmd)
 #   agent-entrypoint.sh node /app/agent.js pooled → a warm container's agent (AGENT_WARM_POOL): dockerd
 #                                                  comes up first as always, then the agent waits for the
@@ -82,7 +82,7 @@ run_as_agent() {
 }
 
 case "${1:-}" in
-  ticket|review) run_as_agent node --enable-source-maps /app/agent.js "$@" ;;
-  "") echo "usage: agent-entrypoint.sh ticket|review | <command…>" >&2; exit 2 ;;
+  ticket|review|ci_fix) run_as_agent node --enable-source-maps /app/agent.js "$@" ;;
+  "") echo "usage: agent-entrypoint.sh ticket|review|ci_fix | <command…>" >&2; exit 2 ;;
   *) run_as_agent "$@" ;;
 esac
