@@ -205,9 +205,21 @@ export type WebhookEvent =
   | { type: 'checks'; repo: string; sha: string; number: number | null }
   /**
    * Something happened to an issue (the intake reads the issue and its label events again); `sender`
-   * is who did it, the editor of an `edited`.
+   * is who did it, the editor of an `edited`. `text` is the issue's title and body as the signed
+   * payload carries them (what a labeller saw, what an editor wrote); `changed` the fields an
+   * `edited` says it changed.
    */
-  | { type: 'issue'; repo: string; number: number; action: 'labeled' | 'unlabeled' | 'edited' | 'closed' | 'reopened'; sender: string | null; senderIsBot: boolean }
+  | { type: 'issue'; repo: string; number: number; action: 'labeled' | 'unlabeled' | 'edited' | 'closed' | 'reopened'; sender: string | null; senderIsBot: boolean; text: IssueText | null; changed: { title: boolean; body: boolean } }
+
+/** An issue's title and body as a webhook payload carries them, `at` the payload's `updated_at` (when that text was current). */
+export interface IssueText { title: string; body: string; at: string | null }
+
+/** `text` and `changed` of a GitHub or Gitea `issues` payload (`issue.title`/`.body`, `changes.title`/`.body`). */
+export function issuePayloadText(payload: any): { text: IssueText | null; changed: { title: boolean; body: boolean } } {
+  const issue = payload?.issue
+  const text = typeof issue?.title === 'string' ? { title: issue.title, body: typeof issue.body === 'string' ? issue.body : '', at: typeof issue.updated_at === 'string' ? issue.updated_at : null } : null
+  return { text, changed: { title: Boolean(payload?.changes?.title), body: Boolean(payload?.changes?.body) } }
+}
 
 /** Optional capability: webhooks. Verification happens before any parsing. */
 export interface ForgeWebhooks {

@@ -195,7 +195,8 @@ app('webhooks by kind: FORGE_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET as its alias,
   await put(t, { GITHUB_WEBHOOK_SECRET: 'alias-secret' })
   assert.is((await deliver(t, 'github', webhookDelivery('alias-secret', 'ping', ping))).status, 200, 'the alias')
   await put(t, { FORGE_WEBHOOK_SECRET: 'forge-secret' })
-  assert.is((await deliver(t, 'github', webhookDelivery('forge-secret', 'ping', ping))).status, 200)
+  // A hook set up again with the new secret: its ping names the new hook (the same body would be a repeat, 409).
+  assert.is((await deliver(t, 'github', webhookDelivery('forge-secret', 'ping', { ...ping, hook_id: 2 }))).status, 200)
   assert.is((await deliver(t, 'github', webhookDelivery('alias-secret', 'ping', ping))).status, 401, 'FORGE_WEBHOOK_SECRET wins')
   const untracked = await deliver(t, 'github', webhookDelivery('forge-secret', 'issue_comment', {
     action: 'created', issue: { number: 9, pull_request: {} }, comment: { id: 1, body: 'x', user: { login: 'u' } }, repository: { full_name: 'acme/else' },

@@ -117,7 +117,10 @@ for (const kind of DB_KINDS) {
     assert.is(claim.body.kind, 'review')
     assert.is(claim.body.pr_number, s.number)
     assert.is(claim.body.github_comment_id, comment.id)
-    // A redelivery (or the poller seeing it) stores nothing twice and starts nothing twice.
+    // A redelivery (the same body) is refused as a repeat; past the replay window, or the poller
+    // seeing it, it stores nothing twice and starts nothing twice.
+    assert.is((await deliver(t, 'issue_comment', payload)).status, 409)
+    await t.app.ctx.sql`delete from webhook_deliveries`
     const again = await deliver(t, 'issue_comment', payload)
     assert.is(again.body.created, false)
     assert.is((await storedComments(t, comment.id)).length, 1)

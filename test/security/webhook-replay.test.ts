@@ -1,11 +1,13 @@
 /**
  * Webhooks: a request event is a prompt to read the request from the forge, never a state taken
- * from the delivery; a delivery id is taken once (a captured delivery replayed is refused); every
- * refusal has one text, whatever the repository (docs/SECURITY.md "Webhooks").
+ * from the delivery; a delivery is taken once by its signed body (a captured delivery replayed,
+ * under its id, a fresh one or none, is refused); every refusal has one text, whatever the
+ * repository (docs/SECURITY.md "Webhooks").
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestApp, type TestApp } from '../helpers.ts'
+import { deliveryKey } from '../../core/services/webhook-replay.ts'
 import { start as startGithub, webhookDelivery, type FakeGithub } from '../fixtures/fake-github.ts'
 
 const REPO = 'acme/replayed'
@@ -30,7 +32,9 @@ const deliver = (t: TestApp, d: { headers: Record<string, string>; body: Buffer 
   const headers = Object.fromEntries(Object.entries(d.headers).map(([name, value]) => [name.toLowerCase(), value]))
   return fetch(`${t.url}/api/webhooks/github`, { method: 'POST', headers: { ...headers, ...(id ? { 'x-github-delivery': id } : {}) }, body: new Uint8Array(d.body) })
 }
-const merged = (number: number) => ({ action: 'closed', number, pull_request: { number, state: 'closed', merged: true }, repository: { full_name: REPO } })
+/** As GitHub sends it: distinct events differ in their bodies (here the request's `updated_at`). */
+const merged = (number: number, at = '2026-01-01T00:00:00Z') => ({ action: 'closed', number, pull_request: { number, state: 'closed', merged: true, updated_at: at }, repository: { full_name: REPO } })
+const MERGED_AT = '2026-01-02T00:00:00Z'
 const prState = async (w: { t: TestApp; prId: number }) => (await w.t.app.ctx.sql`select state, tracking from prs where id = ${w.prId}`)[0]
 
 test('a signed "merged" delivery for a request the forge says is open moves nothing', async (w) => {
@@ -43,9 +47,9 @@ test('a signed "merged" delivery for a request the forge says is open moves noth
   assert.is(ticket.body.column_id, 'in_review', 'the ticket is not moved to Done')
 })
 
-test('a delivery id is taken once: the same delivery again is refused 409 and changes nothing', async (w) => {
+test('a delivery is taken once: the same body again, under its id, a fresh one or none, is refused and changes nothing', async (w) => {
   w.gh.state.mergePull(REPO, w.number)
-  const delivery = webhookDelivery('app-hook', 'pull_request', merged(w.number))
+  const delivery = webhookDelivery('app-hook', 'pull_request', merged(w.number, MERGED_AT))
   const unsigned = await deliver(w.t, { ...delivery, headers: { ...delivery.headers, 'X-Hub-Signature-256': 'sha256=00' } }, 'real-1')
   assert.is(unsigned.status, 401, 'an unverified delivery does not take the id')
   const first = await deliver(w.t, delivery, 'real-1')
@@ -56,16 +60,34 @@ test('a delivery id is taken once: the same delivery again is refused 409 and ch
   const again = await deliver(w.t, delivery, 'real-1')
   assert.is(again.status, 409)
   assert.match((await again.json()).error.message, /already received/)
-  const [row] = await w.t.app.ctx.sql`select count(*)::int as n from webhook_deliveries where delivery_id = 'real-1'`
+  assert.is((await deliver(w.t, delivery, 'fresh-id')).status, 409, 'the id header is not signed: a fresh one makes no new delivery')
+  const { 'X-GitHub-Delivery': _id, ...withoutId } = delivery.headers
+  const bare = await deliver(w.t, { ...delivery, headers: withoutId })
+  assert.is(bare.status, 400, 'GitHub always sends a delivery id')
+  assert.match((await bare.json()).error.message, 'X-GitHub-Delivery')
+  const [row] = await w.t.app.ctx.sql`select count(*)::int as n from webhook_deliveries where delivery_id = ${deliveryKey(delivery, [w.projectId])}`
   assert.is(row!.n, 1)
+  assert.equal(await prState(w), { state: 'merged', tracking: false })
 })
 
-test('delivery ids older than 24 hours are pruned', async (w) => {
-  await w.t.app.ctx.sql`update webhook_deliveries set received_at = now() - interval '25 hours' where delivery_id = 'forged-1'`
-  const res = await deliver(w.t, webhookDelivery('app-hook', 'ping', { zen: 'x' }), 'ping-1')
-  assert.is(res.status, 200)
-  const ids = (await w.t.app.ctx.sql`select delivery_id from webhook_deliveries order by delivery_id`).map((r) => r.delivery_id)
-  assert.equal(ids, ['ping-1', 'real-1'])
+test('two hooks with their own secrets send one body: each project takes it once', async (w) => {
+  const other = await w.t.api('POST', '/api/projects', { name: 'replayed-2', repo_url: `https://github.com/${REPO}.git` })
+  assert.is(other.status, 201, JSON.stringify(other.body))
+  assert.is((await w.t.api('PUT', `/api/projects/${other.body.id}/settings`, { values: { GITHUB_WEBHOOK_SECRET: 'second-hook' } })).status, 200)
+  const payload = { action: 'closed', issue: { number: 99, title: 'x', updated_at: '2026-01-03T00:00:00Z' }, repository: { full_name: REPO }, sender: { login: 'u' } }
+  assert.is((await deliver(w.t, webhookDelivery('app-hook', 'issues', payload))).status, 200)
+  assert.is((await deliver(w.t, webhookDelivery('second-hook', 'issues', payload))).status, 200, 'the second hook\'s delivery verifies for another project')
+  assert.is((await deliver(w.t, webhookDelivery('second-hook', 'issues', payload))).status, 409)
+  await w.t.api('DELETE', `/api/projects/${other.body.id}`)
+})
+
+test('deliveries older than 24 hours are pruned', async (w) => {
+  await w.t.app.ctx.sql`update webhook_deliveries set received_at = now() - interval '25 hours'`
+  await w.t.app.ctx.sql`update webhook_deliveries set received_at = now() where delivery_id = ${deliveryKey(webhookDelivery('app-hook', 'pull_request', merged(w.number, MERGED_AT)), [w.projectId])}`
+  const ping = webhookDelivery('app-hook', 'ping', { zen: 'x' })
+  assert.is((await deliver(w.t, ping, 'ping-1')).status, 200)
+  const keys = (await w.t.app.ctx.sql`select delivery_id from webhook_deliveries order by delivery_id`).map((r) => r.delivery_id).sort()
+  assert.equal(keys, [deliveryKey(ping, []), deliveryKey(webhookDelivery('app-hook', 'pull_request', merged(w.number, MERGED_AT)), [w.projectId])].sort())
 })
 
 test('every refusal has one text: no secret, the wrong secret, a repository with its own secret', async (w) => {

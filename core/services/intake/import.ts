@@ -10,7 +10,7 @@
  */
 import type { AppContext } from '../../context.ts'
 import { AppError, isAppError } from '../../errors.ts'
-import type { ForgeIssue } from '../../forge.ts'
+import type { ForgeIssue, IssueText } from '../../forge.ts'
 import { recordAudit, type Actor } from '../audit.ts'
 import { createTicket, runTicket } from '../tickets.ts'
 import { applications, refusalOf, type LabelApplication } from './decide.ts'
@@ -24,14 +24,32 @@ export const boundedTitle = (issue: ForgeIssue) => (issue.title.trim() || `Issue
 export const boundedBody = (issue: ForgeIssue) =>
   issue.body.length > MAX_BODY ? `${issue.body.slice(0, MAX_BODY)}\n\n[the issue's text is cut here: ${issue.body.length} characters in all]` : issue.body
 
+/** A text current this long after the accepted label was applied still counts as the labelled text (forge clocks, second-rounded times). */
+export const LABEL_TEXT_SLACK_MS = 5_000
+
+export const EDITED_AFTER_LABEL = 'edited after it was labelled; a writer must label it again'
+
+/** The issue with a text the writer saw when labelling: `signed` (a `labeled` payload's) first, else the forge's current; null when neither is provably it. */
+function labelledIssue(issue: ForgeIssue, signed: IssueText | null, labelledAt: string): ForgeIssue | null {
+  const limit = Date.parse(labelledAt) + LABEL_TEXT_SLACK_MS
+  const current = (at: string | null) => at !== null && Number.isFinite(Date.parse(at)) && Date.parse(at) <= limit
+  if (signed && current(signed.at)) return { ...issue, title: signed.title, body: signed.body }
+  return current(issue.updatedAt) ? issue : null
+}
+
 export type ImportOutcome =
-  | { imported: true; ticketId: number; started: boolean; by: string }
+  | { imported: true; ticketId: number; started: boolean; by: string; text: ForgeIssue }
   | { imported: false; reason: string }
 
 const ALREADY = 'intake_already_imported'
 
-/** Decides and, for a writer's label, imports; refusals are audited and logged (why nothing was imported). */
-export async function importIssue(ctx: AppContext, target: IntakeTarget, issue: ForgeIssue): Promise<ImportOutcome> {
+/**
+ * Decides and, for a writer's label, imports the text the writer labelled (`signed`: the webhook's
+ * signed `labeled` payload; else the forge's, when the issue was not updated after the label);
+ * refusals are audited and logged (why nothing was imported).
+ */
+export async function importIssue(ctx: AppContext, target: IntakeTarget, current: ForgeIssue, signed: IssueText | null = null): Promise<ImportOutcome> {
+  let issue = current
   const found = applications(issue, await target.issues.labelEvents(target.forge.repo, issue.number), target.labels)
   const reasons: string[] = []
   let accepted: LabelApplication | null = null
@@ -40,8 +58,13 @@ export async function importIssue(ctx: AppContext, target: IntakeTarget, issue: 
     if (refusal) reasons.push(refusal)
     else if (!(await target.canWrite(application.event!.actor!))) reasons.push(`label "${application.label}" was applied by ${application.event!.actor}, who has no write access to ${target.forge.repo}`)
     else {
-      accepted = application
-      break
+      const labelled = labelledIssue(current, signed, application.event!.at)
+      if (!labelled) reasons.push(`${target.forge.repo}#${current.number} was ${EDITED_AFTER_LABEL}`)
+      else {
+        accepted = application
+        issue = labelled
+        break
+      }
     }
   }
   const ref = `${target.forge.repo}#${issue.number}`
@@ -70,7 +93,7 @@ export async function importIssue(ctx: AppContext, target: IntakeTarget, issue: 
     throw error
   }
   ctx.log.info('issue imported', { project: target.projectId, issue: ref, ticket: ticketId, by })
-  return { imported: true, ticketId, by, started: accepted.start ? await startImported(ctx, target.projectId, ticketId, actor) : false }
+  return { imported: true, ticketId, by, text: issue, started: accepted.start ? await startImported(ctx, target.projectId, ticketId, actor) : false }
 }
 
 /** The start label's move to In Progress; a refusal (422, 409) is audited and the ticket stays. */

@@ -2,15 +2,17 @@
  * One issue, brought up to date, whoever noticed it (the webhook or the poller): not yet imported →
  * `importIssue` when it is open and carries an intake label; imported → the app's one comment naming
  * the ticket (marked, posted once), its state (closing the issue stops the ticket's running job,
- * the same cancel a person's Stop does, its reason naming the issue), and its text: an edit by a
- * writer updates the ticket's title and description; an edit by anyone else, or by someone the
- * forge does not name (the poller sees that the text changed, not who changed it), is not applied and
- * is shown on the ticket ("edited on the forge by X, not applied") until a writer's edit replaces it.
+ * the same cancel a person's Stop does, its reason naming the issue), and its text: a writer's
+ * `edited` delivery updates only the fields it says it changed, and only when the forge's text is
+ * the text the signed payload carries (else a reader's pending edit, or a replayed old delivery,
+ * would be applied under the writer's name); an edit by anyone else, or by someone the forge does
+ * not name (the poller sees that the text changed, not who changed it), is not applied and is shown
+ * on the ticket ("edited on the forge by X, not applied") until a writer's edit replaces it.
  */
 import type { AppContext } from '../../context.ts'
 import { write } from '../../context.ts'
 import { isAppError } from '../../errors.ts'
-import type { ForgeIssue } from '../../forge.ts'
+import type { ForgeIssue, IssueText } from '../../forge.ts'
 import { recordAudit } from '../audit.ts'
 import { cancelJob } from '../queue.ts'
 import { getTicket, updateTicket } from '../tickets.ts'
@@ -27,6 +29,10 @@ export interface IssueHint {
   senderIsBot?: boolean
   /** The poller skips an issue not imported whose `updatedAt` it already decided on. */
   source: 'webhook' | 'poller'
+  /** A webhook's action and its signed payload's text and changed fields. */
+  action?: string
+  text?: IssueText | null
+  changed?: { title: boolean; body: boolean }
 }
 
 export async function syncIssue(ctx: AppContext, target: IntakeTarget, issue: ForgeIssue, hint: IssueHint): Promise<Record<string, unknown>> {
@@ -37,7 +43,7 @@ export async function syncIssue(ctx: AppContext, target: IntakeTarget, issue: Fo
     const wanted = [target.labels.label, target.labels.startLabel].filter(Boolean).map((label) => label!.toLowerCase())
     if (!issue.labels.some((label) => wanted.includes(label.toLowerCase()))) return { ignored: `${repo}#${issue.number} carries no intake label` }
     if (hint.source === 'poller' && (await seenAlready(ctx, target, issue))) return { ignored: 'decided before' }
-    const outcome = await importIssue(ctx, target, issue)
+    const outcome = await importIssue(ctx, target, issue, hint.action === 'labeled' ? hint.text ?? null : null)
     if (!outcome.imported) {
       await ctx.sql`insert into issue_intake_seen (project_id, repo, issue_number, updated_at, outcome) values (${target.projectId}, ${repo}, ${issue.number}, ${issue.updatedAt}, ${outcome.reason})
         on conflict (project_id, repo, issue_number) do update set updated_at = excluded.updated_at, outcome = excluded.outcome`
@@ -45,6 +51,8 @@ export async function syncIssue(ctx: AppContext, target: IntakeTarget, issue: Fo
     }
     const created = await findLink(ctx.sql, target.projectId, repo, issue.number)
     if (created) await postComment(ctx, target, created)
+    // Imported from the labelled text while the forge's differs: shown as an edit by someone unknown.
+    if (created && (boundedTitle(issue) !== created.synced_title || boundedBody(issue) !== created.synced_body)) await ignoreEdit(ctx, target, created, issue, null, 'editor unknown')
     return { imported: true, ticket_id: outcome.ticketId, started: outcome.started }
   }
   if (link.comment_id === null) await postComment(ctx, target, link)
@@ -98,19 +106,32 @@ async function syncText(ctx: AppContext, target: IntakeTarget, link: IssueLink, 
   const title = boundedTitle(issue)
   const body = boundedBody(issue)
   if (title === link.synced_title && body === link.synced_body) return 'none'
-  const editor = hint.sender ?? null
-  if (editor && !hint.senderIsBot && (await target.canWrite(editor))) {
-    const actor = { userId: null, label: `${editor} on ${target.forge.kind} (${target.forge.repo}#${issue.number})`, address: null }
-    await updateTicket(ctx, target.projectId, link.ticket_id!, { title, description: body }, actor)
-    await ctx.sql`update ticket_issues set synced_title = ${title}, synced_body = ${body}, ignored_edit = null, updated_at = now() where id = ${link.id}`
-    return 'applied'
-  }
-  // Already shown for this version of the issue (a webhook's named editor is kept over the poller's unknown one).
+  const editor = hint.action === 'edited' ? hint.sender ?? null : null
+  if (!editor) return ignoreEdit(ctx, target, link, issue, null, 'editor unknown')
+  if (hint.senderIsBot) return ignoreEdit(ctx, target, link, issue, editor, 'a bot')
+  if (!(await target.canWrite(editor))) return ignoreEdit(ctx, target, link, issue, editor, 'no write access')
+  // The forge's text must be the one the writer's signed delivery carries: otherwise someone edited after it (or it is an old one).
+  if (!hint.text || hint.text.title !== issue.title || hint.text.body !== issue.body) return ignoreEdit(ctx, target, link, issue, null, 'editor unknown')
+  const fields = { ...(hint.changed?.title ? { title } : {}), ...(hint.changed?.body ? { description: body } : {}) }
+  if (!Object.keys(fields).length) return ignoreEdit(ctx, target, link, issue, null, 'editor unknown')
+  const syncedTitle = fields.title ?? link.synced_title
+  const syncedBody = fields.description ?? link.synced_body
+  const actor = { userId: null, label: `${editor} on ${target.forge.kind} (${target.forge.repo}#${issue.number})`, address: null }
+  await updateTicket(ctx, target.projectId, link.ticket_id!, fields, actor)
+  // A field the writer did not change may still hold someone else's edit: it stays shown as not applied.
+  const pending = syncedTitle !== title || syncedBody !== body
+  const ignored = pending ? link.ignored_edit ?? { by: null, at: issue.updatedAt } : null
+  await ctx.sql`update ticket_issues set synced_title = ${syncedTitle}, synced_body = ${syncedBody}, ignored_edit = ${ignored ? ctx.sql.json(ignored) : null}, updated_at = now() where id = ${link.id}`
+  return 'applied'
+}
+
+/** Shows an edit not applied on the ticket (once per version of the issue; a named editor is kept over an unknown one) and audits it. */
+async function ignoreEdit(ctx: AppContext, target: IntakeTarget, link: IssueLink, issue: ForgeIssue, editor: string | null, reason: string): Promise<string> {
   if (link.ignored_edit && link.ignored_edit.at === issue.updatedAt && (link.ignored_edit.by || !editor)) return 'ignored'
   await ctx.sql`update ticket_issues set ignored_edit = ${ctx.sql.json({ by: editor, at: issue.updatedAt })}, updated_at = now() where id = ${link.id}`
   await recordAudit(ctx.sql, { userId: null, label: 'issue intake', address: null }, {
     action: 'intake.edit_ignored', target: { type: 'ticket', id: link.ticket_id! }, projectId: target.projectId,
-    details: { issue: `${target.forge.repo}#${issue.number}`, by: editor, reason: editor ? (hint.senderIsBot ? 'a bot' : 'no write access') : 'editor unknown' },
+    details: { issue: `${target.forge.repo}#${issue.number}`, by: editor, reason },
   })
   await emitTicket(ctx, target.projectId, link.ticket_id!)
   return 'ignored'

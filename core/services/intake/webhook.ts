@@ -4,7 +4,8 @@
  * delivery is a prompt to look, not the truth: the issue and its label events are read from the
  * forge again, so a label counts only by what the forge records about who applied it; the sender is
  * used only as the editor of an `edited` (GitHub, GitLab and Gitea name the editor there and nowhere
- * the poller can read).
+ * the poller can read). The payload's text is signed: a `labeled`'s is the text the writer labelled
+ * (imported), an `edited`'s the text the editor wrote (applied only while the forge still shows it).
  */
 import type { AppContext } from '../../context.ts'
 import type { WebhookEvent } from '../../forge.ts'
@@ -23,8 +24,8 @@ export async function handleIssueEvent(ctx: AppContext, event: IssueEvent, verif
     const target = await intakeTarget(ctx, projectId).catch(() => null)
     if (!target || target.forge.kind !== verified.kind || target.forge.repo.toLowerCase() !== event.repo.toLowerCase()) continue
     const issue = await target.issues.get(target.forge.repo, event.number)
-    const sender = event.action === 'edited' ? event.sender : null
-    results.push({ project_id: projectId, ...(await syncIssue(ctx, target, issue, { source: 'webhook', sender, senderIsBot: event.senderIsBot })) })
+    const hint = { source: 'webhook' as const, action: event.action, sender: event.sender, senderIsBot: event.senderIsBot, text: event.text, changed: event.changed }
+    results.push({ project_id: projectId, ...(await syncIssue(ctx, target, issue, hint)) })
   }
   if (!results.length) return { ignored: `no project takes issues from ${event.repo}` }
   return { issue: event.number, action: event.action, results }

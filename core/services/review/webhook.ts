@@ -31,7 +31,7 @@ export function webhooksOf(ctx: AppContext, kind: string): ForgeWebhooks {
 export async function handleWebhook(ctx: AppContext, kind: string, delivery: Delivery): Promise<Record<string, unknown>> {
   const hooks = webhooksOf(ctx, kind)
   const verified = await verifiedProjects(ctx, kind, hooks, delivery)
-  const release = await claimDelivery(ctx, kind, delivery)
+  const release = await claimDelivery(ctx, kind, delivery, verified.ids)
   try {
     return await handleVerified(ctx, hooks, delivery, verified)
   } catch (error) {

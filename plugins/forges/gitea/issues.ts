@@ -6,7 +6,7 @@
  * (`type=issues&since=…`), a comment, and the `issues` / `issue_label` webhook events.
  * Merging a pull request whose body says `Closes #N` (or fixes/resolves) closes issue N.
  */
-import { ForgeError, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { ForgeError, issuePayloadText as payloadText, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
 import type { GiteaHttp } from './client.ts'
 import { isBot } from './comments.ts'
 import { repoPath } from './repo-url.ts'
@@ -73,5 +73,5 @@ export function parseIssueEvent(repo: string | null, payload: any): WebhookEvent
   const action = ACTIONS[String(payload.action)]
   if (!action) return { type: 'ignored', reason: `issue ${String(payload.action)}` }
   const sender = typeof payload.sender?.login === 'string' ? payload.sender.login : null
-  return { type: 'issue', repo, number, action, sender, senderIsBot: isBot(payload.sender) }
+  return { type: 'issue', repo, number, action, sender, senderIsBot: isBot(payload.sender), ...payloadText(payload) }
 }

@@ -6,7 +6,7 @@
  * pull requests left out), a comment, and the `issues` webhook event.
  * Merging a pull request whose body says `Closes #N` (or fixes/resolves) closes issue N.
  */
-import { ForgeError, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { ForgeError, issuePayloadText as payloadText, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
 import type { GithubHttp } from './http.ts'
 
 const ISSUE_ACTIONS = new Set(['labeled', 'unlabeled', 'edited', 'closed', 'reopened'])
@@ -69,5 +69,5 @@ export function parseIssueEvent(repo: string, payload: any): WebhookEvent {
   if (payload.issue?.pull_request || typeof number !== 'number') return { type: 'ignored', reason: 'issues event about a pull request' }
   if (!ISSUE_ACTIONS.has(payload.action)) return { type: 'ignored', reason: `issues ${String(payload.action)}` }
   const sender = typeof payload.sender?.login === 'string' ? payload.sender.login : null
-  return { type: 'issue', repo, number, action: payload.action, sender, senderIsBot: isBot(payload.sender) }
+  return { type: 'issue', repo, number, action: payload.action, sender, senderIsBot: isBot(payload.sender), ...payloadText(payload) }
 }

@@ -66,11 +66,17 @@ const titles = (list: unknown) => new Set((Array.isArray(list) ? list : []).map(
 export function parseIssueHook(repo: string, payload: any): WebhookEvent {
   const attributes = payload.object_attributes
   if (!Number.isInteger(attributes?.iid)) return { type: 'ignored', reason: 'issue hook without object_attributes.iid' }
-  const base = { type: 'issue' as const, repo, number: attributes.iid as number, sender: typeof payload.user?.username === 'string' ? payload.user.username : null, senderIsBot: isBot(payload.user) }
+  const changes = payload.changes ?? {}
+  const text = typeof attributes.title === 'string'
+    ? { title: attributes.title, body: typeof attributes.description === 'string' ? attributes.description : '', at: typeof attributes.updated_at === 'string' ? attributes.updated_at : null }
+    : null
+  const base = {
+    type: 'issue' as const, repo, number: attributes.iid as number, sender: typeof payload.user?.username === 'string' ? payload.user.username : null, senderIsBot: isBot(payload.user),
+    text, changed: { title: Boolean(changes.title), body: Boolean(changes.description) },
+  }
   if (attributes.action === 'close') return { ...base, action: 'closed' }
   if (attributes.action === 'reopen') return { ...base, action: 'reopened' }
   if (attributes.action !== 'update') return { type: 'ignored', reason: `issue ${String(attributes.action)}` }
-  const changes = payload.changes ?? {}
   if (changes.title || changes.description) return { ...base, action: 'edited' }
   if (changes.labels) {
     const before = titles(changes.labels.previous)
