@@ -59,6 +59,13 @@ const syncIssueNow = async (w: { t: TestApp; projectId: number }, n: number) => 
   const target = (await intakeTarget(w.t.app.ctx, w.projectId))!
   return syncIssue(w.t.app.ctx, target, await target.issues.get(REPO, n), { source: 'poller' })
 }
+/** An issue a writer labelled (imported through the webhook), then the writer's body edit: its `edited` delivery, not sent. */
+const importedThenEdited = async (w: { t: TestApp; gh: FakeGithub }, title: string, body: string, edited: string) => {
+  const issue = w.gh.state.openIssue(REPO, 'rita', { title, body, createdAt: minuteAgo() })
+  w.gh.state.label(REPO, issue.number, 'alice', 'agent')
+  assert.is((await send(w.t, signed(w, 'labeled', issue.number, 'alice', 'agent'), id())).status, 200)
+  return { issue, captured: signedEdit(w, issue.number, 'alice', { body: edited }) }
+}
 let nextId = 1
 const id = () => `sec2-${nextId++}`
 
@@ -117,28 +124,20 @@ test('an issue updated after its label is not imported from the forge\'s text (n
 })
 
 test('a signed delivery replayed under a fresh delivery id, or none, is refused', async (w) => {
-  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Docs', body: 'Document the widget API.', createdAt: minuteAgo() })
-  w.gh.state.label(REPO, issue.number, 'alice', 'agent')
-  assert.is((await send(w.t, signed(w, 'labeled', issue.number, 'alice', 'agent'), id())).status, 200)
-  w.gh.state.edit(REPO, issue.number, 'alice', { body: 'Document the widget API (v2).' })
-  const captured = signed(w, 'edited', issue.number, 'alice')
+  const { issue, captured } = await importedThenEdited(w, 'Docs', 'Document the widget API.', 'Document the widget API (v2).')
   assert.is((await send(w.t, captured)).status, 400, 'a GitHub delivery without its id header')
   assert.is((await send(w.t, captured, 'real-edit')).status, 200)
-  assert.is((await send(w.t, captured, 'real-edit')).status, 409, 'the store refuses the same id')
-  // Later the reader rewrites the body, then replays the writer's captured delivery with no id header.
+  assert.is((await send(w.t, captured, 'real-edit')).status, 409, 'the same delivery again')
+  // Later the reader rewrites the body, then replays the writer's captured delivery.
   w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL })
-  // The id header is not covered by the signature: a fresh id, or none, makes the same delivery new.
+  // The id header is not covered by the signature: a fresh id makes no new delivery, none is refused.
   const statuses = [(await send(w.t, captured, 'attacker-fresh-id')).status, (await send(w.t, captured)).status]
   assert.equal(statuses, [409, 400], `replays with a fresh id / no id answered ${statuses.join(', ')}`)
   assert.is((await ticketOf(w, issue.number))?.description, 'Document the widget API (v2).')
 })
 
 test('without the replay check, the replayed edit is still not applied: the forge shows another text', async (w) => {
-  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Logs', body: 'Rotate the logs.', createdAt: minuteAgo() })
-  w.gh.state.label(REPO, issue.number, 'alice', 'agent')
-  assert.is((await send(w.t, signed(w, 'labeled', issue.number, 'alice', 'agent'), id())).status, 200)
-  w.gh.state.edit(REPO, issue.number, 'alice', { body: 'Rotate the logs daily.' })
-  const captured = signed(w, 'edited', issue.number, 'alice')
+  const { issue, captured } = await importedThenEdited(w, 'Logs', 'Rotate the logs.', 'Rotate the logs daily.')
   assert.is((await send(w.t, captured, id())).status, 200)
   w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL })
   await w.t.app.ctx.sql`delete from webhook_deliveries`
