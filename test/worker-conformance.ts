@@ -186,41 +186,16 @@ export function workerConformance(target: WorkerTarget) {
   const timings: string[] = []
 
   let suiteStarted = 0
-  let timeoutTurn: Promise<{ turn: Awaited<ReturnType<typeof recordTurn>>; left: number[]; connections: number } | { error: unknown }> | undefined
-
-  /**
-   * A turn against an LLM that never answers, ended by the turn's timeout: its processes, then
-   * whether any outlived it. It only waits, so it runs beside the suite's other turns (in a
-   * workspace of its own) from the start, and its test takes the outcome.
-   */
-  const runTimeoutTurn = async (timeoutSec: number) => {
-    const hang = await startHangingServer()
-    const own = await workspace(`${target.name.replace(/[^\w-]+/g, '-')}-timeout`)
-    const marker = randomUUID()
-    try {
-      const turn = await recordTurn(target.create(command), { prompt: TURN1, cwd: own.repo }, settings(hang.url, timeoutSec),
-        { env: { TERARCHITECT_TEST_MARK: marker }, killGraceMs: 2000 })
-      return { turn, left: await survivors(marker), connections: hang.connections() }
-    } finally {
-      await hang.close()
-      await own.remove()
-    }
-  }
-  // Long enough for a CLI to reach the LLM on a loaded machine (OpenCode starts in 3–10 s);
-  // the group must die whether or not it got there.
-  const TIMEOUT_SEC = 12
 
   test.before(async () => {
     suiteStarted = Date.now()
     if (skip) console.log(`worker conformance: ${target.name}: real turns skipped: ${skip}`)
     else {
-      timeoutTurn = runTimeoutTurn(TIMEOUT_SEC).catch((error: unknown) => ({ error }))
       llm = await startConformanceLlm()
       ws = await workspace(target.name.replace(/[^\w-]+/g, '-'))
     }
   })
   test.after(async () => {
-    await timeoutTurn
     await llm?.close()
     await ws?.remove()
     timings.push(`suite ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`)
@@ -340,15 +315,24 @@ export function workerConformance(target: WorkerTarget) {
   })
 
   test('timeout kills the whole process group', async () => {
-    const outcome = await timeoutTurn!
-    if ('error' in outcome) throw outcome.error
-    const { turn: { result, seconds }, left, connections } = outcome
-    timings.push(`timeout after ${seconds.toFixed(1)} s (limit ${TIMEOUT_SEC} s, ${connections} connection(s) to the hanging LLM)`)
-    assert.ok(result.timedOut, `not timed out: exit ${result.exitCode}\n${result.stderrTail}`)
-    assert.is(result.exitCode, null)
-    assert.not.ok(result.aborted)
-    assert.ok(seconds >= TIMEOUT_SEC - 0.5 && seconds < TIMEOUT_SEC + 2 + 15, `took ${seconds} s`)
-    assert.equal(left, [], 'processes of the turn outlived it')
+    const hang = await startHangingServer()
+    const marker = randomUUID()
+    try {
+      const worker = target.create(command)
+      // Long enough for a CLI to reach the LLM on a loaded machine (OpenCode starts in 3–10 s);
+      // the group must die whether or not it got there.
+      const timeoutSec = 12
+      const { result, seconds } = await recordTurn(worker, { prompt: TURN1, cwd: ws.repo }, settings(hang.url, timeoutSec),
+        { env: { TERARCHITECT_TEST_MARK: marker }, killGraceMs: 2000 })
+      timings.push(`timeout after ${seconds.toFixed(1)} s (limit ${timeoutSec} s, ${hang.connections()} connection(s) to the hanging LLM)`)
+      assert.ok(result.timedOut, `not timed out: exit ${result.exitCode}\n${result.stderrTail}`)
+      assert.is(result.exitCode, null)
+      assert.not.ok(result.aborted)
+      assert.ok(seconds >= timeoutSec - 0.5 && seconds < timeoutSec + 2 + 15, `took ${seconds} s`)
+      assert.equal(await survivors(marker), [], 'processes of the turn outlived it')
+    } finally {
+      await hang.close()
+    }
   })
 
   test('abort kills the whole process group', async () => {
