@@ -527,7 +527,7 @@ function webhookCases(): Case[] {
   const delivery = json({ action: 'created', issue: { number: 1, pull_request: {} }, comment: { id: 5, body: 'x', user: { login: 'u' } }, repository: { full_name: 'a/b' } })
   const post = (name: string, body: string, headers: Record<string, string>, status: number, detail?: string, chunked?: boolean): Case => ({
     name: `webhook: ${name}`, method: 'POST', path, body, status, ...(detail ? { detail } : {}), ...(chunked ? { chunked } : {}),
-    headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', ...headers },
+    headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': `bad-input ${name}`, ...headers },
   })
   const big = json({ padding: 'x'.repeat(MAX_BODY_BYTES) })
   return [

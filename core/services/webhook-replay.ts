@@ -47,7 +47,8 @@ export const deliveryKey = (delivery: Delivery, projectIds: number[]) =>
 /** Records the delivery; a 409 when it was received within the window. Returns the release for a failed handling. */
 export async function claimDelivery(ctx: AppContext, kind: string, delivery: Delivery, projectIds: number[] = []): Promise<() => Promise<void>> {
   const id = deliveryId(delivery)
-  if (!id && ID_ALWAYS_SENT[kind]) throw badRequest(`${ID_ALWAYS_SENT[kind]}: a ${kind} delivery always carries a delivery id`)
+  const idHeader = ID_ALWAYS_SENT[kind]
+  if (!id && idHeader) throw badRequest(`${idHeader}: a ${kind} delivery always carries a delivery id`, [{ path: `/headers/${idHeader.toLowerCase()}`, message: 'missing' }])
   const key = deliveryKey(delivery, projectIds)
   const [row] = await ctx.sql`
     with pruned as (delete from webhook_deliveries where received_at < now() - interval '24 hours')

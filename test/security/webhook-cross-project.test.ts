@@ -9,7 +9,7 @@
  *  3. The FORGE_ name and the GITHUB_ alias of the webhook secret are one setting: a project's own
  *     GITHUB_WEBHOOK_SECRET is not shadowed by the app's FORGE_WEBHOOK_SECRET.
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestApp, type TestApp } from '../helpers.ts'
@@ -36,7 +36,7 @@ const stateOf = async (t: TestApp, prId: number) => (await t.app.ctx.sql`select 
 
 const githubDelivery = (secret: string, repo: string, number: number) => {
   const body = JSON.stringify({ action: 'closed', pull_request: { number, state: 'closed', merged: false }, repository: { full_name: repo } })
-  return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } }
+  return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } }
 }
 
 test('precedence: a project\'s own GITHUB_WEBHOOK_SECRET is not shadowed by the app\'s FORGE_WEBHOOK_SECRET', async ({ t }) => {
@@ -76,7 +76,7 @@ test('project B\'s own secret (Gitea, same owner/name) does not merge project A\
   const body = JSON.stringify({ action: 'closed', number: 3, pull_request: { number: 3, state: 'closed', merged: true }, repository: { full_name: 'acme/web' } })
   const res = await fetch(`${t.url}/api/webhooks/gitea`, {
     method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-gitea-event': 'pull_request', 'x-gitea-signature': createHmac('sha256', 'b-secret').update(body).digest('hex') },
+    headers: { 'content-type': 'application/json', 'x-gitea-event': 'pull_request', 'x-gitea-delivery': randomUUID(), 'x-gitea-signature': createHmac('sha256', 'b-secret').update(body).digest('hex') },
   })
   const after = await stateOf(t, a.prId)
   const answer = await res.json()
