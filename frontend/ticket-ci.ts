@@ -59,7 +59,10 @@ export class TicketCiElement extends LitElement {
     new LiveController(this, {
       project: () => this.projectId ?? null,
       subject: () => `${this.projectId}/${this.ticketId}`,
-      reset: () => (this.ci = null),
+      reset: () => {
+        this.reads++
+        this.ci = null
+      },
       load: () => this.load(),
       onEvent: (type, data) => {
         if (type === 'ci.updated' && data?.ticket_id === this.ticketId) void this.load()
@@ -67,14 +70,20 @@ export class TicketCiElement extends LitElement {
     })
   }
 
+  /** Each `ci.updated` starts a read; only the newest read's answer is shown (an older one may arrive last). */
+  private reads = 0
+
   private async load(): Promise<void> {
     if (!this.projectId || !this.ticketId) return
+    const read = ++this.reads
+    let ci: TicketCi | null
     try {
-      this.ci = await api.get<TicketCi>(`/api/projects/${this.projectId}/tickets/${this.ticketId}/ci`)
+      ci = await api.get<TicketCi>(`/api/projects/${this.projectId}/tickets/${this.ticketId}/ci`)
     } catch {
       // A ticket the reader cannot see, or an app without the route: no badge.
-      this.ci = null
+      ci = null
     }
+    if (read === this.reads) this.ci = ci
   }
 
   override render() {

@@ -9,9 +9,11 @@
  * A check that keeps failing stops at CI_FIX_MAX_ROUNDS (the app's 2 on GitHub, a project's 1 on
  * GitLab), the ticket's CI view says so and `ci_fix.exhausted` is queued for the subscribed endpoint.
  * Then, on the GitHub world with requests set up directly (no agent run): merged or closed → nothing;
- * a person's newer commit → nothing; checks that never start → reported after the timeout; a webhook
- * and the poller racing → one job; a token in a log excerpt never stored; the route's refusals.
- * About 1-2 min (seven real agent runs).
+ * a person's newer commit (or one the request's commit list does not show) → nothing; a person's
+ * push after the round was queued → the job fixes nothing (no worker turn) and the new head is
+ * theirs; checks that never start → reported after the timeout; a webhook and the poller racing →
+ * one job; a token in a log excerpt never stored; the route's refusals.
+ * About 1-2 min (seven real agent runs, and one that stops before its worker).
  *   node --import ./scripts/ts-register.mjs test/ci-fix.test.ts
  */
 import { spawnSync } from 'node:child_process'
@@ -23,6 +25,7 @@ import * as assert from 'uvu/assert'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { ciCycle } from '../core/services/ci-fix/loop.ts'
 import { followPr } from '../core/services/ci-fix/follow.ts'
+import { reviewAccess } from '../core/services/review/forge.ts'
 import { maskCredentials } from '../core/services/ci-fix/excerpt.ts'
 import { handleWebhook } from '../core/services/review/webhook.ts'
 import { trackNewPrs } from '../core/services/review/prs.ts'
@@ -199,21 +202,7 @@ async function agentPr(f: Forge, title: string, options: { author?: string; wait
   const w = f.world
   const ticket = await createTicket(w, { title })
   const branch = `ticket-${ticket.id}`
-  const work = mkdtempSync(join(tmpdir(), 'ci-fix-seed-'))
-  const author = options.author ?? 'Terarchitect'
-  const env = { ...process.env, ...GIT_IDENTITY, GIT_AUTHOR_NAME: author, GIT_COMMITTER_NAME: author }
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: work, env, encoding: 'utf8' })
-  try {
-    git('clone', '-q', w.bare, '.')
-    git('checkout', '-q', '-b', branch)
-    writeFileSync(join(work, `${branch}.md`), `${title}\n`)
-    git('add', '.')
-    git('commit', '-q', '-m', title)
-    assert.is(git('push', '-q', 'origin', branch).status, 0)
-  } finally {
-    rmSync(work, { recursive: true, force: true })
-  }
-  const sha = remoteGit(w, ['rev-parse', branch])!.trim()
+  const sha = pushCommit(w, branch, options.author ?? 'Terarchitect', title, true)
   const pull = w.gh.state.createPull('acme/widgets', { title, head: branch, base: 'main' }, 'terarchitect-bot')
   const ctx = w.t.app.ctx
   await ctx.sql`update tickets set pr_number = ${pull.number}, pr_url = ${pull.html_url} where id = ${ticket.id}`
@@ -222,6 +211,24 @@ async function agentPr(f: Forge, title: string, options: { author?: string; wait
   const [pr] = await ctx.sql`select id from prs where ticket_id = ${ticket.id}`
   if (options.wait !== false) await waitFor(async () => f.ci.runsOf(sha).some((r) => r.stage === 'done'), 10_000, `CI of ${sha}`)
   return { ticketId: ticket.id, number: pull.number, sha, prId: pr!.id as number }
+}
+
+/** One commit by `author` pushed to `branch` (created from main when `create`); the new head. */
+function pushCommit(w: World, branch: string, author: string, title: string, create = false): string {
+  const work = mkdtempSync(join(tmpdir(), 'ci-fix-seed-'))
+  const env = { ...process.env, ...GIT_IDENTITY, GIT_AUTHOR_NAME: author, GIT_COMMITTER_NAME: author }
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: work, env, encoding: 'utf8' })
+  try {
+    git('clone', '-q', w.bare, '.')
+    git('checkout', '-q', ...(create ? ['-b', branch] : [branch]))
+    writeFileSync(join(work, `${title.replace(/\W+/g, '-')}.md`), `${title}\n`)
+    git('add', '.')
+    git('commit', '-q', '-m', title)
+    assert.is(git('push', '-q', 'origin', branch).status, 0)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+  return remoteGit(w, ['rev-parse', branch])!.trim()
 }
 
 const rounds = async (w: World, ticketId: number) => w.t.app.ctx.sql`select * from ci_rounds where ticket_id = ${ticketId} order by id`
@@ -252,6 +259,39 @@ github('a person\'s newer commit at the head: nothing, and the record says why',
   assert.is((await ciJobs(w, pr.ticketId)).length, 0)
 })
 
+github('a head commit the request\'s commit list does not show counts as a person\'s: nothing', async ({ f }) => {
+  const w = f.world
+  const pr = await agentPr(f, 'Head not listed')
+  const { client } = await reviewAccess(w.t.app.ctx, w.projectId)
+  const found = await followPr(w.t.app.ctx, pr.prId, { ...client!, requestCommits: async () => [] })
+  assert.is(found.round?.outcome, 'skipped', JSON.stringify(found))
+  assert.match(found.round!.reason!, 'commit list does not show')
+  assert.is((await ciJobs(w, pr.ticketId)).length, 0)
+})
+
+github('a person pushes after the round was queued: the job fixes nothing, and the new head is left to them', async ({ f }) => {
+  if (!claude) assert.unreachable('claude is not installed: run scripts/provision-clis.sh')
+  const w = f.world
+  const pr = await agentPr(f, 'Moved under the job')
+  const job = await nextCiJob(w, pr.ticketId, 1)
+  const head = pushCommit(w, `ticket-${pr.ticketId}`, 'Alice Person', 'Alice fixes it herself')
+  const calls = w.llm.llmCalls().length
+  const result = await runAgentProcess(w, job, { path: [claude] })
+  assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
+  assert.is(w.llm.llmCalls().length, calls, 'the worker never ran')
+  assert.is(remoteGit(w, ['rev-parse', `ticket-${pr.ticketId}`])!.trim(), head, 'nothing pushed')
+  const [event] = await w.t.app.ctx.sql`select summary from job_events where job_id = ${job.job_id} and event->>'kind' = 'ci_fix_moved'`
+  assert.match(String(event?.summary), 'the follower judges the new head')
+  await waitFor(async () => f.ci.runsOf(head).some((r) => r.stage === 'done'), 10_000, `CI of ${head}`)
+  const person = await outcome(w, pr.ticketId, 'skipped')
+  assert.is(person.sha, head)
+  assert.match(person.reason, 'Alice Person')
+  const [first] = await rounds(w, pr.ticketId)
+  assert.is(first!.outcome, 'skipped')
+  assert.match(first!.reason, 'the branch moved')
+  assert.is((await ciJobs(w, pr.ticketId)).length, 1, 'no further job')
+})
+
 github('checks that never start are reported after CI_FIX_START_TIMEOUT_SEC, not waited on', async ({ f }) => {
   const w = f.world
   f.ci.config.mode = 'never'
@@ -275,15 +315,16 @@ github('a webhook and the poller racing each other queue one job; its log excerp
   const w = f.world
   const ctx = w.t.app.ctx
   const pr = await agentPr(f, 'Raced')
-  const delivery = () => {
+  // Two check runs completing (GitHub's check_run deliveries differ by the run's id): one body each.
+  const delivery = (id: number) => {
     const signed = webhookDelivery(w.secrets.webhookSecret, 'check_run', {
       action: 'completed', repository: { full_name: 'acme/widgets' },
-      check_run: { head_sha: pr.sha, status: 'completed', conclusion: 'failure', pull_requests: [{ number: pr.number }] },
+      check_run: { id, head_sha: pr.sha, status: 'completed', conclusion: 'failure', pull_requests: [{ number: pr.number }] },
     })
     return { headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])), body: signed.body }
   }
   const answers = await Promise.all([
-    ciCycle(ctx), handleWebhook(ctx, 'github', delivery()), handleWebhook(ctx, 'github', delivery()), followPr(ctx, pr.prId), ciCycle(ctx),
+    ciCycle(ctx), handleWebhook(ctx, 'github', delivery(1)), handleWebhook(ctx, 'github', delivery(2)), followPr(ctx, pr.prId), ciCycle(ctx),
   ])
   assert.ok(JSON.stringify(answers[1]).includes('followed'), JSON.stringify(answers[1]))
   const jobs = await ciJobs(w, pr.ticketId)

@@ -3,7 +3,8 @@
  * this job with the failing checks (names, summaries, log excerpts: bounded and redacted by the
  * app) in worker-context. Like the review flow it works on the request's own head branch, pushes
  * there (no new request), and comments on the request with REPLY_MARKER saying what was fixed, so
- * review ingestion never takes the comment for a request of its own.
+ * review ingestion never takes the comment for a request of its own. When the branch's head is no
+ * longer the commit whose checks failed, it ends without running the worker (`ci_fix_moved`).
  */
 import type { WorkerContext } from './api.ts'
 import type { AgentRun, OpenJob } from './job.ts'
@@ -40,7 +41,15 @@ async function ciFixWork(run: AgentRun, job: OpenJob): Promise<void> {
   const names = fix.failing.map((check) => check.name).join(', ')
   reporter.step('branch', `on ${branch} of PR #${pull.number} at ${start.slice(0, 10)}: CI round ${fix.round}${fix.max_rounds ? ` of ${fix.max_rounds}` : ''}, failing ${names}`, undefined,
     { kind: 'branch', branch, base: pull.base_branch, continued: true, pr_number: pull.number })
-  if (start !== fix.sha) reporter.step('ci_fix', `the branch moved since the checks ran (${fix.sha.slice(0, 10)} → ${start.slice(0, 10)}); fixing on its head`)
+  if (start !== fix.sha) {
+    // The new head may be a person's commit: the agent fixes only the commit whose checks it was
+    // given. The follower judges the new head (its author, its checks) as a round of its own.
+    const moved = `the branch moved since the checks ran (${fix.sha.slice(0, 10)} → ${start.slice(0, 10)}): nothing fixed; the follower judges the new head`
+    reporter.step('ci_fix', moved, undefined, { kind: 'ci_fix_moved', pr_number: pull.number, round: fix.round, sha: fix.sha, head: start })
+    await run.api.complete({ pr_url: pull.url, pr_number: pull.number, summary: moved, usage: usageOf(job) })
+    reporter.step('complete', `CI round ${fix.round} of PR #${pull.number}: the branch moved; nothing to fix`, undefined, { kind: 'complete', pr_url: pull.url, pr_number: pull.number, usage: usageOf(job) })
+    return
+  }
 
   const earlier = await finishedEarlier(run, job, ['-n', '20', 'HEAD'])
   if (earlier) reporter.step('retry', `an earlier attempt of job ${run.config.JOB_ID} already pushed its fix to ${branch} (${earlier.commit.slice(0, 10)}); going on to the comment`)

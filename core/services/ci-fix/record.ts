@@ -117,12 +117,23 @@ async function exhausted(scope: WriteScope, pr: PrRow, id: number, rounds: numbe
   return round
 }
 
-/** Records whose ci_fix job ended: `fixed` when it succeeded (it pushed), else `fix_failed` with why. */
+/**
+ * Records whose ci_fix job ended: `fixed` when it succeeded (it pushed), else `fix_failed` with why;
+ * `skipped` when the job found the branch moved past the round's commit (its `ci_fix_moved` event)
+ * and fixed nothing: the new head is a record of its own.
+ */
 export async function settleRounds(scope: WriteScope, prId: number): Promise<void> {
   const ended = await scope.tx`
-    select r.id, r.round, j.id as job_id, j.status, j.error from ci_rounds r join agent_jobs j on j.id = r.job_id
+    select r.id, r.round, j.id as job_id, j.status, j.error,
+      (select e.event->>'head' from job_events e where e.job_id = j.id and e.event->>'kind' = 'ci_fix_moved' limit 1) as moved_to
+    from ci_rounds r join agent_jobs j on j.id = r.job_id
     where r.pr_id = ${prId} and r.outcome = 'fixing' and j.status in ('succeeded', 'failed', 'cancelled')`
   for (const row of ended) {
+    if (row.status === 'succeeded' && row.moved_to) {
+      const reason = `round ${row.round}: the branch moved to ${short(String(row.moved_to))} before job ${row.job_id} ran; nothing fixed, the follower judges the new head`
+      await update(scope, row.id as number, { outcome: 'skipped', reason })
+      continue
+    }
     const fixed = row.status === 'succeeded'
     const reason = fixed
       ? `round ${row.round}: job ${row.job_id} pushed a fix; the new head commit's checks are followed`
