@@ -1,9 +1,8 @@
 /**
  * Following one request's CI: for an open request the app tracks and its agent opened, the head
  * commit as the forge has it now, that commit's checks (the plugin's optional `checks`), and the
- * head commit's author (a commit the request's commit list does not show counts as a person's);
- * the finding is recorded under the request's lock (record.ts). Forges without the capability are
- * not followed. Called by the webhook fast path and the poller alike.
+ * head commit's author; the finding is recorded under the request's lock (record.ts). Forges
+ * without the capability are not followed. Called by the webhook fast path and the poller alike.
  */
 import type { AppContext } from '../../context.ts'
 import type { ForgeClient } from '../../forge.ts'
@@ -45,10 +44,9 @@ export async function followPr(ctx: AppContext, prId: number, client?: ForgeClie
   let finding: Finding
   if (verdict.kind !== 'failed') finding = verdict
   else {
-    // A head commit the request's commit list does not show has an author nobody vouched for: a person's.
     const author = await headAuthor(forge, pr, pull.headSha)
-    finding = author === null || author.toLowerCase() !== settings.agentAuthor.toLowerCase()
-      ? { kind: 'person', author: author ?? 'an author the request\'s commit list does not show' }
+    finding = author && author.toLowerCase() !== settings.agentAuthor.toLowerCase()
+      ? { kind: 'person', author }
       : { kind: 'failed', failing: await failingChecks(ctx, pr.project_id, verdict.failing) }
   }
   return recordFinding(ctx, pr.id, pull.headSha, finding, settings)
