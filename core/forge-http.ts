@@ -2,9 +2,10 @@
  * For forge plugins: the HTTP skeleton every forge client shares over `fetch`. The token goes in
  * the plugin's own header to the URL given only; redirects are not followed (a renamed repository's
  * 301, a web page's sign-in redirect are errors, and the token never follows them); an error carries
- * the forge's status through the plugin's own status table, never the forge's response body.
+ * the forge's status through the plugin's own status table, never the forge's response body. And
+ * the issue JSON GitHub and Gitea/Forgejo share.
  */
-import { ForgeError } from './forge.ts'
+import { ForgeError, type ForgeIssue } from './forge.ts'
 
 /** One row of a plugin's status table: the app's status, an error code and words for people. */
 export interface ForgeStatus { status: number; code: string; hint: string }
@@ -53,4 +54,23 @@ export function nextLink(header: string | null): string | null {
     if (match && match[2]!.split(/\s+/).includes('next')) return match[1]!
   }
   return null
+}
+
+/**
+ * An issue as GitHub answers it, a shape Gitea/Forgejo share: `number`, `html_url`, `title`, `body`,
+ * `state`, `labels` (objects with a `name`; GitHub's payloads may give plain names), `user.login`,
+ * `created_at`, `updated_at`.
+ */
+export function issueFromJson(data: any): ForgeIssue {
+  return {
+    number: Number(data?.number),
+    url: typeof data?.html_url === 'string' ? data.html_url : null,
+    title: String(data?.title ?? ''),
+    body: String(data?.body ?? ''),
+    state: data?.state === 'closed' ? 'closed' : 'open',
+    labels: (Array.isArray(data?.labels) ? data.labels : []).map((label: any) => String(typeof label === 'string' ? label : label?.name ?? '')).filter(Boolean),
+    author: typeof data?.user?.login === 'string' ? data.user.login : null,
+    createdAt: String(data?.created_at ?? ''),
+    updatedAt: String(data?.updated_at ?? ''),
+  }
 }

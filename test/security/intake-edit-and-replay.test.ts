@@ -4,7 +4,10 @@
  *    forge shows the text its signed payload carries: a reader's pending body edit stays not applied;
  * 2. the text imported is the text the writer labelled (the signed `labeled` payload's), not a
  *    reader's edit made before the app looked; on the poller path (no payload) an issue updated
- *    after the label is refused until a writer labels it again;
+ *    more than a second after the label is refused until a writer labels it again, whether the
+ *    poller looks before the signed delivery arrives or after (the label's own write a second
+ *    later still imports). Edits are dated seconds after a backdated label, so the app's own
+ *    poller (its first cycle runs about a second after it starts) decides them as these tests do;
  * 3. the replay store is keyed on the signed body: the same delivery under a fresh delivery id is a
  *    repeat, and a GitHub delivery without its id header is refused.
  * Deliveries are built when their event happens, as GitHub does.
@@ -12,6 +15,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestApp, type TestApp } from '../helpers.ts'
+import { EDITED_AFTER_LABEL } from '../../core/services/intake/import.ts'
 import { syncIssue } from '../../core/services/intake/sync.ts'
 import { intakeTarget } from '../../core/services/intake/target.ts'
 import { start as startGithub, webhookDelivery, type FakeGithub } from '../fixtures/fake-github.ts'
@@ -59,6 +63,18 @@ const syncIssueNow = async (w: { t: TestApp; projectId: number }, n: number) => 
   const target = (await intakeTarget(w.t.app.ctx, w.projectId))!
   return syncIssue(w.t.app.ctx, target, await target.issues.get(REPO, n), { source: 'poller' })
 }
+/**
+ * The poller refuses issue `n` as edited after its label: audited, no ticket. The app's own first poll
+ * (about a second after it starts) may have decided it before this one: then this one answers
+ * "decided before", and the audited refusal is that poll's.
+ */
+const pollerRefusesEdited = async (w: { t: TestApp; projectId: number }, n: number) => {
+  const outcome = await syncIssueNow(w, n)
+  assert.is.not(outcome.imported, true, `imported: ${JSON.stringify(outcome)}`)
+  assert.is(await ticketOf(w, n), null, 'a text edited after the label became the ticket')
+  const refusals = await w.t.app.ctx.sql`select details from audit where action = 'intake.refused' and target_id = ${`${REPO}#${n}`}`
+  assert.ok(refusals.some((row) => String(row.details?.reason).includes(EDITED_AFTER_LABEL)), `refusals: ${JSON.stringify(refusals)}`)
+}
 /** An issue a writer labelled (imported through the webhook), then the writer's body edit: its `edited` delivery, not sent. */
 const importedThenEdited = async (w: { t: TestApp; gh: FakeGithub }, title: string, body: string, edited: string) => {
   const issue = w.gh.state.openIssue(REPO, 'rita', { title, body, createdAt: minuteAgo() })
@@ -100,10 +116,12 @@ test('a writer\'s title-only edit does not apply a reader\'s pending body edit',
 
 test('the imported text is the text the writer labelled, not a reader\'s later edit', async (w) => {
   const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Flaky test', body: 'Fix the flaky widget test.', createdAt: minuteAgo() })
-  w.gh.state.label(REPO, issue.number, 'alice', 'agent')
+  const labelledAt = Date.now() - 10_000
+  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
   const labeled = signed(w, 'labeled', issue.number, 'alice', 'agent')
-  // Before the app looks (webhook latency, the poll interval, or intake turned on later), the author edits.
-  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL })
+  // Before the delivery arrives (webhook latency), the author edits, seconds after the label: the
+  // app's poller looking in between refuses that text (the test below), so either way the ticket's is the labelled one.
+  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL }, labelledAt + 2_000)
   assert.is((await send(w.t, labeled, id())).status, 200)
   const ticket = await ticketOf(w, issue.number)
   assert.is(ticket?.description, 'Fix the flaky widget test.', 'a body the writer never saw became the agent\'s prompt')
@@ -115,12 +133,31 @@ test('an issue updated after its label is not imported from the forge\'s text (n
   // Labelled half a minute ago, edited by the author since (as a late poll or an intake turned on later sees it).
   w.gh.state.label(REPO, issue.number, 'alice', 'agent', Date.now() - 30_000)
   w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL })
+  await pollerRefusesEdited(w, issue.number)
+})
+
+test('a reader\'s edit two seconds after the label: the poller refuses it, the signed label still imports the labelled text', async (w) => {
+  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Retry', body: 'Retry the widget upload once.', createdAt: minuteAgo() })
+  const labelledAt = Date.now() - 20_000
+  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
+  const labeled = signed(w, 'labeled', issue.number, 'alice', 'agent')
+  // The reader watches for the label and rewrites the body; the poller looks before the delivery arrives.
+  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL }, labelledAt + 2_000)
+  await pollerRefusesEdited(w, issue.number)
+  assert.is((await send(w.t, labeled, id())).status, 200)
+  assert.is((await ticketOf(w, issue.number))?.description, 'Retry the widget upload once.')
+  assert.is((await ignoredEdit(w, issue.number))?.by, null, 'the reader\'s text is shown as not applied, editor unknown')
+})
+
+test('the label\'s own write a second later (a second-rounded forge crossing a second) still imports through the poller', async (w) => {
+  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Sort', body: 'Sort widgets by name.', createdAt: minuteAgo() })
+  const labelledAt = Date.now() - 20_000
+  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
+  w.gh.state.issueOf(REPO, issue.number).updated_at = new Date(labelledAt + 1_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const outcome = await syncIssueNow(w, issue.number)
-  assert.is(outcome.imported, false)
-  assert.match(String(outcome.reason), 'edited after it was labelled; a writer must label it again')
-  assert.is(await ticketOf(w, issue.number), null)
-  const [audit] = await w.t.app.ctx.sql`select details from audit where action = 'intake.refused' and details->>'reason' like ${'%edited after it was labelled%'}`
-  assert.ok(audit, 'the refusal is audited')
+  // The app's own first poll may have imported it already: the ticket is what counts.
+  assert.ok(outcome.imported === true || outcome.ticket_id, JSON.stringify(outcome))
+  assert.is((await ticketOf(w, issue.number))?.description, 'Sort widgets by name.')
 })
 
 test('a signed delivery replayed under a fresh delivery id, or none, is refused', async (w) => {

@@ -24,8 +24,14 @@ export const boundedTitle = (issue: ForgeIssue) => (issue.title.trim() || `Issue
 export const boundedBody = (issue: ForgeIssue) =>
   issue.body.length > MAX_BODY ? `${issue.body.slice(0, MAX_BODY)}\n\n[the issue's text is cut here: ${issue.body.length} characters in all]` : issue.body
 
-/** A text current this long after the accepted label was applied still counts as the labelled text (forge clocks, second-rounded times). */
-export const LABEL_TEXT_SLACK_MS = 5_000
+/**
+ * A text current this long after the accepted label was applied still counts as the labelled text:
+ * the label's own write of the issue. GitLab stamps the issue and its label event apart by
+ * milliseconds; Gitea writes the label's timeline entry, then the issue's `updated_at`, both in whole
+ * seconds, so the issue's can be the next second; GitHub's are whole seconds too. An edit within it
+ * cannot be told from the label's write: the poller takes it (docs/issue-intake.md).
+ */
+export const LABEL_TEXT_SLACK_MS = 1_000
 
 export const EDITED_AFTER_LABEL = 'edited after it was labelled; a writer must label it again'
 

@@ -6,24 +6,11 @@
  * (`type=issues&since=…`), a comment, and the `issues` / `issue_label` webhook events.
  * Merging a pull request whose body says `Closes #N` (or fixes/resolves) closes issue N.
  */
-import { ForgeError, issuePayloadText as payloadText, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { ForgeError, issuePayloadText as payloadText, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { issueFromJson } from '../../../core/forge-http.ts'
 import type { GiteaHttp } from './client.ts'
 import { isBot } from './comments.ts'
 import { repoPath } from './repo-url.ts'
-
-export function toIssue(data: any): ForgeIssue {
-  return {
-    number: Number(data?.number),
-    url: typeof data?.html_url === 'string' ? data.html_url : null,
-    title: String(data?.title ?? ''),
-    body: String(data?.body ?? ''),
-    state: data?.state === 'closed' ? 'closed' : 'open',
-    labels: (Array.isArray(data?.labels) ? data.labels : []).map((label: any) => String(label?.name ?? '')).filter(Boolean),
-    author: typeof data?.user?.login === 'string' ? data.user.login : null,
-    createdAt: String(data?.created_at ?? ''),
-    updatedAt: String(data?.updated_at ?? ''),
-  }
-}
 
 export function issuesApi(http: GiteaHttp): { issues: ForgeIssues } {
   return {
@@ -31,7 +18,7 @@ export function issuesApi(http: GiteaHttp): { issues: ForgeIssues } {
       async get(repo, number) {
         const data = await http.call<any>('GET', `${repoPath(repo)}/issues/${number}`, `issue #${number} of ${repo}`)
         if (data?.pull_request) throw new ForgeError('not_found', 404, `#${number} of ${repo} is a pull request, not an issue`, 404)
-        return toIssue(data)
+        return issueFromJson(data)
       },
 
       async labelEvents(repo, number) {
@@ -47,7 +34,7 @@ export function issuesApi(http: GiteaHttp): { issues: ForgeIssues } {
       async changed(repo, cursor: PollCursor) {
         const since = typeof cursor.since === 'string' ? cursor.since : null
         const query = new URLSearchParams({ type: 'issues', ...(since ? { state: 'all', since } : { state: 'open' }) })
-        const found = (await http.list<any>(`${repoPath(repo)}/issues?${query}`, `issues of ${repo}`, 10)).filter((item) => !item?.pull_request).map(toIssue)
+        const found = (await http.list<any>(`${repoPath(repo)}/issues?${query}`, `issues of ${repo}`, 10)).filter((item) => !item?.pull_request).map(issueFromJson)
         const newest = found.reduce((at, issue) => (issue.updatedAt > at ? issue.updatedAt : at), since ?? '')
         return { issues: found, cursor: newest ? { since: newest } : cursor }
       },

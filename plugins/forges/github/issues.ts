@@ -6,25 +6,12 @@
  * pull requests left out), a comment, and the `issues` webhook event.
  * Merging a pull request whose body says `Closes #N` (or fixes/resolves) closes issue N.
  */
-import { ForgeError, issuePayloadText as payloadText, type ForgeIssue, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { ForgeError, issuePayloadText as payloadText, type ForgeIssues, type IssueLabelEvent, type PollCursor, type WebhookEvent } from '../../../core/forge.ts'
+import { issueFromJson } from '../../../core/forge-http.ts'
 import type { GithubHttp } from './http.ts'
 
 const ISSUE_ACTIONS = new Set(['labeled', 'unlabeled', 'edited', 'closed', 'reopened'])
 const isBot = (user: any) => user?.type === 'Bot' || /\[bot\]$/.test(String(user?.login ?? ''))
-
-export function toIssue(data: any): ForgeIssue {
-  return {
-    number: Number(data?.number),
-    url: typeof data?.html_url === 'string' ? data.html_url : null,
-    title: String(data?.title ?? ''),
-    body: String(data?.body ?? ''),
-    state: data?.state === 'closed' ? 'closed' : 'open',
-    labels: (Array.isArray(data?.labels) ? data.labels : []).map((label: any) => String(typeof label === 'string' ? label : label?.name ?? '')).filter(Boolean),
-    author: typeof data?.user?.login === 'string' ? data.user.login : null,
-    createdAt: String(data?.created_at ?? ''),
-    updatedAt: String(data?.updated_at ?? ''),
-  }
-}
 
 /** `repoPath` is the client's check of `owner/name`. */
 export function issuesApi(http: GithubHttp, repoPath: (repo: string) => string): ForgeIssues {
@@ -32,7 +19,7 @@ export function issuesApi(http: GithubHttp, repoPath: (repo: string) => string):
     async get(repo, number) {
       const { data } = await http.get<any>(`/repos/${repoPath(repo)}/issues/${number}`, `issue #${number} of ${repo}`)
       if (data?.pull_request) throw new ForgeError('not_found', 404, `#${number} of ${repo} is a pull request, not an issue`, 404)
-      return toIssue(data)
+      return issueFromJson(data)
     },
 
     async labelEvents(repo, number) {
@@ -49,7 +36,7 @@ export function issuesApi(http: GithubHttp, repoPath: (repo: string) => string):
       const since = typeof cursor.since === 'string' ? cursor.since : null
       const query = new URLSearchParams(since ? { state: 'all', sort: 'updated', direction: 'asc', since } : { state: 'open', sort: 'updated', direction: 'asc' })
       const res = await http.list<any>(`/repos/${repoPath(repo)}/issues?${query}`, `issues of ${repo}`, { maxPages: 10 })
-      const issues = (res.data ?? []).filter((item) => !item?.pull_request).map(toIssue)
+      const issues = (res.data ?? []).filter((item) => !item?.pull_request).map(issueFromJson)
       const newest = issues.reduce((at, issue) => (issue.updatedAt > at ? issue.updatedAt : at), since ?? '')
       return { issues, cursor: newest ? { since: newest } : cursor }
     },
