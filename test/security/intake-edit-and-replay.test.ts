@@ -75,6 +75,21 @@ const pollerRefusesEdited = async (w: { t: TestApp; projectId: number }, n: numb
   const refusals = await w.t.app.ctx.sql`select details from audit where action = 'intake.refused' and target_id = ${`${REPO}#${n}`}`
   assert.ok(refusals.some((row) => String(row.details?.reason).includes(EDITED_AFTER_LABEL)), `refusals: ${JSON.stringify(refusals)}`)
 }
+/** An issue a writer labelled 20 s ago, the `labeled` delivery built then (not sent), and the reader's body 2 s after the label. */
+const labelledThenRewritten = (w: { gh: FakeGithub }, title: string, body: string) => {
+  const issue = w.gh.state.openIssue(REPO, 'rita', { title, body, createdAt: minuteAgo() })
+  const labelledAt = Date.now() - 20_000
+  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
+  const labeled = signed(w, 'labeled', issue.number, 'alice', 'agent')
+  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL }, labelledAt + 2_000)
+  return { issue, labeled }
+}
+/** The `labeled` delivery imports the text it carries; the forge's newer one is shown as not applied, editor unknown. */
+const labelledTextImported = async (w: { t: TestApp; projectId: number }, n: number, labeled: ReturnType<typeof signed>, body: string) => {
+  assert.is((await send(w.t, labeled, id())).status, 200)
+  assert.is((await ticketOf(w, n))?.description, body, 'a body the writer never saw became the agent\'s prompt')
+  assert.is((await ignoredEdit(w, n))?.by, null, 'the forge\'s newer text is shown as not applied, editor unknown')
+}
 /** An issue a writer labelled (imported through the webhook), then the writer's body edit: its `edited` delivery, not sent. */
 const importedThenEdited = async (w: { t: TestApp; gh: FakeGithub }, title: string, body: string, edited: string) => {
   const issue = w.gh.state.openIssue(REPO, 'rita', { title, body, createdAt: minuteAgo() })
@@ -115,17 +130,10 @@ test('a writer\'s title-only edit does not apply a reader\'s pending body edit',
 })
 
 test('the imported text is the text the writer labelled, not a reader\'s later edit', async (w) => {
-  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Flaky test', body: 'Fix the flaky widget test.', createdAt: minuteAgo() })
-  const labelledAt = Date.now() - 10_000
-  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
-  const labeled = signed(w, 'labeled', issue.number, 'alice', 'agent')
-  // Before the delivery arrives (webhook latency), the author edits, seconds after the label: the
-  // app's poller looking in between refuses that text (the test below), so either way the ticket's is the labelled one.
-  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL }, labelledAt + 2_000)
-  assert.is((await send(w.t, labeled, id())).status, 200)
-  const ticket = await ticketOf(w, issue.number)
-  assert.is(ticket?.description, 'Fix the flaky widget test.', 'a body the writer never saw became the agent\'s prompt')
-  assert.is((await ignoredEdit(w, issue.number))?.by, null, 'the forge\'s newer text is shown as not applied, editor unknown')
+  // Before the delivery arrives (webhook latency), the author edits, seconds after the label; the app's
+  // poller looking in between refuses that text (the test below), so either way the ticket's is the labelled one.
+  const { issue, labeled } = labelledThenRewritten(w, 'Flaky test', 'Fix the flaky widget test.')
+  await labelledTextImported(w, issue.number, labeled, 'Fix the flaky widget test.')
 })
 
 test('an issue updated after its label is not imported from the forge\'s text (no signed text to go by)', async (w) => {
@@ -137,16 +145,10 @@ test('an issue updated after its label is not imported from the forge\'s text (n
 })
 
 test('a reader\'s edit two seconds after the label: the poller refuses it, the signed label still imports the labelled text', async (w) => {
-  const issue = w.gh.state.openIssue(REPO, 'rita', { title: 'Retry', body: 'Retry the widget upload once.', createdAt: minuteAgo() })
-  const labelledAt = Date.now() - 20_000
-  w.gh.state.label(REPO, issue.number, 'alice', 'agent', labelledAt)
-  const labeled = signed(w, 'labeled', issue.number, 'alice', 'agent')
   // The reader watches for the label and rewrites the body; the poller looks before the delivery arrives.
-  w.gh.state.edit(REPO, issue.number, 'rita', { body: EVIL }, labelledAt + 2_000)
+  const { issue, labeled } = labelledThenRewritten(w, 'Retry', 'Retry the widget upload once.')
   await pollerRefusesEdited(w, issue.number)
-  assert.is((await send(w.t, labeled, id())).status, 200)
-  assert.is((await ticketOf(w, issue.number))?.description, 'Retry the widget upload once.')
-  assert.is((await ignoredEdit(w, issue.number))?.by, null, 'the reader\'s text is shown as not applied, editor unknown')
+  await labelledTextImported(w, issue.number, labeled, 'Retry the widget upload once.')
 })
 
 test('the label\'s own write a second later (a second-rounded forge crossing a second) still imports through the poller', async (w) => {
