@@ -401,7 +401,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
   put(by('POST', '/api/worker/jobs/:id/fail'), [{ error: '' }, { exit_code: -99999999999 }], field)
-  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ coordinator_id: 'has space' }, { reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }], field)
+  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ coordinator_id: 'has space' }, { reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }, { attempt: 0 }], field)
   put(by('POST', '/api/worker/jobs/:id/executor'), [
     { coordinator_id: 'has space' }, { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
   ], field)

@@ -50,6 +50,31 @@ test('a lost run goes back to pending at attempt+1 with the reason and a job eve
   await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'c2', exit_code: 0 })
 })
 
+test('a late report of the lost attempt never sends the next one back: 409 naming the attempt, when the same coordinator holds the next', async () => {
+  const id = await claimedJob(1, 3)
+  const first = await t.api('POST', `/api/worker/jobs/${id}/requeue`, { coordinator_id: 'c1', reason: lost, attempt: 1 })
+  assert.is(first.status, 200, JSON.stringify(first.body))
+  // The requeue woke this coordinator's claim: it runs attempt 2 under the same holder.
+  const again = await t.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'c1' })
+  assert.is(again.body.job_id, id)
+  assert.is(again.body.attempt, 2)
+  // The first report comes again (its answer was lost on the way): about attempt 1, which has ended.
+  const late = await t.api('POST', `/api/worker/jobs/${id}/requeue`, { coordinator_id: 'c1', reason: lost, attempt: 1 })
+  assert.is(late.status, 409, JSON.stringify(late.body))
+  assert.is(late.body.error.code, 'lease_lost')
+  assert.match(late.body.error.message, `job ${id} runs attempt 2 now; attempt 1 has ended`)
+  const job = (await t.api('GET', `/api/jobs/${id}`)).body
+  assert.is(job.status, 'running')
+  assert.is(job.attempt, 2)
+  const events = await t.app.ctx.sql`select step from job_events where job_id = ${id} and step = 'run_lost'`
+  assert.is(events.length, 1, 'one run_lost event: the late report left no trace')
+  // Attempt 2's own report is taken.
+  const own = await t.api('POST', `/api/worker/jobs/${id}/requeue`, { coordinator_id: 'c1', reason: lost, attempt: 2 })
+  assert.is(own.status, 200, JSON.stringify(own.body))
+  assert.is(own.body.attempt, 3)
+  assert.is((await t.api('POST', `/api/jobs/${id}/cancel`)).status, 200)
+})
+
 test('on its last attempt the job fails with the reason, not retried, keeping the output tail', async () => {
   const id = await claimedJob(3, 3)
   const res = await t.api('POST', `/api/worker/jobs/${id}/requeue`, { coordinator_id: 'c1', reason: lost, output_tail: 'last words' })

@@ -63,6 +63,8 @@ const Requeue = Type.Object(
     /** What the executor saw of the run's place, e.g. "its node swarm-worker-1 is down". */
     reason: Type.String({ minLength: 1, maxLength: 500 }),
     output_tail: Type.Optional(Tail),
+    /** The attempt the lost run was (the claim's): a late report never touches the job's next attempt. */
+    attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX })),
   },
   { additionalProperties: false },
 )
@@ -160,7 +162,9 @@ export function jobRoutes(ctx: AppContext): Route[] {
     }),
     // The run's place is gone (node down, pod evicted): queued again, or failed after its last attempt.
     route({ method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: JobParams, body: Requeue,
-      handle: ({ params, body, caller }) => requeueLostJob(ctx, params.id, { holder: holderOf(caller, body.coordinator_id), lost: body.reason, outputTail: body.output_tail ?? null }) }),
+      handle: ({ params, body, caller }) => requeueLostJob(ctx, params.id, {
+        holder: holderOf(caller, body.coordinator_id), lost: body.reason, outputTail: body.output_tail ?? null, attempt: body.attempt ?? null,
+      }) }),
     // Where the agent really runs, when not where the claim said (the host fallback, local mode).
     route({ method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: JobParams, body: ExecutorReport,
       handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id), body.executor, body.fallback_reason ?? null) }),

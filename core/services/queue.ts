@@ -227,9 +227,13 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, holder: Holde
 /**
  * Refuses a bound call that found `jobId` no longer running under `holder`: 404 and 403 as
  * `heldJob` says, else 409 `lease_lost` naming its status (the coordinator stops working on it).
+ * `attempt`: the call was about that attempt, and the job now runs another (a late report).
  */
-export async function leaseLost(sql: Sql | TransactionSql, jobId: number, holder: Holder): Promise<never> {
+export async function leaseLost(sql: Sql | TransactionSql, jobId: number, holder: Holder, attempt: number | null = null): Promise<never> {
   const job = await heldJob(sql, jobId, holder)
+  if (attempt !== null && job.status === 'running' && job.attempt !== attempt) {
+    throw new AppError('lease_lost', 409, `job ${jobId} runs attempt ${job.attempt} now; attempt ${attempt} has ended`, [{ path: '/attempt', message: `attempt ${job.attempt} runs now` }])
+  }
   throw new AppError('lease_lost', 409, `job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; stop working on it`, [
     { path: '/job/status', message: job.status },
   ])
