@@ -24,7 +24,8 @@
 # the legacy builder and BuildKit differ in output and in how ARG/COPY behave), while POST /build with
 # a tar context at the pinned API 1.41 behaves the same everywhere, and the client already scans the
 # build stream for the errors a daemon reports inside an HTTP 200. The context is a temp dir holding
-# only the Dockerfile, the bundle and the entrypoint (kilobytes, not the repo with node_modules).
+# only the Dockerfile, the bundle, the entrypoint and the HOME preparation script (kilobytes, not the
+# repo with node_modules).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -54,7 +55,7 @@ trap 'rm -rf "$context"' EXIT
 mkdir -p "$context/dist" "$context/scripts"
 cp Dockerfile.agent "$context/Dockerfile"
 cp dist/agent.js dist/agent.js.map "$context/dist/"
-cp scripts/agent-entrypoint.sh "$context/scripts/"
+cp scripts/agent-entrypoint.sh scripts/prepare-worker-homes.mjs "$context/scripts/"
 chmod 755 "$context/scripts/agent-entrypoint.sh"
 
 # --- build args ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // JSON: line framing, the environment, HOME and its files, stdin, redaction, usage normalization,
 // exit codes and failures to start. The real CLIs run in workers.test.ts.
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -227,6 +227,46 @@ test('the default HOME is one per worker and cwd, so a resumed turn finds its se
   assert.is.not(await homeOf('fake-a', tmpdir()), first)
   assert.ok(first.startsWith(tmpdir()))
   assert.is(await readFile(join(first, '.cfg/settings.json'), 'utf8'), '{}')
+})
+
+test('a prepared HOME template is copied into the turn\'s HOME once; later turns keep what the CLI made; the template stays as it was', async () => {
+  const templates = await mkdtemp(join(tmpdir(), 'workers-templates-'))
+  const home = await mkdtemp(join(tmpdir(), 'workers-home-'))
+  try {
+    await mkdir(join(templates, 'fake', '.state', 'skills'), { recursive: true })
+    await writeFile(join(templates, 'fake', '.state', 'db'), 'migrated')
+    await writeFile(join(templates, 'fake', '.state', 'skills', 'a.md'), 'skill')
+    await mkdir(join(templates, 'other', '.other'), { recursive: true })
+    await writeFile(join(templates, 'other', '.other', 'x'), 'not for this worker')
+    // The stand-in prints the template's file, then changes it, as a CLI updates its state.
+    const script = `const fs = require('fs'); const db = process.env.HOME + '/.state/db'
+      console.log(JSON.stringify({ kind: 'message', text: 'db=' + fs.readFileSync(db, 'utf8') + ' skill=' + fs.readFileSync(process.env.HOME + '/.state/skills/a.md', 'utf8') }))
+      fs.writeFileSync(db, 'changed by turn'); fs.rmSync(process.env.HOME + '/.state/skills', { recursive: true })`
+    const worker: Worker = {
+      name: 'fake',
+      invocation: () => ({ command: process.execPath, args: ['-e', script], env: {}, files: [{ path: '.state/config', content: 'cfg' }] }),
+      parseLine: (line) => [JSON.parse(line) as WorkerEvent],
+    }
+    const first = await runWorkerTurn(worker, { prompt: 'p', cwd }, settings, { home, homeTemplates: templates })
+    assert.equal(messages(first.events), ['db=migrated skill=skill'])
+    assert.is(await readFile(join(home, '.state/config'), 'utf8'), 'cfg', 'the invocation\'s files are written over the copy')
+    assert.not.ok(await stat(join(home, '.other')).catch(() => false), 'another worker\'s template')
+    // Turn 2 in the same HOME: the CLI's own state is kept (no skills brought back, the db as it left it).
+    const second = await runWorkerTurn({ ...worker, invocation: () => ({ command: process.execPath, args: ['-e', `console.log(JSON.stringify({ kind: 'message', text: require('fs').readFileSync(process.env.HOME + '/.state/db', 'utf8') + ' skills=' + require('fs').existsSync(process.env.HOME + '/.state/skills') }))`], env: {} }) },
+      { prompt: 'p', cwd }, settings, { home, homeTemplates: templates })
+    assert.equal(messages(second.events), ['changed by turn skills=false'])
+    assert.is(await readFile(join(templates, 'fake', '.state', 'db'), 'utf8'), 'migrated', 'the template itself is never written')
+    assert.is(await readFile(join(templates, 'fake', '.state', 'skills', 'a.md'), 'utf8'), 'skill')
+    // No template directory (a host run): nothing is copied and the turn runs as before.
+    const bare = await mkdtemp(join(tmpdir(), 'workers-home-'))
+    const none = await runWorkerTurn(fakeWorker({ scenario: 'chunks' }), { prompt: 'p', cwd }, settings, { home: bare, homeTemplates: join(templates, 'missing') })
+    assert.is(none.exitCode, 0)
+    assert.equal(await readdir(bare), ['tmp'])
+    await rm(bare, { recursive: true, force: true })
+  } finally {
+    await rm(templates, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
+  }
 })
 
 test.run()

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
@@ -47,6 +47,12 @@ export interface RunWorkerOptions {
   env?: Record<string, string>
   /** Milliseconds between SIGTERM and SIGKILL to the process group. Default 3000. */
   killGraceMs?: number
+  /**
+   * Directory of prepared HOME templates, one per worker name (scripts/prepare-worker-homes.mjs):
+   * the CLI's first-run state, made once per image with no job data or secret in it. Default
+   * AGENT_WORKER_HOME_TEMPLATES (the agent image sets it); none: the CLI starts from an empty HOME.
+   */
+  homeTemplates?: string
 }
 
 /** The CLI could not be started at all (not installed, not executable). */
@@ -69,6 +75,7 @@ export async function runWorkerTurn(worker: Worker, turn: WorkerTurn, settings: 
 
   const home = options.home ?? defaultHome(worker.name, turn.cwd)
   await mkdir(join(home, 'tmp'), { recursive: true })
+  await copyHomeTemplate(options.homeTemplates ?? process.env.AGENT_WORKER_HOME_TEMPLATES, worker.name, home)
   const invocation = worker.invocation(turn, settings, home)
   for (const file of invocation.files ?? []) {
     const path = resolve(home, file.path)
@@ -261,6 +268,21 @@ function pathWithNode(path: string | undefined): string {
   const nodeDir = dirname(process.execPath)
   const base = path || '/usr/local/bin:/usr/bin:/bin'
   return base.split(delimiter).includes(nodeDir) ? base : `${nodeDir}${delimiter}${base}`
+}
+
+/**
+ * Copies the worker's prepared template into `home`: each top-level entry HOME lacks, so the first
+ * turn of a job gets it and a later turn keeps what the CLI made of it. A copy, never a link: nothing
+ * one job writes reaches the template or another job. No template, or an unreadable one: nothing.
+ */
+async function copyHomeTemplate(templates: string | undefined, workerName: string, home: string): Promise<void> {
+  if (!templates || !/^[\w-]+$/.test(workerName)) return
+  const template = join(templates, workerName)
+  const entries = await readdir(template).catch(() => [] as string[])
+  const present = new Set(await readdir(home))
+  for (const name of entries) {
+    if (!present.has(name)) await cp(join(template, name), join(home, name), { recursive: true, errorOnExist: false, force: false }).catch(() => {})
+  }
 }
 
 const homes = new Map<string, string>()

@@ -41,6 +41,10 @@ export function gemini(options: GeminiOptions = {}): Worker {
         GOOGLE_GEMINI_BASE_URL: hostBaseUrl(settings.llmUrl, '/v1beta'),
         GEMINI_API_KEY: settings.apiKey,
         GEMINI_CLI_TRUST_WORKSPACE: 'true',
+        // Without it the CLI starts a second node process of itself only to raise V8's heap limit
+        // to half the machine's memory: measured 1.5-2 s of the ~3.4 s to its first request. One
+        // headless turn runs within node's default heap (docs/performance.md).
+        GEMINI_CLI_NO_RELAUNCH: 'true',
       },
       files: [{ path: '.gemini/settings.json', content: JSON.stringify(config, null, 2) }],
       stdin: turn.prompt,
