@@ -73,6 +73,36 @@ test('the image builds here from terarchitect-base:bookworm', async () => {
   built = true
 })
 
+test('the image holds the prepared Codex HOME: first-run state only, nothing of the run that made it, read-only for `agent`', async () => {
+  if (!built) assert.unreachable('the image did not build')
+  const command = ['sh', '-c', [
+    'echo "templates=$AGENT_WORKER_HOME_TEMPLATES user=$(id -un)"',
+    'cd "$AGENT_WORKER_HOME_TEMPLATES/codex" && find . -path ./.codex/skills -prune -o -print | sort | sed "s/^/entry /"',
+    'test -f .codex/skills/.system/.codex-system-skills.marker && echo skills=unpacked',
+    '(touch .codex/probe-write 2>/dev/null && echo template=writable) || echo template=read-only',
+    'grep -rl prepare-only-not-a-key . || echo placeholder-key=absent',
+  ].join('; ')]
+  const executor = dockerDood({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log, command })
+  const output: OutputChunk[] = []
+  const spec: JobSpec = { jobId: 999_997, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 60_000 }
+  try {
+    const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
+    const text = output.map((chunk) => chunk.text).join('')
+    assert.is(result.exitCode, 0, text)
+    assert.match(text, 'templates=/opt/terarchitect/worker-homes user=agent\n')
+    assert.match(text, 'entry ./.codex/state_5.sqlite\n')
+    assert.match(text, 'skills=unpacked\n')
+    assert.match(text, 'template=read-only\n')
+    assert.match(text, 'placeholder-key=absent\n')
+    // What belonged to the one run that made it: its session, its shell snapshot, the installation id, locks.
+    for (const gone of ['sessions', 'shell_snapshots', 'installation_id', 'thread-writer-locks', 'config.toml']) {
+      assert.not.match(text, `entry ./.codex/${gone}`, gone)
+    }
+  } finally {
+    await executor.close?.()
+  }
+})
+
 // Claude Code as the quickest; Codex because inside a container it needs CODEX_SANDBOX (set by the image).
 for (const mode of ['claude-code', 'codex']) {
   test(`${mode}: a ticket runs end to end inside the image through the docker-dood executor`, async () => {

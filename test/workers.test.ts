@@ -423,6 +423,22 @@ test('codex: the sandbox is always passed and can never be read-only', () => {
   }
 })
 
+test('gemini: neither a turn nor the --version probe relaunches the CLI as a second node process', async () => {
+  const { env } = gemini().invocation({ prompt: 'p', cwd: '/w' }, settings(), '/h')
+  assert.is(env.GEMINI_CLI_NO_RELAUNCH, 'true')
+  const dir = mkdtempSync(join(tmpdir(), 'gemini-stub-'))
+  try {
+    const stub = join(dir, 'gemini')
+    writeFileSync(stub, '#!/bin/sh\necho "0.61.0 no-relaunch=${GEMINI_CLI_NO_RELAUNCH:-unset}"\n')
+    chmodSync(stub, 0o755)
+    assert.equal(await gemini({ command: stub }).probe!(), { ok: true, version: '0.61.0 no-relaunch=true' })
+    // The other plugins' probes add nothing to the environment.
+    assert.equal(await codex({ command: stub }).probe!(), { ok: true, version: '0.61.0 no-relaunch=unset' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('workerFor: every WORKER_MODE, and a typed error for anything else', () => {
   assert.equal(WORKER_NAMES, ['opencode', 'claude-code', 'codex', 'gemini', 'aider'])
   for (const mode of WORKER_NAMES) assert.is(workerFor(mode).name, mode)

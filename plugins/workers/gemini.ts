@@ -23,6 +23,13 @@ export interface GeminiOptions {
 
 interface Call { name: string; input: any }
 
+/**
+ * Without it the CLI starts a second node process of itself (for `--version` too) only to raise
+ * V8's heap limit to half the machine's memory: measured 0.9 s of its 2.2 s to the first request
+ * in the agent image. One headless turn runs within node's default heap (docs/performance.md).
+ */
+const NO_RELAUNCH = { GEMINI_CLI_NO_RELAUNCH: 'true' }
+
 export function gemini(options: GeminiOptions = {}): Worker {
   const command = options.command ?? 'gemini'
 
@@ -41,10 +48,7 @@ export function gemini(options: GeminiOptions = {}): Worker {
         GOOGLE_GEMINI_BASE_URL: hostBaseUrl(settings.llmUrl, '/v1beta'),
         GEMINI_API_KEY: settings.apiKey,
         GEMINI_CLI_TRUST_WORKSPACE: 'true',
-        // Without it the CLI starts a second node process of itself only to raise V8's heap limit
-        // to half the machine's memory: measured 1.5-2 s of the ~3.4 s to its first request. One
-        // headless turn runs within node's default heap (docs/performance.md).
-        GEMINI_CLI_NO_RELAUNCH: 'true',
+        ...NO_RELAUNCH,
       },
       files: [{ path: '.gemini/settings.json', content: JSON.stringify(config, null, 2) }],
       stdin: turn.prompt,
@@ -94,7 +98,7 @@ export function gemini(options: GeminiOptions = {}): Worker {
     }
   }
 
-  return { name: NAME, invocation, parseLine, end: flush, probe: versionProbe(command) }
+  return { name: NAME, invocation, parseLine, end: flush, probe: versionProbe(command, { env: NO_RELAUNCH }) }
 }
 
 function toolResult(call: Call, msg: any, cwd: string): WorkerEvent[] {

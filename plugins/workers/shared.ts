@@ -44,12 +44,17 @@ export { hostBaseUrl, openAiBaseUrl } from '../../core/services/llm-relay-urls.t
 /** A plugin option that cannot work (e.g. a read-only Codex sandbox): refused when the plugin is built. */
 export const invalidWorkerOption = (message: string) => new AppError('invalid_worker_option', 422, message)
 
-/** A `probe()` that runs `<command> --version` (bounded in time) and reports its first line. */
-export function versionProbe(command: string, timeoutMs = 30_000): NonNullable<Worker['probe']> {
+/**
+ * A `probe()` that runs `<command> --version` (bounded in time) and reports its first line; `env`
+ * is added to this process's environment (switches that also shorten the CLI's start, never a secret).
+ */
+export function versionProbe(command: string, options: { timeoutMs?: number; env?: Record<string, string> } = {}): NonNullable<Worker['probe']> {
+  const timeoutMs = options.timeoutMs ?? 30_000
   return () =>
     new Promise((resolve) => {
       let out = ''
-      const child = spawn(command, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+      const env = options.env ? { ...process.env, ...options.env } : process.env
+      const child = spawn(command, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, env })
       child.stdout.on('data', (data) => (out += data))
       child.stderr.on('data', (data) => (out += data))
       child.once('error', (error) => resolve({ ok: false, reason: `${command}: ${error.message}` }))

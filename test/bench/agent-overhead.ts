@@ -9,6 +9,8 @@
  *   npm run bench -- test/bench/agent-overhead.ts            # AGENT_BENCH_RUNS=5 (default) samples each
  *   AGENT_BENCH_CONTAINER=0 … / AGENT_BENCH_HOST=0 …         # host only / containers only
  *   AGENT_BENCH_BUILD=1 …                                    # rebuild the image (the current agent) first
+ *   AGENT_BENCH_IMAGE=terarchitect-agent:x …                 # another image tag (default terarchitect-agent:test)
+ *   AGENT_BENCH_CLIS=gemini,codex …                          # only these worker modes
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -33,7 +35,9 @@ const CONTAINER = process.env.AGENT_BENCH_CONTAINER !== '0'
 const HOST = process.env.AGENT_BENCH_HOST !== '0'
 
 const IMAGE = process.env.AGENT_BENCH_IMAGE ?? 'terarchitect-agent:test'
-const MODES: [mode: string, cli: string | undefined][] = [['claude-code', 'claude'], ['opencode', 'opencode'], ['codex', 'codex'], ['gemini', 'gemini'], ['aider', undefined]]
+const ONLY = process.env.AGENT_BENCH_CLIS?.split(',').map((mode) => mode.trim()).filter(Boolean)
+const MODES = ([['claude-code', 'claude'], ['opencode', 'opencode'], ['codex', 'codex'], ['gemini', 'gemini'], ['aider', undefined]] as [mode: string, cli: string | undefined][])
+  .filter(([mode]) => !ONLY?.length || ONLY.includes(mode))
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
