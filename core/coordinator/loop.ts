@@ -66,7 +66,11 @@ export interface RunningCoordinator {
 export function startCoordinator(options: CoordinatorOptions): RunningCoordinator {
   const { config, client, executors, coordinatorId } = options
   const log = options.log
-  const running = new Map<number, Promise<void>>()
+  // One entry per run (per claim), not per job id: a job whose run lost its place comes back as its
+  // next attempt, which this coordinator may claim before the lost run has finished reporting; that
+  // run's end must not drop the next attempt's entry (uncounted against the limit, unkept by reconcile).
+  const running = new Map<ClaimedJob, Promise<void>>()
+  const runningJobIds = () => [...new Set([...running.keys()].map((job) => job.job_id))]
   const stopping = new AbortController()
   const shutdown = new AbortController()
   let appLimit: number | null = null
@@ -92,7 +96,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
         // Reconcile keeps this process's warm containers and removes any other pool's.
         containers: warmPool ? { ...containers, reconcile: (id, keep) => containers.reconcile(id, keep, warmPool.id) } : containers,
         coordinatorId, log, intervalMs: config.DOCKER_CHECK_SEC * 1000,
-        runningJobs: () => new Set(running.keys()),
+        runningJobs: () => new Set(runningJobIds()),
         onChange(up) {
           if (up && !reach && containers.hostGateway && !stopping.signal.aborted) {
             reach = containers.hostGateway()
@@ -166,10 +170,10 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
       shutdown: shutdown.signal,
     }).catch((error: unknown) => log.error('job runner crashed', { jobId: job.job_id, error }))
       .finally(() => {
-        running.delete(job.job_id)
+        running.delete(job)
         wakeLoop()
       })
-    running.set(job.job_id, done)
+    running.set(job, done)
   }
 
   /** Waits until something may have changed (a job ended, the limit or Docker changed, stop). */
@@ -257,7 +261,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
 
   const reporting = startReporting({
     client, log, intervalSec: config.COORDINATOR_REPORT_SEC, executor: containers?.name ?? executors.host.name,
-    runningJobs: () => [...running.keys()], capacity: limit,
+    runningJobs: runningJobIds, capacity: limit,
   })
 
   // Path checks asked at a project's save answer within seconds, whatever the claim mode.
@@ -266,7 +270,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
   let stopped: Promise<void> | undefined
   return {
     coordinatorId,
-    runningJobs: () => [...running.keys()],
+    runningJobs: runningJobIds,
     limit,
     stop: (graceMs = config.SHUTDOWN_GRACE_SEC * 1000) =>
       (stopped ??= (async () => {
@@ -280,7 +284,7 @@ export function startCoordinator(options: CoordinatorOptions): RunningCoordinato
           const inTime = await Promise.race([finished, sleep(graceMs, graceOver.signal).then(() => false)])
           graceOver.abort()
           if (!inTime) {
-            log.warn('grace period over: stopping running agents; their jobs are handed back', { jobs: [...running.keys()] })
+            log.warn('grace period over: stopping running agents; their jobs are handed back', { jobs: runningJobIds() })
             shutdown.abort()
             await finished
           }
