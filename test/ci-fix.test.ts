@@ -25,6 +25,7 @@ import * as assert from 'uvu/assert'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { ciCycle } from '../core/services/ci-fix/loop.ts'
 import { followPr } from '../core/services/ci-fix/follow.ts'
+import { reviewAccess } from '../core/services/review/forge.ts'
 import { maskCredentials } from '../core/services/ci-fix/excerpt.ts'
 import { handleWebhook } from '../core/services/review/webhook.ts'
 import { trackNewPrs } from '../core/services/review/prs.ts'
@@ -35,7 +36,7 @@ import { enableGitlabCi } from './fixtures/fake-gitlab-checks.ts'
 import { webhookDelivery } from './fixtures/fake-github.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { claimJob, cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, type World } from './bench/agent-harness.ts'
-import { waitFor } from './helpers.ts'
+import { stopOwnCluster, waitFor } from './helpers.ts'
 import { github as githubPlugin } from '../plugins/forges/github/index.ts'
 import { gitlab as gitlabPlugin } from '../plugins/forges/gitlab/index.ts'
 import { gitea as giteaPlugin } from '../plugins/forges/gitea/index.ts'
@@ -134,6 +135,9 @@ function endToEnd(name: string, start: () => Promise<Forge>, cap: { project?: nu
   s.after(async ({ f }) => {
     f?.stopCi()
     await f?.world.close()
+    // The PostgreSQL cluster this file started when run alone (the runner shares one instead): its
+    // server process would keep this process alive after the last test.
+    await stopOwnCluster()
   })
 
   s('a failing check gets one ci_fix job that pushes a fix; the check passes and no further job starts', async ({ f }) => {
@@ -256,6 +260,25 @@ github('a person\'s newer commit at the head: nothing, and the record says why',
   const skipped = await outcome(w, pr.ticketId, 'skipped')
   assert.match(skipped.reason, 'Alice Person')
   assert.is((await ciJobs(w, pr.ticketId)).length, 0)
+})
+
+github('a head commit the request\'s commit list does not show is not the agent\'s: nothing, and the record says why', async ({ f }) => {
+  const w = f.world
+  const pr = await agentPr(f, 'Head not listed')
+  const { client } = await reviewAccess(w.t.app.ctx, w.projectId)
+  // The list as the forge gives it shows the agent's commit at the head: without the rule below, a round would start.
+  const listed = await client!.requestCommits('acme/widgets', pr.number)
+  assert.equal(listed.map((c) => [c.sha, c.author]), [[pr.sha, 'Terarchitect']])
+  // The same list without the head commit (a request past the forge's listing cap, say): nobody vouched for it.
+  const unlisted = { ...client!, requestCommits: async (repo: string, n: number) => (await client!.requestCommits(repo, n)).filter((c) => c.sha !== pr.sha) }
+  const found = await followPr(w.t.app.ctx, pr.prId, unlisted)
+  assert.is(found.round?.outcome, 'skipped', JSON.stringify(found))
+  assert.is(found.jobId, null)
+  assert.match(found.round!.reason!, `does not show the head commit ${pr.sha.slice(0, 10)}`)
+  assert.match(found.round!.reason!, 'not taken as the agent\'s')
+  await ciCycle(w.t.app.ctx)
+  assert.is((await ciJobs(w, pr.ticketId)).length, 0, 'no ci_fix job')
+  assert.is((await rounds(w, pr.ticketId))[0]!.outcome, 'skipped', 'the poller keeps the record')
 })
 
 github('a person pushes after the round was queued: the job fixes nothing, and the new head is left to them', async ({ f }) => {

@@ -1,8 +1,10 @@
 /**
  * Following one request's CI: for an open request the app tracks and its agent opened, the head
  * commit as the forge has it now, that commit's checks (the plugin's optional `checks`), and the
- * head commit's author; the finding is recorded under the request's lock (record.ts). Forges
- * without the capability are not followed. Called by the webhook fast path and the poller alike.
+ * head commit's author as the request's commit list shows it (a head commit that list does not
+ * show, or shows without an author, is not taken as the agent's: nobody vouched for it); the
+ * finding is recorded under the request's lock (record.ts). Forges without the capability are not
+ * followed. Called by the webhook fast path and the poller alike.
  */
 import type { AppContext } from '../../context.ts'
 import type { ForgeClient } from '../../forge.ts'
@@ -45,14 +47,14 @@ export async function followPr(ctx: AppContext, prId: number, client?: ForgeClie
   if (verdict.kind !== 'failed') finding = verdict
   else {
     const author = await headAuthor(forge, pr, pull.headSha)
-    finding = author && author.toLowerCase() !== settings.agentAuthor.toLowerCase()
-      ? { kind: 'person', author }
-      : { kind: 'failed', failing: await failingChecks(ctx, pr.project_id, verdict.failing) }
+    if (author === null) finding = { kind: 'unvouched' }
+    else if (author.toLowerCase() !== settings.agentAuthor.toLowerCase()) finding = { kind: 'person', author }
+    else finding = { kind: 'failed', failing: await failingChecks(ctx, pr.project_id, verdict.failing) }
   }
   return recordFinding(ctx, pr.id, pull.headSha, finding, settings)
 }
 
-/** The git author name of the head commit, as the forge lists the request's commits; null when not listed. */
+/** The git author name of the head commit, as the forge lists the request's commits; null when not listed (or listed without one). */
 async function headAuthor(forge: ForgeClient, pr: PrRow, sha: string): Promise<string | null> {
   const commits = await forge.requestCommits(pr.repo!, pr.number)
   return commits.find((commit) => commit.sha === sha)?.author ?? null
