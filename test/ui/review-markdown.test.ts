@@ -4,6 +4,11 @@
  * renderer's set and runs no script; the app's reply marker is hidden; the agent's reply is
  * labelled as a reply and the comment it answers shows as addressed; a comment posted for a person
  * with an account names them in its text.
+ *
+ * The comment is addressed the way the app does it: a poll cycle stores it and queues its review
+ * job, and the job (played here) replies and reports it addressed. Left to the poller's cadence, the
+ * comment would be stored or not depending on when its first cycle ran, and a stored one whose review
+ * job nobody runs shows "in progress", never "addressed".
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -12,6 +17,7 @@ import { assertNoCspViolations, createProject, launchBrowser, openPage, screensh
 import { waitFor } from '../helpers.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 import { postReviewComment } from '../../core/services/review/ticket-review.ts'
+import { reviewCycle } from '../../core/services/review/loop.ts'
 
 const REPO = 'acme/gadgets'
 const MARKER = '<!-- terarchitect:reply -->'
@@ -60,11 +66,19 @@ test.before(async () => {
   gh.state.repo(REPO)!.permissions.alice = 'write'
   corpus = gh.state.addComment(REPO, pull.number, 'mallory', CORPUS).id
   asked = gh.state.addComment(REPO, pull.number, 'alice', 'Please **debounce** the input.\n\nSee https://example.com/debounce.').id
-  // The review agent's reply, as core/agent/review-flow.ts writes it (quote first).
-  gh.state.addComment(REPO, pull.number, 'terarchitect-bot', `${MARKER}\n> Please **debounce** the input.\n\nDebounced by 200 ms.\n\nPushed abc1234567 to \`ticket-${ticketId}\`.`)
   await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
   await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
   await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
+  // A poll cycle stores alice's comment (a writer's) and queues its review job.
+  await reviewCycle(ui.app.ctx)
+  const review = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
+  assert.is(review.status, 200, JSON.stringify(review.body))
+  assert.equal([review.body.kind, Number(review.body.github_comment_id)], ['review', asked])
+  // The review agent's reply, as core/agent/review-flow.ts writes it (quote first); then it reports the comment addressed and ends.
+  gh.state.addComment(REPO, pull.number, 'terarchitect-bot', `${MARKER}\n> Please **debounce** the input.\n\nDebounced by 200 ms.\n\nPushed abc1234567 to \`ticket-${ticketId}\`.`)
+  const addressed = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/review/addressed`, { github_comment_id: asked }, { authorization: `Bearer ${review.body.agent_token}` })
+  assert.is(addressed.status, 200, JSON.stringify(addressed.body))
+  assert.is((await ui.api('POST', `/api/worker/jobs/${review.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })).body.status, 'succeeded')
   ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/tickets/${ticketId}`))
   await page.addInitScript(() => {
     ;(window as unknown as { __dialogs: number }).__dialogs = 0
