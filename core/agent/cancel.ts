@@ -7,7 +7,11 @@
  * command, so nothing more is pushed. The app's reaper requeues a job only JOB_LEASE_GRACE_SEC after
  * its lease ran out, by when this agent has stopped: two attempts never overlap, even when the
  * coordinator is gone and the agent (a container, an orphaned host process) lives on.
- * A failed poll is otherwise logged and retried: the app being briefly away is no cancel.
+ * A failed poll is otherwise logged and retried: the app being briefly away is no cancel. A slow
+ * answer is no failure: it is awaited for as long as the lease may still be confirmed (at least
+ * ANSWER_WAIT_MS), since a loaded app may take longer than that to answer, while the coordinator's
+ * heartbeats, awaited longer, keep the lease alive; giving up on each answer early, the watch would
+ * see no answer at all and stop the agent of a job that is still its own.
  */
 import type { Logger } from '../log.ts'
 import type { AppClient, JobState } from './api.ts'
@@ -40,7 +44,12 @@ export interface CancelOptions {
    * the app first confirms it.
    */
   lease?: { attempt: number | undefined; marginMs: number; givenSec?: number }
+  /** The least a poll's answer is waited for (default ANSWER_WAIT_MS); longer while the lease lasts. */
+  answerWaitMs?: number
 }
+
+/** How long a poll's answer is waited for at least. */
+export const ANSWER_WAIT_MS = 10_000
 
 export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch {
   const controller = new AbortController()
@@ -56,15 +65,21 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
 
   let intervalMs = options.intervalMs
   let deadline: NodeJS.Timeout | undefined
+  /** When (epoch ms) the deadline fires: until then an answer can still confirm the lease. */
+  let deadlineAt: number | undefined
   let leaveBy: number | undefined
   let inflight: Promise<void> | undefined
+  const ended = new AbortController()
   const ask = async (): Promise<void> => {
     const sentAt = Date.now()
+    const waitMs = Math.max(options.answerWaitMs ?? ANSWER_WAIT_MS, (deadlineAt ?? 0) - sentAt)
     try {
-      const state = await api.cancelRequested(AbortSignal.timeout(10000))
+      // Given up when the watch ends (the deadline, a cancel, stop): the answer would change nothing.
+      const state = await api.cancelRequested(AbortSignal.any([AbortSignal.timeout(waitMs), controller.signal, ended.signal]))
       if (state.cancel_requested) return abort('cancel requested')
       if (options.lease) confirm(state, sentAt, options.lease)
     } catch (error) {
+      if (controller.signal.aborted || ended.signal.aborted) return
       const status = (error as { status?: number }).status
       if (options.lease && (status === 401 || status === 403 || status === 404)) {
         return abort(`the app refused this job's token (${status}): the job is no longer this agent's`)
@@ -89,6 +104,7 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
   }
   const armDeadline = (left: number, margin: number) => {
     clearTimeout(deadline)
+    deadlineAt = Date.now() + Math.max(0, left)
     deadline = setTimeout(() => {
       leaveBy ??= Date.now() + margin
       abort(`the lease of this job could not be confirmed before it ran out (its coordinator stopped heartbeating, or the app is unreachable); stopping so that a retry never overlaps this attempt`)
@@ -128,6 +144,7 @@ export function watchCancel(api: AppClient, options: CancelOptions): CancelWatch
     },
     stop() {
       stopped = true
+      ended.abort()
       clearTimeout(timer)
       clearTimeout(deadline)
       options.external?.removeEventListener('abort', onExternal)
