@@ -82,26 +82,31 @@ test('the image holds the prepared Codex HOME: first-run state only, nothing of 
     '(touch .codex/probe-write 2>/dev/null && echo template=writable) || echo template=read-only',
     'grep -rl prepare-only-not-a-key . || echo placeholder-key=absent',
   ].join('; ')]
-  const executor = dockerDood({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log, command })
+  const { exitCode, text } = await runInDood(command, { jobId: 999_997 })
+  assert.is(exitCode, 0, text)
+  assert.match(text, 'templates=/opt/terarchitect/worker-homes user=agent\n')
+  assert.match(text, 'entry ./.codex/state_5.sqlite\n')
+  assert.match(text, 'skills=unpacked\n')
+  assert.match(text, 'template=read-only\n')
+  assert.match(text, 'placeholder-key=absent\n')
+  // What belonged to the one run that made it: its session, its shell snapshot, the installation id, locks.
+  for (const gone of ['sessions', 'shell_snapshots', 'installation_id', 'thread-writer-locks', 'config.toml']) {
+    assert.not.match(text, `entry ./.codex/${gone}`, gone)
+  }
+})
+
+/** Runs `command` in the image through docker-dood, as a job's container; its exit code and output. */
+async function runInDood(command: string[], options: { jobId: number; cacheVolume?: string }): Promise<{ exitCode: number | null; text: string }> {
+  const executor = dockerDood({ image: TAG, cacheVolume: options.cacheVolume ?? '', coordinatorId: 'agent-image-test', log, command })
   const output: OutputChunk[] = []
-  const spec: JobSpec = { jobId: 999_997, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 60_000 }
+  const spec: JobSpec = { jobId: options.jobId, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 60_000 }
   try {
     const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
-    const text = output.map((chunk) => chunk.text).join('')
-    assert.is(result.exitCode, 0, text)
-    assert.match(text, 'templates=/opt/terarchitect/worker-homes user=agent\n')
-    assert.match(text, 'entry ./.codex/state_5.sqlite\n')
-    assert.match(text, 'skills=unpacked\n')
-    assert.match(text, 'template=read-only\n')
-    assert.match(text, 'placeholder-key=absent\n')
-    // What belonged to the one run that made it: its session, its shell snapshot, the installation id, locks.
-    for (const gone of ['sessions', 'shell_snapshots', 'installation_id', 'thread-writer-locks', 'config.toml']) {
-      assert.not.match(text, `entry ./.codex/${gone}`, gone)
-    }
+    return { exitCode: result.exitCode, text: output.map((chunk) => chunk.text).join('') }
   } finally {
     await executor.close?.()
   }
-})
+}
 
 // Claude Code as the quickest; Codex because inside a container it needs CODEX_SANDBOX (set by the image).
 for (const mode of ['claude-code', 'codex']) {
@@ -196,20 +201,15 @@ const WHO_AM_I = ['sh', '-c', [
 test('dood: the command runs as `agent` (uid 1000) with no-new-privileges, owns /workspace and its fresh cache volume, and reaches the mounted daemon', async () => {
   if (!built) assert.unreachable('the image did not build')
   const volume = `terarchitect-test-cache-${process.pid}`
-  const executor = dockerDood({ image: TAG, cacheVolume: volume, coordinatorId: 'agent-image-test', log, command: WHO_AM_I })
-  const output: OutputChunk[] = []
-  const spec: JobSpec = { jobId: 999_998, ticketId: null, projectId: 1, kind: 'ticket', executionMode: 'docker', projectPath: null, env: {}, labels: {}, timeoutMs: 60_000 }
   try {
-    const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
-    const text = output.map((chunk) => chunk.text).join('')
-    assert.is(result.exitCode, 0, text)
+    const { exitCode, text } = await runInDood(WHO_AM_I, { jobId: 999_998, cacheVolume: volume })
+    assert.is(exitCode, 0, text)
     assert.match(text, 'uid=1000 user=agent home=/home/agent\n')
     assert.match(text, 'owners=agent agent \n')
     assert.match(text, /NoNewPrivs:\s+1\n/)
     assert.match(text, /daemon \d+\.\d+/)
     assert.not.match(text, 'dockerd-uid=', 'dood started a dockerd of its own')
   } finally {
-    await executor.close?.()
     const engine = await ensureDocker()
     await engine.volumeRemove(`${volume}-p1`, { force: true }).catch(() => {})
     engine.close()
