@@ -153,6 +153,11 @@ export async function runSwarmTickets(swarm: TestSwarm, options: { coordinatorId
       lost.push({ jobId: ticket.job.job_id, ticketId: ticket.id, said, attempt: ticket.job.attempt })
     }
     const totalSec = (Date.now() - started) / 1000
+    // A ticket that did not succeed explains itself: its job's events (the agent's own output among
+    // them: its lease checks, its failed polls) and the coordinator's log lines for that job.
+    for (const ticket of ended.filter((candidate) => candidate.job.status !== 'succeeded')) {
+      process.stderr.write(await failedJobStory(world, ticket.id, ticket.job.job_id, coordinator.lines))
+    }
     watching = false
     await watcher
     sampler.stop()
@@ -178,6 +183,25 @@ export async function runSwarmTickets(swarm: TestSwarm, options: { coordinatorId
     await close()
     throw error
   }
+}
+
+/** Everything known of a job that did not succeed, by time: its events and the coordinator's lines naming it. */
+async function failedJobStory(world: World, ticketId: number, jobId: number, coordinatorLines: string[]): Promise<string> {
+  const job = await jobOf(world, jobId)
+  const events = (await ticketEvents(world, ticketId)).filter((event) => event.job_id === jobId)
+  const said = events.map((event) => `  ${(event as typeof event & { created_at?: string }).created_at ?? ''} ${event.step}: ${event.summary}${event.raw_output ? `\n    ${String(event.raw_output).trimEnd().replaceAll('\n', '\n    ')}` : ''}`)
+  const logged = coordinatorLines.filter((line) => {
+    try {
+      return (JSON.parse(line) as { jobId?: unknown }).jobId === jobId
+    } catch {
+      return false
+    }
+  })
+  return [
+    `ticket ${ticketId}: job ${jobId} ${job.status} at attempt ${job.attempt}: ${job.error ?? ''}`,
+    `job ${jobId} events:`, ...said,
+    `coordinator lines for job ${jobId}:`, ...logged.map((line) => `  ${line}`), '',
+  ].join('\n')
 }
 
 /**
