@@ -4,8 +4,11 @@
  * container's terminated state → delete the Job (the garbage collector takes the Pod and the
  * Secret). Cancel and timeout delete the Job at once (Foreground: the Pod is stopped with its grace
  * period first) and the run resolves with `stoppedBy`. A Pod failed with reason Evicted or NodeLost
- * (its phase Failed: the kubelet or the node controller ended it) resolves with `lost`: the
- * coordinator has the job queued again.
+ * (its phase Failed: the kubelet or the node controller ended it), or one that did not succeed
+ * after it was marked a `DisruptionTarget` (evicted through the API by a drain, deleted for its
+ * unreachable node, preempted), resolves with `lost`: the coordinator has the job queued again. A
+ * disrupted Pod that stays Terminating (its node gone, no kubelet to confirm) ends the run once its
+ * grace period and a margin have passed.
  */
 import { randomBytes } from 'node:crypto'
 import type { JobSpec, OutputSink, RunResult } from '../../../core/executor.ts'
@@ -20,12 +23,30 @@ import { watchPods, type WatchEventType } from './watch.ts'
 /** Pod failure reasons that say its place went, not the agent: the job is queued again (RunResult.lost). */
 const PLACE_LOST = new Set(['Evicted', 'NodeLost'])
 
-/** What ended a Pod whose place went (failed as Evicted or NodeLost), in words; undefined otherwise. */
+/** The reasons of a Pod's `DisruptionTarget` condition (Kubernetes 1.26+), in words. */
+const DISRUPTIONS: Record<string, string> = {
+  EvictionByEvictionAPI: 'was evicted through the Eviction API (a node drain, say)',
+  DeletionByTaintManager: 'was deleted for a NoExecute taint of its node (unreachable or not ready, say)',
+  DeletionByPodGC: 'was collected because its node no longer exists',
+  TerminationByKubelet: 'was terminated by its node\'s kubelet (node pressure or shutdown)',
+  PreemptionByScheduler: 'was preempted by the scheduler for a Pod of higher priority',
+}
+
+/**
+ * What ended or is ending a Pod whose place went, in words; undefined otherwise: failed as
+ * Evicted or NodeLost, or (in any phase) marked a `DisruptionTarget`. The caller decides whether
+ * the Pod has ended (a disrupted Pod may still succeed within its grace period).
+ */
 export function podLost(pod: Pod): string | undefined {
   const reason = pod.status?.reason ?? ''
-  if (pod.status?.phase !== 'Failed' || !PLACE_LOST.has(reason)) return undefined
-  const message = pod.status.message ? ` (${pod.status.message})` : ''
-  return `its pod ${pod.metadata.name} ${reason === 'Evicted' ? 'was evicted' : 'lost its node'}${message}`
+  if (pod.status?.phase === 'Failed' && PLACE_LOST.has(reason)) {
+    const message = pod.status.message ? ` (${pod.status.message})` : ''
+    return `its pod ${pod.metadata.name} ${reason === 'Evicted' ? 'was evicted' : 'lost its node'}${message}`
+  }
+  const disruption = pod.status?.conditions?.find((condition) => condition.type === 'DisruptionTarget' && condition.status === 'True')
+  if (!disruption) return undefined
+  const message = disruption.message ? ` (${disruption.message})` : ''
+  return `its pod ${pod.metadata.name} ${DISRUPTIONS[disruption.reason ?? ''] ?? `was disrupted (${disruption.reason ?? 'no reason given'})`}${message}`
 }
 
 /** Container waiting reasons that will not resolve on their own: the job could not be started. */
@@ -80,6 +101,7 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
   const outcome = new Promise<Outcome>((resolve) => { settle = resolve })
   let logsDone: Promise<void> | undefined
   let lastPod: Pod | undefined
+  let lostTimer: NodeJS.Timeout | undefined
 
   const onPod = (type: WatchEventType, pod: Pod) => {
     lastPod = pod
@@ -89,10 +111,17 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
       logsDone = followLogs(client, namespace, pod.metadata.name, CONTAINER_NAME, output, log, watching.signal)
     }
     const phase = pod.status?.phase
-    if (type === 'DELETED') settle({ kind: 'deleted', ...(state?.terminated ? { exitCode: state.terminated.exitCode } : {}) })
-    else if (podLost(pod)) settle({ kind: 'ended', exitCode: state?.terminated?.exitCode ?? -1, lost: podLost(pod)! })
-    else if (phase === 'Succeeded' || phase === 'Failed') settle({ kind: 'ended', exitCode: state?.terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : -1) })
+    const exitCode = state?.terminated?.exitCode
+    const lost = phase === 'Succeeded' || exitCode === 0 ? undefined : podLost(pod)
+    if (type === 'DELETED') settle(lost ? { kind: 'ended', exitCode: exitCode ?? -1, lost } : { kind: 'deleted', ...(exitCode !== undefined ? { exitCode } : {}) })
+    else if (phase === 'Succeeded' || phase === 'Failed') settle({ kind: 'ended', exitCode: exitCode ?? (phase === 'Succeeded' ? 0 : -1), ...(lost && phase === 'Failed' ? { lost } : {}) })
     else if (state?.waiting?.reason && UNSTARTABLE.has(state.waiting.reason)) settle({ kind: 'unstartable', reason: `${state.waiting.reason}: ${state.waiting.message ?? ''}`.trim() })
+    else if (lost && pod.metadata.deletionTimestamp && !lostTimer) {
+      // No kubelet may ever confirm the deletion (its node is gone): past the grace period and a margin, the run is lost.
+      const graceSec = pod.metadata.deletionGracePeriodSeconds ?? settings.graceSec
+      lostTimer = setTimeout(() => settle({ kind: 'ended', exitCode: -1, lost }), (graceSec + 10) * 1000)
+      lostTimer.unref()
+    }
   }
 
   let deleted = false
@@ -154,6 +183,7 @@ export async function runKubernetesJob(spec: JobSpec, output: OutputSink, signal
   } finally {
     clearTimeout(timer)
     clearTimeout(startTimer)
+    clearTimeout(lostTimer)
     signal.removeEventListener('abort', onAbort)
     watching.abort()
     if (!deleted) {

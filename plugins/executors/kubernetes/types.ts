@@ -7,6 +7,7 @@ export interface ObjectMeta {
   resourceVersion: string
   labels?: Record<string, string>
   deletionTimestamp?: string
+  deletionGracePeriodSeconds?: number
 }
 
 export interface ContainerState {
@@ -23,7 +24,7 @@ export interface Pod {
     reason?: string
     message?: string
     containerStatuses?: { name: string; state?: ContainerState }[]
-    /** PodScheduled False with reason Unschedulable carries the scheduler's message. */
+    /** PodScheduled False with reason Unschedulable carries the scheduler's message; DisruptionTarget True says why the Pod is being ended. */
     conditions?: { type: string; status: string; reason?: string; message?: string }[]
   }
 }
