@@ -120,11 +120,12 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       handle: async ({ params, caller }) => {
         const job = await jobOf(caller, params.pid, params.tid)
         // The agent's confirmation that the job is still its own: the attempt it runs, and how long
-        // the lease has left by the database's clock (the one lease_expires_at is set by).
-        const [{ now }] = await ctx.sql`select now() as now`
+        // the lease has left by the database's clock (the one lease_expires_at is set by), both read
+        // in one statement: a clock read later than the lease would shorten it under load.
+        const [lease] = await ctx.sql`select lease_expires_at, now() as now from agent_jobs where id = ${job.id}`
         return {
           cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
-          lease_expires_at: job.lease_expires_at, now, lease_sec: ctx.config.JOB_LEASE_SEC,
+          lease_expires_at: lease?.lease_expires_at ?? null, now: lease?.now ?? new Date(), lease_sec: ctx.config.JOB_LEASE_SEC,
         }
       },
     }),
