@@ -43,20 +43,25 @@ function labelledIssue(issue: ForgeIssue, signed: IssueText | null, labelledAt: 
   return current(issue.updatedAt) ? issue : null
 }
 
+/** `current`: the issue as read after its label events, which the decision went by. */
 export type ImportOutcome =
-  | { imported: true; ticketId: number; started: boolean; by: string; text: ForgeIssue }
-  | { imported: false; reason: string }
+  | { imported: true; ticketId: number; started: boolean; by: string; text: ForgeIssue; current: ForgeIssue }
+  | { imported: false; reason: string; current: ForgeIssue }
 
 const ALREADY = 'intake_already_imported'
 
 /**
  * Decides and, for a writer's label, imports the text the writer labelled (`signed`: the webhook's
  * signed `labeled` payload; else the forge's, when the issue was not updated after the label);
- * refusals are audited and logged (why nothing was imported).
+ * refusals are audited and logged (why nothing was imported). The issue is read again after its
+ * label events: `read` (the poller's list, the webhook's look) may predate a label applied since,
+ * and a text older than the label would pass for the labelled text though it was replaced before.
  */
-export async function importIssue(ctx: AppContext, target: IntakeTarget, current: ForgeIssue, signed: IssueText | null = null): Promise<ImportOutcome> {
+export async function importIssue(ctx: AppContext, target: IntakeTarget, read: ForgeIssue, signed: IssueText | null = null): Promise<ImportOutcome> {
+  const events = await target.issues.labelEvents(target.forge.repo, read.number)
+  const current = await target.issues.get(target.forge.repo, read.number)
   let issue = current
-  const found = applications(issue, await target.issues.labelEvents(target.forge.repo, issue.number), target.labels)
+  const found = applications(issue, events, target.labels)
   const reasons: string[] = []
   let accepted: LabelApplication | null = null
   for (const application of found) {
@@ -78,7 +83,7 @@ export async function importIssue(ctx: AppContext, target: IntakeTarget, current
     const reason = reasons.join('; ') || 'no intake label'
     await recordAudit(ctx.sql, { userId: null, label: 'issue intake', address: null }, { action: 'intake.refused', target: { type: 'issue', id: ref }, projectId: target.projectId, details: { reason } })
     ctx.log.info('issue not imported', { project: target.projectId, issue: ref, reason })
-    return { imported: false, reason }
+    return { imported: false, reason, current }
   }
   const by = accepted.event!.actor!
   // A forge writer acts with a member's rights: a local project's agents, which only an admin may start, are not started.
@@ -95,11 +100,11 @@ export async function importIssue(ctx: AppContext, target: IntakeTarget, current
     })
     ticketId = ticket.id
   } catch (error) {
-    if (isAppError(error) && error.code === ALREADY) return { imported: false, reason: 'already imported' }
+    if (isAppError(error) && error.code === ALREADY) return { imported: false, reason: 'already imported', current }
     throw error
   }
   ctx.log.info('issue imported', { project: target.projectId, issue: ref, ticket: ticketId, by })
-  return { imported: true, ticketId, by, text: issue, started: accepted.start ? await startImported(ctx, target.projectId, ticketId, actor) : false }
+  return { imported: true, ticketId, by, text: issue, current, started: accepted.start ? await startImported(ctx, target.projectId, ticketId, actor) : false }
 }
 
 /** The start label's move to In Progress; a refusal (422, 409) is audited and the ticket stays. */

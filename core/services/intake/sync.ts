@@ -44,15 +44,16 @@ export async function syncIssue(ctx: AppContext, target: IntakeTarget, issue: Fo
     if (!issue.labels.some((label) => wanted.includes(label.toLowerCase()))) return { ignored: `${repo}#${issue.number} carries no intake label` }
     if (hint.source === 'poller' && (await seenAlready(ctx, target, issue))) return { ignored: 'decided before' }
     const outcome = await importIssue(ctx, target, issue, hint.action === 'labeled' ? hint.text ?? null : null)
+    const current = outcome.current
     if (!outcome.imported) {
-      await ctx.sql`insert into issue_intake_seen (project_id, repo, issue_number, updated_at, outcome) values (${target.projectId}, ${repo}, ${issue.number}, ${issue.updatedAt}, ${outcome.reason})
+      await ctx.sql`insert into issue_intake_seen (project_id, repo, issue_number, updated_at, outcome) values (${target.projectId}, ${repo}, ${issue.number}, ${current.updatedAt}, ${outcome.reason})
         on conflict (project_id, repo, issue_number) do update set updated_at = excluded.updated_at, outcome = excluded.outcome`
       return { imported: false, reason: outcome.reason }
     }
     const created = await findLink(ctx.sql, target.projectId, repo, issue.number)
     if (created) await postComment(ctx, target, created)
     // Imported from the labelled text while the forge's differs: shown as an edit by someone unknown.
-    if (created && (boundedTitle(issue) !== created.synced_title || boundedBody(issue) !== created.synced_body)) await ignoreEdit(ctx, target, created, issue, null, 'editor unknown')
+    if (created && (boundedTitle(current) !== created.synced_title || boundedBody(current) !== created.synced_body)) await ignoreEdit(ctx, target, created, current, null, 'editor unknown')
     return { imported: true, ticket_id: outcome.ticketId, started: outcome.started }
   }
   if (link.comment_id === null) await postComment(ctx, target, link)
