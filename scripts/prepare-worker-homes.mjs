@@ -16,10 +16,11 @@
 // the key a fixed placeholder, nothing leaves the machine. Then what belongs to that one run is
 // removed (its session files, logs of its process, shell snapshots, locks, the installation id, so
 // every job gets its own), and the template is checked to hold neither the placeholder key nor the
-// endpoint's port. A CLI that cannot be prepared leaves no template: its jobs start as before.
+// endpoint's port, and nothing but files and directories (a link would point out of each job's
+// HOME). A CLI that cannot be prepared leaves no template: its jobs start as before.
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -81,26 +82,31 @@ async function prepare(mode, spec, out) {
   }
 }
 
-/** Files under `dir` whose bytes contain any of `needles`. */
-function scan(dir, needles) {
-  const hits = []
+/**
+ * Every file and directory under `dir`, never following a link: a symbolic link (or anything else
+ * but a file or a directory) refuses the template, since copied into each job's HOME it would point
+ * out of it (into the template, or anywhere), and chmod through it would change what it points to.
+ */
+function walk(dir) {
+  const found = []
   for (const name of readdirSync(dir)) {
     const path = join(dir, name)
-    const stat = statSync(path)
-    if (stat.isDirectory()) hits.push(...scan(path, needles))
-    else if (stat.isFile() && needles.some((needle) => readFileSync(path).includes(needle))) hits.push(path)
+    const stat = lstatSync(path)
+    if (stat.isDirectory()) found.push({ path, stat }, ...walk(path))
+    else if (stat.isFile()) found.push({ path, stat })
+    else throw new Error(`the prepared HOME holds ${path}, neither a file nor a directory`)
   }
-  return hits
+  return found
+}
+
+/** Files under `dir` whose bytes contain any of `needles`. */
+function scan(dir, needles) {
+  return walk(dir).filter(({ path, stat }) => stat.isFile() && needles.some((needle) => readFileSync(path).includes(needle))).map(({ path }) => path)
 }
 
 /** Everyone may read the template (the agent copies it as its own user); nobody but root writes it. */
 function makeReadable(dir) {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    const stat = statSync(path)
-    chmodSync(path, stat.isDirectory() ? 0o755 : (stat.mode & 0o111 ? 0o755 : 0o644))
-    if (stat.isDirectory()) makeReadable(path)
-  }
+  for (const { path, stat } of walk(dir)) chmodSync(path, stat.isDirectory() ? 0o755 : (stat.mode & 0o111 ? 0o755 : 0o644))
 }
 
 const target = process.argv[2]
