@@ -5,7 +5,7 @@
 // output followed so far, and leave no Job or Secret behind. No real cluster is involved.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLogger } from '../core/log.ts'
@@ -14,22 +14,17 @@ import { createKubernetesClient } from '../plugins/executors/kubernetes/client.t
 import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
 import { kubernetes } from '../plugins/executors/kubernetes/index.ts'
 import { makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
-import { startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
+import { AGENT_ENTRYPOINT_IMAGE, fakeKubeconfig, startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
 
 const NAMESPACE = 'agents'
 const IMAGE = 'terarchitect-agent-test'
 const dir = mkdtempSync(join(tmpdir(), 'kubernetes-disruption-'))
 const fake = await startFakeKubernetes({
   namespaces: [NAMESPACE],
-  images: { [IMAGE]: { entrypoint: ['sh', resolve('scripts/agent-entrypoint.sh')], cmd: ['ticket'] } },
+  images: { [IMAGE]: AGENT_ENTRYPOINT_IMAGE },
 })
 const kubeconfig = join(dir, 'kubeconfig.json')
-writeFileSync(kubeconfig, JSON.stringify({
-  'current-context': 'fake',
-  clusters: [{ name: 'fake', cluster: { server: fake.url, 'certificate-authority-data': Buffer.from(fake.ca).toString('base64') } }],
-  users: [{ name: 'admin', user: { token: fake.token } }],
-  contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'admin', namespace: NAMESPACE } }],
-}))
+writeFileSync(kubeconfig, fakeKubeconfig(fake, NAMESPACE))
 const client = createKubernetesClient(resolveConnection({ kubeconfig }))
 const log = createLogger('debug', { test: 'kubernetes-disruption' }, () => {})
 const executor = (command = [process.execPath, '-e', SCENARIO_SCRIPT]) =>

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { resolveCoordinatorConfig } from '../core/coordinator-config.ts'
@@ -20,7 +20,7 @@ import { createKubernetesClient } from '../plugins/executors/kubernetes/client.t
 import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
 import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
 import { enqueue, eventsOf, jobOf, outputText, project, startCoordinatorApp, waitForJob, WORKER_KEY } from './coordinator-fixtures.ts'
-import { startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
+import { AGENT_ENTRYPOINT_IMAGE, fakeKubeconfig, startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
 import { waitFor } from './helpers.ts'
 
 const NAMESPACE = 'agents'
@@ -37,15 +37,10 @@ test('a Pod evicted mid-run: the coordinator queues the job again as attempt 2, 
   writeFileSync(agent, AGENT)
   const fake = await startFakeKubernetes({
     namespaces: [NAMESPACE],
-    images: { [IMAGE]: { entrypoint: ['sh', resolve('scripts/agent-entrypoint.sh')], cmd: ['ticket'] } },
+    images: { [IMAGE]: AGENT_ENTRYPOINT_IMAGE },
   })
   const kubeconfig = join(dir, 'kubeconfig.json')
-  writeFileSync(kubeconfig, JSON.stringify({
-    'current-context': 'fake',
-    clusters: [{ name: 'fake', cluster: { server: fake.url, 'certificate-authority-data': Buffer.from(fake.ca).toString('base64') } }],
-    users: [{ name: 'coordinator', user: { token: fake.token } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'coordinator', namespace: NAMESPACE } }],
-  }))
+  writeFileSync(kubeconfig, fakeKubeconfig(fake, NAMESPACE))
   const admin = createKubernetesClient(resolveConnection({ kubeconfig }))
   const app = await startCoordinatorApp()
   const coordinatorId = `k8s-requeue-${randomUUID().slice(0, 8)}`
