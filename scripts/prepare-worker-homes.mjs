@@ -10,14 +10,16 @@
 // other CLIs gained nothing measurable from a prepared HOME (their start is their own code), so only
 // Codex has a template.
 //
-// How a template is made: the CLI runs once, as the agent's user, in an empty HOME and an empty
-// directory, against a throwaway endpoint on 127.0.0.1 that answers its first request with a 500;
-// the CLI's process group is then killed. No job exists at that point: the prompt is a fixed word,
-// the key a fixed placeholder, nothing leaves the machine. Then what belongs to that one run is
-// removed (its session files, logs of its process, shell snapshots, locks, the installation id, so
-// every job gets its own), and the template is checked to hold neither the placeholder key nor the
-// endpoint's port, and nothing but files and directories (a link would point out of each job's
-// HOME). A CLI that cannot be prepared leaves no template: its jobs start as before.
+// How a template is made: the CLI runs once, as the build's user (root in Dockerfile.agent; the
+// template stays root's, readable by all), in an empty HOME and an empty directory, against a
+// throwaway endpoint on 127.0.0.1 that answers its first request with a 500; the CLI's process group
+// is then killed. No job exists at that point: the prompt is a fixed word, the key a fixed
+// placeholder, nothing leaves the machine. Then what belongs to that one run is removed (its session
+// files, logs of its process, shell snapshots, locks, the installation id, so every job gets its own;
+// that run's thread stays listed in Codex's state databases, a thread titled "prepare" whose rollout
+// file is gone, the same in every job's HOME), and the template is checked to hold neither the
+// placeholder key nor the endpoint's port, and nothing but files and directories (a link would point
+// out of each job's HOME). A CLI that cannot be prepared leaves no template: its jobs start as before.
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
