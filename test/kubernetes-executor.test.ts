@@ -181,13 +181,18 @@ test('timeout deletes the Job and says so', async () => {
   assert.ok(fake.received.some((request) => request.body?.propagationPolicy === 'Foreground'), 'the stop deleted the Job in the foreground')
 })
 
-test('a Pod failed as Evicted or NodeLost is a lost run (queued again), named with the message; other failures are not', () => {
+test('a Pod failed as Evicted or NodeLost, or marked a DisruptionTarget, is a lost run (queued again), named with the message; other failures are not', () => {
   const pod = (status: NonNullable<Pod['status']>): Pod => ({ metadata: { name: 'terarchitect-job-7-abc', uid: 'u', resourceVersion: '1' }, status })
   assert.is(podLost(pod({ phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' })), 'its pod terarchitect-job-7-abc was evicted (The node was low on resource: memory.)')
   assert.is(podLost(pod({ phase: 'Failed', reason: 'NodeLost' })), 'its pod terarchitect-job-7-abc lost its node')
   assert.is(podLost(pod({ phase: 'Failed', reason: 'Error' })), undefined)
   assert.is(podLost(pod({ phase: 'Running', reason: 'Evicted' })), undefined)
   assert.is(podLost(pod({ phase: 'Failed' })), undefined)
+  // Kubernetes 1.26+: the DisruptionTarget condition says why the Pod is being ended, in any phase (the run decides when it has ended).
+  const disrupted = (reason: string) => pod({ phase: 'Running', conditions: [{ type: 'DisruptionTarget', status: 'True', reason, message: 'Eviction API: evicting' }] })
+  assert.is(podLost(disrupted('EvictionByEvictionAPI')), 'its pod terarchitect-job-7-abc was evicted through the Eviction API (a node drain, say) (Eviction API: evicting)')
+  assert.is(podLost(disrupted('SomethingNew')), 'its pod terarchitect-job-7-abc was disrupted (SomethingNew) (Eviction API: evicting)')
+  assert.is(podLost(pod({ phase: 'Running', conditions: [{ type: 'DisruptionTarget', status: 'False' }] })), undefined)
 })
 
 test('a watch that expires (410 Gone) is listed again and the run still sees its Pod end', async () => {
