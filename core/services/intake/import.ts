@@ -35,11 +35,17 @@ export const LABEL_TEXT_SLACK_MS = 1_000
 
 export const EDITED_AFTER_LABEL = 'edited after it was labelled; a writer must label it again'
 
-/** The issue with a text the writer saw when labelling: `signed` (a `labeled` payload's) first, else the forge's current; null when neither is provably it. */
+/**
+ * The issue with a text the writer saw when labelling: `signed` (a `labeled` payload's) first, else
+ * the forge's current; null when neither is provably it. The signed text counts only when dated at
+ * the label (within the slack either way): a `labeled` delivery of an earlier label (an issue
+ * template's, arriving late) carries the text of that moment, which may be replaced since.
+ */
 function labelledIssue(issue: ForgeIssue, signed: IssueText | null, labelledAt: string): ForgeIssue | null {
-  const limit = Date.parse(labelledAt) + LABEL_TEXT_SLACK_MS
-  const current = (at: string | null) => at !== null && Number.isFinite(Date.parse(at)) && Date.parse(at) <= limit
-  if (signed && current(signed.at)) return { ...issue, title: signed.title, body: signed.body }
+  const labelled = Date.parse(labelledAt)
+  const at = (time: string | null) => (time === null ? NaN : Date.parse(time))
+  const current = (time: string | null) => at(time) <= labelled + LABEL_TEXT_SLACK_MS
+  if (signed && current(signed.at) && at(signed.at) >= labelled - LABEL_TEXT_SLACK_MS) return { ...issue, title: signed.title, body: signed.body }
   return current(issue.updatedAt) ? issue : null
 }
 
