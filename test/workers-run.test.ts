@@ -1,6 +1,7 @@
 // runWorkerTurn itself, with a scripted stand-in CLI (`node -e`) whose stdout lines are events as
 // JSON: line framing, the environment, HOME and its files, stdin, redaction, usage normalization,
 // exit codes and failures to start. The real CLIs run in workers.test.ts.
+import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runWorkerTurn } from '../core/agent/run-worker.ts'
+import { versionProbe } from '../plugins/workers/shared.ts'
 import { isAppError } from '../core/errors.ts'
 import type { Invocation, Worker, WorkerEvent, WorkerSettings } from '../core/worker.ts'
 import { survivors } from './worker-conformance.ts'
@@ -266,6 +268,58 @@ test('a prepared HOME template is copied into the turn\'s HOME once; later turns
   } finally {
     await rm(templates, { recursive: true, force: true })
     await rm(home, { recursive: true, force: true })
+  }
+})
+
+test('a template that cannot be copied leaves nothing half made in HOME, is said in the turn\'s output, and a later turn copies it', async () => {
+  const templates = await mkdtemp(join(tmpdir(), 'workers-templates-'))
+  const home = await mkdtemp(join(tmpdir(), 'workers-home-'))
+  const uncopyable = join(templates, 'fake', '.state', 'b-pipe')
+  try {
+    await mkdir(join(templates, 'fake', '.state'), { recursive: true })
+    await writeFile(join(templates, 'fake', '.state', 'a-db'), 'migrated')
+    // A named pipe: fs.cp refuses it whoever runs the test (a mode would not stop root).
+    execFileSync('mkfifo', [uncopyable])
+    const worker = fakeWorker({ scenario: 'chunks' })
+    const first = await runWorkerTurn(worker, { prompt: 'p', cwd }, settings, { home, homeTemplates: templates })
+    assert.is(first.exitCode, 0, 'the turn runs without its template')
+    const warning = first.events.find((e) => e.kind === 'error' && e.message.includes('prepared HOME not copied'))
+    assert.ok(warning && warning.kind === 'error' && warning.warning, JSON.stringify(first.events))
+    assert.match(warning.kind === 'error' ? warning.message : '', '.state')
+    assert.equal((await readdir(home)).sort(), ['tmp'], 'a half-copied entry stayed in HOME')
+    // A plain file again: the next turn in the same HOME gets the template, and says nothing about it.
+    await rm(uncopyable)
+    await writeFile(uncopyable, 'x')
+    const second = await runWorkerTurn(worker, { prompt: 'p', cwd }, settings, { home, homeTemplates: templates })
+    assert.not.ok(second.events.some((e) => e.kind === 'error' && e.message.includes('prepared HOME')))
+    assert.is(await readFile(join(home, '.state', 'a-db'), 'utf8'), 'migrated')
+    assert.equal((await readdir(home)).sort(), ['.state', 'tmp'])
+  } finally {
+    await rm(templates, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
+  }
+})
+
+test('the --version probe runs with PATH, HOME, LANG and the plugin\'s own switches only: never the job token', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'workers-probe-'))
+  const token = 'tat_' + randomUUID().replaceAll('-', '')
+  const saved = process.env.TERARCHITECT_AGENT_TOKEN
+  try {
+    // A stand-in CLI that prints its whole environment as its "version".
+    const cli = join(dir, 'cli')
+    await writeFile(cli, `#!${process.execPath}\nconsole.log(JSON.stringify(process.env))\n`, { mode: 0o755 })
+    process.env.TERARCHITECT_AGENT_TOKEN = token
+    const probe = await versionProbe(cli, { env: { CLI_NO_RELAUNCH: 'true' } })()
+    assert.ok(probe.ok, probe.ok ? '' : probe.reason)
+    const env = JSON.parse(probe.version!) as Record<string, string>
+    assert.not.ok(JSON.stringify(env).includes(token), 'the job token reached the probe')
+    const keys = Object.keys(env).filter((key) => !['_', 'SHLVL', 'PWD', 'OLDPWD', 'NODE_V8_COVERAGE'].includes(key)).sort()
+    assert.equal(keys, ['CLI_NO_RELAUNCH', ...['HOME', 'LANG', 'PATH'].filter((key) => process.env[key] !== undefined)])
+    assert.is(env.PATH, process.env.PATH)
+  } finally {
+    if (saved === undefined) delete process.env.TERARCHITECT_AGENT_TOKEN
+    else process.env.TERARCHITECT_AGENT_TOKEN = saved
+    await rm(dir, { recursive: true, force: true })
   }
 })
 

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { cp, mkdir, readdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
@@ -75,7 +75,7 @@ export async function runWorkerTurn(worker: Worker, turn: WorkerTurn, settings: 
 
   const home = options.home ?? defaultHome(worker.name, turn.cwd)
   await mkdir(join(home, 'tmp'), { recursive: true })
-  await copyHomeTemplate(options.homeTemplates ?? process.env.AGENT_WORKER_HOME_TEMPLATES, worker.name, home)
+  const templateProblem = await copyHomeTemplate(options.homeTemplates ?? process.env.AGENT_WORKER_HOME_TEMPLATES, worker.name, home)
   const invocation = worker.invocation(turn, settings, home)
   for (const file of invocation.files ?? []) {
     const path = resolve(home, file.path)
@@ -125,6 +125,8 @@ export async function runWorkerTurn(worker: Worker, turn: WorkerTurn, settings: 
       // the caller's problem; the turn goes on
     }
   }
+  // Said in the turn's output, never a failure: without its template the CLI makes its state itself.
+  if (templateProblem) emit({ kind: 'error', warning: true, message: `${worker.name}: prepared HOME not copied (${templateProblem}); the CLI starts without it` })
   const parse = (line: string) => {
     if (!line.trim()) return
     try {
@@ -273,16 +275,33 @@ function pathWithNode(path: string | undefined): string {
 /**
  * Copies the worker's prepared template into `home`: each top-level entry HOME lacks, so the first
  * turn of a job gets it and a later turn keeps what the CLI made of it. A copy, never a link: nothing
- * one job writes reaches the template or another job. No template, or an unreadable one: nothing.
+ * one job writes reaches the template or another job. Each entry is copied under a temporary name and
+ * renamed when complete, so a copy that fails leaves nothing half made under the CLI's name (a later
+ * turn tries again). No template: nothing. Returns what went wrong, if anything (the turn goes on).
  */
-async function copyHomeTemplate(templates: string | undefined, workerName: string, home: string): Promise<void> {
-  if (!templates || !/^[\w-]+$/.test(workerName)) return
+async function copyHomeTemplate(templates: string | undefined, workerName: string, home: string): Promise<string | undefined> {
+  if (!templates || !/^[\w-]+$/.test(workerName)) return undefined
   const template = join(templates, workerName)
-  const entries = await readdir(template).catch(() => [] as string[])
-  const present = new Set(await readdir(home))
-  for (const name of entries) {
-    if (!present.has(name)) await cp(join(template, name), join(home, name), { recursive: true, errorOnExist: false, force: false }).catch(() => {})
+  let entries: string[]
+  try {
+    entries = await readdir(template)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : (error as Error).message
   }
+  const present = new Set(await readdir(home))
+  const failed: string[] = []
+  for (const name of entries) {
+    if (present.has(name)) continue
+    const partial = join(home, `.template-copy-${process.pid}-${name}`)
+    try {
+      await cp(join(template, name), partial, { recursive: true, errorOnExist: true, force: false })
+      await rename(partial, join(home, name))
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true }).catch(() => {})
+      failed.push(`${name}: ${(error as Error).message}`)
+    }
+  }
+  return failed.length ? failed.join('; ') : undefined
 }
 
 const homes = new Map<string, string>()

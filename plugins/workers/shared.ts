@@ -45,15 +45,16 @@ export { hostBaseUrl, openAiBaseUrl } from '../../core/services/llm-relay-urls.t
 export const invalidWorkerOption = (message: string) => new AppError('invalid_worker_option', 422, message)
 
 /**
- * A `probe()` that runs `<command> --version` (bounded in time) and reports its first line; `env`
- * is added to this process's environment (switches that also shorten the CLI's start, never a secret).
+ * A `probe()` that runs `<command> --version` (bounded in time) and reports its first line. The CLI
+ * gets a minimal environment, never the agent's own (which holds the job token in a cold container):
+ * PATH, HOME, LANG, plus `env` (switches that also shorten the CLI's start, never a secret).
  */
 export function versionProbe(command: string, options: { timeoutMs?: number; env?: Record<string, string> } = {}): NonNullable<Worker['probe']> {
   const timeoutMs = options.timeoutMs ?? 30_000
   return () =>
     new Promise((resolve) => {
       let out = ''
-      const env = options.env ? { ...process.env, ...options.env } : process.env
+      const env = { ...probeEnv(process.env), ...options.env }
       const child = spawn(command, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, env })
       child.stdout.on('data', (data) => (out += data))
       child.stderr.on('data', (data) => (out += data))
@@ -64,6 +65,13 @@ export function versionProbe(command: string, options: { timeoutMs?: number; env
         else resolve({ ok: false, reason: `${command} --version ${signal ? `killed by ${signal}` : `exited ${code}`}: ${version ?? ''}` })
       })
     })
+}
+
+/** What of the agent's environment a `--version` probe keeps: enough to find and start the CLI. */
+function probeEnv(from: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of ['PATH', 'HOME', 'LANG']) if (from[key] !== undefined) env[key] = from[key]!
+  return env
 }
 
 /** Tool names (lower-cased) that run a shell command / write files, across the CLIs. */
