@@ -396,14 +396,14 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
     { wait_ms: -1 }, { wait_ms: 60001 }, { wait_ms: 1.5 }, { project_id: 0 }, { project_ids: [0] }, { project_ids: 'all' }, { coordinator_id: 'bad id!' },
     { coordinator_id: '' }, { executor: '' },
   ], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
-  for (const verb of ['heartbeat', 'complete', 'fail', 'release']) {
-    put(by('POST', `/api/worker/jobs/:id/${verb}`), [{ coordinator_id: 'has space' }], field)
+  for (const verb of ['heartbeat', 'complete', 'fail', 'release', 'requeue', 'executor']) {
+    put(by('POST', `/api/worker/jobs/:id/${verb}`), [{ coordinator_id: 'has space' }, { claim_seq: 0 }, { claim_seq: 1.5 }, { claim_seq: '1' }, { claim_seq: 2 ** 31 }], field)
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
   put(by('POST', '/api/worker/jobs/:id/fail'), [{ error: '' }, { exit_code: -99999999999 }], field)
-  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ coordinator_id: 'has space' }, { reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }, { attempt: 0 }], field)
+  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }, { attempt: 0 }], field)
   put(by('POST', '/api/worker/jobs/:id/executor'), [
-    { coordinator_id: 'has space' }, { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
+    { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
   ], field)
   put(by('POST', '/api/worker/coordinators/report'), [
     { coordinator_id: 'bad id!' }, { host: '' }, { host: 'x'.repeat(256) }, { version: '' }, { executor: '' }, { capacity: -1 }, { capacity: 10001 }, { capacity: 1.5 },

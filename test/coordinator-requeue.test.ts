@@ -1,6 +1,6 @@
 // A run that lost its place is queued again by the coordinator (POST …/requeue), and the requeue
 // wakes the same coordinator's claim: it may get the job's next attempt before the lost run has
-// finished reporting. Against a scripted fake app (node:http), in-process, with the claim of attempt 2
+// finished reporting. Every call names its claim (claim_seq). Against a scripted fake app (node:http), in-process, with the claim of attempt 2
 // answered before the requeue is: the lost run's end leaves the next attempt counted and kept
 // (running jobs: its slot, reconcile's keep set, the shutdown's wait), and the requeue names the
 // attempt that was lost.
@@ -18,7 +18,7 @@ import { sleep, waitFor } from './helpers.ts'
 const JOB = 7
 const claimOf = (attempt: number) => ({
   job_id: JOB, ticket_id: 3, project_id: 1, kind: 'ticket', repo_url: null, execution_mode: 'local', project_path: tmpdir(),
-  attempt, max_attempts: 3, lease_sec: 60, agent_token: `job-token-${attempt}`,
+  attempt, claim_seq: 10 + attempt, max_attempts: 3, lease_sec: 60, agent_token: `job-token-${attempt}`,
 })
 
 test('the next attempt claimed before the lost run has reported stays counted and kept; the requeue names attempt 1', async () => {
@@ -92,9 +92,11 @@ test('the next attempt claimed before the lost run has reported stays counted an
     assert.equal(coordinator.runningJobs(), [JOB], 'attempt 2 is still running here')
     const requeue = requests.find((request) => request.path === `/api/worker/jobs/${JOB}/requeue`)!
     assert.is(requeue.body.attempt, 1, 'the requeue names the attempt that was lost')
+    assert.is(requeue.body.claim_seq, 11, 'and its claim')
     releaseSecond({ exitCode: 0 })
     await waitFor(async () => coordinator.runningJobs().length === 0, 5000, 'attempt 2 to end')
-    assert.ok(requests.some((request) => request.path === `/api/worker/jobs/${JOB}/complete`), 'attempt 2 reported complete')
+    const complete = requests.find((request) => request.path === `/api/worker/jobs/${JOB}/complete`)
+    assert.is(complete?.body.claim_seq, 12, 'attempt 2 reported complete, naming its claim')
   } finally {
     releaseSecond({ exitCode: 0 })
     await coordinator.stop(1000)

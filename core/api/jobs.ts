@@ -1,7 +1,9 @@
 /**
  * Routes: jobs for people, and the coordinator's worker API (runbook paths). Worker routes take
  * the worker key or a coordinator token (never anonymous); a claim binds the job to that credential
- * and to `coordinator_id`, which the bound calls (heartbeat, complete, fail, release, requeue) must repeat.
+ * and to `coordinator_id`, which the bound calls (heartbeat, complete, fail, release, requeue, executor)
+ * must repeat, with the claim they are about (`claim_seq` from the claim answer): a call about a claim
+ * that has ended is 409 `lease_lost`.
  */
 import { Type } from '@sinclair/typebox'
 import { Reply, route, type Caller, type Route } from '../http/router.ts'
@@ -38,16 +40,19 @@ const Claim = Type.Object(
   },
   { additionalProperties: false },
 )
-const Bound = Type.Object({ coordinator_id: CoordinatorId }, { additionalProperties: false })
+/** The claim a bound call is about: the claim answer's `claim_seq` (absent: whichever claim the caller holds now). */
+const ClaimSeq = Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX }))
+const Bound = Type.Object({ coordinator_id: CoordinatorId, claim_seq: ClaimSeq }, { additionalProperties: false })
 const Tail = Type.String({ maxLength: 65536 })
 const ExitCode = Type.Integer({ minimum: -INT4_MAX - 1, maximum: INT4_MAX })
 const Complete = Type.Object(
-  { coordinator_id: CoordinatorId, exit_code: Type.Optional(ExitCode), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
+  { coordinator_id: CoordinatorId, claim_seq: ClaimSeq, exit_code: Type.Optional(ExitCode), output_tail: Type.Optional(Tail), usage: Type.Optional(Usage) },
   { additionalProperties: false },
 )
 const Fail = Type.Object(
   {
     coordinator_id: CoordinatorId,
+    claim_seq: ClaimSeq,
     exit_code: Type.Optional(ExitCode),
     error: Type.String({ minLength: 1, maxLength: 10000 }),
     output_tail: Type.Optional(Tail),
@@ -60,10 +65,11 @@ const Fail = Type.Object(
 const Requeue = Type.Object(
   {
     coordinator_id: CoordinatorId,
+    claim_seq: ClaimSeq,
     /** What the executor saw of the run's place, e.g. "its node swarm-worker-1 is down". */
     reason: Type.String({ minLength: 1, maxLength: 500 }),
     output_tail: Type.Optional(Tail),
-    /** The attempt the lost run was (the claim's): a late report never touches the job's next attempt. */
+    /** The attempt the lost run was (from coordinators that send no `claim_seq`): a late report never touches the next attempt. */
     attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX })),
   },
   { additionalProperties: false },
@@ -71,6 +77,7 @@ const Requeue = Type.Object(
 const ExecutorReport = Type.Object(
   {
     coordinator_id: CoordinatorId,
+    claim_seq: ClaimSeq,
     executor: Type.String({ minLength: 1, maxLength: 50, pattern: '^[a-z0-9-]+$' }),
     /** Why the claimed executor could not run it (the container error); omitted when none failed. */
     fallback_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
@@ -87,8 +94,8 @@ const ForgeToken = Type.Object(
   { additionalProperties: false },
 )
 
-/** The credential and instance making a bound call. */
-const holderOf = (caller: Caller, coordinatorId: string): Holder => ({ coordinatorId, credential: caller.credential! })
+/** The credential and instance making a bound call, and the claim it is about. */
+const holderOf = (caller: Caller, coordinatorId: string, claimSeq?: number): Holder => ({ coordinatorId, credential: caller.credential!, claimSeq: claimSeq ?? null })
 
 /** The projects a claim may take jobs from: what was asked, within what the credential allows. */
 function claimScope(caller: Caller, asked: number[] | null): number[] | null {
@@ -131,7 +138,7 @@ export function jobRoutes(ctx: AppContext): Route[] {
       },
     }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: JobParams, body: Bound,
-      handle: ({ params, body, caller }) => releaseJob(ctx, params.id, holderOf(caller, body.coordinator_id)) }),
+      handle: ({ params, body, caller }) => releaseJob(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq)) }),
     // What a coordinator reads from the app's settings while running (people's settings API may be
     // closed to it). Never a secret value: coordinators hold no secrets.
     route({ method: 'GET', path: '/api/worker/settings', access: 'worker', handle: async () => {
@@ -145,29 +152,29 @@ export function jobRoutes(ctx: AppContext): Route[] {
       }
     } }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Bound,
-      handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body.coordinator_id)) }),
+      handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq)) }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: JobParams, body: Complete,
       handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
-        outcome: 'succeeded', holder: holderOf(caller, body.coordinator_id), exitCode: body.exit_code ?? 0,
+        outcome: 'succeeded', holder: holderOf(caller, body.coordinator_id, body.claim_seq), exitCode: body.exit_code ?? 0,
         error: null, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
       }),
     }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: JobParams, body: Fail,
       handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
-        outcome: 'failed', holder: holderOf(caller, body.coordinator_id), exitCode: body.exit_code ?? null,
+        outcome: 'failed', holder: holderOf(caller, body.coordinator_id, body.claim_seq), exitCode: body.exit_code ?? null,
         error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null, reason: body.reason ?? null,
       }),
     }),
     // The run's place is gone (node down, pod evicted): queued again, or failed after its last attempt.
     route({ method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: JobParams, body: Requeue,
       handle: ({ params, body, caller }) => requeueLostJob(ctx, params.id, {
-        holder: holderOf(caller, body.coordinator_id), lost: body.reason, outputTail: body.output_tail ?? null, attempt: body.attempt ?? null,
+        holder: holderOf(caller, body.coordinator_id, body.claim_seq), lost: body.reason, outputTail: body.output_tail ?? null, attempt: body.attempt ?? null,
       }) }),
     // Where the agent really runs, when not where the claim said (the host fallback, local mode).
     route({ method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: JobParams, body: ExecutorReport,
-      handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id), body.executor, body.fallback_reason ?? null) }),
+      handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq), body.executor, body.fallback_reason ?? null) }),
     // A coordinator started with GITHUB_TOKEN hands it over once instead of giving it to agents.
     route({ method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: ForgeToken, handle: async ({ body, caller }) => {
       await storeCoordinatorForgeToken(ctx, holderOf(caller, body.coordinator_id), body.token, body.project_ids ?? null)
@@ -190,6 +197,8 @@ function claimPayload(ctx: AppContext, job: ClaimedJob) {
     project_path: job.project_path,
     worker_mode: job.worker_mode,
     attempt: job.attempt,
+    /** Which claim of the job this is: the bound calls about this run name it. */
+    claim_seq: job.claim_seq,
     max_attempts: job.max_attempts,
     lease_sec: ctx.config.JOB_LEASE_SEC,
     ticket_title: job.ticket_title,

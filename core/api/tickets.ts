@@ -41,9 +41,13 @@ export function ticketRoutes(ctx: AppContext): Route[] {
   /** The job an agent call is about: its token's job, or the one named, or the ticket's latest. */
   // On the agents' hot path (every log batch): one job read when the job is known, the ticket read
   // (with its latest job) only when it is not.
-  async function jobOf(caller: Caller, projectId: number, ticketId: number, named?: number) {
+  async function jobIdOf(caller: Caller, projectId: number, ticketId: number, named?: number): Promise<number> {
     const jobId = caller.job?.jobId ?? named ?? (await getTicket(ctx.sql, projectId, ticketId)).job?.job_id
     if (!jobId) throw notFound(`job of ticket ${ticketId}`)
+    return jobId
+  }
+  async function jobOf(caller: Caller, projectId: number, ticketId: number, named?: number) {
+    const jobId = await jobIdOf(caller, projectId, ticketId, named)
     const job = await getJob(ctx.sql, jobId).catch((error) => {
       if (isAppError(error) && error.status === 404) return null
       throw error
@@ -118,14 +122,19 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     route({
       method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', afterCancel: true, params: ProjectItemParams,
       handle: async ({ params, caller }) => {
-        const job = await jobOf(caller, params.pid, params.tid)
-        // The agent's confirmation that the job is still its own: the attempt it runs, and how long
-        // the lease has left by the database's clock (the one lease_expires_at is set by), both read
-        // in one statement: a clock read later than the lease would shorten it under load.
-        const [lease] = await ctx.sql`select lease_expires_at, now() as now from agent_jobs where id = ${job.id}`
+        const jobId = await jobIdOf(caller, params.pid, params.tid)
+        // The agent's confirmation that the job is still its own: its status, the attempt it runs,
+        // the cancel flag and how long the lease has left by the database's clock (the one
+        // lease_expires_at is set by), all read in one statement: a status read apart from the lease
+        // could pair one attempt's status with the next one's lease, and a clock read later than the
+        // lease would shorten it under load.
+        const [job] = await ctx.sql`
+          select id, ticket_id, project_id, status, attempt, cancel_requested, lease_expires_at, now() as now
+          from agent_jobs where id = ${jobId}`
+        if (!job || job.ticket_id !== params.tid || job.project_id !== params.pid) throw notFound(`job ${jobId} of ticket ${params.tid} in project ${params.pid}`)
         return {
-          cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
-          lease_expires_at: lease?.lease_expires_at ?? null, now: lease?.now ?? new Date(), lease_sec: ctx.config.JOB_LEASE_SEC,
+          cancel_requested: (job.cancel_requested as boolean) || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
+          lease_expires_at: job.lease_expires_at ?? null, now: job.now, lease_sec: ctx.config.JOB_LEASE_SEC,
         }
       },
     }),

@@ -20,6 +20,8 @@ export interface ClaimedJob {
   execution_mode: ExecutionMode
   project_path: string | null
   attempt: number
+  /** Which claim of the job this is: every bound call about this run names it (absent from apps before it). */
+  claim_seq?: number
   max_attempts?: number
   lease_sec?: number
   agent_token: string
@@ -73,17 +75,18 @@ export interface ClaimRequest {
 
 export interface WorkerClient {
   claim(request: ClaimRequest): Promise<ClaimedJob | null>
-  heartbeat(jobId: number): Promise<{ cancel_requested: boolean }>
-  complete(jobId: number, body: { exit_code: number; output_tail: string }): Promise<unknown>
-  fail(jobId: number, body: { exit_code?: number; error: string; output_tail: string; reason?: JobReason }): Promise<unknown>
+  /** `claimSeq`, here and in the bodies: the claim the call is about (a call about an ended claim is 409). */
+  heartbeat(jobId: number, claimSeq?: number): Promise<{ cancel_requested: boolean }>
+  complete(jobId: number, body: { claim_seq?: number; exit_code: number; output_tail: string }): Promise<unknown>
+  fail(jobId: number, body: { claim_seq?: number; exit_code?: number; error: string; output_tail: string; reason?: JobReason }): Promise<unknown>
   /** Appends events to the job's ticket log with the job's own token. */
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */
-  release(jobId: number): Promise<void>
+  release(jobId: number, claimSeq?: number): Promise<void>
   /** Queues a job whose run lost its place (node down, pod evicted) again; fails it after its last attempt. */
-  requeue?(jobId: number, body: { reason: string; output_tail: string; attempt: number }): Promise<void>
+  requeue?(jobId: number, body: { claim_seq?: number; reason: string; output_tail: string; attempt: number }): Promise<void>
   /** Records the executor a job really runs on (`local` after a host fallback) and why. */
-  recordExecutor(jobId: number, body: { executor: string; fallback_reason?: string }): Promise<void>
+  recordExecutor(jobId: number, body: { claim_seq?: number; executor: string; fallback_reason?: string }): Promise<void>
   /** What the app's settings say to coordinators (no secret is among them); throws when refused. */
   readSettings(): Promise<WorkerSettings>
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */
@@ -139,8 +142,8 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
       })
       return answer.status === 200 ? answer.body : null
     },
-    async heartbeat(jobId) {
-      return (await request<{ cancel_requested: boolean }>('POST', `/api/worker/jobs/${jobId}/heartbeat`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })).body
+    async heartbeat(jobId, claimSeq) {
+      return (await request<{ cancel_requested: boolean }>('POST', `/api/worker/jobs/${jobId}/heartbeat`, { body: { coordinator_id: coordinatorId, claim_seq: claimSeq }, headers: workerAuth })).body
     },
     async complete(jobId, body) {
       return (await request('POST', `/api/worker/jobs/${jobId}/complete`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })).body
@@ -158,8 +161,8 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
         headers: { authorization: `Bearer ${job.agent_token}` },
       })
     },
-    async release(jobId) {
-      await request('POST', `/api/worker/jobs/${jobId}/release`, { body: { coordinator_id: coordinatorId }, headers: workerAuth })
+    async release(jobId, claimSeq) {
+      await request('POST', `/api/worker/jobs/${jobId}/release`, { body: { coordinator_id: coordinatorId, claim_seq: claimSeq }, headers: workerAuth })
     },
     async requeue(jobId, body) {
       await request('POST', `/api/worker/jobs/${jobId}/requeue`, { body: { coordinator_id: coordinatorId, ...body }, headers: workerAuth })

@@ -2,7 +2,8 @@
  * Keeps one job's lease alive while its agent runs (DESIGN.md §4.3). Every `intervalMs`:
  * - 200 with `cancel_requested` → `onStop('cancel')` (heartbeats go on until the run has ended,
  *   so the lease holds while the container stops);
- * - 409 `lease_lost` (or 404) → `onStop('lease_lost')`: the job is no longer ours; heartbeats end;
+ * - 409 `lease_lost` (or 404) → `onStop('lease_lost')`: the job (or this claim of it: the job may run
+ *   its next claim here) is no longer ours; heartbeats end;
  * - no answer: retried on the next tick; once nothing was accepted for a whole lease, the app has
  *   handed the job back (or will, as soon as it is back), so `onStop('lease_lost')` too.
  */
@@ -15,6 +16,8 @@ export type StopReason = 'cancel' | 'lease_lost'
 export interface HeartbeatOptions {
   client: WorkerClient
   jobId: number
+  /** The claim the run is (the claim answer's `claim_seq`): a heartbeat of an ended claim is 409. */
+  claimSeq?: number
   intervalMs: number
   leaseMs: number
   log: Logger
@@ -22,7 +25,7 @@ export interface HeartbeatOptions {
 }
 
 export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
-  const { client, jobId, intervalMs, leaseMs, log, onStop } = options
+  const { client, jobId, claimSeq, intervalMs, leaseMs, log, onStop } = options
   const stopped = new AbortController()
   let lastOk = Date.now()
   let cancelSeen = false
@@ -32,7 +35,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
       await sleep(intervalMs, stopped.signal)
       if (stopped.signal.aborted) return
       try {
-        const answer = await client.heartbeat(jobId)
+        const answer = await client.heartbeat(jobId, claimSeq)
         lastOk = Date.now()
         if (answer.cancel_requested && !cancelSeen) {
           cancelSeen = true

@@ -17,7 +17,10 @@
  * Ending: exit 0 → complete; a run that lost its place (`RunResult.lost`: node down, pod evicted) →
  * requeue (the app queues it again at attempt+1, or fails it after its last attempt); otherwise fail
  * with the exit code. A cancel stops the run and reports
- * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing. A
+ * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing; once the
+ * heartbeat has seen the lease lost, a report being retried stops too (the job runs its next claim,
+ * maybe here). Every call about the run names its claim (`claim_seq`): the app refuses one about an
+ * ended claim (409), so a late report never lands on the next run. A
  * coordinator shutdown stops the run and releases the job: pending again at the same attempt, for
  * whichever coordinator claims it next (if the release cannot reach the app, the lease expiry does it).
  */
@@ -83,10 +86,15 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     controller.abort()
   }
   const leaseMs = (job.lease_sec ?? 60) * 1000
+  // Aborted once the heartbeat has seen the lease lost, whatever ended the run: no report after it.
+  const leaseGone = new AbortController()
   const heartbeat = startHeartbeat({
-    client: ctx.client, jobId: job.job_id, log, leaseMs,
+    client: ctx.client, jobId: job.job_id, claimSeq: job.claim_seq, log, leaseMs,
     intervalMs: Math.min(leaseMs / 3, ctx.heartbeatMaxMs),
-    onStop: stop,
+    onStop: (reason, detail) => {
+      if (reason === 'lease_lost') leaseGone.abort()
+      stop(reason, detail)
+    },
   })
   const onShutdown = () => stop('shutdown', 'shutdown grace period over')
   if (ctx.shutdown.aborted) onShutdown()
@@ -166,14 +174,14 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     await output.close()
     if (ending === 'shutdown') {
       // Handed back at once; if the app cannot be told, the lease expiry hands it back instead.
-      await ctx.client.release(job.job_id).then(
+      await ctx.client.release(job.job_id, job.claim_seq).then(
         () => log.info('job handed back to the queue'),
         (error) => log.warn('could not hand the job back; its lease will expire', { error: (error as Error).message }),
       )
     } else if (ending === 'lease_lost') {
       log.info('job is no longer ours; not reporting', { ending })
     } else if (report) {
-      await reportWithRetry(ctx, job, report, output.tail(), leaseMs, log)
+      await reportWithRetry(ctx, job, report, output.tail(), leaseMs, leaseGone.signal, log)
     }
   } catch (error) {
     log.error('reporting the job failed unexpectedly', { error })
@@ -184,7 +192,7 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
 
 /** Tells the app where the job really runs; a failure is logged (the job's log says it too), never fatal. */
 async function recordExecutor(ctx: RunJobContext, job: ClaimedJob, log: Logger, body: { executor: string; fallback_reason?: string }): Promise<void> {
-  await ctx.client.recordExecutor(job.job_id, body).catch((error: unknown) =>
+  await ctx.client.recordExecutor(job.job_id, { claim_seq: job.claim_seq, ...body }).catch((error: unknown) =>
     log.warn('could not record the executor the job runs on', { executor: body.executor, error: (error as Error).message }))
 }
 
@@ -240,14 +248,22 @@ function localStartReason(path: string | null, error: string): JobReason {
   return { kind: 'setup', text: (error.charAt(0).toUpperCase() + error.slice(1)).slice(0, 2000), fix: projectFix('project_path') }
 }
 
-/** Reports complete/fail/requeue; retried with backoff while the app is unreachable, for up to two leases. */
-async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Report, tail: string, leaseMs: number, log: Logger): Promise<void> {
+/**
+ * Reports complete/fail/requeue, naming the claim; retried with backoff while the app is unreachable,
+ * for up to two leases, and never once `leaseGone` (the heartbeat saw the lease lost) has aborted.
+ */
+async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Report, tail: string, leaseMs: number, leaseGone: AbortSignal, log: Logger): Promise<void> {
   const deadline = Date.now() + 2 * leaseMs
+  const claim = { claim_seq: job.claim_seq }
   for (let tries = 1; ; tries++) {
+    if (leaseGone.aborted) {
+      log.warn('the lease was lost; not reporting the job', { outcome: report.outcome, tries: tries - 1 })
+      return
+    }
     try {
-      if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { exit_code: report.exitCode ?? 0, output_tail: tail })
-      else if (report.outcome === 'requeue' && ctx.client.requeue) await ctx.client.requeue(job.job_id, { reason: (report.error ?? 'its run was lost').slice(0, 500), output_tail: tail, attempt: job.attempt })
-      else await ctx.client.fail(job.job_id, { ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail, ...(report.reason ? { reason: report.reason } : {}) })
+      if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { ...claim, exit_code: report.exitCode ?? 0, output_tail: tail })
+      else if (report.outcome === 'requeue' && ctx.client.requeue) await ctx.client.requeue(job.job_id, { ...claim, reason: (report.error ?? 'its run was lost').slice(0, 500), output_tail: tail, attempt: job.attempt })
+      else await ctx.client.fail(job.job_id, { ...claim, ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail, ...(report.reason ? { reason: report.reason } : {}) })
       log.info('job reported', { outcome: report.outcome, exitCode: report.exitCode })
       return
     } catch (error) {
@@ -261,7 +277,7 @@ async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Repo
       }
       const delay = backoffMs(tries)
       log.warn(`reporting the job failed; retrying in ${(delay / 1000).toFixed(1)} s`, { error: (error as Error).message })
-      await sleep(delay)
+      await sleep(delay, leaseGone)
     }
   }
 }

@@ -6,9 +6,10 @@
  * Below max_attempts the job is pending again at attempt+1; on its last attempt it fails, "not
  * retried"; a requested cancel ends it cancelled. The executor returns `lost` only once the run is
  * seen down or removed (core/executor.ts), so the next attempt never runs beside it.
- * The report names the attempt it is about: the same coordinator often claims the next attempt at
- * once (the requeue wakes its claim), and a report of the lost attempt that comes again (a retry
- * after its answer was lost) must not send that next attempt back to the queue: 409.
+ * The report names the claim it is about (`claim_seq`; `attempt` too, from coordinators that sent
+ * only that): the same coordinator often claims the next attempt at once (the requeue wakes its
+ * claim), and a report of the lost run that comes again (a retry after its answer was lost) must not
+ * send that next run back to the queue: 409.
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
@@ -43,8 +44,10 @@ export async function requeueLostJob(ctx: AppContext, jobId: number, requeue: Re
          started_at = case when cancel_requested or attempt >= max_attempts then started_at else null end,
          claimed_by = null, claimed_credential = null, lease_expires_at = null
        where id = $1 and status = 'running' and claimed_by = $2 and claimed_credential = $3 and ($6::int is null or attempt = $6)
+         and ($7::int is null or claim_seq = $7)
        returning ${JOB_COLUMNS}`,
-      [jobId, requeue.holder.coordinatorId, requeue.holder.credential.id, redactNullable(said), redactNullable(requeue.outputTail), requeue.attempt],
+      [jobId, requeue.holder.coordinatorId, requeue.holder.credential.id, redactNullable(said), redactNullable(requeue.outputTail), requeue.attempt,
+        requeue.holder.claimSeq ?? null],
     )
     if (!row) return leaseLost(scope.tx, jobId, requeue.holder, requeue.attempt)
     const job = row as unknown as Job

@@ -7,6 +7,9 @@
  * coordinator instance (coordinator_id). Heartbeat, complete, fail and release by another
  * credential are 403 (it is not that coordinator's job); by another instance under the same
  * credential 409 as before (`lease_lost` for heartbeats: the job was handed to someone else).
+ * Each claim numbers the job's claims (`claim_seq`, in the claim answer and the job token); a bound
+ * call names the claim it is about, and one about a claim that has ended is 409 `lease_lost`, even
+ * from the holder of the job's next claim (a lost run's late report never lands on the next run).
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
@@ -32,10 +35,16 @@ export interface ClaimFilter {
   executor: string | null
 }
 
-/** Who holds a job: the coordinator instance and its credential. */
+/** Who holds a job: the coordinator instance and its credential, and the claim a call is about. */
 export interface Holder {
   coordinatorId: string
   credential: MachineCredential
+  /**
+   * The claim the call is about (the claim answer's `claim_seq`): a call about a claim that has
+   * ended (the job was handed back and claimed again, by the same holder too) is 409 `lease_lost`.
+   * Absent: whichever claim the holder has now (callers that do not send it).
+   */
+  claimSeq?: number | null
 }
 
 /** A claimed job with what the claim answer needs from its project and ticket (one round trip). */
@@ -200,8 +209,9 @@ export async function releaseJob(ctx: AppContext, jobId: number, holder: Holder 
          started_at = case when cancel_requested then started_at else null end,
          claimed_by = null, claimed_credential = null, lease_expires_at = null
        where id = $1 and status = 'running' and ($2::text is null or (claimed_by = $2 and claimed_credential = $3))
+         and ($4::int is null or claim_seq = $4)
        returning ${JOB_COLUMNS}`,
-      [jobId, holder?.coordinatorId ?? null, holder?.credential.id ?? null],
+      [jobId, holder?.coordinatorId ?? null, holder?.credential.id ?? null, holder?.claimSeq ?? null],
     )
     if (!row) {
       const job = await heldJob(tx, jobId, holder)
@@ -219,6 +229,7 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, holder: Holde
   const [row] = await ctx.sql`
     update agent_jobs set lease_expires_at = now() + make_interval(secs => ${ctx.config.JOB_LEASE_SEC})
     where id = ${jobId} and status = 'running' and claimed_by = ${holder.coordinatorId} and claimed_credential = ${holder.credential.id}
+      and (${holder.claimSeq ?? null}::int is null or claim_seq = ${holder.claimSeq ?? null})
     returning cancel_requested, status, lease_expires_at`
   if (row) return { cancel_requested: row.cancel_requested as boolean, status: 'running', lease_expires_at: row.lease_expires_at }
   return leaseLost(ctx.sql, jobId, holder)
@@ -269,10 +280,10 @@ async function writeReport(ctx: AppContext, jobId: number, report: Outcome): Pro
       `update agent_jobs set status = case when cancel_requested then 'cancelled' else $2 end,
          finished_at = now(), exit_code = $3, error = $4, output_tail = $5, usage = coalesce($6::jsonb, usage),
          lease_expires_at = null
-       where id = $1 and status = 'running' and claimed_by = $7 and claimed_credential = $8
+       where id = $1 and status = 'running' and claimed_by = $7 and claimed_credential = $8 and ($9::int is null or claim_seq = $9)
        returning ${JOB_COLUMNS}`,
       [jobId, report.outcome, report.exitCode, redactNullable(report.error), redactNullable(report.outputTail),
-        report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id],
+        report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id, report.holder.claimSeq ?? null],
     )
     if (row) {
       const job = Object.assign(row as unknown as Job, await settleJobReason(tx, row as unknown as Job, report.reason))
@@ -334,18 +345,28 @@ export async function retryJob(ctx: AppContext, jobId: number, actor: Actor = AP
 }
 
 /**
- * The job a bound call (heartbeat, complete, fail, release, executor) could not update, read to say
- * why. 404 when there is none; 403 when the job is outside the credential's projects or was claimed
- * by another credential; otherwise the caller answers from its status (409).
+ * The job a bound call (heartbeat, complete, fail, release, executor, requeue) could not update, read
+ * to say why. 404 when there is none; 403 when the job is outside the credential's projects or was
+ * claimed by another credential; 409 `lease_lost` naming the claims when the call is about a claim
+ * that is no longer the job's last (a late report of an earlier run); otherwise the caller answers
+ * from its status (409).
  */
 async function heldJob(sql: Sql | TransactionSql, jobId: number, holder: Holder | null): Promise<Job> {
-  const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, claimed_credential from agent_jobs where id = $1`, [jobId])
+  const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, claimed_credential, claim_seq from agent_jobs where id = $1`, [jobId])
   if (!row) throw notFound(`job ${jobId}`)
   if (holder) {
     const { projectIds, id } = holder.credential
     if (projectIds && !projectIds.includes(row.project_id as number)) throw forbidden(`job ${jobId} is not in a project this coordinator token may claim`)
     if (row.claimed_credential !== null && row.claimed_credential !== id) throw forbidden(`job ${jobId} is held by another coordinator`)
+    const claim = holder.claimSeq ?? null
+    if (claim !== null && row.claim_seq !== claim) {
+      const now = row.status === 'running' ? `runs claim ${row.claim_seq} (attempt ${row.attempt}) now` : `is ${row.status} after claim ${row.claim_seq}`
+      throw new AppError('lease_lost', 409, `job ${jobId} ${now}; claim ${claim} has ended: stop working on it`, [
+        { path: '/claim_seq', message: `claim ${row.claim_seq} is the job's last` },
+      ])
+    }
   }
   delete row.claimed_credential
+  delete row.claim_seq
   return row as unknown as Job
 }
