@@ -42,9 +42,9 @@ async function secondClaim(t: TestApp, projectId: number): Promise<{ id: number;
   return { id, ticketId, first, second: again.body.claim_seq as number, token: again.body.agent_token as string }
 }
 
-const leaseOf = async (t: TestApp, id: number) => {
+const leaseOf = async (t: TestApp, id: number): Promise<Record<string, unknown>> => {
   const [row] = await t.app.ctx.sql`select status, attempt, claim_seq, claimed_by, lease_expires_at, error, executor from agent_jobs where id = ${id}`
-  return { ...row!, lease_expires_at: (row!.lease_expires_at as Date).toISOString() }
+  return { ...(row as Record<string, unknown>), lease_expires_at: (row!.lease_expires_at as Date).toISOString() }
 }
 
 const lateCalls: [string, (first: number) => Record<string, unknown>][] = [
@@ -111,7 +111,7 @@ app('the cancel-requested answer reads status, attempt, cancel flag, lease and c
     { job_id: id, status: 'running', attempt: 2, cancel_requested: true, lease_expires_at: lease.lease_expires_at },
   )
   const clock = Date.parse(res.body.now)
-  assert.ok(clock <= Date.parse(lease.lease_expires_at), 'the database clock is before the lease end')
+  assert.ok(clock <= Date.parse(lease.lease_expires_at as string), 'the database clock is before the lease end')
   const other = await createTicket(t, projectId)
   const elsewhere = await t.api('GET', `/api/projects/${projectId}/tickets/${other.id}/cancel-requested`, undefined, bearer)
   assert.ok(elsewhere.status === 403 || elsewhere.status === 404, `another ticket is refused: ${elsewhere.status}`)
