@@ -11,66 +11,68 @@
 // Codex has a template.
 //
 // How a template is made: the CLI runs once, as the build's user (root in Dockerfile.agent; the
-// template stays root's, readable by all), in an empty HOME and an empty directory, against a
-// throwaway endpoint on 127.0.0.1 that answers its first request with a 500; the CLI's process group
-// is then killed. No job exists at that point: the prompt is a fixed word, the key a fixed
-// placeholder, nothing leaves the machine. Then what belongs to that one run is removed (its session
-// files, logs of its process, shell snapshots, locks, the installation id, so every job gets its own;
-// that run's thread stays listed in Codex's state databases, a thread titled "prepare" whose rollout
-// file is gone, the same in every job's HOME), and the template is checked to hold neither the
-// placeholder key nor the endpoint's port, and nothing but files and directories (a link would point
-// out of each job's HOME). A CLI that cannot be prepared leaves no template: its jobs start as before.
+// template stays root's, readable by all), in an empty HOME and an empty directory, with a command
+// that opens its state but no session and sends no request: for Codex, `codex archive` of a session
+// that does not exist, which creates and migrates its SQLite files and unpacks its skills, then
+// fails finding no such session. So the template holds no thread, no turn, no prompt; the one file
+// Codex makes only when a first thread opens (`thread_history_1.sqlite`, a few tens of
+// milliseconds) is left to the job. No key, no endpoint, no job exists at that point. Then what
+// belongs to that one run is removed (logs of its process, its temporary files, locks, the
+// installation id, so every job gets its own), and the template is checked to hold no session's files,
+// to name neither that run's HOME, nor its directory (a thread's row records it), nor the session it
+// asked for, and to hold nothing but files and directories (a link would point out of each job's HOME). A CLI that cannot be prepared leaves no template: its jobs start as
+// before.
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:http'
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const PLACEHOLDER_KEY = 'prepare-only-not-a-key'
 const TIMEOUT_MS = 60_000
+/** A session name no empty HOME holds: the command looks it up, finds nothing, and changes nothing. */
+const NO_SESSION = 'prepare-only-no-such-session'
 
-/** Per worker mode: how to start the CLI once, and what of that run is removed afterwards (paths under HOME). */
+/**
+ * Per worker mode: how to run the CLI once (`codes`: its exit codes that still mean its state was
+ * made), what it must have made and what it must not have (a session's files), what of that run is
+ * removed afterwards, all paths under HOME, and what no file of the template may contain.
+ */
 const CLIS = {
   codex: {
     command: 'codex',
-    args: (port) => ['exec', '--json', '--skip-git-repo-check',
-      '-c', 'model_provider="prepare"',
-      '-c', `model_providers.prepare={name="prepare",base_url="http://127.0.0.1:${port}/v1",env_key="PREPARE_KEY",wire_api="responses"}`,
-      '-c', 'analytics.enabled=false', '-c', 'sandbox_mode="danger-full-access"', '-m', 'prepare-model', '-'],
-    env: (home) => ({ CODEX_HOME: join(home, '.codex'), PREPARE_KEY: PLACEHOLDER_KEY }),
+    args: ['archive', NO_SESSION],
+    codes: [0, 1], // 1: "No active session found matching …", the expected answer
+    env: (home) => ({ CODEX_HOME: join(home, '.codex') }),
     setup: (home) => mkdirSync(join(home, '.codex'), { recursive: true }),
     remove: ['.codex/sessions', '.codex/archived_sessions', '.codex/shell_snapshots', '.codex/tmp', '.codex/.tmp', '.codex/log',
       '.codex/thread-writer-locks', '.codex/installation_id', '.codex/config.toml', '.codex/history.jsonl', 'tmp'],
+    made: ['.codex/state_5.sqlite'],
+    absent: ['.codex/sessions', '.codex/thread_history_1.sqlite'],
+    marks: [NO_SESSION],
   },
 }
 
 async function prepare(mode, spec, out) {
   const home = mkdtempSync(join(tmpdir(), `prepare-${mode}-home-`))
   const cwd = mkdtempSync(join(tmpdir(), `prepare-${mode}-cwd-`))
-  let child
-  const server = createServer((request, response) => {
-    request.resume()
-    response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"prepare only"}}')
-    if (child?.pid) try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = server.address().port
   try {
     spec.setup?.(home)
     mkdirSync(join(home, 'tmp'), { recursive: true })
     const env = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', TMPDIR: join(home, 'tmp'), ...spec.env(home) }
-    child = spawn(spec.command, spec.args(port), { cwd, env, detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
-    child.stdin.on('error', () => {})
-    child.stdin.end('prepare')
+    const child = spawn(spec.command, spec.args, { cwd, env, detached: true, stdio: 'ignore' })
     const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ } }, TIMEOUT_MS)
-    const started = await new Promise((resolve) => {
-      child.once('error', () => resolve(false))
-      child.once('exit', () => resolve(true))
+    const code = await new Promise((resolve) => {
+      child.once('error', () => resolve('not started'))
+      child.once('exit', (exit, signal) => resolve(signal ?? exit))
     })
     clearTimeout(timer)
-    if (!started) throw new Error(`${spec.command} did not start`)
+    try { process.kill(-child.pid, 'SIGKILL') } catch { /* the group is gone */ }
+    if (!spec.codes.includes(code)) throw new Error(`${spec.command} ${spec.args.join(' ')}: ${typeof code === 'number' ? `exit ${code}` : code}`)
+    const missing = spec.made.filter((path) => !existsSync(join(home, path)))
+    if (missing.length) throw new Error(`${spec.command} made no first-run state: ${missing.join(', ')} missing`)
+    const opened = spec.absent.filter((path) => existsSync(join(home, path)))
+    if (opened.length) throw new Error(`the prepared HOME holds a session's state: ${opened.join(', ')}`)
     for (const path of spec.remove) rmSync(join(home, path), { recursive: true, force: true })
-    const leaks = scan(home, [PLACEHOLDER_KEY, `127.0.0.1:${port}`])
+    const leaks = scan(home, [home, cwd, ...spec.marks]) // a thread's row would record its cwd
     if (leaks.length) throw new Error(`the prepared HOME still names this run: ${leaks.join(', ')}`)
     rmSync(out, { recursive: true, force: true })
     cpSync(home, out, { recursive: true })
@@ -78,7 +80,6 @@ async function prepare(mode, spec, out) {
     makeReadable(out)
     console.log(`prepare-worker-homes: ${mode} → ${out}`)
   } finally {
-    server.close()
     rmSync(home, { recursive: true, force: true })
     rmSync(cwd, { recursive: true, force: true })
   }

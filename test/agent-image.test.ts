@@ -73,14 +73,15 @@ test('the image builds here from terarchitect-base:bookworm', async () => {
   built = true
 })
 
-test('the image holds the prepared Codex HOME: first-run state only, nothing of the run that made it, read-only for `agent`', async () => {
+test('the image holds the prepared Codex HOME: first-run state only, no thread, nothing of the run that made it, read-only for `agent`', async () => {
   if (!built) assert.unreachable('the image did not build')
   const command = ['sh', '-c', [
     'echo "templates=$AGENT_WORKER_HOME_TEMPLATES user=$(id -un)"',
     'cd "$AGENT_WORKER_HOME_TEMPLATES/codex" && find . -path ./.codex/skills -prune -o -print | sort | sed "s/^/entry /"',
     'test -f .codex/skills/.system/.codex-system-skills.marker && echo skills=unpacked',
     '(touch .codex/probe-write 2>/dev/null && echo template=writable) || echo template=read-only',
-    'grep -rl prepare-only-not-a-key . || echo placeholder-key=absent',
+    // A thread's row would name the directory the CLI ran in (prepare-codex-cwd-…).
+    'grep -rl -e prepare-only-no-such-session -e prepare-codex- . || echo run=absent',
   ].join('; ')]
   const { exitCode, text } = await runInDood(command, { jobId: 999_997 })
   assert.is(exitCode, 0, text)
@@ -88,9 +89,9 @@ test('the image holds the prepared Codex HOME: first-run state only, nothing of 
   assert.match(text, 'entry ./.codex/state_5.sqlite\n')
   assert.match(text, 'skills=unpacked\n')
   assert.match(text, 'template=read-only\n')
-  assert.match(text, 'placeholder-key=absent\n')
-  // What belonged to the one run that made it: its session, its shell snapshot, the installation id, locks.
-  for (const gone of ['sessions', 'shell_snapshots', 'installation_id', 'thread-writer-locks', 'config.toml']) {
+  assert.match(text, 'run=absent\n')
+  // No thread was opened to make it (no session, no thread history), and nothing of that run's own stays.
+  for (const gone of ['sessions', 'thread_history_1.sqlite', 'shell_snapshots', 'installation_id', 'thread-writer-locks', '.tmp', 'tmp', 'config.toml']) {
     assert.not.match(text, `entry ./.codex/${gone}`, gone)
   }
 })
