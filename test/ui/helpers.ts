@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page, type Request } from 'playwright-core'
 import * as assert from 'uvu/assert'
 import { resolveAppConfig } from '../../core/config.ts'
 import { startApp, type RunningApp } from '../../core/app.ts'
@@ -91,6 +91,8 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
 }
 
 const violations: string[] = []
+/** Each page's requests still without an answer (`waitForOrExplain` names them). */
+const unanswered = new WeakMap<Page, Set<Request>>()
 
 /**
  * Fails the calling test when any page opened by `openPage` reported a Content-Security-Policy
@@ -124,6 +126,11 @@ export async function openPage(browser: Browser, url: string, options: { colorSc
     }, true)
   })
   const page = await context.newPage()
+  const open = new Set<Request>()
+  unanswered.set(page, open)
+  page.on('request', (request) => open.add(request))
+  page.on('requestfinished', (request) => open.delete(request))
+  page.on('requestfailed', (request) => open.delete(request))
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
   page.on('console', (message) => {
     // A 4xx the test provoked on purpose shows as a failed resource; that is not a UI error.
@@ -147,4 +154,42 @@ export async function createProject(ui: UiApp, fields: Record<string, unknown> =
   const res = await ui.api('POST', '/api/projects', { name: `Shop ${Math.random().toString(36).slice(2, 6)}`, repo_url: 'https://git.example/acme/shop.git', ...fields })
   if (res.status !== 201) throw new Error(`project create failed: ${res.status} ${JSON.stringify(res.body)}`)
   return res.body as { id: number; name: string }
+}
+
+/**
+ * Waits for `locator`; when it does not show, fails with what the page shows instead (its visible
+ * text, shadow roots included: an error banner, a spinner's label) and the UI's console errors
+ * (`problems` of `openPage`) and the requests still unanswered (an event stream stays so), so a
+ * timeout explains itself.
+ */
+export async function waitForOrExplain(page: Page, locator: Locator, problems: string[], options: { timeout?: number } = {}): Promise<void> {
+  try {
+    await locator.waitFor(options)
+  } catch (error) {
+    const shown = await visibleText(page).catch((reason: Error) => `(the page text could not be read: ${reason.message})`)
+    const headline = (error as Error).message.split('\n')[0]
+    const waiting = [...(unanswered.get(page) ?? [])].map((request) => `${request.method()} ${new URL(request.url()).pathname}`)
+    throw new Error(`${headline}\nThe page at ${page.url()} shows: ${shown || '(nothing)'}\nConsole errors: ${problems.length ? problems.join(' | ') : 'none'}` +
+      `\nRequests without an answer: ${waiting.length ? waiting.join(', ') : 'none'}`)
+  }
+}
+
+/** The page's visible text, through every shadow root, on one line (at most 3000 characters). */
+export function visibleText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const parts: string[] = []
+    const walk = (node: Node) => {
+      if (node.nodeType === Node.TEXT_NODE) {
+        const text = node.textContent?.trim()
+        const parent = node.parentElement
+        if (text && (!parent || getComputedStyle(parent).visibility !== 'hidden')) parts.push(text)
+        return
+      }
+      if (node instanceof Element && (['STYLE', 'SCRIPT', 'TEMPLATE'].includes(node.tagName) || getComputedStyle(node).display === 'none')) return
+      if (node instanceof Element && node.shadowRoot) walk(node.shadowRoot)
+      for (const child of node.childNodes) walk(child)
+    }
+    walk(document.body)
+    return parts.join(' ').replace(/\s+/g, ' ').slice(0, 3000)
+  })
 }

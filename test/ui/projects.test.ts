@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, waitForOrExplain, type UiApp } from './helpers.ts'
 
 let ui: UiApp
 let browser: Browser
@@ -23,9 +23,10 @@ test.after(async () => {
 })
 
 const form = () => page.locator('ta-projects-page ta-project-form')
+const backlog = () => page.locator('ta-board-column[data-column="backlog"]')
 
 test('an empty list invites creating the first project', async () => {
-  await page.getByRole('heading', { name: 'Start with a project' }).waitFor()
+  await waitForOrExplain(page, page.getByRole('heading', { name: 'Start with a project' }), problems)
 })
 
 test('a bad repository URL is refused with a message next to the field', async () => {
@@ -56,11 +57,29 @@ test('a project is created from the form and opens on its board', async () => {
   await form().getByLabel('Repository URL').fill('https://github.com/acme/storefront.git')
   await form().getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL(/\/projects\/\d+$/)
-  await page.locator('ta-board-column[data-column="backlog"]').waitFor()
+  // When the board does not show, the failure says what the page shows instead.
+  await waitForOrExplain(page, backlog(), problems)
   const [project] = (await ui.api('GET', '/api/projects')).body as { name: string; repo_url: string; execution_mode: string }[]
   assert.is(project!.name, 'Storefront')
   assert.is(project!.repo_url, 'https://github.com/acme/storefront.git')
   assert.is(project!.execution_mode, 'docker')
+})
+
+test('a board that could not load says why, and a failed wait for it quotes that', async () => {
+  const tickets = /\/api\/projects\/\d+\/tickets$/
+  await page.route(tickets, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'database is starting' } }) }))
+  try {
+    await page.reload()
+    await page.getByRole('alert').filter({ hasText: 'Could not load the board' }).waitFor()
+    const failure = await waitForOrExplain(page, backlog(), problems, { timeout: 500 }).then(() => null, (error: Error) => error.message)
+    assert.ok(failure, 'the board stays away while its tickets cannot be read')
+    assert.match(failure!, /The page at .*\/projects\/\d+ shows: .*Could not load the board: Database is starting Retry/)
+    assert.match(failure!, /Console errors: none/)
+  } finally {
+    await page.unroute(tickets)
+  }
+  await page.getByRole('button', { name: 'Retry' }).click()
+  await waitForOrExplain(page, backlog(), problems)
 })
 
 test('local mode asks for the project path', async () => {
