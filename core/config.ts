@@ -27,6 +27,7 @@ export const AppEnv = Type.Object({
   JOB_LEASE_SEC: Type.Integer({ default: 60, minimum: 1, description: 'A claimed job is handed back when not heartbeated for this long' }),
   JOB_LEASE_GRACE_SEC: Type.Number({ default: 20, minimum: 0, description: "An expired lease is requeued only this long after it ran out, by when its agent has stopped itself (agents stop LEASE_MARGIN_SEC before expiry when they cannot confirm the lease): two attempts never overlap" }),
   JOB_MAX_ATTEMPTS: Type.Integer({ default: 3, minimum: 1, description: 'Attempts before a job whose lease keeps expiring is failed' }),
+  CLAIM_RECHECK_SEC: Type.Number({ default: 1, minimum: 0.05, maximum: 60, description: 'A coordinator waiting for a job (wait_ms) re-checks the queue this often, the guarantee against a lost wake-up; an enqueue wakes it at once' }),
   REAPER_INTERVAL_SEC: Type.Number({ default: 5, minimum: 0.05, description: 'How often expired leases are looked for' }),
   JOB_TOKEN_TTL_SEC: Type.Integer({ default: 86400, minimum: 60, description: 'Lifetime of the job-scoped token given to an agent' }),
   MAX_BODY_BYTES: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest accepted request body (413 above)' }),

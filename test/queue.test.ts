@@ -45,11 +45,13 @@ race.run()
 for (const kind of DB_KINDS) {
   const wake = suite<{ t: TestApp }>(`long-poll wake-up (${kind})`)
   wake.before(async (context) => {
-    context.t = await startTestApp({ kind })
+    // The re-check (the guarantee against a lost wake-up) is pushed past wait_ms: a claim answered
+    // with the job can only have been woken by the enqueue.
+    context.t = await startTestApp({ kind, env: { CLAIM_RECHECK_SEC: '60' } })
   })
   wake.after(async ({ t }) => t.close())
 
-  wake('a waiting claimer receives a job enqueued later within 50 ms (median of 7)', async ({ t }) => {
+  wake('a waiting claimer is woken by a job enqueued later, not by its re-check', async ({ t }) => {
     const project = await createRunnableProject(t)
     const delays: number[] = []
     for (let i = 0; i < 7; i++) {
@@ -62,7 +64,9 @@ for (const kind of DB_KINDS) {
       delays.push(at - enqueuedAt)
     }
     delays.sort((a, b) => a - b)
-    assert.ok(delays[3]! < 50, `median enqueue→claim ${delays[3]!.toFixed(1)} ms (all: ${delays.map((d) => d.toFixed(1)).join(', ')})`)
+    // A generous ceiling (a quiet machine: about 20 ms); without the wake-up each claim waits out wait_ms and answers 204.
+    assert.ok(delays[6]! < 5000, `enqueue→claim ${delays.map((d) => d.toFixed(1)).join(', ')} ms`)
+    console.log(`    enqueue→claim median ${delays[3]!.toFixed(1)} ms`)
   })
 
   wake('an empty queue answers 204 after wait_ms', async ({ t }) => {
@@ -89,7 +93,7 @@ for (const kind of DB_KINDS) {
 const replicas = suite<{ a: TestApp; b: TestApp }>('two app replicas on one PostgreSQL')
 replicas.before(async (context) => {
   context.a = await startTestApp({ kind: 'postgres' })
-  context.b = await startTestApp({ kind: 'postgres', env: { DATABASE_URL: context.a.env.DATABASE_URL!, TERARCHITECT_SECRET_KEY: 'shared-secret-key-for-replicas' } })
+  context.b = await startTestApp({ kind: 'postgres', env: { DATABASE_URL: context.a.env.DATABASE_URL!, TERARCHITECT_SECRET_KEY: 'shared-secret-key-for-replicas', CLAIM_RECHECK_SEC: '60' } })
 })
 replicas.after(async ({ a, b }) => {
   await b.close()
@@ -106,8 +110,8 @@ replicas('a claimer waiting on replica B is woken by an enqueue on replica A (NO
   await createTicket(a, project.id, { column_id: 'in_progress' })
   const { res, at } = await waiting
   assert.is(res.status, 200)
-  // Not the 1 s re-check: the notification woke it.
-  assert.ok(at - enqueuedAt < 500, `woken after ${(at - enqueuedAt).toFixed(1)} ms`)
+  // B re-checks only every 60 s: the notification woke it (a generous ceiling; about 20 ms on a quiet machine).
+  assert.ok(at - enqueuedAt < 5000, `woken after ${(at - enqueuedAt).toFixed(1)} ms`)
 })
 replicas.after(stopOwnCluster)
 replicas.run()

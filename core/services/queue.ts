@@ -161,7 +161,7 @@ export async function claimJob(ctx: AppContext, filter: ClaimFilter): Promise<Cl
 
 /**
  * Claims, waiting up to `waitMs` for a job: woken at once by an enqueue on the bus (in-process or
- * NOTIFY), and re-checking every second as the guarantee against a lost wake-up.
+ * NOTIFY), and re-checking every CLAIM_RECHECK_SEC (1 s) as the guarantee against a lost wake-up.
  */
 export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, waitMs: number, signal: AbortSignal): Promise<ClaimedJob | null> {
   const deadline = Date.now() + waitMs
@@ -181,7 +181,7 @@ export async function claimJobWaiting(ctx: AppContext, filter: ClaimFilter, wait
       const left = deadline - Date.now()
       if (left <= 0) return null
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, 1000))
+        const timer = setTimeout(done, Math.min(left, ctx.config.CLAIM_RECHECK_SEC * 1000))
         function done() {
           clearTimeout(timer)
           wake = null
