@@ -7,6 +7,8 @@
  * with several, concurrent extended-protocol exchanges were seen clobbering each other's unnamed
  * portal ("portal \"\" does not exist"). One connection loses nothing (execution is serialized
  * anyway) and postgres.js pipelines queries on it.
+ * The socket's query queue is guarded (socket-queue-guard.ts): a message that throws inside PGlite
+ * closes its own connection instead of stalling every later query.
  */
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
@@ -20,6 +22,8 @@ import { ensurePrivateDir } from '../private-dir.ts'
 import { createSql, type Sql } from './sql.ts'
 import { createBackup } from './backup.ts'
 import { serveBackups } from './backup-socket.ts'
+import { guardSocketQueue } from './socket-queue-guard.ts'
+import { createLogger, type Logger } from '../log.ts'
 
 export interface EmbeddedDatabase {
   sql: Sql
@@ -32,7 +36,21 @@ export interface EmbeddedDatabase {
   close(): Promise<void>
 }
 
-export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
+/** Serves `db` on a private unix socket at `socketPath` (mode 0600), its query queue guarded. */
+export async function serveEmbedded(db: PGlite, socketPath: string, log: Logger): Promise<PGLiteSocketServer> {
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 4 })
+  guardSocketQueue(server, db, log)
+  await server.start()
+  try {
+    chmodSync(socketPath, 0o600)
+  } catch (error) {
+    await server.stop().catch(() => {})
+    throw error
+  }
+  return server
+}
+
+export async function openEmbedded(dataDir: string, log: Logger = createLogger()): Promise<EmbeddedDatabase> {
   ensurePrivateDir(dataDir)
   const release = acquireLockFile(join(dataDir, 'terarchitect.lock'), (pid) =>
     `the data directory ${dataDir} is in use by another Terarchitect app (pid ${pid}); stop it or set TERARCHITECT_DATA_DIR to another directory`)
@@ -48,9 +66,7 @@ export async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   }
   try {
     pglite = await PGlite.create(join(dataDir, 'pglite'), { extensions: { vector } })
-    server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 4 })
-    await server.start()
-    chmodSync(socketPath, 0o600)
+    server = await serveEmbedded(pglite, socketPath, log)
     sql = createSql({ path: socketPath }, 1)
     stopBackups = await serveBackups(dataDir, () => createBackup(dataDir, dumpDataDir))
   } catch (error) {

@@ -39,7 +39,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     db = { sql, kind: 'postgres', close: () => sql.end({ timeout: 5 }) }
   } else {
-    const embedded = await openEmbedded(options.dataDir)
+    const embedded = await openEmbedded(options.dataDir, options.log)
     db = { sql: embedded.sql, kind: 'pglite', dumpDataDir: embedded.dumpDataDir, close: embedded.close }
   }
   try {
