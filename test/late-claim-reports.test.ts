@@ -119,17 +119,41 @@ app('the cancel-requested answer reads status, attempt, cancel flag, lease and c
 
 app.run()
 
-// The coordinator: a report retried while the app does not answer stops once the heartbeat sees the lease lost.
-const coordinator = suite('a report being retried stops when the lease is lost (coordinator)')
+// The coordinator: a report retried while the app does not answer stops once the app refuses the claim's heartbeat.
+const coordinator = suite('a report being retried stops when the app refuses the claim (coordinator)')
+
+const jobOf = (id: number): ClaimedJob => ({
+  job_id: id, ticket_id: null, project_id: 3, kind: 'ticket', repo_url: null, execution_mode: 'local', project_path: tmpdir(),
+  attempt: 1, claim_seq: 5, lease_sec: 60, agent_token: 'tj1.payload-0123.signature-0123',
+})
+
+/** A run context on the host executor (exits 0 at once) whose app client is `client` over quiet defaults. */
+function contextOf(client: Partial<WorkerClient>): { ctx: RunJobContext; lines: string[] } {
+  const quiet: WorkerClient = {
+    claim: async () => null,
+    heartbeat: async () => ({ cancel_requested: false }),
+    complete: async () => {},
+    fail: async () => {},
+    recordExecutor: async () => {},
+    postEvents: async () => {},
+    release: async () => {},
+    readSettings: async () => ({ maxConcurrent: null, limits: {} }),
+    handForgeToken: async () => {},
+    report: async () => {},
+  }
+  const host: Executor = { name: 'local', probe: async () => ({ ok: true }), run: async () => ({ exitCode: 0 }) }
+  const lines: string[] = []
+  const ctx: RunJobContext = {
+    client: { ...quiet, ...client }, log: createLogger('debug', {}, (line) => lines.push(line)), apiUrl: 'http://127.0.0.1:1', defaultImage: 'terarchitect-agent', timeoutMs: 0,
+    repoRoot: tmpdir(), fallbackToHost: false, heartbeatMaxMs: 50, shutdown: new AbortController().signal, flushMs: 10,
+    executors: { host, containers: null },
+  }
+  return { ctx, lines }
+}
 
 coordinator('the complete is tried once, then no more after the heartbeat\'s 409; every call names the claim', async () => {
-  const job: ClaimedJob = {
-    job_id: 41, ticket_id: null, project_id: 3, kind: 'ticket', repo_url: null, execution_mode: 'local', project_path: tmpdir(),
-    attempt: 1, claim_seq: 5, lease_sec: 60, agent_token: 'tj1.payload-0123.signature-0123',
-  }
   const calls: { kind: string; claim: unknown }[] = []
-  const client: WorkerClient = {
-    claim: async () => null,
+  const { ctx, lines } = contextOf({
     heartbeat: async (_id, claimSeq) => {
       calls.push({ kind: 'heartbeat', claim: claimSeq })
       // The reaper handed the job on while the app was out of reach of the report.
@@ -142,26 +166,39 @@ coordinator('the complete is tried once, then no more after the heartbeat\'s 409
     },
     fail: async (_id, body) => void calls.push({ kind: 'fail', claim: body.claim_seq }),
     recordExecutor: async (_id, body) => void calls.push({ kind: 'executor', claim: body.claim_seq }),
-    postEvents: async () => {},
     release: async (_id, claimSeq) => void calls.push({ kind: 'release', claim: claimSeq }),
-    readSettings: async () => ({ maxConcurrent: null, limits: {} }),
-    handForgeToken: async () => {},
-    report: async () => {},
-  }
-  const host: Executor = { name: 'local', probe: async () => ({ ok: true }), run: async () => ({ exitCode: 0 }) }
-  const lines: string[] = []
-  const ctx: RunJobContext = {
-    client, log: createLogger('debug', {}, (line) => lines.push(line)), apiUrl: 'http://127.0.0.1:1', defaultImage: 'terarchitect-agent', timeoutMs: 0,
-    repoRoot: tmpdir(), fallbackToHost: false, heartbeatMaxMs: 50, shutdown: new AbortController().signal, flushMs: 10,
-    executors: { host, containers: null },
-  }
+  })
   // Without the stop, the report is retried for two leases (120 s here): a generous ceiling shows it did not.
   const ceiling = new Promise<'ceiling'>((resolve) => setTimeout(() => resolve('ceiling'), 20_000).unref())
-  assert.is(await Promise.race([runJob(job, ctx).then(() => 'ended' as const), ceiling]), 'ended')
+  assert.is(await Promise.race([runJob(jobOf(41), ctx).then(() => 'ended' as const), ceiling]), 'ended')
   assert.is(calls.filter((call) => call.kind === 'complete').length, 1, JSON.stringify(calls))
   assert.ok(calls.some((call) => call.kind === 'heartbeat'), 'the heartbeat ran')
   assert.ok(calls.every((call) => call.claim === 5), JSON.stringify(calls))
   assert.ok(lines.some((line) => line.includes('the lease was lost; not reporting the job')), lines.join('\n'))
+})
+
+coordinator('an app that is only unreachable still gets the report once it answers, though the heartbeat gave the lease up', async () => {
+  const job: ClaimedJob = { ...jobOf(42), lease_sec: 2 }
+  const started = Date.now()
+  const calls: string[] = []
+  const { ctx, lines } = contextOf({
+    heartbeat: async () => {
+      calls.push('heartbeat')
+      throw new ClientError(0, 'unreachable', 'POST heartbeat: connection refused')
+    },
+    complete: async (_id, body) => {
+      // Unreachable until after the heartbeat has gone a whole lease (2 s) without an answer.
+      if (Date.now() - started < 2_500) {
+        calls.push('complete refused')
+        throw new ClientError(0, 'unreachable', 'POST complete: connection refused')
+      }
+      calls.push(`complete taken for claim ${body.claim_seq}`)
+    },
+  })
+  await runJob(job, ctx)
+  assert.ok(lines.some((line) => line.includes('no heartbeat accepted')), 'the heartbeat gave the lease up first')
+  assert.is(calls.at(-1), 'complete taken for claim 5', calls.join(', '))
+  assert.not.ok(lines.some((line) => line.includes('the lease was lost; not reporting the job')), lines.join('\n'))
 })
 
 coordinator.run()

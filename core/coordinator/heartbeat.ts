@@ -5,7 +5,8 @@
  * - 409 `lease_lost` (or 404) → `onStop('lease_lost')`: the job (or this claim of it: the job may run
  *   its next claim here) is no longer ours; heartbeats end;
  * - no answer: retried on the next tick; once nothing was accepted for a whole lease, the app has
- *   handed the job back (or will, as soon as it is back), so `onStop('lease_lost')` too.
+ *   handed the job back (or will, as soon as it is back), so `onStop('lease_lost')` too, with
+ *   `refused` false: the app did not say so, and a report of the run may still be taken.
  */
 import type { Logger } from '../log.ts'
 import { sleep } from './backoff.ts'
@@ -21,7 +22,8 @@ export interface HeartbeatOptions {
   intervalMs: number
   leaseMs: number
   log: Logger
-  onStop(reason: StopReason, detail: string): void
+  /** `refused`: the app answered that the claim is gone (409/404), not merely silent. */
+  onStop(reason: StopReason, detail: string, refused?: boolean): void
 }
 
 export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
@@ -43,7 +45,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
         }
       } catch (error) {
         if (isClientError(error, 409) || isClientError(error, 404)) {
-          onStop('lease_lost', (error as Error).message)
+          onStop('lease_lost', (error as Error).message, true)
           return
         }
         log.warn('heartbeat failed', { jobId, error: (error as Error).message })

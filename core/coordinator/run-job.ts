@@ -18,8 +18,8 @@
  * requeue (the app queues it again at attempt+1, or fails it after its last attempt); otherwise fail
  * with the exit code. A cancel stops the run and reports
  * fail (the app records it as `cancelled`). A lost lease stops the run and reports nothing; once the
- * heartbeat has seen the lease lost, a report being retried stops too (the job runs its next claim,
- * maybe here). Every call about the run names its claim (`claim_seq`): the app refuses one about an
+ * app has refused a heartbeat of the claim, a report being retried stops too (the job runs its next
+ * claim, maybe here). Every call about the run names its claim (`claim_seq`): the app refuses one about an
  * ended claim (409), so a late report never lands on the next run. A
  * coordinator shutdown stops the run and releases the job: pending again at the same attempt, for
  * whichever coordinator claims it next (if the release cannot reach the app, the lease expiry does it).
@@ -86,13 +86,15 @@ export async function runJob(job: ClaimedJob, ctx: RunJobContext): Promise<void>
     controller.abort()
   }
   const leaseMs = (job.lease_sec ?? 60) * 1000
-  // Aborted once the heartbeat has seen the lease lost, whatever ended the run: no report after it.
+  // Aborted once the app refused a heartbeat of this claim (it runs another claim, or none), whatever
+  // ended the run: no report after it. An app that is only unreachable still gets the report, retried:
+  // it names its claim, so it cannot land on another.
   const leaseGone = new AbortController()
   const heartbeat = startHeartbeat({
     client: ctx.client, jobId: job.job_id, claimSeq: job.claim_seq, log, leaseMs,
     intervalMs: Math.min(leaseMs / 3, ctx.heartbeatMaxMs),
-    onStop: (reason, detail) => {
-      if (reason === 'lease_lost') leaseGone.abort()
+    onStop: (reason, detail, refused) => {
+      if (reason === 'lease_lost' && refused) leaseGone.abort()
       stop(reason, detail)
     },
   })
@@ -250,7 +252,7 @@ function localStartReason(path: string | null, error: string): JobReason {
 
 /**
  * Reports complete/fail/requeue, naming the claim; retried with backoff while the app is unreachable,
- * for up to two leases, and never once `leaseGone` (the heartbeat saw the lease lost) has aborted.
+ * for up to two leases, and never once `leaseGone` (the app refused a heartbeat of the claim) has aborted.
  */
 async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Report, tail: string, leaseMs: number, leaseGone: AbortSignal, log: Logger): Promise<void> {
   const deadline = Date.now() + 2 * leaseMs
