@@ -10,7 +10,7 @@ import { conflict, forbidden, tooManyRequests, unauthorized } from '../errors.ts
 import { clientAddress } from '../http/boundary.ts'
 import { actorOf, recordAudit } from '../services/audit.ts'
 import { endSession, startSession } from '../services/sessions.ts'
-import { findUserByLogin, insertUser, lockFirstUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
+import { findUserByLogin, hashNewUser, insertUser, lockFirstUser, usersExist, LOGIN_PATTERN } from '../services/users.ts'
 import { deleteSetupCodes, setupCodeValid } from '../services/setup-code.ts'
 import { verifyDummy, verifyPassword } from '../services/passwords.ts'
 import { clearLoginFailures, recordLoginFailure, reserveLoginAttempt } from '../services/login-throttle.ts'
@@ -57,15 +57,19 @@ export function authRoutes(ctx: AppContext): Route[] {
       method: 'POST', path: '/api/auth/setup', access: 'public', body: Setup,
       handle: async ({ req, res, body, caller }) => {
         const trusted = caller.via === 'local' || caller.via === 'admin-token'
+        const conflictText = 'the first admin exists already: sign in instead'
+        // The cheap refusals first (an account exists: cached once true; no code from afar), then
+        // the hash, before the transaction, which would hold its connection for the hash's ≈50 ms
+        // (users.ts, hashNewUser). The transaction checks again what may race.
+        if (await usersExist(ctx)) throw conflict(conflictText)
+        if (!trusted && !body.setup_code) throw forbidden('send the setup code the app printed at start as setup_code', [{ path: '/body/setup_code', message: 'required from this address' }])
+        const admin = await hashNewUser({ login: body.login, password: body.password, display_name: body.display_name, role: 'admin' })
         const user = await ctx.sql.begin(async (tx) => {
           // The lock a first single sign-on takes too (users.ts): exactly one first admin.
-          if ((await lockFirstUser(tx)).usersExist) throw conflict('the first admin exists already: sign in instead')
-          if (!trusted) {
-            if (!body.setup_code) throw forbidden('send the setup code the app printed at start as setup_code', [{ path: '/body/setup_code', message: 'required from this address' }])
-            if (!(await setupCodeValid(tx, body.setup_code))) throw forbidden('the setup code is not the one the app printed', [{ path: '/body/setup_code', message: 'wrong code' }])
-          }
+          if ((await lockFirstUser(tx)).usersExist) throw conflict(conflictText)
+          if (!trusted && !(await setupCodeValid(tx, body.setup_code!))) throw forbidden('the setup code is not the one the app printed', [{ path: '/body/setup_code', message: 'wrong code' }])
           const actor = { ...actorOf(caller), label: caller.via ?? 'setup' }
-          const created = await insertUser(ctx, tx, { login: body.login, password: body.password, display_name: body.display_name, role: 'admin' }, actor)
+          const created = await insertUser(ctx, tx, admin, actor)
           await deleteSetupCodes(tx)
           await recordAudit(tx, { ...actor, userId: created.id }, { action: 'auth.setup', target: { type: 'user', id: created.id }, details: { login: created.login, via: trusted ? caller.via : 'setup_code' } })
           return created

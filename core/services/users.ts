@@ -81,14 +81,28 @@ export interface UserCreate {
   role: Role
 }
 
+/** A new account with its password already hashed (`hashNewUser`), ready for `insertUser`. */
+export interface NewUser extends Omit<UserCreate, 'password'> {
+  password_hash: string | null
+}
+
+/**
+ * Hashes a new account's password. Call it before opening the transaction that inserts the
+ * account: a hash is ≈50 ms of scrypt, and a transaction holds its connection meanwhile (the
+ * embedded database has only one, so every other request would wait on it).
+ */
+export async function hashNewUser(input: UserCreate): Promise<NewUser> {
+  const { password, ...rest } = input
+  return { ...rest, password_hash: password === undefined ? null : await hashPassword(password) }
+}
+
 /** Inserts a user in the caller's transaction; a taken login (any case) is a 409 naming it. */
-export async function insertUser(ctx: AppContext, tx: TransactionSql, input: UserCreate, actor: Actor): Promise<User> {
+export async function insertUser(ctx: AppContext, tx: TransactionSql, input: NewUser, actor: Actor): Promise<User> {
   const [taken] = await tx`select id from users where lower(login) = lower(${input.login})`
   if (taken) throw conflict(`the login "${input.login}" is taken`, [{ path: '/body/login', message: 'already in use' }])
-  const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
   const [row] = await tx`
     insert into users (login, display_name, email, role, password_hash)
-    values (${input.login}, ${input.display_name ?? input.login}, ${input.email ?? null}, ${input.role}, ${passwordHash})
+    values (${input.login}, ${input.display_name ?? input.login}, ${input.email ?? null}, ${input.role}, ${input.password_hash})
     returning id`
   const user = await getUser(tx, row!.id as number)
   await recordAudit(tx, actor, { action: 'user.create', target: { type: 'user', id: user.id }, details: { login: user.login, role: user.role } })
@@ -97,7 +111,8 @@ export async function insertUser(ctx: AppContext, tx: TransactionSql, input: Use
 }
 
 export async function createUser(ctx: AppContext, input: UserCreate, actor: Actor): Promise<User> {
-  return write(ctx, ({ tx }) => insertUser(ctx, tx, input, actor))
+  const user = await hashNewUser(input)
+  return write(ctx, ({ tx }) => insertUser(ctx, tx, user, actor))
 }
 
 export interface UserPatch {
@@ -115,6 +130,8 @@ export interface UserPatch {
  */
 export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, actor: Actor, keepSession?: string): Promise<User> {
   const ended: string[] = []
+  // Hashed before the transaction, which would hold its connection for the hash's ≈50 ms.
+  const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password)
   const user = await write(ctx, async ({ tx }) => {
     await tx`select pg_advisory_xact_lock(${ADMIN_LOCK})`
     const current = await getUser(tx, id)
@@ -132,7 +149,7 @@ export async function updateUser(ctx: AppContext, id: number, patch: UserPatch, 
     if (patch.email !== undefined) values.email = patch.email
     if (patch.role !== undefined) values.role = patch.role
     if (patch.disabled !== undefined) values.disabled = patch.disabled
-    if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
+    if (passwordHash !== undefined) values.password_hash = passwordHash
     if (Object.keys(values).length) await tx`update users set ${tx(values)}, updated_at = now() where id = ${id}`
     if (patch.disabled === true || patch.password !== undefined) {
       // A disabled user is out at once; a changed password ends what the old one may have let
@@ -181,7 +198,7 @@ export async function upsertExternalUser(ctx: AppContext, identity: ExternalIden
     if (first) await deleteSetupCodes(tx)
     const login = await freeLogin(tx, identity.login)
     const actor: Actor = { userId: null, label: identity.provider, address: null }
-    const created = await insertUser(ctx, tx, { login, display_name: identity.displayName || login, email: identity.email ?? null, role: identity.role }, actor)
+    const created = await insertUser(ctx, tx, { login, display_name: identity.displayName || login, email: identity.email ?? null, role: identity.role, password_hash: null }, actor)
     await tx`insert into user_identities (provider, subject, user_id) values (${identity.provider}, ${identity.subject}, ${created.id})`
     return created
   })
