@@ -3,29 +3,21 @@
 // Eviction API (what a drain does), the kubelet's node-pressure eviction, and a lost node. Each run
 // must resolve as lost (so the coordinator queues the job again) naming what happened, keep the
 // output followed so far, and leave no Job or Secret behind. No real cluster is involved.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLogger } from '../core/log.ts'
 import type { OutputChunk } from '../core/executor.ts'
-import { createKubernetesClient } from '../plugins/executors/kubernetes/client.ts'
-import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
 import { kubernetes } from '../plugins/executors/kubernetes/index.ts'
 import { makeSpec, record, SCENARIO_SCRIPT } from './executor-conformance.ts'
-import { AGENT_ENTRYPOINT_IMAGE, fakeKubeconfig, startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
+import { startFakeCluster } from './fixtures/fake-kubernetes-cluster.ts'
 
 const NAMESPACE = 'agents'
 const IMAGE = 'terarchitect-agent-test'
 const dir = mkdtempSync(join(tmpdir(), 'kubernetes-disruption-'))
-const fake = await startFakeKubernetes({
-  namespaces: [NAMESPACE],
-  images: { [IMAGE]: AGENT_ENTRYPOINT_IMAGE },
-})
-const kubeconfig = join(dir, 'kubeconfig.json')
-writeFileSync(kubeconfig, fakeKubeconfig(fake, NAMESPACE))
-const client = createKubernetesClient(resolveConnection({ kubeconfig }))
+const { fake, kubeconfig, client, evict } = await startFakeCluster(dir, NAMESPACE, IMAGE)
 const log = createLogger('debug', { test: 'kubernetes-disruption' }, () => {})
 const executor = (command = [process.execPath, '-e', SCENARIO_SCRIPT]) =>
   kubernetes({ kubeconfig, image: IMAGE, coordinatorId: 'disruption-test', log, stopTimeoutSec: 1, command })
@@ -68,8 +60,7 @@ test.after(async () => {
 test('a Pod evicted through the Eviction API (a drain) mid-run: the run is lost, naming the eviction; output kept; no Job or Secret left', async () => {
   const evictions: unknown[] = []
   const run = await disruptedRun(async (pod) => {
-    const body = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NAMESPACE } }
-    evictions.push(await client.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods/${pod}/eviction`, { body, expect: [201] }))
+    evictions.push(await evict(pod))
   })
   assert.equal(evictions, [{ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }])
   assert.is(run.result.stoppedBy, undefined)
@@ -147,9 +138,7 @@ test('a lost node whose Pod stays Terminating (no kubelet confirms): the run is 
 test('a disrupted Pod whose agent still exits 0 within its grace period is a success, not a lost run', async () => {
   const script = `process.on('SIGTERM', () => { console.log('stopping cleanly'); process.exit(0) }); console.log('sleeping'); setTimeout(() => {}, 60000)`
   const run = await disruptedRun(async (pod) => {
-    await client.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods/${pod}/eviction`, {
-      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod }, deleteOptions: { gracePeriodSeconds: 5 } }, expect: [201],
-    })
+    await evict(pod, { gracePeriodSeconds: 5 })
   }, [process.execPath, '-e', script])
   assert.equal(run.result, { exitCode: 0 })
   assert.match(run.text('stdout'), 'stopping cleanly')
@@ -164,7 +153,7 @@ test('a Job whose Pod is evicted is Failed, as with backoffLimit 0 a real Job co
   })
   await waitFor('the Pod to run', () => fake.objects('pods', NAMESPACE).some((pod) => pod.metadata.labels?.by === name && pod.status?.phase === 'Running'))
   const pod = fake.objects('pods', NAMESPACE).find((candidate) => candidate.metadata.labels?.by === name)!.metadata.name
-  await client.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods/${pod}/eviction`, { body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod } }, expect: [201] })
+  await evict(pod)
   await waitFor('the Pod to be gone', () => !fake.objects('pods', NAMESPACE).some((candidate) => candidate.metadata.name === pod))
   const job = fake.objects('jobs', NAMESPACE).find((candidate) => candidate.metadata.name === name)!
   assert.equal(job.status.conditions?.map((condition: { type: string }) => condition.type), ['Failed'])

@@ -16,11 +16,9 @@ import { createWorkerClient } from '../core/coordinator/client.ts'
 import { startCoordinator } from '../core/coordinator/loop.ts'
 import type { Executor } from '../core/executor.ts'
 import { createLogger } from '../core/log.ts'
-import { createKubernetesClient } from '../plugins/executors/kubernetes/client.ts'
-import { resolveConnection } from '../plugins/executors/kubernetes/connection.ts'
 import { kubernetesContainers } from '../plugins/executors/kubernetes/containers.ts'
 import { enqueue, eventsOf, jobOf, outputText, project, startCoordinatorApp, waitForJob, WORKER_KEY } from './coordinator-fixtures.ts'
-import { AGENT_ENTRYPOINT_IMAGE, fakeKubeconfig, startFakeKubernetes } from './fixtures/fake-kubernetes.ts'
+import { startFakeCluster } from './fixtures/fake-kubernetes-cluster.ts'
 import { waitFor } from './helpers.ts'
 
 const NAMESPACE = 'agents'
@@ -35,13 +33,7 @@ test('a Pod evicted mid-run: the coordinator queues the job again as attempt 2, 
   const dir = mkdtempSync(join(tmpdir(), 'kubernetes-requeue-'))
   const agent = join(dir, 'agent.js')
   writeFileSync(agent, AGENT)
-  const fake = await startFakeKubernetes({
-    namespaces: [NAMESPACE],
-    images: { [IMAGE]: AGENT_ENTRYPOINT_IMAGE },
-  })
-  const kubeconfig = join(dir, 'kubeconfig.json')
-  writeFileSync(kubeconfig, fakeKubeconfig(fake, NAMESPACE))
-  const admin = createKubernetesClient(resolveConnection({ kubeconfig }))
+  const { fake, kubeconfig, client: admin, evict } = await startFakeCluster(dir, NAMESPACE, IMAGE)
   const app = await startCoordinatorApp()
   const coordinatorId = `k8s-requeue-${randomUUID().slice(0, 8)}`
   const log = createLogger('error', {})
@@ -65,9 +57,7 @@ test('a Pod evicted mid-run: the coordinator queues the job again as attempt 2, 
       return pod && outputText(await eventsOf(app, p.id, ticketId)).includes('agent attempt 1') ? pod.metadata.name : undefined
     }, 30000, 'attempt 1 to run and print')
     assert.is((await jobOf(app, jobId)).attempt, 1)
-    await admin.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods/${first}/eviction`, {
-      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: first, namespace: NAMESPACE } }, expect: [201],
-    })
+    await evict(first)
     const job = await waitForJob(app, jobId, ['succeeded', 'failed', 'cancelled'], 60000)
     assert.is(job.status, 'succeeded', JSON.stringify(job))
     assert.is(job.attempt, 2)
