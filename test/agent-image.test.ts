@@ -126,7 +126,7 @@ for (const mode of ['claude-code', 'codex']) {
     const executor = dockerDood({ image: TAG, cacheVolume: '', coordinatorId: 'agent-image-test', log })
     const output: OutputChunk[] = []
     const started = Date.now()
-    const lease = holdJob(world, job.job_id)
+    const lease = holdJob(world, job)
     try {
       const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
       await lease.report(result.exitCode)

@@ -2,7 +2,7 @@
 // dense, run/move enqueue or refuse with 422/409, moving back cancels, logs paginate, jobs retry.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DB_KINDS, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
+import { DB_KINDS, claimSeqOf, createRunnableProject, createTicket, startTestApp, stopOwnCluster, type TestApp } from './helpers.ts'
 import { assertError } from './api-helpers.ts'
 
 /** Ticket ids per column in board order, after checking every column's positions are 0..n-1. */
@@ -207,9 +207,9 @@ for (const kind of DB_KINDS) {
     const back2 = await t.api('PATCH', path(project.id, running.id), { column_id: 'backlog' })
     assert.is(back2.body.job.status, 'running')
     assert.is(back2.body.job.cancel_requested, true)
-    const beat = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'c1' })
+    const beat = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq })
     assert.is(beat.body.cancel_requested, true)
-    const ended = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+    const ended = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
     assert.is(ended.body.status, 'cancelled', 'a requested cancel wins over a success report')
 
     // Moving to another column (not the backlog) leaves the job alone.
@@ -226,7 +226,7 @@ for (const kind of DB_KINDS) {
     const { job } = (await t.api('POST', `${path(project.id, ticket.id)}/run`)).body
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
     assert.is(claim.body.job_id, job.id)
-    await t.api('POST', `/api/worker/jobs/${job.id}/fail`, { coordinator_id: 'c1', exit_code: 2, error: 'tests failed' })
+    await t.api('POST', `/api/worker/jobs/${job.id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 2, error: 'tests failed' })
     const read = await t.api('GET', path(project.id, ticket.id))
     assert.equal(read.body.job, {
       job_id: job.id, ticket_id: ticket.id, kind: 'ticket', status: 'failed', attempt: 1, error: 'tests failed', cancel_requested: false,
@@ -350,8 +350,8 @@ for (const kind of DB_KINDS) {
 
     // A: claimed and succeeded. B: claimed and failed. C: cancelled while pending.
     for (let i = 0; i < 2; i++) await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
-    await t.api('POST', `/api/worker/jobs/${jobA.id}/complete`, { coordinator_id: 'c1', exit_code: 0, usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.01 } })
-    await t.api('POST', `/api/worker/jobs/${jobB.id}/fail`, { coordinator_id: 'c1', exit_code: 1, error: 'boom' })
+    await t.api('POST', `/api/worker/jobs/${jobA.id}/complete`, { coordinator_id: 'c1', claim_seq: await claimSeqOf(t, jobA.id), exit_code: 0, usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.01 } })
+    await t.api('POST', `/api/worker/jobs/${jobB.id}/fail`, { coordinator_id: 'c1', claim_seq: await claimSeqOf(t, jobB.id), exit_code: 1, error: 'boom' })
     const cancelled = await t.api('POST', `/api/jobs/${jobC.id}/cancel`)
     assert.is(cancelled.status, 200)
     assert.is(cancelled.body.status, 'cancelled')

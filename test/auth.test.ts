@@ -52,14 +52,15 @@ for (const kind of DB_KINDS) {
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' }, worker)
     assert.is(claim.status, 200, 'the right key claims')
     const id = claim.body.job_id
-    for (const [path, body] of [[`/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'c1' }], [`/api/worker/jobs/${id}/fail`, { coordinator_id: 'c1', error: 'x' }], [`/api/worker/jobs/${id}/complete`, { coordinator_id: 'c1' }]] as const) {
+    const bound = { coordinator_id: 'c1', claim_seq: claim.body.claim_seq }
+    for (const [path, body] of [[`/api/worker/jobs/${id}/heartbeat`, bound], [`/api/worker/jobs/${id}/fail`, { ...bound, error: 'x' }], [`/api/worker/jobs/${id}/complete`, bound]] as const) {
       assertError(await t.api('POST', path, body, anonymous), 401, undefined, path)
       assertError(await t.api('POST', path, body, bearer('nope-nope-nope')), 401, undefined, path)
     }
     assert.is((await t.api('GET', `/api/jobs/${id}`)).body.status, 'running', 'refused calls changed nothing')
-    const beat = await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'c1' }, worker)
+    const beat = await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, bound, worker)
     assert.is(beat.status, 200)
-    assert.is((await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'c1', exit_code: 0 }, worker)).body.status, 'succeeded')
+    assert.is((await t.api('POST', `/api/worker/jobs/${id}/complete`, { ...bound, exit_code: 0 }, worker)).body.status, 'succeeded')
     // The scheme is case-insensitive, as HTTP says.
     assert.is((await t.api('POST', '/api/worker/jobs/start', {}, { authorization: `bearer ${WORKER_KEY}` })).status, 204)
   })
@@ -79,9 +80,10 @@ for (const kind of DB_KINDS) {
   test('a job token cannot use the coordinator API', async ({ t }) => {
     const { job, token } = await claimedTicket(t)
     assertError(await t.api('POST', '/api/worker/jobs/start', {}, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'c1' }, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/complete`, { coordinator_id: 'c1' }, bearer(token)), 403)
-    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'c1', error: 'x' }, bearer(token)), 403)
+    const bound = { coordinator_id: 'c1', claim_seq: job.claim_seq }
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, bound, bearer(token)), 403)
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/complete`, bound, bearer(token)), 403)
+    assertError(await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { ...bound, error: 'x' }, bearer(token)), 403)
     assert.is((await t.api('GET', `/api/jobs/${job.job_id}`)).body.status, 'running')
   })
 

@@ -33,10 +33,15 @@ interface Fixture {
   /** A ticket whose job is running (claimed by c1). */
   t4: number
   j4: number
+  /** j4's claim (`claim_seq`): the bound worker calls about it name it. */
+  c4: number
   lt: number
   note: number
+  /** A pending job, never claimed. */
   j2: number
   j3: number
+  /** j3's claim. */
+  c3: number
   /** The agent token of t3's (finished) job. */
   token3: string
   /** The agent token of t4's (running) job: agent routes take only a job token. */
@@ -182,14 +187,14 @@ function listEndpoints(f: Fixture, ticket: Record<string, number>, agentTicket: 
     // Raw body, HMAC-verified: the JSON generators do not apply (see webhookCases).
     { method: 'POST', path: '/api/webhooks/:kind', access: 'public' },
     { method: 'POST', path: '/api/worker/jobs/start', access: 'worker', body: { project_id: f.p, wait_ms: 0, coordinator_id: 'c1', executor: 'local' } },
-    { method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
-    { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id'] },
-    { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error', 'coordinator_id'] },
-    { method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1' }, required: ['coordinator_id'] },
-    { method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', reason: 'its node w1 is down' }, required: ['coordinator_id', 'reason'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', claim_seq: f.c4 }, required: ['coordinator_id', 'claim_seq'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', claim_seq: f.c4, exit_code: 0, output_tail: 'ok', usage: { input_tokens: 1 } }, required: ['coordinator_id', 'claim_seq'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', claim_seq: f.c4, exit_code: 1, error: 'e', output_tail: 'x' }, required: ['error', 'coordinator_id', 'claim_seq'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', claim_seq: f.c4 }, required: ['coordinator_id', 'claim_seq'] },
+    { method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: { id: f.j4 }, body: { coordinator_id: 'c1', claim_seq: f.c4, reason: 'its node w1 is down' }, required: ['coordinator_id', 'claim_seq', 'reason'] },
     {
       method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: { id: f.j4 },
-      body: { coordinator_id: 'c1', executor: 'local', fallback_reason: 'the daemon refused the container' }, required: ['coordinator_id', 'executor'],
+      body: { coordinator_id: 'c1', claim_seq: f.c4, executor: 'local', fallback_reason: 'the daemon refused the container' }, required: ['coordinator_id', 'claim_seq', 'executor'],
     },
     { method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: { coordinator_id: 'c1', token: 'ghp_bad_input', project_ids: [f.p] }, required: ['coordinator_id', 'token'] },
     { method: 'GET', path: '/api/worker/settings', access: 'worker' },
@@ -401,7 +406,7 @@ function valueCases(list: Endpoint[], f: Fixture): Case[] {
   }
   put(by('POST', '/api/worker/jobs/:id/complete'), [{ exit_code: 1.5 }, { exit_code: 99999999999 }, { output_tail: 'x'.repeat(65537) }, { usage: { cost_usd: -1 } }], (change) => new RegExp(`^/body/${Object.keys(change)[0]}`))
   put(by('POST', '/api/worker/jobs/:id/fail'), [{ error: '' }, { exit_code: -99999999999 }], field)
-  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }, { attempt: 0 }], field)
+  put(by('POST', '/api/worker/jobs/:id/requeue'), [{ reason: '' }, { reason: 'x'.repeat(501) }, { output_tail: 'x'.repeat(65537) }, { attempt: 1 }], field)
   put(by('POST', '/api/worker/jobs/:id/executor'), [
     { executor: '' }, { executor: 'Docker' }, { executor: 'x'.repeat(51) }, { fallback_reason: '' }, { fallback_reason: 'x'.repeat(2001) },
   ], field)
@@ -582,13 +587,14 @@ function stateCases(list: Endpoint[], f: Fixture): Case[] {
     post('retry a succeeded job', `/api/jobs/${f.j3}/retry`, 409),
     post('cancel a succeeded job', `/api/jobs/${f.j3}/cancel`, 409, undefined, '/job/status'),
     post('cancel via a ticket with no job', ticketPath(f.p, f.t1, '/cancel'), 404),
-    post('heartbeat a job that is not running', `/api/worker/jobs/${f.j2}/heartbeat`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
-    post('heartbeat a finished job', `/api/worker/jobs/${f.j3}/heartbeat`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
-    post('heartbeat the running job as another instance', `/api/worker/jobs/${f.j4}/heartbeat`, 409, { coordinator_id: 'c2' }, '/job/status', worker),
-    post('release a job that is not running', `/api/worker/jobs/${f.j2}/release`, 409, { coordinator_id: 'c1' }, undefined, worker),
-    post('requeue a job that is not running', `/api/worker/jobs/${f.j2}/requeue`, 409, { coordinator_id: 'c1', reason: 'its node w1 is down' }, undefined, worker),
-    post('complete a job that was never claimed', `/api/worker/jobs/${f.j2}/complete`, 409, { coordinator_id: 'c1' }, '/job/status', worker),
-    post('fail a succeeded job', `/api/worker/jobs/${f.j3}/fail`, 409, { coordinator_id: 'c1', error: 'late' }, '/job/status', worker),
+    post('heartbeat a job that was never claimed', `/api/worker/jobs/${f.j2}/heartbeat`, 409, { coordinator_id: 'c1', claim_seq: 1 }, '/claim_seq', worker),
+    post('heartbeat a finished job', `/api/worker/jobs/${f.j3}/heartbeat`, 409, { coordinator_id: 'c1', claim_seq: f.c3 }, '/job/status', worker),
+    post('heartbeat the running job as another instance', `/api/worker/jobs/${f.j4}/heartbeat`, 409, { coordinator_id: 'c2', claim_seq: f.c4 }, '/job/status', worker),
+    post('heartbeat the running job naming a claim it never had', `/api/worker/jobs/${f.j4}/heartbeat`, 409, { coordinator_id: 'c1', claim_seq: f.c4 + 1 }, '/claim_seq', worker),
+    post('release a job that is not running', `/api/worker/jobs/${f.j3}/release`, 409, { coordinator_id: 'c1', claim_seq: f.c3 }, undefined, worker),
+    post('requeue a job that is not running', `/api/worker/jobs/${f.j3}/requeue`, 409, { coordinator_id: 'c1', claim_seq: f.c3, reason: 'its node w1 is down' }, undefined, worker),
+    post('complete a job that was never claimed', `/api/worker/jobs/${f.j2}/complete`, 409, { coordinator_id: 'c1', claim_seq: 1 }, '/claim_seq', worker),
+    post('fail a succeeded job', `/api/worker/jobs/${f.j3}/fail`, 409, { coordinator_id: 'c1', claim_seq: f.c3, error: 'late' }, '/job/status', worker),
     post('agent logs with the token of a finished job', ticketPath(f.p, f.t3, '/logs'), 401, { step: 's' }, undefined, { authorization: `Bearer ${f.token3}` }),
     post('agent memory of a kind the agent does not own', ticketPath(f.p, f.t4, '/memory/index'), 403, { documents: [{ kind: 'ticket', content: 'c' }] }, '/body/documents/0/kind', agent),
     post('a coordinator token for an unknown project', '/api/coordinators/tokens', 400, { name: 'x', project_ids: [UNKNOWN] }, '/body/project_ids/0'),
@@ -671,7 +677,7 @@ async function fixture(t: TestApp): Promise<Fixture> {
     { step: 'clone', summary: 'cloned', event: { kind: 'message', text: 'hi' } },
     { authorization: `Bearer ${claim.body.agent_token}` },
   )
-  assert.is((await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 }, worker)).status, 200)
+  assert.is((await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 }, worker)).status, 200)
   const t4 = await createTicket(t, project.id, { title: 'running', column_id: 'in_progress' })
   const running = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' }, worker)
   assert.is(running.body.ticket_id, t4.id)
@@ -689,8 +695,8 @@ async function fixture(t: TestApp): Promise<Fixture> {
   const notification = await t.api('POST', '/api/notifications/endpoints', { url: 'https://hooks.example/fixture', events: ['ci_fix.exhausted'] })
   assert.is(notification.status, 201)
   return {
-    p: project.id, pName: project.name, l: local.id, t1: t1.id, t2: t2.id, t3: t3.id, t4: t4.id, j4: running.body.job_id, lt: lt.id, note: note.id,
-    j2: ticket2.job.job_id, j3: claim.body.job_id, token3: claim.body.agent_token, token4: running.body.agent_token, coordinatorTokenId: coordinatorToken.body.id, notificationId: notification.body.endpoint.id,
+    p: project.id, pName: project.name, l: local.id, t1: t1.id, t2: t2.id, t3: t3.id, t4: t4.id, j4: running.body.job_id, c4: running.body.claim_seq, lt: lt.id, note: note.id,
+    j2: ticket2.job.job_id, j3: claim.body.job_id, c3: claim.body.claim_seq, token3: claim.body.agent_token, token4: running.body.agent_token, coordinatorTokenId: coordinatorToken.body.id, notificationId: notification.body.endpoint.id,
     graphVersion: graph.body.version, boardVersion: board.version,
   }
 }

@@ -108,7 +108,7 @@ api('a fallen-back job reads executor local with the reason in the jobs API; a n
   assert.equal([(await t.api('GET', `/api/jobs/${jobId}`)).body.executor, (await t.api('GET', `/api/jobs/${jobId}`)).body.fallback_reason], ['docker-dind', null])
 
   const client = createWorkerClient({ apiUrl: t.url, workerKey: t.workerKey, coordinatorId: 'c1' })
-  await client.recordExecutor(jobId, { executor: 'local', fallback_reason: 'docker-dind: image terarchitect-agent not found' })
+  await client.recordExecutor(jobId, { claim_seq: claim.body.claim_seq, executor: 'local', fallback_reason: 'docker-dind: image terarchitect-agent not found' })
   const read = (await t.api('GET', `/api/jobs/${jobId}`)).body
   assert.equal([read.executor, read.fallback_reason], ['local', 'docker-dind: image terarchitect-agent not found'])
   const listed = (await t.api('GET', `/api/projects/${project.id}/jobs`)).body
@@ -116,7 +116,7 @@ api('a fallen-back job reads executor local with the reason in the jobs API; a n
   assert.equal([entry.executor, entry.fallback_reason], ['local', 'docker-dind: image terarchitect-agent not found'])
 
   // Handed back (a shutdown; a lost lease does the same) and claimed again: the new run starts clean.
-  await client.release(jobId)
+  await client.release(jobId, claim.body.claim_seq)
   const again = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c2', executor: 'docker-dind' })
   assert.is(again.body.job_id, jobId, 'the same job is claimed again')
   const reclaimed = (await t.api('GET', `/api/jobs/${jobId}`)).body
@@ -128,7 +128,7 @@ api('refusals: anonymous 401, a job token 403, another coordinator 409, a bad bo
   await createTicket(t, project.id, { column_id: 'in_progress' })
   const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
   const path = `/api/worker/jobs/${claim.body.job_id}/executor`
-  const body = { coordinator_id: 'c1', executor: 'local', fallback_reason: 'x' }
+  const body = { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, executor: 'local', fallback_reason: 'x' }
   assertError(await t.api('POST', path, body, { authorization: '' }), 401)
   assertError(await t.api('POST', path, body, { authorization: `Bearer ${claim.body.agent_token}` }), 403)
   assertError(await t.api('POST', path, { ...body, coordinator_id: 'someone-else' }), 409)

@@ -3,7 +3,7 @@
 // finished reporting. Every call names its claim (claim_seq). Against a scripted fake app (node:http), in-process, with the claim of attempt 2
 // answered before the requeue is: the lost run's end leaves the next attempt counted and kept
 // (running jobs: its slot, reconcile's keep set, the shutdown's wait), and the requeue names the
-// attempt that was lost.
+// claim of the attempt that was lost.
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { test } from 'uvu'
@@ -21,7 +21,7 @@ const claimOf = (attempt: number) => ({
   attempt, claim_seq: 10 + attempt, max_attempts: 3, lease_sec: 60, agent_token: `job-token-${attempt}`,
 })
 
-test('the next attempt claimed before the lost run has reported stays counted and kept; the requeue names attempt 1', async () => {
+test('the next attempt claimed before the lost run has reported stays counted and kept; the requeue names attempt 1\'s claim', async () => {
   const requests: { path: string; body: any }[] = []
   let attempt = 0
   let secondClaimAnswered: () => void = () => {}
@@ -91,8 +91,8 @@ test('the next attempt claimed before the lost run has reported stays counted an
     assert.equal(runs, [1, 2])
     assert.equal(coordinator.runningJobs(), [JOB], 'attempt 2 is still running here')
     const requeue = requests.find((request) => request.path === `/api/worker/jobs/${JOB}/requeue`)!
-    assert.is(requeue.body.attempt, 1, 'the requeue names the attempt that was lost')
-    assert.is(requeue.body.claim_seq, 11, 'and its claim')
+    assert.is(requeue.body.claim_seq, 11, 'the requeue names the claim of the attempt that was lost')
+    assert.not.ok('attempt' in requeue.body, 'and no attempt: the claim is the more precise')
     releaseSecond({ exitCode: 0 })
     await waitFor(async () => coordinator.runningJobs().length === 0, 5000, 'attempt 2 to end')
     const complete = requests.find((request) => request.path === `/api/worker/jobs/${JOB}/complete`)

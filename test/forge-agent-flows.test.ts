@@ -172,7 +172,7 @@ for (const forge of ['gitea', 'gitlab'] as const) {
     }
     const executor = dockerDood({ image: TAG, cacheVolume: '', coordinatorId: 'forge-agent-flows', log: createLogger('warn', { test: 'forge-agent-flows' }) })
     const output: OutputChunk[] = []
-    const lease = holdJob(w, job.job_id)
+    const lease = holdJob(w, job)
     try {
       const result = await executor.run(spec, (chunk) => output.push(chunk), new AbortController().signal)
       await lease.report(result.exitCode)

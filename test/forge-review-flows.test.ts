@@ -121,7 +121,7 @@ async function ticketFlow(world: World, t: TestApp, gitCloneUrl: string): Promis
   const page = request!.url.replace(/^http:/, 'https:')
   const done = await t.api('POST', `${base}/complete`, { pr_number: request!.number, pr_url: page, summary: 'Implemented it' }, agentAuth(claim.body.agent_token))
   assert.is(done.status, 200, JSON.stringify(done.body))
-  const complete = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  const complete = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   assert.is(complete.body.status, 'succeeded', JSON.stringify(complete.body))
   const shown = await t.api('GET', `${base}`)
   assert.is(shown.body.column_id, 'in_review')
@@ -154,7 +154,7 @@ async function reviewFlow(f: Flow): Promise<void> {
   const reply = await f.t.api('POST', `/api/projects/${f.projectId}/tickets/${f.ticketId}/forge/reply`, { body: 'Handled the empty list' }, agentAuth(claim.body.agent_token))
   assert.is(reply.status, 201, JSON.stringify(reply.body))
   assert.ok(f.world.bodies(f.number).some((body) => body.startsWith(MARKER) && body.includes('Handled the empty list')), 'the reply is on the request')
-  const complete = await f.t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  const complete = await f.t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   assert.is(complete.body.status, 'succeeded')
   // The poller: a writer's comment without a webhook becomes the next job; the app's own reply none.
   f.world.quietComment('alice', f.number, 'Polled: add a test')
@@ -167,7 +167,7 @@ async function reviewFlow(f: Flow): Promise<void> {
   }, 20000, 'the polled comment\'s job')
   assert.ok(jobs.some((j: any) => j.comment_body?.includes('Polled: add a test')), JSON.stringify(jobs.map((j: any) => j.comment_body)))
   const next = await f.t.api('POST', '/api/worker/jobs/start', { project_id: f.projectId, coordinator_id: 'c1' })
-  await f.t.api('POST', `/api/worker/jobs/${next.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  await f.t.api('POST', `/api/worker/jobs/${next.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: next.body.claim_seq, exit_code: 0 })
 }
 
 const WORLDS: [string, () => Promise<World>][] = [['gitlab', gitlabWorld], ['gitea', giteaWorld]]

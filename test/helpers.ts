@@ -146,6 +146,17 @@ export async function createTicket(t: TestApp, projectId: number, fields: Record
   return res.body as { id: number; column_id: string; position: number }
 }
 
+/**
+ * The job's last claim (`claim_seq`): what the worker API's calls about the run holding it now
+ * (heartbeat, complete, fail, release, requeue, executor) name, for suites that hold the job but not
+ * its claim answer.
+ */
+export async function claimSeqOf(t: TestApp, jobId: number): Promise<number> {
+  const [row] = await t.app.ctx.sql`select claim_seq from agent_jobs where id = ${jobId}`
+  if (!row) throw new Error(`no job ${jobId}`)
+  return row.claim_seq as number
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls `check` until it returns a truthy value or `ms` passes. */

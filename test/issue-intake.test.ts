@@ -151,7 +151,7 @@ github('closing the issue stops the ticket\'s running job, naming the issue', as
   const [audit] = await ctxOf().sql`select actor_label from audit where action = 'job.cancel' and target_id = ${String(job.job_id)}`
   assert.is(audit?.actor_label, `the close of issue ${REPO}#${issue.number}`)
   const worker = { authorization: `Bearer ${world.secrets.workerApiKey}` }
-  await world.t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'agent-tests', exit_code: 130, error: 'cancelled' }, worker)
+  await world.t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'agent-tests', claim_seq: job.claim_seq, exit_code: 130, error: 'cancelled' }, worker)
   const ended = await waitFor(async () => (await getTicket(world, link!.ticket_id)).job?.reason, 5000, 'the job\'s reason')
   assert.match(ended, `the close of issue ${REPO}#${issue.number}`)
 })
@@ -243,7 +243,7 @@ gitlab('a writer\'s edit updates the ticket, a reader\'s is shown; the start lab
   assert.match(mr.description, `Closes #${issue.iid}`, 'the merge request closes the issue')
   assert.ok(await gl.fake.state.merge(GL_REPO, mr.iid))
   assert.is(gl.fake.state.issueOf(GL_REPO, issue.iid).state, 'closed', 'merging closed the issue, as GitLab does')
-  await gl.t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  await gl.t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   // Closing an issue whose ticket's job is queued cancels it, the reason naming the issue.
   const stop = gl.fake.state.openIssue(GL_REPO, 'rita', { title: 'Stop me on GitLab', createdAt: minuteAgo() })
   await glLabel(stop.iid, 'alice', 'agent::start')

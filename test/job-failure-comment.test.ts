@@ -11,6 +11,7 @@ import { sleep, waitFor } from './helpers.ts'
 import { commentJobFailure } from '../core/services/job-failure-comment.ts'
 import { REPLY_MARKER } from '../core/services/review/comments.ts'
 import { expireLeases } from '../core/services/reaper.ts'
+import type { ClaimedJob } from '../core/coordinator/client.ts'
 
 const PUBLIC_URL = 'https://terarchitect.example.com'
 let world: World
@@ -37,14 +38,14 @@ async function ticketWithPull(title: string) {
   return { ticket, pull }
 }
 
-const fail = (jobId: number, text: string) => world.t.api('POST', `/api/worker/jobs/${jobId}/fail`, {
-  coordinator_id: 'agent-tests', error: 'agent exited with code 1', output_tail: '', reason: { kind: 'git', text },
+const fail = (job: ClaimedJob, text: string) => world.t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, {
+  coordinator_id: 'agent-tests', claim_seq: job.claim_seq, error: 'agent exited with code 1', output_tail: '', reason: { kind: 'git', text },
 }, worker())
 
 test('a failed ticket job comments its reason on the ticket\'s PR once, redacted, with the link to the job and the reply marker', async () => {
   const { ticket, pull } = await ticketWithPull('Fails on its PR')
   const claimed = await runAndClaim(world, ticket.id)
-  const res = await fail(claimed.job_id, `Git push failed: remote refused ${world.secrets.githubToken}`)
+  const res = await fail(claimed, `Git push failed: remote refused ${world.secrets.githubToken}`)
   assert.is(res.status, 200, JSON.stringify(res.body))
   const [comment] = await waitFor(async () => (comments(pull.number).length ? comments(pull.number) : null), 10_000, 'the failure comment')
   const job = await jobOf(claimed.job_id)
@@ -56,7 +57,7 @@ test('a failed ticket job comments its reason on the ticket\'s PR once, redacted
   assert.is(comment!.user.login, 'terarchitect-bot')
 
   // The same report again, and another try: still one comment.
-  assert.is((await fail(claimed.job_id, 'Git push failed')).status, 200)
+  assert.is((await fail(claimed, 'Git push failed')).status, 200)
   await commentJobFailure(world.t.app.ctx, job)
   await sleep(300)
   assert.is(comments(pull.number).length, 1)
@@ -66,7 +67,7 @@ test('a job a person cancelled says nothing on the PR', async () => {
   const { ticket, pull } = await ticketWithPull('Stopped by a person')
   const claimed = await runAndClaim(world, ticket.id)
   assert.is((await world.t.api('POST', `/api/jobs/${claimed.job_id}/cancel`, undefined, world.people)).status, 200)
-  const res = await fail(claimed.job_id, 'Stopped on request')
+  const res = await fail(claimed, 'Stopped on request')
   assert.is(res.status, 200, JSON.stringify(res.body))
   assert.is((await jobOf(claimed.job_id)).status, 'cancelled')
   await commentJobFailure(world.t.app.ctx, await jobOf(claimed.job_id))
@@ -78,7 +79,7 @@ test('a ticket without a PR: no comment, no forge call', async () => {
   const ticket = await createTicket(world, { title: 'No PR yet' })
   const before = world.gh.requests.length
   const claimed = await runAndClaim(world, ticket.id)
-  assert.is((await fail(claimed.job_id, 'Git clone failed')).status, 200)
+  assert.is((await fail(claimed, 'Git clone failed')).status, 200)
   await sleep(300)
   assert.is(world.gh.requests.slice(before).filter((r) => r.method === 'POST').length, 0)
 })
@@ -98,7 +99,7 @@ test('a forge that fails is logged; the job stays failed with its reason', async
   await world.settings({ GITHUB_API_URL: 'http://127.0.0.1:9' })
   try {
     const claimed = await runAndClaim(world, ticket.id)
-    assert.is((await fail(claimed.job_id, 'Git fetch failed')).status, 200)
+    assert.is((await fail(claimed, 'Git fetch failed')).status, 200)
     await waitFor(async () => world.t.logs.some((line) => line.includes('could not comment the job failure')), 10_000, 'the warning')
     const job = await jobOf(claimed.job_id)
     assert.equal([job.status, job.reason_kind, job.reason], ['failed', 'git', 'Git fetch failed'])

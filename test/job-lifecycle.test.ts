@@ -29,7 +29,7 @@ for (const kind of DB_KINDS) {
     const jobId = claim.body.job_id
     assert.is((await t.api('POST', '/api/worker/jobs/start', { project_id: project.id })).status, 204, 'no second claim')
 
-    const beat = await t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'c1' })
+    const beat = await t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq })
     assert.is(beat.status, 200)
     assert.is(beat.body.cancel_requested, false)
 
@@ -48,11 +48,11 @@ for (const kind of DB_KINDS) {
     assert.is(done.body.column_id, 'in_review')
     assert.is(done.body.pr_number, 1)
 
-    const complete = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok' })
+    const complete = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0, output_tail: 'ok' })
     assert.is(complete.status, 200)
     assert.is(complete.body.status, 'succeeded')
-    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0 })).status, 200, 'complete is idempotent')
-    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/fail`, { coordinator_id: 'c1', error: 'x' })).status, 409, 'conflicting outcome')
+    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })).status, 200, 'complete is idempotent')
+    assert.is((await t.api('POST', `/api/worker/jobs/${jobId}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'x' })).status, 409, 'conflicting outcome')
     const logs = await t.api('GET', `${base}/logs?after=0`)
     assert.equal(logs.body.events.map((event: any) => event.step), ['clone'])
   })
@@ -66,7 +66,7 @@ for (const kind of DB_KINDS) {
     const cancel = await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/cancel`)
     assert.is(cancel.status, 200)
     assert.is(cancel.body.cancel_requested, true)
-    const beat = await t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'c1' })
+    const beat = await t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq })
     assert.is(beat.body.cancel_requested, true)
     const asked = await t.api('GET', `/api/projects/${project.id}/tickets/${ticket.id}/cancel-requested`, undefined, {
       authorization: `Bearer ${claim.body.agent_token}`,
@@ -77,7 +77,7 @@ for (const kind of DB_KINDS) {
     })
     assert.is(late.status, 401, 'a cancelled agent cannot move the ticket to In Review')
     assert.match(late.body.error.message, 'was cancelled')
-    const reported = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 137 })
+    const reported = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 137 })
     assert.is(reported.body.status, 'cancelled')
     assert.is((await t.api('GET', `/api/jobs/${jobId}`)).body.status, 'cancelled')
   })
@@ -91,7 +91,7 @@ for (const kind of DB_KINDS) {
     assert.is(again.status, 200)
     assert.is(again.body.job_id, first.body.job_id)
     assert.is(again.body.attempt, 2)
-    const lost = await t.api('POST', `/api/worker/jobs/${first.body.job_id}/heartbeat`, { coordinator_id: 'dead' })
+    const lost = await t.api('POST', `/api/worker/jobs/${first.body.job_id}/heartbeat`, { coordinator_id: 'dead', claim_seq: first.body.claim_seq })
     assert.is(lost.status, 409, 'the dead coordinator lost its lease')
     await sleep(1300)
     const third = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c3', wait_ms: 3000 })

@@ -246,7 +246,7 @@ test('a lost lease: "cancelled", its coordinator stopped answering; queued again
   assert.is(requeued.reason, 'Its coordinator stopped answering (lease lost); queued again as attempt 2 of 2')
   assert.is((await reasonEvent(ticket.id, requeued.reason_event_id)).step, 'lease_expired')
   // The coordinator that held it hears lease_lost on its next heartbeat; the reason stays.
-  const beat = await world.t.api('POST', `/api/worker/jobs/${first.job_id}/heartbeat`, { coordinator_id: 'agent-tests' }, { authorization: `Bearer ${world.secrets.workerApiKey}` })
+  const beat = await world.t.api('POST', `/api/worker/jobs/${first.job_id}/heartbeat`, { coordinator_id: 'agent-tests', claim_seq: first.claim_seq }, { authorization: `Bearer ${world.secrets.workerApiKey}` })
   assert.is(beat.status, 409, JSON.stringify(beat.body))
   assert.is(beat.body.error.code, 'lease_lost')
   assert.is((await jobOf(first.job_id)).reason, requeued.reason)

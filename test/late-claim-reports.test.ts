@@ -1,5 +1,5 @@
 // A lost run's late reports never land on the job's next run. Every bound worker call names the claim
-// it is about (`claim_seq` from the claim answer); once the job was queued again and claimed by the
+// it is about (`claim_seq` from the claim answer; one naming none is 400); once the job was queued again and claimed by the
 // same coordinator, the first claim's complete, fail, heartbeat, release, requeue and executor are
 // 409 `lease_lost` naming the claims, and leave the second run running, its lease untouched. On the
 // coordinator's side, a report being retried stops once the heartbeat has seen the lease lost.
@@ -76,6 +76,19 @@ for (const [route, body] of lateCalls) {
     assert.is(done.body.status, 'succeeded')
   })
 }
+
+app('a late report that names no claim is refused (400) and leaves the next attempt running', async ({ t, projectId }) => {
+  const { id, first } = await secondClaim(t, projectId)
+  const before = await leaseOf(t, id)
+  for (const [route, body] of lateCalls) {
+    const { claim_seq: _, ...unnamed } = body(first)
+    const late = await t.api('POST', `/api/worker/jobs/${id}/${route}`, unnamed)
+    assert.is(late.status, 400, `${route}: ${JSON.stringify(late.body)}`)
+    assert.ok(late.body.error.details.some((detail: { path: string }) => detail.path === '/body/claim_seq'), `${route}: ${JSON.stringify(late.body)}`)
+  }
+  assert.equal(await leaseOf(t, id), before, 'attempt 2 is untouched')
+  assert.is((await t.api('POST', `/api/jobs/${id}/cancel`)).status, 200)
+})
 
 app('after the next run ended, a late report of the first claim is still 409; the second claim\'s own report again is idempotent', async ({ t, projectId }) => {
   const { id, first, second } = await secondClaim(t, projectId)

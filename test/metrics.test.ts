@@ -95,7 +95,7 @@ for (const kind of DB_KINDS) {
     assert.ok(during.value('terarchitect_llm_tokens_total', { purpose: 'worker', direction: 'input' })! >= 1200)
     assert.ok(during.value('terarchitect_llm_calls_total', { purpose: 'worker' })! >= 2)
 
-    const done = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: 'ok' })
+    const done = await t.api('POST', `/api/worker/jobs/${jobId}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0, output_tail: 'ok' })
     assert.is(done.status, 200, JSON.stringify(done.body))
     const after = await scrape(t)
     assert.is(after.value('terarchitect_queue_jobs', { project_id: pid, status: 'running' }), undefined)

@@ -115,7 +115,7 @@ for (const kind of DB_KINDS) {
       const { project, ticket } = await queuedTicket(t, as, 'Fix login')
       const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
       assert.is(claim.status, 200, JSON.stringify(claim.body))
-      const failed = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', exit_code: 1, error: 'tests did not pass' })
+      const failed = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 1, error: 'tests did not pass' })
       assert.is(failed.status, 200, JSON.stringify(failed.body))
 
       const [delivery] = await waitFor(async () => {
@@ -176,7 +176,7 @@ for (const kind of DB_KINDS) {
       const job = await write(t.app.ctx, (scope) => enqueueJob(t.app.ctx, scope, { projectId: project.body.id, ticketId: ticket.id, kind: 'review', prNumber: 31, commentBody: 'rename this' }))
       const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.body.id, coordinator_id: 'c1' })
       assert.is(claim.body.job_id, job.id)
-      assert.is((await t.api('POST', `/api/worker/jobs/${job.id}/complete`, { coordinator_id: 'c1', exit_code: 0 })).status, 200)
+      assert.is((await t.api('POST', `/api/worker/jobs/${job.id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })).status, 200)
       await waitFor(async () => (await deliveriesOf(t, as, endpoint.id)).some((d) => d.status === 'delivered'), 5000, 'the review.done delivery')
       assert.is(hook.received.length, 1)
       const body = JSON.parse(hook.received[0]!.body)
@@ -198,7 +198,7 @@ for (const kind of DB_KINDS) {
       const other = (await t.api('POST', '/api/notifications/endpoints', { url: quiet.url, events: ['review.done'] }, as.admin)).body.endpoint
       const { project } = await queuedTicket(t, as, 'Break things')
       const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
-      await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', error: 'boom' })
+      await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'boom' })
       const [delivery] = await waitFor(async () => {
         const rows = await deliveriesOf(t, as, endpoint.id)
         return rows.length && rows[0].status === 'failed' ? rows : null

@@ -68,7 +68,7 @@ function pushCommit(branch: string, from: string, files: Record<string, string>,
 
 /** Runs the agent for `job` while heartbeating its lease as its coordinator would. */
 async function heldRun(job: Awaited<ReturnType<Awaited<ReturnType<typeof secondAttempt>>['claim']>>) {
-  const beat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'agent-tests' }, worker()).catch(() => {}), 500)
+  const beat = setInterval(() => void world.t.api('POST', `/api/worker/jobs/${job.job_id}/heartbeat`, { coordinator_id: 'agent-tests', claim_seq: job.claim_seq }, worker()).catch(() => {}), 500)
   try {
     return await runAgentProcess(world, job, { path: [stub] })
   } finally {

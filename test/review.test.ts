@@ -49,7 +49,7 @@ async function ticketWithPr({ t, gh }: Ctx, writers: string[] = ['alice']): Prom
   const done = await t.api('POST', `/api/projects/${project.body.id}/tickets/${ticket.id}/complete`,
     { pr_url: pull.html_url, pr_number: pull.number, summary: 'Implemented it' }, auth)
   assert.is(done.status, 200, JSON.stringify(done.body))
-  const complete = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  const complete = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   assert.is(complete.body.status, 'succeeded')
   await waitFor(async () => (await reviewOf(t, project.body.id)).length > 0, 10000, 'the PR to be tracked')
   return { projectId: project.body.id, ticketId: ticket.id, repo, number: pull.number }
@@ -193,7 +193,7 @@ for (const kind of DB_KINDS) {
       assert.is(claim.body.github_comment_id, ids[i])
       const active = (await reviewJobs(t, s.projectId)).filter((job) => ['pending', 'running'].includes(job.status))
       assert.is(active.length, 1, 'one review job per PR at a time')
-      const done = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+      const done = await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
       assert.is(done.body.status, 'succeeded')
     }
     await waitFor(async () => (await reviewOf(t, s.projectId))[0].comments.addressed === 3, 5000, 'all three addressed')
@@ -217,7 +217,7 @@ for (const kind of DB_KINDS) {
       jobId ??= claim.body.job_id
       assert.is(claim.body.job_id, jobId)
       assert.is(claim.body.attempt, attempt)
-      await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', error: `push rejected (${attempt})`, exit_code: 1 })
+      await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: `push rejected (${attempt})`, exit_code: 1 })
       if (attempt === 3) break
       // Backoff: nothing runs before the delay (30 s, then 2 min) has passed since the failure.
       const [pr] = await t.app.ctx.sql`select id from prs where ticket_id = ${s.ticketId}`
@@ -366,7 +366,7 @@ for (const kind of DB_KINDS) {
     const job = await waitFor(async () => (await reviewJobs(t, s.projectId))[0], 15000, 'a review job from polling')
     assert.is(job.github_comment_id, comment.id)
     const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: s.projectId, coordinator_id: 'c1' })
-    await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1' })
+    await t.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq })
     const second = await waitFor(async () => (await reviewJobs(t, s.projectId))[1], 15000, 'the inline comment\'s job')
     assert.is(second.github_comment_id, inline.id)
     // Incremental: `since` on comment lists, and unchanged lists answered 304 to If-None-Match.

@@ -11,7 +11,7 @@ import type { AppContext } from '../context.ts'
 import { INT4_MAX, Id, JobStatus, Usage } from '../types.ts'
 import { getJob, listJobs } from '../services/jobs.ts'
 import { withRelayUsage } from '../services/llm-relay-usage.ts'
-import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type Holder } from '../services/queue.ts'
+import { cancelJob, claimJobWaiting, heartbeatJob, releaseJob, reportJob, retryJob, type ClaimedJob, type CoordinatorInstance, type Holder } from '../services/queue.ts'
 import { issueJobToken } from '../services/job-tokens.ts'
 import { storeCoordinatorForgeToken } from '../services/coordinator-forge-token.ts'
 import { recordJobExecutor } from '../services/job-executor.ts'
@@ -40,8 +40,8 @@ const Claim = Type.Object(
   },
   { additionalProperties: false },
 )
-/** The claim a bound call is about: the claim answer's `claim_seq` (absent: whichever claim the caller holds now). */
-const ClaimSeq = Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX }))
+/** The claim a bound call is about: the claim answer's `claim_seq` (required: a report of an ended run never lands on the next). */
+const ClaimSeq = Type.Integer({ minimum: 1, maximum: INT4_MAX })
 const Bound = Type.Object({ coordinator_id: CoordinatorId, claim_seq: ClaimSeq }, { additionalProperties: false })
 const Tail = Type.String({ maxLength: 65536 })
 const ExitCode = Type.Integer({ minimum: -INT4_MAX - 1, maximum: INT4_MAX })
@@ -69,8 +69,6 @@ const Requeue = Type.Object(
     /** What the executor saw of the run's place, e.g. "its node swarm-worker-1 is down". */
     reason: Type.String({ minLength: 1, maxLength: 500 }),
     output_tail: Type.Optional(Tail),
-    /** The attempt the lost run was (from coordinators that send no `claim_seq`): a late report never touches the next attempt. */
-    attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: INT4_MAX })),
   },
   { additionalProperties: false },
 )
@@ -94,8 +92,10 @@ const ForgeToken = Type.Object(
   { additionalProperties: false },
 )
 
+/** The credential and instance making a call. */
+const instanceOf = (caller: Caller, coordinatorId: string): CoordinatorInstance => ({ coordinatorId, credential: caller.credential! })
 /** The credential and instance making a bound call, and the claim it is about. */
-const holderOf = (caller: Caller, coordinatorId: string, claimSeq?: number): Holder => ({ coordinatorId, credential: caller.credential!, claimSeq: claimSeq ?? null })
+const holderOf = (caller: Caller, body: { coordinator_id: string; claim_seq: number }): Holder => ({ ...instanceOf(caller, body.coordinator_id), claimSeq: body.claim_seq })
 
 /** The projects a claim may take jobs from: what was asked, within what the credential allows. */
 function claimScope(caller: Caller, asked: number[] | null): number[] | null {
@@ -138,7 +138,7 @@ export function jobRoutes(ctx: AppContext): Route[] {
       },
     }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/release', access: 'worker', params: JobParams, body: Bound,
-      handle: ({ params, body, caller }) => releaseJob(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq)) }),
+      handle: ({ params, body, caller }) => releaseJob(ctx, params.id, holderOf(caller, body)) }),
     // What a coordinator reads from the app's settings while running (people's settings API may be
     // closed to it). Never a secret value: coordinators hold no secrets.
     route({ method: 'GET', path: '/api/worker/settings', access: 'worker', handle: async () => {
@@ -152,32 +152,32 @@ export function jobRoutes(ctx: AppContext): Route[] {
       }
     } }),
     route({ method: 'POST', path: '/api/worker/jobs/:id/heartbeat', access: 'worker', params: JobParams, body: Bound,
-      handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq)) }),
+      handle: ({ params, body, caller }) => heartbeatJob(ctx, params.id, holderOf(caller, body)) }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/complete', access: 'worker', params: JobParams, body: Complete,
       handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
-        outcome: 'succeeded', holder: holderOf(caller, body.coordinator_id, body.claim_seq), exitCode: body.exit_code ?? 0,
+        outcome: 'succeeded', holder: holderOf(caller, body), exitCode: body.exit_code ?? 0,
         error: null, outputTail: body.output_tail ?? null, usage: body.usage ?? null,
       }),
     }),
     route({
       method: 'POST', path: '/api/worker/jobs/:id/fail', access: 'worker', params: JobParams, body: Fail,
       handle: ({ params, body, caller }) => reportJob(ctx, params.id, {
-        outcome: 'failed', holder: holderOf(caller, body.coordinator_id, body.claim_seq), exitCode: body.exit_code ?? null,
+        outcome: 'failed', holder: holderOf(caller, body), exitCode: body.exit_code ?? null,
         error: body.error, outputTail: body.output_tail ?? null, usage: body.usage ?? null, reason: body.reason ?? null,
       }),
     }),
     // The run's place is gone (node down, pod evicted): queued again, or failed after its last attempt.
     route({ method: 'POST', path: '/api/worker/jobs/:id/requeue', access: 'worker', params: JobParams, body: Requeue,
       handle: ({ params, body, caller }) => requeueLostJob(ctx, params.id, {
-        holder: holderOf(caller, body.coordinator_id, body.claim_seq), lost: body.reason, outputTail: body.output_tail ?? null, attempt: body.attempt ?? null,
+        holder: holderOf(caller, body), lost: body.reason, outputTail: body.output_tail ?? null,
       }) }),
     // Where the agent really runs, when not where the claim said (the host fallback, local mode).
     route({ method: 'POST', path: '/api/worker/jobs/:id/executor', access: 'worker', params: JobParams, body: ExecutorReport,
-      handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body.coordinator_id, body.claim_seq), body.executor, body.fallback_reason ?? null) }),
+      handle: ({ params, body, caller }) => recordJobExecutor(ctx, params.id, holderOf(caller, body), body.executor, body.fallback_reason ?? null) }),
     // A coordinator started with GITHUB_TOKEN hands it over once instead of giving it to agents.
     route({ method: 'POST', path: '/api/worker/forge-token', access: 'worker', body: ForgeToken, handle: async ({ body, caller }) => {
-      await storeCoordinatorForgeToken(ctx, holderOf(caller, body.coordinator_id), body.token, body.project_ids ?? null)
+      await storeCoordinatorForgeToken(ctx, instanceOf(caller, body.coordinator_id), body.token, body.project_ids ?? null)
       return new Reply(204)
     } }),
   ]

@@ -46,13 +46,36 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     if (!jobId) throw notFound(`job of ticket ${ticketId}`)
     return jobId
   }
-  async function jobOf(caller: Caller, projectId: number, ticketId: number, named?: number) {
+  /**
+   * The job an agent call is about as `read` reads it (none: undefined); 404 unless it is the
+   * ticket's, in the project.
+   */
+  async function jobOf<T extends { ticket_id: number | null; project_id: number }>(
+    read: (jobId: number) => Promise<T | undefined>, caller: Caller, projectId: number, ticketId: number, named?: number,
+  ): Promise<T> {
     const jobId = await jobIdOf(caller, projectId, ticketId, named)
-    const job = await getJob(ctx.sql, jobId).catch((error) => {
-      if (isAppError(error) && error.status === 404) return null
-      throw error
-    })
+    const job = await read(jobId)
     if (!job || job.ticket_id !== ticketId || job.project_id !== projectId) throw notFound(`job ${jobId} of ticket ${ticketId} in project ${projectId}`)
+    return job
+  }
+  /** The whole job (jobs.ts `getJob`). */
+  const wholeJob = (jobId: number) => getJob(ctx.sql, jobId).catch((error) => {
+    if (isAppError(error) && error.status === 404) return undefined
+    throw error
+  })
+  /**
+   * What `…/cancel-requested` answers from: status, the attempt it runs, the cancel flag and how
+   * long the lease has left by the database's clock (the one lease_expires_at is set by), all read
+   * in one statement: a status read apart from the lease could pair one attempt's status with the
+   * next one's lease, and a clock read later than the lease would shorten it under load.
+   */
+  const leaseOf = async (jobId: number) => {
+    const [job] = await ctx.sql<{
+      id: number; ticket_id: number | null; project_id: number; status: string; attempt: number
+      cancel_requested: boolean; lease_expires_at: Date | null; now: Date
+    }[]>`
+      select id, ticket_id, project_id, status, attempt, cancel_requested, lease_expires_at, now() as now
+      from agent_jobs where id = ${jobId}`
     return job
   }
 
@@ -103,7 +126,7 @@ export function ticketRoutes(ctx: AppContext): Route[] {
       method: 'POST', path: `${TICKET}/logs`, access: 'agent', afterCancel: true, params: ProjectItemParams, body: LogsPost,
       handle: async ({ params, body, caller }) => {
         const batch = 'events' in body ? body : { job_id: undefined, events: [body] }
-        const job = await jobOf(caller, params.pid, params.tid, batch.job_id)
+        const job = await jobOf(wholeJob, caller, params.pid, params.tid, batch.job_id)
         const events = await appendJobEvents(ctx, job, batch.events)
         return new Reply(201, { seqs: events.map((event) => event.seq) })
       },
@@ -111,7 +134,7 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     route({
       method: 'POST', path: `${TICKET}/complete`, access: 'agent', params: ProjectItemParams, body: TicketComplete,
       handle: async ({ params, body, caller }) => {
-        const job = await jobOf(caller, params.pid, params.tid, body.job_id)
+        const job = await jobOf(wholeJob, caller, params.pid, params.tid, body.job_id)
         // A cancelled job's agent must not move the ticket on (its token outlives the job).
         if (job.cancel_requested || job.status === 'cancelled') throw conflict(`job ${job.id} was cancelled; the ticket stays where it is`)
         // The PR is the job's own (services/job-pull.ts), whatever number or link the agent sends.
@@ -122,18 +145,10 @@ export function ticketRoutes(ctx: AppContext): Route[] {
     route({
       method: 'GET', path: `${TICKET}/cancel-requested`, access: 'agent', afterCancel: true, params: ProjectItemParams,
       handle: async ({ params, caller }) => {
-        const jobId = await jobIdOf(caller, params.pid, params.tid)
-        // The agent's confirmation that the job is still its own: its status, the attempt it runs,
-        // the cancel flag and how long the lease has left by the database's clock (the one
-        // lease_expires_at is set by), all read in one statement: a status read apart from the lease
-        // could pair one attempt's status with the next one's lease, and a clock read later than the
-        // lease would shorten it under load.
-        const [job] = await ctx.sql`
-          select id, ticket_id, project_id, status, attempt, cancel_requested, lease_expires_at, now() as now
-          from agent_jobs where id = ${jobId}`
-        if (!job || job.ticket_id !== params.tid || job.project_id !== params.pid) throw notFound(`job ${jobId} of ticket ${params.tid} in project ${params.pid}`)
+        // The agent's confirmation that the job is still its own (leaseOf: one statement).
+        const job = await jobOf(leaseOf, caller, params.pid, params.tid)
         return {
-          cancel_requested: (job.cancel_requested as boolean) || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
+          cancel_requested: job.cancel_requested || job.status === 'cancelled', job_id: job.id, status: job.status, attempt: job.attempt,
           lease_expires_at: job.lease_expires_at ?? null, now: job.now, lease_sec: ctx.config.JOB_LEASE_SEC,
         }
       },

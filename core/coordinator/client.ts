@@ -84,7 +84,7 @@ export interface WorkerClient {
   /** Hands a running job back to the queue at once (graceful shutdown). */
   release(jobId: number, claimSeq?: number): Promise<void>
   /** Queues a job whose run lost its place (node down, pod evicted) again; fails it after its last attempt. */
-  requeue?(jobId: number, body: { claim_seq?: number; reason: string; output_tail: string; attempt: number }): Promise<void>
+  requeue?(jobId: number, body: { claim_seq?: number; reason: string; output_tail: string }): Promise<void>
   /** Records the executor a job really runs on (`local` after a host fallback) and why. */
   recordExecutor(jobId: number, body: { claim_seq?: number; executor: string; fallback_reason?: string }): Promise<void>
   /** What the app's settings say to coordinators (no secret is among them); throws when refused. */

@@ -264,7 +264,7 @@ async function reportWithRetry(ctx: RunJobContext, job: ClaimedJob, report: Repo
     }
     try {
       if (report.outcome === 'complete') await ctx.client.complete(job.job_id, { ...claim, exit_code: report.exitCode ?? 0, output_tail: tail })
-      else if (report.outcome === 'requeue' && ctx.client.requeue) await ctx.client.requeue(job.job_id, { ...claim, reason: (report.error ?? 'its run was lost').slice(0, 500), output_tail: tail, attempt: job.attempt })
+      else if (report.outcome === 'requeue' && ctx.client.requeue) await ctx.client.requeue(job.job_id, { ...claim, reason: (report.error ?? 'its run was lost').slice(0, 500), output_tail: tail })
       else await ctx.client.fail(job.job_id, { ...claim, ...(report.exitCode !== undefined ? { exit_code: report.exitCode } : {}), error: report.error ?? 'failed', output_tail: tail, ...(report.reason ? { reason: report.reason } : {}) })
       log.info('job reported', { outcome: report.outcome, exitCode: report.exitCode })
       return

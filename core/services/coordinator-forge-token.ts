@@ -7,12 +7,12 @@
 import type { AppContext } from '../context.ts'
 import { redact } from '../log.ts'
 import type { Sql, TransactionSql } from '../db/index.ts'
-import type { Holder } from './queue.ts'
+import type { CoordinatorInstance } from './queue.ts'
 import { assertWithinProjects } from './coordinator-tokens.ts'
 import { registerSecrets } from './settings.ts'
 
 /** Stores the token a coordinator hands over; `projectIds` null = every project its credential may claim. */
-export async function storeCoordinatorForgeToken(ctx: AppContext, holder: Holder, token: string, projectIds: number[] | null): Promise<void> {
+export async function storeCoordinatorForgeToken(ctx: AppContext, holder: CoordinatorInstance, token: string, projectIds: number[] | null): Promise<void> {
   assertWithinProjects(holder.credential, projectIds)
   redact(token)
   const served = projectIds ? [...new Set(projectIds)] : holder.credential.projectIds

@@ -9,7 +9,7 @@
  * Rows are keyed by credential and instance id: one credential cannot write another's row.
  */
 import type { Sql } from '../db/sql.ts'
-import type { Holder } from './queue.ts'
+import type { CoordinatorInstance } from './queue.ts'
 
 /** Missed reports before a silent coordinator counts as lost. */
 export const LOST_AFTER_REPORTS = 3
@@ -49,7 +49,7 @@ export interface CoordinatorRow {
 /** Rows kept per credential: a credential making up instance ids cannot flood the list. */
 const ROWS_PER_CREDENTIAL = 50
 
-export async function recordCoordinatorReport(sql: Sql, holder: Holder, report: CoordinatorReport): Promise<void> {
+export async function recordCoordinatorReport(sql: Sql, holder: CoordinatorInstance, report: CoordinatorReport): Promise<void> {
   // A coordinator lists only jobs its credential holds: another project's job ids are not its to show.
   const asked = report.stopped ? [] : [...new Set(report.running_job_ids)]
   const running = asked.length

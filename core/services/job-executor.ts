@@ -15,10 +15,10 @@ export async function recordJobExecutor(ctx: AppContext, jobId: number, holder: 
   return write(ctx, async ({ tx, emit }) => {
     const [row] = await tx.unsafe(
       `update agent_jobs set executor = $2, fallback_reason = $3
-       where id = $1 and status = 'running' and claimed_by = $4 and claimed_credential = $5 and ($6::int is null or claim_seq = $6)
+       where id = $1 and status = 'running' and claimed_by = $4 and claimed_credential = $5 and claim_seq = $6
        returning ${JOB_COLUMNS}`,
       // The reason quotes the daemon's error: coordinator-produced text, stored masked like job errors.
-      [jobId, executor, fallbackReason === null ? null : redactText(fallbackReason), holder.coordinatorId, holder.credential.id, holder.claimSeq ?? null],
+      [jobId, executor, fallbackReason === null ? null : redactText(fallbackReason), holder.coordinatorId, holder.credential.id, holder.claimSeq],
     )
     // Refused like a heartbeat: an unknown job 404, another credential's 403, else 409.
     if (!row) return leaseLost(tx, jobId, holder)

@@ -6,10 +6,9 @@
  * Below max_attempts the job is pending again at attempt+1; on its last attempt it fails, "not
  * retried"; a requested cancel ends it cancelled. The executor returns `lost` only once the run is
  * seen down or removed (core/executor.ts), so the next attempt never runs beside it.
- * The report names the claim it is about (`claim_seq`; `attempt` too, from coordinators that sent
- * only that): the same coordinator often claims the next attempt at once (the requeue wakes its
- * claim), and a report of the lost run that comes again (a retry after its answer was lost) must not
- * send that next run back to the queue: 409.
+ * The report names the claim it is about (`claim_seq`): the same coordinator often claims the next
+ * attempt at once (the requeue wakes its claim), and a report of the lost run that comes again (a
+ * retry after its answer was lost) must not send that next run back to the queue: 409.
  */
 import type { AppContext } from '../context.ts'
 import { write } from '../context.ts'
@@ -27,8 +26,6 @@ export interface Requeue {
   /** What the executor saw, e.g. "its node swarm-worker-1 is down (heartbeat failure)". */
   lost: string
   outputTail: string | null
-  /** The attempt whose run was lost; null (an older coordinator): whichever attempt runs. */
-  attempt: number | null
 }
 
 export async function requeueLostJob(ctx: AppContext, jobId: number, requeue: Requeue): Promise<Job> {
@@ -43,13 +40,11 @@ export async function requeueLostJob(ctx: AppContext, jobId: number, requeue: Re
          finished_at = case when cancel_requested or attempt >= max_attempts then now() else null end,
          started_at = case when cancel_requested or attempt >= max_attempts then started_at else null end,
          claimed_by = null, claimed_credential = null, lease_expires_at = null
-       where id = $1 and status = 'running' and claimed_by = $2 and claimed_credential = $3 and ($6::int is null or attempt = $6)
-         and ($7::int is null or claim_seq = $7)
+       where id = $1 and status = 'running' and claimed_by = $2 and claimed_credential = $3 and claim_seq = $6
        returning ${JOB_COLUMNS}`,
-      [jobId, requeue.holder.coordinatorId, requeue.holder.credential.id, redactNullable(said), redactNullable(requeue.outputTail), requeue.attempt,
-        requeue.holder.claimSeq ?? null],
+      [jobId, requeue.holder.coordinatorId, requeue.holder.credential.id, redactNullable(said), redactNullable(requeue.outputTail), requeue.holder.claimSeq],
     )
-    if (!row) return leaseLost(scope.tx, jobId, requeue.holder, requeue.attempt)
+    if (!row) return leaseLost(scope.tx, jobId, requeue.holder)
     const job = row as unknown as Job
     const summary = job.status === 'pending'
       ? `${said}; queued again as attempt ${job.attempt} of ${job.max_attempts}`

@@ -7,7 +7,7 @@
  * coordinator instance (coordinator_id). Heartbeat, complete, fail and release by another
  * credential are 403 (it is not that coordinator's job); by another instance under the same
  * credential 409 as before (`lease_lost` for heartbeats: the job was handed to someone else).
- * Each claim numbers the job's claims (`claim_seq`, in the claim answer and the job token); a bound
+ * Each claim numbers the job's claims (`claim_seq`, in the claim answer and the job token); every bound
  * call names the claim it is about, and one about a claim that has ended is 409 `lease_lost`, even
  * from the holder of the job's next claim (a lost run's late report never lands on the next run).
  */
@@ -35,16 +35,19 @@ export interface ClaimFilter {
   executor: string | null
 }
 
-/** Who holds a job: the coordinator instance and its credential, and the claim a call is about. */
-export interface Holder {
+/** A coordinator instance and the credential it calls with. */
+export interface CoordinatorInstance {
   coordinatorId: string
   credential: MachineCredential
+}
+
+/** Who holds a job: the coordinator instance and its credential, and the claim a call is about. */
+export interface Holder extends CoordinatorInstance {
   /**
    * The claim the call is about (the claim answer's `claim_seq`): a call about a claim that has
    * ended (the job was handed back and claimed again, by the same holder too) is 409 `lease_lost`.
-   * Absent: whichever claim the holder has now (callers that do not send it).
    */
-  claimSeq?: number | null
+  claimSeq: number
 }
 
 /** A claimed job with what the claim answer needs from its project and ticket (one round trip). */
@@ -208,8 +211,7 @@ export async function releaseJob(ctx: AppContext, jobId: number, holder: Holder 
          finished_at = case when cancel_requested then now() else null end,
          started_at = case when cancel_requested then started_at else null end,
          claimed_by = null, claimed_credential = null, lease_expires_at = null
-       where id = $1 and status = 'running' and ($2::text is null or (claimed_by = $2 and claimed_credential = $3))
-         and ($4::int is null or claim_seq = $4)
+       where id = $1 and status = 'running' and ($2::text is null or (claimed_by = $2 and claimed_credential = $3 and claim_seq = $4))
        returning ${JOB_COLUMNS}`,
       [jobId, holder?.coordinatorId ?? null, holder?.credential.id ?? null, holder?.claimSeq ?? null],
     )
@@ -229,22 +231,19 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, holder: Holde
   const [row] = await ctx.sql`
     update agent_jobs set lease_expires_at = now() + make_interval(secs => ${ctx.config.JOB_LEASE_SEC})
     where id = ${jobId} and status = 'running' and claimed_by = ${holder.coordinatorId} and claimed_credential = ${holder.credential.id}
-      and (${holder.claimSeq ?? null}::int is null or claim_seq = ${holder.claimSeq ?? null})
+      and claim_seq = ${holder.claimSeq}
     returning cancel_requested, status, lease_expires_at`
   if (row) return { cancel_requested: row.cancel_requested as boolean, status: 'running', lease_expires_at: row.lease_expires_at }
   return leaseLost(ctx.sql, jobId, holder)
 }
 
 /**
- * Refuses a bound call that found `jobId` no longer running under `holder`: 404 and 403 as
- * `heldJob` says, else 409 `lease_lost` naming its status (the coordinator stops working on it).
- * `attempt`: the call was about that attempt, and the job now runs another (a late report).
+ * Refuses a bound call that found `jobId` no longer running under `holder`: 404, 403 and 409 for
+ * another claim as `heldJob` says, else 409 `lease_lost` naming its status (the coordinator stops
+ * working on it).
  */
-export async function leaseLost(sql: Sql | TransactionSql, jobId: number, holder: Holder, attempt: number | null = null): Promise<never> {
+export async function leaseLost(sql: Sql | TransactionSql, jobId: number, holder: Holder): Promise<never> {
   const job = await heldJob(sql, jobId, holder)
-  if (attempt !== null && job.status === 'running' && job.attempt !== attempt) {
-    throw new AppError('lease_lost', 409, `job ${jobId} runs attempt ${job.attempt} now; attempt ${attempt} has ended`, [{ path: '/attempt', message: `attempt ${job.attempt} runs now` }])
-  }
   throw new AppError('lease_lost', 409, `job ${jobId} is ${job.status}${job.claimed_by ? ` (held by ${job.claimed_by})` : ''}; stop working on it`, [
     { path: '/job/status', message: job.status },
   ])
@@ -280,10 +279,10 @@ async function writeReport(ctx: AppContext, jobId: number, report: Outcome): Pro
       `update agent_jobs set status = case when cancel_requested then 'cancelled' else $2 end,
          finished_at = now(), exit_code = $3, error = $4, output_tail = $5, usage = coalesce($6::jsonb, usage),
          lease_expires_at = null
-       where id = $1 and status = 'running' and claimed_by = $7 and claimed_credential = $8 and ($9::int is null or claim_seq = $9)
+       where id = $1 and status = 'running' and claimed_by = $7 and claimed_credential = $8 and claim_seq = $9
        returning ${JOB_COLUMNS}`,
       [jobId, report.outcome, report.exitCode, redactNullable(report.error), redactNullable(report.outputTail),
-        report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id, report.holder.claimSeq ?? null],
+        report.usage ? tx.json(report.usage) : null, report.holder.coordinatorId, report.holder.credential.id, report.holder.claimSeq],
     )
     if (row) {
       const job = Object.assign(row as unknown as Job, await settleJobReason(tx, row as unknown as Job, report.reason))
@@ -347,9 +346,9 @@ export async function retryJob(ctx: AppContext, jobId: number, actor: Actor = AP
 /**
  * The job a bound call (heartbeat, complete, fail, release, executor, requeue) could not update, read
  * to say why. 404 when there is none; 403 when the job is outside the credential's projects or was
- * claimed by another credential; 409 `lease_lost` naming the claims when the call is about a claim
- * that is no longer the job's last (a late report of an earlier run); otherwise the caller answers
- * from its status (409).
+ * claimed by another credential; 409 `lease_lost` naming the claims and the status when the call is
+ * about a claim that is not the job's last (a late report of an earlier run, or a claim never made);
+ * otherwise the caller answers from its status (409).
  */
 async function heldJob(sql: Sql | TransactionSql, jobId: number, holder: Holder | null): Promise<Job> {
   const [row] = await sql.unsafe(`select ${JOB_COLUMNS}, claimed_credential, claim_seq from agent_jobs where id = $1`, [jobId])
@@ -358,11 +357,15 @@ async function heldJob(sql: Sql | TransactionSql, jobId: number, holder: Holder 
     const { projectIds, id } = holder.credential
     if (projectIds && !projectIds.includes(row.project_id as number)) throw forbidden(`job ${jobId} is not in a project this coordinator token may claim`)
     if (row.claimed_credential !== null && row.claimed_credential !== id) throw forbidden(`job ${jobId} is held by another coordinator`)
-    const claim = holder.claimSeq ?? null
-    if (claim !== null && row.claim_seq !== claim) {
-      const now = row.status === 'running' ? `runs claim ${row.claim_seq} (attempt ${row.attempt}) now` : `is ${row.status} after claim ${row.claim_seq}`
-      throw new AppError('lease_lost', 409, `job ${jobId} ${now}; claim ${claim} has ended: stop working on it`, [
-        { path: '/claim_seq', message: `claim ${row.claim_seq} is the job's last` },
+    const claim = holder.claimSeq
+    const last = row.claim_seq as number
+    if (last !== claim) {
+      const now = row.status === 'running' ? `runs claim ${last} (attempt ${row.attempt}) now` : last === 0 ? `is ${row.status} and was never claimed` : `is ${row.status} after claim ${last}`
+      // A claim after the last was never made (a caller's mistake, or a database older than the claim).
+      const said = claim < last ? `claim ${claim} has ended` : `claim ${claim} was never made`
+      throw new AppError('lease_lost', 409, `job ${jobId} ${now}; ${said}: stop working on it`, [
+        { path: '/claim_seq', message: last === 0 ? 'the job was never claimed' : `claim ${last} is the job's last` },
+        { path: '/job/status', message: row.status },
       ])
     }
   }

@@ -231,7 +231,7 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
   })
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 10 * 60 * 1000)
-  const lease = holdJob(world, job.job_id)
+  const lease = holdJob(world, job)
   return new Promise((resolve) => {
     child.once('close', async (code) => {
       clearTimeout(timer)
@@ -247,17 +247,19 @@ export function runAgentProcess(world: World, job: ClaimedJob, options: AgentPro
  * What a coordinator does around a run: heartbeat (else the reaper hands the job back when its
  * lease expires, and a later claim gets it again), then report complete or fail.
  */
-export function holdJob(world: World, jobId: number): { report(exitCode: number | null): Promise<void> } {
+export function holdJob(world: World, job: ClaimedJob): { report(exitCode: number | null): Promise<void> } {
   const worker = { authorization: `Bearer ${world.secrets.workerApiKey}` }
+  const jobId = job.job_id
+  const bound = { coordinator_id: 'agent-tests', claim_seq: job.claim_seq }
   // At once and then every 10 s, as a coordinator does from its claim on: a job held only later
   // (a wave of claims before the runs) may have used up most of its lease already.
-  const beat = () => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, { coordinator_id: 'agent-tests' }, worker).catch(() => {})
+  const beat = () => void world.t.api('POST', `/api/worker/jobs/${jobId}/heartbeat`, bound, worker).catch(() => {})
   beat()
   const heartbeat = setInterval(beat, 10_000)
   return {
     async report(exitCode) {
       clearInterval(heartbeat)
-      const [path, body] = exitCode === 0 ? ['complete', { coordinator_id: 'agent-tests', exit_code: 0 }] : ['fail', { coordinator_id: 'agent-tests', exit_code: exitCode ?? -1, error: `agent exited ${exitCode}` }]
+      const [path, body] = exitCode === 0 ? ['complete', { ...bound, exit_code: 0 }] : ['fail', { ...bound, exit_code: exitCode ?? -1, error: `agent exited ${exitCode}` }]
       await world.t.api('POST', `/api/worker/jobs/${jobId}/${path}`, body, worker).catch(() => {})
     },
   }

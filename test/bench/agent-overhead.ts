@@ -162,7 +162,7 @@ async function containerRuns() {
         clock.mark('moved', moved)
         const job = await runAndClaim(world, ticket.id)
         const output: OutputChunk[] = []
-        const lease = holdJob(world, job.job_id)
+        const lease = holdJob(world, job)
         const result = await executor.run({
           jobId: job.job_id, ticketId: job.ticket_id, projectId: job.project_id, kind: 'ticket', executionMode: 'docker', projectPath: null,
           env: jobEnv(job, { apiUrl: world.t.url }), labels: {}, timeoutMs: 10 * 60 * 1000, ...(warm ? { warm } : {}),

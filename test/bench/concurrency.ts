@@ -108,7 +108,7 @@ async function wave(world: World, engine: DockerEngine, n: number) {
   for (let i = 0; i < n; i++) {
     const ticket = await createTicket(world, { title: `concurrency ${n} #${i}` })
     const job = await runAndClaim(world, ticket.id)
-    jobs.push({ ticketId: ticket.id, job, lease: holdJob(world, job.job_id) })
+    jobs.push({ ticketId: ticket.id, job, lease: holdJob(world, job) })
   }
   const before = memAvailable()
   const memory = sampleMemory(engine)

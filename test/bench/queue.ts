@@ -37,8 +37,8 @@ async function wakeLatency(t: TestApp, rounds: number): Promise<number[]> {
     await t.api('POST', `/api/projects/${project.id}/tickets/${ticket.body.id}/run`)
     delays.push((await waiting) - enqueuedAt)
     // Finish the job so the ticket can run again.
-    const [job] = await t.app.ctx.sql`select id from agent_jobs where ticket_id = ${ticket.body.id} and status = 'running'`
-    await t.api('POST', `/api/worker/jobs/${job!.id}/complete`, { coordinator_id: 'bench-wake', exit_code: 0 })
+    const [job] = await t.app.ctx.sql`select id, claim_seq from agent_jobs where ticket_id = ${ticket.body.id} and status = 'running'`
+    await t.api('POST', `/api/worker/jobs/${job!.id}/complete`, { coordinator_id: 'bench-wake', claim_seq: job!.claim_seq, exit_code: 0 })
     await t.api('PATCH', `/api/projects/${project.id}/tickets/${ticket.body.id}`, { column_id: 'backlog' })
   }
   return delays.sort((a, b) => a - b)

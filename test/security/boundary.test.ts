@@ -73,11 +73,11 @@ for (const kind of DB_KINDS) {
     const context = await raw(t.url, `/api/projects/${pid}/tickets/${claim.body.ticket_id}/worker-context`, { headers: agent })
     assert.is(context.status, 200, JSON.stringify(context.body))
     // A machine route is not held to the browser's Content-Type rule (its body reader decides).
-    const beat = await raw(t.url, `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { method: 'POST', headers: worker, body: JSON.stringify({ coordinator_id: 'c1' }) })
+    const beat = await raw(t.url, `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { method: 'POST', headers: worker, body: JSON.stringify({ coordinator_id: 'c1', claim_seq: claim.body.claim_seq }) })
     assert.is(beat.status, 200, JSON.stringify(beat.body))
     const hook = await raw(t.url, '/api/webhooks/github', { method: 'POST', headers: { host: 'hooks.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'payload=%7B%7D' })
     assert.ok(hook.status !== 421 && hook.status < 500, `webhook: ${hook.status}`)
-    await raw(t.url, `/api/worker/jobs/${claim.body.job_id}/fail`, { method: 'POST', headers: worker, body: JSON.stringify({ error: 'done here' }) })
+    await raw(t.url, `/api/worker/jobs/${claim.body.job_id}/fail`, { method: 'POST', headers: worker, body: JSON.stringify({ coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'done here' }) })
   })
 
   test('a state change that is not JSON is refused with 415, with or without a body', async ({ t, pid, tid }) => {

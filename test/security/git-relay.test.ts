@@ -39,7 +39,7 @@ let scratch: string
 let project: number
 let bare: string
 
-interface Claimed { job_id: number; ticket_id: number; project_id: number; agent_token: string }
+interface Claimed { job_id: number; claim_seq: number; ticket_id: number; project_id: number; agent_token: string }
 
 async function newProject(repoUrl: string): Promise<number> {
   const res = await t.api('POST', '/api/projects', { name: `relay-${Math.random().toString(36).slice(2, 8)}`, repo_url: repoUrl }, ADMIN)
@@ -214,7 +214,7 @@ test('no token, a bad one, another ticket\'s or project\'s, the worker key and a
   const pushAs = (token: string) => fetch(`${relayUrl(job)}/git-receive-pack`, { method: 'POST', headers: { ...basic(token), 'content-type': 'application/x-git-receive-pack-request' }, body: '0000' })
   assert.is((await pushAs(other.agent_token)).status, 403)
 
-  const failed = await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: COORDINATOR, error: 'stopped' }, WORKER)
+  const failed = await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: COORDINATOR, claim_seq: job.claim_seq, error: 'stopped' }, WORKER)
   assert.is(failed.status, 200, JSON.stringify(failed.body))
   assert.is((await infoRefs(basic(job.agent_token))).status, 401, 'the job ended')
   assert.is((await pushAs(job.agent_token)).status, 401)
@@ -344,7 +344,7 @@ test('a review job pushes nothing for a PR the app does not track for its ticket
     const pushed = await git(job.agent_token, ['-C', dir, 'push', '--porcelain', '--', 'origin', `HEAD:refs/heads/${branch}`])
     assert.not.ok(pushed.ok, `PR #${number}: ${pushed.output}`)
     assert.match(pushed.output, reason, `PR #${number}`)
-    assert.is((await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: COORDINATOR, error: 'refused' }, WORKER)).status, 200)
+    assert.is((await t.api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: COORDINATOR, claim_seq: job.claim_seq, error: 'refused' }, WORKER)).status, 200)
   }
   assert.is(await remoteRefs(), before, 'nothing was pushed')
 })

@@ -10,7 +10,7 @@ export const WORKER = { authorization: `Bearer ${WORKER_KEY}` }
 /** Tokens the fake LLM reports per answer (FAKE_USAGE: 100 in, 20 out). */
 export const PER_CALL = 120
 
-export interface Claimed { job_id: number; ticket_id: number; project_id: number; agent_token: string }
+export interface Claimed { job_id: number; claim_seq: number; ticket_id: number; project_id: number; agent_token: string }
 
 export interface Call {
   path: string
@@ -63,7 +63,7 @@ export function relayClient(app: () => TestApp, project: () => number) {
       return must('claim', app().api('POST', '/api/worker/jobs/start', { project_id: project(), coordinator_id: 'llm-relay-tests' }, WORKER))
     },
     async endJob(job: Claimed): Promise<void> {
-      await must('fail', app().api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'llm-relay-tests', error: 'stopped' }, WORKER))
+      await must('fail', app().api('POST', `/api/worker/jobs/${job.job_id}/fail`, { coordinator_id: 'llm-relay-tests', claim_seq: job.claim_seq, error: 'stopped' }, WORKER))
     },
     async settings(values: Record<string, string | number | null>): Promise<void> {
       await must('settings', app().api('PUT', '/api/settings', { values }))

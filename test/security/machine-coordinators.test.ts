@@ -63,11 +63,12 @@ test('acceptance 6: one coordinator cannot heartbeat, complete, fail or release 
   const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'a-1' }, bearer(a.token))
   assert.is(claim.status, 200, JSON.stringify(claim.body))
   const id = claim.body.job_id
+  const claimSeq = claim.body.claim_seq
   const before = (await t.api('GET', `/api/jobs/${id}`)).body
   // B, whatever coordinator_id it claims to be, and the worker key are other credentials.
   for (const headers of [bearer(b.token), bearer(t.workerKey)]) {
     for (const coordinatorId of ['a-1', 'b-1']) {
-      const bound = { coordinator_id: coordinatorId }
+      const bound = { coordinator_id: coordinatorId, claim_seq: claimSeq }
       assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, bound, headers), 403, undefined, `heartbeat ${coordinatorId}`)
       assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { ...bound, exit_code: 0 }, headers), 403, undefined, `complete ${coordinatorId}`)
       assertError(await t.api('POST', `/api/worker/jobs/${id}/fail`, { ...bound, error: 'stolen' }, headers), 403, undefined, `fail ${coordinatorId}`)
@@ -78,16 +79,18 @@ test('acceptance 6: one coordinator cannot heartbeat, complete, fail or release 
   const after = (await t.api('GET', `/api/jobs/${id}`)).body
   assert.equal({ ...after, lease_expires_at: null }, { ...before, lease_expires_at: null }, 'the job is untouched')
   // Another instance under A's own credential: the job is not its either (409, as a lost lease).
-  assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-2' }, bearer(a.token)), 409)
-  assertError(await t.api('POST', `/api/worker/jobs/${id}/executor`, { coordinator_id: 'a-2', executor: 'local' }, bearer(a.token)), 409, '/job/status')
-  // The bound calls need coordinator_id.
-  assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, {}, bearer(a.token)), 400, '/body/coordinator_id')
-  assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { exit_code: 0 }, bearer(a.token)), 400, '/body/coordinator_id')
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-2', claim_seq: claimSeq }, bearer(a.token)), 409)
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/executor`, { coordinator_id: 'a-2', claim_seq: claimSeq, executor: 'local' }, bearer(a.token)), 409, '/job/status')
+  // The bound calls need coordinator_id and the claim.
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { claim_seq: claimSeq }, bearer(a.token)), 400, '/body/coordinator_id')
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { claim_seq: claimSeq, exit_code: 0 }, bearer(a.token)), 400, '/body/coordinator_id')
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-1' }, bearer(a.token)), 400, '/body/claim_seq')
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'a-1', exit_code: 0 }, bearer(a.token)), 400, '/body/claim_seq')
   // The holder can.
-  assert.is((await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-1' }, bearer(a.token))).status, 200)
-  assert.is((await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'a-1', exit_code: 0 }, bearer(a.token))).body.status, 'succeeded')
+  assert.is((await t.api('POST', `/api/worker/jobs/${id}/heartbeat`, { coordinator_id: 'a-1', claim_seq: claimSeq }, bearer(a.token))).status, 200)
+  assert.is((await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'a-1', claim_seq: claimSeq, exit_code: 0 }, bearer(a.token))).body.status, 'succeeded')
   // A finished job stays the holder's: B cannot read it back through a "idempotent" report.
-  assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'b-1', exit_code: 0 }, bearer(b.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${id}/complete`, { coordinator_id: 'b-1', claim_seq: claimSeq, exit_code: 0 }, bearer(b.token)), 403)
 })
 
 test('a token limited to projects claims only their jobs', async ({ t }) => {
@@ -109,8 +112,8 @@ test('a token limited to projects claims only their jobs', async ({ t }) => {
   // Its bound calls on another project's job are refused too.
   const full = await t.api('POST', '/api/worker/jobs/start', { coordinator_id: 'w-1', project_id: other.id })
   assert.is(full.status, 200)
-  assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/heartbeat`, { coordinator_id: 'w-1' }, bearer(limited.token)), 403)
-  assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/executor`, { coordinator_id: 'w-1', executor: 'local' }, bearer(limited.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/heartbeat`, { coordinator_id: 'w-1', claim_seq: full.body.claim_seq }, bearer(limited.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${full.body.job_id}/executor`, { coordinator_id: 'w-1', claim_seq: full.body.claim_seq, executor: 'local' }, bearer(limited.token)), 403)
 })
 
 test('a coordinator\'s GITHUB_TOKEN is handed once, stored encrypted, used only for its projects', async ({ t }) => {

@@ -17,7 +17,7 @@ async function claimedTicket(t: TestApp, coordinatorId = 'c1') {
   const ticket = await createTicket(t, project.id, { column_id: 'in_progress' })
   const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: coordinatorId })
   assert.is(claim.status, 200, JSON.stringify(claim.body))
-  return { project, ticket, jobId: claim.body.job_id as number, token: claim.body.agent_token as string, base: `/api/projects/${project.id}/tickets/${ticket.id}` }
+  return { project, ticket, jobId: claim.body.job_id as number, claimSeq: claim.body.claim_seq as number, token: claim.body.agent_token as string, base: `/api/projects/${project.id}/tickets/${ticket.id}` }
 }
 
 /** Every agent route of a ticket, with a body it accepts. */
@@ -46,7 +46,7 @@ test('the worker key always exists: generated into the data dir (0600), only its
   assert.is(rows.length, 1)
   assert.not.ok(JSON.stringify(rows).includes(t.workerKey))
   // The worker API never opens anonymously, even on loopback with nothing configured.
-  for (const [path, body] of [['/api/worker/jobs/start', {}], ['/api/worker/settings'], ['/api/worker/jobs/1/heartbeat', { coordinator_id: 'c1' }]] as const) {
+  for (const [path, body] of [['/api/worker/jobs/start', {}], ['/api/worker/settings'], ['/api/worker/jobs/1/heartbeat', { coordinator_id: 'c1', claim_seq: 1 }]] as const) {
     const method = body === undefined ? 'GET' : 'POST'
     assertError(await t.api(method, path, body, anonymous), 401, undefined, `${path} anonymous`)
     assertError(await t.api(method, path, body, bearer('twk_not-the-key-0123456789012345678901234567')), 401, undefined, `${path} wrong key`)
@@ -90,22 +90,22 @@ async function assertDead(t: TestApp, c: Awaited<ReturnType<typeof claimedTicket
 test('a job token dies with its job: complete, fail, cancel, release, lease expiry → 401', async ({ t }) => {
   const completed = await claimedTicket(t)
   assert.is((await t.api('GET', `${completed.base}/worker-context`, undefined, bearer(completed.token))).status, 200, 'alive while running')
-  assert.is((await t.api('POST', `/api/worker/jobs/${completed.jobId}/complete`, { coordinator_id: 'c1', exit_code: 0 })).status, 200)
+  assert.is((await t.api('POST', `/api/worker/jobs/${completed.jobId}/complete`, { coordinator_id: 'c1', claim_seq: completed.claimSeq, exit_code: 0 })).status, 200)
   await assertDead(t, completed, /is succeeded/)
 
   const failed = await claimedTicket(t)
-  assert.is((await t.api('POST', `/api/worker/jobs/${failed.jobId}/fail`, { coordinator_id: 'c1', error: 'tests failed' })).status, 200)
+  assert.is((await t.api('POST', `/api/worker/jobs/${failed.jobId}/fail`, { coordinator_id: 'c1', claim_seq: failed.claimSeq, error: 'tests failed' })).status, 200)
   await assertDead(t, failed, /is failed/)
 
   const cancelled = await claimedTicket(t)
   assert.is((await t.api('POST', `${cancelled.base}/cancel`)).status, 200)
-  const beat = await t.api('POST', `/api/worker/jobs/${cancelled.jobId}/heartbeat`, { coordinator_id: 'c1' })
+  const beat = await t.api('POST', `/api/worker/jobs/${cancelled.jobId}/heartbeat`, { coordinator_id: 'c1', claim_seq: cancelled.claimSeq })
   assert.is(beat.body.cancel_requested, true)
-  assert.is((await t.api('POST', `/api/worker/jobs/${cancelled.jobId}/fail`, { coordinator_id: 'c1', error: 'cancelled on request' })).body.status, 'cancelled')
+  assert.is((await t.api('POST', `/api/worker/jobs/${cancelled.jobId}/fail`, { coordinator_id: 'c1', claim_seq: cancelled.claimSeq, error: 'cancelled on request' })).body.status, 'cancelled')
   await assertDead(t, cancelled, /is cancelled/)
 
   const released = await claimedTicket(t)
-  assert.is((await t.api('POST', `/api/worker/jobs/${released.jobId}/release`, { coordinator_id: 'c1' })).body.status, 'pending')
+  assert.is((await t.api('POST', `/api/worker/jobs/${released.jobId}/release`, { coordinator_id: 'c1', claim_seq: released.claimSeq })).body.status, 'pending')
   await assertDead(t, released, /is pending/)
   // Claimed again at the same attempt: the old token stays dead, the new one works.
   const again = await t.api('POST', '/api/worker/jobs/start', { project_id: released.project.id, coordinator_id: 'c2' })
@@ -141,8 +141,8 @@ test('a cancel request stops the token at once: every agent route is 401 but log
 test('a job token cannot use the coordinator API', async ({ t }) => {
   const c = await claimedTicket(t)
   assertError(await t.api('POST', '/api/worker/jobs/start', {}, bearer(c.token)), 403)
-  assertError(await t.api('POST', `/api/worker/jobs/${c.jobId}/heartbeat`, { coordinator_id: 'c1' }, bearer(c.token)), 403)
-  assertError(await t.api('POST', `/api/worker/jobs/${c.jobId}/complete`, { coordinator_id: 'c1' }, bearer(c.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${c.jobId}/heartbeat`, { coordinator_id: 'c1', claim_seq: c.claimSeq }, bearer(c.token)), 403)
+  assertError(await t.api('POST', `/api/worker/jobs/${c.jobId}/complete`, { coordinator_id: 'c1', claim_seq: c.claimSeq }, bearer(c.token)), 403)
   assertError(await t.api('POST', '/api/worker/forge-token', { coordinator_id: 'c1', token: 'ghp_x' }, bearer(c.token)), 403)
   assert.is((await t.api('GET', `/api/jobs/${c.jobId}`)).body.status, 'running')
 })

@@ -40,7 +40,7 @@ async function claimed(t: TestApp) {
   const ticket = await createTicket(t, project.id, { column_id: 'in_progress' })
   const claim = await t.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
   assert.is(claim.status, 200)
-  return { project, ticket, jobId: claim.body.job_id as number, token: claim.body.agent_token as string, base: `/api/projects/${project.id}/tickets/${ticket.id}` }
+  return { project, ticket, jobId: claim.body.job_id as number, claimSeq: claim.body.claim_seq as number, token: claim.body.agent_token as string, base: `/api/projects/${project.id}/tickets/${ticket.id}` }
 }
 
 test('job error, output tail, summary and events are stored masked', async ({ t, coordinatorToken }) => {
@@ -53,8 +53,8 @@ test('job error, output tail, summary and events are stored masked', async ({ t,
   assert.is((await t.api('POST', `${first.base}/logs`, { step: 'worker', summary: leak('summary'), raw_output: leak('raw') }, bearer(first.token))).status, 201)
   assert.is((await t.api('POST', `${first.base}/complete`, { summary: leak('ticket summary') }, bearer(first.token))).status, 200)
   // The coordinator's reports: output tail and error.
-  assert.is((await t.api('POST', `/api/worker/jobs/${first.jobId}/complete`, { coordinator_id: 'c1', exit_code: 0, output_tail: leak('tail') })).status, 200)
-  const failed = await t.api('POST', `/api/worker/jobs/${second.jobId}/fail`, { coordinator_id: 'c1', error: leak('error'), output_tail: leak('tail') })
+  assert.is((await t.api('POST', `/api/worker/jobs/${first.jobId}/complete`, { coordinator_id: 'c1', claim_seq: first.claimSeq, exit_code: 0, output_tail: leak('tail') })).status, 200)
+  const failed = await t.api('POST', `/api/worker/jobs/${second.jobId}/fail`, { coordinator_id: 'c1', claim_seq: second.claimSeq, error: leak('error'), output_tail: leak('tail') })
   assert.is(failed.status, 200)
   assert.match(failed.body.error, /^error: \*\*\*/)
   assert.match(failed.body.output_tail, /\(end\)$/)
@@ -69,7 +69,7 @@ test('job error, output tail, summary and events are stored masked', async ({ t,
 test('a job token is masked by its shape, whichever app signed it', async ({ t }) => {
   const c = await claimed(t)
   const foreign = 'tj1.eyJqb2JJZCI6OTk5fQ.c2lnbmF0dXJlLW9mLWFub3RoZXItYXBw'
-  const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', error: `curl -H "Authorization: Bearer ${foreign}"` })
+  const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', claim_seq: c.claimSeq, error: `curl -H "Authorization: Bearer ${foreign}"` })
   assert.is(fail.body.error, 'curl -H "Authorization: Bearer ***"')
 })
 
@@ -78,7 +78,7 @@ test('a personal API token is masked by its shape, in stored text and in the log
   const token = API_TOKEN_PREFIX + randomBytes(32).toString('base64url')
   const c = await claimed(t)
   assert.is((await t.api('POST', `${c.base}/logs`, { step: 'worker', summary: `found ${token} in .env` }, bearer(c.token))).status, 201)
-  const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', error: `export TERARCHITECT_TOKEN=${token}` })
+  const fail = await t.api('POST', `/api/worker/jobs/${c.jobId}/fail`, { coordinator_id: 'c1', claim_seq: c.claimSeq, error: `export TERARCHITECT_TOKEN=${token}` })
   assert.is(fail.body.error, 'export TERARCHITECT_TOKEN=***')
   assert.not.ok(JSON.stringify(await snapshotTables(t)).includes(token), 'the API token is stored nowhere in clear')
   const lines: string[] = []

@@ -99,7 +99,7 @@ async function furnish() {
     pr_url: 'https://github.com/acme/shop/pull/42', pr_number: 42, summary: 'Publishes order.created on NATS after commit',
     usage: { input_tokens: 48210, output_tokens: 6120, cost_usd: 0.21 },
   }, auth)
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'coord-b', exit_code: 0 })
+  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'coord-b', claim_seq: claim.body.claim_seq, exit_code: 0 })
   await page.locator(`${column('in_review')} ${card(shipped)} .chip.pr`, { hasText: 'PR #42' }).waitFor({ timeout: 3000 })
 }
 
@@ -152,9 +152,9 @@ test('job events posted by the agent appear in the open ticket view within a sec
   let job = (await ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
   assert.is(job.cancel_requested, true)
   // The coordinator sees the cancel on its heartbeat, stops the container and reports.
-  const beat = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'coord-a' })
+  const beat = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq })
   assert.is(beat.body.cancel_requested, true)
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'coord-a', error: 'cancelled by request', exit_code: 137 })
+  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq, error: 'cancelled by request', exit_code: 137 })
   job = (await ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
   assert.is(job.status, 'cancelled')
   await drawer.locator('.meta .badge', { hasText: 'Cancelled' }).waitFor({ timeout: 3000 })

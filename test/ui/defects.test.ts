@@ -132,7 +132,7 @@ test('"Stopping the agent…" ends when the job has stopped', async () => {
   await page.waitForTimeout(4500)
   assert.is(await toasts.getByText('Stopping the agent…').count(), 1, 'still stopping')
   // The coordinator sees the cancel and reports the agent's end: the job ends cancelled.
-  const fail = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', error: 'stopped', exit_code: 130 })
+  const fail = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'stopped', exit_code: 130 })
   assert.is(fail.body.status, 'cancelled', JSON.stringify(fail.body))
   await toasts.getByText('Agent stopped').waitFor({ timeout: 5000 })
   assert.is(await toasts.getByText('Stopping the agent…').count(), 0)

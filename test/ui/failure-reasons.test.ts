@@ -45,7 +45,7 @@ async function endJob(title: string, options: { events?: AgentEvent[]; reason?: 
     assert.is(logged.status, 201, JSON.stringify(logged.body))
   }
   const failed = await ui.api('POST', `/api/worker/jobs/${job.job_id}/fail`, {
-    coordinator_id: 'ui-reasons', exit_code: options.exitCode, error: `agent exited with code ${options.exitCode}`, ...(options.reason ? { reason: options.reason } : {}),
+    coordinator_id: 'ui-reasons', claim_seq: job.claim_seq, exit_code: options.exitCode, error: `agent exited with code ${options.exitCode}`, ...(options.reason ? { reason: options.reason } : {}),
   })
   assert.is(failed.status, 200, JSON.stringify(failed.body))
   seeded.push({ title, jobId: job.job_id, ticketId: ticket.id, reason: failed.body.reason, eventId: failed.body.reason_event_id })

@@ -64,7 +64,7 @@ test('jobs: a failed job shows its reason and can be retried; queued ones can be
   await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Paginate the orders list', column_id: 'in_progress' })
   const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'build-host-1' })
   assert.is(claim.body.ticket_id, first.id)
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'build-host-1', exit_code: 1, error: 'git push failed: remote rejected (protected branch)' })
+  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'build-host-1', claim_seq: claim.body.claim_seq, exit_code: 1, error: 'git push failed: remote rejected (protected branch)' })
 
   await page.locator('ta-project-home a.tab', { hasText: 'Jobs' }).click()
   const view = page.locator('ta-jobs-view')

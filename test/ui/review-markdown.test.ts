@@ -67,7 +67,7 @@ test.before(async () => {
   corpus = gh.state.addComment(REPO, pull.number, 'mallory', CORPUS).id
   asked = gh.state.addComment(REPO, pull.number, 'alice', 'Please **debounce** the input.\n\nSee https://example.com/debounce.').id
   await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
   // A poll cycle stores alice's comment (a writer's) and queues its review job.
   await reviewCycle(ui.app.ctx)
@@ -78,7 +78,7 @@ test.before(async () => {
   gh.state.addComment(REPO, pull.number, 'terarchitect-bot', `${MARKER}\n> Please **debounce** the input.\n\nDebounced by 200 ms.\n\nPushed abc1234567 to \`ticket-${ticketId}\`.`)
   const addressed = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/review/addressed`, { github_comment_id: asked }, { authorization: `Bearer ${review.body.agent_token}` })
   assert.is(addressed.status, 200, JSON.stringify(addressed.body))
-  assert.is((await ui.api('POST', `/api/worker/jobs/${review.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })).body.status, 'succeeded')
+  assert.is((await ui.api('POST', `/api/worker/jobs/${review.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: review.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
   ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/tickets/${ticketId}`))
   await page.addInitScript(() => {
     ;(window as unknown as { __dialogs: number }).__dialogs = 0

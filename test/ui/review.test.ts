@@ -50,7 +50,7 @@ test.before(async () => {
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
   const done = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number, summary: 'Search added' }, auth)
   assert.is(done.status, 200, JSON.stringify(done.body))
-  assert.is((await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })).body.status, 'succeeded')
+  assert.is((await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
   await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
   ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/review`))
 })
@@ -64,7 +64,7 @@ async function claimTicketJob(ticketId: number) {
     const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
     assert.is(claim.status, 200, JSON.stringify(claim.body))
     if (claim.body.kind === 'ticket' && claim.body.ticket_id === ticketId) return claim
-    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   }
   throw new Error(`no ticket job for ticket ${ticketId}`)
 }
@@ -101,7 +101,7 @@ test('the Review tab lists the ticket PR with its state, and updates live', asyn
   const claim = await claimTicketJob(second.id)
   const pull = gh.state.createPull(REPO, { title: 'Paginate widgets', head: `ticket-${second.id}`, base: 'main' }, 'terarchitect-bot')
   await ui.api('POST', `/api/projects/${project.id}/tickets/${second.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   await list.locator(`li[data-pr="${pull.number}"]`).getByRole('link', { name: 'Paginate widgets' }).waitFor({ timeout: 5000 })
   // Closed on GitHub without merging (as the poller or a webhook would report it): tracking stops.
   gh.state.closePull(REPO, pull.number)
@@ -148,7 +148,7 @@ test('the ticket view shows the PR, its files and comments; a comment reaches Gi
     const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
     assert.is(claim.status, 200, JSON.stringify(claim.body))
     assert.is(claim.body.kind, 'review')
-    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', exit_code: 0 })
+    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
     if (claim.body.github_comment_id === posted!.id) break
   }
   await mine.getByText('Addressed', { exact: true }).waitFor({ timeout: 5000 })

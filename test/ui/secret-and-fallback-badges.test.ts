@@ -44,7 +44,7 @@ test('a job that ran on the host shows the badge with the reason on the Jobs pag
   assert.is((await ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/run`)).status, 201)
   const job = (await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'ui-fallback', executor: 'docker-dind' })).body
   const reason = 'docker-dind: image terarchitect-agent not found'
-  const recorded = await ui.api('POST', `/api/worker/jobs/${job.job_id}/executor`, { coordinator_id: 'ui-fallback', executor: 'local', fallback_reason: reason })
+  const recorded = await ui.api('POST', `/api/worker/jobs/${job.job_id}/executor`, { coordinator_id: 'ui-fallback', claim_seq: job.claim_seq, executor: 'local', fallback_reason: reason })
   assert.is(recorded.status, 200, JSON.stringify(recorded.body))
 
   const { page } = await openPage(browser, `${ui.url}/jobs`)
