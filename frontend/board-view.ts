@@ -2,7 +2,8 @@
  * `<ta-board>`: the project's Kanban board. Loads columns and tickets once the live feed is open,
  * then applies feed events on top, so a move by an agent or another browser shows without reload.
  * Moves are optimistic (PATCH column_id/position); a refusal (422: the project cannot run, 409:
- * already running) reloads the board and tells the person why.
+ * already running) reloads the board and tells the person why. A failed load is retried by itself
+ * (retry-controller.ts) as well as by its Retry button.
  */
 import { LitElement, css, html } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
@@ -15,6 +16,7 @@ import { icons } from './icons.ts'
 import { stopTicketJob } from './job-stop.ts'
 import { loadWhen } from './lazy.ts'
 import { LiveController } from './live-controller.ts'
+import { RetryController } from './retry-controller.ts'
 import { replaceQuietly } from './router.ts'
 import { denied } from './session.ts'
 import { SettingsCheckController, localRunDenied, runBlocker } from './settings-check.ts'
@@ -55,6 +57,7 @@ export class BoardView extends LitElement {
   declare announcement: string
   private check = new SettingsCheckController(this)
   private live = new LiveController(this, { project: () => this.project.id, onEvent: (type, data) => this.onEvent(type, data), load: () => this.load() })
+  private retry = new RetryController(this, () => this.load())
   private focusAfterUpdate: number | null = null
   private loadedAt = 0
 
@@ -69,6 +72,7 @@ export class BoardView extends LitElement {
     .columns { flex: 1; min-height: 0; display: flex; gap: 14px; padding: 2px 24px 20px; overflow-x: auto; align-items: flex-start; }
     .loading .col { width: 292px; height: 360px; flex: none; }
     .error { margin: 24px; }
+    .retrying { display: block; font-size: 12px; }
     .read-only svg { width: 13px; height: 13px; }
   `]
 
@@ -125,10 +129,12 @@ export class BoardView extends LitElement {
       this.version = board.version
       this.groups = groupTickets(board.columns, tickets)
       this.error = ''
+      this.retry.succeeded()
       this.loadedAt = started
       void this.markRendered()
       void this.loadLatest(tickets.filter((ticket) => ticket.job?.status === 'running'))
     } catch (error) {
+      this.retry.failed(error)
       this.error = errorText(error)
     }
   }
@@ -299,7 +305,8 @@ export class BoardView extends LitElement {
 
   override render() {
     if (this.error && !this.columns) {
-      return html`<div class="alert error error" role="alert">${icons.alert()}<span class="grow">Could not load the board: ${this.error}</span>
+      return html`<div class="alert error error" role="alert">${icons.alert()}<span class="grow">Could not load the board: ${this.error}
+        ${this.retry.scheduled ? html`<span class="retrying">Trying again by itself…</span>` : ''}</span>
         <button class="btn small" @click=${() => this.load()}>Retry</button></div>`
     }
     const readOnly = denied('member', 'move tickets')
