@@ -19,7 +19,7 @@ import { assertError } from './api-helpers.ts'
 
 const job: ClaimedJob = {
   job_id: 41, ticket_id: 7, project_id: 3, kind: 'ticket', repo_url: 'https://github.com/acme/shop.git',
-  execution_mode: 'docker', project_path: null, attempt: 1, lease_sec: 60, agent_token: 'tj1.payload-0123.signature-0123',
+  execution_mode: 'docker', project_path: null, attempt: 1, claim_seq: 1, lease_sec: 60, agent_token: 'tj1.payload-0123.signature-0123',
 }
 
 const IMAGE_MISSING = () => new DockerError('docker_not_found', 404, 'image terarchitect-agent not found')

@@ -20,8 +20,8 @@ export interface ClaimedJob {
   execution_mode: ExecutionMode
   project_path: string | null
   attempt: number
-  /** Which claim of the job this is: every bound call about this run names it (absent from apps before it). */
-  claim_seq?: number
+  /** Which claim of the job this is: every bound call about this run names it (the app refuses one that does not). */
+  claim_seq: number
   max_attempts?: number
   lease_sec?: number
   agent_token: string
@@ -76,17 +76,17 @@ export interface ClaimRequest {
 export interface WorkerClient {
   claim(request: ClaimRequest): Promise<ClaimedJob | null>
   /** `claimSeq`, here and in the bodies: the claim the call is about (a call about an ended claim is 409). */
-  heartbeat(jobId: number, claimSeq?: number): Promise<{ cancel_requested: boolean }>
-  complete(jobId: number, body: { claim_seq?: number; exit_code: number; output_tail: string }): Promise<unknown>
-  fail(jobId: number, body: { claim_seq?: number; exit_code?: number; error: string; output_tail: string; reason?: JobReason }): Promise<unknown>
+  heartbeat(jobId: number, claimSeq: number): Promise<{ cancel_requested: boolean }>
+  complete(jobId: number, body: { claim_seq: number; exit_code: number; output_tail: string }): Promise<unknown>
+  fail(jobId: number, body: { claim_seq: number; exit_code?: number; error: string; output_tail: string; reason?: JobReason }): Promise<unknown>
   /** Appends events to the job's ticket log with the job's own token. */
   postEvents(job: ClaimedJob, events: OutputEvent[]): Promise<void>
   /** Hands a running job back to the queue at once (graceful shutdown). */
-  release(jobId: number, claimSeq?: number): Promise<void>
+  release(jobId: number, claimSeq: number): Promise<void>
   /** Queues a job whose run lost its place (node down, pod evicted) again; fails it after its last attempt. */
-  requeue?(jobId: number, body: { claim_seq?: number; reason: string; output_tail: string }): Promise<void>
+  requeue?(jobId: number, body: { claim_seq: number; reason: string; output_tail: string }): Promise<void>
   /** Records the executor a job really runs on (`local` after a host fallback) and why. */
-  recordExecutor(jobId: number, body: { claim_seq?: number; executor: string; fallback_reason?: string }): Promise<void>
+  recordExecutor(jobId: number, body: { claim_seq: number; executor: string; fallback_reason?: string }): Promise<void>
   /** What the app's settings say to coordinators (no secret is among them); throws when refused. */
   readSettings(): Promise<WorkerSettings>
   /** Hands the coordinator's GITHUB_TOKEN to the app (stored encrypted there; agents never get it). */

@@ -18,7 +18,7 @@ export interface HeartbeatOptions {
   client: WorkerClient
   jobId: number
   /** The claim the run is (the claim answer's `claim_seq`): a heartbeat of an ended claim is 409. */
-  claimSeq?: number
+  claimSeq: number
   intervalMs: number
   leaseMs: number
   log: Logger
