@@ -16,7 +16,7 @@
  * About 1-2 min (seven real agent runs, and one that stops before its worker).
  *   node --import ./scripts/ts-register.mjs test/ci-fix.test.ts
  */
-import { spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,6 +36,7 @@ import { enableGitlabCi } from './fixtures/fake-gitlab-checks.ts'
 import { webhookDelivery } from './fixtures/fake-github.ts'
 import { GIT_IDENTITY } from './fixtures/git-http.ts'
 import { claimJob, cliDirs, createTicket, remoteGit, runAgentProcess, runAndClaim, startWorld, type World } from './bench/agent-harness.ts'
+import type { ClaimedJob } from '../core/coordinator/client.ts'
 import { stopOwnCluster, waitFor } from './helpers.ts'
 import { github as githubPlugin } from '../plugins/forges/github/index.ts'
 import { gitlab as gitlabPlugin } from '../plugins/forges/gitlab/index.ts'
@@ -198,41 +199,74 @@ function endToEnd(name: string, start: () => Promise<Forge>, cap: { project?: nu
 
 /**
  * A request "the agent opened" without running it: branch `ticket-<id>` pushed with one commit by
- * `author` (the agent's git name unless a person's), the pull request opened by the app's user, the
- * ticket's job recorded as its opener, tracked; then waits for its CI run to finish (unless `wait` is false).
+ * `author` (the agent's git name unless said otherwise), the pull request opened by the app's user,
+ * the ticket's job recorded as its opener, tracked; then waits for its CI run to finish (unless
+ * `wait` is false). The commit goes through the app's git relay with the ticket's running job's
+ * token, as the agent pushes; `direct`: straight to the git host instead, as a person with push
+ * access would.
  */
-async function agentPr(f: Forge, title: string, options: { author?: string; wait?: boolean } = {}) {
+async function agentPr(f: Forge, title: string, options: { author?: string; wait?: boolean; direct?: boolean } = {}) {
   const w = f.world
+  const ctx = w.t.app.ctx
   const ticket = await createTicket(w, { title })
   const branch = `ticket-${ticket.id}`
-  const sha = pushCommit(w, branch, options.author ?? 'Terarchitect', title, true)
+  let jobId: number
+  let sha: string
+  if (options.direct) {
+    sha = await pushCommit(w, branch, options.author ?? 'Terarchitect', title, { create: true })
+    const [job] = await ctx.sql`insert into agent_jobs (project_id, ticket_id, kind, status, finished_at) values (${w.projectId}, ${ticket.id}, 'ticket', 'succeeded', now()) returning id`
+    jobId = job!.id as number
+  } else {
+    const job = await runAndClaim(w, ticket.id)
+    assert.is(job.ticket_id, ticket.id)
+    sha = await pushCommit(w, branch, options.author ?? 'Terarchitect', title, { create: true, job })
+    await ctx.sql`update agent_jobs set status = 'succeeded', finished_at = now() where id = ${job.job_id}`
+    jobId = job.job_id
+  }
   const pull = w.gh.state.createPull('acme/widgets', { title, head: branch, base: 'main' }, 'terarchitect-bot')
-  const ctx = w.t.app.ctx
   await ctx.sql`update tickets set pr_number = ${pull.number}, pr_url = ${pull.html_url} where id = ${ticket.id}`
-  await ctx.sql`insert into agent_jobs (project_id, ticket_id, kind, status, pr_number, finished_at) values (${w.projectId}, ${ticket.id}, 'ticket', 'succeeded', ${pull.number}, now())`
+  await ctx.sql`update agent_jobs set pr_number = ${pull.number} where id = ${jobId}`
   await trackNewPrs(ctx)
   const [pr] = await ctx.sql`select id from prs where ticket_id = ${ticket.id}`
   if (options.wait !== false) await waitFor(async () => f.ci.runsOf(sha).some((r) => r.stage === 'done'), 10_000, `CI of ${sha}`)
-  return { ticketId: ticket.id, number: pull.number, sha, prId: pr!.id as number }
+  return { ticketId: ticket.id, number: pull.number, sha, prId: pr!.id as number, jobId }
 }
 
-/** One commit by `author` pushed to `branch` (created from main when `create`); the new head. */
-function pushCommit(w: World, branch: string, author: string, title: string, create = false): string {
+/**
+ * One commit by `author` pushed to `branch` (created from main when `create`): straight to the git
+ * host, or with `job` through the app's git relay with that job's token (a credential helper, as
+ * the agent's). Answers the commit; the push must succeed, or with `refused` must fail.
+ */
+async function pushCommit(w: World, branch: string, author: string, title: string, options: { create?: boolean; job?: ClaimedJob; refused?: boolean } = {}): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'ci-fix-seed-'))
-  const env = { ...process.env, ...GIT_IDENTITY, GIT_AUTHOR_NAME: author, GIT_COMMITTER_NAME: author }
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: work, env, encoding: 'utf8' })
+  const env: Record<string, string | undefined> = { ...process.env, ...GIT_IDENTITY, GIT_AUTHOR_NAME: author, GIT_COMMITTER_NAME: author, GIT_TERMINAL_PROMPT: '0' }
+  const helper = options.job ? ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=job; echo "password=$RELAY_TEST_TOKEN"; }; f'] : []
+  if (options.job) env.RELAY_TEST_TOKEN = options.job.agent_token
+  const remote = options.job ? `${w.t.url}/api/relay/git/${w.projectId}/${options.job.ticket_id}/repo.git` : w.bare
+  // Not spawnSync: the relay is served by this very process.
+  const git = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile('git', [...helper, ...args], { cwd: work, env, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
+  })
   try {
-    git('clone', '-q', w.bare, '.')
-    git('checkout', '-q', ...(create ? ['-b', branch] : [branch]))
+    const cloned = await git('clone', '-q', '--', remote, '.')
+    assert.is(cloned.status, 0, cloned.stderr)
+    await git('checkout', '-q', ...(options.create ? ['-b', branch] : [branch]))
     writeFileSync(join(work, `${title.replace(/\W+/g, '-')}.md`), `${title}\n`)
-    git('add', '.')
-    git('commit', '-q', '-m', title)
-    assert.is(git('push', '-q', 'origin', branch).status, 0)
+    await git('add', '.')
+    await git('commit', '-q', '-m', title)
+    const pushed = await git('push', '-q', 'origin', branch)
+    if (options.refused) assert.is.not(pushed.status, 0, 'the push is refused')
+    else assert.is(pushed.status, 0, pushed.stderr)
+    return (await git('rev-parse', 'HEAD')).stdout.trim()
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
-  return remoteGit(w, ['rev-parse', branch])!.trim()
 }
+
+/** The commits the app's git relay recorded for `branch` (what the follower trusts). */
+const relayPushes = async (w: World, branch: string) =>
+  w.t.app.ctx.sql`select oid, job_id from relay_pushes where project_id = ${w.projectId} and branch = ${branch} order by id`
 
 const rounds = async (w: World, ticketId: number) => w.t.app.ctx.sql`select * from ci_rounds where ticket_id = ${ticketId} order by id`
 
@@ -254,31 +288,75 @@ github('a merged or closed request gets nothing, though its checks fail', async 
   assert.equal({ ...row }, { state: 'merged', tracking: false })
 })
 
-github('a person\'s newer commit at the head: nothing, and the record says why', async ({ f }) => {
+github('a person\'s commit at the head (pushed straight to the git host): nothing, and the record names them', async ({ f }) => {
   const w = f.world
-  const pr = await agentPr(f, 'A person pushed', { author: 'Alice Person' })
+  const pr = await agentPr(f, 'A person pushed', { author: 'Alice Person', direct: true })
   const skipped = await outcome(w, pr.ticketId, 'skipped')
   assert.match(skipped.reason, 'Alice Person')
+  assert.match(skipped.reason, 'was not pushed by the agent')
   assert.is((await ciJobs(w, pr.ticketId)).length, 0)
 })
 
-github('a head commit the request\'s commit list does not show is not the agent\'s: nothing, and the record says why', async ({ f }) => {
+github('a commit written under the agent\'s name but pushed by a person straight to the git host is not the agent\'s: nothing', async ({ f }) => {
   const w = f.world
-  const pr = await agentPr(f, 'Head not listed')
+  const pr = await agentPr(f, 'Posing as the agent', { direct: true })
+  // The request's commit list shows the agent's git name on the head commit: a name anyone can write.
   const { client } = await reviewAccess(w.t.app.ctx, w.projectId)
-  // The list as the forge gives it shows the agent's commit at the head: without the rule below, a round would start.
-  const listed = await client!.requestCommits('acme/widgets', pr.number)
-  assert.equal(listed.map((c) => [c.sha, c.author]), [[pr.sha, 'Terarchitect']])
-  // The same list without the head commit (a request past the forge's listing cap, say): nobody vouched for it.
-  const unlisted = { ...client!, requestCommits: async (repo: string, n: number) => (await client!.requestCommits(repo, n)).filter((c) => c.sha !== pr.sha) }
-  const found = await followPr(w.t.app.ctx, pr.prId, unlisted)
-  assert.is(found.round?.outcome, 'skipped', JSON.stringify(found))
-  assert.is(found.jobId, null)
-  assert.match(found.round!.reason!, `does not show the head commit ${pr.sha.slice(0, 10)}`)
-  assert.match(found.round!.reason!, 'not taken as the agent\'s')
+  assert.equal((await client!.requestCommits('acme/widgets', pr.number)).map((c) => [c.sha, c.author]), [[pr.sha, 'Terarchitect']])
+  assert.equal([...await relayPushes(w, `ticket-${pr.ticketId}`)], [], 'the relay saw no push of it')
+  const skipped = await outcome(w, pr.ticketId, 'skipped')
+  assert.is(skipped.sha, pr.sha)
+  assert.match(skipped.reason, `the head commit ${pr.sha.slice(0, 10)} by Terarchitect was not pushed by the agent`)
+  assert.match(skipped.reason, `no job of this project pushed it to ticket-${pr.ticketId} through the app's git relay`)
   await ciCycle(w.t.app.ctx)
   assert.is((await ciJobs(w, pr.ticketId)).length, 0, 'no ci_fix job')
-  assert.is((await rounds(w, pr.ticketId))[0]!.outcome, 'skipped', 'the poller keeps the record')
+})
+
+github('the agent\'s push through the relay is recorded with its job and gets the fix job, whatever the commit list shows; a person\'s unlisted commit is named as such', async ({ f }) => {
+  const w = f.world
+  const ctx = w.t.app.ctx
+  const pr = await agentPr(f, 'Head not listed', { author: 'Someone Else' })
+  assert.equal((await relayPushes(w, `ticket-${pr.ticketId}`)).map((row) => ({ ...row })), [{ oid: pr.sha, job_id: pr.jobId }])
+  const { client } = await reviewAccess(ctx, w.projectId)
+  // The list without the head commit (a request past the forge's listing cap, say): the relay's record is what counts.
+  const unlisted = { ...client!, requestCommits: async (repo: string, n: number) => (await client!.requestCommits(repo, n)).filter((c) => c.sha !== pr.sha) }
+  const found = await followPr(ctx, pr.prId, unlisted)
+  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
+  assert.ok(found.jobId, 'a ci_fix job')
+  assert.equal((await ciJobs(w, pr.ticketId)).map((job) => job.id), [found.jobId])
+  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
+  // A person's commit the list does not show either: skipped, saying the author is not known.
+  const person = await agentPr(f, 'Person not listed', { author: 'Alice Person', direct: true })
+  const hidden = { ...client!, requestCommits: async (repo: string, n: number) => (await client!.requestCommits(repo, n)).filter((c) => c.sha !== person.sha) }
+  const skipped = await followPr(ctx, person.prId, hidden)
+  assert.is(skipped.round?.outcome, 'skipped', JSON.stringify(skipped))
+  assert.is(skipped.jobId, null)
+  assert.match(skipped.round!.reason!, `the head commit ${person.sha.slice(0, 10)} was not pushed by the agent`)
+  assert.match(skipped.round!.reason!, 'does not show its author')
+  await ciCycle(ctx)
+  assert.is((await ciJobs(w, person.ticketId)).length, 0, 'no ci_fix job')
+  assert.is((await rounds(w, person.ticketId))[0]!.outcome, 'skipped', 'the poller keeps the record')
+})
+
+github('a push the git host refuses (ng) records nothing; the same push accepted is recorded', async ({ f }) => {
+  const w = f.world
+  const ticket = await createTicket(w, { title: 'Refused by the host' })
+  const job = await runAndClaim(w, ticket.id)
+  const branch = `ticket-${ticket.id}`
+  // The git host's own refusal, after the relay let the push through: its report-status says `ng`.
+  const hook = join(w.bare, 'hooks', 'pre-receive')
+  writeFileSync(hook, '#!/bin/sh\necho "protected by the host" >&2\nexit 1\n', { mode: 0o755 })
+  try {
+    const refused = await pushCommit(w, branch, 'Terarchitect', 'Refused push', { create: true, job, refused: true })
+    assert.is(remoteGit(w, ['rev-parse', '--verify', '--quiet', branch]), null, 'the host kept nothing')
+    assert.equal([...await relayPushes(w, branch)], [], `nothing recorded for ${refused}`)
+  } finally {
+    rmSync(hook, { force: true })
+  }
+  const accepted = await pushCommit(w, branch, 'Terarchitect', 'Accepted push', { create: true, job })
+  assert.is(remoteGit(w, ['rev-parse', branch])!.trim(), accepted)
+  assert.equal((await relayPushes(w, branch)).map((row) => ({ ...row })), [{ oid: accepted, job_id: job.job_id }])
+  await w.t.app.ctx.sql`update agent_jobs set status = 'succeeded', finished_at = now() where id = ${job.job_id}`
 })
 
 github('a person pushes after the round was queued: the job fixes nothing, and the new head is left to them', async ({ f }) => {
@@ -286,7 +364,7 @@ github('a person pushes after the round was queued: the job fixes nothing, and t
   const w = f.world
   const pr = await agentPr(f, 'Moved under the job')
   const job = await nextCiJob(w, pr.ticketId, 1)
-  const head = pushCommit(w, `ticket-${pr.ticketId}`, 'Alice Person', 'Alice fixes it herself')
+  const head = await pushCommit(w, `ticket-${pr.ticketId}`, 'Alice Person', 'Alice fixes it herself')
   const calls = w.llm.llmCalls().length
   const result = await runAgentProcess(w, job, { path: [claude] })
   assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)

@@ -5,7 +5,10 @@
  * `x-access-token:<token>`). The token goes to that one host only: https (plain http only for hosts
  * in ALLOW_INSECURE_GIT_HOSTS), the forge's own git host (`gitHost`), and redirects are answered
  * with an error instead of being followed. Bodies stream both ways unbuffered; a push's body is read only
- * as far as its ref-update commands, which must all create or update the job's own branch.
+ * as far as its ref-update commands, which must all create or update the job's own branch, and its
+ * answer is read as it passes for the git host's report-status: each commit the host accepted for
+ * the branch is recorded with the job (relay-pushes.ts), which is how the CI follower knows the
+ * agent's commits.
  *
  * Wire format (gitprotocol-http, gitprotocol-pack): pkt-lines are a 4-hex-digit length (including
  * the 4 bytes) and a payload; `0000` is a flush. A push request starts with optional `shallow <oid>`
@@ -22,6 +25,8 @@ import { AppError, forbidden, unprocessable } from '../errors.ts'
 import type { Job, Project } from '../types.ts'
 import { jobBranch } from './forge-actions.ts'
 import { forgeAccess, tokenSetting } from './forge-token.ts'
+import { reportStatusReader } from './git-report-status.ts'
+import { recordRelayPush } from './relay-pushes.ts'
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack'
 
@@ -181,6 +186,7 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
   for (const name of REQUEST_HEADERS) if (req.headers[name]) headers[name] = String(req.headers[name])
   let body: Readable | undefined
   let head: Buffer | undefined
+  let push: Push | undefined
   if (req.method === 'POST') {
     body = req
     if (req.headers['content-encoding'] && service === 'git-receive-pack') {
@@ -195,7 +201,7 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
       const commands = await readCommands(body)
       const branch = await jobBranch(ctx, job).catch((error: Error) => error)
       const reasons = commands.updates.map((update) => (branch instanceof Error ? branch.message : refusal(update, branch)))
-      if (reasons.some(Boolean) || commands.updates.length === 0) {
+      if (branch instanceof Error || reasons.some(Boolean) || commands.updates.length === 0) {
         // Drain the pack the client is still sending, then refuse in git's own words.
         body.resume()
         await finished(body).catch(() => {})
@@ -205,6 +211,9 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
         return
       }
       head = commands.head
+      push = { branch, updates: commands.updates, capabilities: commands.capabilities }
+      // The report-status is read as it streams back (pushRecorder): uncompressed, so it can be.
+      delete headers['accept-encoding']
     }
   }
 
@@ -220,8 +229,13 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
         const forwarded: Record<string, string> = {}
         for (const name of RESPONSE_HEADERS) if (answer.headers[name]) forwarded[name] = String(answer.headers[name])
         res.writeHead(status, forwarded)
-        answer.pipe(res)
-        answer.once('end', resolve)
+        const recorded = push ? pushRecorder(ctx, job, push, answer) : undefined
+        answer.pipe(res, { end: false })
+        // A push's answer ends once its record is written, so the agent's push returns after it.
+        answer.once('end', () => void (recorded ?? Promise.resolve()).then(() => {
+          res.end()
+          resolve()
+        }))
         answer.once('error', () => (res.destroy(), resolve()))
         return
       }
@@ -250,6 +264,50 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
     if (body.readableEnded) return void outbound.end(head)
     if (head) outbound.write(head)
     body.pipe(outbound)
+  })
+}
+
+/** A push the relay forwards: the job's branch and what the client sent. */
+interface Push {
+  branch: string
+  updates: RefUpdate[]
+  capabilities: string[]
+}
+
+/**
+ * Reads the git host's report-status as `answer` streams through and, once it has been read,
+ * records each update of the job's branch the host accepted (relay-pushes.ts). A report that cannot
+ * be read (compressed, cut short, not git's) records nothing. Resolves when that is done; never rejects.
+ */
+function pushRecorder(ctx: AppContext, job: Job, push: Push, answer: IncomingMessage): Promise<void> {
+  const encoding = String(answer.headers['content-encoding'] ?? 'identity').toLowerCase()
+  if (encoding !== 'identity' || !push.capabilities.some((cap) => cap === 'report-status' || cap === 'report-status-v2')) {
+    ctx.log.info('git relay: the push\'s report cannot be read; not recorded', { jobId: job.id, encoding })
+    return Promise.resolve()
+  }
+  const report = reportStatusReader(push.capabilities.includes('side-band-64k') || push.capabilities.includes('side-band'))
+  return new Promise<void>((resolve) => {
+    let over = false
+    const settle = () => {
+      if (over) return
+      over = true
+      answer.off('data', onData)
+      answer.off('end', settle)
+      answer.off('close', settle)
+      const accepted = report.accepted()
+      const pushed = push.updates.filter((update) => accepted?.has(update.ref) && update.ref === `refs/heads/${push.branch}`)
+      if (!accepted) ctx.log.info('git relay: no readable report-status for a push; not recorded', { jobId: job.id })
+      Promise.all(pushed.map((update) => recordRelayPush(ctx, job, push.branch, update.newOid)))
+        .catch((error: Error) => ctx.log.warn('git relay: recording a push failed', { jobId: job.id, error: error.message }))
+        .then(() => resolve())
+    }
+    const onData = (chunk: Buffer) => {
+      report.write(chunk)
+      if (report.settled()) settle()
+    }
+    answer.on('data', onData)
+    answer.once('end', settle)
+    answer.once('close', settle)
   })
 }
 

@@ -1,13 +1,16 @@
 /**
  * Following one request's CI: for an open request the app tracks and its agent opened, the head
- * commit as the forge has it now, that commit's checks (the plugin's optional `checks`), and the
- * head commit's author as the request's commit list shows it (a head commit that list does not
- * show, or shows without an author, is not taken as the agent's: nobody vouched for it); the
- * finding is recorded under the request's lock (record.ts). Forges without the capability are not
- * followed. Called by the webhook fast path and the poller alike.
+ * commit as the forge has it now and that commit's checks (the plugin's optional `checks`). Failed
+ * checks are the agent's to fix only when a job of the project pushed exactly that commit to the
+ * request's branch through the app's git relay (relay-pushes.ts): every agent push goes through it,
+ * and a commit's author name proves nothing (anyone with push access can write under the agent's).
+ * Any other head commit is a person's; the request's commit list is read only to name its author.
+ * The finding is recorded under the request's lock (record.ts). Forges without the capability are
+ * not followed. Called by the webhook fast path and the poller alike.
  */
 import type { AppContext } from '../../context.ts'
 import type { ForgeClient } from '../../forge.ts'
+import { relayPusher } from '../relay-pushes.ts'
 import { reviewAccess } from '../review/forge.ts'
 import { applyPullState, getPr, type PrRow } from '../review/prs.ts'
 import { failingChecks } from './excerpt.ts'
@@ -45,16 +48,13 @@ export async function followPr(ctx: AppContext, prId: number, client?: ForgeClie
   const verdict = judge(await forge.checks.list(pr.repo, pull.headSha))
   let finding: Finding
   if (verdict.kind !== 'failed') finding = verdict
-  else {
-    const author = await headAuthor(forge, pr, pull.headSha)
-    if (author === null) finding = { kind: 'unvouched' }
-    else if (author.toLowerCase() !== settings.agentAuthor.toLowerCase()) finding = { kind: 'person', author }
-    else finding = { kind: 'failed', failing: await failingChecks(ctx, pr.project_id, verdict.failing) }
-  }
+  else if (pull.sameRepo && (await relayPusher(ctx.sql, pr.project_id, pull.headBranch, pull.headSha)) !== null) {
+    finding = { kind: 'failed', failing: await failingChecks(ctx, pr.project_id, verdict.failing) }
+  } else finding = { kind: 'person', branch: pull.headBranch, author: await headAuthor(forge, pr, pull.headSha) }
   return recordFinding(ctx, pr.id, pull.headSha, finding, settings)
 }
 
-/** The git author name of the head commit, as the forge lists the request's commits; null when not listed (or listed without one). */
+/** The git author name of the head commit as the forge lists the request's commits (for the record's reason); null when not listed (or listed without one). */
 async function headAuthor(forge: ForgeClient, pr: PrRow, sha: string): Promise<string | null> {
   const commits = await forge.requestCommits(pr.repo!, pr.number)
   return commits.find((commit) => commit.sha === sha)?.author ?? null

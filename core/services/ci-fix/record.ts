@@ -6,8 +6,8 @@
  *
  * First, records whose ci_fix job ended are settled (succeeded → `fixed`, else `fix_failed`).
  * Then the head commit's verdict: pending (or, past CI_FIX_START_TIMEOUT_SEC with nothing running,
- * `not_started`), `passed`, `skipped` (a person's commit, a head commit the request's commit list
- * does not show, or rounds off), or failed: with rounds left and no active job on the ticket, ONE
+ * `not_started`), `passed`, `skipped` (a person's commit: one no job of the project pushed through
+ * the git relay; or rounds off), or failed: with rounds left and no active job on the ticket, ONE
  * ci_fix job is queued as the next round; at the cap, `exhausted`, once, with `ci_fix.exhausted`
  * sent through the notifications service. A failed verdict while another job of the ticket is
  * active stays `waiting`: that job's end brings the follower back (loop.ts).
@@ -30,9 +30,8 @@ import type { CiFixSettings } from './settings.ts'
 export type Finding =
   | { kind: 'pending'; started: boolean; queued: string[] }
   | { kind: 'passed' }
-  | { kind: 'person'; author: string }
-  /** The request's commit list does not show the head commit (or shows it without an author). */
-  | { kind: 'unvouched' }
+  /** No job of the project pushed the head commit to `branch` through the git relay; `author` as the request's commit list shows it, if it does. */
+  | { kind: 'person'; branch: string; author: string | null }
   | { kind: 'failed'; failing: FailingCheck[] }
 
 export interface Recorded {
@@ -69,10 +68,11 @@ export async function recordFinding(ctx: AppContext, prId: number, sha: string, 
     }
     if (finding.kind === 'passed') return { round: await finish('passed', `every check passed on ${short(sha)}`), jobId: null }
     if (finding.kind === 'person') {
-      return { round: await finish('skipped', `the head commit ${short(sha)} is by ${finding.author}, not the agent: CI is left to them`), jobId: null }
-    }
-    if (finding.kind === 'unvouched') {
-      return { round: await finish('skipped', `the request's commit list does not show the head commit ${short(sha)} with its author, so it is not taken as the agent's: CI is left to a person`), jobId: null }
+      const why = `no job of this project pushed it to ${finding.branch} through the app's git relay`
+      const reason = finding.author
+        ? `the head commit ${short(sha)} by ${finding.author} was not pushed by the agent (${why}): CI is left to a person`
+        : `the head commit ${short(sha)} was not pushed by the agent (${why}; the request's commit list does not show its author): CI is left to a person`
+      return { round: await finish('skipped', reason), jobId: null }
     }
     const names = nameList(finding.failing.map((check) => check.name))
     if (settings.maxRounds === 0) return { round: await finish('skipped', `checks failed on ${short(sha)} (${names}); CI_FIX_MAX_ROUNDS is 0`, finding), jobId: null }

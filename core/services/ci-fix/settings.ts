@@ -11,8 +11,6 @@ export interface CiFixSettings {
   maxRounds: number
   /** How long checks may stay queued (or absent) before they are reported as never started. */
   startTimeoutMs: number
-  /** The agent's commit author name: a head commit by anyone else is a person's. */
-  agentAuthor: string
 }
 
 const integer = (value: string | undefined, key: string, min: number): number => {
@@ -20,14 +18,10 @@ const integer = (value: string | undefined, key: string, min: number): number =>
   return Number.isInteger(parsed) && parsed >= min ? parsed : Number(SETTINGS_BY_KEY.get(key)?.default)
 }
 
-/** The agent's default author name (core/agent-config.ts GIT_AUTHOR_NAME). */
-export const AGENT_DEFAULT_AUTHOR = 'Terarchitect'
-
 export async function ciFixSettings(ctx: AppContext, projectId: number): Promise<CiFixSettings> {
   const { values } = await resolveProjectSettings(ctx, projectId)
   return {
     maxRounds: integer(values.CI_FIX_MAX_ROUNDS, 'CI_FIX_MAX_ROUNDS', 0),
     startTimeoutMs: integer(values.CI_FIX_START_TIMEOUT_SEC, 'CI_FIX_START_TIMEOUT_SEC', 1) * 1000,
-    agentAuthor: values.GIT_AUTHOR_NAME || AGENT_DEFAULT_AUTHOR,
   }
 }
