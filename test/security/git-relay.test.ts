@@ -189,6 +189,11 @@ test('another branch, a tag, main, a delete and a mixed push are refused in git\
   assert.not.ok(mixed.ok)
   assert.match(mixed.output, `${own}\t[remote rejected] (refused with the rest of this push)`)
   assert.is(await remoteRefs(), before, 'remote unchanged after a mixed push')
+  // The relay's record of agent pushes (what the CI follower trusts) holds the one push the git
+  // host accepted, its own branch's first commit, and nothing the relay refused.
+  const ownHead = (await run('git', ['--git-dir', bare, 'rev-parse', own])).stdout.trim()
+  const recorded = await t.app.ctx.sql`select branch, oid, job_id from relay_pushes where project_id = ${project} and job_id = ${job.job_id}`
+  assert.equal(recorded.map((row) => ({ ...row })), [{ branch: `ticket-${job.ticket_id}`, oid: ownHead, job_id: job.job_id }])
 })
 
 test('no token, a bad one, another ticket\'s or project\'s, the worker key and an ended job\'s token are refused', async () => {
