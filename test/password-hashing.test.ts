@@ -8,7 +8,8 @@ import { syncBuiltinESMExports } from 'node:module'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startTestApp, waitFor, type TestApp } from './helpers.ts'
-import { PASSWORD, cookieOf, within } from './people-helpers.ts'
+import { PASSWORD, PROXIED, cookieOf, within } from './people-helpers.ts'
+import { assertError } from './api-helpers.ts'
 
 type Scrypt = typeof crypto.scrypt
 
@@ -93,6 +94,20 @@ test('a refused creation still refuses: a taken login is a 409 after the hash', 
   const again = await t.api('POST', '/api/auth/setup', { login: 'other', password: PASSWORD })
   assert.is(again.status, 409, 'a second setup is refused')
   assert.equal((await t.app.ctx.sql`select count(*)::int as n from users`)[0]!.n, 1)
+})
+
+test('a setup from afar without the right code is refused before any hash', async ({ t }) => {
+  const hashes = holdHashes()
+  try {
+    const body = { login: 'root', password: PASSWORD }
+    assertError(await t.api('POST', '/api/auth/setup', body, PROXIED), 403, '/body/setup_code')
+    assertError(await t.api('POST', '/api/auth/setup', { ...body, setup_code: 'aaaa-bbbb-cccc-dddd' }, PROXIED), 403, '/body/setup_code')
+    assert.is(hashes.calls(), 0, 'a caller without the setup code made the app hash a password')
+  } finally {
+    hashes.release()
+  }
+  const ok = await t.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD, setup_code: t.app.setupCode }, PROXIED)
+  assert.is(ok.status, 201, JSON.stringify(ok.body))
 })
 
 test.run()

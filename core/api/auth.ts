@@ -19,6 +19,8 @@ export const Login = Type.String({ pattern: LOGIN_PATTERN, maxLength: 100, descr
 export const Password = Type.String({ minLength: 8, maxLength: 1000, description: 'at least 8 characters' })
 export const DisplayName = Type.String({ maxLength: 200 })
 
+const WRONG_CODE = 'the setup code is not the one the app printed'
+
 const Setup = Type.Object(
   { login: Login, password: Password, display_name: Type.Optional(DisplayName), setup_code: Type.Optional(Type.String({ maxLength: 100 })) },
   { additionalProperties: false },
@@ -58,16 +60,18 @@ export function authRoutes(ctx: AppContext): Route[] {
       handle: async ({ req, res, body, caller }) => {
         const trusted = caller.via === 'local' || caller.via === 'admin-token'
         const conflictText = 'the first admin exists already: sign in instead'
-        // The cheap refusals first (an account exists: cached once true; no code from afar), then
+        // The cheap refusals first (an account exists: cached once true; no code or a wrong one from afar), then
         // the hash, before the transaction, which would hold its connection for the hash's ≈50 ms
         // (users.ts, hashNewUser). The transaction checks again what may race.
         if (await usersExist(ctx)) throw conflict(conflictText)
         if (!trusted && !body.setup_code) throw forbidden('send the setup code the app printed at start as setup_code', [{ path: '/body/setup_code', message: 'required from this address' }])
+        // A wrong code is refused before the hash too: nobody without the code makes the app hash.
+        if (!trusted && !(await setupCodeValid(ctx.sql, body.setup_code!))) throw forbidden(WRONG_CODE, [{ path: '/body/setup_code', message: 'wrong code' }])
         const admin = await hashNewUser({ login: body.login, password: body.password, display_name: body.display_name, role: 'admin' })
         const user = await ctx.sql.begin(async (tx) => {
           // The lock a first single sign-on takes too (users.ts): exactly one first admin.
           if ((await lockFirstUser(tx)).usersExist) throw conflict(conflictText)
-          if (!trusted && !(await setupCodeValid(tx, body.setup_code!))) throw forbidden('the setup code is not the one the app printed', [{ path: '/body/setup_code', message: 'wrong code' }])
+          if (!trusted && !(await setupCodeValid(tx, body.setup_code!))) throw forbidden(WRONG_CODE, [{ path: '/body/setup_code', message: 'wrong code' }])
           const actor = { ...actorOf(caller), label: caller.via ?? 'setup' }
           const created = await insertUser(ctx, tx, admin, actor)
           await deleteSetupCodes(tx)

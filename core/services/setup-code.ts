@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AppContext } from '../context.ts'
-import type { TransactionSql } from '../db/index.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
 import { sha256 } from './sessions.ts'
 import { usersExist } from './users.ts'
 
@@ -21,7 +21,7 @@ export async function issueSetupCode(ctx: AppContext): Promise<string | null> {
 }
 
 /** True when `code` is one of the issued codes (checked inside the setup transaction). */
-export async function setupCodeValid(tx: TransactionSql, code: string): Promise<boolean> {
+export async function setupCodeValid(tx: TransactionSql | Sql, code: string): Promise<boolean> {
   // Looked up by hash: the clear code is never compared or stored.
   const [row] = await tx`select 1 from setup_codes where code_hash = ${sha256(code.trim().toLowerCase())}`
   return Boolean(row)
