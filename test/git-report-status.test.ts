@@ -19,7 +19,7 @@ const report = (...lines: string[]) => Buffer.concat([...lines.map((line) => pkt
 
 /** Feeds `bytes` in pieces of `size` bytes and answers what the reader accepted. */
 function read(bytes: Buffer, sideBand: boolean, size = bytes.length) {
-  const reader = reportStatusReader(sideBand)
+  const reader = reportStatusReader(sideBand, ['refs/heads/ticket-7', 'refs/heads/other'])
   for (let at = 0; at < bytes.length; at += size) reader.write(bytes.subarray(at, at + size))
   const accepted = reader.accepted()
   return { settled: reader.settled(), accepted: accepted && [...accepted].sort() }

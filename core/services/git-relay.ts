@@ -285,7 +285,8 @@ function pushRecorder(ctx: AppContext, job: Job, push: Push, answer: IncomingMes
     ctx.log.info('git relay: the push\'s report cannot be read; not recorded', { jobId: job.id, encoding })
     return Promise.resolve()
   }
-  const report = reportStatusReader(push.capabilities.includes('side-band-64k') || push.capabilities.includes('side-band'))
+  const sideBand = push.capabilities.includes('side-band-64k') || push.capabilities.includes('side-band')
+  const report = reportStatusReader(sideBand, push.updates.map((update) => update.ref))
   return new Promise<void>((resolve) => {
     let over = false
     const settle = () => {

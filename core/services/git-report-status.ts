@@ -12,6 +12,10 @@
  * (`side-band-64k` or `side-band`), the response is itself pkt-lines whose first payload byte is
  * the band: 1 carries the report's bytes (its pkt-lines may be split across packets), 2 progress,
  * 3 a fatal error; a flush ends it.
+ *
+ * Git reports one status per command it was sent: a status for a ref the push did not name, or
+ * more statuses than it had commands, is not that push's report. The answer is then unreadable,
+ * and nothing more of it is read (the statuses kept are at most the push's commands).
  */
 
 /** Largest pkt-line: its length is 4 hex digits. */
@@ -51,8 +55,13 @@ export interface ReportStatusReader {
   accepted(): Set<string> | null
 }
 
-/** A reader for one receive-pack response; `sideBand`: the client asked for side-band(-64k). */
-export function reportStatusReader(sideBand: boolean): ReportStatusReader {
+/**
+ * A reader for one receive-pack response; `sideBand`: the client asked for side-band(-64k);
+ * `refs`: the ref of each command the push sent.
+ */
+export function reportStatusReader(sideBand: boolean, refs: readonly string[]): ReportStatusReader {
+  const named = new Set(refs)
+  let statusesLeft = refs.length
   let failed = false
   let done = false
   let unpackOk: boolean | null = null
@@ -71,6 +80,7 @@ export function reportStatusReader(sideBand: boolean): ReportStatusReader {
     }
     const status = /^(ok|ng) (\S+)(?: .*)?$/s.exec(line)
     if (status) {
+      if (!named.has(status[2]!) || statusesLeft-- <= 0) throw new Error('a status the push did not ask for')
       last = status[2]!
       ;(status[1] === 'ok' ? ok : refused).add(last)
       return
