@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Locator, type Page, type Request } from 'playwright-core'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { resolveAppConfig } from '../../core/config.ts'
 import { startApp, type RunningApp } from '../../core/app.ts'
@@ -57,9 +58,15 @@ export async function startUiApp(extraEnv: Record<string, string> = {}): Promise
     GITHUB_TOKEN: 'ghp_test_default_forge_token',
     ...extraEnv,
   })
-  // The embedded database opens a copy of a migrated one instead of running initdb (pglite-template.ts).
-  if (!config.DATABASE_URL) await seedPglite(config.TERARCHITECT_DATA_DIR)
-  const app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL), forges: builtinForges() })
+  let app: RunningApp
+  try {
+    // The embedded database opens a copy of a migrated one instead of running initdb (pglite-template.ts).
+    if (!config.DATABASE_URL) await seedPglite(config.TERARCHITECT_DATA_DIR)
+    app = await startApp({ config, migrationsDir: join(ROOT, 'sql'), staticDir: join(ROOT, 'dist', 'public'), log: createLogger(config.LOG_LEVEL), forges: builtinForges() })
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  }
   return {
     app,
     url: app.url,
@@ -88,6 +95,47 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
   })
+}
+
+export interface UiSuite {
+  /** The app, from the suite's `test.before` on (reading it earlier throws). */
+  readonly ui: UiApp
+  /** Chromium, from the suite's `test.before` on (reading it earlier throws). */
+  readonly browser: Browser
+}
+
+/**
+ * What a UI suite stands on, as hooks of `test`: before, the app (`startUiApp(env)`; `env` may be
+ * computed then, e.g. around a port chosen at start) and Chromium; after each test,
+ * `assertNoCspViolations`; after all, the browser and the app closed, each one that started even
+ * when the other did not start or does not close. Hooks the file registers later run after these
+ * before hooks and after these after hooks (uvu runs hooks in the order they were registered).
+ */
+export function uiSuite(test: Test, env: Record<string, string> | (() => Promise<Record<string, string>>) = {}): UiSuite {
+  let ui: UiApp | undefined
+  let browser: Browser | undefined
+  test.after.each(assertNoCspViolations)
+  test.before(async () => {
+    ui = await startUiApp(typeof env === 'function' ? await env() : env)
+    browser = await launchBrowser()
+  })
+  test.after(async () => {
+    try {
+      await browser?.close()
+    } finally {
+      await ui?.close()
+    }
+  })
+  return {
+    get ui() {
+      if (!ui) throw new Error('the UI app is not started: uiSuite starts it in test.before')
+      return ui
+    },
+    get browser() {
+      if (!browser) throw new Error('Chromium is not started: uiSuite launches it in test.before')
+      return browser
+    },
+  }
 }
 
 const violations: string[] = []
