@@ -11,15 +11,24 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { assertNoCspViolations, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { BrowserContext, Page } from 'playwright-core'
+import { openPage, screenshot, startUiApp, uiSuite } from './helpers.ts'
 
 const ADMIN_TOKEN = randomBytes(18).toString('hex')
 const PASSWORD = { ada: 'ada-correct-horse', mia: 'mia-battery-staple', vic: 'vic-viewer-pass' }
 
-let ui: UiApp
 let base: string
-let browser: Browser
+const suite = uiSuite(test, async () => {
+  const port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  return {
+    HOST: '0.0.0.0',
+    PORT: String(port),
+    PUBLIC_URL: base,
+    TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN,
+    TERARCHITECT_WORKER_API_KEY: randomBytes(18).toString('hex'),
+  }
+})
 let admin: Page
 let member: Page
 let viewer: Page
@@ -52,7 +61,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 /** Opens the app in a fresh context whose EventSources are recorded (to see them close). */
 async function open(path: string, colorScheme: 'light' | 'dark' = 'light') {
-  const opened = await openPage(browser, `${base}${path}`, { colorScheme })
+  const opened = await openPage(suite.browser, `${base}${path}`, { colorScheme })
   await opened.context.addInitScript(() => {
     const Native = window.EventSource
     const sources: EventSource[] = []
@@ -77,28 +86,8 @@ async function signIn(page: Page, login: string, password: string) {
   await page.locator('ta-user-menu').waitFor()
 }
 
-test.after.each(assertNoCspViolations)
-
-test.before(async () => {
-  const port = await freePort()
-  base = `http://127.0.0.1:${port}`
-  ui = await startUiApp({
-    HOST: '0.0.0.0',
-    PORT: String(port),
-    PUBLIC_URL: base,
-    TERARCHITECT_ADMIN_TOKEN: ADMIN_TOKEN,
-    TERARCHITECT_WORKER_API_KEY: randomBytes(18).toString('hex'),
-  })
-  browser = await launchBrowser()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
-})
-
 test('off loopback with no account, the UI asks for the first admin and the printed setup code', async () => {
-  assert.ok(ui.app.setupCode, 'the app printed a setup code')
+  assert.ok(suite.ui.app.setupCode, 'the app printed a setup code')
   ;({ page: admin } = await open('/', 'dark'))
   const setup = admin.locator('ta-setup-page')
   await setup.getByRole('heading', { name: 'Create the first admin' }).waitFor()
@@ -110,7 +99,7 @@ test('off loopback with no account, the UI asks for the first admin and the prin
   await setup.getByRole('button', { name: 'Create the admin account' }).click()
   // Said in words at the field it is about (the form's alert repeats it).
   await setup.locator('.field-error').getByText('Setup code: wrong code').waitFor()
-  await setup.getByLabel('Setup code').fill(ui.app.setupCode!)
+  await setup.getByLabel('Setup code').fill(suite.ui.app.setupCode!)
   await setup.getByRole('button', { name: 'Create the admin account' }).click()
   await admin.locator('ta-user-menu').getByText('Ada Admin').waitFor()
   const me = await admin.evaluate(() => fetch('/api/auth/me').then((res) => res.json()))
@@ -307,7 +296,7 @@ test('disabling a user ends their session: the stream stops and their page asks 
 test('on the local machine the board needs no account; settings offers the first one, which switches the app to sign-in', async () => {
   const local = await startUiApp()
   try {
-    const first = await openPage(browser, `${local.url}/settings`)
+    const first = await openPage(suite.browser, `${local.url}/settings`)
     problems.push(first.problems)
     const entry = first.page.locator('ta-first-account')
     await entry.getByText('No account needed on this machine').waitFor()
@@ -322,7 +311,7 @@ test('on the local machine the board needs no account; settings offers the first
     await first.page.locator('ta-user-menu').getByText('lou').waitFor()
     assert.is(await entry.locator('section').count(), 0, 'the offer is gone once the account exists')
     // Another browser on the same machine is now asked to sign in.
-    const second = await openPage(browser, `${local.url}/`)
+    const second = await openPage(suite.browser, `${local.url}/`)
     problems.push(second.problems)
     await second.page.locator('ta-sign-in').getByRole('heading', { name: 'Sign in' }).waitFor()
     await second.context.close()

@@ -5,24 +5,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, startUiApp, waitForOrExplain, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, uiSuite, waitForOrExplain } from './helpers.ts'
 import { sleep } from '../helpers.ts'
 
-let ui: UiApp
-let browser: Browser
-
-test.after.each(assertNoCspViolations)
-
-test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
-})
+const suite = uiSuite(test)
 
 /** Answers the project's tickets reads with 503 while `failing(n)` (n: the read's number); returns the reads seen. */
 async function failTicketReads(page: Page, projectId: number, failing: (read: number) => boolean) {
@@ -39,12 +26,12 @@ async function failTicketReads(page: Page, projectId: number, failing: (read: nu
 }
 
 test('a failed tickets read is retried by itself until the board shows its tickets', async () => {
-  const project = await createProject(ui)
-  const ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add a health endpoint' })).body as { id: number }
-  const { page, problems } = await openPage(browser, `${ui.url}/`)
+  const project = await createProject(suite.ui)
+  const ticket = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add a health endpoint' })).body as { id: number }
+  const { page, problems } = await openPage(suite.browser, `${suite.ui.url}/`)
   // The first three reads fail: the board's own, then its retries after ≈1 s and ≈2 s.
   const reads = await failTicketReads(page, project.id, (read) => read <= 3)
-  await page.goto(`${ui.url}/projects/${project.id}`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}`)
   const alert = page.locator('ta-board [role="alert"]')
   await waitForOrExplain(page, alert.filter({ hasText: 'Could not load the board: The database is restarting (read 1)' }), problems)
   await alert.getByText('Trying again by itself').waitFor()
@@ -58,14 +45,14 @@ test('a failed tickets read is retried by itself until the board shows its ticke
 })
 
 test('the retries wait 1 s, 2 s, 4 s (within a fifth); Retry reads at once; leaving the board ends them', async () => {
-  const project = await createProject(ui)
-  const { page, problems } = await openPage(browser, `${ui.url}/`)
+  const project = await createProject(suite.ui)
+  const { page, problems } = await openPage(suite.browser, `${suite.ui.url}/`)
   const reads = await failTicketReads(page, project.id, () => true)
   // The page's clock stands still but for runFor: no retry can come from anything but the time given.
   const start = Date.parse('2026-03-02T09:00:00Z')
   await page.clock.install({ time: start })
   await page.clock.pauseAt(start + 1000)
-  await page.goto(`${ui.url}/projects/${project.id}`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}`)
   const alert = page.locator('ta-board [role="alert"]')
   const handled = (read: number) => waitForOrExplain(page, alert.filter({ hasText: `(read ${read})` }), problems)
   /** No read in the first `soonest - 1` ms of the page's time; one by `latest`. */

@@ -6,12 +6,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 import { waitFor } from '../helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let project: { id: number; name: string }
 let page: Page
 let problems: string[]
@@ -21,21 +20,12 @@ const ids: Record<string, number> = {}
 const column = (id: string) => `ta-board-column[data-column="${id}"]`
 const card = (ticketId: number) => `.card[data-id="${ticketId}"]`
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Shop API', description: 'Orders, payments and the storefront API', repo_url: 'https://github.com/acme/shop.git' })
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
-  ;({ page: other } = await openPage(browser, `${ui.url}/projects/${project.id}`))
+  project = await createProject(suite.ui, { name: 'Shop API', description: 'Orders, payments and the storefront API', repo_url: 'https://github.com/acme/shop.git' })
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
+  ;({ page: other } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
   await page.locator(column('backlog')).waitFor()
   await other.locator(column('backlog')).waitFor()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
 })
 
 async function createTicket(title: string, priority: 'low' | 'medium' | 'high') {
@@ -54,7 +44,7 @@ async function createTicket(title: string, priority: 'low' | 'medium' | 'high') 
 test('two tickets are created from the dialog', async () => {
   ids.limit = await createTicket('Add rate limiting to the orders API', 'high')
   ids.cache = await createTicket('Cache product listings in Redis', 'medium')
-  const listed = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; title: string; priority: string }[]
+  const listed = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; title: string; priority: string }[]
   assert.is(listed.length, 2)
   assert.is(listed.find((ticket) => ticket.id === ids.limit)?.priority, 'high')
   // The second browser saw both appear without reloading.
@@ -73,7 +63,7 @@ test('an empty title is refused with a clear message', async () => {
 test('dragging a ticket to In Progress enqueues its job; the other browser sees the move live', async () => {
   await page.locator(card(ids.limit!)).dragTo(page.locator(`${column('in_progress')} .list`))
   await page.locator(`${column('in_progress')} ${card(ids.limit!)} .status`).filter({ hasText: 'Queued' }).waitFor({ timeout: 5000 })
-  const ticket = (await ui.api('GET', `/api/projects/${project.id}/tickets/${ids.limit}`)).body
+  const ticket = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${ids.limit}`)).body
   assert.is(ticket.column_id, 'in_progress')
   assert.is(ticket.job.status, 'pending')
   const started = Date.now()
@@ -84,22 +74,22 @@ test('dragging a ticket to In Progress enqueues its job; the other browser sees 
 /** More of a real board for the screenshot: a finished ticket with its PR, done work, a backlog. */
 async function furnish() {
   const add = async (title: string, column_id: string, priority = 'medium') =>
-    (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title, column_id, priority })).body.id as number
+    (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title, column_id, priority })).body.id as number
   await add('Paginate the admin order list', 'backlog', 'medium')
   await add('Validate shipping addresses', 'backlog', 'high')
   await add('Upgrade Fastify to v5', 'done')
   await add('Document the refund flow', 'done')
   const shipped = await add('Emit order.created events', 'in_progress', 'high')
-  const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'coord-b' })
+  const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'coord-b' })
   assert.is(claim.body.ticket_id, shipped)
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
   // The PR the app opened for the job (POST …/forge/pull records it): the one complete may report.
-  await ui.app.ctx.sql`update agent_jobs set pr_number = 42 where id = ${claim.body.job_id}`
-  await ui.api('POST', `/api/projects/${project.id}/tickets/${shipped}/complete`, {
+  await suite.ui.app.ctx.sql`update agent_jobs set pr_number = 42 where id = ${claim.body.job_id}`
+  await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${shipped}/complete`, {
     pr_url: 'https://github.com/acme/shop/pull/42', pr_number: 42, summary: 'Publishes order.created on NATS after commit',
     usage: { input_tokens: 48210, output_tokens: 6120, cost_usd: 0.21 },
   }, auth)
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'coord-b', claim_seq: claim.body.claim_seq, exit_code: 0 })
+  await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'coord-b', claim_seq: claim.body.claim_seq, exit_code: 0 })
   await page.locator(`${column('in_review')} ${card(shipped)} .chip.pr`, { hasText: 'PR #42' }).waitFor({ timeout: 3000 })
 }
 
@@ -109,7 +99,7 @@ test('job events posted by the agent appear in the open ticket view within a sec
   await drawer.waitFor()
   await drawer.getByText('Queued: waiting for a coordinator').waitFor()
 
-  const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'coord-a' })
+  const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'coord-a' })
   assert.is(claim.status, 200)
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
   const logs = `/api/projects/${project.id}/tickets/${ids.limit}/logs`
@@ -124,7 +114,7 @@ test('job events posted by the agent appear in the open ticket view within a sec
       diff: '--- a/src/routes/orders.ts\n+++ b/src/routes/orders.ts\n@@ -1,4 +1,6 @@\n import { router } from "../http"\n+import { limit } from "../limit"\n \n-router.post("/orders", createOrder)\n+router.post("/orders", limit({ perMinute: 60 }), createOrder)\n' } },
     { step: 'worker', summary: '', event: { kind: 'usage', input_tokens: 18234, output_tokens: 2210, cost_usd: 0.0412 } },
   ]
-  for (const event of events) assert.is((await ui.api('POST', logs, event, auth)).status, 201)
+  for (const event of events) assert.is((await suite.ui.api('POST', logs, event, auth)).status, 201)
   const posted = Date.now()
   const log = page.locator('ta-job-log')
   await log.locator('.entry.file_change .diff .add', { hasText: 'limit({ perMinute: 60 })' }).waitFor({ timeout: 1000 })
@@ -133,7 +123,7 @@ test('job events posted by the agent appear in the open ticket view within a sec
   await log.locator('.entry.tool_call', { hasText: 'read_file' }).waitFor()
   await log.locator('.entry.usage', { hasText: '18,234 in' }).waitFor()
   const single = Date.now()
-  assert.is((await ui.api('POST', logs, { step: 'worker', summary: 'Editing src/limit.ts' }, auth)).status, 201)
+  assert.is((await suite.ui.api('POST', logs, { step: 'worker', summary: 'Editing src/limit.ts' }, auth)).status, 201)
   await log.getByText('Editing src/limit.ts').waitFor({ timeout: 1000 })
   assert.ok(Date.now() - single <= 1000)
   await screenshot(page, 'ticket-view')
@@ -149,13 +139,13 @@ test('job events posted by the agent appear in the open ticket view within a sec
   await running.click()
   await drawer.getByRole('button', { name: 'Stop' }).click()
   await drawer.getByRole('button', { name: 'Stopping…' }).waitFor()
-  let job = (await ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
+  let job = (await suite.ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
   assert.is(job.cancel_requested, true)
   // The coordinator sees the cancel on its heartbeat, stops the container and reports.
-  const beat = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq })
+  const beat = await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/heartbeat`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq })
   assert.is(beat.body.cancel_requested, true)
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq, error: 'cancelled by request', exit_code: 137 })
-  job = (await ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
+  await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'coord-a', claim_seq: claim.body.claim_seq, error: 'cancelled by request', exit_code: 137 })
+  job = (await suite.ui.api('GET', `/api/jobs/${claim.body.job_id}`)).body
   assert.is(job.status, 'cancelled')
   await drawer.locator('.meta .badge', { hasText: 'Cancelled' }).waitFor({ timeout: 3000 })
   await drawer.getByRole('button', { name: 'Retry' }).waitFor()
@@ -163,8 +153,8 @@ test('job events posted by the agent appear in the open ticket view within a sec
 })
 
 test('the ticket view edits fields and links nodes or the whole graph', async () => {
-  const { version } = (await ui.api('GET', `/api/projects/${project.id}/graph`)).body
-  await ui.api('PUT', `/api/projects/${project.id}/graph`, {
+  const { version } = (await suite.ui.api('GET', `/api/projects/${project.id}/graph`)).body
+  await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, {
     nodes: [{ id: 'api', type: 'service', label: 'Orders API' }, { id: 'cache', type: 'cache', label: 'Product cache' }],
     edges: [{ id: 'e1', source: 'api', target: 'cache', protocol: 'Redis' }],
     version,
@@ -178,15 +168,15 @@ test('the ticket view edits fields and links nodes or the whole graph', async ()
   await drawer.getByLabel('Title').fill('Cache product listings in Redis (5 min TTL)')
   await drawer.getByRole('button', { name: 'Save', exact: true }).click()
   await page.locator('ta-toasts').getByText('Ticket saved').waitFor()
-  let ticket = (await ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body
+  let ticket = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body
   assert.is(ticket.title, 'Cache product listings in Redis (5 min TTL)')
   assert.is(ticket.priority, 'high')
   assert.equal(ticket.associated_node_ids, ['cache'])
   assert.equal(ticket.associated_edge_ids, ['e1'])
   await drawer.getByRole('checkbox', { name: 'Whole graph' }).check()
   await drawer.getByRole('button', { name: 'Save', exact: true }).click()
-  await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body.associated_node_ids[0] === '*', 3000, 'whole graph link')
-  ticket = (await ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body
+  await waitFor(async () => (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body.associated_node_ids[0] === '*', 3000, 'whole graph link')
+  ticket = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${ids.cache}`)).body
   assert.equal(ticket.associated_node_ids, ['*'])
   await page.locator(`${card(ids.cache!)} .card-title`, { hasText: '5 min TTL' }).waitFor()
   await page.keyboard.press('Escape')
@@ -216,7 +206,7 @@ test('columns are renamed, added, reordered and given a role', async () => {
   await editor.getByRole('button', { name: 'Delete In Review' }).isDisabled()
   await editor.getByRole('button', { name: 'Save columns' }).click()
   await editor.locator('dialog').waitFor({ state: 'hidden' })
-  const board = (await ui.api('GET', `/api/projects/${project.id}/board`)).body as { columns: { id: string; title: string; role: string; order: number }[] }
+  const board = (await suite.ui.api('GET', `/api/projects/${project.id}/board`)).body as { columns: { id: string; title: string; role: string; order: number }[] }
   assert.equal(board.columns.map((column) => column.title), ['Backlog', 'In Progress', 'In Review', 'QA', 'Shipped'])
   assert.is(board.columns.find((column) => column.title === 'QA')!.role, 'custom')
   assert.is(board.columns.find((column) => column.title === 'Shipped')!.role, 'done')
@@ -246,10 +236,10 @@ test('keyboard only: a ticket moves between columns and opens with Enter', async
   }
   assert.ok(focused.startsWith('card:'), `a card got focus by Tab (last: ${focused})`)
   const id = Number(focused.slice(5))
-  const before = (await ui.api('GET', `/api/projects/${project.id}/tickets/${id}`)).body.column_id
+  const before = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${id}`)).body.column_id
   await page.keyboard.press('Alt+ArrowRight')
   const after = await waitFor(async () => {
-    const ticket = (await ui.api('GET', `/api/projects/${project.id}/tickets/${id}`)).body
+    const ticket = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${id}`)).body
     return ticket.column_id !== before && ticket.column_id
   }, 3000, 'the keyboard move')
   assert.is.not(after, before)

@@ -4,27 +4,17 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Counted' })
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/notes`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  project = await createProject(suite.ui, { name: 'Counted' })
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}/notes`))
 })
 
 test('a note: title and content carry their limits, with a counter near them', async () => {
@@ -46,7 +36,7 @@ test('a note: title and content carry their limits, with a counter near them', a
 })
 
 test('a board column: its title carries the limit, with a counter near it', async () => {
-  await page.goto(`${ui.url}/projects/${project.id}`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}`)
   await page.locator('ta-board').getByRole('button', { name: 'Columns' }).click()
   const editor = page.locator('ta-columns-editor')
   const first = editor.getByLabel('Column title').first()
@@ -60,7 +50,7 @@ test('a board column: its title carries the limit, with a counter near it', asyn
   assert.ok(await editor.locator('.counter.full').isVisible())
   await editor.getByRole('button', { name: 'Save columns' }).click()
   await page.locator('ta-board').getByText('B'.repeat(100)).first().waitFor()
-  const board = (await ui.api('GET', `/api/projects/${project.id}/board`)).body as { columns: { title: string }[] }
+  const board = (await suite.ui.api('GET', `/api/projects/${project.id}/board`)).body as { columns: { title: string }[] }
   assert.is(board.columns[0]!.title, 'B'.repeat(100))
   assert.equal(problems, [])
 })

@@ -7,25 +7,15 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Locator, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, startUiApp, type UiApp } from './helpers.ts'
+import type { Locator, Page } from 'playwright-core'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  ;({ page, problems } = await openPage(browser, `${ui.url}/`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/`))
 })
 
 /** The icon's box lies inside its button's, and is at most 24 px each way. */
@@ -38,15 +28,15 @@ async function assertIconFits(button: Locator, what: string) {
 
 test('empty states: the plus icon in their buttons is icon-sized and inside the button', async () => {
   await assertIconFits(page.getByRole('button', { name: 'New project' }), 'New project (no projects yet)')
-  const project = await createProject(ui, { name: 'Empty graph' })
-  await page.goto(`${ui.url}/projects/${project.id}/graph`)
+  const project = await createProject(suite.ui, { name: 'Empty graph' })
+  await page.goto(`${suite.ui.url}/projects/${project.id}/graph`)
   await assertIconFits(page.getByRole('button', { name: 'Add the first node' }), 'Add the first node')
 })
 
 test('the graph inspector\'s connection icon is icon-sized; a selected node is drawn over the node it overlaps', async () => {
-  const project = await createProject(ui, { name: 'Overlap' })
-  const { version } = (await ui.api('GET', `/api/projects/${project.id}/graph`)).body
-  const put = await ui.api('PUT', `/api/projects/${project.id}/graph`, {
+  const project = await createProject(suite.ui, { name: 'Overlap' })
+  const { version } = (await suite.ui.api('GET', `/api/projects/${project.id}/graph`)).body
+  const put = await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, {
     version,
     nodes: [
       { id: 'a', type: 'service', label: 'Alpha', x: 0, y: 0 },
@@ -56,7 +46,7 @@ test('the graph inspector\'s connection icon is icon-sized; a selected node is d
     edges: [{ id: 'e1', source: 'a', target: 'c', label: 'calls' }],
   })
   assert.is(put.status, 200, JSON.stringify(put.body))
-  await page.goto(`${ui.url}/projects/${project.id}/graph`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/graph`)
   const canvas = page.locator('ta-graph-canvas')
   const alpha = canvas.locator('g.node[data-id="a"]')
   const beta = canvas.locator('g.node[data-id="b"]')
@@ -80,8 +70,8 @@ test('the graph inspector\'s connection icon is icon-sized; a selected node is d
 })
 
 test('`n` and `/` work on a freshly loaded board without focusing it first', async () => {
-  const project = await createProject(ui, { name: 'Keys' })
-  await page.goto(`${ui.url}/projects/${project.id}`)
+  const project = await createProject(suite.ui, { name: 'Keys' })
+  await page.goto(`${suite.ui.url}/projects/${project.id}`)
   await page.locator('ta-board').getByRole('button', { name: 'New ticket' }).waitFor()
   assert.is(await page.evaluate(() => document.activeElement?.localName), 'body', 'nothing focused')
   await page.keyboard.press('/')
@@ -93,9 +83,9 @@ test('`n` and `/` work on a freshly loaded board without focusing it first', asy
 })
 
 test('an In Review ticket offers "Run again" as a secondary action, not a primary Run', async () => {
-  const project = await createProject(ui, { name: 'In review' })
-  const ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Reviewed already', column_id: 'in_review' })).body
-  await page.goto(`${ui.url}/projects/${project.id}/tickets/${ticket.id}`)
+  const project = await createProject(suite.ui, { name: 'In review' })
+  const ticket = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Reviewed already', column_id: 'in_review' })).body
+  await page.goto(`${suite.ui.url}/projects/${project.id}/tickets/${ticket.id}`)
   const view = page.locator('ta-ticket-view')
   await view.getByRole('button', { name: 'Run again' }).waitFor()
   assert.is(await view.locator('button.btn.primary', { hasText: /^\s*Run\s*$/ }).count(), 0)
@@ -103,20 +93,20 @@ test('an In Review ticket offers "Run again" as a secondary action, not a primar
 })
 
 test('"Stopping the agent…" ends when the job has stopped', async () => {
-  const project = await createProject(ui, { name: 'Stop' })
-  const ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Long job', column_id: 'in_progress' })).body
-  const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
+  const project = await createProject(suite.ui, { name: 'Stop' })
+  const ticket = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Long job', column_id: 'in_progress' })).body
+  const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
   assert.is(claim.status, 200, JSON.stringify(claim.body))
   // The agent's log: a tool call (started, then ok) is one row; a URL in a line is a link.
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
   const tool = { kind: 'tool_call', name: 'Write', input: { file_path: 'a.txt' } }
-  const posted = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/logs`, { events: [
+  const posted = await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/logs`, { events: [
     { step: 'worker', summary: 'turn 1: Write(a.txt) started', event: { ...tool, status: 'started' } },
     { step: 'worker', summary: 'turn 1: Write(a.txt) ok', event: { ...tool, status: 'ok', output: 'written' } },
     { step: 'pr', summary: 'opened PR #7: https://github.example/acme/shop/pull/7' },
   ] }, auth)
   assert.is(posted.status, 201, JSON.stringify(posted.body))
-  await page.goto(`${ui.url}/projects/${project.id}/tickets/${ticket.id}`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/tickets/${ticket.id}`)
   const view = page.locator('ta-ticket-view')
   const log = view.locator('ta-job-log')
   await log.locator('a', { hasText: 'https://github.example/acme/shop/pull/7' }).waitFor()
@@ -132,7 +122,7 @@ test('"Stopping the agent…" ends when the job has stopped', async () => {
   await page.waitForTimeout(4500)
   assert.is(await toasts.getByText('Stopping the agent…').count(), 1, 'still stopping')
   // The coordinator sees the cancel and reports the agent's end: the job ends cancelled.
-  const fail = await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'stopped', exit_code: 130 })
+  const fail = await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/fail`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, error: 'stopped', exit_code: 130 })
   assert.is(fail.body.status, 'cancelled', JSON.stringify(fail.body))
   await toasts.getByText('Agent stopped').waitFor({ timeout: 5000 })
   assert.is(await toasts.getByText('Stopping the agent…').count(), 0)

@@ -8,43 +8,30 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { PASSWORD, PROXIED } from '../people-helpers.ts'
 import { expireLeases } from '../../core/services/reaper.ts'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let projectId: number
 const seeded: { title: string; jobId: number; ticketId: number; reason: string; eventId: number | null }[] = []
-
-test.after.each(assertNoCspViolations)
-
-test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
-})
 
 type AgentEvent = { step: string; summary: string; event?: Record<string, unknown> }
 
 /** A ticket whose job is claimed, logged by "its agent" and reported by "its coordinator". */
 async function endJob(title: string, options: { events?: AgentEvent[]; reason?: Record<string, unknown>; exitCode: number; before?(jobId: number): Promise<void> }) {
-  const ticket = (await ui.api('POST', `/api/projects/${projectId}/tickets`, { title }, session)).body
-  assert.is((await ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/run`, undefined, session)).status, 201)
-  const job = (await ui.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'ui-reasons' })).body
+  const ticket = (await suite.ui.api('POST', `/api/projects/${projectId}/tickets`, { title }, session)).body
+  assert.is((await suite.ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/run`, undefined, session)).status, 201)
+  const job = (await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'ui-reasons' })).body
   assert.is(job.ticket_id, ticket.id)
   await options.before?.(job.job_id)
   if (options.events) {
-    const logged = await ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/logs`, { events: options.events }, { authorization: `Bearer ${job.agent_token}` })
+    const logged = await suite.ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/logs`, { events: options.events }, { authorization: `Bearer ${job.agent_token}` })
     assert.is(logged.status, 201, JSON.stringify(logged.body))
   }
-  const failed = await ui.api('POST', `/api/worker/jobs/${job.job_id}/fail`, {
+  const failed = await suite.ui.api('POST', `/api/worker/jobs/${job.job_id}/fail`, {
     coordinator_id: 'ui-reasons', claim_seq: job.claim_seq, exit_code: options.exitCode, error: `agent exited with code ${options.exitCode}`, ...(options.reason ? { reason: options.reason } : {}),
   })
   assert.is(failed.status, 200, JSON.stringify(failed.body))
@@ -59,19 +46,19 @@ let session: Record<string, string> = {}
 let adminCookie = ''
 
 async function signIn(login: string): Promise<string> {
-  const res = await fetch(`${ui.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...PROXIED }, body: JSON.stringify({ login, password: PASSWORD }) })
+  const res = await fetch(`${suite.ui.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...PROXIED }, body: JSON.stringify({ login, password: PASSWORD }) })
   assert.is(res.status, 200, await res.text())
   return res.headers.get('set-cookie')!.split(';')[0]!
 }
 
 test('five ways a job ends, as the agent, the coordinator and a person report them', async () => {
-  const admin = await ui.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD })
+  const admin = await suite.ui.api('POST', '/api/auth/setup', { login: 'root', password: PASSWORD })
   assert.is(admin.status, 201, JSON.stringify(admin.body))
   adminCookie = await signIn('root')
   session = { cookie: adminCookie, ...PROXIED }
-  const alice = await ui.api('POST', '/api/users', { login: 'alice', display_name: 'Alice', password: PASSWORD, role: 'member' }, session)
+  const alice = await suite.ui.api('POST', '/api/users', { login: 'alice', display_name: 'Alice', password: PASSWORD, role: 'member' }, session)
   assert.is(alice.status, 201, JSON.stringify(alice.body))
-  projectId = (await ui.api('POST', '/api/projects', { name: 'Shop', repo_url: 'https://git.example/acme/shop.git' }, session)).body.id
+  projectId = (await suite.ui.api('POST', '/api/projects', { name: 'Shop', repo_url: 'https://git.example/acme/shop.git' }, session)).body.id
   assert.ok(projectId)
 
   const missing = await endJob('Runs on a missing path', {
@@ -92,7 +79,7 @@ test('five ways a job ends, as the agent, the coordinator and a person report th
   const aliceCookie = await signIn('alice')
   const stopped = await endJob('Stopped halfway', {
     exitCode: 130,
-    before: async (jobId) => assert.is((await ui.api('POST', `/api/jobs/${jobId}/cancel`, undefined, { cookie: aliceCookie, ...PROXIED })).status, 200),
+    before: async (jobId) => assert.is((await suite.ui.api('POST', `/api/jobs/${jobId}/cancel`, undefined, { cookie: aliceCookie, ...PROXIED })).status, 200),
     events: [{ step: 'cancelled', summary: 'cancelled: cancel requested; nothing was pushed', event: { kind: 'cancelled', code: 'cancelled', reason_kind: 'cancelled', reason: 'Cancelled: cancel requested; nothing was pushed', fix: null } }],
   })
   assert.is(stopped.status, 'cancelled')
@@ -101,9 +88,9 @@ test('five ways a job ends, as the agent, the coordinator and a person report th
 
 /** Opens `path` signed in as the admin. */
 async function open(path: string): Promise<Page> {
-  const opened = await openPage(browser, `${ui.url}/`)
-  await opened.context.addCookies([{ name: adminCookie.split('=')[0]!, value: adminCookie.split('=').slice(1).join('='), url: ui.url }])
-  await opened.page.goto(`${ui.url}${path}`)
+  const opened = await openPage(suite.browser, `${suite.ui.url}/`)
+  await opened.context.addCookies([{ name: adminCookie.split('=')[0]!, value: adminCookie.split('=').slice(1).join('='), url: suite.ui.url }])
+  await opened.page.goto(`${suite.ui.url}${path}`)
   return opened.page
 }
 
@@ -155,12 +142,12 @@ test('a job that fails while the board is open shows its reason on the card at o
 })
 
 test('a job whose coordinator stopped answering: the reaper\'s reason on the card, neutral like a Stop', async () => {
-  const ticket = (await ui.api('POST', `/api/projects/${projectId}/tickets`, { title: 'Coordinator gone' }, session)).body
-  assert.is((await ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/run`, undefined, session)).status, 201)
-  const job = (await ui.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'ui-reasons' })).body
-  await ui.app.ctx.sql`update agent_jobs set max_attempts = 1, lease_expires_at = now() - interval '1 hour' where id = ${job.job_id}`
-  assert.ok((await expireLeases(ui.app.ctx)) >= 1)
-  const ended = (await ui.api('GET', `/api/jobs/${job.job_id}`, undefined, session)).body
+  const ticket = (await suite.ui.api('POST', `/api/projects/${projectId}/tickets`, { title: 'Coordinator gone' }, session)).body
+  assert.is((await suite.ui.api('POST', `/api/projects/${projectId}/tickets/${ticket.id}/run`, undefined, session)).status, 201)
+  const job = (await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: projectId, coordinator_id: 'ui-reasons' })).body
+  await suite.ui.app.ctx.sql`update agent_jobs set max_attempts = 1, lease_expires_at = now() - interval '1 hour' where id = ${job.job_id}`
+  assert.ok((await expireLeases(suite.ui.app.ctx)) >= 1)
+  const ended = (await suite.ui.api('GET', `/api/jobs/${job.job_id}`, undefined, session)).body
   assert.equal([ended.status, ended.reason_kind], ['failed', 'cancelled'])
   seeded.push({ title: 'Coordinator gone', jobId: job.job_id, ticketId: ticket.id, reason: ended.reason, eventId: ended.reason_event_id })
   const text = page.locator(`.card[data-id="${ticket.id}"] .card-reason .reason-text`)
@@ -204,7 +191,7 @@ test('the Jobs page lists each job with its ticket\'s title and reason; the fixe
     const form = home?.shadowRoot?.querySelector('ta-project-form')
     return form?.shadowRoot?.activeElement?.id === 'f-repo_url' && location.search === ''
   }, undefined, { timeout: 5000 })
-  await page.goto(`${ui.url}/jobs`)
+  await page.goto(`${suite.ui.url}/jobs`)
   await page.locator(`tr[data-job="${push.jobId}"]`).waitFor()
 })
 

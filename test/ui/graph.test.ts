@@ -5,33 +5,23 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Shop API' })
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/graph`))
+  project = await createProject(suite.ui, { name: 'Shop API' })
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}/graph`))
   await page.getByRole('heading', { name: 'Model your architecture' }).waitFor()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
 })
 
 const inspector = () => page.locator('ta-graph-inspector')
 const node = (label: string) => page.locator('ta-graph-canvas g.node', { hasText: label })
-const graph = async () => (await ui.api('GET', `/api/projects/${project.id}/graph`)).body as {
+const graph = async () => (await suite.ui.api('GET', `/api/projects/${project.id}/graph`)).body as {
   nodes: { id: string; label: string; type: string; tech?: string; ports?: unknown[]; x: number; y: number }[]
   edges: { id: string; source: string; target: string; label?: string; protocol?: string }[]
   version: number
@@ -137,7 +127,7 @@ test('a single edge is selected and deleted; leaving with unsaved changes asks f
 test('a save based on a stale version tells the person and offers a reload', async () => {
   const current = await graph()
   // Someone else saves meanwhile (another browser, the API).
-  const other = await ui.api('PUT', `/api/projects/${project.id}/graph`, {
+  const other = await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, {
     nodes: [...current.nodes, { id: 'n-queue', type: 'queue', label: 'Order events', x: 600, y: 0 }],
     edges: current.edges,
     version: current.version,
@@ -150,7 +140,7 @@ test('a save based on a stale version tells the person and offers a reload', asy
   await node('Orders DB').click()
   await page.keyboard.press('ArrowDown')
   const latest = await graph()
-  await ui.api('PUT', `/api/projects/${project.id}/graph`, { nodes: latest.nodes.slice(0, 3), edges: latest.edges, version: latest.version })
+  await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, { nodes: latest.nodes.slice(0, 3), edges: latest.edges, version: latest.version })
   const banner = page.locator('ta-graph-editor .banner')
   await banner.getByText('Someone else saved this graph').waitFor({ timeout: 3000 })
   await page.getByRole('button', { name: 'Save' }).click()
@@ -199,7 +189,7 @@ test('screenshot: a realistic architecture', async () => {
     e('e4', 'orders', 'db', 'reads/writes', 'SQL'), e('e5', 'orders', 'cache', 'lookups', 'Redis'), e('e6', 'orders', 'events', 'publishes', 'NATS'),
     e('e7', 'events', 'pay', 'consumes', 'NATS'),
   ]
-  assert.is((await ui.api('PUT', `/api/projects/${project.id}/graph`, { nodes, edges, version })).status, 200)
+  assert.is((await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, { nodes, edges, version })).status, 200)
   await page.reload()
   await node('Orders service').click()
   await page.mouse.move(5, 300)

@@ -10,38 +10,28 @@ import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { ROOT } from '../helpers.ts'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, startUiApp, type UiApp } from './helpers.ts'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 
 const BUDGET_KB = 60
 /** The chunks of pages and panels that the board must not fetch (esbuild names them after their module). */
 const PAGE_CHUNKS = ['ticket-create', 'columns-editor', 'settings-page', 'jobs-view', 'review-panel', 'review-list', 'notes-panel', 'project-form', 'setup-checklist', 'graph-editor']
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
 let ticket: { id: number }
 const scripts: string[] = []
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Lazy Shop', key: 'LAZY' })
-  ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add gift cards', column_id: 'in_progress' })).body
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
+  project = await createProject(suite.ui, { name: 'Lazy Shop', key: 'LAZY' })
+  ticket = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add gift cards', column_id: 'in_progress' })).body
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
   page.on('request', (request) => {
     if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname)
   })
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
 })
 
 const chunkOf = (name: string) => scripts.find((path) => new RegExp(`^/chunks/${name}-[A-Z0-9]+\\.js$`).test(path))
@@ -64,7 +54,7 @@ test('Settings, the Jobs page and the project tabs fetch their chunk when first 
   await page.locator('ta-settings-page').getByRole('heading', { name: 'Settings', level: 1 }).waitFor()
   assert.ok(chunkOf('settings-page'))
 
-  await page.goto(`${ui.url}/projects/${project.id}/notes`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/notes`)
   await page.locator('ta-notes-panel').getByRole('heading', { name: 'Notes for the agents' }).waitFor()
   assert.ok(chunkOf('notes-panel'))
   await page.locator('ta-project-home a.tab', { hasText: 'Review' }).click()
@@ -77,12 +67,12 @@ test('Settings, the Jobs page and the project tabs fetch their chunk when first 
 })
 
 test('the global Jobs page names each ticket KEY-N', async () => {
-  const jobs = (await ui.api('GET', '/api/jobs')).body as { ticket_id: number; project_key: string; ticket_number: number }[]
+  const jobs = (await suite.ui.api('GET', '/api/jobs')).body as { ticket_id: number; project_key: string; ticket_number: number }[]
   const job = jobs.find((candidate) => candidate.ticket_id === ticket.id)!
   assert.is(job.project_key, 'LAZY')
   assert.is(job.ticket_number, 1)
 
-  await page.goto(`${ui.url}/jobs`)
+  await page.goto(`${suite.ui.url}/jobs`)
   const row = page.locator('ta-jobs-view tbody tr', { hasText: 'Add gift cards' })
   await row.getByText('LAZY-1', { exact: true }).waitFor()
   assert.not.match(await row.innerText(), /Ticket \d+/)

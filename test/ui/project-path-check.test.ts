@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { openPage, screenshot, uiSuite } from './helpers.ts'
 import { createWorkerClient } from '../../core/coordinator/client.ts'
 import { startCoordinator, type RunningCoordinator } from '../../core/coordinator/loop.ts'
 import { resolveCoordinatorConfig } from '../../core/coordinator-config.ts'
@@ -22,10 +22,13 @@ import { local } from '../../plugins/executors/local.ts'
 const KEY = 'ui-path-check-worker-key-0123'
 const REPO_URL = 'https://git.example/acme/widgets.git'
 const scratch = mkdtempSync(join(tmpdir(), 'ui-path-check-'))
-let ui: UiApp
-let browser: Browser
 let page: Page
 let coordinator: RunningCoordinator | undefined
+// Registered before the suite's own hooks, so it runs first: the coordinator stops while the app still answers.
+test.after(async () => {
+  await coordinator?.stop(0)
+})
+const suite = uiSuite(test, { TERARCHITECT_WORKER_API_KEY: KEY })
 
 function checkout(name: string, origin: string): string {
   const dir = join(scratch, name)
@@ -34,25 +37,18 @@ function checkout(name: string, origin: string): string {
   return dir
 }
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp({ TERARCHITECT_WORKER_API_KEY: KEY })
-  browser = await launchBrowser()
-  ;({ page } = await openPage(browser, ui.url))
+  ;({ page } = await openPage(suite.browser, suite.ui.url))
 })
 
-test.after(async () => {
-  await coordinator?.stop(0)
-  await browser?.close()
-  await ui?.close()
+test.after(() => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
 const form = () => page.locator('ta-projects-page ta-project-form')
 
 async function fillLocal(name: string, path: string) {
-  await page.goto(ui.url)
+  await page.goto(suite.ui.url)
   await page.getByRole('button', { name: 'New project' }).click()
   await form().getByLabel('Name').fill(name)
   await form().getByLabel('Repository URL').fill(REPO_URL)
@@ -69,13 +65,13 @@ test('no coordinator online: the project is created and the message says the pat
 
 test('an online coordinator finds a wrong origin: the form stays open on the reason; the project is saved', async () => {
   const config = resolveCoordinatorConfig({
-    TERARCHITECT_API_URL: ui.url, TERARCHITECT_WORKER_API_KEY: KEY, COORDINATOR_STATE_DIR: join(scratch, 'state'),
+    TERARCHITECT_API_URL: suite.ui.url, TERARCHITECT_WORKER_API_KEY: KEY, COORDINATOR_STATE_DIR: join(scratch, 'state'),
     POLL_INTERVAL_SEC: '0.5', COORDINATOR_REPORT_SEC: '1', SETTINGS_REFRESH_SEC: '60',
   })
   const log = createLogger('error')
   coordinator = startCoordinator({
     config, coordinatorId: 'ui-path-checker', log,
-    client: createWorkerClient({ apiUrl: ui.url, workerKey: KEY, coordinatorId: 'ui-path-checker' }),
+    client: createWorkerClient({ apiUrl: suite.ui.url, workerKey: KEY, coordinatorId: 'ui-path-checker' }),
     executors: { containers: null, host: local({ log }) },
   })
   const wrong = checkout('wrong-origin', 'https://git.example/acme/gadgets.git')
@@ -84,7 +80,7 @@ test('an online coordinator finds a wrong origin: the form stays open on the rea
   await problem.waitFor({ timeout: 10_000 })
   assert.match(await problem.innerText(), `The checkout at ${wrong} has origin https://git.example/acme/gadgets.git, not the project's repository`)
   assert.ok(await form().getByRole('button', { name: 'Save changes' }).isVisible(), 'the form now edits the saved project')
-  const saved = ((await ui.api('GET', '/api/projects')).body as { name: string }[]).some((project) => project.name === 'Wrong origin')
+  const saved = ((await suite.ui.api('GET', '/api/projects')).body as { name: string }[]).some((project) => project.name === 'Wrong origin')
   assert.ok(saved, 'the save stands')
   await screenshot(page, 'project-path-check-problem')
   await form().locator('button[slot="footer"]', { hasText: 'Close' }).click()

@@ -9,29 +9,19 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 import { detectForgeKind } from '../../frontend/project-settings-detect.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Tuned Shop' })
-  await ui.api('PUT', '/api/settings', { values: { WORKER_TIMEOUT_SEC: 900 } })
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  project = await createProject(suite.ui, { name: 'Tuned Shop' })
+  await suite.ui.api('PUT', '/api/settings', { values: { WORKER_TIMEOUT_SEC: 900 } })
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
 })
 
 const row = (key: string) => page.locator(`ta-project-settings tr[data-key="${key}"]`)
@@ -50,7 +40,7 @@ test('the tab shows each value and its source; an override is saved for the proj
   await row('WORKER_MODE').getByRole('button', { name: 'Save' }).click()
   await row('WORKER_MODE').locator('[data-source]', { hasText: 'This project' }).waitFor()
   assert.match(await row('WORKER_MODE').textContent() ?? '', 'codex')
-  const stored = (await ui.api('GET', `/api/projects/${project.id}/settings`)).body.settings.find((s: any) => s.key === 'WORKER_MODE')
+  const stored = (await suite.ui.api('GET', `/api/projects/${project.id}/settings`)).body.settings.find((s: any) => s.key === 'WORKER_MODE')
   assert.equal([stored.value, stored.source], ['codex', 'project'])
 
   await row('WORKER_MODE').getByRole('button', { name: 'Clear' }).click()

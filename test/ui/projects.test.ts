@@ -1,25 +1,15 @@
 /** The projects page in a real browser: create through the form, field errors, edit, typed-name delete. */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, waitForOrExplain, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite, waitForOrExplain } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  ;({ page, problems } = await openPage(browser, ui.url))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  ;({ page, problems } = await openPage(suite.browser, suite.ui.url))
 })
 
 const form = () => page.locator('ta-projects-page ta-project-form')
@@ -41,7 +31,7 @@ test('a bad repository URL is refused with a message next to the field', async (
   assert.match(await fieldError.innerText(), /Repository URL must be an https, http or ssh URL, or git@host:path/)
   assert.match(await form().locator('.alert.error').innerText(), /Repository URL must be an https, http or ssh URL/)
   assert.is(await form().locator('input[name="repo_url"]').getAttribute('aria-invalid'), 'true')
-  const listed = (await ui.api('GET', '/api/projects')).body as unknown[]
+  const listed = (await suite.ui.api('GET', '/api/projects')).body as unknown[]
   assert.is(listed.length, 0)
 })
 
@@ -59,7 +49,7 @@ test('a project is created from the form and opens on its board', async () => {
   await page.waitForURL(/\/projects\/\d+$/)
   // When the board does not show, the failure says what the page shows instead.
   await waitForOrExplain(page, backlog(), problems)
-  const [project] = (await ui.api('GET', '/api/projects')).body as { name: string; repo_url: string; execution_mode: string }[]
+  const [project] = (await suite.ui.api('GET', '/api/projects')).body as { name: string; repo_url: string; execution_mode: string }[]
   assert.is(project!.name, 'Storefront')
   assert.is(project!.repo_url, 'https://github.com/acme/storefront.git')
   assert.is(project!.execution_mode, 'docker')
@@ -83,7 +73,7 @@ test('a board that could not load says why, and a failed wait for it quotes that
 })
 
 test('local mode asks for the project path', async () => {
-  await page.goto(ui.url)
+  await page.goto(suite.ui.url)
   await page.getByRole('button', { name: 'New project' }).click()
   await form().getByLabel('Name').fill('Internal tools')
   await form().locator('label.mode', { hasText: 'Local' }).click()
@@ -93,15 +83,15 @@ test('local mode asks for the project path', async () => {
   await form().getByLabel('Project path').fill('/srv/internal-tools')
   await form().getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL(/\/projects\/\d+$/)
-  const projects = (await ui.api('GET', '/api/projects')).body as { name: string; execution_mode: string; project_path: string }[]
+  const projects = (await suite.ui.api('GET', '/api/projects')).body as { name: string; execution_mode: string; project_path: string }[]
   const local = projects.find((project) => project.name === 'Internal tools')!
   assert.is(local.execution_mode, 'local')
   assert.is(local.project_path, '/srv/internal-tools')
 })
 
 test('a project is edited in place', async () => {
-  await createProject(ui, { name: 'Payments', description: 'Card payments, refunds and payouts', repo_url: 'git@github.com:acme/payments.git' })
-  await page.goto(ui.url)
+  await createProject(suite.ui, { name: 'Payments', description: 'Card payments, refunds and payouts', repo_url: 'git@github.com:acme/payments.git' })
+  await page.goto(suite.ui.url)
   const card = page.locator('article.project', { hasText: 'Payments' })
   await card.hover()
   await card.getByRole('button', { name: 'Edit Payments' }).click()
@@ -111,7 +101,7 @@ test('a project is edited in place', async () => {
 })
 
 test('deleting needs the project name typed', async () => {
-  await createProject(ui, { name: 'Legacy monolith', description: 'Being split into services' })
+  await createProject(suite.ui, { name: 'Legacy monolith', description: 'Being split into services' })
   await page.locator('article.project', { hasText: 'Legacy monolith' }).waitFor()
   await screenshot(page, 'projects')
   const card = page.locator('article.project', { hasText: 'Legacy monolith' })
@@ -125,7 +115,7 @@ test('deleting needs the project name typed', async () => {
   await confirm.getByRole('textbox').fill('Legacy monolith')
   await button.click()
   await card.waitFor({ state: 'detached' })
-  const names = ((await ui.api('GET', '/api/projects')).body as { name: string }[]).map((project) => project.name)
+  const names = ((await suite.ui.api('GET', '/api/projects')).body as { name: string }[]).map((project) => project.name)
   assert.not.ok(names.includes('Legacy monolith'))
   assert.equal(problems, [])
 })

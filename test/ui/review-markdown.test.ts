@@ -12,8 +12,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 import { waitFor } from '../helpers.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 import { postReviewComment } from '../../core/services/review/ticket-review.ts'
@@ -40,9 +40,8 @@ const CORPUS = [
   '<!-- hidden --><div onclick="x">div</div> [x](JAVASCRIPT:alert(1)) [y]( javascript:alert(1) ) [z](//evil.test/x)',
 ].join('\n\n')
 
-let ui: UiApp
+const suite = uiSuite(test)
 let gh: FakeGithub
-let browser: Browser
 let page: Page
 let problems: string[]
 let project: { id: number }
@@ -51,35 +50,31 @@ let pullNumber: number
 let asked: number
 let corpus: number
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
   gh = await startGithub()
-  ui = await startUiApp()
-  assert.is((await ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'ghp_ui_markdown_test' } })).status, 200)
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Gadgets', repo_url: `https://github.example/${REPO}.git` })
-  ticketId = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Gadget search', column_id: 'in_progress' })).body.id
-  const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
+  assert.is((await suite.ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'ghp_ui_markdown_test' } })).status, 200)
+  project = await createProject(suite.ui, { name: 'Gadgets', repo_url: `https://github.example/${REPO}.git` })
+  ticketId = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Gadget search', column_id: 'in_progress' })).body.id
+  const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
   const pull = gh.state.createPull(REPO, { title: 'Gadget search', head: `ticket-${ticketId}`, base: 'main' }, 'terarchitect-bot')
   pullNumber = pull.number
   gh.state.repo(REPO)!.permissions.alice = 'write'
   corpus = gh.state.addComment(REPO, pull.number, 'mallory', CORPUS).id
   asked = gh.state.addComment(REPO, pull.number, 'alice', 'Please **debounce** the input.\n\nSee https://example.com/debounce.').id
-  await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
-  await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
+  await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
+  await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
+  await waitFor(async () => (await suite.ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
   // A poll cycle stores alice's comment (a writer's) and queues its review job.
-  await reviewCycle(ui.app.ctx)
-  const review = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
+  await reviewCycle(suite.ui.app.ctx)
+  const review = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
   assert.is(review.status, 200, JSON.stringify(review.body))
   assert.equal([review.body.kind, Number(review.body.github_comment_id)], ['review', asked])
   // The review agent's reply, as core/agent/review-flow.ts writes it (quote first); then it reports the comment addressed and ends.
   gh.state.addComment(REPO, pull.number, 'terarchitect-bot', `${MARKER}\n> Please **debounce** the input.\n\nDebounced by 200 ms.\n\nPushed abc1234567 to \`ticket-${ticketId}\`.`)
-  const addressed = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/review/addressed`, { github_comment_id: asked }, { authorization: `Bearer ${review.body.agent_token}` })
+  const addressed = await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${ticketId}/review/addressed`, { github_comment_id: asked }, { authorization: `Bearer ${review.body.agent_token}` })
   assert.is(addressed.status, 200, JSON.stringify(addressed.body))
-  assert.is((await ui.api('POST', `/api/worker/jobs/${review.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: review.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/tickets/${ticketId}`))
+  assert.is((await suite.ui.api('POST', `/api/worker/jobs/${review.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: review.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}/tickets/${ticketId}`))
   await page.addInitScript(() => {
     ;(window as unknown as { __dialogs: number }).__dialogs = 0
     window.alert = () => void ((window as unknown as { __dialogs: number }).__dialogs++)
@@ -88,8 +83,6 @@ test.before(async () => {
 })
 
 test.after(async () => {
-  await browser?.close()
-  await ui?.close()
   await gh?.close()
 })
 
@@ -142,12 +135,12 @@ test('Markdown renders; the reply marker is hidden; the agent\'s reply is a repl
 })
 
 test('a comment posted for a person with an account names them; their name is not Markdown', async () => {
-  const [user] = await ui.app.ctx.sql`insert into users (login, display_name, role) values ('ada', 'Ada *the* @admin', 'member') returning id`
-  const posted = await postReviewComment(ui.app.ctx, project.id, ticketId, { body: 'Rename it, please.', trigger_review: false }, { userId: user!.id })
+  const [user] = await suite.ui.app.ctx.sql`insert into users (login, display_name, role) values ('ada', 'Ada *the* @admin', 'member') returning id`
+  const posted = await postReviewComment(suite.ui.app.ctx, project.id, ticketId, { body: 'Rename it, please.', trigger_review: false }, { userId: user!.id })
   const stored = gh.state.repo(REPO)!.comments.find((c) => c.id === posted.comment.id)!
   assert.ok(stored.body.startsWith('**Ada \\*the\\* \\@admin** (via Terarchitect): Rename it, please.'), stored.body)
   // Without accounts the app has one anonymous operator: the account only named the comment.
-  await ui.app.ctx.sql`delete from users where id = ${user!.id}`
+  await suite.ui.app.ctx.sql`delete from users where id = ${user!.id}`
   await page.reload()
   await page.locator('ta-ticket-view').getByRole('tab', { name: 'Review' }).click()
   const shown = page.locator(`ta-review-panel li[data-comment="${posted.comment.id}"]`)

@@ -6,34 +6,29 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 import { waitFor } from '../helpers.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 
 const REPO = 'acme/widgets'
-let ui: UiApp
+const suite = uiSuite(test)
 let gh: FakeGithub
-let browser: Browser
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
 let ticket: { id: number; title: string }
 let pullNumber: number
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
   gh = await startGithub()
-  ui = await startUiApp()
-  const settings = await ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'ghp_ui_review_test' } })
+  const settings = await suite.ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'ghp_ui_review_test' } })
   assert.is(settings.status, 200, JSON.stringify(settings.body))
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Widgets', key: 'WID', repo_url: `https://github.example/${REPO}.git` })
+  project = await createProject(suite.ui, { name: 'Widgets', key: 'WID', repo_url: `https://github.example/${REPO}.git` })
 
   // A ticket whose (simulated) agent opened a PR and finished.
-  ticket = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add widget search', column_id: 'in_progress' })).body
-  const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
+  ticket = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add widget search', column_id: 'in_progress' })).body
+  const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1' })
   assert.is(claim.status, 200, JSON.stringify(claim.body))
   const pull = gh.state.createPull(REPO, { title: 'Add widget search', head: `ticket-${ticket.id}`, base: 'main', body: 'Adds /widgets?q=' }, 'terarchitect-bot')
   pullNumber = pull.number
@@ -48,11 +43,11 @@ test.before(async () => {
   gh.state.addComment(REPO, pull.number, 'alice', 'Please debounce the search input.')
   gh.state.addReviewComment(REPO, pull.number, 'alice', 'Use a prepared statement here.', 'src/search.ts', 12)
   const auth = { authorization: `Bearer ${claim.body.agent_token}` }
-  const done = await ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number, summary: 'Search added' }, auth)
+  const done = await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${ticket.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number, summary: 'Search added' }, auth)
   assert.is(done.status, 200, JSON.stringify(done.body))
-  assert.is((await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
-  await waitFor(async () => (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}/review`))
+  assert.is((await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })).body.status, 'succeeded')
+  await waitFor(async () => (await suite.ui.api('GET', `/api/projects/${project.id}/review`)).body.prs.length > 0, 10000, 'the PR to be tracked')
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}/review`))
 })
 
 /**
@@ -61,17 +56,15 @@ test.before(async () => {
  */
 async function claimTicketJob(ticketId: number) {
   for (let i = 0; i < 6; i++) {
-    const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
+    const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
     assert.is(claim.status, 200, JSON.stringify(claim.body))
     if (claim.body.kind === 'ticket' && claim.body.ticket_id === ticketId) return claim
-    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
+    await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   }
   throw new Error(`no ticket job for ticket ${ticketId}`)
 }
 
 test.after(async () => {
-  await browser?.close()
-  await ui?.close()
   await gh?.close()
 })
 
@@ -88,7 +81,7 @@ test('the Review tab lists the ticket PR with its state, and updates live', asyn
   await row.getByText('Open', { exact: true }).waitFor()
   // Comments already on GitHub are picked up by the poller whenever it runs: show what the API says.
   await waitFor(async () => {
-    const [pr] = (await ui.api('GET', `/api/projects/${project.id}/review`)).body.prs
+    const [pr] = (await suite.ui.api('GET', `/api/projects/${project.id}/review`)).body.prs
     const c = pr.comments
     const shown = await row.locator('.counts').textContent()
     return !!shown?.includes(`${c.queued + c.in_progress + c.undecided} pending`) && shown.includes(`${c.addressed} addressed`)
@@ -97,26 +90,26 @@ test('the Review tab lists the ticket PR with its state, and updates live', asyn
   await screenshot(page, 'review-list')
 
   // Another ticket gets a PR while the list is open: it appears without a reload.
-  const second = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Paginate widgets', column_id: 'in_progress' })).body
+  const second = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Paginate widgets', column_id: 'in_progress' })).body
   const claim = await claimTicketJob(second.id)
   const pull = gh.state.createPull(REPO, { title: 'Paginate widgets', head: `ticket-${second.id}`, base: 'main' }, 'terarchitect-bot')
-  await ui.api('POST', `/api/projects/${project.id}/tickets/${second.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
-  await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
+  await suite.ui.api('POST', `/api/projects/${project.id}/tickets/${second.id}/complete`, { pr_url: pull.html_url, pr_number: pull.number }, { authorization: `Bearer ${claim.body.agent_token}` })
+  await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
   await list.locator(`li[data-pr="${pull.number}"]`).getByRole('link', { name: 'Paginate widgets' }).waitFor({ timeout: 5000 })
   // Closed on GitHub without merging (as the poller or a webhook would report it): tracking stops.
   gh.state.closePull(REPO, pull.number)
-  await ui.api('GET', `/api/projects/${project.id}/tickets/${second.id}/review`)
+  await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${second.id}/review`)
   await list.locator(`li[data-pr="${pull.number}"]`).getByText('Closed · tracking stopped').waitFor({ timeout: 5000 })
 })
 
 test('an empty project says there are no pull requests yet', async () => {
-  const empty = await createProject(ui, { name: 'Empty' })
-  await page.goto(`${ui.url}/projects/${empty.id}/review`)
+  const empty = await createProject(suite.ui, { name: 'Empty' })
+  await page.goto(`${suite.ui.url}/projects/${empty.id}/review`)
   await page.locator('ta-review-list').getByRole('heading', { name: 'No pull requests yet' }).waitFor()
 })
 
 test('the ticket view shows the PR, its files and comments; a comment reaches GitHub and gets addressed', async () => {
-  await page.goto(`${ui.url}/projects/${project.id}/review`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/review`)
   await page.locator('ta-review-list').getByRole('link', { name: 'Add widget search' }).click()
   const view = page.locator('ta-ticket-view')
   await view.getByRole('tab', { name: 'Review' }).click()
@@ -145,10 +138,10 @@ test('the ticket view shows the PR, its files and comments; a comment reaches Gi
   // the one for this comment succeeds, it shows as addressed, live.
   for (let i = 0; ; i++) {
     assert.ok(i < 5, 'a review job for the posted comment')
-    const claim = await ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
+    const claim = await suite.ui.api('POST', '/api/worker/jobs/start', { project_id: project.id, coordinator_id: 'c1', wait_ms: 5000 })
     assert.is(claim.status, 200, JSON.stringify(claim.body))
     assert.is(claim.body.kind, 'review')
-    await ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
+    await suite.ui.api('POST', `/api/worker/jobs/${claim.body.job_id}/complete`, { coordinator_id: 'c1', claim_seq: claim.body.claim_seq, exit_code: 0 })
     if (claim.body.github_comment_id === posted!.id) break
   }
   await mine.getByText('Addressed', { exact: true }).waitFor({ timeout: 5000 })
@@ -186,7 +179,7 @@ test('a comment without the agent, a merge GitHub refuses, then a merge', async 
   assert.ok(gh.state.pullOf(REPO, pullNumber)!.merged)
   assert.is(gh.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/merge')).length, 2)
 
-  await page.goto(`${ui.url}/projects/${project.id}/review`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/review`)
   await page.locator(`ta-review-list li[data-pr="${pullNumber}"]`).getByText('Merged').waitFor()
   assert.equal(problems, [])
 })

@@ -7,30 +7,20 @@ import * as assert from 'uvu/assert'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+// No worker model and no forge token anywhere: the settings check fails and Run must be disabled.
+const suite = uiSuite(test, { WORKER_MODEL: '', GITHUB_TOKEN: '' })
 let page: Page
 let problems: string[]
 let project: { id: number }
 let ticketId: number
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  // No worker model and no forge token anywhere: the settings check fails and Run must be disabled.
-  ui = await startUiApp({ WORKER_MODEL: '', GITHUB_TOKEN: '' })
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Shop API' })
-  ticketId = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add a health endpoint' })).body.id
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  project = await createProject(suite.ui, { name: 'Shop API' })
+  ticketId = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Add a health endpoint' })).body.id
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
 })
 
 const row = (key: string) => page.locator(`ta-settings-page .setting[data-key="${key}"]`)
@@ -53,7 +43,7 @@ test('with a required setting missing, Run is disabled and the banner says why',
 })
 
 test('every setting is listed; secrets only say set or unset', async () => {
-  const { settings } = (await ui.api('GET', '/api/settings')).body as { settings: { key: string; secret: boolean }[] }
+  const { settings } = (await suite.ui.api('GET', '/api/settings')).body as { settings: { key: string; secret: boolean }[] }
   await row('WORKER_MODEL').waitFor()
   assert.is(await page.locator('ta-settings-page .setting').count(), settings.length)
   for (const setting of settings) await row(setting.key).waitFor()
@@ -78,7 +68,7 @@ test('saving the missing setting and a secret clears the banner; the secret neve
   await row('GITHUB_TOKEN').getByText('secret · set').waitFor()
   assert.is(await row('GITHUB_TOKEN').locator('input').inputValue(), '')
   assert.not.match(await page.content(), /ghp_supersecretvalue123/)
-  const { settings } = (await ui.api('GET', '/api/settings')).body as { settings: { key: string; value: string | null; set: boolean }[] }
+  const { settings } = (await suite.ui.api('GET', '/api/settings')).body as { settings: { key: string; value: string | null; set: boolean }[] }
   assert.is(settings.find((s) => s.key === 'WORKER_MODEL')!.value, 'qwen2.5-coder-32b')
   assert.is(settings.find((s) => s.key === 'GITHUB_TOKEN')!.set, true)
   assert.is(settings.find((s) => s.key === 'GITHUB_TOKEN')!.value, null)
@@ -100,7 +90,7 @@ test('non-secret settings export to JSON and import back for review', async () =
   await page.locator('ta-toasts').getByText(/secrets are never imported: GITHUB_TOKEN/).waitFor()
   await page.getByRole('button', { name: 'Save settings' }).click()
   await page.getByText('Settings saved').waitFor()
-  const { settings } = (await ui.api('GET', '/api/settings')).body as { settings: { key: string; value: string | null }[] }
+  const { settings } = (await suite.ui.api('GET', '/api/settings')).body as { settings: { key: string; value: string | null }[] }
   assert.is(settings.find((s) => s.key === 'DIRECTOR_MAX_TURNS')!.value, '12')
   assert.is(settings.find((s) => s.key === 'WORKER_MODE')!.value, 'codex')
 })

@@ -8,23 +8,20 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { openPage, screenshot, uiSuite } from './helpers.ts'
 import { start as startLlm, type FakeLlm } from '../fixtures/fake-llm.ts'
 import { start as startGithub, type FakeGithub } from '../fixtures/fake-github.ts'
 
 const KEY = 'sk-ui-setup-0123456789'
 const TOKEN = 'ghp_ui_setup_read_only_0123'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test, { GITHUB_TOKEN: '' })
 let page: Page
 let problems: string[]
 let llm: FakeLlm
 let gh: FakeGithub
 let closedUrl: string
-
-test.after.each(assertNoCspViolations)
 
 test.before(async () => {
   llm = await startLlm({ apiKey: KEY, script: () => ({ text: 'OK' }) })
@@ -34,14 +31,10 @@ test.before(async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
   closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`
   await new Promise<void>((resolve) => closed.close(() => resolve()))
-  ui = await startUiApp({ GITHUB_TOKEN: '' })
-  browser = await launchBrowser()
-  ;({ page, problems } = await openPage(browser, ui.url))
+  ;({ page, problems } = await openPage(suite.browser, suite.ui.url))
 })
 
 test.after(async () => {
-  await browser?.close()
-  await ui?.close()
   await llm?.close()
   await gh?.close()
 })
@@ -76,7 +69,7 @@ test('settings are labelled in words, the variable name beside, with the chosen 
 
 /** Saves settings through the API, reloads the page and runs the group's Test. */
 async function testGroup(values: Record<string, string | null>, title: string, button: string) {
-  const saved = await ui.api('PUT', '/api/settings', { values })
+  const saved = await suite.ui.api('PUT', '/api/settings', { values })
   assert.is(saved.status, 200, JSON.stringify(saved.body))
   await page.reload()
   await group(title).getByRole('button', { name: button }).click()
@@ -100,11 +93,11 @@ test('the worker Test tells a working LLM, a wrong key and a wrong URL apart', a
 })
 
 test('the project form\'s Test tells a token without push rights', async () => {
-  await ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: TOKEN } })
-  const project = await ui.api('POST', '/api/projects', { name: 'Shop', repo_url: `${gh.url}/acme/shop.git` })
+  await suite.ui.api('PUT', '/api/settings', { values: { GITHUB_API_URL: gh.url, GITHUB_TOKEN: TOKEN } })
+  const project = await suite.ui.api('POST', '/api/projects', { name: 'Shop', repo_url: `${gh.url}/acme/shop.git` })
   assert.is(project.status, 201, JSON.stringify(project.body))
   assert.ok(project.body.warnings?.some((warning: string) => /cannot push/.test(warning)), 'the save warned')
-  await page.goto(ui.url)
+  await page.goto(suite.ui.url)
   await page.locator('article.project').first().hover()
   await page.getByRole('button', { name: 'Edit Shop' }).click()
   const form = page.locator('ta-project-form')
@@ -118,13 +111,13 @@ test('the project form\'s Test tells a token without push rights', async () => {
 })
 
 test('the checklist follows progress and goes away with the first pull request', async () => {
-  await page.goto(ui.url)
+  await page.goto(suite.ui.url)
   await checklist().locator('li[data-step="project"][data-done]').waitFor()
   await checklist().locator('li[data-step="settings"][data-done]').waitFor()
-  const { id } = (await ui.api('GET', '/api/projects')).body[0]
-  const ticket = await ui.api('POST', `/api/projects/${id}/tickets`, { title: 'First ticket' })
+  const { id } = (await suite.ui.api('GET', '/api/projects')).body[0]
+  const ticket = await suite.ui.api('POST', `/api/projects/${id}/tickets`, { title: 'First ticket' })
   await checklist().locator('li[data-step="ticket"][data-done]').waitFor()
-  await ui.app.ctx.sql`update tickets set pr_url = 'https://github.example/acme/shop/pull/1' where id = ${ticket.body.id}`
+  await suite.ui.app.ctx.sql`update tickets set pr_url = 'https://github.example/acme/shop/pull/1' where id = ${ticket.body.id}`
   await page.reload()
   await page.locator('article.project').first().waitFor()
   await checklist().waitFor({ state: 'hidden' })

@@ -8,13 +8,12 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { recordFinding, type Finding } from '../../core/services/ci-fix/record.ts'
 import { ciFixSettings } from '../../core/services/ci-fix/settings.ts'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, type UiApp, startUiApp } from './helpers.ts'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let problems: string[]
 let project: { id: number; name: string }
@@ -31,37 +30,29 @@ const sha = (n: number) => `${String(n).repeat(10)}abcdef0123456789abcdef0123456
 
 /** What the follower does for one head commit (follow.ts → record.ts), under the request's lock. */
 async function follow(prId: number, commit: string, finding: Finding) {
-  return recordFinding(ui.app.ctx, prId, commit, finding, await ciFixSettings(ui.app.ctx, project.id))
+  return recordFinding(suite.ui.app.ctx, prId, commit, finding, await ciFixSettings(suite.ui.app.ctx, project.id))
 }
 /** The round's ci_fix job ended as the worker ends it: pushed. */
-const succeed = (jobId: number | null) => ui.app.ctx.sql`update agent_jobs set status = 'succeeded', finished_at = now() where id = ${jobId!}`
+const succeed = (jobId: number | null) => suite.ui.app.ctx.sql`update agent_jobs set status = 'succeeded', finished_at = now() where id = ${jobId!}`
 
 const badge = () => page.locator('ta-ticket-view ta-ticket-ci [data-testid="ticket-ci"]')
-const openTicket = (ticketId: number) => page.goto(`${ui.url}/projects/${project.id}/tickets/${ticketId}`)
+const openTicket = (ticketId: number) => page.goto(`${suite.ui.url}/projects/${project.id}/tickets/${ticketId}`)
 
 test.after.each(() => {
-  assertNoCspViolations()
   assert.equal(problems.splice(0), [], 'page errors')
 })
 
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Shop', key: 'SHOP' })
+  project = await createProject(suite.ui, { name: 'Shop', key: 'SHOP' })
   for (const [name, title] of [['fixing', 'Cart totals'], ['capped', 'Checkout flow'], ['none', 'Product list']] as const) {
-    ids[name] = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title })).body.id
+    ids[name] = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title })).body.id
   }
   for (const [name, number] of [['fixing', 12], ['capped', 13]] as const) {
-    const [row] = await ui.app.ctx.sql`insert into prs (project_id, ticket_id, repo, number, url, title, head_branch)
+    const [row] = await suite.ui.app.ctx.sql`insert into prs (project_id, ticket_id, repo, number, url, title, head_branch)
       values (${project.id}, ${ids[name]}, 'acme/shop', ${number}, ${`https://github.com/acme/shop/pull/${number}`}, 'A change', ${`ticket-${number}`}) returning id`
     prs[name] = row!.id as number
   }
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
 })
 
 test('a failing round shows the badge and, opened, the failing check with its summary, never its log', async () => {
@@ -82,7 +73,7 @@ test('a failing round shows the badge and, opened, the failing check with its su
   assert.not.match(text, 'LOG-EXCERPT-MARKER')
   assert.is(await rounds.getByRole('link', { name: 'unit-tests' }).getAttribute('href'), RUN_URL)
   // Nor does the excerpt reach the page through the API it reads.
-  const read = await ui.api('GET', `/api/projects/${project.id}/tickets/${ids.fixing}/ci`)
+  const read = await suite.ui.api('GET', `/api/projects/${project.id}/tickets/${ids.fixing}/ci`)
   assert.is(read.status, 200)
   assert.not.match(JSON.stringify(read.body), 'LOG-EXCERPT-MARKER')
   // The ticket's other records stay closed until asked for again.
@@ -91,7 +82,7 @@ test('a failing round shows the badge and, opened, the failing check with its su
 })
 
 test('the fix pushed, then the new commit passing, appear live without a reload', async () => {
-  const [job] = await ui.app.ctx.sql`select job_id from ci_rounds where pr_id = ${prs.fixing}`
+  const [job] = await suite.ui.app.ctx.sql`select job_id from ci_rounds where pr_id = ${prs.fixing}`
   await succeed(job!.job_id as number)
   const settled = await follow(prs.fixing, sha(1), { kind: 'pending', started: true, queued: [] })
   assert.is(settled.round, null, 'the commit itself was judged already')

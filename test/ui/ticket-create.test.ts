@@ -6,11 +6,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, screenshot, startUiApp, type UiApp } from './helpers.ts'
+import type { Page } from 'playwright-core'
+import { createProject, openPage, screenshot, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let project: { id: number; name: string; key: string }
 let page: Page
 let problems: string[]
@@ -19,14 +18,10 @@ const dialog = () => page.locator('ta-ticket-create')
 /** A node's checkbox (nodes are listed before the edges, which name their nodes too). */
 const checkbox = (label: string) => dialog().locator('ta-links-picker label.item', { hasText: label }).first().locator('input[type="checkbox"]')
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = (await createProject(ui, { name: 'Online Shop', repo_url: 'https://github.com/acme/shop.git' })) as typeof project
-  const graph = (await ui.api('GET', `/api/projects/${project.id}/graph`)).body
-  const put = await ui.api('PUT', `/api/projects/${project.id}/graph`, {
+  project = (await createProject(suite.ui, { name: 'Online Shop', repo_url: 'https://github.com/acme/shop.git' })) as typeof project
+  const graph = (await suite.ui.api('GET', `/api/projects/${project.id}/graph`)).body
+  const put = await suite.ui.api('PUT', `/api/projects/${project.id}/graph`, {
     version: graph.version,
     nodes: [
       { id: 'api', label: 'Orders API', type: 'service', tech: 'Node.js' },
@@ -39,13 +34,8 @@ test.before(async () => {
     ],
   })
   assert.is(put.status, 200)
-  ;({ page, problems } = await openPage(browser, `${ui.url}/projects/${project.id}`))
+  ;({ page, problems } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
   await page.locator('ta-board-column[data-column="backlog"]').waitFor()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
 })
 
 async function openDialog() {
@@ -72,7 +62,7 @@ test('the whole graph is linked by default; the nodes the text names are suggest
   await checkbox('Listing Cache').uncheck()
   await dialog().getByRole('button', { name: 'Create ticket' }).click()
   await dialog().locator('dialog').waitFor({ state: 'hidden' })
-  const tickets = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { title: string; associated_node_ids: string[] }[]
+  const tickets = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { title: string; associated_node_ids: string[] }[]
   assert.equal(tickets.find((ticket) => ticket.title === 'Index the orders table')?.associated_node_ids.sort(), ['api', 'db'])
 })
 
@@ -97,7 +87,7 @@ test('Ctrl+Enter creates the ticket, linked to the whole graph, and the card nam
   await dialog().getByLabel('Title').fill('Add a health endpoint')
   await dialog().getByLabel('Title').press('Control+Enter')
   await dialog().locator('dialog').waitFor({ state: 'hidden' })
-  const tickets = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; number: number; title: string; associated_node_ids: string[]; associated_edge_ids: string[] }[]
+  const tickets = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; number: number; title: string; associated_node_ids: string[]; associated_edge_ids: string[] }[]
   const created = tickets.find((ticket) => ticket.title === 'Add a health endpoint')!
   assert.ok(created, 'created')
   assert.equal(created.associated_node_ids, ['api', 'db', 'cache'])
@@ -112,7 +102,7 @@ test('Ctrl+Enter creates the ticket, linked to the whole graph, and the card nam
 })
 
 test('the ticket view shows the nodes its text names and carries the title limit', async () => {
-  const tickets = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; title: string }[]
+  const tickets = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { id: number; title: string }[]
   const indexed = tickets.find((ticket) => ticket.title === 'Index the orders table')!
   await page.locator(`.card[data-id="${indexed.id}"] .card-title`).click()
   const named = page.locator('ta-ticket-details [data-testid="named"]')
@@ -139,21 +129,21 @@ test('a refusal is shown in plain words next to the field', async () => {
 })
 
 test('a ticket created while the board is still loading its columns lands in the backlog', async () => {
-  const second = await openPage(browser, 'about:blank')
+  const second = await openPage(suite.browser, 'about:blank')
   let release!: () => void
   const gate = new Promise<void>((resolve) => (release = resolve))
   await second.page.route(`**/api/projects/${project.id}/board`, async (route) => {
     await gate
     await route.continue()
   })
-  await second.page.goto(`${ui.url}/projects/${project.id}`)
+  await second.page.goto(`${suite.ui.url}/projects/${project.id}`)
   const create = second.page.locator('ta-ticket-create')
   await second.page.getByRole('button', { name: 'New ticket' }).click()
   await create.getByLabel('Title').fill('Created before the board loaded')
   await create.getByRole('button', { name: 'Create ticket' }).click()
   await create.locator('dialog').waitFor({ state: 'hidden' })
   release()
-  const tickets = (await ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { title: string; column_id: string }[]
+  const tickets = (await suite.ui.api('GET', `/api/projects/${project.id}/tickets`)).body as { title: string; column_id: string }[]
   assert.is(tickets.find((ticket) => ticket.title === 'Created before the board loaded')?.column_id, 'backlog')
   assert.equal(second.problems, [])
   await second.context.close()

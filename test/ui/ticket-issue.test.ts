@@ -7,37 +7,27 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { write } from '../../core/context.ts'
 import { getTicket } from '../../core/services/tickets.ts'
-import { assertNoCspViolations, createProject, launchBrowser, openPage, type UiApp, startUiApp } from './helpers.ts'
+import { createProject, openPage, uiSuite } from './helpers.ts'
 
-let ui: UiApp
-let browser: Browser
+const suite = uiSuite(test)
 let page: Page
 let project: { id: number; name: string }
 let ticketId: number
 const ISSUE_URL = 'https://github.example/acme/widgets/issues/7'
 
-test.after.each(assertNoCspViolations)
-
 test.before(async () => {
-  ui = await startUiApp()
-  browser = await launchBrowser()
-  project = await createProject(ui, { name: 'Widgets', key: 'WIDG' })
-  ticketId = (await ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Widgets are slow', description: 'From the issue' })).body.id
-  await ui.app.ctx.sql`insert into ticket_issues (project_id, ticket_id, forge_kind, repo, issue_number, issue_url, imported_by, synced_title, synced_body)
+  project = await createProject(suite.ui, { name: 'Widgets', key: 'WIDG' })
+  ticketId = (await suite.ui.api('POST', `/api/projects/${project.id}/tickets`, { title: 'Widgets are slow', description: 'From the issue' })).body.id
+  await suite.ui.app.ctx.sql`insert into ticket_issues (project_id, ticket_id, forge_kind, repo, issue_number, issue_url, imported_by, synced_title, synced_body)
     values (${project.id}, ${ticketId}, 'github', 'acme/widgets', 7, ${ISSUE_URL}, 'alice', 'Widgets are slow', 'From the issue')`
-  ;({ page } = await openPage(browser, `${ui.url}/projects/${project.id}`))
-})
-
-test.after(async () => {
-  await browser?.close()
-  await ui?.close()
+  ;({ page } = await openPage(suite.browser, `${suite.ui.url}/projects/${project.id}`))
 })
 
 /** What the intake does after changing the link: the ticket's live event. */
-const emitTicket = () => write(ui.app.ctx, async ({ tx, emit }) => {
+const emitTicket = () => write(suite.ui.app.ctx, async ({ tx, emit }) => {
   const ticket = await getTicket(tx, project.id, ticketId)
   await emit({ project_id: project.id, type: 'ticket.updated', payload: { ticket, from_column_id: ticket.column_id } })
 })
@@ -51,13 +41,13 @@ test('the card shows the issue it came from, linked', async () => {
 })
 
 test('the ticket view shows the issue, and an edit on the forge not applied appears live', async () => {
-  await page.goto(`${ui.url}/projects/${project.id}/tickets/${ticketId}`)
+  await page.goto(`${suite.ui.url}/projects/${project.id}/tickets/${ticketId}`)
   const badge = page.locator('ta-ticket-view ta-ticket-issue [data-testid="ticket-issue"]')
   await badge.waitFor({ timeout: 5000 })
   assert.match(await badge.innerText(), 'Issue #7')
   assert.match(await badge.innerText(), 'by alice')
   assert.is(await badge.locator('a').getAttribute('href'), ISSUE_URL)
-  await ui.app.ctx.sql`update ticket_issues set ignored_edit = ${ui.app.ctx.sql.json({ by: 'rita', at: '2026-01-01T00:00:00Z' })}, state = 'closed' where ticket_id = ${ticketId}`
+  await suite.ui.app.ctx.sql`update ticket_issues set ignored_edit = ${suite.ui.app.ctx.sql.json({ by: 'rita', at: '2026-01-01T00:00:00Z' })}, state = 'closed' where ticket_id = ${ticketId}`
   await emitTicket()
   const ignored = page.locator('ta-ticket-view ta-ticket-issue [data-testid="ignored-edit"]')
   await ignored.waitFor({ timeout: 5000 })
