@@ -141,10 +141,18 @@ export function refusedPushResult(updates: RefUpdate[], reasons: (string | null)
   return Buffer.concat([pkt(Buffer.concat([Buffer.from([2]), Buffer.from(message)])), pkt(Buffer.concat([Buffer.from([1]), status])), FLUSH])
 }
 
-/** Reads a push's command section; the stream is left paused right after it, nothing consumed beyond `head`. */
+/**
+ * Reads a push's command section; the stream is left paused right after it, nothing consumed beyond
+ * `head`. What has come is joined and parsed again only once it has doubled (and at the limit and
+ * the end): the agent decides how its bytes are cut (a byte per HTTP chunk is a 'data' event each),
+ * and parsing at every event would cost the square of the section, on the app's one event loop.
+ */
 function readCommands(stream: Readable): Promise<{ head: Buffer; updates: RefUpdate[]; capabilities: string[] }> {
   return new Promise((resolve, reject) => {
-    let head = Buffer.alloc(0)
+    const chunks: Buffer[] = []
+    let received = 0
+    let parseAt = 0
+    let head: Buffer = Buffer.alloc(0)
     const done = (error?: Error, parsed?: { updates: RefUpdate[]; capabilities: string[] }) => {
       stream.off('data', onData)
       stream.off('end', onEnd)
@@ -153,17 +161,26 @@ function readCommands(stream: Readable): Promise<{ head: Buffer; updates: RefUpd
       if (error) reject(new AppError('bad_request', 400, `the push request cannot be relayed: ${error.message}`))
       else resolve({ head, ...parsed! })
     }
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk])
+    /** Parses all that came; settles when the section is complete, too long, or (`ended`) cut short. */
+    const parse = (ended: boolean) => {
+      head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      chunks.splice(0, chunks.length, head)
+      parseAt = received * 2
       try {
         const parsed = parseRefUpdates(head)
         if (parsed) done(undefined, parsed)
         else if (head.length > COMMANDS_LIMIT) done(new Error('the command section is too long'))
+        else if (ended) done(new Error('the request ended before its commands did'))
       } catch (error) {
         done(error as Error)
       }
     }
-    const onEnd = () => done(new Error('the request ended before its commands did'))
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      received += chunk.length
+      if (received >= parseAt || received > COMMANDS_LIMIT) parse(false)
+    }
+    const onEnd = () => parse(true)
     const onError = (error: Error) => done(error)
     stream.on('data', onData)
     stream.once('end', onEnd)

@@ -21,11 +21,22 @@
 /** Largest pkt-line: its length is 4 hex digits. */
 const PKT_MAX = 0xffff
 
-/** Calls `onPacket` with each payload (null for a flush) as the bytes arrive; throws on anything that is not a pkt-line. */
+/**
+ * Calls `onPacket` with each payload (null for a flush) as the bytes arrive; throws on anything
+ * that is not a pkt-line. Bytes are joined only once the packet they belong to is whole: a packet
+ * that arrives a byte per chunk is copied once, not once per byte.
+ */
 function pktLines(onPacket: (payload: Buffer | null) => void): (chunk: Buffer) => void {
-  let pending: Buffer = Buffer.alloc(0)
+  let chunks: Buffer[] = []
+  let received = 0
+  /** Bytes needed before the next packet can be read: its length's 4, then the whole packet. */
+  let needed = 4
   return (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+    chunks.push(chunk)
+    received += chunk.length
+    if (received < needed) return
+    const pending = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    needed = 4
     let at = 0
     while (pending.length - at >= 4) {
       const hex = pending.toString('latin1', at, at + 4)
@@ -37,12 +48,16 @@ function pktLines(onPacket: (payload: Buffer | null) => void): (chunk: Buffer) =
         continue
       }
       if (length < 4 || length > PKT_MAX) throw new Error(`unexpected packet length ${length}`)
-      if (pending.length - at < length) break
+      if (pending.length - at < length) {
+        needed = length
+        break
+      }
       onPacket(pending.subarray(at + 4, at + length))
       at += length
     }
     // A copy, so the chunk the rest came from is not kept alive.
-    pending = Buffer.from(pending.subarray(at))
+    chunks = at < pending.length ? [Buffer.from(pending.subarray(at))] : []
+    received = pending.length - at
   }
 }
 
