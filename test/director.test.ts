@@ -5,6 +5,9 @@
  * second; budgets end a job honestly (named, non-zero, no PR, or a draft PR when asked). The worker
  * is the real Claude Code CLI (the quickest of the four here).
  */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
@@ -99,6 +102,41 @@ test('two turns: the Director rejects the first result from the real diff and te
   // Usage on the job counts the worker and the Director.
   const jobRow = (await world.t.api('GET', `/api/jobs/${job.job_id}`, undefined, world.people)).body
   assert.ok(jobRow.usage.input_tokens >= 400 + 3 * 100, JSON.stringify(jobRow.usage))
+})
+
+test('the Director plans while the setup command runs: the setup sees the plan asked for before it ends', async () => {
+  // The setup command waits (up to 20 s) for the mark the Director's plan request leaves; asked
+  // only after the setup command, the plan would never come in time and the setup would exit 1.
+  const dir = mkdtempSync(join(tmpdir(), 'director-setup-'))
+  const mark = join(dir, 'planned')
+  world.llm.setScript((request) => {
+    if (request.model === DIRECTOR_MODEL && request.lastUserText.includes('Plan the work')) writeFileSync(mark, 'asked\n')
+    return script(request)
+  })
+  const setupCommand = `for i in $(seq 1 400); do if [ -f ${mark} ]; then echo plan-asked; exit 0; fi; sleep 0.05; done; echo no-plan; exit 1`
+  const project = (patch: Record<string, unknown>) => world.t.api('PATCH', `/api/projects/${world.projectId}`, patch, world.people)
+  assert.is((await project({ setup_command: setupCommand })).status, 200)
+  try {
+    const ticket = await createTicket(world, { title: 'Health while setting up', description: 'Add a health file with readiness.' })
+    const job = await runAndClaim(world, ticket.id)
+    const result = await runAgentProcess(world, job, { path: [claude] })
+    assert.is(result.code, 0, `${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`)
+    assert.ok(existsSync(mark), 'the Director was asked for a plan')
+    const events = await ticketEvents(world, ticket.id)
+    const setup = events.find((e) => e.step === 'setup')
+    assert.ok(setup, 'a setup event')
+    assert.is(setup!.event?.exit, 0, `the setup command did not see the plan asked for: ${setup!.summary}`)
+    assert.match(String(setup!.event?.output ?? ''), 'plan-asked')
+    // The plan and the setup are both done before the worker's first turn.
+    const index = (pick: (e: (typeof events)[number]) => boolean) => events.findIndex(pick)
+    const firstTurn = index((e) => e.event?.kind === 'turn_started')
+    assert.ok(firstTurn > index((e) => e.step === 'setup') && firstTurn > index((e) => e.step === 'plan'), 'the first turn starts after the plan and the setup')
+    assert.is(remoteGit(world, ['show', `ticket-${ticket.id}:HEALTH.md`]), 'healthy and ready\n')
+  } finally {
+    world.llm.setScript(script)
+    await project({ setup_command: null })
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('turn budget exhausted: failed with DIRECTOR_MAX_TURNS named, nothing pushed, no PR', async () => {

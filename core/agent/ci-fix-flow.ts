@@ -67,7 +67,6 @@ async function ciFixWork(run: AgentRun, job: OpenJob): Promise<void> {
 
 async function fixChecks(run: AgentRun, job: OpenJob, fix: CiFix, at: { branch: string; start: string }) {
   const { context } = job
-  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
   const facts = { cwd: job.workspace.dir, branch: at.branch, base: fix.pr.base_branch, testCommand: context.project.test_command }
   const task = ciFixPrompt(context, facts, fix)
   // The Director judges this job's diff only: against where the branch stood.

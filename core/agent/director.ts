@@ -58,12 +58,44 @@ interface Verdict {
   summary: string
 }
 
-/** Director mode: plan, then turns until the Director calls it complete or a budget runs out. */
-export async function runDirected(work: WorkContext, model: DirectorModel): Promise<WorkOutcome> {
+/** A Director whose plan was asked for as soon as the task was known (startDirector). */
+export interface Director {
+  ask: Ask
+  planMessages: ChatMessage[]
+  /** The plan's answer; awaited by runDirected, which ends a budget it exhausted as a budget. */
+  plan: Promise<{ value: Record<string, unknown>; raw: string }>
+}
+
+/**
+ * Asks the Director for its plan now. The plan needs only the task, not the workspace's state, so
+ * the caller starts it before the project's setup command and the two run side by side
+ * (docs/performance.md); `runDirected` takes it from there.
+ */
+export function startDirector(work: WorkContext, model: DirectorModel): Director {
+  const ask = asker(work, model)
+  const planMessages: ChatMessage[] = [{ role: 'system', content: DIRECTOR_SYSTEM }, { role: 'user', content: planRequest(work.task) }]
+  const plan = ask(planMessages, ['prompt'])
+  // Settled by runDirected; a setup command that throws first must not leave it unhandled.
+  plan.catch(() => {})
+  return { ask, planMessages, plan }
+}
+
+/** Director mode: the plan (started by startDirector), then turns until the Director calls it complete or a budget runs out. */
+export async function runDirected(work: WorkContext, director: Director): Promise<WorkOutcome> {
+  try {
+    return await directorLoop(work, director)
+  } catch (error) {
+    // The wall clock ran out during a Director call: a budget ending like any other.
+    if (error instanceof BudgetStop) return { status: 'budget', exhausted: error.exhausted, summary: '' }
+    throw error
+  }
+}
+
+/** One question to the Director: its answer as JSON with the required keys (asked twice at most). */
+function asker(work: WorkContext, model: DirectorModel): Ask {
   const llm = createChatClient(model)
   const signal = work.turn.signal
-
-  async function ask(messages: ChatMessage[], required: string[]): Promise<{ value: Record<string, unknown>; raw: string }> {
+  return async function ask(messages, required) {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const callSignal = AbortSignal.any([signal, work.budget.deadlineSignal()])
       let answer
@@ -83,14 +115,6 @@ export async function runDirected(work: WorkContext, model: DirectorModel): Prom
     }
     throw agentError('director', `the Director did not answer with JSON holding ${required.join(', ')}`)
   }
-
-  try {
-    return await directorLoop(work, ask)
-  } catch (error) {
-    // The wall clock ran out during a Director call: a budget ending like any other.
-    if (error instanceof BudgetStop) return { status: 'budget', exhausted: error.exhausted, summary: '' }
-    throw error
-  }
 }
 
 type Ask = (messages: ChatMessage[], required: string[]) => Promise<{ value: Record<string, unknown>; raw: string }>
@@ -101,10 +125,10 @@ class BudgetStop extends Error {
   }
 }
 
-async function directorLoop(work: WorkContext, ask: Ask): Promise<WorkOutcome> {
+async function directorLoop(work: WorkContext, director: Director): Promise<WorkOutcome> {
   const { reporter } = work.turn
-  const planMessages: ChatMessage[] = [{ role: 'system', content: DIRECTOR_SYSTEM }, { role: 'user', content: planRequest(work.task) }]
-  const plan = await ask(planMessages, ['prompt'])
+  const { ask, planMessages } = director
+  const plan = await director.plan
   const planText = String(plan.value.plan ?? '').trim()
   reporter.step('plan', `Director plan: ${firstLine(planText) || '(none)'}`, redactText(plan.raw), { kind: 'director_plan', plan: planText })
   const history: ChatMessage[] = [...planMessages, { role: 'assistant', content: plan.raw }]

@@ -68,7 +68,6 @@ async function reviewWork(run: AgentRun, job: OpenJob): Promise<void> {
 /** The work on the comment: setup, Director/Worker, commit, push (leased on where the PR branch stood). */
 async function addressComment(run: AgentRun, job: OpenJob, review: { branch: string; start: string; prNumber: number; prTitle: string; base: string; comment: string; commentId?: number }) {
   const { context } = job
-  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
   const facts = { cwd: job.workspace.dir, branch: review.branch, base: review.base, testCommand: context.project.test_command }
   const task = reviewPrompt(context, facts, { prNumber: review.prNumber, prTitle: review.prTitle, comment: review.comment })
   // The Director judges the diff of this job only: against where the PR branch stood.

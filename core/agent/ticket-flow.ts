@@ -52,8 +52,6 @@ async function ticketWork(run: AgentRun, job: OpenJob): Promise<void> {
     return
   }
 
-  if (context.project.setup_command?.trim()) await job.runCommand('setup', context.project.setup_command.trim())
-
   const facts = { cwd: workspace.dir, branch, base, testCommand: context.project.test_command }
   const work = await doWork(run, job, { task: ticketPrompt(context, facts), facts, base: mergeBase }, async (summary) => {
     // DRAFT_PR_ON_BUDGET: propose what exists so far, marked as a draft, when there is anything.

@@ -1,9 +1,10 @@
 /**
- * Runs the work of a job (Director loop or single shot) in an open job's workspace and turns a bad
+ * Runs the work of a job (the project's setup command, then the Director loop or a single shot; the
+ * Director's plan is asked for beside the setup command) in an open job's workspace and turns a bad
  * outcome into the matching AgentError. A budget that ran out may still leave a draft PR behind
  * (DRAFT_PR_ON_BUDGET), which the caller opens through `onBudget` before the error is raised.
  */
-import { runDirected, runSingleShot, type WorkOutcome } from './director.ts'
+import { runDirected, runSingleShot, startDirector, type WorkOutcome } from './director.ts'
 import { AgentError, agentError } from './errors.ts'
 import type { AgentRun, OpenJob } from './job.ts'
 import type { WorkspaceFacts } from './prompt.ts'
@@ -37,7 +38,11 @@ export async function doWork(run: AgentRun, job: OpenJob, input: WorkInput, onBu
     runTests: async () => (testCommand ? job.runCommand('tests', testCommand) : undefined),
     diffMaxBytes: run.config.DIFF_MAX_BYTES,
   }
-  const outcome = job.settings.director ? await runDirected(work, job.settings.director) : await runSingleShot(work)
+  // The Director plans from the task alone, so it is asked while the setup command runs.
+  const director = job.settings.director ? startDirector(work, job.settings.director) : undefined
+  const setup = job.context.project.setup_command?.trim()
+  if (setup) await job.runCommand('setup', setup)
+  const outcome = director ? await runDirected(work, director) : await runSingleShot(work)
   if (outcome.status === 'done') return outcome
   if (outcome.status === 'failed') throw agentError('worker', outcome.reason)
   // Budget: say which one, optionally leave a draft PR, and end non-zero either way.
