@@ -29,6 +29,8 @@ import { reviewAccess } from '../core/services/review/forge.ts'
 import { maskCredentials } from '../core/services/ci-fix/excerpt.ts'
 import { handleWebhook } from '../core/services/review/webhook.ts'
 import { trackNewPrs } from '../core/services/review/prs.ts'
+import { recordRelayPush } from '../core/services/relay-pushes.ts'
+import type { Job } from '../core/types.ts'
 import { writeFileCall, type LlmRequest, type Reply } from './fixtures/fake-llm.ts'
 import { requireFile, type Ci } from './fixtures/fake-ci-checks.ts'
 import { enableGithubCi } from './fixtures/fake-github-checks.ts'
@@ -310,6 +312,22 @@ github('a commit written under the agent\'s name but pushed by a person straight
   assert.match(skipped.reason, `no job of this project pushed it to ticket-${pr.ticketId} through the app's git relay`)
   await ciCycle(w.t.app.ctx)
   assert.is((await ciJobs(w, pr.ticketId)).length, 0, 'no ci_fix job')
+})
+
+github('a forge event that reaches the follower before the relay records the agent\'s push: the skip is forgotten with the record, and the next look queues the fix', async ({ f }) => {
+  const w = f.world
+  const ctx = w.t.app.ctx
+  // The commit reached the git host; the relay's record of it is not written yet (simulated by a
+  // direct push, whose job the record names a moment later, as the relay would).
+  const pr = await agentPr(f, 'Record written late', { direct: true })
+  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
+  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
+  await recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha)
+  assert.is((await rounds(w, pr.ticketId)).length, 0, 'the skip made for want of the record is gone')
+  const found = await followPr(ctx, pr.prId)
+  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
+  assert.equal((await ciJobs(w, pr.ticketId)).map((j) => j.id), [found.jobId])
+  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
 })
 
 github('the agent\'s push through the relay is recorded with its job and gets the fix job, whatever the commit list shows; a person\'s unlisted commit is named as such', async ({ f }) => {

@@ -17,6 +17,11 @@ export async function recordRelayPush(ctx: AppContext, job: Job, branch: string,
   await ctx.sql.begin(async (tx) => {
     await tx`insert into relay_pushes (project_id, branch, oid, job_id) values (${job.project_id}, ${branch}, ${oid.toLowerCase()}, ${job.id})
       on conflict (project_id, branch, oid) do update set job_id = excluded.job_id, pushed_at = now()`
+    // The git host accepted the push before this record was written, so a forge event about the
+    // commit can reach the CI follower first: a round it skipped for want of this record is
+    // forgotten, and the follower's next look judges the commit again, as the agent's.
+    await tx`delete from ci_rounds
+      where project_id = ${job.project_id} and ticket_id = ${job.ticket_id} and sha = ${oid.toLowerCase()} and outcome = 'skipped' and round is null and job_id is null`
     await tx`delete from relay_pushes where project_id = ${job.project_id} and branch = ${branch} and id not in (
       select id from relay_pushes where project_id = ${job.project_id} and branch = ${branch} order by pushed_at desc, id desc limit ${RELAY_PUSHES_PER_BRANCH})`
   })
