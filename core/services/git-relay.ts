@@ -248,8 +248,10 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
         res.writeHead(status, forwarded)
         const recorded = push ? pushRecorder(ctx, job, push, answer) : undefined
         answer.pipe(res, { end: false })
-        // A push's answer ends once its record is written, so the agent's push returns after it.
-        answer.once('end', () => void (recorded ?? Promise.resolve()).then(() => {
+        // A push's answer ends once its record is written, so the agent's push returns after it;
+        // a database that does not answer holds it RECORD_WAIT_MS at most (the record still
+        // lands later, and the CI follower judges the commit again then: relay-pushes.ts).
+        answer.once('end', () => void recordedOrLate(ctx, job, recorded).then(() => {
           res.end()
           resolve()
         }))
@@ -282,6 +284,19 @@ export async function relayGit(ctx: AppContext, job: Job, upstream: GitUpstream,
     if (head) outbound.write(head)
     body.pipe(outbound)
   })
+}
+
+/** How long the end of a push's answer waits for the push's record. */
+export const RECORD_WAIT_MS = 10_000
+
+/** Resolves once `recorded` has, or after RECORD_WAIT_MS (logged), whichever is first; at once without a record. */
+async function recordedOrLate(ctx: AppContext, job: Job, recorded: Promise<void> | undefined): Promise<void> {
+  if (!recorded) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), RECORD_WAIT_MS)))
+  const first = await Promise.race([recorded, late])
+  clearTimeout(timer)
+  if (first === 'late') ctx.log.warn('git relay: the push\'s record is not written yet; its answer ends without waiting longer', { jobId: job.id, waitedMs: RECORD_WAIT_MS })
 }
 
 /** A push the relay forwards: the job's branch and what the client sent. */

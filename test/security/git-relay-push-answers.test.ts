@@ -4,7 +4,8 @@
  * for the job's branch records the commit. A gzipped answer, a report framed otherwise than the
  * push asked (plain for a side-band push), a status for a ref the push did not name, an answer cut
  * off mid-way record nothing; each answer still reaches the agent and its request ends (no push
- * left hanging), and an agent that goes away mid-answer closes the relay's request to the host.
+ * left hanging), and an agent that goes away mid-answer closes the relay's request to the host. A
+ * database that does not answer holds the end of an accepted push's answer RECORD_WAIT_MS at most.
  * The git host here is a stub answering each push as the test says, so the answers are exact.
  *   node --import ./scripts/ts-register.mjs test/security/git-relay-push-answers.test.ts
  */
@@ -12,6 +13,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
+import { RECORD_WAIT_MS } from '../../core/services/git-relay.ts'
 import { FLUSH, pkt, receivePack, startRelayStub, type Answer, type Claimed, type RelayStub } from './git-relay-stub.ts'
 
 const ZERO = '0'.repeat(40)
@@ -124,6 +126,44 @@ test('an agent that goes away mid-answer closes the request to the host; nothing
   clearInterval(interval)
   assert.is(stub.cutOff(), before + 1, 'the relay closed its request to the host')
   assert.equal(await recorded(job), [])
+})
+
+test('a database that does not answer holds a push\'s answer RECORD_WAIT_MS at most; the record lands once it answers', async () => {
+  const job = await stub.claimTicket()
+  const branch = `refs/heads/ticket-${job.ticket_id}`
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  // Without the bound the answer would wait for the release: let go late, so that fails, not hangs.
+  const guard = setTimeout(() => release(), RECORD_WAIT_MS + 6_000)
+  let holding: Promise<unknown> | undefined
+  stub.setAnswer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      // The database is taken before the host answers: the relay's record waits behind it.
+      holding = stub.t.app.ctx.sql.begin(async (tx) => {
+        await tx`select 1`
+        await held
+      })
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-result' })
+        res.end(report('unpack ok', `ok ${branch}`))
+      }, 100)
+    })
+  })
+  const started = Date.now()
+  const answered = await push(job, oid(8), 'report-status')
+  const took = Date.now() - started
+  assert.ok('status' in answered && answered.status === 200, JSON.stringify(answered))
+  assert.ok(took >= RECORD_WAIT_MS - 500 && took < RECORD_WAIT_MS + 5_000, `the answer ended after ${took} ms, the wait being ${RECORD_WAIT_MS} ms`)
+  clearTimeout(guard)
+  release()
+  await holding
+  let oids: string[] = []
+  for (let i = 0; i < 100 && oids.length === 0; i++) {
+    oids = await recorded(job)
+    if (!oids.length) await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  assert.equal(oids, [oid(8)], 'the record written once the database answered')
 })
 
 test.run()
