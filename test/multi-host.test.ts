@@ -128,11 +128,22 @@ async function runningIntervals() {
   return intervals
 }
 
-/** What a failure shows: the jobs, and the log of one ticket. */
+/**
+ * What a failure shows: the ticket's events from its last start on (the failure first, whole), then
+ * every job in one short line each.
+ */
 async function story(ticketId: number): Promise<string> {
-  const jobs = await sql`select id, ticket_id, status, attempt, claimed_by, error from agent_jobs order by id`
-  const events = await sql`select step, left(summary, 300) as summary, raw_output from job_events where ticket_id = ${ticketId} order by id`
-  return `jobs: ${JSON.stringify(jobs)}\nticket ${ticketId}:\n${events.map((e) => `${e.step}: ${e.summary}${e.raw_output ? ` ${e.raw_output.slice(-400)}` : ''}`).join('\n')}`
+  const jobs = await sql<{ id: number; ticket_id: number; status: string; attempt: number; claimed_by: string; error: string | null }[]>`
+    select id, ticket_id, status, attempt, claimed_by, error from agent_jobs order by id`
+  const events = await sql<{ step: string; summary: string; raw_output: string | null }[]>`
+    select step, left(summary, 600) as summary, raw_output from job_events where ticket_id = ${ticketId} order by id`
+  const lastStart = events.map((e) => e.step).lastIndexOf('start')
+  const line = (e: (typeof events)[number]) => `${e.step}: ${e.summary}${e.raw_output ? `\n    ${e.raw_output.slice(-1200).replace(/\n/g, '\n    ')}` : ''}`
+  return [
+    `ticket ${ticketId}, its last attempt:`, ...events.slice(Math.max(lastStart, 0)).map(line),
+    `its earlier events: ${events.slice(0, Math.max(lastStart, 0)).map((e) => e.step).join(', ')}`,
+    `jobs: ${jobs.map((j) => `#${j.id} t${j.ticket_id} ${j.status} a${j.attempt} ${j.claimed_by}${j.error ? ` (${j.error})` : ''}`).join('; ')}`,
+  ].join('\n')
 }
 
 test(`${TICKETS} tickets over two projects; c1's cable cut and its coordinator killed mid-run: each ticket one PR, never two attempts at once, c1's jobs finished by c2`, async () => {
