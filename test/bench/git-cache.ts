@@ -17,6 +17,9 @@
  * the pack (the server packing it, the relay carrying it and index-pack, which overlap), the
  * connectivity check, --dissociate's repack and the checkout (unpack_trees: writing the files and
  * the index). The mirror's first fill (a cold fetch, once per repository and host) is printed apart.
+ * The workspaces are kept until the end: on a disk mounted with online discard (ext4 `discard`),
+ * writing 20,000 files right after deleting as many waits behind the deletion's discards (seconds
+ * to tens of seconds), which would land on whichever sample comes next (docs/coordinator.md).
  * Run it with the machine otherwise idle: it prints the load average before and after.
  *
  *   npm run bench -- test/bench/git-cache.ts      # GIT_CACHE_BENCH_MB=210 GIT_CACHE_BENCH_FILES=20000
@@ -185,7 +188,6 @@ async function main() {
       if ((await git.run(['status', '--porcelain'])).stdout.trim()) throw new Error('the prepared workspace is not clean after its checkout')
       samples.prepared.push({ total: Date.now() - at, refresh, bytes: relay.received - bytes, phases: { receive: adopted - at - refresh, connectivity: 0, repack: 0, checkout, total: 0 } })
       lease.release()
-      rmSync(dir, { recursive: true, force: true })
       rmSync(trace, { force: true })
       const last = samples.prepared.at(-1)!
       process.stdout.write(`run ${run} prepared: ${s(last.total)} (refresh ${s(refresh)}, adopt (fetch, HEAD) ${s(last.phases.receive)}, checkout of what changed ${s(checkout)}; ${mb(last.bytes)} through the relay; cloned from the mirror beforehand in ${s(preparing.at(-1)!)})\n`)
@@ -201,7 +203,6 @@ async function main() {
       const phases = await clone(job, dir, lease?.path, path === 'dissociate')
       samples[path].push({ total: Date.now() - at, refresh, bytes: relay.received - bytes, phases })
       lease?.release()
-      rmSync(dir, { recursive: true, force: true })
       const last = samples[path].at(-1)!
       process.stdout.write(`run ${run} ${path}: ${s(last.total)} (refresh ${s(refresh)}, receive ${s(phases.receive)}, repack ${s(phases.repack)}, checkout ${s(phases.checkout)}; ${mb(last.bytes)} through the relay)\n`)
     }
