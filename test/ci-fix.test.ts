@@ -25,6 +25,8 @@ import * as assert from 'uvu/assert'
 import { REPLY_MARKER } from '../core/agent/review-flow.ts'
 import { ciCycle } from '../core/services/ci-fix/loop.ts'
 import { followPr } from '../core/services/ci-fix/follow.ts'
+import { recordFinding } from '../core/services/ci-fix/record.ts'
+import { ciFixSettings } from '../core/services/ci-fix/settings.ts'
 import { reviewAccess } from '../core/services/review/forge.ts'
 import { maskCredentials } from '../core/services/ci-fix/excerpt.ts'
 import { handleWebhook } from '../core/services/review/webhook.ts'
@@ -327,6 +329,47 @@ github('a forge event that reaches the follower before the relay records the age
   const found = await followPr(ctx, pr.prId)
   assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
   assert.equal((await ciJobs(w, pr.ticketId)).map((j) => j.id), [found.jobId])
+  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
+})
+
+github('the relay\'s record landing while the follower judges the commit: a skip the follower decided before it is not written, and the next look queues the fix', async ({ f }) => {
+  const w = f.world
+  const ctx = w.t.app.ctx
+  const pr = await agentPr(f, 'Record lands mid-look', { direct: true })
+  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
+  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
+  await recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha)
+  // A follower that read relay_pushes before the record and writes its finding after it.
+  const late = await recordFinding(ctx, pr.prId, pr.sha, { kind: 'person', branch: `ticket-${pr.ticketId}`, author: null }, await ciFixSettings(ctx, w.projectId))
+  assert.is(late.round, null, JSON.stringify(late))
+  assert.equal((await rounds(w, pr.ticketId)).map((row) => row.outcome), ['waiting'], 'no skip written against the record')
+  const found = await followPr(ctx, pr.prId)
+  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
+  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
+})
+
+github('the relay\'s record arriving while the follower holds the request writing a skip: the record waits for it, then forgets the skip', async ({ f }) => {
+  const w = f.world
+  const ctx = w.t.app.ctx
+  const pr = await agentPr(f, 'Record waits for the follower', { direct: true })
+  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
+  await ctx.sql`delete from ci_rounds where pr_id = ${pr.prId}`
+  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
+  let recorded: Promise<void> | undefined
+  let recordedAt = 0
+  // The follower's write (record.ts): the request's row held, the skip written, committed a moment later.
+  await ctx.sql.begin(async (tx) => {
+    await tx`select id from prs where id = ${pr.prId} for update`
+    await tx`insert into ci_rounds (pr_id, project_id, ticket_id, sha, outcome, reason) values (${pr.prId}, ${w.projectId}, ${pr.ticketId}, ${pr.sha}, 'skipped', 'not pushed by the agent')`
+    recorded = recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha).then(() => void (recordedAt = Date.now()))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    assert.is(recordedAt, 0, 'the record waited for the follower\'s write')
+  })
+  await recorded
+  // The app's own follower may have looked meanwhile (and waited on the same row): it leaves the commit waiting, never skipped.
+  assert.equal((await rounds(w, pr.ticketId)).filter((row) => row.outcome !== 'waiting').map((row) => row.outcome), [], 'the skip made for want of the record is gone')
+  const found = await followPr(ctx, pr.prId)
+  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
   assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
 })
 

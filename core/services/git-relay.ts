@@ -293,10 +293,13 @@ export const RECORD_WAIT_MS = 10_000
 async function recordedOrLate(ctx: AppContext, job: Job, recorded: Promise<void> | undefined): Promise<void> {
   if (!recorded) return
   let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), RECORD_WAIT_MS)))
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), RECORD_WAIT_MS).unref()))
   const first = await Promise.race([recorded, late])
   clearTimeout(timer)
-  if (first === 'late') ctx.log.warn('git relay: the push\'s record is not written yet; its answer ends without waiting longer', { jobId: job.id, waitedMs: RECORD_WAIT_MS })
+  if (first !== 'late') return
+  const since = Date.now()
+  ctx.log.warn('git relay: the push\'s record is not written yet; its answer ends without waiting longer', { jobId: job.id, waitedMs: RECORD_WAIT_MS })
+  void recorded.then(() => ctx.log.info('git relay: a late push record was written', { jobId: job.id, lateByMs: RECORD_WAIT_MS + Date.now() - since }))
 }
 
 /** A push the relay forwards: the job's branch and what the client sent. */

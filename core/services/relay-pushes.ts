@@ -6,7 +6,7 @@
  * the project pushed exactly that commit through the relay does.
  */
 import type { AppContext } from '../context.ts'
-import type { Sql } from '../db/index.ts'
+import type { Sql, TransactionSql } from '../db/index.ts'
 import type { Job } from '../types.ts'
 
 /** Commits kept per branch, newest first; the follower needs only the branch's current head. */
@@ -15,6 +15,10 @@ export const RELAY_PUSHES_PER_BRANCH = 20
 /** Records that `job` pushed `oid` to `branch` and the git host accepted it; keeps the branch's newest RELAY_PUSHES_PER_BRANCH. */
 export async function recordRelayPush(ctx: AppContext, job: Job, branch: string, oid: string): Promise<void> {
   await ctx.sql.begin(async (tx) => {
+    // The CI follower writes a skip holding its request's row (ci-fix/record.ts) and looks for
+    // this record again under it: taken first, a skip being written now is committed before the
+    // delete below looks for it, and a follower that comes after sees the record.
+    await tx`select id from prs where project_id = ${job.project_id} and ticket_id = ${job.ticket_id} order by id for update`
     await tx`insert into relay_pushes (project_id, branch, oid, job_id) values (${job.project_id}, ${branch}, ${oid.toLowerCase()}, ${job.id})
       on conflict (project_id, branch, oid) do update set job_id = excluded.job_id, pushed_at = now()`
     // The git host accepted the push before this record was written, so a forge event about the
@@ -28,7 +32,7 @@ export async function recordRelayPush(ctx: AppContext, job: Job, branch: string,
 }
 
 /** The job that pushed `oid` to `branch` of the project through the relay, or null when none did. */
-export async function relayPusher(sql: Sql, projectId: number, branch: string, oid: string): Promise<number | null> {
+export async function relayPusher(sql: Sql | TransactionSql, projectId: number, branch: string, oid: string): Promise<number | null> {
   const [row] = await sql`select job_id from relay_pushes where project_id = ${projectId} and branch = ${branch} and oid = ${oid.toLowerCase()}`
   return (row?.job_id as number | undefined) ?? null
 }

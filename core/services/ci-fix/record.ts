@@ -19,6 +19,7 @@ import { assertRunnable, enqueueJob } from '../jobs.ts'
 import { insertJobEvents } from '../job-events.ts'
 import { queueNotification } from '../notifications-events.ts'
 import { getProject } from '../projects.ts'
+import { relayPusher } from '../relay-pushes.ts'
 import { PR_COLUMNS, type PrRow } from '../review/prs.ts'
 import type { JobEventInput } from '../../types.ts'
 import type { FailingCheck } from './excerpt.ts'
@@ -68,6 +69,9 @@ export async function recordFinding(ctx: AppContext, prId: number, sha: string, 
     }
     if (finding.kind === 'passed') return { round: await finish('passed', `every check passed on ${short(sha)}`), jobId: null }
     if (finding.kind === 'person') {
+      // The relay may have recorded the agent's push since the follower looked (it takes this
+      // request's row to do so, relay-pushes.ts): left waiting, the next look judges it as the agent's.
+      if ((await relayPusher(tx, pr.project_id, finding.branch, sha)) !== null) return { round: null, jobId: null }
       const why = `no job of this project pushed it to ${finding.branch} through the app's git relay`
       const reason = finding.author
         ? `the head commit ${short(sha)} by ${finding.author} was not pushed by the agent (${why}): CI is left to a person`
