@@ -274,6 +274,25 @@ const relayPushes = async (w: World, branch: string) =>
 
 const rounds = async (w: World, ticketId: number) => w.t.app.ctx.sql`select * from ci_rounds where ticket_id = ${ticketId} order by id`
 
+/**
+ * A request whose head the agent's job pushed straight to the git host (no relay record yet),
+ * judged `skipped` for want of the record; with the job, for recording the push as the relay would.
+ */
+async function skippedAgentPr(f: Forge, title: string) {
+  const w = f.world
+  const pr = await agentPr(f, title, { direct: true })
+  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
+  const [job] = await w.t.app.ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
+  return { pr, job: job as unknown as Job }
+}
+
+/** The follower (this test's look, or the app's own meanwhile) queues a fix for the commit; the fix job is cancelled. */
+async function fixQueued(w: World, ticketId: number) {
+  const round = await outcome(w, ticketId, 'fixing')
+  assert.ok(round.job_id, JSON.stringify(round))
+  assert.is((await w.t.api('POST', `/api/jobs/${round.job_id}/cancel`, undefined, w.people)).status, 200)
+}
+
 const github = endToEnd('GitHub', githubForge, { expected: 2 })
 
 github('a merged or closed request gets nothing, though its checks fail', async ({ f }) => {
@@ -321,10 +340,8 @@ github('a forge event that reaches the follower before the relay records the age
   const ctx = w.t.app.ctx
   // The commit reached the git host; the relay's record of it is not written yet (simulated by a
   // direct push, whose job the record names a moment later, as the relay would).
-  const pr = await agentPr(f, 'Record written late', { direct: true })
-  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
-  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
-  await recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha)
+  const { pr, job } = await skippedAgentPr(f, 'Record written late')
+  await recordRelayPush(ctx, job, `ticket-${pr.ticketId}`, pr.sha)
   assert.is((await rounds(w, pr.ticketId)).length, 0, 'the skip made for want of the record is gone')
   const found = await followPr(ctx, pr.prId)
   assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
@@ -335,42 +352,34 @@ github('a forge event that reaches the follower before the relay records the age
 github('the relay\'s record landing while the follower judges the commit: a skip the follower decided before it is not written, and the next look queues the fix', async ({ f }) => {
   const w = f.world
   const ctx = w.t.app.ctx
-  const pr = await agentPr(f, 'Record lands mid-look', { direct: true })
-  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
-  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
-  await recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha)
+  const { pr, job } = await skippedAgentPr(f, 'Record lands mid-look')
+  await recordRelayPush(ctx, job, `ticket-${pr.ticketId}`, pr.sha)
   // A follower that read relay_pushes before the record and writes its finding after it.
   const late = await recordFinding(ctx, pr.prId, pr.sha, { kind: 'person', branch: `ticket-${pr.ticketId}`, author: null }, await ciFixSettings(ctx, w.projectId))
   assert.is(late.round, null, JSON.stringify(late))
-  assert.equal((await rounds(w, pr.ticketId)).map((row) => row.outcome), ['waiting'], 'no skip written against the record')
-  const found = await followPr(ctx, pr.prId)
-  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
-  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
+  assert.equal((await rounds(w, pr.ticketId)).filter((row) => row.outcome === 'skipped'), [], 'no skip written against the record')
+  await fixQueued(w, pr.ticketId)
 })
 
 github('the relay\'s record arriving while the follower holds the request writing a skip: the record waits for it, then forgets the skip', async ({ f }) => {
   const w = f.world
   const ctx = w.t.app.ctx
-  const pr = await agentPr(f, 'Record waits for the follower', { direct: true })
-  assert.is((await outcome(w, pr.ticketId, 'skipped')).sha, pr.sha)
+  const { pr, job } = await skippedAgentPr(f, 'Record waits for the follower')
   await ctx.sql`delete from ci_rounds where pr_id = ${pr.prId}`
-  const [job] = await ctx.sql`select * from agent_jobs where id = ${pr.jobId}`
   let recorded: Promise<void> | undefined
   let recordedAt = 0
   // The follower's write (record.ts): the request's row held, the skip written, committed a moment later.
   await ctx.sql.begin(async (tx) => {
     await tx`select id from prs where id = ${pr.prId} for update`
     await tx`insert into ci_rounds (pr_id, project_id, ticket_id, sha, outcome, reason) values (${pr.prId}, ${w.projectId}, ${pr.ticketId}, ${pr.sha}, 'skipped', 'not pushed by the agent')`
-    recorded = recordRelayPush(ctx, job as unknown as Job, `ticket-${pr.ticketId}`, pr.sha).then(() => void (recordedAt = Date.now()))
+    recorded = recordRelayPush(ctx, job, `ticket-${pr.ticketId}`, pr.sha).then(() => void (recordedAt = Date.now()))
     await new Promise((resolve) => setTimeout(resolve, 500))
     assert.is(recordedAt, 0, 'the record waited for the follower\'s write')
   })
   await recorded
   // The app's own follower may have looked meanwhile (and waited on the same row): it leaves the commit waiting, never skipped.
   assert.equal((await rounds(w, pr.ticketId)).filter((row) => row.outcome !== 'waiting').map((row) => row.outcome), [], 'the skip made for want of the record is gone')
-  const found = await followPr(ctx, pr.prId)
-  assert.is(found.round?.outcome, 'fixing', JSON.stringify(found))
-  assert.is((await w.t.api('POST', `/api/jobs/${found.jobId}/cancel`, undefined, w.people)).status, 200)
+  await fixQueued(w, pr.ticketId)
 })
 
 github('the agent\'s push through the relay is recorded with its job and gets the fix job, whatever the commit list shows; a person\'s unlisted commit is named as such', async ({ f }) => {
