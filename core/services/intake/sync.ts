@@ -129,7 +129,11 @@ async function syncText(ctx: AppContext, target: IntakeTarget, link: IssueLink, 
 /** Shows an edit not applied on the ticket (once per version of the issue; a named editor is kept over an unknown one) and audits it. */
 async function ignoreEdit(ctx: AppContext, target: IntakeTarget, link: IssueLink, issue: ForgeIssue, editor: string | null, reason: string): Promise<string> {
   if (link.ignored_edit && link.ignored_edit.at === issue.updatedAt && (link.ignored_edit.by || !editor)) return 'ignored'
-  await ctx.sql`update ticket_issues set ignored_edit = ${ctx.sql.json({ by: editor, at: issue.updatedAt })}, updated_at = now() where id = ${link.id}`
+  // Only while the ticket still lacks this text: a writer's delivery handled since `link` was read
+  // (a poll racing the webhook) has synced it, and the edit is no longer one not applied.
+  const [shown] = await ctx.sql`update ticket_issues set ignored_edit = ${ctx.sql.json({ by: editor, at: issue.updatedAt })}, updated_at = now()
+    where id = ${link.id} and (synced_title is distinct from ${boundedTitle(issue)} or synced_body is distinct from ${boundedBody(issue)}) returning id`
+  if (!shown) return 'none'
   await recordAudit(ctx.sql, { userId: null, label: 'issue intake', address: null }, {
     action: 'intake.edit_ignored', target: { type: 'ticket', id: link.ticket_id! }, projectId: target.projectId,
     details: { issue: `${target.forge.repo}#${issue.number}`, by: editor, reason },
